@@ -1,0 +1,64 @@
+import type { DiskStore } from './disk-store.ts';
+import type { AssetRef, Freshness } from './freshness.ts';
+import { entryName } from './layout.ts';
+import type { MemoryLru } from './memory-lru.ts';
+
+/** A rendered output, a passed-through file, or a cached error (404 and other render refusals). */
+export interface DerivativeMeta {
+  status: number;
+  contentType: string;
+  etag: string;
+  /** Cache-Control max-age to serve with, in seconds. */
+  maxAge: number;
+  /** When to render again (the master's TTL, or the error TTL). */
+  expiresAt: number;
+  builtAt: number;
+  /** The assets it was built from: the asset itself, then any sub-images. */
+  deps: AssetRef[];
+  varyAccept: boolean;
+}
+
+export interface Derivative {
+  meta: DerivativeMeta;
+  body: Buffer;
+}
+
+export type Tier = 'memory' | 'disk';
+
+/** Rendered outputs: a bounded in-memory tier for hot items over the disk tier. */
+export class DerivativeCache {
+  constructor(
+    private readonly freshness: Freshness,
+    private readonly disk: DiskStore<DerivativeMeta>,
+    private readonly memory: MemoryLru<Derivative>,
+  ) {}
+
+  async get(key: string, group: string): Promise<{ derivative: Derivative; tier: Tier } | undefined> {
+    const now = Date.now();
+    const inMemory = this.memory.get(key);
+    if (inMemory) {
+      if (this.usable(inMemory.meta, now)) return { derivative: inMemory, tier: 'memory' };
+      this.memory.delete(key);
+    }
+    const onDisk = await this.disk.read(group, entryName(key));
+    if (!onDisk) return undefined;
+    if (!this.usable(onDisk.meta, now)) {
+      void this.disk.remove(group, entryName(key));
+      return undefined;
+    }
+    this.memory.set(key, onDisk, onDisk.body.length + 256);
+    return { derivative: onDisk, tier: 'disk' };
+  }
+
+  /** Stores only if no purge of its deps was applied since its render started (the compare-and-set). */
+  store(key: string, group: string, derivative: Derivative): boolean {
+    if (!this.freshness.isFresh(derivative.meta.deps, derivative.meta.builtAt)) return false;
+    this.memory.set(key, derivative, derivative.body.length + 256);
+    void this.disk.write(group, entryName(key), derivative.meta, derivative.body);
+    return true;
+  }
+
+  private usable(meta: DerivativeMeta, now: number): boolean {
+    return meta.expiresAt > now && this.freshness.isFresh(meta.deps, meta.builtAt);
+  }
+}

@@ -1,0 +1,206 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+
+/**
+ * Files on disk under one size bound, evicting the least recently used. Each file holds a small JSON header
+ * (the entry's metadata) followed by the body, and is written atomically (temp file + rename) so a crash
+ * never leaves a truncated entry behind.
+ *
+ * Files are grouped in one directory per asset (`<group>/<name>`), so dropping everything cached for an
+ * asset is one rename into the trash, with the actual deletion left to the background.
+ * The in-memory index (LRU order and sizes) is rebuilt by a background scan at start.
+ */
+const MAGIC = 0x50435431; // "PCT1"
+
+export interface DiskEntry<M> {
+  meta: M;
+  body: Buffer;
+}
+
+export class DiskStore<M> {
+  private readonly index = new Map<string, number>(); // relative path -> size, oldest first
+  private readonly groups = new Map<string, Set<string>>(); // group dir -> relative paths
+  private total = 0;
+  private readonly tmpDir: string;
+  private readonly trashDir: string;
+  private sweeping: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly root: string,
+    private readonly maxBytes: number,
+    private readonly onError: (error: unknown) => void = () => {},
+  ) {
+    this.tmpDir = `${root}.tmp`;
+    this.trashDir = `${root}.trash`;
+  }
+
+  /** Prepares the directories; the index is rebuilt in the background (`ready` resolves when done). */
+  async init(): Promise<{ ready: Promise<void> }> {
+    await fs.rm(this.tmpDir, { recursive: true, force: true });
+    await Promise.all([fs.mkdir(this.root, { recursive: true }), fs.mkdir(this.tmpDir, { recursive: true }), fs.mkdir(this.trashDir, { recursive: true })]);
+    const ready = this.scan()
+      .then(() => this.emptyTrash())
+      .catch(this.onError);
+    return { ready };
+  }
+
+  async read(group: string, name: string): Promise<DiskEntry<M> | undefined> {
+    const rel = `${group}/${name}`;
+    let data: Buffer;
+    try {
+      data = await fs.readFile(path.join(this.root, rel));
+    } catch {
+      this.forget(rel);
+      return undefined;
+    }
+    const entry = decode<M>(data);
+    if (!entry) {
+      void this.remove(group, name);
+      return undefined;
+    }
+    const size = this.index.get(rel);
+    this.index.delete(rel);
+    this.index.set(rel, size ?? data.length); // most recently used last
+    if (size === undefined) this.track(rel, data.length);
+    return entry;
+  }
+
+  async write(group: string, name: string, meta: M, body: Buffer): Promise<void> {
+    const rel = `${group}/${name}`;
+    const header = Buffer.from(JSON.stringify(meta));
+    const prefix = Buffer.alloc(8);
+    prefix.writeUInt32BE(MAGIC, 0);
+    prefix.writeUInt32BE(header.length, 4);
+    const tmp = path.join(this.tmpDir, randomBytes(8).toString('hex'));
+    await fs.writeFile(tmp, [prefix, header, body]);
+    const target = path.join(this.root, rel);
+    try {
+      await fs.mkdir(path.dirname(target), { recursive: true });
+      await fs.rename(tmp, target);
+    } catch {
+      // The group was moved to the trash meanwhile (a purge): try once more, else give up (a cache miss).
+      try {
+        await fs.mkdir(path.dirname(target), { recursive: true });
+        await fs.rename(tmp, target);
+      } catch (error) {
+        await fs.rm(tmp, { force: true });
+        this.onError(error);
+        return;
+      }
+    }
+    this.forget(rel);
+    this.track(rel, prefix.length + header.length + body.length);
+    this.evict();
+  }
+
+  async remove(group: string, name: string): Promise<void> {
+    const rel = `${group}/${name}`;
+    this.forget(rel);
+    await fs.rm(path.join(this.root, rel), { force: true }).catch(this.onError);
+  }
+
+  /**
+   * Deletes a whole group in the background; returns at once. The caller must already have made the
+   * group's entries stale (freshness never depends on this cleanup).
+   */
+  dropGroup(group: string): void {
+    const target = path.join(this.trashDir, randomBytes(8).toString('hex'));
+    this.sweeping = this.sweeping
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      .then(() => {
+        for (const rel of this.groups.get(group) ?? []) this.forget(rel);
+        return fs.rename(path.join(this.root, group), target);
+      })
+      .then(() => fs.rm(target, { recursive: true, force: true }))
+      .catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') this.onError(error);
+      });
+  }
+
+  /** Number of files cached in a group (for a purge's `matched`). */
+  countGroup(group: string): number {
+    return this.groups.get(group)?.size ?? 0;
+  }
+
+  /** Waits for background deletions (tests, shutdown). */
+  settled(): Promise<void> {
+    return this.sweeping;
+  }
+
+  get bytes(): number {
+    return this.total;
+  }
+
+  get files(): number {
+    return this.index.size;
+  }
+
+  private track(rel: string, size: number): void {
+    this.index.set(rel, size);
+    this.total += size;
+    const group = rel.slice(0, rel.lastIndexOf('/'));
+    let members = this.groups.get(group);
+    if (!members) this.groups.set(group, (members = new Set()));
+    members.add(rel);
+  }
+
+  private forget(rel: string): void {
+    const size = this.index.get(rel);
+    if (size === undefined) return;
+    this.index.delete(rel);
+    this.total -= size;
+    const group = rel.slice(0, rel.lastIndexOf('/'));
+    const members = this.groups.get(group);
+    members?.delete(rel);
+    if (members?.size === 0) this.groups.delete(group);
+  }
+
+  private evict(): void {
+    for (const [rel] of this.index) {
+      if (this.total <= this.maxBytes) return;
+      this.forget(rel);
+      fs.rm(path.join(this.root, rel), { force: true }).catch(this.onError);
+    }
+  }
+
+  private async scan(): Promise<void> {
+    const found: { rel: string; size: number; mtime: number }[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      const entries = await fs.readdir(path.join(this.root, dir), { withFileTypes: true }).catch(() => []);
+      for (const entry of entries) {
+        const rel = dir ? `${dir}/${entry.name}` : entry.name;
+        if (entry.isDirectory()) await walk(rel);
+        else if (entry.isFile()) {
+          const stat = await fs.stat(path.join(this.root, rel)).catch(() => undefined);
+          if (stat) found.push({ rel, size: stat.size, mtime: stat.mtimeMs });
+        }
+      }
+    };
+    await walk('');
+    found.sort((a, b) => a.mtime - b.mtime);
+    const written = new Map(this.index); // entries written while scanning are the most recent
+    for (const rel of written.keys()) this.forget(rel);
+    for (const file of found) if (!written.has(file.rel)) this.track(file.rel, file.size);
+    for (const [rel, size] of written) this.track(rel, size);
+    this.evict();
+  }
+
+  private async emptyTrash(): Promise<void> {
+    for (const name of await fs.readdir(this.trashDir)) {
+      await fs.rm(path.join(this.trashDir, name), { recursive: true, force: true });
+    }
+  }
+}
+
+function decode<M>(data: Buffer): DiskEntry<M> | undefined {
+  if (data.length < 8 || data.readUInt32BE(0) !== MAGIC) return undefined;
+  const headerLength = data.readUInt32BE(4);
+  if (8 + headerLength > data.length) return undefined;
+  try {
+    const meta = JSON.parse(data.subarray(8, 8 + headerLength).toString()) as M;
+    return { meta, body: data.subarray(8 + headerLength) };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Freshness by purge sequence — the one idea behind Pictor's freshness and O(1) purge invariants.
+ *
+ * Every applied purge takes the next number of a global sequence and records it as the "mark" of the scope
+ * it purged: an asset (`A`), a path prefix (`P`) or a whole Source (`S`). Everything cached (a master, a
+ * derivative, a cached error) records `builtAt`: the sequence number current when the fetch or render that
+ * produced it *started*, and the assets it was built from (`deps`). An entry is fresh only while no scope
+ * covering any of its deps has a mark above `builtAt`.
+ *
+ * - A purge is one increment and one map write, whatever is cached (nothing is scanned or deleted inline).
+ * - A render that started before a purge carries an older `builtAt`, so its result is refused on write and,
+ *   should a write race past the check, on every read: reads decide freshness, cleanup never does.
+ * - Coalescing joins an in-flight render only while it is still fresh, so no request that starts after a
+ *   purge completes joins work that started before it.
+ */
+export type AssetRef = string;
+
+export function assetRef(sourceId: string, canonicalPath: string): AssetRef {
+  return `${sourceId}:${canonicalPath}`;
+}
+
+export function assetScope(sourceId: string, canonicalPath: string): string {
+  return `A:${sourceId}:${canonicalPath}`;
+}
+
+export function prefixScope(sourceId: string, canonicalPrefix: string): string {
+  return `P:${sourceId}:${canonicalPrefix}`;
+}
+
+export function sourceScope(sourceId: string): string {
+  return `S:${sourceId}`;
+}
+
+/** Sequence numbers reserved on disk at a time (see `reserve`). */
+const RESERVATION = 1000;
+
+export class Freshness {
+  private seq: number;
+  private reservedUpTo: number;
+  private readonly marks: Map<string, number>;
+  private prefixMarks = 0;
+
+  /**
+   * @param marks the persisted marks.
+   * @param reserved the highest sequence number ever reserved. Cached entries may carry any number up to it,
+   *   including numbers of bumps lost in a crash, so counting restarts above it: a purge recovered after a
+   *   crash must outrank every entry written before the crash.
+   * @param reserve persists a new reservation before numbers beyond the last one are handed out (once per
+   *   thousand purges, not once per purge).
+   */
+  constructor(marks: Iterable<[string, number]> = [], reserved = 0, private readonly reserve: (upTo: number) => void = () => {}) {
+    this.marks = new Map(marks);
+    this.seq = reserved;
+    for (const [scope, seq] of this.marks) {
+      if (seq > this.seq) this.seq = seq;
+      if (scope.startsWith('P:')) this.prefixMarks++;
+    }
+    this.reservedUpTo = this.seq;
+  }
+
+  /** The sequence number a fetch or render records when it starts. */
+  current(): number {
+    return this.seq;
+  }
+
+  /** Applies a purge of these scopes; returns its sequence number (to persist with the scopes). */
+  bump(scopes: readonly string[]): number {
+    if (this.seq + 1 > this.reservedUpTo) {
+      this.reserve(this.seq + RESERVATION);
+      this.reservedUpTo = this.seq + RESERVATION;
+    }
+    const seq = ++this.seq;
+    for (const scope of scopes) {
+      if (scope.startsWith('P:') && !this.marks.has(scope)) this.prefixMarks++;
+      this.marks.set(scope, seq);
+    }
+    return seq;
+  }
+
+  /** Whether something built at `builtAt` from these assets is still fresh. */
+  isFresh(deps: readonly AssetRef[], builtAt: number): boolean {
+    if (builtAt >= this.seq) return true; // nothing was purged since: the common case costs one comparison
+    for (const dep of deps) {
+      if (!this.isAssetFresh(dep, builtAt)) return false;
+    }
+    return true;
+  }
+
+  private isAssetFresh(ref: AssetRef, builtAt: number): boolean {
+    const colon = ref.indexOf(':');
+    const sourceId = ref.slice(0, colon);
+    const path = ref.slice(colon + 1);
+    if ((this.marks.get(`S:${sourceId}`) ?? 0) > builtAt) return false;
+    if ((this.marks.get(`A:${ref}`) ?? 0) > builtAt) return false;
+    if (this.prefixMarks > 0) {
+      for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) {
+        if ((this.marks.get(`P:${sourceId}:${path.slice(0, slash + 1)}`) ?? 0) > builtAt) return false;
+      }
+    }
+    return true;
+  }
+}

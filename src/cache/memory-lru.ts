@@ -1,0 +1,49 @@
+/**
+ * A least-recently-used map bounded by the total size of its values. Map iteration order is insertion
+ * order, so re-inserting on access keeps the oldest entry first and eviction is O(1).
+ */
+export class MemoryLru<V> {
+  private readonly entries = new Map<string, { value: V; size: number }>();
+  private total = 0;
+
+  constructor(
+    private readonly maxBytes: number,
+    /** The largest single value admitted: one huge item must not flush the whole tier. */
+    private readonly maxItemBytes = Math.max(1, Math.floor(maxBytes / 8)),
+  ) {}
+
+  get(key: string): V | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    return entry.value;
+  }
+
+  set(key: string, value: V, size: number): void {
+    this.delete(key);
+    if (size > this.maxItemBytes) return;
+    this.entries.set(key, { value, size });
+    this.total += size;
+    for (const [oldest, entry] of this.entries) {
+      if (this.total <= this.maxBytes) break;
+      this.entries.delete(oldest);
+      this.total -= entry.size;
+    }
+  }
+
+  delete(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    this.total -= entry.size;
+  }
+
+  get bytes(): number {
+    return this.total;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}

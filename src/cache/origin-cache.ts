@@ -1,0 +1,156 @@
+import { createHash } from 'node:crypto';
+import type { SourceRecord } from '../sources/model.ts';
+import type { Origin, OriginResult, Validators } from '../sources/origin.ts';
+import { Coalescer } from './coalescer.ts';
+import type { DiskStore } from './disk-store.ts';
+import { assetRef, type Freshness } from './freshness.ts';
+import type { MemoryLru } from './memory-lru.ts';
+import { assetGroup } from './layout.ts';
+import { originTtlSeconds } from './ttl.ts';
+
+/** A master as cached: the origin's bytes, or the fact that the asset is missing (a negative entry). */
+export interface MasterMeta {
+  kind: 'found' | 'missing';
+  contentType: string;
+  validators: Validators;
+  cacheControl: string | undefined;
+  /** SHA-256 of the body, to tell a replaced asset from a touched one. */
+  hash: string;
+  builtAt: number;
+  expiresAt: number;
+  /** The Cache-Control max-age derivatives of this master are served with. */
+  maxAge: number;
+}
+
+export interface Master {
+  meta: MasterMeta;
+  body: Buffer;
+}
+
+export type OriginCacheResult = 'hit' | 'miss' | 'revalidated';
+
+export type OriginVerdict = 'removed' | 'replaced' | 'unchanged';
+
+const MASTER_FILE = 'master';
+
+/**
+ * The origin cache: masters fetched from Sources, in memory and on disk, revalidated conditionally when
+ * their TTL runs out. Concurrent misses for one asset share one origin fetch.
+ */
+export class OriginCache {
+  private readonly fetches: Coalescer<Master>;
+
+  constructor(
+    private readonly freshness: Freshness,
+    private readonly disk: DiskStore<MasterMeta>,
+    private readonly memory: MemoryLru<Master>,
+    private readonly observeFetch: (seconds: number, outcome: string) => void = () => {},
+  ) {
+    this.fetches = new Coalescer(freshness);
+  }
+
+  async get(source: SourceRecord, origin: Origin, path: string): Promise<{ master: Master; result: OriginCacheResult }> {
+    const ref = assetRef(source.id, path);
+    const cached = await this.lookup(source.id, path);
+    if (cached && cached.meta.expiresAt > Date.now()) return { master: cached, result: 'hit' };
+    const { promise } = this.fetches.run(ref, [ref], (builtAt) => this.fetch(source, origin, path, builtAt, cached));
+    const master = await promise;
+    return { master, result: cached && master.body === cached.body ? 'revalidated' : 'miss' };
+  }
+
+  /**
+   * What the origin says now compared with the master cached, for a purge's `origin` verdict. Reads the
+   * origin without caching the result: the purge that follows makes every earlier entry stale anyway.
+   */
+  async verdict(source: SourceRecord, origin: Origin, path: string): Promise<OriginVerdict> {
+    const cached = await this.lookup(source.id, path, { evenIfStale: true });
+    const known = cached?.meta.kind === 'found' ? cached : undefined;
+    const now = await this.timed(() => origin.fetch(path, known?.meta.validators));
+    if (now.kind === 'missing') return 'removed';
+    if (now.kind === 'not-modified' || !known) return 'unchanged';
+    return sha256(now.body) === known.meta.hash ? 'unchanged' : 'replaced';
+  }
+
+  /** Drops every cached file of the asset (master and derivatives) in the background. */
+  dropAsset(sourceId: string, path: string): void {
+    this.memory.delete(assetRef(sourceId, path));
+    this.disk.dropGroup(assetGroup(sourceId, path));
+  }
+
+  private async lookup(sourceId: string, path: string, options: { evenIfStale?: boolean } = {}): Promise<Master | undefined> {
+    const ref = assetRef(sourceId, path);
+    const inMemory = this.memory.get(ref);
+    if (inMemory && (options.evenIfStale || this.freshness.isFresh([ref], inMemory.meta.builtAt))) return inMemory;
+    const onDisk = await this.disk.read(assetGroup(sourceId, path), MASTER_FILE);
+    if (!onDisk) return undefined;
+    if (!this.freshness.isFresh([ref], onDisk.meta.builtAt)) {
+      if (options.evenIfStale) return onDisk;
+      void this.disk.remove(assetGroup(sourceId, path), MASTER_FILE);
+      return undefined;
+    }
+    this.memory.set(ref, onDisk, onDisk.body.length);
+    return onDisk;
+  }
+
+  private async fetch(source: SourceRecord, origin: Origin, path: string, builtAt: number, stale: Master | undefined): Promise<Master> {
+    const result = await this.timed(() => origin.fetch(path, stale?.meta.kind === 'found' ? stale.meta.validators : undefined));
+    const master = toMaster(source, result, builtAt, stale);
+    this.store(source.id, path, master);
+    return master;
+  }
+
+  /** Stores only if no purge of the asset was applied since the fetch started (the compare-and-set). */
+  private store(sourceId: string, path: string, master: Master): void {
+    const ref = assetRef(sourceId, path);
+    if (!this.freshness.isFresh([ref], master.meta.builtAt)) return;
+    this.memory.set(ref, master, master.body.length);
+    void this.disk.write(assetGroup(sourceId, path), MASTER_FILE, master.meta, master.body);
+  }
+
+  private async timed(fetch: () => Promise<OriginResult>): Promise<OriginResult> {
+    const started = performance.now();
+    let outcome = 'error';
+    try {
+      const result = await fetch();
+      outcome = result.kind;
+      return result;
+    } finally {
+      this.observeFetch((performance.now() - started) / 1000, outcome);
+    }
+  }
+}
+
+function toMaster(source: SourceRecord, result: OriginResult, builtAt: number, stale: Master | undefined): Master {
+  const now = Date.now();
+  if (result.kind === 'not-modified' && stale) {
+    const cacheControl = result.cacheControl ?? stale.meta.cacheControl;
+    const ttl = originTtlSeconds(source.deployment, cacheControl);
+    // Same bytes: keep the original `builtAt`, so derivatives built from them stay valid too.
+    return { body: stale.body, meta: { ...stale.meta, validators: result.validators, cacheControl, expiresAt: now + ttl * 1000, maxAge: ttl } };
+  }
+  if (result.kind === 'found') {
+    const ttl = originTtlSeconds(source.deployment, result.cacheControl);
+    return {
+      body: result.body,
+      meta: {
+        kind: 'found',
+        contentType: result.contentType,
+        validators: result.validators,
+        cacheControl: result.cacheControl,
+        hash: sha256(result.body),
+        builtAt,
+        expiresAt: now + ttl * 1000,
+        maxAge: ttl,
+      },
+    };
+  }
+  const errorTtl = source.deployment.cache_ttl_error;
+  return {
+    body: Buffer.alloc(0),
+    meta: { kind: 'missing', contentType: 'text/plain', validators: {}, cacheControl: undefined, hash: '', builtAt, expiresAt: now + errorTtl * 1000, maxAge: errorTtl },
+  };
+}
+
+function sha256(body: Buffer): string {
+  return createHash('sha256').update(body).digest('hex');
+}

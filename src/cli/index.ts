@@ -1,0 +1,20 @@
+import { Command } from 'commander';
+import { VERSION } from '../version.ts';
+import { registerKeysCommands } from './keys.ts';
+import { registerPurgeCommand } from './purge.ts';
+import { registerServeCommand } from './serve.ts';
+
+const program = new Command()
+  .name('pictor')
+  .description('Pictor: a self-hosted, imgix-compatible image CDN with durable, race-free purging')
+  .version(VERSION)
+  .showHelpAfterError();
+
+registerServeCommand(program);
+registerKeysCommands(program);
+registerPurgeCommand(program);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  process.stderr.write(`pictor: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,122 @@
+import fs from 'node:fs/promises';
+import { SingleBar, Presets } from 'cli-progress';
+import type { Command } from 'commander';
+
+interface PurgeFlags {
+  file?: string;
+  api: string;
+  key?: string;
+  wait?: boolean;
+  timeout: string;
+}
+
+interface Outcome {
+  url: string;
+  id?: string;
+  status: string;
+  origin?: string | null;
+  ms?: number;
+  error?: string;
+}
+
+/** `pictor purge URL…`: purges through the API (so it works against any Pictor, local or not). */
+export function registerPurgeCommand(program: Command): void {
+  program
+    .command('purge [urls...]')
+    .description('purge assets (every derivative of each URL) through the Purge API')
+    .option('--file <file>', 'read more URLs from a file, one per line (- for standard input)')
+    .option('--api <url>', 'admin API base URL (env PICTOR_API_URL)', process.env.PICTOR_API_URL ?? 'http://127.0.0.1:3001')
+    .option('--key <key>', 'API key with the purge permission (env PICTOR_API_KEY)')
+    .option('--wait', 'wait until each purge has completed and print its result')
+    .option('--timeout <seconds>', 'with --wait, how long to wait for each purge', '60')
+    .action(async (urls: string[], flags: PurgeFlags) => {
+      const key = flags.key ?? process.env.PICTOR_API_KEY;
+      if (!key) throw new Error('an API key is needed: --key KEY or the PICTOR_API_KEY environment variable');
+      const all = [...urls, ...(flags.file ? await readUrls(flags.file) : [])];
+      if (all.length === 0) throw new Error('no URL to purge: pass URLs or --file FILE');
+      const api = new PurgeClient(flags.api.replace(/\/+$/, ''), key);
+
+      const bar = all.length > 1 ? new SingleBar({ format: 'purging [{bar}] {value}/{total} {eta_formatted} left', stream: process.stderr }, Presets.shades_classic) : undefined;
+      bar?.start(all.length, 0);
+      const outcomes: Outcome[] = [];
+      for (const url of all) {
+        outcomes.push(await api.purge(url));
+        bar?.increment();
+      }
+      bar?.stop();
+
+      if (flags.wait) {
+        const deadline = Number(flags.timeout) * 1000;
+        for (const outcome of outcomes) if (outcome.id) Object.assign(outcome, await api.waitFor(outcome.id, deadline));
+      }
+      for (const outcome of outcomes) process.stdout.write(`${formatOutcome(outcome)}\n`);
+      if (outcomes.some((outcome) => outcome.status === 'failed' || outcome.status === 'error' || outcome.status === 'timeout')) process.exitCode = 1;
+    });
+}
+
+class PurgeClient {
+  constructor(
+    private readonly base: string,
+    private readonly key: string,
+  ) {}
+
+  async purge(url: string): Promise<Outcome> {
+    for (;;) {
+      const response = await fetch(`${this.base}/api/v1/purge`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${this.key}`, 'content-type': 'application/vnd.api+json', accept: 'application/vnd.api+json' },
+        body: JSON.stringify({ data: { type: 'purges', attributes: { url } } }),
+      });
+      if (response.status === 429) {
+        await sleep(Number(response.headers.get('retry-after') ?? '1') * 1000);
+        continue;
+      }
+      const body = (await response.json().catch(() => ({}))) as { data?: { id: string }; errors?: { detail: string }[] };
+      if (!response.ok || !body.data) return { url, status: 'error', error: body.errors?.[0]?.detail ?? `HTTP ${response.status}` };
+      return { url, id: body.data.id, status: 'accepted' };
+    }
+  }
+
+  async waitFor(id: string, timeoutMs: number): Promise<Partial<Outcome>> {
+    const started = Date.now();
+    for (let delay = 20; Date.now() - started < timeoutMs; delay = Math.min(delay * 2, 1000)) {
+      const response = await fetch(`${this.base}/api/v1/purges/${id}`, { headers: { authorization: `Bearer ${this.key}` } });
+      const body = (await response.json()) as { data?: { attributes: Record<string, string | null> } };
+      const attributes = body.data?.attributes;
+      if (attributes && attributes.status !== 'pending') {
+        const ms = Date.parse(attributes.completed_at ?? '') - Date.parse(attributes.created_at ?? '');
+        return { status: attributes.status ?? 'unknown', origin: attributes.origin, ms, error: attributes.error ?? undefined };
+      }
+      await sleep(delay);
+    }
+    return { status: 'timeout' };
+  }
+}
+
+function formatOutcome(outcome: Outcome): string {
+  const parts = [outcome.status.padEnd(9), outcome.url];
+  if (outcome.id) parts.push(`id=${outcome.id}`);
+  if (outcome.origin) parts.push(`origin=${outcome.origin}`);
+  if (outcome.ms !== undefined && Number.isFinite(outcome.ms)) parts.push(`${outcome.ms}ms`);
+  if (outcome.origin === 'unchanged') parts.push('(the origin still has the same file: change or remove it at the origin first)');
+  if (outcome.error) parts.push(`error: ${outcome.error}`);
+  return parts.join('  ');
+}
+
+async function readUrls(file: string): Promise<string[]> {
+  const text = file === '-' ? await readStdin() : await fs.readFile(file, 'utf8');
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

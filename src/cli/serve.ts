@@ -1,0 +1,76 @@
+import type { Command } from 'commander';
+import { Pictor } from '../app.ts';
+import { ConfigError, DEFAULTS, resolveOptions } from '../config/options.ts';
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('start the render listener and the admin listener')
+    .option('--port <port>', `render listener port, 0 picks a free one (env PICTOR_PORT, default ${DEFAULTS.port})`)
+    .option('--admin-port <port>', `admin/API listener port (env PICTOR_ADMIN_PORT, default ${DEFAULTS.adminPort})`)
+    .option('--host <host>', `render listener address (env PICTOR_HOST, default ${DEFAULTS.host})`)
+    .option('--admin-host <host>', `admin listener address (env PICTOR_ADMIN_HOST, default ${DEFAULTS.adminHost})`)
+    .option('--data <dir>', `data directory: store and caches (env PICTOR_DATA_DIR, default ${DEFAULTS.dataDir})`)
+    .option('--assets <dir>', `folder served by the default Source (env PICTOR_ASSETS_DIR, default ${DEFAULTS.assetsDir})`)
+    .option('--public-url <url>', 'public URL of the render listener; its host becomes a domain of the default Source (env PICTOR_PUBLIC_URL)')
+    .option('--max-input-pixels <n>', `largest input image in pixels (env PICTOR_MAX_INPUT_PIXELS, default ${DEFAULTS.maxInputPixels})`)
+    .option('--max-input-bytes <size>', 'largest origin file, e.g. 100mb (env PICTOR_MAX_INPUT_BYTES)')
+    .option('--disk-cache-size <size>', 'disk cache bound, e.g. 2gb (env PICTOR_DISK_CACHE_SIZE)')
+    .option('--memory-cache-size <size>', 'in-memory derivative tier bound, e.g. 256mb (env PICTOR_MEMORY_CACHE_SIZE)')
+    .option('--purge-rate-limit <n>', `purge requests per second per API key (env PICTOR_PURGE_RATE_LIMIT, default ${DEFAULTS.purgeRateLimit})`)
+    .option('--log-level <level>', `fatal, error, warn, info, debug, trace or silent (env PICTOR_LOG_LEVEL, default ${DEFAULTS.logLevel})`)
+    .action(async (flags: Record<string, string | undefined>) => {
+      let options;
+      try {
+        options = resolveOptions({
+          port: flags.port,
+          adminPort: flags.adminPort,
+          host: flags.host,
+          adminHost: flags.adminHost,
+          dataDir: flags.data,
+          assetsDir: flags.assets,
+          publicUrl: flags.publicUrl,
+          maxInputPixels: flags.maxInputPixels,
+          maxInputBytes: flags.maxInputBytes,
+          diskCacheBytes: flags.diskCacheSize,
+          memoryCacheBytes: flags.memoryCacheSize,
+          purgeRateLimit: flags.purgeRateLimit,
+          logLevel: flags.logLevel,
+        });
+      } catch (error) {
+        if (error instanceof ConfigError) {
+          process.stderr.write(`pictor: ${error.message}\n`);
+          process.exit(2);
+        }
+        throw error;
+      }
+      const pictor = new Pictor(options);
+      const started = await pictor.start();
+      const lines = [
+        '',
+        `  Pictor is serving ${options.assetsDir}`,
+        `  Render URL: ${started.renderUrl}/`,
+        `  Admin URL:  ${started.adminUrl}/`,
+      ];
+      if (started.firstApiKey) {
+        lines.push('', '  An admin API key was created on this first start. It is shown only once; keep it safe:', `  API key: ${started.firstApiKey}`);
+      }
+      process.stdout.write(`${lines.join('\n')}\n\n`);
+
+      let stopping = false;
+      const stop = (signal: string): void => {
+        if (stopping) return;
+        stopping = true;
+        pictor.logger.info({ signal }, 'stopping: finishing in-flight requests and purges');
+        pictor.stop().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            pictor.logger.error({ err: error }, 'unclean stop');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    });
+}

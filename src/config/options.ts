@@ -1,0 +1,169 @@
+import path from 'node:path';
+
+/**
+ * Every setting is resolved once, at start, as `flag ?? environment ?? default`, and validated up front:
+ * an invalid value stops Pictor with a message that names the setting (never a surprise at request time).
+ */
+export interface PictorOptions {
+  host: string;
+  port: number;
+  adminHost: string;
+  adminPort: number;
+  dataDir: string;
+  assetsDir: string;
+  publicUrl: URL | undefined;
+  /** Largest input image accepted, in pixels (width × height). */
+  maxInputPixels: number;
+  /** Largest origin file accepted, in bytes. */
+  maxInputBytes: number;
+  /** Byte bound of the disk tier (origin masters and derivatives together). */
+  diskCacheBytes: number;
+  /** Byte bound of the in-memory derivative tier. */
+  memoryCacheBytes: number;
+  /** Byte bound of the in-memory tier of origin masters. */
+  masterMemoryBytes: number;
+  /** Purge requests per second allowed per API key. */
+  purgeRateLimit: number;
+  /** Renders running at once; more wait in a bounded queue. */
+  renderConcurrency: number;
+  renderQueueLimit: number;
+  renderTimeoutSeconds: number;
+  logLevel: string;
+}
+
+/** A setting as the user named it, for error messages: `--port / PICTOR_PORT`. */
+interface Setting {
+  flag: string;
+  env: string;
+}
+
+type RawOptions = Partial<Record<keyof PictorOptions, string | number | undefined>>;
+
+export class ConfigError extends Error {
+  constructor(setting: Setting, message: string) {
+    super(`Invalid configuration: ${setting.flag} (${setting.env}) ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const SETTINGS: Record<keyof PictorOptions, Setting> = {
+  host: { flag: '--host', env: 'PICTOR_HOST' },
+  port: { flag: '--port', env: 'PICTOR_PORT' },
+  adminHost: { flag: '--admin-host', env: 'PICTOR_ADMIN_HOST' },
+  adminPort: { flag: '--admin-port', env: 'PICTOR_ADMIN_PORT' },
+  dataDir: { flag: '--data', env: 'PICTOR_DATA_DIR' },
+  assetsDir: { flag: '--assets', env: 'PICTOR_ASSETS_DIR' },
+  publicUrl: { flag: '--public-url', env: 'PICTOR_PUBLIC_URL' },
+  maxInputPixels: { flag: '--max-input-pixels', env: 'PICTOR_MAX_INPUT_PIXELS' },
+  maxInputBytes: { flag: '--max-input-bytes', env: 'PICTOR_MAX_INPUT_BYTES' },
+  diskCacheBytes: { flag: '--disk-cache-size', env: 'PICTOR_DISK_CACHE_SIZE' },
+  memoryCacheBytes: { flag: '--memory-cache-size', env: 'PICTOR_MEMORY_CACHE_SIZE' },
+  masterMemoryBytes: { flag: '--master-memory-size', env: 'PICTOR_MASTER_MEMORY_SIZE' },
+  purgeRateLimit: { flag: '--purge-rate-limit', env: 'PICTOR_PURGE_RATE_LIMIT' },
+  renderConcurrency: { flag: '--render-concurrency', env: 'PICTOR_RENDER_CONCURRENCY' },
+  renderQueueLimit: { flag: '--render-queue-limit', env: 'PICTOR_RENDER_QUEUE_LIMIT' },
+  renderTimeoutSeconds: { flag: '--render-timeout', env: 'PICTOR_RENDER_TIMEOUT' },
+  logLevel: { flag: '--log-level', env: 'PICTOR_LOG_LEVEL' },
+};
+
+export const DEFAULTS = {
+  host: '0.0.0.0',
+  port: 3000,
+  adminHost: '127.0.0.1',
+  adminPort: 3001,
+  dataDir: './.pictor',
+  assetsDir: './assets',
+  maxInputPixels: 100_000_000,
+  maxInputBytes: 100 * 1024 * 1024,
+  diskCacheBytes: 2 * 1024 ** 3,
+  memoryCacheBytes: 256 * 1024 ** 2,
+  masterMemoryBytes: 256 * 1024 ** 2,
+  purgeRateLimit: 10,
+  renderConcurrency: 4,
+  renderQueueLimit: 512,
+  renderTimeoutSeconds: 30,
+  logLevel: 'info',
+} as const;
+
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/** Resolves flags (already parsed) over the environment over the defaults, and validates every value. */
+export function resolveOptions(flags: RawOptions = {}, env: NodeJS.ProcessEnv = process.env): PictorOptions {
+  const pick = (key: keyof PictorOptions): string | undefined => {
+    const flag = flags[key];
+    if (flag !== undefined && flag !== '') return String(flag);
+    const fromEnv = env[SETTINGS[key].env];
+    return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
+  };
+  const port = (key: 'port' | 'adminPort'): number => integer(key, pick(key) ?? String(DEFAULTS[key]), 0, 65535);
+  const size = (key: 'maxInputBytes' | 'diskCacheBytes' | 'memoryCacheBytes' | 'masterMemoryBytes'): number =>
+    bytes(key, pick(key) ?? String(DEFAULTS[key]));
+
+  const logLevel = pick('logLevel') ?? DEFAULTS.logLevel;
+  if (!LOG_LEVELS.has(logLevel)) throw new ConfigError(SETTINGS.logLevel, `must be one of ${[...LOG_LEVELS].join(', ')}, got "${logLevel}"`);
+
+  return {
+    host: hostName('host', pick('host') ?? DEFAULTS.host),
+    port: port('port'),
+    adminHost: hostName('adminHost', pick('adminHost') ?? DEFAULTS.adminHost),
+    adminPort: port('adminPort'),
+    dataDir: path.resolve(pick('dataDir') ?? DEFAULTS.dataDir),
+    assetsDir: path.resolve(pick('assetsDir') ?? DEFAULTS.assetsDir),
+    publicUrl: publicUrl(pick('publicUrl')),
+    maxInputPixels: integer('maxInputPixels', pick('maxInputPixels') ?? String(DEFAULTS.maxInputPixels), 1, 2 ** 40),
+    maxInputBytes: size('maxInputBytes'),
+    diskCacheBytes: size('diskCacheBytes'),
+    memoryCacheBytes: size('memoryCacheBytes'),
+    masterMemoryBytes: size('masterMemoryBytes'),
+    purgeRateLimit: number('purgeRateLimit', pick('purgeRateLimit') ?? String(DEFAULTS.purgeRateLimit), 0.001, 1e9),
+    renderConcurrency: integer('renderConcurrency', pick('renderConcurrency') ?? String(DEFAULTS.renderConcurrency), 1, 1024),
+    renderQueueLimit: integer('renderQueueLimit', pick('renderQueueLimit') ?? String(DEFAULTS.renderQueueLimit), 0, 1e6),
+    renderTimeoutSeconds: integer('renderTimeoutSeconds', pick('renderTimeoutSeconds') ?? String(DEFAULTS.renderTimeoutSeconds), 1, 3600),
+    logLevel,
+  };
+}
+
+function number(key: keyof PictorOptions, raw: string, min: number, max: number): number {
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new ConfigError(SETTINGS[key], `must be a number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function integer(key: keyof PictorOptions, raw: string, min: number, max: number): number {
+  const value = /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(SETTINGS[key], `must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3 };
+
+/** Sizes accept plain bytes or a unit: `512mb`, `2g`. */
+function bytes(key: keyof PictorOptions, raw: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(raw);
+  const unit = match ? UNITS[match[2]!.toLowerCase()] : undefined;
+  if (!match || unit === undefined) throw new ConfigError(SETTINGS[key], `must be a size such as 1048576, 512mb or 2gb, got "${raw}"`);
+  return Math.floor(Number(match[1]) * unit);
+}
+
+function hostName(key: 'host' | 'adminHost', raw: string): string {
+  if (!/^[A-Za-z0-9.:[\]-]+$/.test(raw)) throw new ConfigError(SETTINGS[key], `must be a host name or IP address, got "${raw}"`);
+  return raw.replace(/^\[(.*)\]$/, '$1');
+}
+
+function publicUrl(raw: string | undefined): URL | undefined {
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(SETTINGS.publicUrl, `must be an absolute http(s) URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(SETTINGS.publicUrl, `must be an http or https URL, got "${raw}"`);
+  }
+  return url;
+}

@@ -1,0 +1,163 @@
+import { createHash } from 'node:crypto';
+import { Coalescer } from '../cache/coalescer.ts';
+import type { Derivative, DerivativeCache } from '../cache/derivative-cache.ts';
+import { assetRef, type Freshness } from '../cache/freshness.ts';
+import { assetGroup } from '../cache/layout.ts';
+import type { Master, OriginCache, OriginCacheResult } from '../cache/origin-cache.ts';
+import { isPictorError, PictorError } from '../errors.ts';
+import { acceptClass, variesOnAccept } from '../render/negotiate.ts';
+import { parseParams, type RenderParams } from '../render/params.ts';
+import { render } from '../render/pipeline.ts';
+import { detectImageFormat } from '../render/detect.ts';
+import { canonicalPath } from '../sources/asset-path.ts';
+import type { ResolvedSource, SourceRegistry } from '../sources/registry.ts';
+import type { RenderQueue } from './render-queue.ts';
+import { respond, type DeliveryResponse } from './respond.ts';
+
+export interface DeliveryRequest {
+  host: string | undefined;
+  rawPath: string;
+  rawQuery: string;
+  accept: string | undefined;
+  ifNoneMatch: string | undefined;
+}
+
+export interface DeliveryLimits {
+  maxInputPixels: number;
+  renderTimeoutSeconds: number;
+}
+
+export interface DeliveryObservers {
+  render(seconds: number, format: string): void;
+}
+
+/** Render errors worth remembering for the error TTL: asking again gives the same answer. */
+const CACHEABLE_ERRORS = new Set([404, 413, 422]);
+
+/**
+ * The Rendering API flow: route → canonical path and parameters → derivative cache (memory, disk) →
+ * coalesced miss → origin cache → render → store unless a purge intervened → respond.
+ */
+export class DeliveryService {
+  private readonly renders: Coalescer<MissResult>;
+
+  constructor(
+    private readonly sources: SourceRegistry,
+    private readonly freshness: Freshness,
+    private readonly originCache: OriginCache,
+    private readonly derivatives: DerivativeCache,
+    private readonly queue: RenderQueue,
+    private readonly limits: DeliveryLimits,
+    private readonly observers: DeliveryObservers,
+  ) {
+    this.renders = new Coalescer(freshness);
+  }
+
+  async handle(request: DeliveryRequest): Promise<DeliveryResponse> {
+    const source = this.sources.forHost(request.host);
+    const path = canonicalPath(request.rawPath);
+    const { params, canonical, expires } = parseParams(request.rawQuery);
+    if (expires !== undefined && expires * 1000 <= Date.now()) throw new PictorError('URL_EXPIRED', 'This URL has expired.');
+    const format = acceptClass(params, request.accept);
+    const job: Job = {
+      source,
+      path,
+      params,
+      format,
+      key: `${source.record.id}\n${path}\n${canonical}\n${format}`,
+      group: assetGroup(source.record.id, path),
+      deps: [assetRef(source.record.id, path)],
+      varyAccept: variesOnAccept(params),
+    };
+    const context = { request, expires, varyAccept: job.varyAccept };
+
+    const cached = await this.derivatives.get(job.key, job.group);
+    if (cached) return respond(cached.derivative, context, `Pictor; hit; detail=${cached.tier}`);
+    if (!source.record.enabled) throw new PictorError('SOURCE_DISABLED', 'This Source is disabled.');
+
+    const { promise, joined } = this.renders.run(job.key, job.deps, (builtAt) => this.miss(job, builtAt));
+    const { derivative, origin, stored } = await promise;
+    const originStatus = origin === 'miss' ? 'fwd=miss' : 'hit';
+    return respond(derivative, context, `Pictor-Origin; ${originStatus}, Pictor; fwd=miss${stored ? '; stored' : ''}${joined ? '; collapsed' : ''}`);
+  }
+
+  /** Builds the derivative for a miss (a render, a passed-through file or a cacheable error) and stores it. */
+  private async miss(job: Job, builtAt: number): Promise<MissResult> {
+    const { master, result } = await this.originCache.get(job.source.record, job.source.origin, job.path);
+    let output: Output;
+    if (master.meta.kind === 'missing') {
+      output = errorOutput(404, 'Asset not found.');
+    } else if (detectImageFormat(master.body) === null) {
+      output = { status: 200, contentType: master.meta.contentType, body: master.body };
+    } else {
+      try {
+        output = await this.renderImage(master, job);
+      } catch (error) {
+        if (!isPictorError(error) || !CACHEABLE_ERRORS.has(error.status)) throw error;
+        output = errorOutput(error.status, error.message);
+      }
+    }
+    const isError = output.status !== 200;
+    const errorTtl = job.source.record.deployment.cache_ttl_error;
+    const derivative: Derivative = {
+      body: output.body,
+      meta: {
+        status: output.status,
+        contentType: output.contentType,
+        etag: etagOf(output.body),
+        maxAge: isError ? errorTtl : master.meta.maxAge,
+        expiresAt: isError ? Date.now() + errorTtl * 1000 : master.meta.expiresAt,
+        builtAt,
+        deps: job.deps,
+        varyAccept: job.varyAccept,
+      },
+    };
+    const stored = this.derivatives.store(job.key, job.group, derivative);
+    return { derivative, origin: result, stored };
+  }
+
+  private async renderImage(master: Master, job: Job): Promise<Output> {
+    const started = performance.now();
+    const output = await this.queue.run(() =>
+      render(master.body, job.params, {
+        acceptClass: job.format,
+        maxInputPixels: this.limits.maxInputPixels,
+        timeoutSeconds: this.limits.renderTimeoutSeconds,
+      }),
+    );
+    this.observers.render((performance.now() - started) / 1000, output.format);
+    return { status: 200, contentType: output.contentType, body: output.body };
+  }
+}
+
+interface Job {
+  source: ResolvedSource;
+  path: string;
+  params: RenderParams;
+  format: string;
+  key: string;
+  group: string;
+  deps: string[];
+  varyAccept: boolean;
+}
+
+interface Output {
+  status: number;
+  contentType: string;
+  body: Buffer;
+}
+
+interface MissResult {
+  derivative: Derivative;
+  origin: OriginCacheResult;
+  stored: boolean;
+}
+
+function errorOutput(status: number, message: string): Output {
+  return { status, contentType: 'text/plain; charset=utf-8', body: Buffer.from(`${message}\n`) };
+}
+
+function etagOf(body: Buffer): string {
+  return `"${createHash('sha1').update(body).digest('base64url')}"`;
+}
+

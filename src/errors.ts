@@ -1,0 +1,62 @@
+/**
+ * One registry of stable error codes, each mapped to its HTTP status and title in one place.
+ * Code throws `PictorError` with a code from here; the HTTP layer turns it into a response
+ * (plain text on the render listener, a JSON:API error document on the API).
+ */
+export const ERRORS = {
+  // Rendering API
+  INVALID_PARAMETER: { status: 400, title: 'Bad Request' },
+  INVALID_PATH: { status: 400, title: 'Bad Request' },
+  FORBIDDEN_PATH: { status: 403, title: 'Forbidden' },
+  INVALID_SIGNATURE: { status: 403, title: 'Forbidden' },
+  ASSET_NOT_FOUND: { status: 404, title: 'Not Found' },
+  URL_EXPIRED: { status: 404, title: 'Not Found' },
+  SOURCE_DISABLED: { status: 410, title: 'Gone' },
+  INPUT_TOO_LARGE: { status: 413, title: 'Payload Too Large' },
+  UNSUPPORTED_IMAGE: { status: 422, title: 'Unprocessable Entity' },
+  RENDER_TIMEOUT: { status: 503, title: 'Service Unavailable' },
+  OVERLOADED: { status: 503, title: 'Service Unavailable' },
+  ORIGIN_UNAVAILABLE: { status: 502, title: 'Bad Gateway' },
+  // Management API
+  UNAUTHORIZED: { status: 401, title: 'Unauthorized' },
+  FORBIDDEN: { status: 403, title: 'Forbidden' },
+  BAD_REQUEST: { status: 400, title: 'Bad Request' },
+  UNKNOWN_HOST: { status: 400, title: 'Bad Request' },
+  UNKNOWN_SOURCE: { status: 404, title: 'Not Found' },
+  NOT_FOUND: { status: 404, title: 'Not Found' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'Method Not Allowed' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload Too Large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported Media Type' },
+  RATE_LIMITED: { status: 429, title: 'Too Many Requests' },
+  SHUTTING_DOWN: { status: 503, title: 'Service Unavailable' },
+  INTERNAL: { status: 500, title: 'Internal Server Error' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class PictorError extends Error {
+  readonly code: ErrorCode;
+  /** JSON:API `source.pointer` (API) or the offending parameter name (renders). */
+  readonly pointer: string | undefined;
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { pointer?: string; headers?: Record<string, string>; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'PictorError';
+    this.code = code;
+    this.pointer = options.pointer;
+    this.headers = options.headers;
+  }
+
+  get status(): number {
+    return ERRORS[this.code].status;
+  }
+
+  get title(): string {
+    return ERRORS[this.code].title;
+  }
+}
+
+export function isPictorError(error: unknown): error is PictorError {
+  return error instanceof PictorError;
+}

@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { ApiKeys } from '../auth/api-keys.ts';
+import type { RateLimiter } from '../auth/rate-limit.ts';
+import { PictorError } from '../errors.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { PurgeService } from '../purge/purge-service.ts';
+import { registerBodyParsers } from './body-parsers.ts';
+import { errorDocument, JSONAPI_CONTENT_TYPE, toPictorError } from './jsonapi.ts';
+import { purgeRoutes } from './purge-routes.ts';
+
+export interface AdminServices {
+  keys: ApiKeys;
+  purges: PurgeService;
+  purgeLimiter: RateLimiter;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+/** The admin listener: the Management API (JSON:API), `/metrics` and `/healthz`. */
+export function createAdminServer(services: AdminServices): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: services.logger.child({ listener: 'admin' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    genReqId: () => randomBytes(16).toString('hex'),
+    requestIdHeader: false,
+    return503OnClosing: true,
+  });
+  registerBodyParsers(app);
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-request-id', request.id);
+    if (request.url.startsWith('/api/')) reply.header('content-type', JSONAPI_CONTENT_TYPE);
+    return payload;
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    services.metrics.requests.inc({ listener: 'admin', status: String(reply.statusCode), cache: 'none' });
+    request.log.info({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+
+  app.setErrorHandler(async (error, request, reply) => {
+    const pictorError = toPictorError(error);
+    if (pictorError.status >= 500) request.log.error({ err: error }, 'request failed');
+    for (const [name, value] of Object.entries(pictorError.headers ?? {})) reply.header(name, value);
+    return reply.status(pictorError.status).type(JSONAPI_CONTENT_TYPE).send(errorDocument(pictorError, request.apiKey));
+  });
+  app.setNotFoundHandler(async (request) => {
+    throw new PictorError('NOT_FOUND', `There is no ${request.method} ${request.url.split('?')[0]} in this API.`);
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/metrics', async (_request, reply) => {
+    reply.type(services.metrics.registry.contentType);
+    return services.metrics.registry.metrics();
+  });
+  purgeRoutes(app, services.purges, services.keys, services.purgeLimiter, (coalesced) =>
+    services.metrics.purgesTotal.inc({ coalesced: String(coalesced) }),
+  );
+  app.route({
+    method: ['GET', 'PUT', 'PATCH', 'DELETE'],
+    url: '/api/v1/purge',
+    handler: async (_request, reply) => {
+      reply.header('allow', 'POST');
+      throw new PictorError('METHOD_NOT_ALLOWED', 'Purges are created with POST.');
+    },
+  });
+  return app;
+}

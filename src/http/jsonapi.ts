@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import { ERRORS, isPictorError, PictorError } from '../errors.ts';
+import { VERSION } from '../version.ts';
+
+/** JSON:API documents in imgix's Management API shape (envelope, `meta`, error objects). */
+export const JSONAPI_CONTENT_TYPE = 'application/vnd.api+json';
+
+export interface Caller {
+  name: string;
+}
+
+export function meta(caller: Caller | undefined): Record<string, unknown> {
+  return {
+    authentication: {
+      authorized: caller !== undefined,
+      clientId: null,
+      mode: 'PUBLIC_APIKEY',
+      modeTitle: 'Public API Key',
+      tag: caller?.name ?? null,
+      user: null,
+    },
+    server: { commit: 'production', status: { healthy: true, read_only: false, tombstone: false }, version: VERSION },
+  };
+}
+
+export function document(data: unknown, caller: Caller | undefined, extraMeta: Record<string, unknown> = {}): Record<string, unknown> {
+  return { data, included: [], jsonapi: { version: '1.0' }, meta: { ...meta(caller), ...extraMeta } };
+}
+
+export function errorDocument(error: PictorError, caller: Caller | undefined): Record<string, unknown> {
+  const entry: Record<string, unknown> = {
+    detail: error.message,
+    id: randomBytes(16).toString('hex'),
+    meta: {},
+    status: String(error.status),
+    title: error.title,
+  };
+  if (error.pointer) entry.source = { pointer: error.pointer };
+  return { errors: [entry], jsonapi: { version: '1.0' }, meta: meta(caller) };
+}
+
+/** Maps anything thrown (ours, Fastify's, or a bug) to a PictorError with a message a person understands. */
+export function toPictorError(error: unknown): PictorError {
+  if (isPictorError(error)) return error;
+  const fastify = error as { statusCode?: number; code?: string; message?: string };
+  switch (fastify.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new PictorError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/vnd.api+json (or application/json).');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new PictorError('PAYLOAD_TOO_LARGE', 'The request body is too large.');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new PictorError('BAD_REQUEST', 'The request body is empty; send a JSON:API document.');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new PictorError('BAD_REQUEST', 'The Content-Length header does not match the body.');
+  }
+  const status = fastify.statusCode;
+  if (status !== undefined && status >= 400 && status < 500) {
+    const code = (Object.keys(ERRORS) as (keyof typeof ERRORS)[]).find((key) => ERRORS[key].status === status) ?? 'BAD_REQUEST';
+    return new PictorError(code, fastify.message ?? 'Bad request.');
+  }
+  return new PictorError('INTERNAL', 'Something went wrong on our side; the error has been logged.', { cause: error });
+}

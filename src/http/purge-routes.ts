@@ -1,0 +1,79 @@
+import type { FastifyInstance } from 'fastify';
+import type { ApiKeys } from '../auth/api-keys.ts';
+import type { RateLimiter } from '../auth/rate-limit.ts';
+import { PictorError } from '../errors.ts';
+import type { PurgeRecord } from '../purge/model.ts';
+import type { PurgeRequest, PurgeService } from '../purge/purge-service.ts';
+import { requireKey } from './api-auth.ts';
+import { document } from './jsonapi.ts';
+
+const SOURCE_ID = /^[0-9a-f]{24}$/;
+
+/** imgix's Purge API (`POST /api/v1/purge`) and Pictor's status resource (`GET /api/v1/purges/:id`). */
+export function purgeRoutes(
+  app: FastifyInstance,
+  purges: PurgeService,
+  keys: ApiKeys,
+  limiter: RateLimiter,
+  onAccepted: (coalesced: boolean) => void = () => {},
+): void {
+  app.post('/api/v1/purge', { onRequest: requireKey(keys, 'purge', limiter) }, async (request) => {
+    const attributes = readPurgeDocument(request.body);
+    const { record, coalesced } = await purges.purge({ ...attributes, requestedBy: request.apiKey?.name });
+    onAccepted(coalesced);
+    return document({ id: record.id, type: 'purges', attributes: { purge_id: record.id } }, request.apiKey, { pictor: { coalesced } });
+  });
+
+  app.get<{ Params: { id: string } }>('/api/v1/purges/:id', { onRequest: requireKey(keys, 'purge') }, async (request) => {
+    const record = purges.get(request.params.id);
+    if (!record) throw new PictorError('NOT_FOUND', `No purge has the id "${request.params.id}".`);
+    return document(purgeResource(record), request.apiKey);
+  });
+}
+
+export function purgeResource(record: PurgeRecord): Record<string, unknown> {
+  return {
+    id: record.id,
+    type: 'purges',
+    attributes: {
+      purge_id: record.id,
+      url: record.url,
+      source_id: record.parentSourceId ?? record.sourceId,
+      sub_image: record.subImage,
+      status: record.status,
+      origin: record.origin ?? null,
+      matched: record.matched ?? null,
+      generation: record.generation ?? null,
+      error: record.error ?? null,
+      created_at: new Date(record.createdAt).toISOString(),
+      completed_at: record.completedAt === undefined ? null : new Date(record.completedAt).toISOString(),
+    },
+  };
+}
+
+/** Validates a `purges` document; every problem is a 400 that points at the offending member. */
+function readPurgeDocument(body: unknown): Omit<PurgeRequest, 'requestedBy'> {
+  const data = objectAt(objectAt(body, '', 'The body must be a JSON:API document: {"data": {"type": "purges", "attributes": {"url": "…"}}}.').data, '/data', '"data" must be an object.');
+  if (data.type !== undefined && data.type !== 'purges') {
+    throw new PictorError('BAD_REQUEST', `"data.type" must be "purges", got ${JSON.stringify(data.type)}.`, { pointer: '/data/type' });
+  }
+  const attributes = objectAt(data.attributes, '/data/attributes', '"data.attributes" must be an object with a "url".');
+  const { url, source_id: sourceId, sub_image: subImage } = attributes;
+  if (typeof url !== 'string' || url.trim() === '') {
+    throw new PictorError('BAD_REQUEST', '"url" is required: the full URL of the asset to purge.', { pointer: '/data/attributes/url' });
+  }
+  if (subImage !== undefined && typeof subImage !== 'boolean') {
+    throw new PictorError('BAD_REQUEST', `"sub_image" must be true or false, got ${JSON.stringify(subImage)}.`, { pointer: '/data/attributes/sub_image' });
+  }
+  if (sourceId !== undefined && sourceId !== null && (typeof sourceId !== 'string' || !SOURCE_ID.test(sourceId))) {
+    throw new PictorError('BAD_REQUEST', `"source_id" must be a Source id (24 hexadecimal digits), got ${JSON.stringify(sourceId)}.`, {
+      pointer: '/data/attributes/source_id',
+    });
+  }
+  return { url: url.trim(), sourceId: sourceId ?? undefined, subImage };
+}
+
+function objectAt(value: unknown, pointer: string, message: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new PictorError('BAD_REQUEST', message, { pointer: pointer || '/' });
+  return value as Record<string, unknown>;
+}

@@ -1,0 +1,64 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics, one registry per Pictor instance (tests run several in one process). */
+export function createMetrics() {
+  const registry = new Registry();
+  /** Read when /metrics is scraped; the app points them at the live queues. */
+  const probes = { purgeQueueDepth: () => 0, renderQueueDepth: () => 0 };
+  collectDefaultMetrics({ register: registry, prefix: 'pictor_' });
+  return {
+    registry,
+    probes,
+    requests: new Counter({
+      name: 'pictor_http_requests_total',
+      help: 'Requests answered, by listener, status code and cache result (hit, miss, none).',
+      labelNames: ['listener', 'status', 'cache'] as const,
+      registers: [registry],
+    }),
+    renderSeconds: new Histogram({
+      name: 'pictor_render_duration_seconds',
+      help: 'Time to render one derivative, by output format.',
+      labelNames: ['format'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    originFetchSeconds: new Histogram({
+      name: 'pictor_origin_fetch_duration_seconds',
+      help: 'Time to fetch or revalidate one asset at its Source, by outcome (found, not-modified, missing, error).',
+      labelNames: ['outcome'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    purgeQueueDepth: new Gauge({
+      name: 'pictor_purge_queue_depth',
+      help: 'Purges acknowledged and not yet completed.',
+      registers: [registry],
+      collect() {
+        this.set(probes.purgeQueueDepth());
+      },
+    }),
+    purgeCompletionSeconds: new Histogram({
+      name: 'pictor_purge_completion_seconds',
+      help: 'Time from a purge being acknowledged to being completed, by status.',
+      labelNames: ['status'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+      registers: [registry],
+    }),
+    purgesTotal: new Counter({
+      name: 'pictor_purges_total',
+      help: 'Purges accepted, and of those how many were repeats coalesced into a queued purge.',
+      labelNames: ['coalesced'] as const,
+      registers: [registry],
+    }),
+    renderQueueDepth: new Gauge({
+      name: 'pictor_render_queue_depth',
+      help: 'Renders waiting for a slot.',
+      registers: [registry],
+      collect() {
+        this.set(probes.renderQueueDepth());
+      },
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,159 @@
+import { assetScope, prefixScope, sourceScope, type Freshness } from '../cache/freshness.ts';
+import { assetGroup } from '../cache/layout.ts';
+import type { DiskStore } from '../cache/disk-store.ts';
+import type { OriginCache } from '../cache/origin-cache.ts';
+import { isPictorError } from '../errors.ts';
+import type { SourceRegistry } from '../sources/registry.ts';
+import type { GroupCommit } from '../store/group-commit.ts';
+import type { PurgeStore } from '../store/purge-store.ts';
+import type { OriginVerdict, PurgeRecord } from './model.ts';
+
+export interface ApplierOptions {
+  concurrency: number;
+  /** Delays between attempts to reach an origin that failed; then the purge is `failed`. */
+  retryDelaysMs: readonly number[];
+  onCompleted?: (record: PurgeRecord) => void;
+  onError?: (error: unknown, record: PurgeRecord) => void;
+}
+
+/**
+ * Applies purges: asks the origin what changed (the `origin` verdict), then applies the purge as one
+ * sequence bump (see cache/freshness.ts), records it durably as completed, and leaves file deletion to the
+ * background. The bump is O(1) whatever is cached.
+ */
+export class PurgeApplier {
+  private readonly queue: PurgeRecord[] = [];
+  private readonly running = new Map<string, PurgeRecord>();
+  private readonly startListeners: ((record: PurgeRecord) => void)[] = [];
+  private workers = 0;
+  private stopping = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly freshness: Freshness,
+    private readonly sources: SourceRegistry,
+    private readonly originCache: OriginCache,
+    private readonly disk: DiskStore<unknown>,
+    private readonly store: PurgeStore,
+    private readonly commits: GroupCommit,
+    private readonly options: ApplierOptions,
+  ) {}
+
+  onStart(listener: (record: PurgeRecord) => void): void {
+    this.startListeners.push(listener);
+  }
+
+  /**
+   * Purges acknowledged before a crash: their scopes are made stale at once, before the server answers
+   * anything, then they are applied in full (verdict, completion) like any other.
+   */
+  recover(pending: PurgeRecord[]): void {
+    if (pending.length === 0) return;
+    const scopes = pending.map(scopeOf);
+    const seq = this.freshness.bump(scopes);
+    this.store.saveMarks(scopes, seq);
+    for (const record of pending) this.enqueue(record);
+  }
+
+  enqueue(record: PurgeRecord): void {
+    if (this.stopping) return; // stays pending on disk; applied after the restart
+    this.queue.push(record);
+    this.pump();
+  }
+
+  /** The in-memory state of a purge still being applied. */
+  live(id: string): PurgeRecord | undefined {
+    return this.running.get(id) ?? this.queue.find((record) => record.id === id);
+  }
+
+  get depth(): number {
+    return this.queue.length + this.running.size;
+  }
+
+  /** Stops taking queued purges and waits for the running ones; queued ones stay pending on disk. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.queue.length = 0;
+    await this.idle();
+  }
+
+  idle(): Promise<void> {
+    if (this.workers === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private pump(): void {
+    while (this.workers < this.options.concurrency && this.queue.length > 0) {
+      const record = this.queue.shift()!;
+      this.workers++;
+      this.running.set(record.id, record);
+      for (const listener of this.startListeners) listener(record);
+      void this.apply(record).finally(() => {
+        this.running.delete(record.id);
+        this.workers--;
+        if (!this.stopping) this.pump();
+        if (this.workers === 0 && this.queue.length === 0) {
+          for (const resolve of this.idleWaiters.splice(0)) resolve();
+        }
+      });
+    }
+  }
+
+  private async apply(record: PurgeRecord): Promise<void> {
+    let finished: PurgeRecord;
+    let scopes: string[] = [];
+    try {
+      const origin = await this.verdict(record);
+      scopes = [scopeOf(record)];
+      const matched = record.match === 'exact' ? this.disk.countGroup(assetGroup(record.sourceId, record.path)) : undefined;
+      const generation = this.freshness.bump(scopes);
+      finished = { ...record, status: 'completed', origin, matched, generation, completedAt: Date.now() };
+    } catch (error) {
+      this.options.onError?.(error, record);
+      const reason = isPictorError(error) ? error.message : 'the origin could not be reached';
+      finished = { ...record, status: 'failed', error: reason, completedAt: Date.now() };
+    }
+    try {
+      await this.commits.commit(() => this.store.finish(finished, scopes));
+    } catch (error) {
+      // Stays pending on disk and is applied again after a restart; the bump above already took effect.
+      this.options.onError?.(error, record);
+      return;
+    }
+    Object.assign(record, finished);
+    if (finished.status === 'completed') {
+      if (record.match === 'exact') this.originCache.dropAsset(record.sourceId, record.path);
+      this.options.onCompleted?.(record);
+    }
+  }
+
+  /** What the origin says now; origin failures are retried, then fail the purge. */
+  private async verdict(record: PurgeRecord): Promise<OriginVerdict | undefined> {
+    if (record.match !== 'exact') return undefined;
+    const source = this.sources.get(record.sourceId);
+    if (!source) return undefined;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.originCache.verdict(source.record, source.origin, record.path);
+      } catch (error) {
+        // The origin answered, but refuses the asset (a symlink now leaving the root, a file over the size
+        // limit): what was cached no longer reflects it, so the purge goes ahead.
+        if (isPictorError(error) && error.status < 500) return error.status === 403 ? 'removed' : 'replaced';
+        const delay = this.options.retryDelaysMs[attempt];
+        if (delay === undefined) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+}
+
+function scopeOf(record: PurgeRecord): string {
+  switch (record.match) {
+    case 'source':
+      return sourceScope(record.sourceId);
+    case 'prefix':
+      return prefixScope(record.sourceId, record.path);
+    default:
+      return assetScope(record.sourceId, record.path);
+  }
+}

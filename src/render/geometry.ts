@@ -1,0 +1,231 @@
+/**
+ * Pure size arithmetic for `rect`, `w`/`h`/`dpr`/`ar`, the fit modes and the output cap. Everything is
+ * computed here, up front, so sharp is always told exact pixel sizes and the result is predictable.
+ */
+import type { Rgba } from './colors.ts';
+import { paddingOf, type CropMode, type Padding, type RectValue, type RenderParams } from './render-params.ts';
+
+export interface Size {
+  width: number;
+  height: number;
+}
+
+export interface Region extends Size {
+  left: number;
+  top: number;
+}
+
+export type Gravity = 'centre' | 'north' | 'south' | 'east' | 'west' | 'northeast' | 'northwest' | 'southeast' | 'southwest';
+
+export type ResizePlan =
+  | { kind: 'none' }
+  /** Resample to exactly this size (clip, max, scale, and the output cap). */
+  | { kind: 'scale'; width: number; height: number }
+  /** Cover the box, then crop it with a gravity or a sharp strategy. */
+  | { kind: 'cover'; width: number; height: number; position: Gravity | 'attention' | 'entropy' }
+  /** Cut `region` out of the image and scale it to the box (focal-point crops). */
+  | { kind: 'focal'; region: Region; width: number; height: number }
+  /** Fit `inner` inside the box and fill the rest: a colour, a blurred copy, or repeated edge pixels (clamp). */
+  | { kind: 'contain'; width: number; height: number; inner: Size; fill: Rgba | 'blur' | 'edges' };
+
+export interface GeometryPlan {
+  resize: ResizePlan;
+  /** Padding after scaling down for the output cap. */
+  padding: Padding;
+}
+
+const WHITE: Rgba = { r: 255, g: 255, b: 255, a: 255 };
+
+/** `rect` in pixels of `source`, clamped inside it. */
+export function resolveRect(rect: RectValue, source: Size): Region {
+  const [x, y, w, h] = rect;
+  const width = clamp(Math.round(fractionOrPixels(w, source.width)), 1, source.width);
+  const height = clamp(Math.round(fractionOrPixels(h, source.height)), 1, source.height);
+  const left = typeof x === 'number' ? fractionOrPixels(x, source.width) : anchor(x, source.width, width);
+  const top = typeof y === 'number' ? fractionOrPixels(y, source.height) : anchor(y, source.height, height);
+  const l = clamp(Math.round(left), 0, source.width - 1);
+  const t = clamp(Math.round(top), 0, source.height - 1);
+  return { left: l, top: t, width: Math.min(width, source.width - l), height: Math.min(height, source.height - t) };
+}
+
+/**
+ * The resize for the fit mode, plus padding, scaled down together when the final output (including padding
+ * and a pivot rotation's larger canvas) would exceed `maxSide`.
+ */
+export function planGeometry(source: Size, params: RenderParams, maxSide: number): GeometryPlan {
+  const plan = planFit(source, params);
+  const box = plan.kind === 'none' ? source : plan;
+  const padding = paddingOf(params);
+  const rotated = params.rot !== undefined && params['rot-type'] === 'pivot' ? rotatedBounds(box, params.rot) : box;
+  const finalWidth = rotated.width + padding.left + padding.right;
+  const finalHeight = rotated.height + padding.top + padding.bottom;
+  const k = Math.min(1, maxSide / finalWidth, maxSide / finalHeight);
+  if (k >= 1) return { resize: plan, padding };
+  // Floors (not rounding) so that the scaled parts never add up to more than maxSide.
+  const down = (v: number) => Math.floor(v * k);
+  const scaledPadding = { top: down(padding.top), right: down(padding.right), bottom: down(padding.bottom), left: down(padding.left) };
+  return { resize: scalePlan(plan, source, k), padding: scaledPadding };
+}
+
+function planFit(source: Size, params: RenderParams): ResizePlan {
+  const dpr = params.dpr ?? 1;
+  const target = (v: number | undefined, side: number) =>
+    v === undefined ? undefined : Math.max(1, Math.round((v <= 1 ? v * side : v) * dpr));
+  const tw = target(params.w, source.width);
+  const th = target(params.h, source.height);
+  const fit = params.fit ?? 'clip';
+
+  if (fit === 'crop') return planCrop(source, params, tw, th, dpr);
+  if (tw === undefined && th === undefined) return { kind: 'none' };
+  if (tw !== undefined && th !== undefined) {
+    switch (fit) {
+      case 'scale':
+        return scaleTo(source, tw, th);
+      case 'min':
+        return planMin(source, tw, th);
+      case 'fill':
+      case 'fillmax':
+      case 'clamp': {
+        const inner = inside(source, tw, th, fit !== 'fillmax');
+        if (inner.width === tw && inner.height === th) return scaleTo(source, tw, th);
+        const fill = fit === 'clamp' ? 'edges' : params.fill === 'blur' ? 'blur' : (params['fill-color'] ?? WHITE);
+        return { kind: 'contain', width: tw, height: th, inner, fill };
+      }
+      default: {
+        const size = inside(source, tw, th, fit !== 'max');
+        return scaleTo(source, size.width, size.height);
+      }
+    }
+  }
+  // One side given (normalisation turned the boxed modes into clip or max).
+  const scale = tw !== undefined ? tw / source.width : th! / source.height;
+  if (fit === 'max' && scale >= 1) return { kind: 'none' };
+  return scaleTo(source, tw ?? Math.max(1, Math.round(source.width * scale)), th ?? Math.max(1, Math.round(source.height * scale)));
+}
+
+function planCrop(source: Size, params: RenderParams, tw0: number | undefined, th0: number | undefined, dpr: number): ResizePlan {
+  let tw = tw0;
+  let th = th0;
+  const ar = params.ar;
+  if (tw === undefined || th === undefined) {
+    if (ar !== undefined) {
+      if (tw !== undefined) th = Math.max(1, Math.round(tw / ar));
+      else if (th !== undefined) tw = Math.max(1, Math.round(th * ar));
+      else if (source.width / source.height > ar) {
+        th = source.height;
+        tw = Math.max(1, Math.round(source.height * ar));
+      } else {
+        tw = source.width;
+        th = Math.max(1, Math.round(source.width / ar));
+      }
+    } else if (tw !== undefined) {
+      th = Math.max(1, Math.round((source.height * tw) / source.width));
+    } else {
+      tw = Math.max(1, Math.round((source.width * th!) / source.height));
+    }
+  }
+  const bound = (v: number, min: number | undefined, max: number | undefined) =>
+    clamp(v, min === undefined ? 1 : Math.round(min * dpr), max === undefined ? Infinity : Math.round(max * dpr));
+  tw = bound(tw!, params['min-w'], params['max-w']);
+  th = bound(th!, params['min-h'], params['max-h']);
+  if (tw === source.width && th === source.height) return { kind: 'none' };
+  const crop = params.crop;
+  if (crop?.[0] === 'focalpoint') return planFocal(source, params, tw, th);
+  return { kind: 'cover', width: tw, height: th, position: cropPosition(crop) };
+}
+
+/** Zoom `fp-z` into the cover region around (`fp-x`, `fp-y`), keeping the window inside the image. */
+function planFocal(source: Size, params: RenderParams, tw: number, th: number): ResizePlan {
+  const cover = Math.max(tw / source.width, th / source.height);
+  const zoom = params['fp-z'] ?? 1;
+  const width = clamp(Math.round(tw / cover / zoom), 1, source.width);
+  const height = clamp(Math.round(th / cover / zoom), 1, source.height);
+  const cx = (params['fp-x'] ?? 0.5) * source.width;
+  const cy = (params['fp-y'] ?? 0.5) * source.height;
+  const left = clamp(Math.round(cx - width / 2), 0, source.width - width);
+  const top = clamp(Math.round(cy - height / 2), 0, source.height - height);
+  return { kind: 'focal', region: { left, top, width, height }, width: tw, height: th };
+}
+
+/** fit=min: the box's aspect ratio, but never larger than the source (a pure crop when the box is bigger). */
+function planMin(source: Size, tw: number, th: number): ResizePlan {
+  const cover = Math.max(tw / source.width, th / source.height);
+  if (cover <= 1) return { kind: 'cover', width: tw, height: th, position: 'centre' };
+  const width = clamp(Math.round(tw / cover), 1, source.width);
+  const height = clamp(Math.round(th / cover), 1, source.height);
+  if (width === source.width && height === source.height) return { kind: 'none' };
+  return { kind: 'cover', width, height, position: 'centre' };
+}
+
+function cropPosition(crop: CropMode[] | undefined): Gravity | 'attention' | 'entropy' {
+  if (!crop || crop.length === 0) return 'centre';
+  if (crop[0] === 'edges') return 'attention';
+  if (crop[0] === 'entropy') return 'entropy';
+  const vertical = crop.includes('top') ? 'north' : crop.includes('bottom') ? 'south' : '';
+  const horizontal = crop.includes('left') ? 'west' : crop.includes('right') ? 'east' : '';
+  return ((vertical + horizontal) || 'centre') as Gravity;
+}
+
+/** Largest size with the source's aspect ratio inside the box (never above the source unless `enlarge`). */
+function inside(source: Size, tw: number, th: number, enlarge: boolean): Size {
+  let scale = Math.min(tw / source.width, th / source.height);
+  if (!enlarge) scale = Math.min(scale, 1);
+  return {
+    width: clamp(Math.round(source.width * scale), 1, tw),
+    height: clamp(Math.round(source.height * scale), 1, th),
+  };
+}
+
+function scaleTo(source: Size, width: number, height: number): ResizePlan {
+  return width === source.width && height === source.height ? { kind: 'none' } : { kind: 'scale', width, height };
+}
+
+function scalePlan(plan: ResizePlan, source: Size, k: number): ResizePlan {
+  const s = (v: number) => Math.max(1, Math.floor(v * k));
+  switch (plan.kind) {
+    case 'none':
+      return { kind: 'scale', width: s(source.width), height: s(source.height) };
+    case 'scale':
+    case 'cover':
+    case 'focal':
+      return { ...plan, width: s(plan.width), height: s(plan.height) };
+    case 'contain':
+      return { ...plan, width: s(plan.width), height: s(plan.height), inner: { width: s(plan.inner.width), height: s(plan.inner.height) } };
+  }
+}
+
+export function rotatedBounds(size: Size, degrees: number): Size {
+  const radians = (degrees * Math.PI) / 180;
+  const cos = Math.abs(Math.cos(radians));
+  const sin = Math.abs(Math.sin(radians));
+  return {
+    width: Math.ceil(size.width * cos + size.height * sin - 1e-9),
+    height: Math.ceil(size.width * sin + size.height * cos - 1e-9),
+  };
+}
+
+/**
+ * rot-type=straighten keeps the frame: the largest centred box with the frame's aspect ratio that fits
+ * inside the rotated image, as a fraction of the frame.
+ */
+export function straightenScale(size: Size, degrees: number): number {
+  const radians = (degrees * Math.PI) / 180;
+  const cos = Math.abs(Math.cos(radians));
+  const sin = Math.abs(Math.sin(radians));
+  const { width: w, height: h } = size;
+  return Math.min(w / (w * cos + h * sin), h / (w * sin + h * cos));
+}
+
+function fractionOrPixels(value: number, side: number): number {
+  return value > 0 && value < 1 ? value * side : value;
+}
+
+function anchor(keyword: string, side: number, size: number): number {
+  if (keyword === 'left' || keyword === 'top') return 0;
+  if (keyword === 'right' || keyword === 'bottom') return side - size;
+  return (side - size) / 2;
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, value));
+}

@@ -1,0 +1,136 @@
+/**
+ * Query string → validated, normalised render parameters plus a canonical string for the cache key.
+ * Steps: split the raw query, form-decode, resolve aliases and `<name>64` Base64 variants, validate against
+ * imgix's manifest, normalise (normalize.ts) and serialise the result sorted by name.
+ */
+import { PictorError } from '../errors.ts';
+import { formatColor, type Rgba } from './colors.ts';
+import { canonicalName, specFor, type ExpectSpec, type ParamSpec } from './manifest.ts';
+import { normalizeParams, SUPPORTED } from './normalize.ts';
+import type { RenderParams } from './render-params.ts';
+import { validateValue, type ParamValue } from './values.ts';
+
+export type { RenderParams } from './render-params.ts';
+
+export interface ParsedParams {
+  params: RenderParams;
+  /** Sorted `name=value` pairs of `params`; itself a valid query that parses back to the same string. */
+  canonical: string;
+  /** Unix seconds from `expires` (kept out of `canonical`; the caller decides what an expired URL gets). */
+  expires?: number;
+  /** Known imgix parameters that were validated but are not rendered (e.g. `mark`, `txt`, `ch`, `dl`). */
+  ignored?: string[];
+}
+
+/** Parameters that never affect the pixels: the signature and the SDK marker. */
+const SKIPPED = new Set(['s', 'ixlib']);
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export function parseParams(rawQuery: string): ParsedParams {
+  const raw = collect(rawQuery.startsWith('?') ? rawQuery.slice(1) : rawQuery);
+  const values = new Map<string, ParamValue>();
+  let expires: number | undefined;
+  const ignored: string[] = [];
+  for (const [name, value] of raw) {
+    const validated = validateValue(name, value, effectiveSpec(name));
+    if (name === 'expires') expires = validated as number;
+    else if (SUPPORTED.has(name)) values.set(name, validated);
+    else ignored.push(name);
+  }
+  const params = normalizeParams(values);
+  const parsed: ParsedParams = { params, canonical: canonicalize(params) };
+  if (expires !== undefined) parsed.expires = expires;
+  if (ignored.length > 0) parsed.ignored = ignored;
+  return parsed;
+}
+
+/** Serialises params sorted by name; values use the same syntax the parser accepts. */
+export function canonicalize(params: RenderParams): string {
+  const entries = params as Record<string, unknown>;
+  return Object.keys(entries)
+    .sort()
+    .map((name) => `${name}=${serialize(name, entries[name])}`)
+    .join('&');
+}
+
+function serialize(name: string, value: unknown): string {
+  if (name === 'ar') return `${value as number}:1`;
+  if (Array.isArray(value)) return value.map((item) => serialize('', item)).join(',');
+  if (typeof value === 'object' && value !== null) return formatColor(value as Rgba);
+  return String(value);
+}
+
+/** name → raw (decoded) value, after alias and Base64 resolution. Last one wins, except `auto` (merged). */
+function collect(query: string): Map<string, string> {
+  const out = new Map<string, string>();
+  if (query === '') return out;
+  for (const pair of query.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const key = formDecode(eq === -1 ? pair : pair.slice(0, eq), 'parameter name');
+    if (SKIPPED.has(key)) continue;
+    let value = formDecode(eq === -1 ? '' : pair.slice(eq + 1), key);
+    let name = canonicalName(key);
+    if (name === undefined && key.endsWith('64')) {
+      const base = canonicalName(key.slice(0, -2));
+      // auto and ch have no Base64 form (disallow_base64): auto64/ch64 are unknown names, hence ignored.
+      if (base !== undefined && !specFor(base)?.disallow_base64) {
+        name = base;
+        value = decodeBase64(key, value);
+      }
+    }
+    if (name === undefined || value === '') continue; // unknown parameters and empty values are ignored
+    if (name === 'auto' && out.has('auto')) value = `${out.get('auto')},${value}`;
+    else out.delete(name); // re-insert so validation order follows the query's last occurrence
+    out.set(name, value);
+  }
+  return out;
+}
+
+function formDecode(text: string, name: string): string {
+  const spaced = text.includes('+') ? text.replaceAll('+', ' ') : text;
+  if (!spaced.includes('%')) return spaced;
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    throw new PictorError('INVALID_PARAMETER', `${name} is not correctly percent-encoded`, { pointer: name });
+  }
+}
+
+/** URL-safe alphabet, no padding (imgix rejects anything else with 400), and valid UTF-8. */
+function decodeBase64(key: string, value: string): string {
+  if (BASE64URL.test(value) && value.length % 4 !== 1) {
+    try {
+      return utf8.decode(Buffer.from(value, 'base64url'));
+    } catch {
+      // falls through to the error below
+    }
+  }
+  throw new PictorError(
+    'INVALID_PARAMETER',
+    `${key} must be URL-safe Base64 (A-Z a-z 0-9 - _) without padding, encoding UTF-8 text, got "${value.slice(0, 64)}"`,
+    { pointer: key },
+  );
+}
+
+// Local refinements of the manifest: rect's width/height may also be fractions (imgix accepts them; the
+// manifest lists integers only), and rot/hue wrap around 360° instead of being clamped to 0..359.
+const OVERRIDES = new Map<string, ParamSpec>();
+{
+  const rect = specFor('rect');
+  const list = rect?.expects[0];
+  if (rect && list) {
+    const fraction: ExpectSpec = { type: 'unit_scalar' };
+    const withFraction = (position: string) => [...((list[position] as ExpectSpec[] | undefined) ?? []), fraction];
+    OVERRIDES.set('rect', { ...rect, expects: [{ ...list, '2': withFraction('2'), '3': withFraction('3') }] });
+  }
+  for (const name of ['rot', 'hue']) {
+    const spec = specFor(name);
+    if (spec) OVERRIDES.set(name, { ...spec, expects: spec.expects.map(({ suggested_range: _dropped, ...rest }) => rest) });
+  }
+}
+
+function effectiveSpec(name: string): ParamSpec {
+  return OVERRIDES.get(name) ?? specFor(name)!;
+}

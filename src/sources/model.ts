@@ -1,0 +1,59 @@
+/** A Source as imgix's Management API describes it; `folder` is Pictor's own type for a local directory. */
+export type SourceType = 'folder' | 'webfolder' | 'webproxy' | 's3' | 's3_compatible' | 'gcs';
+export type CacheTtlBehavior = 'respect_origin' | 'override_origin' | 'enforce_minimum';
+
+export interface Deployment {
+  type: SourceType;
+  imgix_subdomains: string[];
+  custom_domains: string[];
+  annotation?: string;
+  cache_ttl_behavior: CacheTtlBehavior;
+  /** Seconds. */
+  cache_ttl_value: number;
+  /** Seconds, for error responses. */
+  cache_ttl_error: number;
+  default_params: Record<string, string>;
+  image_missing: string | null;
+  image_missing_append_qs: boolean;
+  image_error: string | null;
+  image_error_append_qs: boolean;
+  secure_url_enabled: boolean;
+  /** `folder` only: the directory served. */
+  folder_path?: string;
+}
+
+export interface SourceRecord {
+  id: string;
+  name: string;
+  enabled: boolean;
+  deployment: Deployment;
+  secureUrlToken: string | undefined;
+  dateDeployed: number;
+}
+
+export const DEFAULT_DEPLOYMENT: Omit<Deployment, 'type'> = {
+  imgix_subdomains: [],
+  custom_domains: [],
+  cache_ttl_behavior: 'respect_origin',
+  cache_ttl_value: 31_536_000,
+  cache_ttl_error: 300,
+  default_params: {},
+  image_missing: null,
+  image_missing_append_qs: false,
+  image_error: null,
+  image_error_append_qs: false,
+  secure_url_enabled: false,
+};
+
+/** Host names compare case-insensitively, without a port or a trailing dot; IPv6 keeps its brackets. */
+export function normalizeHost(hostHeader: string): string {
+  let host = hostHeader.trim().toLowerCase();
+  if (host.startsWith('[')) {
+    const end = host.indexOf(']');
+    host = end === -1 ? host : host.slice(0, end + 1);
+  } else {
+    const colon = host.indexOf(':');
+    if (colon !== -1) host = host.slice(0, colon);
+  }
+  return host.endsWith('.') ? host.slice(0, -1) : host;
+}

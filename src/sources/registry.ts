@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto';
+import type { SourceStore } from '../store/source-store.ts';
+import { FolderOrigin } from './folder-origin.ts';
+import { DEFAULT_DEPLOYMENT, normalizeHost, type SourceRecord } from './model.ts';
+import type { Origin } from './origin.ts';
+
+export interface ResolvedSource {
+  record: SourceRecord;
+  origin: Origin;
+}
+
+export interface RegistryOptions {
+  assetsDir: string;
+  publicUrl: URL | undefined;
+  maxInputBytes: number;
+  /**
+   * Wraps every Origin (undici-style interceptor): for embedding Pictor with cross-cutting behaviour
+   * such as auditing origin reads. Tests use it to count and hold origin reads.
+   */
+  originInterceptor?: ((origin: Origin, source: SourceRecord) => Origin) | undefined;
+}
+
+/** Loopback names always served by the default Source, so `npm start` works at http://localhost:3000/. */
+const LOOPBACK_DOMAINS = ['localhost', '127.0.0.1', '[::1]'];
+
+/**
+ * The Sources in memory: routing from a Host header to a Source, and one Origin per Source. Reloaded when
+ * the store changes (another process, such as the CLI, may edit Sources while a server runs).
+ */
+export class SourceRegistry {
+  private byId = new Map<string, ResolvedSource>();
+  private byHost = new Map<string, ResolvedSource>();
+  private defaultSource: ResolvedSource | undefined;
+  private seenVersion = -1;
+  private checkedAt = 0;
+
+  constructor(
+    private readonly store: SourceStore,
+    private readonly options: RegistryOptions,
+    private readonly defaultSourceId: string,
+  ) {
+    this.reload();
+  }
+
+  /**
+   * Creates the default folder Source on first start, and keeps its folder and domains in step with the
+   * options on later starts. Returns its id.
+   */
+  static ensureDefaultSource(store: SourceStore, options: RegistryOptions, existingId: string | undefined): string {
+    const existing = existingId === undefined ? undefined : store.get(existingId);
+    const domains = [...LOOPBACK_DOMAINS];
+    if (options.publicUrl) domains.push(normalizeHost(options.publicUrl.host));
+    const record: SourceRecord = existing ?? {
+      id: randomBytes(12).toString('hex'),
+      name: 'default',
+      enabled: true,
+      secureUrlToken: undefined,
+      dateDeployed: Math.floor(Date.now() / 1000),
+      deployment: { ...DEFAULT_DEPLOYMENT, type: 'folder' },
+    };
+    const customDomains = [...new Set([...domains, ...record.deployment.custom_domains])];
+    store.upsert({ ...record, deployment: { ...record.deployment, folder_path: options.assetsDir, custom_domains: customDomains } });
+    return record.id;
+  }
+
+  /** The Source that serves a Host header: a domain match, else the default Source. */
+  forHost(hostHeader: string | undefined): ResolvedSource {
+    this.refreshIfChanged();
+    const match = hostHeader === undefined ? undefined : this.byHost.get(normalizeHost(hostHeader));
+    return match ?? this.defaultSource!;
+  }
+
+  /** The Source whose domains include this host, or undefined (purges never fall back to the default). */
+  forDomain(host: string): ResolvedSource | undefined {
+    this.refreshIfChanged();
+    return this.byHost.get(normalizeHost(host));
+  }
+
+  get(id: string): ResolvedSource | undefined {
+    this.refreshIfChanged();
+    return this.byId.get(id);
+  }
+
+  all(): ResolvedSource[] {
+    this.refreshIfChanged();
+    return [...this.byId.values()];
+  }
+
+  /** At most once a second: a Source edited by another process is seen within a second. */
+  private refreshIfChanged(): void {
+    const now = Date.now();
+    if (now - this.checkedAt < 1000) return;
+    this.checkedAt = now;
+    if (this.store.dataVersion() !== this.seenVersion) this.reload();
+  }
+
+  /** Call after this process changed a Source. */
+  reload(): void {
+    this.seenVersion = this.store.dataVersion();
+    const previous = this.byId;
+    this.byId = new Map();
+    this.byHost = new Map();
+    for (const record of this.store.all()) {
+      const same = previous.get(record.id);
+      const origin = same && JSON.stringify(same.record.deployment) === JSON.stringify(record.deployment) ? same.origin : this.createOrigin(record);
+      const resolved = { record, origin };
+      this.byId.set(record.id, resolved);
+      for (const domain of record.deployment.custom_domains) this.byHost.set(normalizeHost(domain), resolved);
+    }
+    this.defaultSource = this.byId.get(this.defaultSourceId);
+  }
+
+  private createOrigin(record: SourceRecord): Origin {
+    const origin = this.createBaseOrigin(record);
+    return this.options.originInterceptor ? this.options.originInterceptor(origin, record) : origin;
+  }
+
+  private createBaseOrigin(record: SourceRecord): Origin {
+    switch (record.deployment.type) {
+      case 'folder':
+        return new FolderOrigin(record.deployment.folder_path ?? this.options.assetsDir, this.options.maxInputBytes);
+      default:
+        return {
+          fetch: () => Promise.reject(new Error(`Source type ${record.deployment.type} is not supported by this version`)),
+        };
+    }
+  }
+}

@@ -1,0 +1,83 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+
+export type Db = Database.Database;
+
+/**
+ * The embedded store. WAL lets the CLI write (keys, sources) while a server runs on the same data
+ * directory; `synchronous = FULL` makes every commit durable before it returns, which is what lets
+ * the purge API answer 200 only once a purge is on disk.
+ */
+export function openDatabase(dataDir: string): Db {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const db = new Database(path.join(dataDir, 'pictor.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+  return db;
+}
+
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   CREATE TABLE sources (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     type TEXT NOT NULL,
+     enabled INTEGER NOT NULL DEFAULT 1,
+     deployment TEXT NOT NULL,
+     secure_url_token TEXT,
+     date_deployed INTEGER NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE api_keys (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     key_hash TEXT NOT NULL UNIQUE,
+     permissions TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     last_used_at INTEGER,
+     revoked_at INTEGER
+   );
+   CREATE TABLE purges (
+     id TEXT PRIMARY KEY,
+     url TEXT NOT NULL,
+     source_id TEXT NOT NULL,
+     path TEXT NOT NULL,
+     match TEXT NOT NULL DEFAULT 'exact',
+     sub_image INTEGER NOT NULL DEFAULT 0,
+     parent_source_id TEXT,
+     status TEXT NOT NULL,
+     origin TEXT,
+     matched INTEGER,
+     generation INTEGER,
+     error TEXT,
+     requested_by TEXT,
+     created_at INTEGER NOT NULL,
+     completed_at INTEGER
+   );
+   CREATE INDEX purges_pending ON purges (status) WHERE status = 'pending';
+   CREATE INDEX purges_created ON purges (created_at);
+   CREATE TABLE purge_marks (scope TEXT PRIMARY KEY, seq INTEGER NOT NULL);`,
+];
+
+function migrate(db: Db): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  for (let i = version; i < MIGRATIONS.length; i++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[i]!);
+      db.pragma(`user_version = ${i + 1}`);
+    })();
+  }
+}
+
+export function getMeta(db: Db, key: string): string | undefined {
+  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+  return row?.value;
+}
+
+export function setMeta(db: Db, key: string, value: string): void {
+  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+}

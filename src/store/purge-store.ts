@@ -1,0 +1,109 @@
+import type { Db } from './db.ts';
+import type { PurgeRecord } from '../purge/model.ts';
+
+interface PurgeRow {
+  id: string;
+  url: string;
+  source_id: string;
+  path: string;
+  match: string;
+  sub_image: number;
+  parent_source_id: string | null;
+  status: string;
+  origin: string | null;
+  matched: number | null;
+  generation: number | null;
+  error: string | null;
+  requested_by: string | null;
+  created_at: number;
+  completed_at: number | null;
+}
+
+export class PurgeStore {
+  private readonly insertStatement;
+  private readonly finishStatement;
+  private readonly markStatement;
+
+  constructor(private readonly db: Db) {
+    this.insertStatement = db.prepare(
+      `INSERT INTO purges (id, url, source_id, path, match, sub_image, parent_source_id, status, requested_by, created_at)
+       VALUES (@id, @url, @sourceId, @path, @match, @subImage, @parentSourceId, 'pending', @requestedBy, @createdAt)`,
+    );
+    this.finishStatement = db.prepare(
+      `UPDATE purges SET status = @status, origin = @origin, matched = @matched, generation = @generation, error = @error,
+         completed_at = @completedAt WHERE id = @id`,
+    );
+    this.markStatement = db.prepare('INSERT INTO purge_marks (scope, seq) VALUES (?, ?) ON CONFLICT (scope) DO UPDATE SET seq = excluded.seq');
+  }
+
+  insert(record: PurgeRecord): void {
+    this.insertStatement.run({
+      id: record.id,
+      url: record.url,
+      sourceId: record.sourceId,
+      path: record.path,
+      match: record.match,
+      subImage: record.subImage ? 1 : 0,
+      parentSourceId: record.parentSourceId ?? null,
+      requestedBy: record.requestedBy ?? null,
+      createdAt: record.createdAt,
+    });
+  }
+
+  /** Records the outcome of a purge (and the marks it applied) — call inside one transaction. */
+  finish(record: PurgeRecord, marks: readonly string[]): void {
+    this.finishStatement.run({
+      id: record.id,
+      status: record.status,
+      origin: record.origin ?? null,
+      matched: record.matched ?? null,
+      generation: record.generation ?? null,
+      error: record.error ?? null,
+      completedAt: record.completedAt ?? null,
+    });
+    for (const scope of marks) this.markStatement.run(scope, record.generation);
+  }
+
+  saveMarks(marks: readonly string[], seq: number): void {
+    this.db.transaction(() => {
+      for (const scope of marks) this.markStatement.run(scope, seq);
+    })();
+  }
+
+  get(id: string): PurgeRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM purges WHERE id = ?').get(id) as PurgeRow | undefined;
+    return row && toRecord(row);
+  }
+
+  pending(): PurgeRecord[] {
+    return (this.db.prepare("SELECT * FROM purges WHERE status = 'pending' ORDER BY created_at, rowid").all() as PurgeRow[]).map(toRecord);
+  }
+
+  recent(limit: number): PurgeRecord[] {
+    return (this.db.prepare('SELECT * FROM purges ORDER BY created_at DESC, rowid DESC LIMIT ?').all(limit) as PurgeRow[]).map(toRecord);
+  }
+
+  marks(): [string, number][] {
+    return (this.db.prepare('SELECT scope, seq FROM purge_marks').all() as { scope: string; seq: number }[]).map((row) => [row.scope, row.seq]);
+  }
+}
+
+function toRecord(row: PurgeRow): PurgeRecord {
+  return {
+    id: row.id,
+    url: row.url,
+    sourceId: row.source_id,
+    path: row.path,
+    match: row.match as PurgeRecord['match'],
+    subImage: row.sub_image === 1,
+    parentSourceId: row.parent_source_id ?? undefined,
+    status: row.status as PurgeRecord['status'],
+    origin: (row.origin ?? undefined) as PurgeRecord['origin'],
+    matched: row.matched ?? undefined,
+    generation: row.generation ?? undefined,
+    error: row.error ?? undefined,
+    requestedBy: row.requested_by ?? undefined,
+    createdAt: row.created_at,
+    completedAt: row.completed_at ?? undefined,
+  };
+}

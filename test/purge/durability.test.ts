@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { eventually, meanColour, solidImage } from '../helpers/pictor.ts';
+import { spawnServer } from '../helpers/process.ts';
+
+describe('Durability: every acknowledged purge survives kill -9', () => {
+  let root: string;
+  before(async () => {
+    root = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-crash-'));
+    await fs.mkdir(path.join(root, 'assets'));
+    await fs.writeFile(path.join(root, 'assets', 'hero.jpg'), await solidImage(200, 100, [220, 20, 20]));
+  });
+  after(() => fs.rm(root, { recursive: true, force: true }));
+
+  it('applies, after a restart, every purge acknowledged before the crash', async () => {
+    const args = ['--data', path.join(root, 'data'), '--assets', path.join(root, 'assets'), '--purge-rate-limit', '100000'];
+    const first = await spawnServer(args);
+    const key = first.apiKey!;
+    assert.match(key, /^ak_[0-9a-f]{64}$/);
+
+    const derivatives = ['/hero.jpg', '/hero.jpg?w=50', '/hero.jpg?w=80&fm=webp'];
+    for (const derivative of derivatives) assert.equal((await fetch(first.renderUrl + derivative)).status, 200);
+    await fs.writeFile(path.join(root, 'assets', 'hero.jpg'), await solidImage(200, 100, [20, 20, 220]));
+
+    const urls = [`${first.renderUrl}/hero.jpg`, ...Array.from({ length: 300 }, (_, i) => `${first.renderUrl}/other/${i}.jpg`)];
+    const acknowledged = await Promise.all(
+      urls.map(async (url) => {
+        const response = await fetch(`${first.adminUrl}/api/v1/purge`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/vnd.api+json' },
+          body: JSON.stringify({ data: { type: 'purges', attributes: { url } } }),
+        });
+        assert.equal(response.status, 200);
+        return ((await response.json()) as { data: { id: string } }).data.id;
+      }),
+    );
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    const second = await spawnServer(args);
+    try {
+      assert.equal(second.apiKey, undefined, 'the first-start key is only printed once');
+      // Acknowledged purges take effect as the server starts answering: no stale derivative is served.
+      for (const derivative of derivatives) {
+        const response = await fetch(second.renderUrl + derivative);
+        assert.equal(response.status, 200);
+        const [r, , b] = await meanColour(Buffer.from(await response.arrayBuffer()));
+        assert.ok(b! > 150 && r! < 80, `${derivative} is the new version after the restart`);
+      }
+      const statusOf = async (id: string) => {
+        const response = await fetch(`${second.adminUrl}/api/v1/purges/${id}`, { headers: { authorization: `Bearer ${key}` } });
+        assert.equal(response.status, 200, `purge ${id} is known after the restart`);
+        return ((await response.json()) as { data: { attributes: { status: string } } }).data.attributes.status;
+      };
+      await eventually(async () => (await Promise.all(acknowledged.map(statusOf))).every((status) => status === 'completed'), 20_000);
+    } finally {
+      second.child.kill('SIGTERM');
+      assert.equal(await second.exited, 0, 'SIGTERM stops cleanly');
+    }
+  });
+});
