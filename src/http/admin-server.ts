@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { ApiKeys } from '../auth/api-keys.ts';
 import type { RateLimiter } from '../auth/rate-limit.ts';
 import { PictorError } from '../errors.ts';
@@ -9,6 +8,7 @@ import type { PurgeService } from '../purge/purge-service.ts';
 import { registerBodyParsers } from './body-parsers.ts';
 import { errorDocument, JSONAPI_CONTENT_TYPE, toPictorError } from './jsonapi.ts';
 import { purgeRoutes } from './purge-routes.ts';
+import { serverOptions } from './server-options.ts';
 
 export interface AdminServices {
   keys: ApiKeys;
@@ -20,13 +20,7 @@ export interface AdminServices {
 
 /** The admin listener: the Management API (JSON:API), `/metrics` and `/healthz`. */
 export function createAdminServer(services: AdminServices): FastifyInstance {
-  const app = Fastify({
-    loggerInstance: services.logger.child({ listener: 'admin' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
-    genReqId: () => randomBytes(16).toString('hex'),
-    requestIdHeader: false,
-    return503OnClosing: true,
-  });
+  const app = Fastify(serverOptions(services.logger, 'admin'));
   registerBodyParsers(app);
 
   app.addHook('onSend', async (request, reply, payload) => {

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { DeliveryService } from '../delivery/delivery-service.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { toPictorError } from './jsonapi.ts';
+import { serverOptions } from './server-options.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -16,14 +16,7 @@ const ERROR_MAX_AGE = 300;
 
 /** The render listener: the imgix Rendering API (`GET /<path>?<params>`) and `/healthz`. */
 export function createRenderServer(delivery: DeliveryService, metrics: Metrics, logger: Logger): FastifyInstance {
-  const app = Fastify({
-    loggerInstance: logger.child({ listener: 'render' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
-    genReqId: () => randomBytes(16).toString('hex'),
-    requestIdHeader: false,
-    return503OnClosing: true,
-    maxParamLength: 8192,
-  });
+  const app = Fastify(serverOptions(logger, 'render'));
 
   app.addHook('onResponse', async (request, reply) => {
     const cache = request.cacheResult ?? 'none';

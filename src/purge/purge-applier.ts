@@ -24,7 +24,7 @@ export interface ApplierOptions {
 export class PurgeApplier {
   private readonly queue: PurgeRecord[] = [];
   private readonly running = new Map<string, PurgeRecord>();
-  private readonly startListeners: ((record: PurgeRecord) => void)[] = [];
+  private readonly applyingListeners: ((record: PurgeRecord) => void)[] = [];
   private workers = 0;
   private stopping = false;
   private idleWaiters: (() => void)[] = [];
@@ -39,8 +39,12 @@ export class PurgeApplier {
     private readonly options: ApplierOptions,
   ) {}
 
-  onStart(listener: (record: PurgeRecord) => void): void {
-    this.startListeners.push(listener);
+  /**
+   * Called just before a purge takes effect. Until then a repeat may join it; from then on a repeat must
+   * be a purge of its own, or an origin change made after this bump could be missed.
+   */
+  onApplying(listener: (record: PurgeRecord) => void): void {
+    this.applyingListeners.push(listener);
   }
 
   /**
@@ -87,7 +91,6 @@ export class PurgeApplier {
       const record = this.queue.shift()!;
       this.workers++;
       this.running.set(record.id, record);
-      for (const listener of this.startListeners) listener(record);
       void this.apply(record).finally(() => {
         this.running.delete(record.id);
         this.workers--;
@@ -104,11 +107,13 @@ export class PurgeApplier {
     let scopes: string[] = [];
     try {
       const origin = await this.verdict(record);
+      for (const listener of this.applyingListeners) listener(record);
       scopes = [scopeOf(record)];
       const matched = record.match === 'exact' ? this.disk.countGroup(assetGroup(record.sourceId, record.path)) : undefined;
       const generation = this.freshness.bump(scopes);
       finished = { ...record, status: 'completed', origin, matched, generation, completedAt: Date.now() };
     } catch (error) {
+      for (const listener of this.applyingListeners) listener(record);
       this.options.onError?.(error, record);
       const reason = isPictorError(error) ? error.message : 'the origin could not be reached';
       finished = { ...record, status: 'failed', error: reason, completedAt: Date.now() };

@@ -15,11 +15,11 @@ export interface PurgeRequest {
 }
 
 /**
- * Accepts purges: resolves the URL to a Source and a canonical path, coalesces a repeat of a purge that is
- * still queued, and resolves only once the purge is durably recorded (so the API's 200 means "on disk").
+ * Accepts purges: resolves the URL to a Source and a canonical path, coalesces a repeat of a purge that has
+ * not taken effect yet, and resolves only once the purge is durably recorded (so the API's 200 means "on disk").
  */
 export class PurgeService {
-  /** Queued (not yet started) purges by what they purge, so a repeat returns the same purge. */
+  /** Purges not yet applied, by what they purge, so a repeat returns the same purge. */
   private readonly queued = new Map<string, { record: PurgeRecord; durable: Promise<void> }>();
 
   constructor(
@@ -28,7 +28,7 @@ export class PurgeService {
     private readonly commits: GroupCommit,
     private readonly applier: PurgeApplier,
   ) {
-    applier.onStart((record) => {
+    applier.onApplying((record) => {
       const key = dedupeKey(record);
       if (this.queued.get(key)?.record === record) this.queued.delete(key);
     });

@@ -88,15 +88,6 @@ export class PipelineBuilder {
     this.deadline = init.deadline;
   }
 
-  /** True when nothing has been queued since the last (re)start. */
-  get empty(): boolean {
-    return this.slots.size === 0;
-  }
-
-  has(slot: Slot): boolean {
-    return this.slots.has(slot);
-  }
-
   async add(op: Op): Promise<void> {
     if (!this.accepts(op)) await this.materialize();
     op.apply(this.image);

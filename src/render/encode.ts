@@ -67,7 +67,9 @@ export function applyEncoder(image: Sharp, plan: OutputPlan): Sharp {
     case 'png8': return image.png({ palette: true, colours: 256 });
     case 'png32': return image.ensureAlpha().png();
     case 'webp': return image.webp({ quality, lossless });
-    case 'avif': return image.avif({ quality, lossless });
+    // effort 2 instead of sharp's 4: measured ~4–10× faster for ≤5 % larger files. libvips' timeout cannot
+    // interrupt the AV1 encoder itself, so a slow effort would also escape timeoutSeconds.
+    case 'avif': return image.avif({ quality, lossless, effort: 2 });
     case 'gif': return image.gif();
     default: throw new Error(`applyEncoder: ${plan.format} is not an image format`);
   }

@@ -26,7 +26,7 @@ export type ResizePlan =
   /** Cut `region` out of the image and scale it to the box (focal-point crops). */
   | { kind: 'focal'; region: Region; width: number; height: number }
   /** Fit `inner` inside the box and fill the rest: a colour, a blurred copy, or repeated edge pixels (clamp). */
-  | { kind: 'contain'; width: number; height: number; inner: Size; fill: Rgba | 'blur' | 'edges' };
+  | { kind: 'contain'; width: number; height: number; inner: Size; enlarge: boolean; fill: Rgba | 'blur' | 'edges' };
 
 export interface GeometryPlan {
   resize: ResizePlan;
@@ -86,10 +86,11 @@ function planFit(source: Size, params: RenderParams): ResizePlan {
       case 'fill':
       case 'fillmax':
       case 'clamp': {
-        const inner = inside(source, tw, th, fit !== 'fillmax');
+        const enlarge = fit !== 'fillmax';
+        const inner = inside(source, tw, th, enlarge);
         if (inner.width === tw && inner.height === th) return scaleTo(source, tw, th);
         const fill = fit === 'clamp' ? 'edges' : params.fill === 'blur' ? 'blur' : (params['fill-color'] ?? WHITE);
-        return { kind: 'contain', width: tw, height: th, inner, fill };
+        return { kind: 'contain', width: tw, height: th, inner, enlarge, fill };
       }
       default: {
         const size = inside(source, tw, th, fit !== 'max');

@@ -20,11 +20,16 @@ export interface RenderContext {
 export type RenderStep = (ctx: RenderContext) => Promise<void>;
 
 /**
- * imgix's `bg` (default transparent). Outputs without alpha (JPEG, blurhash) get it composited over white
- * up front, so that new pixels and the final flatten agree.
+ * Colour for pixels the render creates (padding, pivot-rotation corners). imgix's `bg` defaults to
+ * transparent. Without alpha in the output it is bg over white — the same colour the final flatten uses,
+ * so the two agree whatever runs first. With alpha, an opaque bg is painted directly (the flatten may run
+ * earlier in sharp's order), while a translucent bg is left transparent here and composited under the
+ * whole image once, at the end (otherwise padding would get it twice).
  */
 export function canvasColor(ctx: RenderContext): Rgba {
-  return paint(ctx, ctx.params.bg ?? TRANSPARENT);
+  const bg = ctx.params.bg ?? TRANSPARENT;
+  if (!ctx.output.alpha) return flattenOver(bg, WHITE);
+  return bg.a === 255 ? bg : TRANSPARENT;
 }
 
 /** A colour as it will look in this output: unchanged when the output has alpha, else flattened onto white. */

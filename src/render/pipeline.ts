@@ -1,0 +1,112 @@
+/**
+ * render(): bytes + normalised params → encoded output. A list of small steps over one context, in
+ * imgix's order (orient → trim → rect → fit → flip/rot → adjust → stylize → pad → bg → cap → encode);
+ * the PipelineBuilder packs them into as few sharp pipelines as their order allows.
+ */
+import sharp, { type Metadata } from 'sharp';
+import { PictorError } from '../errors.ts';
+import { PipelineBuilder } from './builder.ts';
+import { renderBlurhash, renderJson } from './data-outputs.ts';
+import { contentTypeFor } from './detect.ts';
+import { applyEncoder, chooseOutput, reportedFormat } from './encode.ts';
+import type { RenderParams } from './render-params.ts';
+import { mapSharpError } from './sharp-errors.ts';
+import { adjustStep } from './steps/adjust.ts';
+import { backgroundStep, capStep, padStep } from './steps/canvas.ts';
+import type { RenderContext, RenderStep } from './steps/context.ts';
+import { orientStep, rectStep, resizeStep, trimStep } from './steps/geometry-steps.ts';
+import { flipStep, rotateStep } from './steps/rotate.ts';
+import { stylizeStep } from './steps/stylize.ts';
+
+export interface RenderOptions {
+  /** From negotiate.acceptClass(): '' | 'avif' | 'webp' | 'none'. */
+  acceptClass: string;
+  /** Inputs with more pixels (width × height, from the header) are refused with INPUT_TOO_LARGE. */
+  maxInputPixels: number;
+  /** Longest allowed output side; larger results are scaled down keeping the aspect ratio. Default 8192. */
+  maxOutputSide?: number;
+  /** Whole-render budget; exceeding it gives RENDER_TIMEOUT. */
+  timeoutSeconds?: number;
+}
+
+export interface RenderResult {
+  body: Buffer;
+  contentType: string;
+  /** jpg | png | webp | avif | gif | json | blurhash */
+  format: string;
+  width?: number;
+  height?: number;
+}
+
+const DEFAULT_MAX_OUTPUT_SIDE = 8192;
+
+const STEPS: readonly RenderStep[] = [
+  orientStep,
+  trimStep,
+  rectStep,
+  resizeStep,
+  flipStep,
+  rotateStep,
+  adjustStep,
+  stylizeStep,
+  padStep,
+  backgroundStep,
+  capStep,
+];
+
+export async function render(input: Buffer, params: RenderParams, options: RenderOptions): Promise<RenderResult> {
+  const deadline = options.timeoutSeconds && options.timeoutSeconds > 0 ? Date.now() + options.timeoutSeconds * 1000 : undefined;
+  const metadata = await readHeader(input);
+  const maxInputPixels = Math.max(1, Math.floor(options.maxInputPixels));
+  if (metadata.width * metadata.height > maxInputPixels) {
+    throw new PictorError(
+      'INPUT_TOO_LARGE',
+      `The source image is ${metadata.width}×${metadata.height} pixels, more than the limit of ${maxInputPixels}`,
+    );
+  }
+
+  const sourceFormat = String(metadata.format);
+  const output = chooseOutput(params, sourceFormat, metadata.hasAlpha, options.acceptClass);
+  if (output.format === 'json') return renderJson(input, metadata, sourceFormat);
+
+  // An explicit `orient` replaces the EXIF orientation; otherwise EXIF is always applied (sizes are oriented).
+  // Only the first frame of animated inputs is read (sharp's default). failOn 'error' still rejects
+  // truncated files but tolerates the harmless warnings many camera JPEGs trigger.
+  const autoOrient = params.orient === undefined;
+  const size = autoOrient ? metadata.autoOrient : { width: metadata.width, height: metadata.height };
+  const builder = new PipelineBuilder({
+    input,
+    options: { limitInputPixels: maxInputPixels, failOn: 'error', autoOrient },
+    width: size.width,
+    height: size.height,
+    hasAlpha: metadata.hasAlpha,
+    deadline,
+  });
+  const ctx: RenderContext = {
+    params,
+    builder,
+    output,
+    maxOutputSide: options.maxOutputSide ?? DEFAULT_MAX_OUTPUT_SIDE,
+    padding: { top: 0, right: 0, bottom: 0, left: 0 },
+  };
+  for (const step of STEPS) await step(ctx);
+
+  if (output.format === 'blurhash') return renderBlurhash(builder);
+  const { data, info } = await builder.finish((image) => applyEncoder(image, output));
+  return {
+    body: data,
+    contentType: contentTypeFor(output.format),
+    format: reportedFormat(output.format),
+    width: info.width,
+    height: info.height,
+  };
+}
+
+/** Header only (no pixel decoding), without sharp's own pixel limit so that we can answer 413 ourselves. */
+async function readHeader(input: Buffer): Promise<Metadata> {
+  try {
+    return await sharp(input, { limitInputPixels: false }).metadata();
+  } catch (error) {
+    throw mapSharpError(error);
+  }
+}

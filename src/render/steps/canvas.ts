@@ -1,0 +1,67 @@
+/**
+ * Last geometric and colour touches: padding, `bg` behind transparent pixels (or the flatten that
+ * JPEG needs), and the output-size cap.
+ */
+import { STAGE } from '../builder.ts';
+import { toSharpColor } from '../colors.ts';
+import { canvasColor, type RenderContext } from './context.ts';
+
+/** pad / pad-* in `bg` (transparent by default; white-ish once flattened for JPEG). */
+export async function padStep(ctx: RenderContext): Promise<void> {
+  const { top, right, bottom, left } = ctx.padding;
+  if (top + right + bottom + left === 0) return;
+  const { builder } = ctx;
+  const background = canvasColor(ctx);
+  if (background.a < 255) builder.hasAlpha = true;
+  await builder.add({
+    slots: ['extend'],
+    from: STAGE.extend,
+    // Painted in the canvas colour, which is also what the final flatten uses: so it commutes with that.
+    geometric: true,
+    apply: (image) => image.extend({ top, right, bottom, left, background: toSharpColor(background) }),
+  });
+  builder.width += left + right;
+  builder.height += top + bottom;
+}
+
+/**
+ * Transparent pixels get `bg`. Outputs without alpha are flattened onto the canvas colour (bg over white);
+ * an opaque bg is the same flatten; a translucent bg on an alpha output is composited *under* the image.
+ */
+export async function backgroundStep(ctx: RenderContext): Promise<void> {
+  const { builder, output, params } = ctx;
+  if (!builder.hasAlpha) return;
+  const bg = params.bg;
+  if (!output.alpha || bg?.a === 255) {
+    const color = canvasColor(ctx); // opaque in both cases
+    const background = { r: color.r, g: color.g, b: color.b };
+    await builder.add({
+      slots: ['flatten'],
+      from: STAGE.flatten,
+      commutesWithGeometry: true,
+      apply: (image) => image.flatten({ background }),
+    });
+    builder.hasAlpha = false;
+    return;
+  }
+  if (!bg) return;
+  const { width, height } = builder;
+  const under = { create: { width, height, channels: 4 as const, background: toSharpColor(bg) } };
+  await builder.add({
+    slots: ['composite'],
+    from: STAGE.composite,
+    apply: (image) => image.composite([{ input: under, blend: 'dest-over' }]),
+  });
+}
+
+/** Safety net: the planner already keeps the output within maxOutputSide; rounding must not break it. */
+export async function capStep(ctx: RenderContext): Promise<void> {
+  const { builder, maxOutputSide } = ctx;
+  if (builder.width <= maxOutputSide && builder.height <= maxOutputSide) return;
+  const k = Math.min(maxOutputSide / builder.width, maxOutputSide / builder.height);
+  const width = Math.max(1, Math.floor(builder.width * k));
+  const height = Math.max(1, Math.floor(builder.height * k));
+  await builder.add({ slots: ['resize'], from: STAGE.resize, geometric: true, apply: (image) => image.resize(width, height, { fit: 'fill' }) });
+  builder.width = width;
+  builder.height = height;
+}
