@@ -31,6 +31,9 @@ export interface DeliveryObservers {
   render(seconds: number, format: string): void;
 }
 
+/** Part of every derivative key: bump it when rendering changes, so disk caches from older versions are not served. */
+const RENDERER_VERSION = 'r1';
+
 /** Render errors worth remembering for the error TTL: asking again gives the same answer. */
 const CACHEABLE_ERRORS = new Set([404, 413, 422]);
 
@@ -64,7 +67,7 @@ export class DeliveryService {
       path,
       params,
       format,
-      key: `${source.record.id}\n${path}\n${canonical}\n${format}`,
+      key: `${RENDERER_VERSION}\n${source.record.id}\n${path}\n${canonical}\n${format}`,
       group: assetGroup(source.record.id, path),
       deps: [assetRef(source.record.id, path)],
       varyAccept: variesOnAccept(params),
