@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ApiKeys } from './auth/api-keys.ts';
@@ -9,9 +10,10 @@ import { MemoryLru } from './cache/memory-lru.ts';
 import { OriginCache, type MasterMeta } from './cache/origin-cache.ts';
 import type { PictorOptions } from './config/options.ts';
 import { DeliveryService } from './delivery/delivery-service.ts';
+import { DecodedMasters } from './render/decoded-masters.ts';
 import { RenderQueue } from './delivery/render-queue.ts';
 import { createAdminServer } from './http/admin-server.ts';
-import { createRenderServer } from './http/render-server.ts';
+import { createRenderServer, type RenderListener } from './http/render-server.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { PurgeApplier } from './purge/purge-applier.ts';
@@ -41,7 +43,8 @@ export class Pictor {
   readonly logger: Logger;
   readonly metrics: Metrics;
   private db: Db | undefined;
-  private servers: FastifyInstance[] = [];
+  private render: RenderListener | undefined;
+  private admin: FastifyInstance | undefined;
   private applier: PurgeApplier | undefined;
   private disk: DiskStore<MasterMeta | DerivativeMeta> | undefined;
 
@@ -87,7 +90,8 @@ export class Pictor {
     );
     const derivatives = new DerivativeCache(freshness, disk as DiskStore<DerivativeMeta>, new MemoryLru(options.memoryCacheBytes));
     const queue = new RenderQueue(options.renderConcurrency, options.renderQueueLimit);
-    const delivery = new DeliveryService(sources, freshness, originCache, derivatives, queue, options, {
+    const decodedMasters = new DecodedMasters(options.decodedMemoryBytes);
+    const delivery = new DeliveryService(sources, freshness, { originCache, derivatives, decodedMasters }, queue, options, {
       render: (seconds, format) => metrics.renderSeconds.observe({ format }, seconds),
     });
 
@@ -104,18 +108,18 @@ export class Pictor {
     metrics.probes.purgeQueueDepth = () => applier.depth;
     metrics.probes.renderQueueDepth = () => queue.depth;
 
-    const render = createRenderServer(delivery, metrics, logger);
-    const admin = createAdminServer({ keys, purges, purgeLimiter: new RateLimiter(options.purgeRateLimit), metrics, logger });
-    this.servers = [render, admin];
-    const renderUrl = await render.listen({ host: options.host, port: options.port });
-    const adminUrl = await admin.listen({ host: options.adminHost, port: options.adminPort });
+    const render = (this.render = createRenderServer(delivery, metrics, logger));
+    const admin = (this.admin = createAdminServer({ keys, purges, purgeLimiter: new RateLimiter(options.purgeRateLimit), metrics, logger }));
+    const renderUrl = displayUrl(await render.listen(options.host, options.port));
+    await admin.listen({ host: options.adminHost, port: options.adminPort });
+    const adminUrl = displayUrl(admin.server.address() as AddressInfo);
     logger.info({ render: renderUrl, admin: adminUrl, data: options.dataDir, assets: options.assetsDir }, 'Pictor is ready');
-    return { renderUrl: displayUrl(render), adminUrl: displayUrl(admin), firstApiKey, defaultSourceId, recoveredPurges };
+    return { renderUrl, adminUrl, firstApiKey, defaultSourceId, recoveredPurges };
   }
 
   /** Graceful stop: refuse new requests, finish in-flight requests and purges, close the store. */
   async stop(): Promise<void> {
-    await Promise.all(this.servers.map((server) => server.close()));
+    await Promise.all([this.render?.close(), this.admin?.close()]);
     await this.applier?.stop();
     await this.disk?.settled();
     this.db?.close();
@@ -124,9 +128,7 @@ export class Pictor {
 }
 
 /** A URL a person can open: a wildcard bind address is shown as localhost. */
-function displayUrl(server: FastifyInstance): string {
-  const address = server.server.address();
-  if (address === null || typeof address === 'string') return String(address);
+function displayUrl(address: AddressInfo): string {
   const host = address.address === '0.0.0.0' || address.address === '::' ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return `http://${host}:${address.port}`;
 }

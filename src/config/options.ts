@@ -22,6 +22,8 @@ export interface PictorOptions {
   memoryCacheBytes: number;
   /** Byte bound of the in-memory tier of origin masters. */
   masterMemoryBytes: number;
+  /** Byte bound of the in-memory tier of decoded, pre-shrunk masters. */
+  decodedMemoryBytes: number;
   /** Purge requests per second allowed per API key. */
   purgeRateLimit: number;
   /** Renders running at once; more wait in a bounded queue. */
@@ -59,6 +61,7 @@ const SETTINGS: Record<keyof PictorOptions, Setting> = {
   diskCacheBytes: { flag: '--disk-cache-size', env: 'PICTOR_DISK_CACHE_SIZE' },
   memoryCacheBytes: { flag: '--memory-cache-size', env: 'PICTOR_MEMORY_CACHE_SIZE' },
   masterMemoryBytes: { flag: '--master-memory-size', env: 'PICTOR_MASTER_MEMORY_SIZE' },
+  decodedMemoryBytes: { flag: '--decoded-memory-size', env: 'PICTOR_DECODED_MEMORY_SIZE' },
   purgeRateLimit: { flag: '--purge-rate-limit', env: 'PICTOR_PURGE_RATE_LIMIT' },
   renderConcurrency: { flag: '--render-concurrency', env: 'PICTOR_RENDER_CONCURRENCY' },
   renderQueueLimit: { flag: '--render-queue-limit', env: 'PICTOR_RENDER_QUEUE_LIMIT' },
@@ -77,7 +80,8 @@ export const DEFAULTS = {
   maxInputBytes: 100 * 1024 * 1024,
   diskCacheBytes: 2 * 1024 ** 3,
   memoryCacheBytes: 256 * 1024 ** 2,
-  masterMemoryBytes: 256 * 1024 ** 2,
+  masterMemoryBytes: 128 * 1024 ** 2,
+  decodedMemoryBytes: 128 * 1024 ** 2,
   purgeRateLimit: 10,
   renderConcurrency: 4,
   renderQueueLimit: 512,
@@ -96,7 +100,7 @@ export function resolveOptions(flags: RawOptions = {}, env: NodeJS.ProcessEnv = 
     return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
   };
   const port = (key: 'port' | 'adminPort'): number => integer(key, pick(key) ?? String(DEFAULTS[key]), 0, 65535);
-  const size = (key: 'maxInputBytes' | 'diskCacheBytes' | 'memoryCacheBytes' | 'masterMemoryBytes'): number =>
+  const size = (key: 'maxInputBytes' | 'diskCacheBytes' | 'memoryCacheBytes' | 'masterMemoryBytes' | 'decodedMemoryBytes'): number =>
     bytes(key, pick(key) ?? String(DEFAULTS[key]));
 
   const logLevel = pick('logLevel') ?? DEFAULTS.logLevel;
@@ -115,6 +119,7 @@ export function resolveOptions(flags: RawOptions = {}, env: NodeJS.ProcessEnv = 
     diskCacheBytes: size('diskCacheBytes'),
     memoryCacheBytes: size('memoryCacheBytes'),
     masterMemoryBytes: size('masterMemoryBytes'),
+    decodedMemoryBytes: size('decodedMemoryBytes'),
     purgeRateLimit: number('purgeRateLimit', pick('purgeRateLimit') ?? String(DEFAULTS.purgeRateLimit), 0.001, 1e9),
     renderConcurrency: integer('renderConcurrency', pick('renderConcurrency') ?? String(DEFAULTS.renderConcurrency), 1, 1024),
     renderQueueLimit: integer('renderQueueLimit', pick('renderQueueLimit') ?? String(DEFAULTS.renderQueueLimit), 0, 1e6),

@@ -8,6 +8,7 @@ import { isPictorError, PictorError } from '../errors.ts';
 import { acceptClass, variesOnAccept } from '../render/negotiate.ts';
 import { parseParams, type RenderParams } from '../render/params.ts';
 import { render } from '../render/pipeline.ts';
+import type { DecodedMasters } from '../render/decoded-masters.ts';
 import { detectImageFormat } from '../render/detect.ts';
 import { canonicalPath } from '../sources/asset-path.ts';
 import type { ResolvedSource, SourceRegistry } from '../sources/registry.ts';
@@ -25,6 +26,12 @@ export interface DeliveryRequest {
 export interface DeliveryLimits {
   maxInputPixels: number;
   renderTimeoutSeconds: number;
+}
+
+export interface DeliveryTiers {
+  originCache: OriginCache;
+  derivatives: DerivativeCache;
+  decodedMasters: DecodedMasters;
 }
 
 export interface DeliveryObservers {
@@ -46,9 +53,8 @@ export class DeliveryService {
 
   constructor(
     private readonly sources: SourceRegistry,
-    private readonly freshness: Freshness,
-    private readonly originCache: OriginCache,
-    private readonly derivatives: DerivativeCache,
+    freshness: Freshness,
+    private readonly tiers: DeliveryTiers,
     private readonly queue: RenderQueue,
     private readonly limits: DeliveryLimits,
     private readonly observers: DeliveryObservers,
@@ -74,7 +80,7 @@ export class DeliveryService {
     };
     const context = { request, expires, varyAccept: job.varyAccept };
 
-    const cached = await this.derivatives.get(job.key, job.group);
+    const cached = await this.tiers.derivatives.get(job.key, job.group);
     if (cached) return respond(cached.derivative, context, `Pictor; hit; detail=${cached.tier}`);
     if (!source.record.enabled) throw new PictorError('SOURCE_DISABLED', 'This Source is disabled.');
 
@@ -86,7 +92,7 @@ export class DeliveryService {
 
   /** Builds the derivative for a miss (a render, a passed-through file or a cacheable error) and stores it. */
   private async miss(job: Job, builtAt: number): Promise<MissResult> {
-    const { master, result } = await this.originCache.get(job.source.record, job.source.origin, job.path);
+    const { master, result } = await this.tiers.originCache.get(job.source.record, job.source.origin, job.path);
     let output: Output;
     if (master.meta.kind === 'missing') {
       output = errorOutput(404, 'Asset not found.');
@@ -115,7 +121,7 @@ export class DeliveryService {
         varyAccept: job.varyAccept,
       },
     };
-    const stored = this.derivatives.store(job.key, job.group, derivative);
+    const stored = this.tiers.derivatives.store(job.key, job.group, derivative);
     return { derivative, origin: result, stored };
   }
 
@@ -126,6 +132,7 @@ export class DeliveryService {
         acceptClass: job.format,
         maxInputPixels: this.limits.maxInputPixels,
         timeoutSeconds: this.limits.renderTimeoutSeconds,
+        decoded: { masters: this.tiers.decodedMasters, masterKey: `${job.deps[0]}#${master.meta.hash}` },
       }),
     );
     this.observers.render((performance.now() - started) / 1000, output.format);

@@ -7,6 +7,7 @@ import sharp, { type Metadata } from 'sharp';
 import { PictorError } from '../errors.ts';
 import { PipelineBuilder } from './builder.ts';
 import { renderBlurhash, renderJson } from './data-outputs.ts';
+import type { DecodedMasters } from './decoded-masters.ts';
 import { contentTypeFor } from './detect.ts';
 import { applyEncoder, chooseOutput, reportedFormat } from './encode.ts';
 import type { RenderParams } from './render-params.ts';
@@ -27,6 +28,8 @@ export interface RenderOptions {
   maxOutputSide?: number;
   /** Whole-render budget; exceeding it gives RENDER_TIMEOUT. */
   timeoutSeconds?: number;
+  /** Render from decoded, pre-shrunk copies of the master; `masterKey` names the master's exact bytes. */
+  decoded?: { masters: DecodedMasters; masterKey: string };
 }
 
 export interface RenderResult {
@@ -74,19 +77,24 @@ export async function render(input: Buffer, params: RenderParams, options: Rende
   // truncated files but tolerates the harmless warnings many camera JPEGs trigger.
   const autoOrient = params.orient === undefined;
   const size = autoOrient ? metadata.autoOrient : { width: metadata.width, height: metadata.height };
+  const maxOutputSide = options.maxOutputSide ?? DEFAULT_MAX_OUTPUT_SIDE;
+  const master = { ...size, format: sourceFormat, pages: metadata.pages ?? 1, hasAlpha: metadata.hasAlpha, limitInputPixels: maxInputPixels };
+  const decoded = options.decoded && (await options.decoded.masters.source(options.decoded.masterKey, input, master, params, maxOutputSide));
+  // Steps plan in the master's full-size coordinates even when a smaller decoded level stands in for it:
+  // the level is only used when the resize is the first pixel operation, and it targets absolute sizes.
   const builder = new PipelineBuilder({
-    input,
-    options: { limitInputPixels: maxInputPixels, failOn: 'error', autoOrient },
+    input: decoded ? decoded.input : input,
+    options: decoded ? decoded.options : { limitInputPixels: maxInputPixels, failOn: 'error', autoOrient },
     width: size.width,
     height: size.height,
-    hasAlpha: metadata.hasAlpha,
+    hasAlpha: decoded ? decoded.hasAlpha : metadata.hasAlpha,
     deadline,
   });
   const ctx: RenderContext = {
     params,
     builder,
     output,
-    maxOutputSide: options.maxOutputSide ?? DEFAULT_MAX_OUTPUT_SIDE,
+    maxOutputSide,
     padding: { top: 0, right: 0, bottom: 0, left: 0 },
   };
   for (const step of STEPS) await step(ctx);
