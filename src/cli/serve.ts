@@ -18,6 +18,9 @@ export function registerServeCommand(program: Command): void {
     .option('--disk-cache-size <size>', 'disk cache bound, e.g. 2gb (env PICTOR_DISK_CACHE_SIZE)')
     .option('--memory-cache-size <size>', 'in-memory derivative tier bound, e.g. 256mb (env PICTOR_MEMORY_CACHE_SIZE)')
     .option('--purge-rate-limit <n>', `purge requests per second per API key (env PICTOR_PURGE_RATE_LIMIT, default ${DEFAULTS.purgeRateLimit})`)
+    .option('--outbound-allow <list>', 'IPs/CIDRs outbound fetches may reach although private, e.g. 127.0.0.1/32 (env PICTOR_OUTBOUND_ALLOW)')
+    .option('--base-domain <domain>', 'parent domain of imgix_subdomains labels (env PICTOR_BASE_DOMAIN)')
+    .option('--origin-timeout <seconds>', 'timeout of one origin request (env PICTOR_ORIGIN_TIMEOUT, default 15)')
     .option('--log-level <level>', `fatal, error, warn, info, debug, trace or silent (env PICTOR_LOG_LEVEL, default ${DEFAULTS.logLevel})`)
     .action(async (flags: Record<string, string | undefined>) => {
       let options;
@@ -36,6 +39,9 @@ export function registerServeCommand(program: Command): void {
           memoryCacheBytes: flags.memoryCacheSize,
           purgeRateLimit: flags.purgeRateLimit,
           logLevel: flags.logLevel,
+          outboundAllow: flags.outboundAllow,
+          baseDomain: flags.baseDomain,
+          originTimeoutSeconds: flags.originTimeout,
         });
       } catch (error) {
         if (error instanceof ConfigError) {

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 /**
@@ -31,6 +32,12 @@ export interface PictorOptions {
   renderQueueLimit: number;
   renderTimeoutSeconds: number;
   logLevel: string;
+  /** IPs and CIDRs that outbound fetches (webfolder, webproxy, sub-image URLs) may reach although private. */
+  outboundAllow: string[];
+  /** Parent domain of `imgix_subdomains` labels: the label `shop` serves `shop.<base domain>`. */
+  baseDomain: string | undefined;
+  /** Timeout of one outbound origin request, in seconds. */
+  originTimeoutSeconds: number;
 }
 
 /** A setting as the user named it, for error messages: `--port / PICTOR_PORT`. */
@@ -67,6 +74,9 @@ const SETTINGS: Record<keyof PictorOptions, Setting> = {
   renderQueueLimit: { flag: '--render-queue-limit', env: 'PICTOR_RENDER_QUEUE_LIMIT' },
   renderTimeoutSeconds: { flag: '--render-timeout', env: 'PICTOR_RENDER_TIMEOUT' },
   logLevel: { flag: '--log-level', env: 'PICTOR_LOG_LEVEL' },
+  outboundAllow: { flag: '--outbound-allow', env: 'PICTOR_OUTBOUND_ALLOW' },
+  baseDomain: { flag: '--base-domain', env: 'PICTOR_BASE_DOMAIN' },
+  originTimeoutSeconds: { flag: '--origin-timeout', env: 'PICTOR_ORIGIN_TIMEOUT' },
 };
 
 export const DEFAULTS = {
@@ -87,6 +97,7 @@ export const DEFAULTS = {
   renderQueueLimit: 512,
   renderTimeoutSeconds: 30,
   logLevel: 'info',
+  originTimeoutSeconds: 15,
 } as const;
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -125,7 +136,35 @@ export function resolveOptions(flags: RawOptions = {}, env: NodeJS.ProcessEnv = 
     renderQueueLimit: integer('renderQueueLimit', pick('renderQueueLimit') ?? String(DEFAULTS.renderQueueLimit), 0, 1e6),
     renderTimeoutSeconds: integer('renderTimeoutSeconds', pick('renderTimeoutSeconds') ?? String(DEFAULTS.renderTimeoutSeconds), 1, 3600),
     logLevel,
+    outboundAllow: cidrList(pick('outboundAllow')),
+    baseDomain: domainName('baseDomain', pick('baseDomain')),
+    originTimeoutSeconds: integer('originTimeoutSeconds', pick('originTimeoutSeconds') ?? String(DEFAULTS.originTimeoutSeconds), 1, 600),
   };
+}
+
+/** `127.0.0.1/32,10.0.0.0/8,::1`: each entry an IP or a CIDR (validated by node:net). */
+function cidrList(raw: string | undefined): string[] {
+  if (raw === undefined) return [];
+  const entries = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
+  for (const entry of entries) {
+    const [address, bits, extra] = entry.split('/');
+    const family = isIP(address ?? '');
+    const maxBits = family === 6 ? 128 : 32;
+    const validBits = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= maxBits);
+    if (family === 0 || !validBits || extra !== undefined) {
+      throw new ConfigError(SETTINGS.outboundAllow, `must be a comma-separated list of IPs and CIDRs such as 127.0.0.1/32, got "${entry}"`);
+    }
+  }
+  return entries;
+}
+
+function domainName(key: 'baseDomain', raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const domain = raw.trim().toLowerCase().replace(/\.$/, '');
+  if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(domain)) {
+    throw new ConfigError(SETTINGS[key], `must be a domain name such as images.example.com, got "${raw}"`);
+  }
+  return domain;
 }
 
 function number(key: keyof PictorOptions, raw: string, min: number, max: number): number {

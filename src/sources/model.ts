@@ -20,7 +20,33 @@ export interface Deployment {
   secure_url_enabled: boolean;
   /** `folder` only: the directory served. */
   folder_path?: string;
+  /** `webfolder`: the origin URL that paths are appended to, e.g. `https://my-domain.com/images/`. */
+  webfolder_base_url?: string;
+  /** `s3`. */
+  s3_bucket?: string;
+  s3_prefix?: string;
+  s3_access_key?: string;
+  s3_secret_key?: string;
+  /** `s3`, `s3_compatible`, `gcs`. */
+  region?: string;
+  /** `s3_compatible`. */
+  bucket_name?: string;
+  storage_provider?: string;
+  prefix?: string;
+  access_key?: string;
+  secret_key?: string;
+  /** `gcs` (HMAC keys, through the S3-interoperable XML API). */
+  gcs_bucket?: string;
+  gcs_prefix?: string;
+  gcs_access_key?: string;
+  gcs_secret_key?: string;
+  /** Pictor's additions for `s3`, `s3_compatible`, `gcs`: any S3-compatible endpoint, and path-style addressing. */
+  endpoint?: string;
+  force_path_style?: boolean;
 }
+
+/** Deployment fields that are write-only: accepted on create and update, never returned. */
+export const SECRET_FIELDS = ['s3_secret_key', 'secret_key', 'gcs_secret_key'] as const;
 
 export interface SourceRecord {
   id: string;
