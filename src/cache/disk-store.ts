@@ -101,15 +101,15 @@ export class DiskStore<M> {
   }
 
   /**
-   * Deletes a whole group in the background; returns at once. The caller must already have made the
-   * group's entries stale (freshness never depends on this cleanup).
+   * Deletes a whole group (or any directory of groups, such as a Source's) in the background; returns at
+   * once. The caller must already have made its entries stale: freshness never depends on this cleanup.
    */
   dropGroup(group: string): void {
     const target = path.join(this.trashDir, randomBytes(8).toString('hex'));
     this.sweeping = this.sweeping
       .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
       .then(() => {
-        for (const rel of this.groups.get(group) ?? []) this.forget(rel);
+        this.forgetUnder(group);
         return fs.rename(path.join(this.root, group), target);
       })
       .then(() => fs.rm(target, { recursive: true, force: true }))
@@ -154,6 +154,18 @@ export class DiskStore<M> {
     const members = this.groups.get(group);
     members?.delete(rel);
     if (members?.size === 0) this.groups.delete(group);
+  }
+
+  private forgetUnder(dir: string): void {
+    const exact = this.groups.get(dir);
+    if (exact) {
+      for (const rel of exact) this.forget(rel);
+      return;
+    }
+    const prefix = `${dir}/`;
+    for (const group of [...this.groups.keys()]) {
+      if (group.startsWith(prefix)) for (const rel of this.groups.get(group) ?? []) this.forget(rel);
+    }
   }
 
   private evict(): void {

@@ -4,6 +4,7 @@ import type { Derivative, DerivativeCache } from '../cache/derivative-cache.ts';
 import { assetRef, type Freshness } from '../cache/freshness.ts';
 import { assetGroup } from '../cache/layout.ts';
 import type { Master, OriginCache, OriginCacheResult } from '../cache/origin-cache.ts';
+import { verifySignature } from '../auth/url-signing.ts';
 import { isPictorError, PictorError } from '../errors.ts';
 import { acceptClass, variesOnAccept } from '../render/negotiate.ts';
 import { parseParams, type RenderParams } from '../render/params.ts';
@@ -64,6 +65,7 @@ export class DeliveryService {
 
   async handle(request: DeliveryRequest): Promise<DeliveryResponse> {
     const source = this.sources.forHost(request.host);
+    requireSignature(source, request);
     const path = canonicalPath(request.rawPath);
     const { params, canonical, expires } = parseParams(request.rawQuery);
     if (expires !== undefined && expires * 1000 <= Date.now()) throw new PictorError('URL_EXPIRED', 'This URL has expired.');
@@ -161,6 +163,15 @@ interface MissResult {
   derivative: Derivative;
   origin: OriginCacheResult;
   stored: boolean;
+}
+
+/** Secure URLs: required on Sources with `secure_url_enabled`, and always on `webproxy` Sources. */
+function requireSignature(source: ResolvedSource, request: DeliveryRequest): void {
+  const { deployment, secureUrlToken } = source.record;
+  if (!deployment.secure_url_enabled && deployment.type !== 'webproxy') return;
+  const check = secureUrlToken ? verifySignature(secureUrlToken, request.rawPath, request.rawQuery) : 'missing';
+  if (check === 'missing') throw new PictorError('INVALID_SIGNATURE', 'This Source only serves signed URLs: the "s" parameter is missing.');
+  if (check === 'invalid') throw new PictorError('INVALID_SIGNATURE', 'The "s" signature does not match this URL.');
 }
 
 function errorOutput(status: number, message: string): Output {

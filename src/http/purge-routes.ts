@@ -24,6 +24,12 @@ export function purgeRoutes(
     return document({ id: record.id, type: 'purges', attributes: { purge_id: record.id } }, request.apiKey, { pictor: { coalesced } });
   });
 
+  app.post<{ Params: { id: string } }>('/api/v1/sources/:id/purge', { onRequest: requireKey(keys, 'purge', limiter) }, async (request) => {
+    const { record, coalesced } = await purges.purgeSource(request.params.id, request.apiKey?.name);
+    onAccepted(coalesced);
+    return document({ id: record.id, type: 'purges', attributes: { purge_id: record.id } }, request.apiKey, { pictor: { coalesced } });
+  });
+
   app.get<{ Params: { id: string } }>('/api/v1/purges/:id', { onRequest: requireKey(keys, 'purge') }, async (request) => {
     const record = purges.get(request.params.id);
     if (!record) throw new PictorError('NOT_FOUND', `No purge has the id "${request.params.id}".`);
@@ -37,9 +43,10 @@ export function purgeResource(record: PurgeRecord): Record<string, unknown> {
     type: 'purges',
     attributes: {
       purge_id: record.id,
-      url: record.url,
+      url: record.url || null,
       source_id: record.parentSourceId ?? record.sourceId,
       sub_image: record.subImage,
+      match: record.match,
       status: record.status,
       origin: record.origin ?? null,
       matched: record.matched ?? null,
@@ -58,7 +65,10 @@ function readPurgeDocument(body: unknown): Omit<PurgeRequest, 'requestedBy'> {
     throw new PictorError('BAD_REQUEST', `"data.type" must be "purges", got ${JSON.stringify(data.type)}.`, { pointer: '/data/type' });
   }
   const attributes = objectAt(data.attributes, '/data/attributes', '"data.attributes" must be an object with a "url".');
-  const { url, source_id: sourceId, sub_image: subImage } = attributes;
+  const { url, source_id: sourceId, sub_image: subImage, match } = attributes;
+  if (match !== undefined && match !== 'exact' && match !== 'prefix') {
+    throw new PictorError('BAD_REQUEST', `"match" must be "exact" or "prefix", got ${JSON.stringify(match)}.`, { pointer: '/data/attributes/match' });
+  }
   if (typeof url !== 'string' || url.trim() === '') {
     throw new PictorError('BAD_REQUEST', '"url" is required: the full URL of the asset to purge.', { pointer: '/data/attributes/url' });
   }
@@ -70,7 +80,7 @@ function readPurgeDocument(body: unknown): Omit<PurgeRequest, 'requestedBy'> {
       pointer: '/data/attributes/source_id',
     });
   }
-  return { url: url.trim(), sourceId: sourceId ?? undefined, subImage };
+  return { url: url.trim(), sourceId: sourceId ?? undefined, subImage, match };
 }
 
 function objectAt(value: unknown, pointer: string, message: string): Record<string, unknown> {

@@ -127,7 +127,9 @@ export class PurgeApplier {
     }
     Object.assign(record, finished);
     if (finished.status === 'completed') {
+      // Stale entries are never served; this only frees space. Prefix purges leave it to reads and LRU.
       if (record.match === 'exact') this.originCache.dropAsset(record.sourceId, record.path);
+      if (record.match === 'source') this.disk.dropGroup(record.sourceId);
       this.options.onCompleted?.(record);
     }
   }

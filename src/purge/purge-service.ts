@@ -11,6 +11,8 @@ export interface PurgeRequest {
   url: string;
   sourceId?: string | undefined;
   subImage?: boolean | undefined;
+  /** `prefix` purges every asset under the URL's folder (Pictor extension). */
+  match?: 'exact' | 'prefix' | undefined;
   requestedBy?: string | undefined;
 }
 
@@ -44,23 +46,27 @@ export class PurgeService {
 
   async purge(request: PurgeRequest): Promise<{ record: PurgeRecord; coalesced: boolean }> {
     const { sourceId, path } = this.resolve(request);
-    const record: PurgeRecord = {
-      id: randomUUID(),
-      url: request.url,
-      sourceId,
-      path,
-      match: 'exact',
-      subImage: request.subImage ?? false,
-      parentSourceId: request.subImage ? request.sourceId : undefined,
-      status: 'pending',
-      origin: undefined,
-      matched: undefined,
-      generation: undefined,
-      error: undefined,
-      requestedBy: request.requestedBy,
-      createdAt: Date.now(),
-      completedAt: undefined,
-    };
+    const match = request.match ?? 'exact';
+    return this.accept(
+      newRecord({
+        url: request.url,
+        sourceId,
+        path: match === 'prefix' ? folderOf(path) : path,
+        match,
+        subImage: request.subImage ?? false,
+        parentSourceId: request.subImage ? request.sourceId : undefined,
+        requestedBy: request.requestedBy,
+      }),
+    );
+  }
+
+  /** Purges everything cached for a Source (Pictor extension: imgix needs a support ticket for this). */
+  async purgeSource(sourceId: string, requestedBy: string | undefined): Promise<{ record: PurgeRecord; coalesced: boolean }> {
+    if (!this.sources.get(sourceId)) throw new PictorError('NOT_FOUND', `No Source has the id "${sourceId}".`);
+    return this.accept(newRecord({ url: '', sourceId, path: '', match: 'source', subImage: false, parentSourceId: undefined, requestedBy }));
+  }
+
+  private async accept(record: PurgeRecord): Promise<{ record: PurgeRecord; coalesced: boolean }> {
     const key = dedupeKey(record);
     const existing = this.queued.get(key);
     if (existing) {
@@ -122,6 +128,25 @@ function parseUrl(raw: string): URL {
     throw new PictorError('BAD_REQUEST', `"url" must be an http or https URL, got "${raw}".`, { pointer: '/data/attributes/url' });
   }
   return url;
+}
+
+function newRecord(fields: Pick<PurgeRecord, 'url' | 'sourceId' | 'path' | 'match' | 'subImage' | 'parentSourceId' | 'requestedBy'>): PurgeRecord {
+  return {
+    ...fields,
+    id: randomUUID(),
+    status: 'pending',
+    origin: undefined,
+    matched: undefined,
+    generation: undefined,
+    error: undefined,
+    createdAt: Date.now(),
+    completedAt: undefined,
+  };
+}
+
+/** A prefix purge covers a folder and everything below it: `/photos/2024` means `/photos/2024/`. */
+function folderOf(path: string): string {
+  return path.endsWith('/') ? path : `${path}/`;
 }
 
 function dedupeKey(record: PurgeRecord): string {
