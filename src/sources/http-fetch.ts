@@ -111,7 +111,7 @@ export function createGuardedFetcher(options: GuardedFetcherOptions): GuardedFet
   }
 
   async function fetchOnce(url: URL, validators: Validators | undefined, signal: AbortSignal): Promise<OriginResult | Redirect | Retry> {
-    const headers: Record<string, string> = { accept: 'image/*,*/*;q=0.8', 'user-agent': 'Pictor' };
+    const headers: Record<string, string> = { accept: 'image/*,*/*;q=0.8', 'accept-encoding': 'identity', 'user-agent': 'Pictor' };
     if (validators?.etag !== undefined) headers['if-none-match'] = validators.etag;
     if (validators?.lastModified !== undefined) headers['if-modified-since'] = validators.lastModified;
     const response = await request(url, { method: 'GET', headers, signal, dispatcher: guard.agent });
@@ -150,6 +150,9 @@ export function createGuardedFetcher(options: GuardedFetcherOptions): GuardedFet
     }
     await body.dump().catch(() => undefined);
     if (statusCode === 304) {
+      if (validators?.etag === undefined && validators?.lastModified === undefined) {
+        throw new PictorError('ORIGIN_UNAVAILABLE', `The origin ${url.host} answered 304 to an unconditional request.`);
+      }
       return withCacheControl({ kind: 'not-modified' as const, validators: { ...validators, ...current } });
     }
     if (REDIRECTS.has(statusCode)) {

@@ -58,6 +58,8 @@ export class S3Origin implements Origin {
       region: config.region?.trim() || 'us-east-1',
       forcePathStyle: config.forcePathStyle ?? endpoint !== undefined,
       maxAttempts: config.maxAttempts ?? 3,
+      // A bucket in another region than `region` is still read (AWS answers 301 with the right region).
+      followRegionRedirects: true,
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     };

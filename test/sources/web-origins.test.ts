@@ -139,14 +139,14 @@ describe('webfolder origin against a real HTTP origin', () => {
   it('byte limit: a streamed body is abandoned past the limit (413)', async () => {
     const started = Date.now();
     await assert.rejects(webfolder({ maxBytes: 3000 }).fetch('/big-chunked.png'), (error) => isPictorError(error) && error.code === 'INPUT_TOO_LARGE');
-    assert.ok(Date.now() - started < 2000);
+    assert.ok(Date.now() - started < 4000);
   });
 
   it('timeout: an origin that never answers is a 502 within the timeout', async () => {
     const started = Date.now();
     await assert.rejects(webfolder({ timeoutSeconds: 0.5 }).fetch('/hang.png'), (error) => isPictorError(error) && error.code === 'ORIGIN_UNAVAILABLE' && error.status === 502 && /within 0\.5 s/.test(error.message));
     const elapsed = Date.now() - started;
-    assert.ok(elapsed >= 450 && elapsed < 1500, `took ${elapsed} ms`);
+    assert.ok(elapsed >= 450 && elapsed < 3000, `took ${elapsed} ms`);
   });
 
   it('retries a 503, then succeeds (two requests)', async () => {
