@@ -67,6 +67,8 @@ export class Pictor {
       assetsDir: options.assetsDir,
       publicUrl: options.publicUrl,
       maxInputBytes: options.maxInputBytes,
+      outboundAllow: options.outboundAllow,
+      originTimeoutSeconds: options.originTimeoutSeconds,
       originInterceptor: this.hooks.originInterceptor,
     };
     const defaultSourceId = SourceRegistry.ensureDefaultSource(sourceStore, registryOptions, getMeta(db, 'default_source_id'));

@@ -8,6 +8,8 @@ export const ERRORS = {
   INVALID_PARAMETER: { status: 400, title: 'Bad Request' },
   INVALID_PATH: { status: 400, title: 'Bad Request' },
   FORBIDDEN_PATH: { status: 403, title: 'Forbidden' },
+  /** An outbound fetch (webfolder, webproxy, sub-image) to a destination the SSRF guard refuses. */
+  OUTBOUND_REFUSED: { status: 403, title: 'Forbidden' },
   INVALID_SIGNATURE: { status: 403, title: 'Forbidden' },
   ASSET_NOT_FOUND: { status: 404, title: 'Not Found' },
   URL_EXPIRED: { status: 404, title: 'Not Found' },

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { SourceStore } from '../store/source-store.ts';
-import { FolderOrigin } from './folder-origin.ts';
 import { DEFAULT_DEPLOYMENT, normalizeHost, type SourceRecord } from './model.ts';
 import type { Origin } from './origin.ts';
+import { createOrigin } from './origin-factory.ts';
 
 export interface ResolvedSource {
   record: SourceRecord;
@@ -13,6 +13,10 @@ export interface RegistryOptions {
   assetsDir: string;
   publicUrl: URL | undefined;
   maxInputBytes: number;
+  /** IPs and CIDRs that webfolder/webproxy fetches may reach although private (`--outbound-allow`). */
+  outboundAllow: string[];
+  /** Bound of one origin fetch, in seconds (`--origin-timeout`). */
+  originTimeoutSeconds: number;
   /**
    * Wraps every Origin (undici-style interceptor): for embedding Pictor with cross-cutting behaviour
    * such as auditing origin reads. Tests use it to count and hold origin reads.
@@ -115,14 +119,17 @@ export class SourceRegistry {
     return this.options.originInterceptor ? this.options.originInterceptor(origin, record) : origin;
   }
 
+  /** A misconfigured Source gets an Origin that fails with the reason, so one bad Source cannot stop the others. */
   private createBaseOrigin(record: SourceRecord): Origin {
-    switch (record.deployment.type) {
-      case 'folder':
-        return new FolderOrigin(record.deployment.folder_path ?? this.options.assetsDir, this.options.maxInputBytes);
-      default:
-        return {
-          fetch: () => Promise.reject(new Error(`Source type ${record.deployment.type} is not supported by this version`)),
-        };
+    try {
+      return createOrigin(record, {
+        maxInputBytes: this.options.maxInputBytes,
+        outboundAllow: this.options.outboundAllow,
+        timeoutSeconds: this.options.originTimeoutSeconds,
+        assetsDir: this.options.assetsDir,
+      });
+    } catch (error) {
+      return { fetch: () => Promise.reject(error) };
     }
   }
 }

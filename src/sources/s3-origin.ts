@@ -1,0 +1,177 @@
+import type { Readable } from 'node:stream';
+import { GetObjectCommand, S3Client, type GetObjectCommandInput, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { PictorError } from '../errors.ts';
+import { decodeAssetPath } from './asset-path.ts';
+import { contentTypeFromPath, type Origin, type OriginResult, type Validators } from './origin.ts';
+
+export interface S3OriginConfig {
+  bucket: string;
+  /** Key prefix, joined to the path with exactly one slash (`images` and `images/` are the same). */
+  prefix?: string | undefined;
+  /** Without both keys, requests are sent unsigned (a public bucket): instance roles and the environment are never used. */
+  accessKeyId?: string | undefined;
+  secretAccessKey?: string | undefined;
+  region?: string | undefined;
+  /** Any S3-compatible endpoint URL; the AWS endpoint of `region` when absent. */
+  endpoint?: string | undefined;
+  /** Path-style addressing (`endpoint/bucket/key`); defaults to true when `endpoint` is set. */
+  forcePathStyle?: boolean | undefined;
+  maxBytes: number;
+  /** Bound of one whole fetch (every SDK attempt and the body), in seconds. */
+  timeoutSeconds: number;
+  /** SDK attempts, first one included (default 3). */
+  maxAttempts?: number;
+}
+
+/** Errors that say the Source's credentials are wrong: a configuration problem, not a missing asset. */
+const CREDENTIAL_ERRORS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'ExpiredToken', 'TokenRefreshRequired', 'AuthorizationHeaderMalformed']);
+
+/**
+ * `s3`, `s3_compatible` and `gcs` (through its S3-interoperable XML API and HMAC keys): one implementation on
+ * the AWS SDK v3.
+ *
+ * - Key = prefix + the **decoded** path without its leading slash (S3 keys are raw bytes, not percent-encoded):
+ *   `/a%20b.jpg` under prefix `img` reads the object `img/a b.jpg`.
+ * - Conditional: `IfNoneMatch` from the validators' ETag (else `IfModifiedSince`); the SDK throws on `304`,
+ *   mapped to `not-modified`.
+ * - `NoSuchKey`/`404` → `missing`; `AccessDenied` (403) → `missing` too, because S3 answers 403 for an absent
+ *   key when the credentials may not list the bucket. Credential errors (`InvalidAccessKeyId`,
+ *   `SignatureDoesNotMatch`, …), `NoSuchBucket` and everything else → `ORIGIN_UNAVAILABLE` (502), so a purge
+ *   reports `failed` and the message says why.
+ * - Size: `ContentLength` over the limit is refused before reading, and the body is streamed and abandoned
+ *   past the limit. Time: one abort signal bounds every attempt and the body. Retries: the SDK's standard
+ *   strategy, `maxAttempts` 3 (5xx, throttling, network errors).
+ * - Checksums: calculated and validated only when required, so S3-compatible stores without the newer
+ *   checksum headers work.
+ *
+ * Security: the endpoint is set by an administrator and is trusted — it may be a private address on a
+ * self-hosted network (MinIO, Ceph, SeaweedFS), so the SSRF guard of outbound-guard.ts is not applied here.
+ * The URL path of a render only ever selects an object key inside the configured bucket and prefix.
+ */
+export class S3Origin implements Origin {
+  readonly client: S3Client;
+  private readonly prefix: string;
+
+  constructor(private readonly config: S3OriginConfig) {
+    const endpoint = config.endpoint?.trim() || undefined;
+    const clientConfig: S3ClientConfig = {
+      region: config.region?.trim() || 'us-east-1',
+      forcePathStyle: config.forcePathStyle ?? endpoint !== undefined,
+      maxAttempts: config.maxAttempts ?? 3,
+      // A bucket in another region than `region` is still read (AWS answers 301 with the right region).
+      followRegionRedirects: true,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    };
+    if (endpoint !== undefined) clientConfig.endpoint = endpoint;
+    if (config.accessKeyId && config.secretAccessKey) {
+      clientConfig.credentials = { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey };
+    } else {
+      // Anonymous: no signature, and no default credential chain (environment, files, instance metadata).
+      clientConfig.credentials = { accessKeyId: '', secretAccessKey: '' };
+      clientConfig.signer = { sign: (request) => Promise.resolve(request) };
+    }
+    this.client = new S3Client(clientConfig);
+    const prefix = (config.prefix ?? '').replace(/^\/+|\/+$/g, '');
+    this.prefix = prefix === '' ? '' : `${prefix}/`;
+  }
+
+  /** The object key of a canonical path. */
+  keyFor(canonicalPath: string): string {
+    return this.prefix + decodeAssetPath(canonicalPath).slice(1);
+  }
+
+  async fetch(canonicalPath: string, validators?: Validators): Promise<OriginResult> {
+    const key = this.keyFor(canonicalPath);
+    if (key === '' || key.endsWith('/')) return { kind: 'missing' };
+    const input: GetObjectCommandInput = { Bucket: this.config.bucket, Key: key };
+    if (validators?.etag !== undefined) input.IfNoneMatch = validators.etag;
+    else if (validators?.lastModified !== undefined) {
+      const since = new Date(validators.lastModified);
+      if (!Number.isNaN(since.getTime())) input.IfModifiedSince = since;
+    }
+
+    const timeoutMs = Math.max(1, Math.round(this.config.timeoutSeconds * 1000));
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new Error(`timeout after ${this.config.timeoutSeconds} s`)), timeoutMs);
+    try {
+      let output;
+      try {
+        output = await this.client.send(new GetObjectCommand(input), { abortSignal: controller.signal });
+      } catch (error) {
+        return this.mapError(error, validators, controller.signal);
+      }
+      const current: Validators = {};
+      if (output.ETag !== undefined) current.etag = output.ETag;
+      if (output.LastModified !== undefined) current.lastModified = output.LastModified.toUTCString();
+      const body = output.Body as Readable | undefined;
+      if (output.ContentLength !== undefined && output.ContentLength > this.config.maxBytes) {
+        body?.on('error', () => undefined).destroy();
+        throw tooLarge(`is ${output.ContentLength} bytes`, this.config.maxBytes);
+      }
+      const bytes = body === undefined ? Buffer.alloc(0) : await this.readCapped(body, controller.signal);
+      const declared = output.ContentType;
+      const contentType = declared === undefined || declared === '' || /^(application\/octet-stream|binary\/octet-stream)\b/i.test(declared) ? contentTypeFromPath(key) : declared;
+      const result: OriginResult = { kind: 'found', body: bytes, contentType, validators: current };
+      if (output.CacheControl !== undefined) result.cacheControl = output.CacheControl;
+      return result;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async readCapped(body: Readable, signal: AbortSignal): Promise<Buffer> {
+    const onAbort = () => body.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    const chunks: Buffer[] = [];
+    let total = 0;
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        total += chunk.length;
+        if (total > this.config.maxBytes) {
+          body.on('error', () => undefined).destroy();
+          throw tooLarge(`is over ${this.config.maxBytes} bytes`, this.config.maxBytes);
+        }
+        chunks.push(chunk);
+      }
+    } catch (error) {
+      if (error instanceof PictorError) throw error;
+      throw this.unavailable(signal.aborted ? `did not answer within ${this.config.timeoutSeconds} s` : `failed while sending the object (${describe(error)})`, error);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+    return Buffer.concat(chunks, total);
+  }
+
+  private mapError(error: unknown, validators: Validators | undefined, signal: AbortSignal): OriginResult {
+    const name = (error as { name?: string } | undefined)?.name ?? '';
+    const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+    if (status === 304 || name === 'NotModified') return { kind: 'not-modified', validators: { ...validators } };
+    if (name === 'NoSuchKey' || name === 'NotFound' || name === 'AccessDenied' || (status === 404 && name !== 'NoSuchBucket')) return { kind: 'missing' };
+    if (signal.aborted) throw this.unavailable(`did not answer within ${this.config.timeoutSeconds} s`, error);
+    if (CREDENTIAL_ERRORS.has(name)) throw this.unavailable(`refused the Source's credentials (${name})`, error);
+    if (name === 'NoSuchBucket') throw this.unavailable(`has no bucket "${this.config.bucket}"`, error);
+    const what = name === '' || name === 'Error' || name === 'AggregateError' ? describe(error) : name;
+    throw this.unavailable(`failed (${what}${status === undefined ? '' : `, HTTP ${status}`})`, error);
+  }
+
+  private unavailable(what: string, cause: unknown): PictorError {
+    return new PictorError('ORIGIN_UNAVAILABLE', `The storage origin ${what}.`, { cause });
+  }
+
+  close(): void {
+    this.client.destroy();
+  }
+}
+
+function tooLarge(what: string, maxBytes: number): PictorError {
+  return new PictorError('INPUT_TOO_LARGE', `The origin file ${what}, over the limit of ${maxBytes} bytes.`);
+}
+
+function describe(error: unknown): string {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string') return code;
+  const inner = (error as { errors?: unknown[] } | undefined)?.errors?.[0];
+  if (inner !== undefined) return describe(inner);
+  return error instanceof Error && error.message !== '' ? error.message : String(error);
+}
