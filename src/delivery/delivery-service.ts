@@ -4,7 +4,6 @@ import type { Derivative, DerivativeCache } from '../cache/derivative-cache.ts';
 import { assetRef, type Freshness } from '../cache/freshness.ts';
 import { assetGroup } from '../cache/layout.ts';
 import type { Master, OriginCache, OriginCacheResult } from '../cache/origin-cache.ts';
-import { verifySignature } from '../auth/url-signing.ts';
 import { isPictorError, PictorError } from '../errors.ts';
 import { acceptClass, variesOnAccept } from '../render/negotiate.ts';
 import { parseParams, type RenderParams } from '../render/params.ts';
@@ -14,6 +13,8 @@ import { detectImageFormat } from '../render/detect.ts';
 import { canonicalPath } from '../sources/asset-path.ts';
 import type { ResolvedSource, SourceRegistry } from '../sources/registry.ts';
 import type { RenderQueue } from './render-queue.ts';
+import { requireSignature } from './signature.ts';
+import { resolveSubImages, type SubImage } from './sub-images.ts';
 import { respond, type DeliveryResponse } from './respond.ts';
 
 export interface DeliveryRequest {
@@ -70,6 +71,7 @@ export class DeliveryService {
     const { params, canonical, expires } = parseParams(request.rawQuery);
     if (expires !== undefined && expires * 1000 <= Date.now()) throw new PictorError('URL_EXPIRED', 'This URL has expired.');
     const format = acceptClass(params, request.accept);
+    const subImages = resolveSubImages(params, { source, path }, this.sources);
     const job: Job = {
       source,
       path,
@@ -77,7 +79,9 @@ export class DeliveryService {
       format,
       key: `${RENDERER_VERSION}\n${source.record.id}\n${path}\n${canonical}\n${format}`,
       group: assetGroup(source.record.id, path),
-      deps: [assetRef(source.record.id, path)],
+      // A derivative depends on its asset and on every sub-image it uses: purging any of them makes it stale.
+      deps: [assetRef(source.record.id, path), ...subImages.map((sub) => sub.ref)],
+      subImages,
       varyAccept: variesOnAccept(params),
     };
     const context = { request, expires, varyAccept: job.varyAccept };
@@ -128,6 +132,7 @@ export class DeliveryService {
   }
 
   private async renderImage(master: Master, job: Job): Promise<Output> {
+    const subImages = await this.loadSubImages(job);
     const started = performance.now();
     const output = await this.queue.run(() =>
       render(master.body, job.params, {
@@ -135,10 +140,32 @@ export class DeliveryService {
         maxInputPixels: this.limits.maxInputPixels,
         timeoutSeconds: this.limits.renderTimeoutSeconds,
         decoded: { masters: this.tiers.decodedMasters, masterKey: `${job.deps[0]}#${master.meta.hash}` },
+        subImages,
       }),
     );
     this.observers.render((performance.now() - started) / 1000, output.format);
     return { status: 200, contentType: output.contentType, body: output.body };
+  }
+
+  /** Encoded sub-images for the renderer; a layer whose image is missing or not an image is left out. */
+  private async loadSubImages(job: Job): Promise<{ mark?: Buffer; blend?: Buffer }> {
+    const layers: { mark?: Buffer; blend?: Buffer } = {};
+    await Promise.all(
+      job.subImages.map(async (sub) => {
+        const body = await this.loadSubImage(sub);
+        if (body) layers[sub.layer] = body;
+      }),
+    );
+    return layers;
+  }
+
+  private async loadSubImage(sub: SubImage): Promise<Buffer | undefined> {
+    if (!sub.source.record.enabled) return undefined;
+    const { master } = await this.tiers.originCache.get(sub.source.record, sub.source.origin, sub.path);
+    if (master.meta.kind !== 'found' || detectImageFormat(master.body) === null) return undefined;
+    if (!sub.hasOwnParams) return master.body;
+    const options = { acceptClass: '', maxInputPixels: this.limits.maxInputPixels, timeoutSeconds: this.limits.renderTimeoutSeconds };
+    return (await this.queue.run(() => render(master.body, sub.params, options))).body;
   }
 }
 
@@ -150,6 +177,7 @@ interface Job {
   key: string;
   group: string;
   deps: string[];
+  subImages: SubImage[];
   varyAccept: boolean;
 }
 
@@ -163,15 +191,6 @@ interface MissResult {
   derivative: Derivative;
   origin: OriginCacheResult;
   stored: boolean;
-}
-
-/** Secure URLs: required on Sources with `secure_url_enabled`, and always on `webproxy` Sources. */
-function requireSignature(source: ResolvedSource, request: DeliveryRequest): void {
-  const { deployment, secureUrlToken } = source.record;
-  if (!deployment.secure_url_enabled && deployment.type !== 'webproxy') return;
-  const check = secureUrlToken ? verifySignature(secureUrlToken, request.rawPath, request.rawQuery) : 'missing';
-  if (check === 'missing') throw new PictorError('INVALID_SIGNATURE', 'This Source only serves signed URLs: the "s" parameter is missing.');
-  if (check === 'invalid') throw new PictorError('INVALID_SIGNATURE', 'The "s" signature does not match this URL.');
 }
 
 function errorOutput(status: number, message: string): Output {
