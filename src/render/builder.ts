@@ -106,6 +106,21 @@ export class PipelineBuilder {
     this.restart(data, info);
   }
 
+  /**
+   * Runs what is queued into raw 8-bit sRGB pixels (3 or 4 bands), lets `transform` rewrite them in place,
+   * and starts a fresh pipeline from them: for per-pixel work sharp has no operation for (blend modes).
+   */
+  async transformPixels(transform: (data: Buffer, info: OutputInfo) => void): Promise<void> {
+    const { data, info } = await this.run(this.image.toColourspace('srgb').raw({ depth: 'uchar' }));
+    transform(data, info);
+    this.restart(data, info);
+  }
+
+  /** Runs a separate pipeline (e.g. a sub-image) under the same deadline and error mapping. */
+  async exec(image: Sharp): Promise<{ data: Buffer; info: OutputInfo }> {
+    return this.run(image);
+  }
+
   /** Renders a copy of the current pipeline plus `configure` to raw pixels (e.g. the foreground of fill=blur). */
   async branch(configure: (image: Sharp) => Sharp): Promise<{ data: Buffer; info: OutputInfo }> {
     return this.run(configure(this.image.clone()).raw({ depth: 'uchar' }));

@@ -6,6 +6,7 @@
 import { PictorError } from '../errors.ts';
 import type { Rgba } from './colors.ts';
 import type { AutoFlag, CropMode, Fit, OutputFormatParam, RectValue, RenderParams } from './render-params.ts';
+import { normalizeSubImages, SUB_IMAGE_PARAMS } from './sub-image-params.ts';
 import type { ParamValue } from './values.ts';
 
 /** Parameters the renderer implements. Anything else that imgix knows is validated, then ignored. */
@@ -14,6 +15,7 @@ export const SUPPORTED = new Set([
   'fm', 'q', 'lossless', 'auto', 'bg', 'fill', 'fill-color', 'pad', 'pad-top', 'pad-right', 'pad-bottom',
   'pad-left', 'rot', 'rot-type', 'flip', 'orient', 'blur', 'sharp', 'bri', 'con', 'sat', 'hue', 'gam', 'exp',
   'invert', 'monochrome', 'sepia', 'px', 'trim', 'trim-color', 'trim-tol',
+  ...SUB_IMAGE_PARAMS,
 ]);
 
 /** Absurd-but-valid sizes are bounded here; the planner then caps the output at maxOutputSide anyway. */
@@ -43,6 +45,7 @@ export function normalizeParams(values: ReadonlyMap<string, ParamValue>): Render
   normalizeOrientation(p, read);
   normalizeColour(p, read);
   normalizeTrim(p, read);
+  normalizeSubImages(p, read);
 
   const rect = read.list('rect');
   if (rect) p.rect = rect as unknown as RectValue;
@@ -201,7 +204,7 @@ function wrapDegrees(value: number | undefined): number {
   return Math.round(wrapped * 1000) / 1000;
 }
 
-interface Reader {
+export interface Reader {
   num(name: string): number | undefined;
   str(name: string): string | undefined;
   bool(name: string): boolean | undefined;

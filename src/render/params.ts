@@ -11,6 +11,7 @@ import type { RenderParams } from './render-params.ts';
 import { validateValue, type ParamValue } from './values.ts';
 
 export type { RenderParams } from './render-params.ts';
+export { hasSubImages, subImageRefs, type SubImageRefs } from './sub-image-params.ts';
 
 export interface ParsedParams {
   params: RenderParams;
@@ -18,7 +19,7 @@ export interface ParsedParams {
   canonical: string;
   /** Unix seconds from `expires` (kept out of `canonical`; the caller decides what an expired URL gets). */
   expires?: number;
-  /** Known imgix parameters that were validated but are not rendered (e.g. `mark`, `txt`, `ch`, `dl`). */
+  /** Known imgix parameters that were validated but are not rendered (e.g. `txt`, `ch`, `dl`). */
   ignored?: string[];
 }
 
@@ -58,7 +59,16 @@ function serialize(name: string, value: unknown): string {
   if (name === 'ar') return `${value as number}:1`;
   if (Array.isArray(value)) return value.map((item) => serialize('', item)).join(',');
   if (typeof value === 'object' && value !== null) return formatColor(value as Rgba);
+  if (typeof value === 'string') return encodeValue(value);
   return String(value);
+}
+
+/**
+ * Percent-encodes free-form strings (mark/blend references may hold `&`, `=`, `+` or `%`) so that the
+ * canonical string still parses back to itself; `/` and `:` stay readable. Keywords are unchanged by it.
+ */
+function encodeValue(value: string): string {
+  return encodeURIComponent(value).replace(/%2F/gi, '/').replace(/%3A/gi, ':');
 }
 
 /** name → raw (decoded) value, after alias and Base64 resolution. Last one wins, except `auto` (merged). */
@@ -115,7 +125,7 @@ function decodeBase64(key: string, value: string): string {
 }
 
 // Local refinements of the manifest: rect's width/height may also be fractions (imgix accepts them; the
-// manifest lists integers only), and rot/hue wrap around 360° instead of being clamped to 0..359.
+// manifest lists integers only), and rot/hue/mark-rot wrap around 360° instead of being clamped to 0..359.
 const OVERRIDES = new Map<string, ParamSpec>();
 {
   const rect = specFor('rect');
@@ -125,7 +135,7 @@ const OVERRIDES = new Map<string, ParamSpec>();
     const withFraction = (position: string) => [...((list[position] as ExpectSpec[] | undefined) ?? []), fraction];
     OVERRIDES.set('rect', { ...rect, expects: [{ ...list, '2': withFraction('2'), '3': withFraction('3') }] });
   }
-  for (const name of ['rot', 'hue']) {
+  for (const name of ['rot', 'hue', 'mark-rot']) {
     const spec = specFor(name);
     if (spec) OVERRIDES.set(name, { ...spec, expects: spec.expects.map(({ suggested_range: _dropped, ...rest }) => rest) });
   }

@@ -1,6 +1,7 @@
 /**
  * render(): bytes + normalised params → encoded output. A list of small steps over one context, in
- * imgix's order (orient → trim → rect → fit → flip/rot → adjust → stylize → pad → bg → cap → encode);
+ * imgix's order (orient → trim → rect → fit → flip/rot → adjust → stylize → pad → blend → mark → bg → cap
+ * → encode);
  * the PipelineBuilder packs them into as few sharp pipelines as their order allows.
  */
 import sharp, { type Metadata } from 'sharp';
@@ -13,9 +14,11 @@ import { applyEncoder, chooseOutput, reportedFormat } from './encode.ts';
 import type { RenderParams } from './render-params.ts';
 import { mapSharpError } from './sharp-errors.ts';
 import { adjustStep } from './steps/adjust.ts';
+import { blendStep } from './steps/blend.ts';
 import { backgroundStep, capStep, padStep } from './steps/canvas.ts';
 import type { RenderContext, RenderStep } from './steps/context.ts';
 import { orientStep, rectStep, resizeStep, trimStep } from './steps/geometry-steps.ts';
+import { markStep } from './steps/mark.ts';
 import { flipStep, rotateStep } from './steps/rotate.ts';
 import { stylizeStep } from './steps/stylize.ts';
 
@@ -30,6 +33,12 @@ export interface RenderOptions {
   timeoutSeconds?: number;
   /** Render from decoded, pre-shrunk copies of the master; `masterKey` names the master's exact bytes. */
   decoded?: { masters: DecodedMasters; masterKey: string };
+  /**
+   * The fetched (and, if their reference had a query, already rendered) sub-images named by
+   * `subImageRefs(params)`: encoded bytes in any format sharp reads. A layer whose buffer is absent is
+   * skipped; an undecodable one fails with UNSUPPORTED_IMAGE (pointer `mark` / `blend`).
+   */
+  subImages?: { mark?: Buffer; blend?: Buffer };
 }
 
 export interface RenderResult {
@@ -53,6 +62,8 @@ const STEPS: readonly RenderStep[] = [
   adjustStep,
   stylizeStep,
   padStep,
+  blendStep,
+  markStep,
   backgroundStep,
   capStep,
 ];
@@ -96,6 +107,8 @@ export async function render(input: Buffer, params: RenderParams, options: Rende
     output,
     maxOutputSide,
     padding: { top: 0, right: 0, bottom: 0, left: 0 },
+    maxInputPixels,
+    ...(options.subImages ? { subImages: options.subImages } : {}),
   };
   for (const step of STEPS) await step(ctx);
 

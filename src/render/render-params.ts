@@ -13,6 +13,16 @@ export type RectX = number | 'left' | 'center' | 'right';
 export type RectY = number | 'top' | 'middle' | 'bottom';
 /** x, y: pixels, keyword or fraction (0 < v < 1, or a decimal); w, h: integer pixels ≥ 1 or a fraction < 1. */
 export type RectValue = readonly [x: RectX, y: RectY, w: number, h: number];
+export type VerticalAlign = 'top' | 'middle' | 'bottom';
+export type HorizontalAlign = 'left' | 'center' | 'right';
+/** Always both axes, vertical first (normalised from imgix's free-order list, missing axes filled with the default). */
+export type Align = readonly [vertical: VerticalAlign, horizontal: HorizontalAlign];
+export type MarkFit = 'clip' | 'crop' | 'fill' | 'max' | 'scale';
+export type BlendFit = 'clamp' | 'clip' | 'crop' | 'max' | 'scale';
+/** imgix's blend modes (the manifest's `blend-mode` values). */
+export type BlendMode =
+  | 'normal' | 'multiply' | 'screen' | 'overlay' | 'darken' | 'lighten' | 'dodge' | 'burn' | 'hardlight'
+  | 'softlight' | 'difference' | 'exclusion' | 'hue' | 'saturation' | 'color' | 'luminosity';
 
 export interface RenderParams {
   /** Pixels (an integer ≥ 2) or a fraction of the source (0 < w ≤ 1). Same for `h`. */
@@ -66,6 +76,58 @@ export interface RenderParams {
   trim?: 'auto' | 'color';
   'trim-color'?: Rgba;
   'trim-tol'?: number;
+
+  // Watermark (imgix `mark*`). Present only with `mark`; defaults (mark-pad 5, mark-alpha 100, fit clip,
+  // align bottom,right — top,left when tiled) are dropped. See sub-images.ts for the exact rules.
+  /** The watermark reference (URL or path) exactly as given, after Base64 decoding. */
+  mark?: string;
+  /** Base URL the delivery layer prefixes to `mark` (kept verbatim; `subImageRefs()` joins the two). */
+  'mark-base'?: string;
+  /** Pixels (integer ≥ 2) or a fraction (0 < v ≤ 1) of the base image's width / height. */
+  'mark-w'?: number;
+  'mark-h'?: number;
+  /** Only with mark-w or mark-h, and only when it differs from clip for the sizes given. */
+  'mark-fit'?: Exclude<MarkFit, 'clip'>;
+  /** Percent (1–100) of the base image's width; takes precedence over mark-w/mark-h. */
+  'mark-scale'?: number;
+  'mark-align'?: Align;
+  /** Pixels from the aligned edges (default 5). */
+  'mark-pad'?: number;
+  /** Pixels from the left / top edge; each overrides mark-align and mark-pad on its axis. */
+  'mark-x'?: number;
+  'mark-y'?: number;
+  /** 1–99 (100, the default, is dropped). */
+  'mark-alpha'?: number;
+  /** Degrees counter-clockwise in (0, 360). */
+  'mark-rot'?: number;
+  'mark-tile'?: 'grid';
+  /** Draw the mark only when the base image is at least this wide / tall (pixels). */
+  'mark-if-min-width'?: number;
+  'mark-if-min-height'?: number;
+
+  // Blend (imgix `blend*`). An image blend is `blend`; a colour blend is `blend-color` (`blend=<colour>`
+  // is folded into it), so `blend` is always a reference the delivery layer fetches.
+  /** The blend image reference (URL or path) exactly as given, after Base64 decoding. */
+  blend?: string;
+  /** A colour over the whole image (ARGB alpha already applied); ignored when `blend` is an image. */
+  'blend-color'?: Rgba;
+  /** Absent means imgix's default `overlay`. */
+  'blend-mode'?: Exclude<BlendMode, 'overlay'>;
+  /** 1–99 (100 is the default; 0 removes the blend entirely). */
+  'blend-alpha'?: number;
+  // The rest only apply to image blends.
+  'blend-w'?: number;
+  'blend-h'?: number;
+  'blend-fit'?: Exclude<BlendFit, 'clip'>;
+  /** Crop gravity for blend-fit=crop / blend-size=inherit (faces falls through: no face detector). */
+  'blend-crop'?: ('top' | 'bottom' | 'left' | 'right')[];
+  /** Stretch/crop the blend image to the base image's size (replaces blend-w/h/fit and placement). */
+  'blend-size'?: 'inherit';
+  /** Default centre,middle. */
+  'blend-align'?: Align;
+  'blend-pad'?: number;
+  'blend-x'?: number;
+  'blend-y'?: number;
 }
 
 export interface Padding {

@@ -15,6 +15,10 @@ export interface RenderContext {
   readonly maxOutputSide: number;
   /** Padding to add in the canvas step, after the planner scaled it for the output cap. */
   padding: Padding;
+  /** Encoded `mark` / image `blend` fetched by the delivery layer; a layer whose buffer is missing is skipped. */
+  readonly subImages?: { mark?: Buffer; blend?: Buffer };
+  /** Pixel limit for decoding sub-images (the same as for the source). */
+  readonly maxInputPixels: number;
 }
 
 export type RenderStep = (ctx: RenderContext) => Promise<void>;
