@@ -42,6 +42,14 @@ export class SourceStore {
       });
   }
 
+  /**
+   * Runs `fn` as one write transaction taken at once (BEGIN IMMEDIATE), so checks made inside it (such as
+   * domain uniqueness) still hold when its write commits, even with another process writing.
+   */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
   /** Changes whenever another connection (the CLI, say) commits; cheap enough to poll. */
   dataVersion(): number {
     return this.db.pragma('data_version', { simple: true }) as number;
