@@ -19,6 +19,7 @@ import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { PurgeApplier } from './purge/purge-applier.ts';
 import { PurgeService } from './purge/purge-service.ts';
 import { SourceRegistry, type RegistryOptions } from './sources/registry.ts';
+import { SourceService } from './sources/source-service.ts';
 import { ApiKeyStore } from './store/api-key-store.ts';
 import { getMeta, openDatabase, setMeta, type Db } from './store/db.ts';
 import { GroupCommit } from './store/group-commit.ts';
@@ -67,6 +68,7 @@ export class Pictor {
       assetsDir: options.assetsDir,
       publicUrl: options.publicUrl,
       maxInputBytes: options.maxInputBytes,
+      baseDomain: options.baseDomain,
       originInterceptor: this.hooks.originInterceptor,
     };
     const defaultSourceId = SourceRegistry.ensureDefaultSource(sourceStore, registryOptions, getMeta(db, 'default_source_id'));
@@ -77,6 +79,8 @@ export class Pictor {
       setMeta(db, 'initialized', new Date().toISOString());
     }
     const sources = new SourceRegistry(sourceStore, registryOptions, defaultSourceId);
+    // onRenderingChanged (PATCH purge_derivatives: true) is left unwired until whole-Source purges exist.
+    const sourceService = new SourceService(sourceStore, { baseDomain: options.baseDomain, onChanged: () => sources.reload() });
 
     const freshness = new Freshness(purgeStore.marks(), Number(getMeta(db, 'seq_reserved') ?? 0), (upTo) => setMeta(db, 'seq_reserved', String(upTo)));
     const disk = (this.disk = new DiskStore<MasterMeta | DerivativeMeta>(path.join(options.dataDir, 'cache'), options.diskCacheBytes, (error) =>
@@ -109,7 +113,7 @@ export class Pictor {
     metrics.probes.renderQueueDepth = () => queue.depth;
 
     const render = (this.render = createRenderServer(delivery, metrics, logger));
-    const admin = (this.admin = createAdminServer({ keys, purges, purgeLimiter: new RateLimiter(options.purgeRateLimit), metrics, logger }));
+    const admin = (this.admin = createAdminServer({ keys, purges, purgeLimiter: new RateLimiter(options.purgeRateLimit), sources: sourceService, metrics, logger }));
     const renderUrl = displayUrl(await render.listen(options.host, options.port));
     await admin.listen({ host: options.adminHost, port: options.adminPort });
     const adminUrl = displayUrl(admin.server.address() as AddressInfo);
