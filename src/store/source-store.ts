@@ -15,7 +15,7 @@ export class SourceStore {
   constructor(private readonly db: Db) {}
 
   all(): SourceRecord[] {
-    return (this.db.prepare('SELECT * FROM sources ORDER BY created_at, id').all() as SourceRow[]).map(toRecord);
+    return (this.db.prepare('SELECT * FROM sources ORDER BY created_at, rowid').all() as SourceRow[]).map(toRecord);
   }
 
   get(id: string): SourceRecord | undefined {
