@@ -284,6 +284,19 @@ describe('Sources API: create, get, update', () => {
     assert.equal(disabled.body.data.attributes.deployment_status, 'disabled');
   });
 
+  it('a Source read back can be written back unchanged (read-modify-write clients), the default Source included', async () => {
+    for (const id of [t.defaultSourceId, (await call('GET', '/api/v1/sources?filter[deployment.type]=s3')).body.data[0].id]) {
+      const read = (await call('GET', `/api/v1/sources/${id}`)).body.data;
+      const written = await call('PATCH', `/api/v1/sources/${id}`, { data: read });
+      assert.equal(written.status, 200, written.text);
+      const { date_deployed: _before, ...unchanged } = read.attributes;
+      const { date_deployed: _after, ...now } = written.body.data.attributes;
+      assert.deepEqual(now, unchanged);
+    }
+    const defaults = (await call('GET', `/api/v1/sources/${t.defaultSourceId}`)).body.data.attributes.deployment;
+    assert.deepEqual(defaults.custom_domains, ['localhost', '127.0.0.1', '[::1]']);
+  });
+
   it('PATCH changes the type only with the new type\'s required fields, and drops the old type\'s', async () => {
     const created = await call('POST', '/api/v1/sources', sourceDoc({ name: 'mover', deployment: { type: 'folder', folder_path: folder } }));
     const { id } = created.body.data;
