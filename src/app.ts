@@ -19,6 +19,7 @@ import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { PurgeApplier } from './purge/purge-applier.ts';
 import { PurgeService } from './purge/purge-service.ts';
 import { SourceRegistry, type RegistryOptions } from './sources/registry.ts';
+import { SourceService } from './sources/source-service.ts';
 import { ApiKeyStore } from './store/api-key-store.ts';
 import { getMeta, openDatabase, setMeta, type Db } from './store/db.ts';
 import { GroupCommit } from './store/group-commit.ts';
@@ -69,6 +70,7 @@ export class Pictor {
       maxInputBytes: options.maxInputBytes,
       outboundAllow: options.outboundAllow,
       originTimeoutSeconds: options.originTimeoutSeconds,
+      baseDomain: options.baseDomain,
       originInterceptor: this.hooks.originInterceptor,
     };
     const defaultSourceId = SourceRegistry.ensureDefaultSource(sourceStore, registryOptions, getMeta(db, 'default_source_id'));
@@ -105,13 +107,19 @@ export class Pictor {
       onError: (error, record) => logger.warn({ err: error, purge: record.id }, 'purge could not be applied'),
     }));
     const purges = new PurgeService(sources, purgeStore, commits, applier);
+    const sourceService = new SourceService(sourceStore, {
+      baseDomain: options.baseDomain,
+      onChanged: () => sources.reload(),
+      // PATCH with `purge_derivatives: true`: a rendering change applies to what is already cached too.
+      onRenderingChanged: async (sourceId) => void (await purges.purgeSource(sourceId, 'sources API (purge_derivatives)')),
+    });
     const recoveredPurges = purges.recover();
     if (recoveredPurges > 0) logger.info({ purges: recoveredPurges }, 'recovered acknowledged purges; their assets are already invalidated');
     metrics.probes.purgeQueueDepth = () => applier.depth;
     metrics.probes.renderQueueDepth = () => queue.depth;
 
     const render = (this.render = createRenderServer(delivery, metrics, logger));
-    const admin = (this.admin = createAdminServer({ keys, purges, purgeLimiter: new RateLimiter(options.purgeRateLimit), metrics, logger }));
+    const admin = (this.admin = createAdminServer({ keys, purges, purgeLimiter: new RateLimiter(options.purgeRateLimit), sources: sourceService, metrics, logger }));
     const renderUrl = displayUrl(await render.listen(options.host, options.port));
     await admin.listen({ host: options.adminHost, port: options.adminPort });
     const adminUrl = displayUrl(admin.server.address() as AddressInfo);

@@ -3,6 +3,7 @@ import { VERSION } from '../version.ts';
 import { registerKeysCommands } from './keys.ts';
 import { registerPurgeCommand } from './purge.ts';
 import { registerServeCommand } from './serve.ts';
+import { registerSourcesCommands } from './sources.ts';
 
 const program = new Command()
   .name('pictor')
@@ -13,6 +14,7 @@ const program = new Command()
 registerServeCommand(program);
 registerKeysCommands(program);
 registerPurgeCommand(program);
+registerSourcesCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`pictor: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -5,15 +5,18 @@ import { PictorError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { PurgeService } from '../purge/purge-service.ts';
+import type { SourceService } from '../sources/source-service.ts';
 import { registerBodyParsers } from './body-parsers.ts';
 import { errorDocument, JSONAPI_CONTENT_TYPE, toPictorError } from './jsonapi.ts';
 import { purgeRoutes } from './purge-routes.ts';
 import { serverOptions } from './server-options.ts';
+import { sourcesRoutes } from './sources-routes.ts';
 
 export interface AdminServices {
   keys: ApiKeys;
   purges: PurgeService;
   purgeLimiter: RateLimiter;
+  sources: SourceService;
   metrics: Metrics;
   logger: Logger;
 }
@@ -51,6 +54,7 @@ export function createAdminServer(services: AdminServices): FastifyInstance {
   purgeRoutes(app, services.purges, services.keys, services.purgeLimiter, (coalesced) =>
     services.metrics.purgesTotal.inc({ coalesced: String(coalesced) }),
   );
+  sourcesRoutes(app, services.sources, services.keys);
   app.route({
     method: ['GET', 'PUT', 'PATCH', 'DELETE'],
     url: '/api/v1/purge',

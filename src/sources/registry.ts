@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { SourceStore } from '../store/source-store.ts';
+import { routingHosts } from './domains.ts';
 import { DEFAULT_DEPLOYMENT, normalizeHost, type SourceRecord } from './model.ts';
 import type { Origin } from './origin.ts';
 import { createOrigin } from './origin-factory.ts';
@@ -17,6 +18,8 @@ export interface RegistryOptions {
   outboundAllow: string[];
   /** Bound of one origin fetch, in seconds (`--origin-timeout`). */
   originTimeoutSeconds: number;
+  /** Parent domain of `imgix_subdomains` labels: the label `shop` routes `shop.<baseDomain>`. */
+  baseDomain?: string | undefined;
   /**
    * Wraps every Origin (undici-style interceptor): for embedding Pictor with cross-cutting behaviour
    * such as auditing origin reads. Tests use it to count and hold origin reads.
@@ -109,7 +112,7 @@ export class SourceRegistry {
       const origin = same && JSON.stringify(same.record.deployment) === JSON.stringify(record.deployment) ? same.origin : this.createOrigin(record);
       const resolved = { record, origin };
       this.byId.set(record.id, resolved);
-      for (const domain of record.deployment.custom_domains) this.byHost.set(normalizeHost(domain), resolved);
+      for (const host of routingHosts(record.deployment, this.options.baseDomain)) this.byHost.set(host, resolved);
     }
     this.defaultSource = this.byId.get(this.defaultSourceId);
   }

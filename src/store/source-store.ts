@@ -15,7 +15,7 @@ export class SourceStore {
   constructor(private readonly db: Db) {}
 
   all(): SourceRecord[] {
-    return (this.db.prepare('SELECT * FROM sources ORDER BY created_at, id').all() as SourceRow[]).map(toRecord);
+    return (this.db.prepare('SELECT * FROM sources ORDER BY created_at, rowid').all() as SourceRow[]).map(toRecord);
   }
 
   get(id: string): SourceRecord | undefined {
@@ -40,6 +40,14 @@ export class SourceStore {
         secure_url_token: source.secureUrlToken ?? null,
         date_deployed: source.dateDeployed,
       });
+  }
+
+  /**
+   * Runs `fn` as one write transaction taken at once (BEGIN IMMEDIATE), so checks made inside it (such as
+   * domain uniqueness) still hold when its write commits, even with another process writing.
+   */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
   }
 
   /** Changes whenever another connection (the CLI, say) commits; cheap enough to poll. */

@@ -1,0 +1,109 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ApiKeys } from '../auth/api-keys.ts';
+import { PictorError } from '../errors.ts';
+import { sourceResource } from '../sources/source-document.ts';
+import { parseSourceQuery, parseSparseFields } from '../sources/source-query.ts';
+import type { SourceService } from '../sources/source-service.ts';
+import { requireKey } from './api-auth.ts';
+import { document } from './jsonapi.ts';
+
+/**
+ * imgix's Sources resource: `GET|POST /api/v1/sources`, `GET|PATCH /api/v1/sources/:id`, all needing the
+ * `sources` permission (or `admin`). Lists page from 0 (`page[number]`, `page[size]`) and carry both
+ * `meta.pagination` and JSON:API `links`. There is no DELETE, as at imgix: disable with `enabled: false`.
+ */
+export function sourcesRoutes(app: FastifyInstance, sources: SourceService, keys: ApiKeys): void {
+  const auth = { onRequest: requireKey(keys, 'sources') };
+
+  app.get('/api/v1/sources', auth, async (request) => {
+    const query = parseSourceQuery(request.query as Record<string, unknown>);
+    const { records, totalRecords } = sources.list(query);
+    const { number, size } = query.page;
+    const totalPages = Math.ceil(totalRecords / size);
+    const hasNextPage = number + 1 < totalPages;
+    const hasPreviousPage = number > 0;
+    const pagination = {
+      currentPage: number,
+      hasNextPage,
+      hasPreviousPage,
+      nextPage: hasNextPage ? number + 1 : null,
+      previousPage: hasPreviousPage ? number - 1 : null,
+      pageSize: size,
+      totalPages,
+      totalRecords,
+    };
+    const link = (page: number | null): string | null => (page === null ? null : pageUrl(request, page, size));
+    const links = {
+      self: link(number),
+      first: link(0),
+      prev: link(pagination.previousPage),
+      next: link(pagination.nextPage),
+      last: link(Math.max(totalPages - 1, 0)),
+    };
+    const data = records.map((record) => sourceResource(record, query.fields));
+    return { ...document(data, request.apiKey, { pagination }), links };
+  });
+
+  app.post('/api/v1/sources', auth, async (request, reply) => {
+    const fields = parseSparseFields(request.query as Record<string, unknown>);
+    const record = sources.create(readSourceDocument(request.body, undefined));
+    reply.status(201).header('location', `/api/v1/sources/${record.id}`);
+    return document(sourceResource(record, fields), request.apiKey);
+  });
+
+  app.get<{ Params: { id: string } }>('/api/v1/sources/:id', auth, async (request) => {
+    const fields = parseSparseFields(request.query as Record<string, unknown>);
+    return document(sourceResource(sources.require(request.params.id), fields), request.apiKey);
+  });
+
+  app.patch<{ Params: { id: string } }>('/api/v1/sources/:id', auth, async (request) => {
+    const fields = parseSparseFields(request.query as Record<string, unknown>);
+    sources.require(request.params.id);
+    const record = await sources.update(request.params.id, readSourceDocument(request.body, request.params.id));
+    return document(sourceResource(record, fields), request.apiKey);
+  });
+
+  const notAllowed = (allow: string, message: string) => async (_request: FastifyRequest, reply: FastifyReply) => {
+    reply.header('allow', allow);
+    throw new PictorError('METHOD_NOT_ALLOWED', message);
+  };
+  app.route({ method: ['PUT', 'PATCH', 'DELETE'], url: '/api/v1/sources', handler: notAllowed('GET, POST', 'List Sources with GET, create one with POST.') });
+  app.route({
+    method: ['PUT', 'POST', 'DELETE'],
+    url: '/api/v1/sources/:id',
+    handler: notAllowed('GET, PATCH', 'Sources are changed with PATCH and cannot be deleted; disable one with PATCH {"enabled": false}.'),
+  });
+}
+
+/**
+ * `{"data": {"type": "sources", "attributes": {…}}}`: `type`, when present, must be `sources`; on PATCH an
+ * `id`, when present, must be the one in the URL (on POST ids are Pictor's to assign). Returns the attributes.
+ */
+function readSourceDocument(body: unknown, id: string | undefined): unknown {
+  if (!isObject(body) || !isObject(body.data)) {
+    throw new PictorError('BAD_REQUEST', 'The body must be a JSON:API document: {"data": {"type": "sources", "attributes": {…}}}.', { pointer: '/data' });
+  }
+  const { data } = body;
+  if (data.type !== undefined && data.type !== 'sources') {
+    throw new PictorError('BAD_REQUEST', `"data.type" must be "sources", got ${JSON.stringify(data.type)}.`, { pointer: '/data/type' });
+  }
+  if (id === undefined && data.id !== undefined) {
+    throw new PictorError('BAD_REQUEST', 'Source ids are assigned by Pictor; send "data" without an "id".', { pointer: '/data/id' });
+  }
+  if (id !== undefined && data.id !== undefined && data.id !== id) {
+    throw new PictorError('BAD_REQUEST', `"data.id" (${JSON.stringify(data.id)}) must match the id in the URL ("${id}").`, { pointer: '/data/id' });
+  }
+  return id !== undefined && data.attributes === undefined ? {} : data.attributes;
+}
+
+/** The same list URL (filters, sort, fields kept) for another page. */
+function pageUrl(request: FastifyRequest, page: number, size: number): string {
+  const url = new URL(request.url, `${request.protocol}://${request.host}`);
+  url.searchParams.set('page[number]', String(page));
+  url.searchParams.set('page[size]', String(size));
+  return url.toString();
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

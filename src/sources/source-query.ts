@@ -1,0 +1,144 @@
+import { PictorError } from '../errors.ts';
+import { normalizeHost, type SourceRecord } from './model.ts';
+import { isReadableField } from './source-document.ts';
+
+/** A list query on Sources, in imgix's conventions: `filter[...]` (dot notation), `sort`, zero-based pages. */
+export interface SourceQuery {
+  filters: SourceFilter[];
+  sort: SortKey[];
+  /** Absent: every Source (the CLI). */
+  page?: { number: number; size: number };
+  /** `fields[sources]`: the attributes to return, `deployment.<field>` for nested ones. */
+  fields?: string[];
+}
+
+export interface SourceFilter {
+  field: FilterField;
+  value: string;
+}
+
+export interface SortKey {
+  field: SortField;
+  descending: boolean;
+}
+
+/** imgix's filterable fields (`azure_bucket` matches nothing: Pictor has no Azure type), and Pictor's `folder_path`. */
+export const FILTER_FIELDS = [
+  'name',
+  'enabled',
+  'deployment.type',
+  'deployment.custom_domains',
+  'deployment.imgix_subdomains',
+  'deployment.azure_bucket',
+  'deployment.bucket_name',
+  'deployment.gcs_bucket',
+  'deployment.region',
+  'deployment.s3_bucket',
+  'deployment.storage_provider',
+  'deployment.webfolder_base_url',
+  'deployment.folder_path',
+] as const;
+type FilterField = (typeof FILTER_FIELDS)[number];
+
+export const SORT_FIELDS = ['name', 'date_deployed', 'enabled'] as const;
+type SortField = (typeof SORT_FIELDS)[number];
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+function badQuery(message: string): PictorError {
+  return new PictorError('BAD_REQUEST', message);
+}
+
+/** Reads a parsed query string (`{ 'filter[name]': 'x', 'page[size]': '10' }`); every mistake is a 400 naming the parameter. */
+export function parseSourceQuery(query: Record<string, unknown>): SourceQuery & { page: { number: number; size: number } } {
+  const result: SourceQuery & { page: { number: number; size: number } } = { filters: [], sort: [], page: { number: 0, size: DEFAULT_PAGE_SIZE } };
+  for (const [name, raw] of Object.entries(query)) {
+    if (!name.startsWith('filter[') && !name.startsWith('page[') && name !== 'sort' && name !== 'fields[sources]') continue;
+    if (typeof raw !== 'string') throw badQuery(`Give the query parameter "${name}" once.`);
+    const bracket = /^(filter|page)\[([^\]]*)\]$/.exec(name);
+    if (name.startsWith('filter[')) {
+      const field = bracket?.[2];
+      if (field === undefined || !(FILTER_FIELDS as readonly string[]).includes(field)) {
+        throw badQuery(`Sources cannot be filtered by "${name}"; the filters are ${FILTER_FIELDS.map((f) => `filter[${f}]`).join(', ')}.`);
+      }
+      if (field === 'enabled' && raw !== 'true' && raw !== 'false') throw badQuery(`"filter[enabled]" must be true or false, got "${raw}".`);
+      result.filters.push({ field: field as FilterField, value: raw });
+    } else if (name === 'page[number]') {
+      result.page.number = wholeNumber(name, raw, 0, Number.MAX_SAFE_INTEGER);
+    } else if (name === 'page[size]') {
+      result.page.size = wholeNumber(name, raw, 1, MAX_PAGE_SIZE);
+    } else if (name.startsWith('page[')) {
+      throw badQuery(`Sources are paged with page[number] (from 0) and page[size]; "${name}" is not supported.`);
+    } else if (name === 'sort') {
+      result.sort = parseSort(raw);
+    } else {
+      result.fields = parseFields(raw);
+    }
+  }
+  return result;
+}
+
+function wholeNumber(name: string, raw: string, min: number, max: number): number {
+  const value = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw badQuery(`"${name}" must be a whole number from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}, got "${raw}".`);
+  }
+  return value;
+}
+
+function parseSort(raw: string): SortKey[] {
+  return raw.split(',').map((part) => {
+    const descending = part.startsWith('-');
+    const field = descending ? part.slice(1) : part;
+    if (!(SORT_FIELDS as readonly string[]).includes(field)) {
+      throw badQuery(`Sources can be sorted by ${SORT_FIELDS.join(', ')} (prefix "-" for descending), not "${part}".`);
+    }
+    return { field: field as SortField, descending };
+  });
+}
+
+/** `fields[sources]` alone, for requests on one Source (and writes, whose response is one Source). */
+export function parseSparseFields(query: Record<string, unknown>): string[] | undefined {
+  const raw = query['fields[sources]'];
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string') throw badQuery('Give the query parameter "fields[sources]" once.');
+  return parseFields(raw);
+}
+
+function parseFields(raw: string): string[] {
+  const fields = raw === '' ? [] : raw.split(',').map((field) => field.trim());
+  for (const field of fields) {
+    const readable = isReadableField(field);
+    if (readable === 'secret') throw badQuery(`"fields[sources]": "${field}" is write-only and never returned.`);
+    if (!readable) throw badQuery(`"fields[sources]": Sources have no field "${field}" (nested fields use dot notation, e.g. deployment.default_params).`);
+  }
+  return fields;
+}
+
+/** Exact match; an array field matches when it contains the value. */
+export function matchesFilters(record: SourceRecord, filters: readonly SourceFilter[]): boolean {
+  return filters.every(({ field, value }) => {
+    if (field === 'name') return record.name === value;
+    if (field === 'enabled') return String(record.enabled) === value;
+    const key = field.slice('deployment.'.length);
+    const actual = (record.deployment as unknown as Record<string, unknown>)[key];
+    if (key === 'custom_domains') return (actual as string[]).includes(normalizeHost(value));
+    if (key === 'imgix_subdomains') return (actual as string[]).includes(value.toLowerCase());
+    return actual === value;
+  });
+}
+
+const collator = new Intl.Collator('en', { sensitivity: 'base', numeric: true });
+
+/** A comparator for `sort` keys, in order; ties keep the store's order (creation). */
+export function compareSources(sort: readonly SortKey[]): (a: SourceRecord, b: SourceRecord) => number {
+  return (a, b) => {
+    for (const { field, descending } of sort) {
+      const order =
+        field === 'name' ? collator.compare(a.name, b.name) : field === 'date_deployed' ? a.dateDeployed - b.dateDeployed : Number(a.enabled) - Number(b.enabled);
+      if (order !== 0) return descending ? -order : order;
+    }
+    return 0;
+  };
+}

@@ -1,0 +1,149 @@
+import { randomBytes } from 'node:crypto';
+import { PictorError } from '../errors.ts';
+import type { SourceStore } from '../store/source-store.ts';
+import { routingHosts, subdomainHost } from './domains.ts';
+import type { SourceRecord } from './model.ts';
+import { badRequest, mergeDeployment, parseSourceAttributes } from './source-document.ts';
+import { compareSources, matchesFilters, type SourceQuery } from './source-query.ts';
+
+export interface SourceServiceOptions {
+  /** Parent domain of `imgix_subdomains` labels; their hosts then count in the domain uniqueness check. */
+  baseDomain?: string | undefined;
+  /** After every write by this process (the server reloads its registry here, so routing changes at once). */
+  onChanged?: ((record: SourceRecord) => void) | undefined;
+  /**
+   * After an update that asked for `purge_derivatives: true` was saved: the place to wire a whole-Source
+   * purge. Without it, such an update is refused (before anything is written) rather than silently half-done.
+   */
+  onRenderingChanged?: ((sourceId: string) => void | Promise<void>) | undefined;
+  /** Unix seconds; tests may pin it. */
+  now?: () => number;
+}
+
+export interface SourcePage {
+  records: SourceRecord[];
+  /** Sources matching the filters, over all pages. */
+  totalRecords: number;
+}
+
+/**
+ * Creates, reads, lists and updates Sources: one implementation for the Management API and the CLI.
+ * Attributes arrive as sent (imgix's field names) and are validated here; every problem is a 400 whose
+ * JSON:API pointer names the field.
+ */
+export class SourceService {
+  private readonly now: () => number;
+
+  constructor(
+    private readonly store: SourceStore,
+    private readonly options: SourceServiceOptions = {},
+  ) {
+    this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
+  }
+
+  /** `POST /api/v1/sources`: `name` and `deployment.type` (with the type's required fields) are needed. */
+  create(attributes: unknown): SourceRecord {
+    const changes = parseSourceAttributes(attributes, 'create');
+    const deployment = mergeDeployment(undefined, changes.deployment ?? {});
+    const record: SourceRecord = {
+      id: randomBytes(12).toString('hex'),
+      name: changes.name!,
+      enabled: changes.enabled ?? true,
+      deployment,
+      secureUrlToken: deployment.secure_url_enabled ? newToken() : undefined,
+      dateDeployed: this.now(),
+    };
+    this.store.transaction(() => {
+      this.checkDomains(record, undefined);
+      this.store.upsert(record);
+    });
+    this.options.onChanged?.(record);
+    return record;
+  }
+
+  get(id: string): SourceRecord | undefined {
+    return this.store.get(id);
+  }
+
+  /** The Source, or a 404. */
+  require(id: string): SourceRecord {
+    const record = this.store.get(id);
+    if (!record) throw new PictorError('NOT_FOUND', `No Source has the id "${id}".`);
+    return record;
+  }
+
+  /** Filters, then sorts (ties in creation order), then cuts the page when one is asked for. */
+  list(query: Partial<SourceQuery> = {}): SourcePage {
+    const matching = this.store.all().filter((record) => matchesFilters(record, query.filters ?? []));
+    if (query.sort && query.sort.length > 0) matching.sort(compareSources(query.sort));
+    const records = query.page ? matching.slice(query.page.number * query.page.size, (query.page.number + 1) * query.page.size) : matching;
+    return { records, totalRecords: matching.length };
+  }
+
+  /**
+   * `PATCH /api/v1/sources/:id`: attributes present replace, `deployment` is merged field by field,
+   * read-only attributes are ignored, `date_deployed` is refreshed. Turning secure URLs on creates a token
+   * if the Source has none (turning them off keeps it, hidden, for when they are turned on again).
+   */
+  async update(id: string, attributes: unknown): Promise<SourceRecord> {
+    const changes = parseSourceAttributes(attributes, 'update');
+    const record = this.store.transaction(() => {
+      const current = this.require(id);
+      if (changes.purgeDerivatives && !this.options.onRenderingChanged) {
+        throw badRequest('"purge_derivatives" is not available in this Pictor yet; save the change without it, then purge the affected assets.', 'purge_derivatives');
+      }
+      const deployment = changes.deployment ? mergeDeployment(current.deployment, changes.deployment) : current.deployment;
+      const next: SourceRecord = {
+        ...current,
+        name: changes.name ?? current.name,
+        enabled: changes.enabled ?? current.enabled,
+        deployment,
+        secureUrlToken: current.secureUrlToken ?? (deployment.secure_url_enabled ? newToken() : undefined),
+        dateDeployed: this.now(),
+      };
+      this.checkDomains(next, current);
+      this.store.upsert(next);
+      return next;
+    });
+    this.options.onChanged?.(record);
+    if (changes.purgeDerivatives) await this.options.onRenderingChanged!(record.id);
+    return record;
+  }
+
+  /**
+   * Domains are unique across Sources: a label may serve one Source, and a host (custom domain, or
+   * `<label>.<base domain>`) too. Only what this write adds is checked, so an old clash never blocks
+   * unrelated edits.
+   */
+  private checkDomains(next: SourceRecord, previous: SourceRecord | undefined): void {
+    const base = this.options.baseDomain;
+    const previousLabels = new Set(previous?.deployment.imgix_subdomains ?? []);
+    const previousHosts = new Set(previous ? routingHosts(previous.deployment, base) : []);
+    const newLabels = next.deployment.imgix_subdomains.filter((label) => !previousLabels.has(label));
+    const newHosts = routingHosts({ custom_domains: next.deployment.custom_domains, imgix_subdomains: [] }, base).filter((host) => !previousHosts.has(host));
+    if (newLabels.length === 0 && newHosts.length === 0) return;
+
+    const others = this.store.all().filter((other) => other.id !== next.id);
+    for (const label of newLabels) {
+      const host = base === undefined ? undefined : subdomainHost(label, base);
+      const owner = others.find((other) => other.deployment.imgix_subdomains.includes(label) || (host !== undefined && routingHosts(other.deployment, base).includes(host)));
+      if (owner) {
+        throw badRequest(
+          `"deployment.imgix_subdomains": "${label}"${host ? ` (${host})` : ''} is already a domain of the Source "${owner.name}" (${owner.id}).`,
+          'deployment.imgix_subdomains',
+        );
+      }
+    }
+    for (const host of newHosts) {
+      const owner = others.find((other) => routingHosts(other.deployment, base).includes(host));
+      if (owner) {
+        throw badRequest(`"deployment.custom_domains": "${host}" is already a domain of the Source "${owner.name}" (${owner.id}).`, 'deployment.custom_domains');
+      }
+    }
+  }
+}
+
+/** 128 random bits, hex: the secret that signs a Source's URLs (`s`). */
+function newToken(): string {
+  return randomBytes(16).toString('hex');
+}
