@@ -11,6 +11,7 @@ import { OriginCache, type MasterMeta } from './cache/origin-cache.ts';
 import type { PictorOptions } from './config/options.ts';
 import { DeliveryService } from './delivery/delivery-service.ts';
 import { DecodedMasters } from './render/decoded-masters.ts';
+import { configureSharp } from './render/runtime.ts';
 import { RenderQueue } from './delivery/render-queue.ts';
 import { createAdminServer } from './http/admin-server.ts';
 import { createRenderServer, type RenderListener } from './http/render-server.ts';
@@ -59,6 +60,7 @@ export class Pictor {
 
   async start(): Promise<StartedPictor> {
     const { options, logger, metrics } = this;
+    configureSharp();
     const db = (this.db = openDatabase(options.dataDir));
     const sourceStore = new SourceStore(db);
     const purgeStore = new PurgeStore(db);
@@ -101,7 +103,7 @@ export class Pictor {
 
     const commits = new GroupCommit(db);
     const applier = (this.applier = new PurgeApplier(freshness, sources, originCache, disk, purgeStore, commits, {
-      concurrency: 8,
+      concurrency: 32,
       retryDelaysMs: [200, 1000, 3000],
       onCompleted: (record) => metrics.purgeCompletionSeconds.observe({ status: record.status }, ((record.completedAt ?? Date.now()) - record.createdAt) / 1000),
       onError: (error, record) => logger.warn({ err: error, purge: record.id }, 'purge could not be applied'),

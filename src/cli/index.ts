@@ -1,3 +1,4 @@
+import './threadpool.ts';
 import { Command } from 'commander';
 import { VERSION } from '../version.ts';
 import { registerKeysCommands } from './keys.ts';

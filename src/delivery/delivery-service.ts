@@ -3,6 +3,7 @@ import { Coalescer } from '../cache/coalescer.ts';
 import type { Derivative, DerivativeCache } from '../cache/derivative-cache.ts';
 import { assetRef, type Freshness } from '../cache/freshness.ts';
 import { assetGroup } from '../cache/layout.ts';
+import { MemoryLru } from '../cache/memory-lru.ts';
 import type { Master, OriginCache, OriginCacheResult } from '../cache/origin-cache.ts';
 import { isPictorError, PictorError } from '../errors.ts';
 import { acceptClass, variesOnAccept } from '../render/negotiate.ts';
@@ -52,6 +53,7 @@ const CACHEABLE_ERRORS = new Set([404, 413, 422]);
  */
 export class DeliveryService {
   private readonly renders: Coalescer<MissResult>;
+  private readonly routes = new MemoryLru<Route>(16 * 1024 * 1024);
 
   constructor(
     private readonly sources: SourceRegistry,
@@ -67,23 +69,11 @@ export class DeliveryService {
   async handle(request: DeliveryRequest): Promise<DeliveryResponse> {
     const source = this.sources.forHost(request.host);
     requireSignature(source, request);
-    const path = canonicalPath(request.rawPath);
-    const { params, canonical, expires } = parseParams(request.rawQuery);
+    const route = this.route(source, request);
+    const { expires } = route;
     if (expires !== undefined && expires * 1000 <= Date.now()) throw new PictorError('URL_EXPIRED', 'This URL has expired.');
-    const format = acceptClass(params, request.accept);
-    const subImages = resolveSubImages(params, { source, path }, this.sources);
-    const job: Job = {
-      source,
-      path,
-      params,
-      format,
-      key: `${RENDERER_VERSION}\n${source.record.id}\n${path}\n${canonical}\n${format}`,
-      group: assetGroup(source.record.id, path),
-      // A derivative depends on its asset and on every sub-image it uses: purging any of them makes it stale.
-      deps: [assetRef(source.record.id, path), ...subImages.map((sub) => sub.ref)],
-      subImages,
-      varyAccept: variesOnAccept(params),
-    };
+    const format = acceptClass(route.params, request.accept);
+    const job: Job = { ...route, source, format, key: `${route.key}\n${format}` };
     const context = { request, expires, varyAccept: job.varyAccept };
 
     const cached = await this.tiers.derivatives.get(job.key, job.group);
@@ -94,6 +84,34 @@ export class DeliveryService {
     const { derivative, origin, stored } = await promise;
     const originStatus = origin === 'miss' ? 'fwd=miss' : 'hit';
     return respond(derivative, context, `Pictor-Origin; ${originStatus}, Pictor; fwd=miss${stored ? '; stored' : ''}${joined ? '; collapsed' : ''}`);
+  }
+
+  /**
+   * What a request target means — canonical path, parameters, sub-images, cache key — memoised by the raw
+   * target, so a cache hit skips parsing. Entries are dropped when the Sources change (a sub-image's
+   * Source may have moved); a target that fails to parse is never memoised.
+   */
+  private route(source: ResolvedSource, request: DeliveryRequest): Route {
+    const memoKey = `${source.record.id}\n${request.rawPath}?${request.rawQuery}`;
+    const known = this.routes.get(memoKey);
+    if (known && known.generation === this.sources.generation) return known;
+    const path = canonicalPath(request.rawPath);
+    const { params, canonical, expires } = parseParams(request.rawQuery);
+    const subImages = resolveSubImages(params, { source, path }, this.sources);
+    const route: Route = {
+      generation: this.sources.generation,
+      path,
+      params,
+      expires,
+      key: `${RENDERER_VERSION}\n${source.record.id}\n${path}\n${canonical}`,
+      group: assetGroup(source.record.id, path),
+      // A derivative depends on its asset and on every sub-image it uses: purging any of them makes it stale.
+      deps: [assetRef(source.record.id, path), ...subImages.map((sub) => sub.ref)],
+      subImages,
+      varyAccept: variesOnAccept(params),
+    };
+    this.routes.set(memoKey, route, memoKey.length * 2 + 256);
+    return route;
   }
 
   /** Builds the derivative for a miss (a render, a passed-through file or a cacheable error) and stores it. */
@@ -169,16 +187,23 @@ export class DeliveryService {
   }
 }
 
-interface Job {
-  source: ResolvedSource;
+/** A request target, parsed: everything about it that does not depend on the request's headers. */
+interface Route {
+  generation: number;
   path: string;
   params: RenderParams;
-  format: string;
+  expires: number | undefined;
+  /** The derivative cache key, before the negotiated format is appended. */
   key: string;
   group: string;
   deps: string[];
   subImages: SubImage[];
   varyAccept: boolean;
+}
+
+interface Job extends Route {
+  source: ResolvedSource;
+  format: string;
 }
 
 interface Output {

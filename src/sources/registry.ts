@@ -39,6 +39,8 @@ export class SourceRegistry {
   private byHost = new Map<string, ResolvedSource>();
   private defaultSource: ResolvedSource | undefined;
   private seenVersion = -1;
+  /** Increases on every reload: anything derived from the Sources (routes, sub-image resolution) checks it. */
+  generation = 0;
   private checkedAt = 0;
 
   constructor(
@@ -103,6 +105,7 @@ export class SourceRegistry {
 
   /** Call after this process changed a Source. */
   reload(): void {
+    this.generation++;
     this.seenVersion = this.store.dataVersion();
     const previous = this.byId;
     this.byId = new Map();

@@ -1,0 +1,10 @@
+import sharp from 'sharp';
+
+/**
+ * Process-wide sharp settings. libvips' operation cache keys results by their inputs; every render here
+ * starts from a new buffer, so the cache would only hold memory (up to 50 MB by default) without hits.
+ * Pictor keeps its own caches of masters, decoded levels and outputs instead.
+ */
+export function configureSharp(): void {
+  sharp.cache(false);
+}
