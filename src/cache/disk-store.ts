@@ -12,6 +12,8 @@ import path from 'node:path';
  * The in-memory index (LRU order and sizes) is rebuilt by a background scan at start.
  */
 const MAGIC = 0x50435431; // "PCT1"
+const WRITE_CONCURRENCY = 4;
+const WRITE_BACKLOG_BYTES = 64 * 1024 * 1024;
 
 export interface DiskEntry<M> {
   meta: M;
@@ -25,6 +27,9 @@ export class DiskStore<M> {
   private readonly tmpDir: string;
   private readonly trashDir: string;
   private sweeping: Promise<void> = Promise.resolve();
+  private writing = 0;
+  private readonly writeBacklog: (() => void)[] = [];
+  private backlogBytes = 0;
 
   constructor(
     private readonly root: string,
@@ -66,7 +71,36 @@ export class DiskStore<M> {
     return entry;
   }
 
-  async write(group: string, name: string, meta: M, body: Buffer): Promise<void> {
+  /**
+   * Writes behind the response, a few at a time: a burst of misses must not flood libuv's thread pool
+   * with file operations that a cache read or a purge's origin check would then queue behind. Past the
+   * backlog bound a write is dropped — it is only a cache, and the memory tier already holds the entry.
+   */
+  write(group: string, name: string, meta: M, body: Buffer): Promise<void> {
+    if (this.writing >= WRITE_CONCURRENCY) {
+      if (this.backlogBytes + body.length > WRITE_BACKLOG_BYTES) return Promise.resolve();
+      this.backlogBytes += body.length;
+      return new Promise((resolve) =>
+        this.writeBacklog.push(() => {
+          this.backlogBytes -= body.length;
+          void this.writeNow(group, name, meta, body).then(resolve);
+        }),
+      );
+    }
+    return this.writeNow(group, name, meta, body);
+  }
+
+  private async writeNow(group: string, name: string, meta: M, body: Buffer): Promise<void> {
+    this.writing++;
+    try {
+      await this.writeFile(group, name, meta, body);
+    } finally {
+      this.writing--;
+      this.writeBacklog.shift()?.();
+    }
+  }
+
+  private async writeFile(group: string, name: string, meta: M, body: Buffer): Promise<void> {
     const rel = `${group}/${name}`;
     const header = Buffer.from(JSON.stringify(meta));
     const prefix = Buffer.alloc(8);
