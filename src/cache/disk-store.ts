@@ -30,6 +30,7 @@ export class DiskStore<M> {
   private writing = 0;
   private readonly writeBacklog: (() => void)[] = [];
   private backlogBytes = 0;
+  private readonly pendingByGroup = new Map<string, number>();
 
   constructor(
     private readonly root: string,
@@ -79,10 +80,12 @@ export class DiskStore<M> {
   write(group: string, name: string, meta: M, body: Buffer): Promise<void> {
     if (this.writing >= WRITE_CONCURRENCY) {
       if (this.backlogBytes + body.length > WRITE_BACKLOG_BYTES) return Promise.resolve();
+      this.addPending(group, 1);
       this.backlogBytes += body.length;
       return new Promise((resolve) =>
         this.writeBacklog.push(() => {
           this.backlogBytes -= body.length;
+          this.addPending(group, -1);
           void this.writeNow(group, name, meta, body).then(resolve);
         }),
       );
@@ -92,10 +95,12 @@ export class DiskStore<M> {
 
   private async writeNow(group: string, name: string, meta: M, body: Buffer): Promise<void> {
     this.writing++;
+    this.addPending(group, 1);
     try {
       await this.writeFile(group, name, meta, body);
     } finally {
       this.writing--;
+      this.addPending(group, -1);
       this.writeBacklog.shift()?.();
     }
   }
@@ -146,15 +151,21 @@ export class DiskStore<M> {
         this.forgetUnder(group);
         return fs.rename(path.join(this.root, group), target);
       })
-      .then(() => fs.rm(target, { recursive: true, force: true }))
+      .then(() => removeGently(target))
       .catch((error: NodeJS.ErrnoException) => {
         if (error.code !== 'ENOENT') this.onError(error);
       });
   }
 
-  /** Number of files cached in a group (for a purge's `matched`). */
+  /** Number of entries cached in a group, including those still being written (for a purge's `matched`). */
   countGroup(group: string): number {
-    return this.groups.get(group)?.size ?? 0;
+    return (this.groups.get(group)?.size ?? 0) + (this.pendingByGroup.get(group) ?? 0);
+  }
+
+  private addPending(group: string, delta: number): void {
+    const count = (this.pendingByGroup.get(group) ?? 0) + delta;
+    if (count > 0) this.pendingByGroup.set(group, count);
+    else this.pendingByGroup.delete(group);
   }
 
   /** Waits for background deletions (tests, shutdown). */
@@ -233,10 +244,23 @@ export class DiskStore<M> {
   }
 
   private async emptyTrash(): Promise<void> {
-    for (const name of await fs.readdir(this.trashDir)) {
-      await fs.rm(path.join(this.trashDir, name), { recursive: true, force: true });
-    }
+    for (const name of await fs.readdir(this.trashDir)) await removeGently(path.join(this.trashDir, name));
   }
+}
+
+/**
+ * Deletes a tree one file at a time. `fs.rm({ recursive: true })` issues its unlinks all at once, which fills
+ * libuv's thread pool for as long as a large purge's files take to delete, and a cache read or a purge's
+ * origin check would wait behind them; one at a time, they never wait behind more than one.
+ */
+async function removeGently(dir: string): Promise<void> {
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries) {
+    const child = path.join(dir, entry.name);
+    if (entry.isDirectory()) await removeGently(child);
+    else await fs.unlink(child).catch(() => undefined);
+  }
+  await fs.rmdir(dir).catch(() => undefined);
 }
 
 function decode<M>(data: Buffer): DiskEntry<M> | undefined {
