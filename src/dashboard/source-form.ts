@@ -148,7 +148,9 @@ export function formToAttributes(form: URLSearchParams, mode: 'create' | 'update
   for (const field of TYPE_FIELDS[sourceType] ?? []) {
     const input = typeField(sourceType, field);
     if (field === 'force_path_style') {
-      deployment[field] = form.get(input) !== null;
+      // Optional and off by default: unticked leaves it out (removes it on update).
+      if (form.get(input) !== null) deployment[field] = true;
+      else if (mode === 'update') deployment[field] = null;
     } else if ((SECRET_FIELDS as readonly string[]).includes(field)) {
       const value = text(input);
       if (value !== '') deployment[field] = value;
