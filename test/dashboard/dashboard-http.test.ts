@@ -87,6 +87,17 @@ describe('dashboard over HTTP: sessions, CSRF, rate limit, headers', () => {
       assert.ok(!bytes.includes(Buffer.from(id)), `${file} does not hold the session id`);
     }
     assert.equal((await fresh.get('/dashboard/tools')).status, 200);
+
+    // Behind a TLS-terminating reverse proxy, the cookies are Secure.
+    const proxied = new DashboardClient(t.adminUrl);
+    const form = await proxied.get('/dashboard/sign-in', { 'x-forwarded-proto': 'https' });
+    assert.match(form.setCookies[0]!, /; Secure$/);
+    const signedIn = await proxied.post(
+      '/dashboard/sign-in',
+      { _csrf: DashboardClient.csrfOf(form.text), username: 'admin', password: t.adminPassword },
+      { 'x-forwarded-proto': 'https' },
+    );
+    assert.match(signedIn.setCookies.find((line) => line.startsWith('pictor_session='))!, /HttpOnly; SameSite=Strict; Max-Age=43200; Secure$/);
   });
 
   it('refuses every session form without its CSRF token, and changes nothing then', async () => {

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formOf, redirect, sendPage, type DashboardContext } from '../context.ts';
 import { newCsrfToken, SIGN_IN_CSRF_COOKIE } from '../csrf.ts';
-import { serializeCookie, SESSION_COOKIE, SESSION_TTL_MS } from '../session.ts';
+import { cameOverHttps, serializeCookie, SESSION_COOKIE, SESSION_TTL_MS } from '../session.ts';
 import { signInView } from '../views/sign-in.ts';
 
 /** Only places inside the dashboard: never another site, never `//host`. */
@@ -22,7 +22,7 @@ export function signInRoutes(app: FastifyInstance, context: DashboardContext): v
     const token = newCsrfToken();
     reply.header(
       'set-cookie',
-      serializeCookie(SIGN_IN_CSRF_COOKIE, token, { maxAge: SIGN_IN_CSRF_MAX_AGE, secure: request.protocol === 'https', path: '/dashboard/sign-in' }),
+      serializeCookie(SIGN_IN_CSRF_COOKIE, token, { maxAge: SIGN_IN_CSRF_MAX_AGE, secure: cameOverHttps(request), path: '/dashboard/sign-in' }),
     );
     return sendPage(context, request, reply, {
       title: 'Sign in',
@@ -61,7 +61,7 @@ export function signInRoutes(app: FastifyInstance, context: DashboardContext): v
     }
     if (request.dashboardSession) sessions.destroy(request.dashboardSession);
     const { id } = sessions.create(username);
-    const secure = request.protocol === 'https';
+    const secure = cameOverHttps(request);
     reply.header('set-cookie', [
       serializeCookie(SESSION_COOKIE, id, { maxAge: Math.floor(SESSION_TTL_MS / 1000), secure }),
       serializeCookie(SIGN_IN_CSRF_COOKIE, '', { maxAge: 0, secure, path: '/dashboard/sign-in' }),
@@ -72,7 +72,7 @@ export function signInRoutes(app: FastifyInstance, context: DashboardContext): v
 
   app.post('/sign-out', async (request, reply) => {
     if (request.dashboardSession) sessions.destroy(request.dashboardSession);
-    reply.header('set-cookie', serializeCookie(SESSION_COOKIE, '', { maxAge: 0, secure: request.protocol === 'https' }));
+    reply.header('set-cookie', serializeCookie(SESSION_COOKIE, '', { maxAge: 0, secure: cameOverHttps(request) }));
     return redirect(reply, '/dashboard/sign-in?signed_out');
   });
 }
