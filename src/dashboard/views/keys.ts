@@ -65,17 +65,17 @@ function newKeyPanel(key: { id: string; name: string; key: string }): SafeHtml {
 
 function keysTable(keys: readonly ApiKey[]): SafeHtml {
   return html`<div class="table-wrap" tabindex="0" role="region" aria-labelledby="keys-title">
-<table class="keys">
-  <thead><tr><th scope="col">Name</th><th scope="col">Permissions</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">State</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
-  <tbody>
+<table class="keys stack" role="table">
+  <thead role="rowgroup"><tr role="row"><th scope="col" role="columnheader">Name</th><th scope="col" role="columnheader">Permissions</th><th scope="col" role="columnheader">Created</th><th scope="col" role="columnheader">Last used</th><th scope="col" role="columnheader">State</th><th scope="col" role="columnheader"><span class="visually-hidden">Actions</span></th></tr></thead>
+  <tbody role="rowgroup">
   ${keys.map(
-    (key) => html`<tr data-key-id="${key.id}">
-    <td>${key.name}<br><code class="muted">${key.id}</code></td>
-    <td>${key.permissions.map((permission) => PERMISSION_LABELS[permission] ?? permission).join(', ')}</td>
-    <td>${timeTag(key.createdAt.getTime())}</td>
-    <td>${key.lastUsedAt ? timeTag(key.lastUsedAt.getTime()) : html`<span class="muted">never</span>`}</td>
-    <td>${key.revokedAt ? html`<span class="status status-revoked">Revoked</span> ${timeTag(key.revokedAt.getTime())}` : html`<span class="status status-active">Active</span>`}</td>
-    <td>${key.revokedAt ? '' : html`<a class="danger-link" href="/dashboard/keys/${key.id}/revoke">Revoke<span class="visually-hidden"> ${key.name}</span></a>`}</td>
+    (key) => html`<tr role="row" data-key-id="${key.id}">
+    <td role="cell" data-label="Name">${key.name}<br><code class="muted">${key.id}</code></td>
+    <td role="cell" data-label="Permissions">${key.permissions.map((permission) => PERMISSION_LABELS[permission] ?? permission).join(', ')}</td>
+    <td role="cell" data-label="Created">${timeTag(key.createdAt.getTime())}</td>
+    <td role="cell" data-label="Last used">${key.lastUsedAt ? timeTag(key.lastUsedAt.getTime()) : html`<span class="muted">never</span>`}</td>
+    <td role="cell" data-label="State">${key.revokedAt ? html`<span class="status status-revoked">Revoked</span> ${timeTag(key.revokedAt.getTime())}` : html`<span class="status status-active">Active</span>`}</td>
+    <td role="cell" class="actions" data-label="">${key.revokedAt ? '' : html`<a class="danger-link" href="/dashboard/keys/${key.id}/revoke">Revoke<span class="visually-hidden"> ${key.name}</span></a>`}</td>
   </tr>`,
   )}
   </tbody>

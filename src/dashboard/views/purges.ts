@@ -43,18 +43,18 @@ export function purgesView(view: PurgesView): SafeHtml {
 ${
   view.rows.length > 0
     ? html`<div class="table-wrap" tabindex="0" role="region" aria-labelledby="purges-count">
-<table class="purges">
-  <thead><tr><th scope="col">URL</th><th scope="col">Requested by</th><th scope="col">Status</th><th scope="col">Created</th><th scope="col">Completed</th><th scope="col">Took</th><th scope="col">Origin</th></tr></thead>
-  <tbody>
+<table class="purges stack" role="table">
+  <thead role="rowgroup"><tr role="row"><th scope="col" role="columnheader">URL</th><th scope="col" role="columnheader">Requested by</th><th scope="col" role="columnheader">Status</th><th scope="col" role="columnheader">Created</th><th scope="col" role="columnheader">Completed</th><th scope="col" role="columnheader">Took</th><th scope="col" role="columnheader">Origin</th></tr></thead>
+  <tbody role="rowgroup">
     ${view.rows.map(
-      ({ record, summary }) => html`<tr data-purge-id="${record.id}">
-      <td class="url"><a href="/dashboard/tools?purge=${record.id}"><code class="wrap">${summary.target}</code></a>${record.subImage ? html` <span class="tag">sub-image</span>` : ''}</td>
-      <td>${summary.requestedBy}</td>
-      <td><span class="status status-${record.status}">${record.status}</span>${record.error ? html`<br><span class="muted">${record.error}</span>` : ''}</td>
-      <td>${timeTag(record.createdAt)}</td>
-      <td>${timeTag(record.completedAt)}</td>
-      <td>${summary.durationLabel}</td>
-      <td>${record.origin ?? html`<span class="muted">—</span>`}</td>
+      ({ record, summary }) => html`<tr role="row" data-purge-id="${record.id}">
+      <td role="cell" class="url" data-label="URL"><a href="/dashboard/tools?purge=${record.id}"><code class="wrap">${summary.target}</code></a>${record.subImage ? html` <span class="tag">sub-image</span>` : ''}</td>
+      <td role="cell" data-label="Requested by">${summary.requestedBy}</td>
+      <td role="cell" data-label="Status"><span class="status status-${record.status}">${record.status}</span>${record.error ? html`<br><span class="muted">${record.error}</span>` : ''}</td>
+      <td role="cell" data-label="Created">${timeTag(record.createdAt)}</td>
+      <td role="cell" data-label="Completed">${timeTag(record.completedAt)}</td>
+      <td role="cell" data-label="Took">${summary.durationLabel}</td>
+      <td role="cell" data-label="Origin">${record.origin ?? html`<span class="muted">—</span>`}</td>
     </tr>`,
     )}
   </tbody>

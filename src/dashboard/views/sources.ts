@@ -15,19 +15,19 @@ export interface SourceRow {
 export function sourcesListView(csrfToken: string, rows: readonly SourceRow[]): SafeHtml {
   return html`<p><a class="button primary" href="/dashboard/sources/new">Add a Source</a></p>
 <div class="table-wrap" tabindex="0" role="region" aria-label="Sources">
-<table class="sources">
-  <thead><tr><th scope="col">Name</th><th scope="col">Id</th><th scope="col">Type</th><th scope="col">Domains</th><th scope="col">State</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
-  <tbody>
+<table class="sources stack" role="table">
+  <thead role="rowgroup"><tr role="row"><th scope="col" role="columnheader">Name</th><th scope="col" role="columnheader">Id</th><th scope="col" role="columnheader">Type</th><th scope="col" role="columnheader">Domains</th><th scope="col" role="columnheader">State</th><th scope="col" role="columnheader"><span class="visually-hidden">Actions</span></th></tr></thead>
+  <tbody role="rowgroup">
   ${rows.map(
-    ({ record, hosts, isDefault }) => html`<tr data-source-id="${record.id}">
-    <td><a href="/dashboard/sources/${record.id}">${record.name}</a>${isDefault ? html` <span class="tag">default</span>` : ''}${
+    ({ record, hosts, isDefault }) => html`<tr role="row" data-source-id="${record.id}">
+    <td role="cell" data-label="Name"><a href="/dashboard/sources/${record.id}">${record.name}</a>${isDefault ? html` <span class="tag">default</span>` : ''}${
       record.deployment.secure_url_enabled ? html` <span class="tag">signed URLs</span>` : ''
     }</td>
-    <td><code class="source-id">${record.id}</code></td>
-    <td>${TYPE_LABELS[record.deployment.type]}</td>
-    <td>${hosts.length > 0 ? html`<ul class="plain domains">${hosts.map((host) => html`<li><code>${host}</code></li>`)}</ul>` : html`<span class="muted">none</span>`}</td>
-    <td><span class="status status-${record.enabled ? 'active' : 'revoked'}">${record.enabled ? 'Enabled' : 'Disabled'}</span></td>
-    <td class="actions">
+    <td role="cell" data-label="Id"><code class="source-id">${record.id}</code></td>
+    <td role="cell" data-label="Type">${TYPE_LABELS[record.deployment.type].replace(/ \(.*\)$/, '')}</td>
+    <td role="cell" data-label="Domains">${hosts.length > 0 ? html`<ul class="plain domains">${hosts.map((host) => html`<li><code>${host}</code></li>`)}</ul>` : html`<span class="muted">none</span>`}</td>
+    <td role="cell" data-label="State"><span class="status status-${record.enabled ? 'active' : 'revoked'}">${record.enabled ? 'Enabled' : 'Disabled'}</span></td>
+    <td role="cell" class="actions" data-label="">
       <a href="/dashboard/sources/${record.id}">Edit<span class="visually-hidden"> ${record.name}</span></a>
       <a href="/dashboard/preview?source=${record.id}">Preview<span class="visually-hidden"> ${record.name}</span></a>
       ${enableForm(csrfToken, record, 'list')}
