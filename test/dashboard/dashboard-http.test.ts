@@ -143,6 +143,40 @@ describe('dashboard over HTTP: sessions, CSRF, rate limit, headers', () => {
     assert.equal(status.data.attributes.url, `${t.renderUrl}/a.jpg`, 'the URL purged is the one shown: no query, no fragment');
   });
 
+  it('lists purges a page of 25 at a time, newest first, with links to the other pages that keep the filters', async () => {
+    for (let i = 0; i < 27; i++) assert.equal((await t.purge(`${t.renderUrl}/paged/${String(i).padStart(2, '0')}.jpg`)).status, 200);
+    const first = await client.get('/dashboard/purges?q=%2Fpaged%2F');
+    assert.match(first.text, /Purges 1–25 of 27, newest first\./);
+    assert.match(first.text, /paged\/26\.jpg/);
+    assert.doesNotMatch(first.text, /paged\/01\.jpg/);
+    assert.match(first.text, /<a href="\/dashboard\/purges\?q=%2Fpaged%2F&amp;page=2" rel="next">/);
+    const second = await client.get('/dashboard/purges?q=%2Fpaged%2F&page=2');
+    assert.match(second.text, /Purges 26–27 of 27/);
+    assert.match(second.text, /paged\/01\.jpg[\s\S]*paged\/00\.jpg/);
+    assert.match(second.text, /rel="prev"/);
+    assert.match((await client.get('/dashboard/purges?q=%2Fpaged%2F&page=99')).text, /Purges 26–27 of 27/, 'past the end: the last page');
+  });
+
+  it('shows Sources API validation errors next to their field, per type', async () => {
+    const csrf = await client.csrf('/dashboard/sources/new');
+    const base = { _csrf: csrf, name: 'Bucket', enabled: 'on', cache_ttl_behavior: 'respect_origin', cache_ttl_value: '60', cache_ttl_error: '60' };
+    const noBucket = await client.post('/dashboard/sources', { ...base, type: 's3', 's3.s3_secret_key': 'not echoed back' });
+    assert.equal(noBucket.status, 400);
+    assert.match(noBucket.text, /id="f-s3-s3_bucket-error">&quot;deployment.s3_bucket&quot; is required for a s3 Source/);
+    assert.doesNotMatch(noBucket.text, /not echoed back/, 'secrets are never shown again');
+    const clash = await client.post('/dashboard/sources', { ...base, type: 'webproxy', custom_domains: 'localhost' });
+    assert.match(clash.text, /id="f-custom_domains-error">&quot;deployment.custom_domains&quot;: &quot;localhost&quot; is already a domain of the Source &quot;default&quot;/);
+    const ttl = await client.post('/dashboard/sources', { ...base, type: 'webproxy', cache_ttl_value: 'soon' });
+    assert.match(ttl.text, /id="f-cache_ttl_value-error">&quot;deployment.cache_ttl_value&quot; must be a whole number of seconds/);
+    const params = await client.post('/dashboard/sources', { ...base, type: 'webproxy', default_params: 'auto' });
+    assert.match(params.text, /id="f-default_params-error">Write one parameter a line as name=value/);
+    const created = await client.post('/dashboard/sources', { ...base, type: 'webproxy' });
+    assert.equal(created.status, 303);
+    const id = /\/dashboard\/sources\/([0-9a-f]{24})$/.exec(created.location!)![1]!;
+    const edit = await client.get(`/dashboard/sources/${id}`);
+    assert.match(edit.text, /id="secure-token">[0-9a-f]{32}</, 'a Web Proxy Source is always signed');
+  });
+
   it('the preview proxy relays only images and plain-text errors, sandboxed', async () => {
     const image = await client.get(`/dashboard/preview/image?source=${t.defaultSourceId}&target=${encodeURIComponent('/a.jpg?w=5')}`);
     assert.equal(image.status, 200);
