@@ -113,8 +113,7 @@ export interface RenderProbe {
 
 /**
  * Asks the render listener itself for a target, as the Source's host: the same path every client takes (no
- * second implementation of rendering). `onResponse` gets the live response to stream it on; without it the
- * body is read and summarised.
+ * second implementation of rendering). Resolves with the response, its body not read yet.
  */
 export function requestRender(
   renderUrl: string,
@@ -133,6 +132,7 @@ export function requestRender(
   });
 }
 
+/** The render listener's answer to a target, summarised for the preview page (the body is read and counted). */
 export async function probeRender(renderUrl: string, host: string, target: string, accept: string | undefined): Promise<RenderProbe> {
   const response = await requestRender(renderUrl, host, target, accept ? { accept } : {});
   const chunks: Buffer[] = [];
