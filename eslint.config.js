@@ -13,6 +13,11 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard's page script runs in the browser.
+    files: ['src/dashboard/assets/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: { document: 'readonly', window: 'readonly', navigator: 'readonly', fetch: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', URL: 'readonly' } },
+  },
+  {
     // Tests read JSON documents field by field; typing every response shape there adds noise, not safety.
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

@@ -13,6 +13,8 @@ import { DeliveryService } from './delivery/delivery-service.ts';
 import { DecodedMasters } from './render/decoded-masters.ts';
 import { configureSharp } from './render/runtime.ts';
 import { RenderQueue } from './delivery/render-queue.ts';
+import { AdminAccounts } from './dashboard/accounts.ts';
+import { Sessions } from './dashboard/session.ts';
 import { createAdminServer } from './http/admin-server.ts';
 import { createRenderServer, type RenderListener } from './http/render-server.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
@@ -32,6 +34,8 @@ export interface StartedPictor {
   adminUrl: string;
   /** The admin API key created on the very first start, shown once; undefined afterwards. */
   firstApiKey: string | undefined;
+  /** The dashboard's `admin` password, created (and shown once) on the first start; undefined afterwards. */
+  firstAdminPassword: string | undefined;
   defaultSourceId: string;
   recoveredPurges: number;
 }
@@ -82,6 +86,9 @@ export class Pictor {
       firstApiKey = keys.create('admin (first start)', ['admin']).key;
       setMeta(db, 'initialized', new Date().toISOString());
     }
+    // The dashboard's admin account: on the first start (or the first since the dashboard exists), with a random password.
+    const accounts = new AdminAccounts(db);
+    const firstAdminPassword = await accounts.ensureAdmin();
     const sources = new SourceRegistry(sourceStore, registryOptions, defaultSourceId);
 
     const freshness = new Freshness(purgeStore.marks(), Number(getMeta(db, 'seq_reserved') ?? 0), (upTo) => setMeta(db, 'seq_reserved', String(upTo)));
@@ -121,12 +128,25 @@ export class Pictor {
     metrics.probes.renderQueueDepth = () => queue.depth;
 
     const render = (this.render = createRenderServer(delivery, metrics, logger));
-    const admin = (this.admin = createAdminServer({ keys, purges, purgeLimiter: new RateLimiter(options.purgeRateLimit), sources: sourceService, metrics, logger }));
     const renderUrl = displayUrl(await render.listen(options.host, options.port));
+    const dashboard = {
+      keys,
+      purges,
+      purgeStore,
+      sources: sourceService,
+      accounts,
+      sessions: new Sessions(db),
+      defaultSourceId,
+      baseDomain: options.baseDomain,
+      publicUrl: options.publicUrl,
+      renderUrl: () => renderUrl,
+      signInLimiter: new RateLimiter(5 / 60, 5),
+    };
+    const admin = (this.admin = createAdminServer({ keys, purges, purgeLimiter: new RateLimiter(options.purgeRateLimit), sources: sourceService, metrics, logger, dashboard }));
     await admin.listen({ host: options.adminHost, port: options.adminPort });
     const adminUrl = displayUrl(admin.server.address() as AddressInfo);
     logger.info({ render: renderUrl, admin: adminUrl, data: options.dataDir, assets: options.assetsDir }, 'Pictor is ready');
-    return { renderUrl, adminUrl, firstApiKey, defaultSourceId, recoveredPurges };
+    return { renderUrl, adminUrl, firstApiKey, firstAdminPassword, defaultSourceId, recoveredPurges };
   }
 
   /** Graceful stop: refuse new requests, finish in-flight requests and purges, close the store. */

@@ -1,6 +1,7 @@
 import './threadpool.ts';
 import { Command } from 'commander';
 import { VERSION } from '../version.ts';
+import { registerAdminCommands } from './admin.ts';
 import { registerKeysCommands } from './keys.ts';
 import { registerPurgeCommand } from './purge.ts';
 import { registerServeCommand } from './serve.ts';
@@ -16,6 +17,7 @@ registerServeCommand(program);
 registerKeysCommands(program);
 registerPurgeCommand(program);
 registerSourcesCommands(program);
+registerAdminCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`pictor: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -57,9 +57,17 @@ export function registerServeCommand(program: Command): void {
         `  Pictor is serving ${options.assetsDir}`,
         `  Render URL: ${started.renderUrl}/`,
         `  Admin URL:  ${started.adminUrl}/`,
+        `  Dashboard:  ${started.adminUrl}/dashboard/`,
       ];
       if (started.firstApiKey) {
         lines.push('', '  An admin API key was created on this first start. It is shown only once; keep it safe:', `  API key: ${started.firstApiKey}`);
+      }
+      if (started.firstAdminPassword) {
+        lines.push(
+          '',
+          '  The dashboard account "admin" was created with this password, shown only once (change it with `pictor admin set-password`):',
+          `  Dashboard password: ${started.firstAdminPassword}`,
+        );
       }
       process.stdout.write(`${lines.join('\n')}\n\n`);
 

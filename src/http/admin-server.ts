@@ -3,6 +3,7 @@ import type { ApiKeys } from '../auth/api-keys.ts';
 import type { RateLimiter } from '../auth/rate-limit.ts';
 import { PictorError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
+import { registerDashboard, type DashboardServices } from '../dashboard/index.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { PurgeService } from '../purge/purge-service.ts';
 import type { SourceService } from '../sources/source-service.ts';
@@ -19,9 +20,11 @@ export interface AdminServices {
   sources: SourceService;
   metrics: Metrics;
   logger: Logger;
+  /** The web dashboard under `/dashboard/` (and a redirect from `/`); absent: API only. */
+  dashboard?: DashboardServices;
 }
 
-/** The admin listener: the Management API (JSON:API), `/metrics` and `/healthz`. */
+/** The admin listener: the Management API (JSON:API), the dashboard, `/metrics` and `/healthz`. */
 export function createAdminServer(services: AdminServices): FastifyInstance {
   const app = Fastify(serverOptions(services.logger, 'admin'));
   registerBodyParsers(app);
@@ -55,6 +58,7 @@ export function createAdminServer(services: AdminServices): FastifyInstance {
     services.metrics.purgesTotal.inc({ coalesced: String(coalesced) }),
   );
   sourcesRoutes(app, services.sources, services.keys);
+  if (services.dashboard) registerDashboard(app, services.dashboard);
   app.route({
     method: ['GET', 'PUT', 'PATCH', 'DELETE'],
     url: '/api/v1/purge',

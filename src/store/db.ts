@@ -61,6 +61,22 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX purges_pending ON purges (status) WHERE status = 'pending';
    CREATE INDEX purges_created ON purges (created_at);
    CREATE TABLE purge_marks (scope TEXT PRIMARY KEY, seq INTEGER NOT NULL);`,
+  // The web dashboard: accounts (scrypt hashes), sessions (SHA-256 of the cookie), and the purge listing's filter.
+  `CREATE TABLE dashboard_users (
+     username TEXT PRIMARY KEY,
+     password_hash TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE dashboard_sessions (
+     id_hash TEXT PRIMARY KEY,
+     username TEXT NOT NULL REFERENCES dashboard_users (username) ON DELETE CASCADE,
+     csrf_token TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL
+   );
+   CREATE INDEX dashboard_sessions_expiry ON dashboard_sessions (expires_at);
+   CREATE INDEX purges_status_created ON purges (status, created_at);`,
 ];
 
 function migrate(db: Db): void {

@@ -1,6 +1,14 @@
 import type { Db } from './db.ts';
 import type { PurgeRecord } from '../purge/model.ts';
 
+export interface PurgeListQuery {
+  status?: PurgeRecord['status'] | undefined;
+  /** Text the URL must contain. */
+  urlContains?: string | undefined;
+  limit: number;
+  offset: number;
+}
+
 interface PurgeRow {
   id: string;
   url: string;
@@ -81,6 +89,28 @@ export class PurgeStore {
 
   recent(limit: number): PurgeRecord[] {
     return (this.db.prepare('SELECT * FROM purges ORDER BY created_at DESC, rowid DESC LIMIT ?').all(limit) as PurgeRow[]).map(toRecord);
+  }
+
+  /**
+   * A page of purges, newest first: optionally only one status, and only URLs containing some text
+   * (case-insensitive for ASCII, `%` and `_` taken literally). `total` counts every match over all pages.
+   */
+  list(query: PurgeListQuery): { records: PurgeRecord[]; total: number } {
+    const conditions: string[] = [];
+    const params: Record<string, string | number> = { limit: query.limit, offset: query.offset };
+    if (query.status !== undefined) {
+      conditions.push('status = @status');
+      params.status = query.status;
+    }
+    if (query.urlContains !== undefined && query.urlContains !== '') {
+      conditions.push("url LIKE @pattern ESCAPE '\\'");
+      params.pattern = `%${query.urlContains.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+    }
+    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+    const { limit: _limit, offset: _offset, ...filters } = params;
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM purges ${where}`).get(filters) as { n: number }).n;
+    const rows = this.db.prepare(`SELECT * FROM purges ${where} ORDER BY created_at DESC, rowid DESC LIMIT @limit OFFSET @offset`).all(params) as PurgeRow[];
+    return { records: rows.map(toRecord), total };
   }
 
   marks(): [string, number][] {

@@ -13,6 +13,8 @@ export interface TestPictor {
   renderPort: number;
   adminPort: number;
   apiKey: string;
+  /** The dashboard password of `admin`, created on the first start of the data directory ('' on later starts). */
+  adminPassword: string;
   dataDir: string;
   assetsDir: string;
   defaultSourceId: string;
@@ -54,6 +56,7 @@ export async function startPictor(
   const renderPort = Number(new URL(started.renderUrl).port);
   const adminPort = Number(new URL(started.adminUrl).port);
   const apiKey = started.firstApiKey ?? '';
+  const adminPassword = started.firstAdminPassword ?? '';
   const adminUrl = started.adminUrl;
 
   const purge = async (url: string, attributes: Record<string, unknown> = {}) => {
@@ -76,6 +79,7 @@ export async function startPictor(
     renderPort,
     adminPort,
     apiKey,
+    adminPassword,
     dataDir,
     assetsDir,
     defaultSourceId: started.defaultSourceId,

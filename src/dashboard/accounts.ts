@@ -1,0 +1,103 @@
+import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import type { Db } from '../store/db.ts';
+
+/** The account created on the first start; the dashboard's purges are requested by `user:<name>`. */
+export const ADMIN_USERNAME = 'admin';
+export const MIN_PASSWORD_LENGTH = 12;
+export const MAX_PASSWORD_LENGTH = 1024;
+
+/** scrypt cost: N = 2^15, r = 8, p = 1 (about 32 MiB and a few tens of milliseconds per hash). */
+const COST = { N: 2 ** 15, r: 8, p: 1 };
+const KEY_LENGTH = 32;
+
+function scrypt(password: string, salt: Buffer, keyLength: number, options: ScryptOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    scryptCallback(password.normalize('NFC'), salt, keyLength, { ...options, maxmem: 256 * options.N! * options.r! }, (error, key) =>
+      error ? reject(error) : resolve(key),
+    ),
+  );
+}
+
+/** `scrypt$N$r$p$<salt, base64>$<key, base64>`: the parameters travel with the hash, so they can be raised later. */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await scrypt(password, salt, KEY_LENGTH, COST);
+  return ['scrypt', COST.N, COST.r, COST.p, salt.toString('base64'), key.toString('base64')].join('$');
+}
+
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const parts = stored.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+  const [N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
+  const salt = Buffer.from(parts[4]!, 'base64');
+  const expected = Buffer.from(parts[5]!, 'base64');
+  if (!Number.isSafeInteger(N) || expected.length === 0) return false;
+  const actual = await scrypt(password, salt, expected.length, { N, r, p });
+  return timingSafeEqual(actual, expected);
+}
+
+/** A password a person can type or paste: 24 characters of base64url (144 random bits). */
+export function generatePassword(): string {
+  return randomBytes(18).toString('base64url');
+}
+
+export function checkNewPassword(password: string): string | undefined {
+  if (password.length < MIN_PASSWORD_LENGTH) return `The password must have at least ${MIN_PASSWORD_LENGTH} characters.`;
+  if (password.length > MAX_PASSWORD_LENGTH) return `The password must have at most ${MAX_PASSWORD_LENGTH} characters.`;
+  return undefined;
+}
+
+/** Hashed with random salt, so that a failed lookup costs as much as a wrong password (no user enumeration by timing). */
+let decoy: Promise<string> | undefined;
+
+/**
+ * Dashboard accounts (today: the one `admin`), in the `dashboard_users` table. Only a salted scrypt hash of
+ * each password is stored, and it is compared in constant time.
+ */
+export class AdminAccounts {
+  constructor(private readonly db: Db) {}
+
+  exists(username: string): boolean {
+    return this.db.prepare('SELECT 1 FROM dashboard_users WHERE username = ?').get(username) !== undefined;
+  }
+
+  /** Creates `admin` with a random password when there is no account yet; returns that password (shown once). */
+  async ensureAdmin(): Promise<string | undefined> {
+    if (this.exists(ADMIN_USERNAME)) return undefined;
+    const password = generatePassword();
+    const hash = await hashPassword(password);
+    const now = Date.now();
+    const inserted = this.db
+      .prepare('INSERT OR IGNORE INTO dashboard_users (username, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?)')
+      .run(ADMIN_USERNAME, hash, now, now);
+    return inserted.changes === 1 ? password : undefined;
+  }
+
+  /** Sets (or creates) an account's password and ends its sessions. */
+  async setPassword(username: string, password: string): Promise<{ created: boolean; sessionsEnded: number }> {
+    const problem = checkNewPassword(password);
+    if (problem) throw new Error(problem);
+    const hash = await hashPassword(password);
+    const now = Date.now();
+    return this.db.transaction(() => {
+      const created = !this.exists(username);
+      this.db
+        .prepare(
+          `INSERT INTO dashboard_users (username, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at`,
+        )
+        .run(username, hash, now, now);
+      const sessionsEnded = this.db.prepare('DELETE FROM dashboard_sessions WHERE username = ?').run(username).changes;
+      return { created, sessionsEnded };
+    })();
+  }
+
+  async verify(username: string, password: string): Promise<boolean> {
+    const row = this.db.prepare('SELECT password_hash FROM dashboard_users WHERE username = ?').get(username) as { password_hash: string } | undefined;
+    if (!row || password.length > MAX_PASSWORD_LENGTH) {
+      await verifyPassword(password.slice(0, MAX_PASSWORD_LENGTH), await (decoy ??= hashPassword(generatePassword())));
+      return false;
+    }
+    return verifyPassword(password, row.password_hash);
+  }
+}

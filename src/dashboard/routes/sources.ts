@@ -1,0 +1,116 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isPictorError } from '../../errors.ts';
+import { routingHosts } from '../../sources/domains.ts';
+import type { SourceRecord, SourceType } from '../../sources/model.ts';
+import { formOf, redirect, sendPage, sessionOf, type DashboardContext } from '../context.ts';
+import {
+  emptyFormValues,
+  fieldForPointer,
+  formToAttributes,
+  recordToFormValues,
+  submittedFormValues,
+  TYPE_FIELDS,
+  typeField,
+  type SourceFormValues,
+} from '../source-form.ts';
+import { sourceFormView, sourcesListView } from '../views/sources.ts';
+
+export function sourcesRoutes(app: FastifyInstance, context: DashboardContext): void {
+  const { sources, baseDomain, defaultSourceId } = context.services;
+  const hostsOf = (record: SourceRecord): string[] => routingHosts(record.deployment, baseDomain);
+
+  const showForm = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    options: { record?: SourceRecord; values: SourceFormValues; errors?: Record<string, string>; formError?: string; status?: number },
+  ): FastifyReply =>
+    sendPage(context, request, reply, {
+      title: options.record ? `Source “${options.record.name}”` : 'New Source',
+      current: 'sources',
+      status: options.status,
+      notice: options.status === undefined ? context.flash.take(sessionOf(request)).notice : undefined,
+      body: sourceFormView({
+        csrfToken: sessionOf(request).csrfToken,
+        mode: options.record ? 'update' : 'create',
+        values: options.values,
+        errors: options.errors ?? {},
+        formError: options.formError,
+        record: options.record,
+        hosts: options.record ? hostsOf(options.record) : [],
+        isDefault: options.record?.id === defaultSourceId,
+      }),
+    });
+
+  /** Runs a create or update; a validation error is shown next to its field (or above the form). */
+  const save = async (request: FastifyRequest, reply: FastifyReply, current: SourceRecord | undefined): Promise<FastifyReply> => {
+    const form = formOf(request);
+    const { attributes, errors } = formToAttributes(form, current ? 'update' : 'create');
+    const values = submittedFormValues(form, current);
+    if (Object.keys(errors).length > 0) return showForm(request, reply, { record: current, values, errors, status: 400 });
+    try {
+      const record = current ? await sources.update(current.id, attributes) : sources.create(attributes);
+      request.log.info({ source: record.id, by: sessionOf(request).username }, current ? 'Source updated in the dashboard' : 'Source created in the dashboard');
+      context.flash.set(sessionOf(request), { notice: current ? 'Changes saved.' : `Source “${record.name}” created.` });
+      return redirect(reply, `/dashboard/sources/${record.id}`);
+    } catch (error) {
+      if (!isPictorError(error) || error.status >= 500) throw error;
+      const field = fieldForPointer(error.pointer);
+      const type = values.type;
+      const key = field === undefined ? undefined : (TYPE_FIELDS[type as SourceType]?.includes(field as never) ? typeField(type, field) : field);
+      return key && isShownField(key, type)
+        ? showForm(request, reply, { record: current, values, errors: { [key]: error.message }, status: error.status })
+        : showForm(request, reply, { record: current, values, formError: error.message, status: error.status });
+    }
+  };
+
+  app.get('/sources', async (request, reply) => {
+    const rows = sources.list().records.map((record) => ({ record, hosts: hostsOf(record), isDefault: record.id === defaultSourceId }));
+    return sendPage(context, request, reply, {
+      title: 'Sources',
+      current: 'sources',
+      notice: context.flash.take(sessionOf(request)).notice,
+      body: sourcesListView(sessionOf(request).csrfToken, rows),
+    });
+  });
+
+  app.get('/sources/new', async (request, reply) => showForm(request, reply, { values: emptyFormValues() }));
+  app.post('/sources', async (request, reply) => save(request, reply, undefined));
+
+  app.get<{ Params: { id: string } }>('/sources/:id', async (request, reply) => {
+    const record = sources.require(request.params.id);
+    return showForm(request, reply, { record, values: recordToFormValues(record) });
+  });
+  app.post<{ Params: { id: string } }>('/sources/:id', async (request, reply) => save(request, reply, sources.require(request.params.id)));
+
+  app.post<{ Params: { id: string } }>('/sources/:id/enabled', async (request, reply) => {
+    const form = formOf(request);
+    const enabled = form.get('enabled') === 'true';
+    const record = await sources.update(sources.require(request.params.id).id, { enabled });
+    request.log.info({ source: record.id, enabled, by: sessionOf(request).username }, 'Source enabled or disabled in the dashboard');
+    context.flash.set(sessionOf(request), { notice: `Source “${record.name}” ${enabled ? 'enabled' : 'disabled'}.` });
+    return redirect(reply, form.get('back') === 'edit' ? `/dashboard/sources/${record.id}` : '/dashboard/sources');
+  });
+}
+
+const COMMON_FIELDS = new Set([
+  'name',
+  'enabled',
+  'type',
+  'custom_domains',
+  'imgix_subdomains',
+  'cache_ttl_behavior',
+  'cache_ttl_value',
+  'cache_ttl_error',
+  'default_params',
+  'image_missing',
+  'image_missing_append_qs',
+  'image_error',
+  'image_error_append_qs',
+  'secure_url_enabled',
+  'annotation',
+]);
+
+/** The form has an input for this error key (else the error is shown above the form). */
+function isShownField(key: string, type: string): boolean {
+  return COMMON_FIELDS.has(key) || key.startsWith(`${type}.`);
+}

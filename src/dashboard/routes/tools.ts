@@ -1,0 +1,98 @@
+import type { FastifyInstance } from 'fastify';
+import { isPictorError } from '../../errors.ts';
+import { actor, formOf, redirect, sendPage, sessionOf, type DashboardContext } from '../context.ts';
+import { directRenderOrigin } from '../preview-url.ts';
+import { summarizePurge } from '../views/purge-status.ts';
+import { toolsView, type ToolsView } from '../views/tools.ts';
+
+/** Form fields named by the Purge API's error pointers. */
+const POINTER_FIELDS: Record<string, string> = { '/data/attributes/url': 'url', '/data/attributes/source_id': 'sub_image_source' };
+
+/**
+ * The URL exactly as it will be purged: WHATWG parsing percent-encodes unsafe characters (a space becomes
+ * %20, as the Purge API reads a raw space), and the query and fragment are dropped (every derivative is
+ * purged anyway). The page script shows the same before the form is sent.
+ */
+export function exactPurgeUrl(raw: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+  return `${url.origin}${url.pathname}`;
+}
+
+export function toolsRoutes(app: FastifyInstance, context: DashboardContext): void {
+  const { purges, sources } = context.services;
+
+  const view = (request: Parameters<typeof sessionOf>[0], extra: Partial<ToolsView> = {}): ToolsView => ({
+    csrfToken: sessionOf(request).csrfToken,
+    sources: sources.list().records,
+    exampleBase: directRenderOrigin(context.services.publicUrl, context.services.renderUrl(), request.hostname) ?? 'https://images.example.com',
+    ...extra,
+  });
+  const sourceName = (id: string): string | undefined => sources.get(id)?.name;
+
+  app.get('/tools', async (request, reply) => {
+    const { purge: purgeId } = request.query as { purge?: string };
+    const extra: Partial<ToolsView> = {};
+    if (typeof purgeId === 'string' && purgeId !== '') {
+      const record = purges.get(purgeId);
+      if (record) extra.purge = summarizePurge(record, sourceName(record.sourceId));
+      else extra.purgeMissing = `No purge has the id "${purgeId}".`;
+    }
+    return sendPage(context, request, reply, {
+      title: 'Tools',
+      current: 'tools',
+      notice: context.flash.take(sessionOf(request)).notice,
+      body: toolsView(view(request, extra)),
+    });
+  });
+
+  app.post('/tools/purge', async (request, reply) => {
+    const form = formOf(request);
+    const raw = form.get('url') ?? '';
+    const prefix = form.get('prefix') !== null;
+    const subImageSource = form.get('sub_image_source') ?? '';
+    const values = { url: raw, prefix, subImageSource, errors: {} as Record<string, string>, formError: undefined as string | undefined };
+    const url = exactPurgeUrl(raw);
+    if (raw.trim() === '') values.errors.url = 'Enter the URL of the asset to purge.';
+    else if (url === undefined) values.errors.url = `Enter a full http(s) URL, e.g. https://images.example.com/image%20file.png (got "${raw.trim()}").`;
+    else {
+      try {
+        const { record } = await purges.purge({
+          url,
+          match: prefix ? 'prefix' : 'exact',
+          sourceId: subImageSource || undefined,
+          subImage: subImageSource !== '',
+          requestedBy: actor(request),
+        });
+        return redirect(reply, `/dashboard/tools?purge=${encodeURIComponent(record.id)}`);
+      } catch (error) {
+        if (!isPictorError(error) || error.status >= 500) throw error;
+        const field = error.pointer === undefined ? undefined : POINTER_FIELDS[error.pointer];
+        if (field) values.errors[field] = error.message;
+        else values.formError = error.message;
+      }
+    }
+    return sendPage(context, request, reply, { title: 'Tools', current: 'tools', status: 400, body: toolsView(view(request, { form: values })) });
+  });
+
+  app.post('/tools/purge-source', async (request, reply) => {
+    const sourceId = formOf(request).get('source_id') ?? '';
+    try {
+      const { record } = await purges.purgeSource(sourceId, actor(request));
+      return redirect(reply, `/dashboard/tools?purge=${encodeURIComponent(record.id)}`);
+    } catch (error) {
+      if (!isPictorError(error) || error.status >= 500) throw error;
+      return sendPage(context, request, reply, {
+        title: 'Tools',
+        current: 'tools',
+        status: error.status,
+        body: toolsView(view(request, { sourceForm: { sourceId, error: error.message } })),
+      });
+    }
+  });
+}

@@ -1,0 +1,101 @@
+import type { PurgeRecord } from '../../purge/model.ts';
+import { html, type SafeHtml } from '../html.ts';
+import { formatDuration, formatTime } from './format.ts';
+
+/** A purge as the dashboard shows it; also the JSON the page script polls (the same wording either way). */
+export interface PurgeSummary {
+  id: string;
+  status: PurgeRecord['status'];
+  done: boolean;
+  /** What was purged, in words: the exact URL, everything under a folder, or a whole Source. */
+  target: string;
+  statusLabel: string;
+  createdAt: string;
+  createdLabel: string;
+  completedAt: string | null;
+  completedLabel: string;
+  /** completed_at − created_at. */
+  durationMs: number | null;
+  durationLabel: string;
+  origin: PurgeRecord['origin'] | null;
+  originLabel: string;
+  /** What to do next, when the purge could not change what is served. */
+  advice: string;
+  error: string;
+  requestedBy: string;
+}
+
+const ORIGIN_LABELS: Record<NonNullable<PurgeRecord['origin']>, string> = {
+  removed: 'removed — the origin no longer has the file; it is now answered with 404.',
+  replaced: 'replaced — the origin has new bytes; the new version is served from now on.',
+  unchanged: 'unchanged — the origin still has the same file.',
+};
+
+export const UNCHANGED_ADVICE =
+  'Change or remove the file at the origin first, then purge again: a purge empties the caches, but the origin still serves the same file (its derivatives are rendered again anyway).';
+
+export function purgeTarget(record: PurgeRecord, sourceName: string | undefined): string {
+  if (record.match === 'source') return `Everything cached for the Source ${sourceName ? `"${sourceName}" ` : ''}(${record.sourceId})`;
+  if (record.match === 'prefix') {
+    let origin = '';
+    try {
+      origin = new URL(record.url).origin;
+    } catch {
+      // shown without its origin
+    }
+    return `Everything under ${origin}${record.path}`;
+  }
+  return record.url;
+}
+
+export function summarizePurge(record: PurgeRecord, sourceName?: string): PurgeSummary {
+  const done = record.status !== 'pending';
+  const durationMs = record.completedAt === undefined ? null : record.completedAt - record.createdAt;
+  let originLabel: string;
+  if (record.origin) originLabel = ORIGIN_LABELS[record.origin];
+  else if (record.status === 'pending') originLabel = 'waiting for the purge to run…';
+  else if (record.match !== 'exact') originLabel = 'not asked: prefix and whole-Source purges do not check single files.';
+  else originLabel = '—';
+  return {
+    id: record.id,
+    status: record.status,
+    done,
+    target: purgeTarget(record, sourceName),
+    statusLabel: record.status === 'pending' ? 'Pending…' : record.status === 'completed' ? 'Completed' : 'Failed',
+    createdAt: new Date(record.createdAt).toISOString(),
+    createdLabel: formatTime(record.createdAt),
+    completedAt: record.completedAt === undefined ? null : new Date(record.completedAt).toISOString(),
+    completedLabel: record.completedAt === undefined ? '—' : formatTime(record.completedAt),
+    durationMs,
+    durationLabel: durationMs === null ? '—' : formatDuration(durationMs),
+    origin: record.origin ?? null,
+    originLabel,
+    advice: record.origin === 'unchanged' ? UNCHANGED_ADVICE : '',
+    error: record.error ?? '',
+    requestedBy: record.requestedBy ?? '—',
+  };
+}
+
+/**
+ * The live status of one purge. The page script polls `/dashboard/purges/<id>/status` and fills the
+ * `data-field` elements until the purge is done; the region is `aria-live`, so the outcome is announced.
+ */
+export function purgeStatusPanel(summary: PurgeSummary): SafeHtml {
+  return html`<section class="card purge-status" aria-labelledby="purge-status-title" data-purge-status="/dashboard/purges/${summary.id}/status" data-status="${summary.status}">
+  <h2 id="purge-status-title">Purge status</h2>
+  <div aria-live="polite" aria-atomic="false">
+  <dl class="facts">
+    <dt>Purged</dt><dd><code class="wrap" data-field="target">${summary.target}</code></dd>
+    <dt>Status</dt><dd><strong data-field="statusLabel">${summary.statusLabel}</strong></dd>
+    <dt>Requested</dt><dd><time datetime="${summary.createdAt}">${summary.createdLabel}</time> by <span data-field="requestedBy">${summary.requestedBy}</span></dd>
+    <dt>Completed</dt><dd data-field="completedLabel">${summary.completedLabel}</dd>
+    <dt>Took</dt><dd data-field="durationLabel">${summary.durationLabel}</dd>
+    <dt>Origin</dt><dd data-field="originLabel">${summary.originLabel}</dd>
+  </dl>
+  <p class="alert warning" data-field="advice"${summary.advice ? '' : html` hidden`}>${summary.advice}</p>
+  <p class="alert error" data-field="error"${summary.error ? '' : html` hidden`}>${summary.error}</p>
+  </div>
+  <noscript><p><a href="?purge=${summary.id}">Reload</a> to see the latest status.</p></noscript>
+  <p class="hint">Purge id <code>${summary.id}</code></p>
+</section>`;
+}

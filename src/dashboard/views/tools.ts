@@ -1,0 +1,75 @@
+import type { SourceRecord } from '../../sources/model.ts';
+import { csrfField } from '../csrf.ts';
+import { html, type SafeHtml } from '../html.ts';
+import { checkbox, formError, select, textField } from './fields.ts';
+import { purgeStatusPanel, type PurgeSummary } from './purge-status.ts';
+
+export interface ToolsView {
+  csrfToken: string;
+  sources: readonly SourceRecord[];
+  /** The purge just sent (or linked from the list). */
+  purge?: PurgeSummary | undefined;
+  purgeMissing?: string | undefined;
+  /** The single-asset form as sent, with its errors. */
+  form?: { url: string; prefix: boolean; subImageSource: string; errors: Record<string, string>; formError?: string | undefined };
+  sourceForm?: { sourceId: string; error?: string | undefined };
+  exampleBase: string;
+}
+
+export function toolsView(view: ToolsView): SafeHtml {
+  const form = view.form ?? { url: '', prefix: false, subImageSource: '', errors: {} };
+  const sourceOptions = view.sources.map((source) => ({ value: source.id, label: `${source.name} (${source.id})${source.enabled ? '' : ' — disabled'}` }));
+  return html`
+${view.purge ? purgeStatusPanel(view.purge) : ''}
+${view.purgeMissing ? html`<div class="alert error" role="alert">${view.purgeMissing}</div>` : ''}
+<section class="card" aria-labelledby="purge-single-title">
+  <h2 id="purge-single-title">Purge Single Asset</h2>
+  <p>Removes the asset and every derivative of it (all parameters, all formats) from every cache tier.
+    <strong>Change or remove the file at the origin first</strong>: the purge asks the origin what it has now.</p>
+  <form method="post" action="/dashboard/tools/purge" class="purge-form" novalidate>
+    ${csrfField(view.csrfToken)}
+    ${formError(form.formError)}
+    ${textField({
+      name: 'url',
+      label: 'URL of the asset',
+      value: form.url,
+      required: true,
+      code: true,
+      inputmode: 'url',
+      autocomplete: 'off',
+      placeholder: `${view.exampleBase}/image%20file.jpg`,
+      error: form.errors.url,
+      hint: html`The URL your images are served from, with no parameters needed (<code>?w=400</code> and the like are ignored: every derivative is purged).`,
+    })}
+    <div class="purge-preview" id="purge-preview" aria-live="polite" data-purge-preview>
+      <p class="muted">The exact URL that will be purged is shown here as you type.</p>
+    </div>
+    <p class="note">Unsafe characters are percent-encoded before purging: a space becomes <code>%20</code>.
+      Exactly that path is purged — <code>image%20file.png</code> is not <code>image+file.png</code>, which is another asset.</p>
+    ${checkbox({
+      name: 'prefix',
+      label: 'Everything under this folder',
+      checked: form.prefix,
+      hint: html`A prefix purge: <code>…/photos/</code> (or <code>…/photos</code>) purges every asset below <code>/photos/</code>.`,
+    })}
+    ${select({
+      name: 'sub_image_source',
+      label: 'Sub-image (used as mark or blend) of Source',
+      value: form.subImageSource,
+      options: [{ value: '', label: 'Not a sub-image' }, ...sourceOptions],
+      error: form.errors.sub_image_source,
+      hint: 'For an image used as a mark or blend: the Source whose images use it.',
+    })}
+    <button type="submit" class="primary">Purge</button>
+  </form>
+</section>
+<section class="card" aria-labelledby="purge-source-title">
+  <h2 id="purge-source-title">Purge a whole Source</h2>
+  <p>Purges everything cached for one Source — every asset and every derivative. The next requests are rendered again from the origin.</p>
+  <form method="post" action="/dashboard/tools/purge-source">
+    ${csrfField(view.csrfToken)}
+    ${select({ name: 'source_id', label: 'Source', value: view.sourceForm?.sourceId, options: sourceOptions, error: view.sourceForm?.error, required: true })}
+    <button type="submit">Purge the whole Source</button>
+  </form>
+</section>`;
+}
