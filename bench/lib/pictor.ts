@@ -1,0 +1,82 @@
+/** Pictor under test: `node dist/cli/index.js serve` as its own process, plus its admin API and metrics. */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { request } from './http.ts';
+import { start, stop, waitForOutput, type Child } from './proc.ts';
+
+export interface PurgeStatus {
+  status: 'pending' | 'completed' | 'failed';
+  created_at: string;
+  completed_at: string | null;
+  matched: number | null;
+}
+
+export interface Pictor {
+  child: Child;
+  renderUrl: string;
+  adminUrl: string;
+  apiKey: string;
+  command: string;
+  /** Renders so far: pictor_render_duration_seconds_count summed over its labels. */
+  renders(): Promise<number>;
+  /** Any metric summed over its labels (optionally only series whose labels contain `labelFilter`). */
+  metric(name: string, labelFilter?: string): Promise<number>;
+  /** POSTs a purge of the asset at `url`; returns the purge id. */
+  purge(url: string): Promise<string>;
+  purgeStatus(id: string): Promise<PurgeStatus>;
+  stop(): Promise<void>;
+}
+
+export const REPO = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
+
+export async function startPictor(root: string, name: string, assets: string): Promise<Pictor> {
+  const data = join(root, `pictor-${name}`);
+  mkdirSync(data, { recursive: true });
+  const args = ['dist/cli/index.js', 'serve', '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--data', data, '--assets', assets, '--log-level', 'warn', '--purge-rate-limit', '1000000'];
+  const child = start(process.execPath, args, { cwd: REPO });
+  try {
+    await waitForOutput(child, /API key:\s+ak_[0-9a-f]{64}/, 'pictor');
+  } catch (error) {
+    await stop(child, 'SIGKILL');
+    throw error;
+  }
+  const output = child.output();
+  const renderUrl = /Render URL:\s+(\S+?)\/?\n/.exec(output)![1]!;
+  const adminUrl = /Admin URL:\s+(\S+?)\/?\n/.exec(output)![1]!;
+  const apiKey = /API key:\s+(ak_[0-9a-f]{64})/.exec(output)![1]!;
+  const auth = { authorization: `Bearer ${apiKey}` };
+
+  const metric = async (metricName: string, labelFilter = ''): Promise<number> => {
+    const text = (await request(`${adminUrl}/metrics`)).body.toString();
+    let sum = 0;
+    for (const line of text.split('\n')) {
+      if (!line.startsWith(`${metricName}{`) && !line.startsWith(`${metricName} `)) continue;
+      if (labelFilter && !line.includes(labelFilter)) continue;
+      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+    return sum;
+  };
+
+  return {
+    child,
+    renderUrl,
+    adminUrl,
+    apiKey,
+    command: `node ${args.join(' ')}`,
+    renders: () => metric('pictor_render_duration_seconds_count'),
+    metric,
+    async purge(url) {
+      const body = JSON.stringify({ data: { type: 'purges', attributes: { url } } });
+      const reply = await request(`${adminUrl}/api/v1/purge`, { method: 'POST', headers: { ...auth, 'content-type': 'application/vnd.api+json' }, body });
+      if (reply.status !== 200) throw new Error(`purge ${url}: ${reply.status} ${reply.body.toString().slice(0, 300)}`);
+      return (JSON.parse(reply.body.toString()) as { data: { id: string } }).data.id;
+    },
+    async purgeStatus(id) {
+      const reply = await request(`${adminUrl}/api/v1/purges/${id}`, { headers: auth });
+      if (reply.status !== 200) throw new Error(`purge status ${id}: ${reply.status}`);
+      return (JSON.parse(reply.body.toString()) as { data: { attributes: PurgeStatus } }).data.attributes;
+    },
+    // A graceful stop finishes queued purges; give it a few seconds, then SIGKILL (the data dir is thrown away).
+    stop: () => stop(child, 'SIGTERM', 5_000),
+  };
+}
