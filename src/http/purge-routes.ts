@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { ApiKeys } from '../auth/api-keys.ts';
+import type { ApiKey, ApiKeys } from '../auth/api-keys.ts';
 import type { RateLimiter } from '../auth/rate-limit.ts';
 import { PictorError } from '../errors.ts';
 import type { PurgeRecord } from '../purge/model.ts';
@@ -17,17 +17,19 @@ export function purgeRoutes(
   limiter: RateLimiter,
   onAccepted: (coalesced: boolean) => void = () => {},
 ): void {
+  /** imgix's answer to an accepted purge: the id twice, and whether it joined a purge already queued. */
+  const accepted = ({ record, coalesced }: { record: PurgeRecord; coalesced: boolean }, caller: ApiKey | undefined) => {
+    onAccepted(coalesced);
+    return document({ id: record.id, type: 'purges', attributes: { purge_id: record.id } }, caller, { pictor: { coalesced } });
+  };
+
   app.post('/api/v1/purge', { onRequest: requireKey(keys, 'purge', limiter) }, async (request) => {
     const attributes = readPurgeDocument(request.body);
-    const { record, coalesced } = await purges.purge({ ...attributes, requestedBy: request.apiKey?.name });
-    onAccepted(coalesced);
-    return document({ id: record.id, type: 'purges', attributes: { purge_id: record.id } }, request.apiKey, { pictor: { coalesced } });
+    return accepted(await purges.purge({ ...attributes, requestedBy: request.apiKey?.name }), request.apiKey);
   });
 
   app.post<{ Params: { id: string } }>('/api/v1/sources/:id/purge', { onRequest: requireKey(keys, 'purge', limiter) }, async (request) => {
-    const { record, coalesced } = await purges.purgeSource(request.params.id, request.apiKey?.name);
-    onAccepted(coalesced);
-    return document({ id: record.id, type: 'purges', attributes: { purge_id: record.id } }, request.apiKey, { pictor: { coalesced } });
+    return accepted(await purges.purgeSource(request.params.id, request.apiKey?.name), request.apiKey);
   });
 
   app.get<{ Params: { id: string } }>('/api/v1/purges/:id', { onRequest: requireKey(keys, 'purge') }, async (request) => {

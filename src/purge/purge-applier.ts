@@ -23,7 +23,8 @@ export interface ApplierOptions {
  */
 export class PurgeApplier {
   private readonly queue: PurgeRecord[] = [];
-  private readonly running = new Map<string, PurgeRecord>();
+  /** Every purge queued or running, by id, so a status read never scans the queue. */
+  private readonly live = new Map<string, PurgeRecord>();
   private readonly applyingListeners: ((record: PurgeRecord) => void)[] = [];
   private workers = 0;
   private stopping = false;
@@ -62,22 +63,23 @@ export class PurgeApplier {
   enqueue(record: PurgeRecord): void {
     if (this.stopping) return; // stays pending on disk; applied after the restart
     this.queue.push(record);
+    this.live.set(record.id, record);
     this.pump();
   }
 
   /** The in-memory state of a purge still being applied. */
-  live(id: string): PurgeRecord | undefined {
-    return this.running.get(id) ?? this.queue.find((record) => record.id === id);
+  inFlight(id: string): PurgeRecord | undefined {
+    return this.live.get(id);
   }
 
   get depth(): number {
-    return this.queue.length + this.running.size;
+    return this.live.size;
   }
 
   /** Stops taking queued purges and waits for the running ones; queued ones stay pending on disk. */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.queue.length = 0;
+    for (const record of this.queue.splice(0)) this.live.delete(record.id);
     await this.idle();
   }
 
@@ -90,9 +92,8 @@ export class PurgeApplier {
     while (this.workers < this.options.concurrency && this.queue.length > 0) {
       const record = this.queue.shift()!;
       this.workers++;
-      this.running.set(record.id, record);
       void this.apply(record).finally(() => {
-        this.running.delete(record.id);
+        this.live.delete(record.id);
         this.workers--;
         if (!this.stopping) this.pump();
         if (this.workers === 0 && this.queue.length === 0) {

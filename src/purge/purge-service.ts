@@ -86,7 +86,7 @@ export class PurgeService {
   }
 
   get(id: string): PurgeRecord | undefined {
-    return this.applier.live(id) ?? this.store.get(id);
+    return this.applier.inFlight(id) ?? this.store.get(id);
   }
 
   private resolve(request: PurgeRequest): { sourceId: string; path: string } {
