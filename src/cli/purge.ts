@@ -36,7 +36,7 @@ export function registerPurgeCommand(program: Command): void {
       if (all.length === 0) throw new Error('no URL to purge: pass URLs or --file FILE');
       const api = new PurgeClient(flags.api.replace(/\/+$/, ''), key);
 
-      const bar = all.length > 1 ? new SingleBar({ format: 'purging [{bar}] {value}/{total} {eta_formatted} left', stream: process.stderr }, Presets.shades_classic) : undefined;
+      const bar = all.length > 1 ? progressBar(process.stderr) : undefined;
       bar?.start(all.length, 0);
       const outcomes: Outcome[] = [];
       for (const url of all) {
@@ -91,6 +91,17 @@ class PurgeClient {
     }
     return { status: 'timeout' };
   }
+}
+
+/**
+ * Progress on stderr, so that stdout carries only the results. On a terminal, a bar redrawn in place. Off a
+ * terminal (CI logs, a file) cli-progress draws nothing by default; a plain line at the start, every 5 s and
+ * at the end says how far a long list has got without filling the log with redraws.
+ */
+function progressBar(stream: NodeJS.WriteStream): SingleBar {
+  if (stream.isTTY) return new SingleBar({ format: 'purging [{bar}] {value}/{total} {eta_formatted} left', stream }, Presets.shades_classic);
+  // clearOnComplete only drops the blank line the last line is otherwise followed by: off a terminal there is nothing to clear.
+  return new SingleBar({ format: 'purging {value}/{total}', stream, noTTYOutput: true, notTTYSchedule: 5000, clearOnComplete: true });
 }
 
 function formatOutcome(outcome: Outcome): string {
