@@ -36,6 +36,34 @@ export function groupCpuSeconds(pgid: number): number {
   return total;
 }
 
+/** The core servers are pinned to in scenarios that pin (the load generator gets `LOAD_CPU`). */
+export const SERVER_CPU = 0;
+export const LOAD_CPU = 1;
+
+/** Whether this machine can give a server and its load generator a core each (Linux taskset, ≥ 2 cores). */
+export function canPin(): boolean {
+  if (cpus().length < 2) return false;
+  try {
+    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Pins every thread of every process in a process group to one core. Scenarios that compare one event
+ * loop with another (cache hits) pin each server to core 0 and wrk to core 1: otherwise the scheduler
+ * sometimes puts both on one core for a whole round, and rounds of the same server differ by 2×.
+ */
+export function pinGroup(pgid: number, cpu: number): void {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const f = statFields(Number(entry));
+    if (f && Number(f[2]) === pgid) execFileSync('taskset', ['-a', '-p', '-c', String(cpu), entry], { stdio: 'ignore' });
+  }
+}
+
 /**
  * CPU seconds the machine has spent in processes so far (user, nice, system) from /proc/stat. Interrupt and
  * softirq time (loopback networking at high request rates) and steal are left out: no process owns them.

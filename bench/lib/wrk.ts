@@ -22,6 +22,8 @@ export interface WrkOptions {
   /** A script in bench/wrk/ and its arguments. */
   script?: string;
   scriptArgs?: string[];
+  /** Run wrk on this core only (see pinGroup in cpu.ts). */
+  cpu?: number;
 }
 
 export async function wrk(options: WrkOptions): Promise<WrkResult> {
@@ -29,9 +31,10 @@ export async function wrk(options: WrkOptions): Promise<WrkResult> {
   if (options.script) args.push('-s', `bench/wrk/${options.script}`);
   args.push(options.url);
   if (options.scriptArgs) args.push('--', ...options.scriptArgs);
-  const { code, output } = await run('wrk', args, { cwd: REPO, timeoutMs: (options.seconds + 45) * 1000 });
+  const [command, commandArgs] = options.cpu === undefined ? ['wrk', args] : ['taskset', ['-c', String(options.cpu), 'wrk', ...args]];
+  const { code, output } = await run(command, commandArgs, { cwd: REPO, timeoutMs: (options.seconds + 45) * 1000 });
   if (code !== 0) throw new Error(`wrk failed (${code}):\n${output}`);
-  return { ...parseWrk(output), command: `wrk ${args.map((a) => (/[?&;' ]/.test(a) ? `'${a}'` : a)).join(' ')}` };
+  return { ...parseWrk(output), command: `${command} ${commandArgs.map((a) => (/[?&;' ]/.test(a) ? `'${a}'` : a)).join(' ')}` };
 }
 
 function parseWrk(output: string): Omit<WrkResult, 'command'> {

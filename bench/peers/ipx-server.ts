@@ -4,14 +4,15 @@
  *
  * "parity" sets the two encoder defaults in which ipx differs from Pictor, through ipx's own `sharpOptions`
  * (which ipx copies onto sharp's options, as it does for its default jpegProgressive: true): baseline
- * instead of progressive JPEG, and AVIF effort 2 instead of sharp's 4.
+ * instead of progressive JPEG, and AVIF effort 1 instead of sharp's 4.
  */
 import { createServer } from 'node:http';
+import { PARITY_AVIF_EFFORT } from '../lib/parity.ts';
 import { createIPX, createIPXNodeServer, ipxFSStorage, type IPXOptions } from 'ipx';
 
 const [dir, mode = 'defaults'] = process.argv.slice(2);
 if (!dir) throw new Error('usage: ipx-server.ts <dir> [defaults|parity]');
-const parity = { jpegProgressive: false, heifEffort: 2 } as unknown as IPXOptions['sharpOptions'];
+const parity = { jpegProgressive: false, heifEffort: PARITY_AVIF_EFFORT } as unknown as IPXOptions['sharpOptions'];
 const ipx = createIPX({ storage: ipxFSStorage({ dir }), ...(mode === 'parity' ? { sharpOptions: parity } : {}) });
 const server = createServer(createIPXNodeServer(ipx));
 server.listen(0, '127.0.0.1', () => {

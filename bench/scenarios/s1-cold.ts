@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { cpuWindow, groupCpuSeconds, waitIdle } from '../lib/cpu.ts';
 import { getOk } from '../lib/http.ts';
 import { coldJobs, ipxPath, pictorPath, writeLines, type Job } from '../lib/jobs.ts';
+import { PARITY_AVIF_EFFORT } from '../lib/parity.ts';
 import { naiveCommand, runNaive, startIpx, type Server } from '../lib/peers.ts';
 import { startPictor } from '../lib/pictor.ts';
 import { table, type Context, type Scenario } from '../lib/scenario.ts';
@@ -95,9 +96,9 @@ export const s1: Scenario = {
         } else if (who === 'naive') {
           const jobsFile = writeLines(`${file}.json`, [JSON.stringify(jobs.map((j) => ({ ...j, fm: j.fm === 'jpg' ? 'jpeg' : j.fm })))]);
           const window = cpuWindow();
-          const naive = await runNaive(master, jobsFile, seconds, 8, 2);
+          const naive = await runNaive(master, jobsFile, seconds, 8, PARITY_AVIF_EFFORT);
           const { otherShare, busyShare } = window.end();
-          const command = `node ${naiveCommand(master, jobsFile, seconds, 8, 2).join(' ')}`;
+          const command = `node ${naiveCommand(master, jobsFile, seconds, 8, PARITY_AVIF_EFFORT).join(' ')}`;
           run = { rate: naive.renders / naive.seconds, responses: naive.renders, cpuSeconds: naive.cpuSeconds, otherShare, busyShare, p99Ms: NaN, drainSeconds: 0, problems: naive.exhausted ? ['naive: job list exhausted'] : [], command };
         } else {
           run = await httpColdRun(ipx.url, ipx.child.pid, jobs.map((job) => ipxPath(context.photo, job)), seconds, `${file}.txt`, LABELS[who]);

@@ -1,7 +1,7 @@
 /** 2. Cache hit: one cached derivative at concurrency 64, vs nginx serving the same bytes and ipx (same URL). */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cpuWindow, groupCpuSeconds, waitIdle } from '../lib/cpu.ts';
+import { canPin, cpuWindow, groupCpuSeconds, LOAD_CPU, pinGroup, SERVER_CPU, waitIdle } from '../lib/cpu.ts';
 import { getOk } from '../lib/http.ts';
 import { startIpx, startNginx, startStaticNode, type Server } from '../lib/peers.ts';
 import { startPictor } from '../lib/pictor.ts';
@@ -51,6 +51,11 @@ export const s2: Scenario = {
       const nginxBody = await getOk(urls.nginx);
       if (!nginxBody.body.equals(hit.body)) throw new Error('nginx does not serve the same bytes');
       await getOk(urls.ipx);
+      const pinned = canPin();
+      if (pinned) for (const who of CONTENDERS) pinGroup(pids[who], SERVER_CPU);
+      const cpu = pinned ? LOAD_CPU : undefined;
+      // JIT warm-up (not measured): the first seconds of a Node server run unoptimised code.
+      for (const who of ['pictor', 'nginx', 'node'] as const) await wrk({ url: urls[who], connections: 64, seconds: context.quick ? 1 : 3, cpu });
 
       const p99: Record<string, number[]> = { pictor: [], nginx: [], node: [], ipx: [] };
       const p50: Record<string, number[]> = { pictor: [], nginx: [], node: [], ipx: [] };
@@ -61,7 +66,7 @@ export const s2: Scenario = {
       const values = await interleave(rounds, CONTENDERS, async (who) => {
         const window = cpuWindow();
         const cpu0 = groupCpuSeconds(pids[who]);
-        const result = await wrk({ url: urls[who], connections: 64, seconds: who === 'ipx' || who === 'node' ? shortSeconds : seconds });
+        const result = await wrk({ url: urls[who], connections: 64, seconds: who === 'ipx' || who === 'node' ? shortSeconds : seconds, cpu });
         if (result.non2xx + result.socketErrors > 0) problems.push(`${who}: ${result.non2xx} non-2xx, ${result.socketErrors} socket errors`);
         cpuUs[who]!.push(((groupCpuSeconds(pids[who]) - cpu0) / Math.max(result.requests, 1)) * 1e6);
         other[who]!.push(window.end().otherShare);
@@ -88,7 +93,7 @@ export const s2: Scenario = {
           { label: 'Pictor / ipx (req/s)', value: fmtRatio(vsIpx), target: 'informational', pass: undefined },
         ],
         body: [
-          `One derivative (\`w=800&fm=webp&q=75\` of the 2000×1333 JPEG, ${hit.body.length} bytes), cached before the run (checked: \`Cache-Status: ${cacheStatus}\`). wrk, 1 thread, 64 connections, ${seconds} s per contender per round (bare Node and ipx ${shortSeconds} s), ${rounds} rounds interleaved.`,
+          `One derivative (\`w=800&fm=webp&q=75\` of the 2000×1333 JPEG, ${hit.body.length} bytes), cached before the run (checked: \`Cache-Status: ${cacheStatus}\`). wrk, 1 thread, 64 connections, ${seconds} s per contender per round (bare Node and ipx ${shortSeconds} s), ${rounds} rounds interleaved, after a ${context.quick ? 1 : 3}-s unmeasured warm-up of each HTTP server. ${pinned ? 'Each server (all its threads and processes) is pinned to core 0 and wrk to core 1 (`taskset`), so every contender gets the same split of the machine.' : 'Not pinned to cores (no taskset or fewer than 2 cores).'}`,
           table(['Contender', 'req/s, median (min–max)', 'per round', 'p50 ms', 'p99 ms', 'server CPU µs per request', 'other work, per round'], rows),
           '"server CPU": CPU time of the server\'s processes (all threads; nginx\'s master and worker) over the run, per request. "other work": share of both cores used by processes the bench did not start during the run (0 % = a quiet machine).',
           problems.length ? `**Problems:** ${problems.join('; ')}.` : 'No non-2xx response and no socket error.',

@@ -18,12 +18,14 @@ export interface DerivativeMeta {
   varyAccept: boolean;
 }
 
+export type Tier = 'memory' | 'disk';
+
 export interface Derivative {
   meta: DerivativeMeta;
   body: Buffer;
+  /** Response header blocks for hits, by the tier that answered: built on the first hit, then reused. */
+  hitHeads?: Partial<Record<Tier, string[]>>;
 }
-
-export type Tier = 'memory' | 'disk';
 
 /** Rendered outputs: a bounded in-memory tier for hot items over the disk tier. */
 export class DerivativeCache {
@@ -33,21 +35,25 @@ export class DerivativeCache {
     private readonly memory: MemoryLru<Derivative>,
   ) {}
 
-  async get(key: string, group: string): Promise<{ derivative: Derivative; tier: Tier } | undefined> {
-    const now = Date.now();
+  /** The memory tier alone, synchronously: a hot hit never waits for a promise. */
+  fromMemory(key: string): Derivative | undefined {
     const inMemory = this.memory.get(key);
-    if (inMemory) {
-      if (this.usable(inMemory.meta, now)) return { derivative: inMemory, tier: 'memory' };
-      this.memory.delete(key);
-    }
+    if (!inMemory) return undefined;
+    if (this.usable(inMemory.meta, Date.now())) return inMemory;
+    this.memory.delete(key);
+    return undefined;
+  }
+
+  /** The disk tier; a usable entry is promoted to memory. Call after `fromMemory` missed. */
+  async fromDisk(key: string, group: string): Promise<Derivative | undefined> {
     const onDisk = await this.disk.read(group, entryName(key));
     if (!onDisk) return undefined;
-    if (!this.usable(onDisk.meta, now)) {
+    if (!this.usable(onDisk.meta, Date.now())) {
       void this.disk.remove(group, entryName(key));
       return undefined;
     }
     this.memory.set(key, onDisk, onDisk.body.length + 256);
-    return { derivative: onDisk, tier: 'disk' };
+    return onDisk;
   }
 
   /** Stores only if no purge of its deps was applied since its render started (the compare-and-set). */

@@ -1,10 +1,15 @@
 /**
  * A least-recently-used map bounded by the total size of its values. Map iteration order is insertion
  * order, so re-inserting on access keeps the oldest entry first and eviction is O(1).
+ *
+ * Re-inserting costs a delete and an insert on every hit, so an entry among the most recent quarter is
+ * left where it is: it is nowhere near eviction, and a hot entry then costs one map lookup per hit.
  */
 export class MemoryLru<V> {
-  private readonly entries = new Map<string, { value: V; size: number }>();
+  private readonly entries = new Map<string, { value: V; size: number; touched: number }>();
   private total = 0;
+  /** Counts insertions and moves: `clock - touched` is how many entries went in after this one. */
+  private clock = 0;
 
   constructor(
     private readonly maxBytes: number,
@@ -15,15 +20,18 @@ export class MemoryLru<V> {
   get(key: string): V | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+    if (this.clock - entry.touched > this.entries.size >> 2) {
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+      entry.touched = ++this.clock;
+    }
     return entry.value;
   }
 
   set(key: string, value: V, size: number): void {
     this.delete(key);
     if (size > this.maxItemBytes) return;
-    this.entries.set(key, { value, size });
+    this.entries.set(key, { value, size, touched: ++this.clock });
     this.total += size;
     for (const [oldest, entry] of this.entries) {
       if (this.total <= this.maxBytes) break;

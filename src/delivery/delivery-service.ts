@@ -16,12 +16,12 @@ import type { ResolvedSource, SourceRegistry } from '../sources/registry.ts';
 import type { RenderQueue } from './render-queue.ts';
 import { requireSignature } from './signature.ts';
 import { resolveSubImages, type SubImage } from './sub-images.ts';
-import { respond, type DeliveryResponse } from './respond.ts';
+import { respond, respondHit, type DeliveryResponse } from './respond.ts';
 
 export interface DeliveryRequest {
   host: string | undefined;
-  rawPath: string;
-  rawQuery: string;
+  /** The request target as received: path and query, undecoded. */
+  target: string;
   accept: string | undefined;
   ifNoneMatch: string | undefined;
 }
@@ -42,7 +42,10 @@ export interface DeliveryObservers {
 }
 
 /** Part of every derivative key: bump it when rendering changes, so disk caches from older versions are not served. */
-const RENDERER_VERSION = 'r1';
+const RENDERER_VERSION = 'r2';
+
+/** Per Source: about 20,000 distinct request targets of typical length. */
+const ROUTE_MEMO_BYTES = 8 * 1024 * 1024;
 
 /** Render errors worth remembering for the error TTL: asking again gives the same answer. */
 const CACHEABLE_ERRORS = new Set([404, 413, 422]);
@@ -53,7 +56,9 @@ const CACHEABLE_ERRORS = new Set([404, 413, 422]);
  */
 export class DeliveryService {
   private readonly renders: Coalescer<MissResult>;
-  private readonly routes = new MemoryLru<Route>(16 * 1024 * 1024);
+  /** Parsed request targets, by Source id then raw target; all dropped when the Sources change. */
+  private readonly routes = new Map<string, MemoryLru<Route>>();
+  private routesGeneration = -1;
 
   constructor(
     private readonly sources: SourceRegistry,
@@ -66,19 +71,27 @@ export class DeliveryService {
     this.renders = new Coalescer(freshness);
   }
 
-  async handle(request: DeliveryRequest): Promise<DeliveryResponse> {
+  /**
+   * Answers a request. A hit in the memory tier is answered synchronously (no promise, no allocation beyond
+   * the response): that is most of a CDN's traffic. Anything else continues in `handleMiss`.
+   */
+  handle(request: DeliveryRequest): DeliveryResponse | Promise<DeliveryResponse> {
     const source = this.sources.forHost(request.host);
-    requireSignature(source, request);
     const route = this.route(source, request);
     const { expires } = route;
     if (expires !== undefined && expires * 1000 <= Date.now()) throw new PictorError('URL_EXPIRED', 'This URL has expired.');
-    const format = acceptClass(route.params, request.accept);
-    const job: Job = { ...route, source, format, key: `${route.key}\n${format}` };
-    const context = { request, expires, varyAccept: job.varyAccept };
+    const format = route.varyAccept ? acceptClass(route.params, request.accept) : '';
+    const key = (route.keys[format] ??= `${route.key}\n${format}`);
+    const context = { ifNoneMatch: request.ifNoneMatch, expires };
+    const inMemory = this.tiers.derivatives.fromMemory(key);
+    if (inMemory) return respondHit(inMemory, context, 'memory');
+    return this.handleMiss({ ...route, source, format, key }, context);
+  }
 
-    const cached = await this.tiers.derivatives.get(job.key, job.group);
-    if (cached) return respond(cached.derivative, context, `Pictor; hit; detail=${cached.tier}`);
-    if (!source.record.enabled) throw new PictorError('SOURCE_DISABLED', 'This Source is disabled.');
+  private async handleMiss(job: Job, context: { ifNoneMatch: string | undefined; expires: number | undefined }): Promise<DeliveryResponse> {
+    const onDisk = await this.tiers.derivatives.fromDisk(job.key, job.group);
+    if (onDisk) return respondHit(onDisk, context, 'disk');
+    if (!job.source.record.enabled) throw new PictorError('SOURCE_DISABLED', 'This Source is disabled.');
 
     const { promise, joined } = this.renders.run(job.key, job.deps, (builtAt) => this.miss(job, builtAt));
     const { derivative, origin, stored } = await promise;
@@ -88,30 +101,44 @@ export class DeliveryService {
 
   /**
    * What a request target means — canonical path, parameters, sub-images, cache key — memoised by the raw
-   * target, so a cache hit skips parsing. Entries are dropped when the Sources change (a sub-image's
-   * Source may have moved); a target that fails to parse is never memoised.
+   * target, so a cache hit skips parsing and signature checks. Entries are dropped when the Sources change
+   * (a token, a sub-image's Source); a target that fails to parse or verify is never memoised.
    */
   private route(source: ResolvedSource, request: DeliveryRequest): Route {
-    const memoKey = `${source.record.id}\n${request.rawPath}?${request.rawQuery}`;
-    const known = this.routes.get(memoKey);
-    if (known && known.generation === this.sources.generation) return known;
-    const path = canonicalPath(request.rawPath);
-    const { params, canonical, expires } = parseParams(request.rawQuery);
+    const memo = this.routeMemo(source.record.id);
+    const known = memo.get(request.target);
+    if (known) return known;
+    const queryStart = request.target.indexOf('?');
+    const rawPath = queryStart === -1 ? request.target : request.target.slice(0, queryStart);
+    const rawQuery = queryStart === -1 ? '' : request.target.slice(queryStart + 1);
+    requireSignature(source, { rawPath, rawQuery });
+    const path = canonicalPath(rawPath);
+    const { params, canonical, expires } = parseParams(rawQuery);
     const subImages = resolveSubImages(params, { source, path }, this.sources);
     const route: Route = {
-      generation: this.sources.generation,
       path,
       params,
       expires,
       key: `${RENDERER_VERSION}\n${source.record.id}\n${path}\n${canonical}`,
+      keys: {},
       group: assetGroup(source.record.id, path),
       // A derivative depends on its asset and on every sub-image it uses: purging any of them makes it stale.
       deps: [assetRef(source.record.id, path), ...subImages.map((sub) => sub.ref)],
       subImages,
       varyAccept: variesOnAccept(params),
     };
-    this.routes.set(memoKey, route, memoKey.length * 2 + 256);
+    memo.set(request.target, route, request.target.length * 2 + 256);
     return route;
+  }
+
+  private routeMemo(sourceId: string): MemoryLru<Route> {
+    if (this.routesGeneration !== this.sources.generation) {
+      this.routes.clear(); // a token, a domain or a sub-image's Source may have changed
+      this.routesGeneration = this.sources.generation;
+    }
+    let memo = this.routes.get(sourceId);
+    if (!memo) this.routes.set(sourceId, (memo = new MemoryLru(ROUTE_MEMO_BYTES)));
+    return memo;
   }
 
   /** Builds the derivative for a miss (a render, a passed-through file or a cacheable error) and stores it. */
@@ -189,12 +216,13 @@ export class DeliveryService {
 
 /** A request target, parsed: everything about it that does not depend on the request's headers. */
 interface Route {
-  generation: number;
   path: string;
   params: RenderParams;
   expires: number | undefined;
   /** The derivative cache key, before the negotiated format is appended. */
   key: string;
+  /** Full cache keys by negotiated format, built once: a reused string also keeps its hash. */
+  keys: Record<string, string>;
   group: string;
   deps: string[];
   subImages: SubImage[];

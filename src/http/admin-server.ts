@@ -35,7 +35,7 @@ export function createAdminServer(services: AdminServices): FastifyInstance {
     return payload;
   });
   app.addHook('onResponse', async (request, reply) => {
-    services.metrics.requests.inc({ listener: 'admin', status: String(reply.statusCode), cache: 'none' });
+    services.metrics.countRequest('admin', reply.statusCode, 'none');
     request.log.info({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
 

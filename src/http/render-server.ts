@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { DeliveryService } from '../delivery/delivery-service.ts';
+import type { DeliveryRequest, DeliveryService } from '../delivery/delivery-service.ts';
 import type { DeliveryResponse } from '../delivery/respond.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -25,61 +25,58 @@ const ERROR_MAX_AGE = 300;
 export function createRenderServer(delivery: DeliveryService, metrics: Metrics, logger: Logger): RenderListener {
   const log = logger.child({ listener: 'render' });
   const nextId = requestIdGenerator();
-  const counters = new Map<string, { inc(): void }>();
   let closing = false;
 
-  const count = (status: number, cache: string): void => {
-    const key = `${status}:${cache}`;
-    let counter = counters.get(key);
-    if (!counter) counters.set(key, (counter = metrics.requests.labels('render', String(status), cache)));
-    counter.inc();
+  const finish = (request: http.IncomingMessage, id: string, started: number, status: number, cache: 'hit' | 'miss' | 'none'): void => {
+    metrics.countRequest('render', status, cache);
+    // No log line per cache hit at the default level: hits are counted in /metrics instead.
+    const level = status >= 500 ? 'error' : cache === 'hit' ? 'debug' : 'info';
+    if (log.isLevelEnabled(level)) {
+      log[level]({ reqId: id, method: request.method, url: request.url, status, cache, ms: Math.round(performance.now() - started) }, 'request');
+    }
+  };
+  const reply = (request: http.IncomingMessage, response: http.ServerResponse, id: string, started: number, result: DeliveryResponse): void => {
+    send(response, request.method, result.status, withRequestHeaders(result.headers, id, closing), result.body);
+    finish(request, id, started, result.status, result.cache);
+  };
+  const fail = (request: http.IncomingMessage, response: http.ServerResponse, id: string, started: number, error: unknown): void => {
+    const pictorError = toPictorError(error);
+    if (pictorError.status >= 500) log.error({ reqId: id, err: error, url: request.url }, 'render failed');
+    const cacheControl = pictorError.status >= 500 ? 'no-store' : `public, max-age=${ERROR_MAX_AGE}`;
+    const headers = ['cache-control', cacheControl, ...Object.entries(pictorError.headers ?? {}).flat()];
+    sendText(response, request.method, pictorError.status, pictorError.message, withRequestHeaders(headers, id, closing));
+    finish(request, id, started, pictorError.status, 'none');
   };
 
+  // Closures are made only for requests that wait (a miss): a memory hit is answered within this call.
   const server = http.createServer((request, response) => {
     const id = nextId();
     const started = performance.now();
-    const finish = (status: number, cache: 'hit' | 'miss' | 'none'): void => {
-      count(status, cache);
-      // No log line per cache hit at the default level: hits are counted in /metrics instead.
-      const level = status >= 500 ? 'error' : cache === 'hit' ? 'debug' : 'info';
-      if (log.isLevelEnabled(level)) {
-        log[level]({ reqId: id, method: request.method, url: request.url, status, cache, ms: Math.round(performance.now() - started) }, 'request');
-      }
-    };
-
-    response.setHeader('x-request-id', id);
-    if (closing) response.setHeader('connection', 'close');
+    const method = request.method;
+    if (method !== 'GET' && method !== 'HEAD') {
+      sendText(response, method, 405, 'Only GET and HEAD are allowed here.', withRequestHeaders(['allow', 'GET, HEAD'], id, closing));
+      return finish(request, id, started, 405, 'none');
+    }
     const target = request.url ?? '/';
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
-      sendText(response, 405, 'Only GET and HEAD are allowed here.', { allow: 'GET, HEAD' });
-      return finish(405, 'none');
-    }
     if (target === '/healthz') {
-      send(response, request.method, 200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }, Buffer.from('{"status":"ok"}'));
-      return finish(200, 'none');
+      const headers = withRequestHeaders(['content-type', 'application/json; charset=utf-8', 'cache-control', 'no-store', 'content-length', String(HEALTHY.length)], id, closing);
+      send(response, method, 200, headers, HEALTHY);
+      return finish(request, id, started, 200, 'none');
     }
-    const queryStart = target.indexOf('?');
-    delivery
-      .handle({
-        host: request.headers.host,
-        rawPath: queryStart === -1 ? target : target.slice(0, queryStart),
-        rawQuery: queryStart === -1 ? '' : target.slice(queryStart + 1),
-        accept: request.headers.accept,
-        ifNoneMatch: request.headers['if-none-match'],
-      })
-      .then(
-        (result: DeliveryResponse) => {
-          send(response, request.method, result.status, result.headers, result.body);
-          finish(result.status, result.cache);
-        },
-        (error: unknown) => {
-          const pictorError = toPictorError(error);
-          if (pictorError.status >= 500) log.error({ reqId: id, err: error, url: request.url }, 'render failed');
-          const cacheControl = pictorError.status >= 500 ? 'no-store' : `public, max-age=${ERROR_MAX_AGE}`;
-          sendText(response, pictorError.status, pictorError.message, { 'cache-control': cacheControl, ...pictorError.headers }, request.method);
-          finish(pictorError.status, 'none');
-        },
+    let result: DeliveryResponse | Promise<DeliveryResponse>;
+    try {
+      result = delivery.handle(deliveryRequest(target, request.rawHeaders));
+    } catch (error) {
+      return fail(request, response, id, started, error);
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (settled) => reply(request, response, id, started, settled),
+        (error: unknown) => fail(request, response, id, started, error),
       );
+    } else {
+      reply(request, response, id, started, result);
+    }
   });
   server.keepAliveTimeout = 65_000;
 
@@ -102,12 +99,47 @@ export function createRenderServer(delivery: DeliveryService, metrics: Metrics, 
   };
 }
 
-function send(response: http.ServerResponse, method: string | undefined, status: number, headers: Record<string, string>, body: Buffer): void {
-  if (status !== 304) headers['content-length'] = String(body.length);
+const HEALTHY = Buffer.from('{"status":"ok"}');
+
+/**
+ * The three request headers delivery reads, straight from the raw list: `request.headers` would build an
+ * object of every header a browser sends (a dozen or more) on each request. Same rules as node:http's:
+ * the first Host wins, repeated Accept and If-None-Match values are joined with ", ".
+ */
+function deliveryRequest(target: string, raw: string[]): DeliveryRequest {
+  let host: string | undefined;
+  let accept: string | undefined;
+  let ifNoneMatch: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    if (name.length === 4) {
+      if (host === undefined && name.toLowerCase() === 'host') host = value;
+    } else if (name.length === 6) {
+      if (name.toLowerCase() === 'accept') accept = accept === undefined ? value : `${accept}, ${value}`;
+    } else if (name.length === 13) {
+      if (name.toLowerCase() === 'if-none-match') ifNoneMatch = ifNoneMatch === undefined ? value : `${ifNoneMatch}, ${value}`;
+    }
+  }
+  return { host, target, accept, ifNoneMatch };
+}
+
+/**
+ * Every response carries its request id, and `Connection: close` once the listener is shutting down —
+ * decided when the response is written, so a request in flight at close() ends its connection too:
+ * server.close() would otherwise wait keepAliveTimeout (65 s) for it, past most stop grace periods.
+ */
+function withRequestHeaders(headers: readonly string[], id: string, closing: boolean): string[] {
+  return closing ? [...headers, 'x-request-id', id, 'connection', 'close'] : [...headers, 'x-request-id', id];
+}
+
+/** `headers` must carry Content-Length when there is a body (the delivery layer sets it; sendText here). */
+function send(response: http.ServerResponse, method: string | undefined, status: number, headers: string[], body: Buffer): void {
   response.writeHead(status, headers);
   response.end(method === 'HEAD' ? undefined : body);
 }
 
-function sendText(response: http.ServerResponse, status: number, message: string, headers: Record<string, string> = {}, method?: string): void {
-  send(response, method, status, { 'content-type': 'text/plain; charset=utf-8', ...headers }, Buffer.from(`${message}\n`));
+function sendText(response: http.ServerResponse, method: string | undefined, status: number, message: string, headers: string[]): void {
+  const body = Buffer.from(`${message}\n`);
+  send(response, method, status, ['content-type', 'text/plain; charset=utf-8', 'content-length', String(body.length), ...headers], body);
 }

@@ -27,6 +27,8 @@ export interface RegistryOptions {
   originInterceptor?: ((origin: Origin, source: SourceRecord) => Origin) | undefined;
 }
 
+const RAW_HOST_MEMO = 1024;
+
 /** Loopback names always served by the default Source, so `npm start` works at http://localhost:3000/. */
 const LOOPBACK_DOMAINS = ['localhost', '127.0.0.1', '[::1]'];
 
@@ -37,6 +39,8 @@ const LOOPBACK_DOMAINS = ['localhost', '127.0.0.1', '[::1]'];
 export class SourceRegistry {
   private byId = new Map<string, ResolvedSource>();
   private byHost = new Map<string, ResolvedSource>();
+  /** Host headers as received → Source, so a request skips normalising its Host. Client input: bounded. */
+  private byRawHost = new Map<string, ResolvedSource>();
   private defaultSource: ResolvedSource | undefined;
   private seenVersion = -1;
   /** Increases on every reload: anything derived from the Sources (routes, sub-image resolution) checks it. */
@@ -75,8 +79,13 @@ export class SourceRegistry {
   /** The Source that serves a Host header: a domain match, else the default Source. */
   forHost(hostHeader: string | undefined): ResolvedSource {
     this.refreshIfChanged();
-    const match = hostHeader === undefined ? undefined : this.byHost.get(normalizeHost(hostHeader));
-    return match ?? this.defaultSource!;
+    if (hostHeader === undefined) return this.defaultSource!;
+    const known = this.byRawHost.get(hostHeader);
+    if (known) return known;
+    const source = this.byHost.get(normalizeHost(hostHeader)) ?? this.defaultSource!;
+    if (this.byRawHost.size >= RAW_HOST_MEMO) this.byRawHost.clear();
+    this.byRawHost.set(hostHeader, source);
+    return source;
   }
 
   /** The Source whose domains include this host, or undefined (purges never fall back to the default). */
@@ -110,6 +119,7 @@ export class SourceRegistry {
     const previous = this.byId;
     this.byId = new Map();
     this.byHost = new Map();
+    this.byRawHost = new Map();
     for (const record of this.store.all()) {
       const same = previous.get(record.id);
       const origin = same && JSON.stringify(same.record.deployment) === JSON.stringify(record.deployment) ? same.origin : this.createOrigin(record);

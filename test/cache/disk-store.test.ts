@@ -75,6 +75,16 @@ describe('MemoryLru', () => {
     assert.ok(lru.bytes <= 100);
   });
 
+  it('keeps an old entry that is read over the unread ones, in a tier of many entries', () => {
+    const lru = new MemoryLru<number>(80, 10);
+    for (let i = 0; i < 8; i++) lru.set(`k${i}`, i, 10);
+    assert.equal(lru.get('k0'), 0); // the oldest: read, so it moves to the young end
+    for (let i = 8; i < 12; i++) lru.set(`k${i}`, i, 10);
+    assert.equal(lru.get('k0'), 0);
+    assert.deepEqual([1, 2, 3, 4].map((i) => lru.get(`k${i}`)), [undefined, undefined, undefined, undefined]);
+    assert.equal(lru.size, 8);
+  });
+
   it('refuses a single item larger than its item bound', () => {
     const lru = new MemoryLru<string>(1000, 100);
     lru.set('big', 'x', 500);

@@ -1,7 +1,20 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { rawGet, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
+
+/** Sends a request exactly as written (header case, repeats) and returns the whole raw response. */
+function rawExchange(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(request));
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    socket.on('error', reject);
+  });
+}
 
 async function metric(t: TestPictor, name: string): Promise<number> {
   const text = await (await fetch(`${t.adminUrl}/metrics`)).text();
@@ -66,6 +79,36 @@ describe('Rendering API over HTTP', () => {
     assert.equal(webp.headers['content-type'], 'image/webp');
     const plain = await rawGet(t.renderPort, '/photo.jpg?w=50&auto=format', { accept: '*/*' });
     assert.equal(plain.headers['content-type'], 'image/jpeg');
+  });
+
+  it('reads Host, Accept and If-None-Match from the raw header lines, in any case, joining repeats', async () => {
+    const head = 'GET /photo.jpg?w=60&auto=format HTTP/1.1\r\nHOST: 127.0.0.1\r\nACCEPT: text/html\r\naccept: image/webp\r\nConnection: close\r\n\r\n';
+    const first = await rawExchange(t.renderPort, head);
+    assert.match(first, /^HTTP\/1\.1 200 /);
+    assert.match(first, /\r\ncontent-type: image\/webp\r\n/i, 'the two Accept lines count as one list');
+    const etag = /\r\netag: ("[^"]+")\r\n/i.exec(first)![1]!;
+    const revalidate = head.replace('Connection: close', `If-None-Match: W/"other"\r\nIF-NONE-MATCH: ${etag}\r\nConnection: close`);
+    const second = await rawExchange(t.renderPort, revalidate);
+    assert.match(second, /^HTTP\/1\.1 304 /, 'a match in the second If-None-Match line');
+    assert.match(second, /\r\ncache-status: Pictor; hit; detail=memory\r\n/i);
+  });
+
+  it('answers HEAD on a memory hit with the GET length and no body, and counts hits', async () => {
+    const get = await rawGet(t.renderPort, '/photo.jpg?w=70&fm=webp');
+    const hitsBefore = await metric(t, 'pictor_http_requests_total{listener="render",status="200",cache="hit"}');
+    const head = await new Promise<http.IncomingMessage>((resolve, reject) =>
+      http.request({ host: '127.0.0.1', port: t.renderPort, path: '/photo.jpg?w=70&fm=webp', method: 'HEAD' }, resolve).on('error', reject).end(),
+    );
+    const bodyBytes = await new Promise<number>((resolve) => {
+      let n = 0;
+      head.on('data', (chunk: Buffer) => (n += chunk.length)).on('end', () => resolve(n));
+    });
+    assert.equal(head.statusCode, 200);
+    assert.equal(head.headers['cache-status'], 'Pictor; hit; detail=memory');
+    assert.equal(Number(head.headers['content-length']), get.body.length);
+    assert.equal(bodyBytes, 0);
+    await rawGet(t.renderPort, '/photo.jpg?w=70&fm=webp');
+    assert.equal(await metric(t, 'pictor_http_requests_total{listener="render",status="200",cache="hit"}'), hitsBefore + 2);
   });
 
   it('400 naming the parameter for an invalid value', async () => {
