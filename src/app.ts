@@ -64,7 +64,7 @@ export class Pictor {
 
   async start(): Promise<StartedPictor> {
     const { options, logger, metrics } = this;
-    configureSharp();
+    configureSharp(options.renderThreads);
     const db = (this.db = openDatabase(options.dataDir));
     const sourceStore = new SourceStore(db);
     const purgeStore = new PurgeStore(db);

@@ -17,6 +17,12 @@ export function registerServeCommand(program: Command): void {
     .option('--max-input-bytes <size>', 'largest origin file, e.g. 100mb (env PICTOR_MAX_INPUT_BYTES)')
     .option('--disk-cache-size <size>', 'disk cache bound, e.g. 2gb (env PICTOR_DISK_CACHE_SIZE)')
     .option('--memory-cache-size <size>', 'in-memory derivative tier bound, e.g. 256mb (env PICTOR_MEMORY_CACHE_SIZE)')
+    .option('--master-memory-size <size>', 'in-memory tier of origin masters, e.g. 128mb (env PICTOR_MASTER_MEMORY_SIZE)')
+    .option('--decoded-memory-size <size>', 'in-memory tier of decoded, pre-shrunk masters, e.g. 128mb (env PICTOR_DECODED_MEMORY_SIZE)')
+    .option('--render-concurrency <n>', `renders running at once (env PICTOR_RENDER_CONCURRENCY, default ${DEFAULTS.renderConcurrency}: cores + 1)`)
+    .option('--render-threads <n>', `libvips threads per render (env PICTOR_RENDER_THREADS, default ${DEFAULTS.renderThreads})`)
+    .option('--render-queue-limit <n>', `renders waiting before 503 (env PICTOR_RENDER_QUEUE_LIMIT, default ${DEFAULTS.renderQueueLimit})`)
+    .option('--render-timeout <seconds>', `seconds one render may take (env PICTOR_RENDER_TIMEOUT, default ${DEFAULTS.renderTimeoutSeconds})`)
     .option('--purge-rate-limit <n>', `purge requests per second per API key (env PICTOR_PURGE_RATE_LIMIT, default ${DEFAULTS.purgeRateLimit})`)
     .option('--outbound-allow <list>', 'IPs/CIDRs outbound fetches may reach although private, e.g. 127.0.0.1/32 (env PICTOR_OUTBOUND_ALLOW)')
     .option('--base-domain <domain>', 'parent domain of imgix_subdomains labels (env PICTOR_BASE_DOMAIN)')
@@ -37,6 +43,12 @@ export function registerServeCommand(program: Command): void {
           maxInputBytes: flags.maxInputBytes,
           diskCacheBytes: flags.diskCacheSize,
           memoryCacheBytes: flags.memoryCacheSize,
+          masterMemoryBytes: flags.masterMemorySize,
+          decodedMemoryBytes: flags.decodedMemorySize,
+          renderConcurrency: flags.renderConcurrency,
+          renderThreads: flags.renderThreads,
+          renderQueueLimit: flags.renderQueueLimit,
+          renderTimeoutSeconds: flags.renderTimeout,
           purgeRateLimit: flags.purgeRateLimit,
           logLevel: flags.logLevel,
           outboundAllow: flags.outboundAllow,

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 
 /**
@@ -29,6 +30,8 @@ export interface PictorOptions {
   purgeRateLimit: number;
   /** Renders running at once; more wait in a bounded queue. */
   renderConcurrency: number;
+  /** libvips threads per render (sharp's concurrency). */
+  renderThreads: number;
   renderQueueLimit: number;
   renderTimeoutSeconds: number;
   logLevel: string;
@@ -71,6 +74,7 @@ const SETTINGS: Record<keyof PictorOptions, Setting> = {
   decodedMemoryBytes: { flag: '--decoded-memory-size', env: 'PICTOR_DECODED_MEMORY_SIZE' },
   purgeRateLimit: { flag: '--purge-rate-limit', env: 'PICTOR_PURGE_RATE_LIMIT' },
   renderConcurrency: { flag: '--render-concurrency', env: 'PICTOR_RENDER_CONCURRENCY' },
+  renderThreads: { flag: '--render-threads', env: 'PICTOR_RENDER_THREADS' },
   renderQueueLimit: { flag: '--render-queue-limit', env: 'PICTOR_RENDER_QUEUE_LIMIT' },
   renderTimeoutSeconds: { flag: '--render-timeout', env: 'PICTOR_RENDER_TIMEOUT' },
   logLevel: { flag: '--log-level', env: 'PICTOR_LOG_LEVEL' },
@@ -93,7 +97,12 @@ export const DEFAULTS = {
   masterMemoryBytes: 128 * 1024 ** 2,
   decodedMemoryBytes: 128 * 1024 ** 2,
   purgeRateLimit: 10,
-  renderConcurrency: 4,
+  // One libvips thread per render and one render per core (plus one to cover a render's I/O and
+  // JavaScript gaps), as imgproxy does: measured on the cold-render bench (2 cores, c=8), 6 % more renders
+  // per second than 4 renders of 2 threads each, with a lower p99; threads of one render mostly wait on
+  // each other when every core is already rendering.
+  renderConcurrency: availableParallelism() + 1,
+  renderThreads: 1,
   renderQueueLimit: 512,
   renderTimeoutSeconds: 30,
   logLevel: 'info',
@@ -133,6 +142,7 @@ export function resolveOptions(flags: RawOptions = {}, env: NodeJS.ProcessEnv = 
     decodedMemoryBytes: size('decodedMemoryBytes'),
     purgeRateLimit: number('purgeRateLimit', pick('purgeRateLimit') ?? String(DEFAULTS.purgeRateLimit), 0.001, 1e9),
     renderConcurrency: integer('renderConcurrency', pick('renderConcurrency') ?? String(DEFAULTS.renderConcurrency), 1, 1024),
+    renderThreads: integer('renderThreads', pick('renderThreads') ?? String(DEFAULTS.renderThreads), 1, 64),
     renderQueueLimit: integer('renderQueueLimit', pick('renderQueueLimit') ?? String(DEFAULTS.renderQueueLimit), 0, 1e6),
     renderTimeoutSeconds: integer('renderTimeoutSeconds', pick('renderTimeoutSeconds') ?? String(DEFAULTS.renderTimeoutSeconds), 1, 3600),
     logLevel,

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, resolveOptions } from '../../src/config/options.ts';
@@ -14,6 +15,8 @@ describe('options: flag ?? environment ?? default, validated at start', () => {
     assert.equal(options.assetsDir, path.resolve('assets'));
     assert.equal(options.maxInputPixels, 100_000_000);
     assert.equal(options.purgeRateLimit, 10);
+    assert.equal(options.renderConcurrency, availableParallelism() + 1);
+    assert.equal(options.renderThreads, 1);
   });
 
   it('reads the environment, and flags win over it', () => {
@@ -32,5 +35,6 @@ describe('options: flag ?? environment ?? default, validated at start', () => {
     assert.throws(() => resolveOptions({}, { PICTOR_PUBLIC_URL: 'not a url' }), /--public-url/);
     assert.throws(() => resolveOptions({}, { PICTOR_DISK_CACHE_SIZE: 'lots' }), /--disk-cache-size/);
     assert.throws(() => resolveOptions({}, { PICTOR_LOG_LEVEL: 'loud' }), /--log-level/);
+    assert.throws(() => resolveOptions({ renderThreads: '0' }, {}), /--render-threads \(PICTOR_RENDER_THREADS\) must be a whole number from 1 to 64/);
   });
 });
