@@ -18,8 +18,8 @@ export interface ApplierOptions {
 
 /**
  * Applies purges: asks the origin what changed (the `origin` verdict), then applies the purge as one
- * sequence bump (see cache/freshness.ts), records it durably as completed, and leaves file deletion to the
- * background. The bump is O(1) whatever is cached.
+ * sequence bump (see cache/freshness.ts), records it as completed (on disk with the next commit), and
+ * leaves file deletion to the background. The bump is O(1) whatever is cached.
  */
 export class PurgeApplier {
   private readonly queue: PurgeRecord[] = [];
@@ -119,19 +119,22 @@ export class PurgeApplier {
       const reason = isPictorError(error) ? error.message : 'the origin could not be reached';
       finished = { ...record, status: 'failed', error: reason, completedAt: Date.now() };
     }
-    try {
-      await this.commits.commit(() => this.store.finish(finished, scopes));
-    } catch (error) {
-      // Stays pending on disk and is applied again after a restart; the bump above already took effect.
-      this.options.onError?.(error, record);
-      return;
-    }
+    // The bump has taken effect in every tier, so the status says so now (status reads find the record in
+    // `live` until its completion is on disk). The completion rides along with the next commit: if a crash
+    // loses it, the purge is still pending on disk, and recovery makes its scopes stale again before the
+    // restarted server answers anything, then applies it again.
     Object.assign(record, finished);
     if (finished.status === 'completed') {
       // Stale entries are never served; this only frees space. Prefix purges leave it to reads and LRU.
       if (record.match === 'exact') this.originCache.dropAsset(record.sourceId, record.path);
       if (record.match === 'source') this.disk.dropGroup(record.sourceId);
       this.options.onCompleted?.(record);
+    }
+    try {
+      await this.commits.commitSoon(() => this.store.finish(finished, scopes));
+    } catch (error) {
+      // Stays pending on disk and is applied again after a restart; the bump above already took effect.
+      this.options.onError?.(error, record);
     }
   }
 

@@ -61,4 +61,39 @@ describe('Durability: every acknowledged purge survives kill -9', () => {
       assert.equal(await second.exited, 0, 'SIGTERM stops cleanly');
     }
   });
+
+  it('keeps a completed purge completed when the process is killed just after reporting it', async () => {
+    const data = path.join(root, 'data-completed');
+    const args = ['--data', data, '--assets', path.join(root, 'assets'), '--purge-rate-limit', '100000'];
+    await fs.writeFile(path.join(root, 'assets', 'badge.jpg'), await solidImage(120, 60, [220, 20, 20]));
+    const first = await spawnServer(args);
+    const key = first.apiKey!;
+    const auth = { authorization: `Bearer ${key}` };
+    assert.equal((await fetch(`${first.renderUrl}/badge.jpg?w=60`)).status, 200);
+    await fs.writeFile(path.join(root, 'assets', 'badge.jpg'), await solidImage(120, 60, [20, 20, 220]));
+    const accepted = await fetch(`${first.adminUrl}/api/v1/purge`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/vnd.api+json' },
+      body: JSON.stringify({ data: { type: 'purges', attributes: { url: `${first.renderUrl}/badge.jpg` } } }),
+    });
+    const id = ((await accepted.json()) as { data: { id: string } }).data.id;
+    const statusIn = async (server: { adminUrl: string }) =>
+      ((await (await fetch(`${server.adminUrl}/api/v1/purges/${id}`, { headers: auth })).json()) as { data: { attributes: { status: string } } }).data.attributes.status;
+    // Killed as soon as the purge says `completed`: its completion may not be on disk yet (it rides along
+    // with the next commit), so the restart must make the asset stale again and complete the purge again.
+    await eventually(async () => (await statusIn(first)) === 'completed', 10_000);
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    const second = await spawnServer(args);
+    try {
+      const response = await fetch(`${second.renderUrl}/badge.jpg?w=60`);
+      const [r, , b] = await meanColour(Buffer.from(await response.arrayBuffer()));
+      assert.ok(b! > 150 && r! < 80, 'the purged derivative is never served after the restart');
+      await eventually(async () => (await statusIn(second)) === 'completed', 10_000);
+    } finally {
+      second.child.kill('SIGTERM');
+      assert.equal(await second.exited, 0);
+    }
+  });
 });
