@@ -204,7 +204,15 @@ export class DiskStore<M> {
   private forgetUnder(dir: string): void {
     const exact = this.groups.get(dir);
     if (exact) {
-      for (const rel of exact) this.forget(rel);
+      // The common case (a purged asset): drop the group's set whole, so 10,000 entries cost 10,000 index
+      // deletions on the event loop and nothing more.
+      this.groups.delete(dir);
+      for (const rel of exact) {
+        const size = this.index.get(rel);
+        if (size === undefined) continue;
+        this.index.delete(rel);
+        this.total -= size;
+      }
       return;
     }
     const prefix = `${dir}/`;

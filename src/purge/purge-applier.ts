@@ -124,17 +124,20 @@ export class PurgeApplier {
     // loses it, the purge is still pending on disk, and recovery makes its scopes stale again before the
     // restarted server answers anything, then applies it again.
     Object.assign(record, finished);
-    if (finished.status === 'completed') {
-      // Stale entries are never served; this only frees space. Prefix purges leave it to reads and LRU.
-      if (record.match === 'exact') this.originCache.dropAsset(record.sourceId, record.path);
-      if (record.match === 'source') this.disk.dropGroup(record.sourceId);
-      this.options.onCompleted?.(record);
-    }
+    if (finished.status === 'completed') this.options.onCompleted?.(record);
     try {
       await this.commits.commitSoon(() => this.store.finish(finished, scopes));
     } catch (error) {
       // Stays pending on disk and is applied again after a restart; the bump above already took effect.
       this.options.onError?.(error, record);
+      return;
+    }
+    // Stale entries are never served, so this only frees space, and it waits until the completion is on
+    // disk: forgetting 10,000 index entries is event-loop work, best kept out of the moment a client reads
+    // `completed`. Prefix purges leave it to reads and LRU.
+    if (finished.status === 'completed') {
+      if (record.match === 'exact') this.originCache.dropAsset(record.sourceId, record.path);
+      if (record.match === 'source') this.disk.dropGroup(record.sourceId);
     }
   }
 
