@@ -27,6 +27,8 @@ export class PurgeApplier {
   private readonly live = new Map<string, PurgeRecord>();
   private readonly applyingListeners: ((record: PurgeRecord) => void)[] = [];
   private workers = 0;
+  /** Purges applied whose completion is not on disk yet. */
+  private unsettled = 0;
   private stopping = false;
   private idleWaiters: (() => void)[] = [];
 
@@ -72,8 +74,9 @@ export class PurgeApplier {
     return this.live.get(id);
   }
 
+  /** Purges acknowledged and not yet completed (queued or running). */
   get depth(): number {
-    return this.live.size;
+    return this.live.size - this.unsettled;
   }
 
   /** Stops taking queued purges and waits for the running ones; queued ones stay pending on disk. */
@@ -83,8 +86,9 @@ export class PurgeApplier {
     await this.idle();
   }
 
+  /** Resolves when nothing is queued, running, or waiting for its completion to reach the disk. */
   idle(): Promise<void> {
-    if (this.workers === 0 && this.queue.length === 0) return Promise.resolve();
+    if (this.workers === 0 && this.queue.length === 0 && this.unsettled === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -93,13 +97,16 @@ export class PurgeApplier {
       const record = this.queue.shift()!;
       this.workers++;
       void this.apply(record).finally(() => {
-        this.live.delete(record.id);
         this.workers--;
         if (!this.stopping) this.pump();
-        if (this.workers === 0 && this.queue.length === 0) {
-          for (const resolve of this.idleWaiters.splice(0)) resolve();
-        }
+        this.wakeIdleWaiters();
       });
+    }
+  }
+
+  private wakeIdleWaiters(): void {
+    if (this.workers === 0 && this.queue.length === 0 && this.unsettled === 0) {
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
   }
 
@@ -120,25 +127,29 @@ export class PurgeApplier {
       finished = { ...record, status: 'failed', error: reason, completedAt: Date.now() };
     }
     // The bump has taken effect in every tier, so the status says so now (status reads find the record in
-    // `live` until its completion is on disk). The completion rides along with the next commit: if a crash
-    // loses it, the purge is still pending on disk, and recovery makes its scopes stale again before the
-    // restarted server answers anything, then applies it again.
+    // `live` until its completion is on disk). The completion rides along with the next commit, and the
+    // worker moves on without waiting for it: if a crash loses it, the purge is still pending on disk, and
+    // recovery makes its scopes stale again before the restarted server answers anything, then applies it
+    // again.
     Object.assign(record, finished);
     if (finished.status === 'completed') this.options.onCompleted?.(record);
-    try {
-      await this.commits.commitSoon(() => this.store.finish(finished, scopes));
-    } catch (error) {
+    this.unsettled++;
+    void this.commits.commitSoon(() => this.store.finish(finished, scopes)).then(
+      () => {
+        // Stale entries are never served, so this only frees space; it waits until the completion is on
+        // disk, because forgetting 10,000 index entries is event-loop work, best kept out of the moment a
+        // client reads `completed`. Prefix purges leave it to reads and LRU.
+        if (finished.status !== 'completed') return;
+        if (record.match === 'exact') this.originCache.dropAsset(record.sourceId, record.path);
+        if (record.match === 'source') this.disk.dropGroup(record.sourceId);
+      },
       // Stays pending on disk and is applied again after a restart; the bump above already took effect.
-      this.options.onError?.(error, record);
-      return;
-    }
-    // Stale entries are never served, so this only frees space, and it waits until the completion is on
-    // disk: forgetting 10,000 index entries is event-loop work, best kept out of the moment a client reads
-    // `completed`. Prefix purges leave it to reads and LRU.
-    if (finished.status === 'completed') {
-      if (record.match === 'exact') this.originCache.dropAsset(record.sourceId, record.path);
-      if (record.match === 'source') this.disk.dropGroup(record.sourceId);
-    }
+      (error: unknown) => this.options.onError?.(error, record),
+    ).finally(() => {
+      this.live.delete(record.id);
+      this.unsettled--;
+      this.wakeIdleWaiters();
+    });
   }
 
   /** What the origin says now; origin failures are retried, then fail the purge. */
