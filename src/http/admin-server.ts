@@ -29,8 +29,15 @@ export function createAdminServer(services: AdminServices): FastifyInstance {
   const app = Fastify(serverOptions(services.logger, 'admin'));
   registerBodyParsers(app);
 
+  // Once close() has begun, every response ends its connection, also one for a request already in flight:
+  // close() would otherwise wait for that kept-alive connection until keepAliveTimeout (72 s).
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);
+    if (closing) reply.header('connection', 'close');
     if (request.url.startsWith('/api/')) reply.header('content-type', JSONAPI_CONTENT_TYPE);
     return payload;
   });
