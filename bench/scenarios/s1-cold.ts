@@ -179,7 +179,7 @@ export const s1: Scenario = {
             : `With both cores saturated, renders/s is the inverse of CPU per render, so 1.3× ipx needs about ${fmt(cpuIpx / 1.3, 0)} ms of CPU per render instead of ${fmt(cpuPictor, 0)}. ` +
               (cpuPictor > cpuNaive
                 ? `The naive loop, which has no HTTP and no caches, needs ${fmt(cpuNaive, 0)} ms: Pictor's ${fmt(cpuPictor - cpuNaive, 0)} ms more per render is its own overhead (HTTP, cache writes, hashing, metrics) and the first place to look, before the image pipeline itself (decoding less: shrink-on-load, reusing a decoded master across widths). `
-                : `Pictor already needs less than the naive loop (${fmt(cpuNaive, 0)} ms, no HTTP, no caches), so the remaining room is in the image pipeline at equal encoder settings: decoding less (shrink-on-load, reusing a decoded master across widths) or cheaper resampling. `)) +
+                : `Pictor already needs less than the naive loop (${fmt(cpuNaive, 0)} ms, no HTTP, no caches), so at equal encoder settings the only room left is in decoding and resampling, which Pictor already does from decoded, pre-shrunk masters; the note below measures how much of a render the encoders alone take. `)) +
           (maxOther > 0.1
             ? `Other processes used up to ${pct(maxOther)} of the machine in some runs (the "other work" column): when that differs between the runs of a round, their renders/s are not comparable; renders per CPU-second (the cross-check above) depends on it less, though shared cores and caches still inflate CPU time under load. `
             : '') +
