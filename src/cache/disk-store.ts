@@ -191,14 +191,20 @@ export class DiskStore<M> {
   }
 
   private forget(rel: string): void {
-    const size = this.index.get(rel);
-    if (size === undefined) return;
-    this.index.delete(rel);
-    this.total -= size;
+    if (!this.unindex(rel)) return;
     const group = rel.slice(0, rel.lastIndexOf('/'));
     const members = this.groups.get(group);
     members?.delete(rel);
     if (members?.size === 0) this.groups.delete(group);
+  }
+
+  /** Drops an entry from the index and the byte total; false if it was not there. */
+  private unindex(rel: string): boolean {
+    const size = this.index.get(rel);
+    if (size === undefined) return false;
+    this.index.delete(rel);
+    this.total -= size;
+    return true;
   }
 
   private forgetUnder(dir: string): void {
@@ -207,12 +213,7 @@ export class DiskStore<M> {
       // The common case (a purged asset): drop the group's set whole, so 10,000 entries cost 10,000 index
       // deletions on the event loop and nothing more.
       this.groups.delete(dir);
-      for (const rel of exact) {
-        const size = this.index.get(rel);
-        if (size === undefined) continue;
-        this.index.delete(rel);
-        this.total -= size;
-      }
+      for (const rel of exact) this.unindex(rel);
       return;
     }
     const prefix = `${dir}/`;

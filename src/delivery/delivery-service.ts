@@ -16,7 +16,7 @@ import type { ResolvedSource, SourceRegistry } from '../sources/registry.ts';
 import type { RenderQueue } from './render-queue.ts';
 import { requireSignature } from './signature.ts';
 import { resolveSubImages, type SubImage } from './sub-images.ts';
-import { respond, respondHit, type DeliveryResponse } from './respond.ts';
+import { respond, respondHit, type DeliveryResponse, type ResponseContext } from './respond.ts';
 
 export interface DeliveryRequest {
   host: string | undefined;
@@ -72,15 +72,15 @@ export class DeliveryService {
   }
 
   /**
-   * Answers a request. A hit in the memory tier is answered synchronously (no promise, no allocation beyond
-   * the response): that is most of a CDN's traffic. Anything else continues in `handleMiss`.
+   * Answers a request. A hit in the memory tier is answered synchronously (no promise, and the header block
+   * is reused): that is most of a CDN's traffic. Anything else continues in `handleMiss`.
    */
   handle(request: DeliveryRequest): DeliveryResponse | Promise<DeliveryResponse> {
     const source = this.sources.forHost(request.host);
     const route = this.route(source, request);
     const { expires } = route;
     if (expires !== undefined && expires * 1000 <= Date.now()) throw new PictorError('URL_EXPIRED', 'This URL has expired.');
-    const format = route.varyAccept ? acceptClass(route.params, request.accept) : '';
+    const format = acceptClass(route.params, request.accept);
     const key = (route.keys[format] ??= `${route.key}\n${format}`);
     const context = { ifNoneMatch: request.ifNoneMatch, expires };
     const inMemory = this.tiers.derivatives.fromMemory(key);
@@ -88,7 +88,7 @@ export class DeliveryService {
     return this.handleMiss({ ...route, source, format, key }, context);
   }
 
-  private async handleMiss(job: Job, context: { ifNoneMatch: string | undefined; expires: number | undefined }): Promise<DeliveryResponse> {
+  private async handleMiss(job: Job, context: ResponseContext): Promise<DeliveryResponse> {
     const onDisk = await this.tiers.derivatives.fromDisk(job.key, job.group);
     if (onDisk) return respondHit(onDisk, context, 'disk');
     if (!job.source.record.enabled) throw new PictorError('SOURCE_DISABLED', 'This Source is disabled.');

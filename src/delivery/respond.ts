@@ -9,7 +9,7 @@ export interface DeliveryResponse {
   cache: 'hit' | 'miss';
 }
 
-interface ResponseContext {
+export interface ResponseContext {
   ifNoneMatch: string | undefined;
   /** The URL's `expires` (unix seconds): Cache-Control never outlives it. */
   expires: number | undefined;
