@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { ApiKeys } from '../auth/api-keys.ts';
 import type { RateLimiter } from '../auth/rate-limit.ts';
 import { PictorError } from '../errors.ts';
@@ -8,7 +8,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { PurgeService } from '../purge/purge-service.ts';
 import type { SourceService } from '../sources/source-service.ts';
 import { registerBodyParsers } from './body-parsers.ts';
-import { errorDocument, JSONAPI_CONTENT_TYPE, toPictorError } from './jsonapi.ts';
+import { errorDocument, JSONAPI_CONTENT_TYPE, methodNotAllowed, toPictorError } from './jsonapi.ts';
 import { purgeRoutes } from './purge-routes.ts';
 import { serverOptions } from './server-options.ts';
 import { sourcesRoutes } from './sources-routes.ts';
@@ -37,7 +37,9 @@ export function createAdminServer(services: AdminServices): FastifyInstance {
   });
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);
-    if (closing) reply.header('connection', 'close');
+    // A body left unread (an unknown route, a refused key or method) ends the connection: the client may
+    // still be sending it, and it must never be read as the start of the next request.
+    if (closing || (request.body === undefined && carriesBody(request))) reply.header('connection', 'close');
     if (request.url.startsWith('/api/')) reply.header('content-type', JSONAPI_CONTENT_TYPE);
     return payload;
   });
@@ -52,8 +54,14 @@ export function createAdminServer(services: AdminServices): FastifyInstance {
     for (const [name, value] of Object.entries(pictorError.headers ?? {})) reply.header(name, value);
     return reply.status(pictorError.status).type(JSONAPI_CONTENT_TYPE).send(errorDocument(pictorError, request.apiKey));
   });
+  // Unknown routes are refused before their body is read (see body-parsers.ts); the dashboard has its own
+  // not-found page, behind its session check.
+  const notFound = (request: FastifyRequest): PictorError => new PictorError('NOT_FOUND', `There is no ${request.method} ${request.url.split('?')[0]} in this API.`);
+  app.addHook('onRequest', async (request) => {
+    if (request.is404 && !request.url.startsWith('/dashboard/')) throw notFound(request);
+  });
   app.setNotFoundHandler(async (request) => {
-    throw new PictorError('NOT_FOUND', `There is no ${request.method} ${request.url.split('?')[0]} in this API.`);
+    throw notFound(request);
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -66,13 +74,11 @@ export function createAdminServer(services: AdminServices): FastifyInstance {
   );
   sourcesRoutes(app, services.sources, services.keys);
   if (services.dashboard) registerDashboard(app, services.dashboard);
-  app.route({
-    method: ['GET', 'PUT', 'PATCH', 'DELETE'],
-    url: '/api/v1/purge',
-    handler: async (_request, reply) => {
-      reply.header('allow', 'POST');
-      throw new PictorError('METHOD_NOT_ALLOWED', 'Purges are created with POST.');
-    },
-  });
+  app.route({ method: ['GET', 'PUT', 'PATCH', 'DELETE'], url: '/api/v1/purge', ...methodNotAllowed('POST', 'Purges are created with POST.') });
   return app;
+}
+
+function carriesBody(request: FastifyRequest): boolean {
+  const length = request.headers['content-length'];
+  return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ERRORS, isPictorError, PictorError } from '../errors.ts';
 import { VERSION } from '../version.ts';
 
@@ -59,4 +60,20 @@ export function toPictorError(error: unknown): PictorError {
     return new PictorError(code, fastify.message ?? 'Bad request.');
   }
   return new PictorError('INTERNAL', 'Something went wrong on our side; the error has been logged.', { cause: error });
+}
+
+/**
+ * A route that only answers 405. It answers in `onRequest`, so the body of a refused method is never read;
+ * the handler is never reached.
+ */
+export function methodNotAllowed(allow: string, message: string) {
+  return {
+    onRequest: async (_request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+      reply.header('allow', allow);
+      throw new PictorError('METHOD_NOT_ALLOWED', message);
+    },
+    handler: async (): Promise<never> => {
+      throw new PictorError('METHOD_NOT_ALLOWED', message);
+    },
+  };
 }

@@ -9,6 +9,12 @@ import { document } from './jsonapi.ts';
 
 const SOURCE_ID = /^[0-9a-f]{24}$/;
 
+/**
+ * Longer purge URLs are refused: every purge is stored for the retention window, so its size must be
+ * bounded. Any URL an imgix SDK builds fits (the query, ignored by a purge, is where URLs get long).
+ */
+export const MAX_PURGE_URL_LENGTH = 8192;
+
 /** imgix's Purge API (`POST /api/v1/purge`) and Pictor's status resource (`GET /api/v1/purges/:id`). */
 export function purgeRoutes(
   app: FastifyInstance,
@@ -63,8 +69,9 @@ export function purgeResource(record: PurgeRecord): Record<string, unknown> {
 /** Validates a `purges` document; every problem is a 400 that points at the offending member. */
 function readPurgeDocument(body: unknown): Omit<PurgeRequest, 'requestedBy'> {
   const data = objectAt(objectAt(body, '', 'The body must be a JSON:API document: {"data": {"type": "purges", "attributes": {"url": "…"}}}.').data, '/data', '"data" must be an object.');
-  if (data.type !== undefined && data.type !== 'purges') {
-    throw new PictorError('BAD_REQUEST', `"data.type" must be "purges", got ${JSON.stringify(data.type)}.`, { pointer: '/data/type' });
+  if (data.type !== 'purges') {
+    const got = data.type === undefined ? 'it is missing' : `got ${JSON.stringify(data.type)}`;
+    throw new PictorError('BAD_REQUEST', `"data.type" must be "purges" (JSON:API requires it), ${got}.`, { pointer: '/data/type' });
   }
   const attributes = objectAt(data.attributes, '/data/attributes', '"data.attributes" must be an object with a "url".');
   const { url, source_id: sourceId, sub_image: subImage, match } = attributes;
@@ -73,6 +80,11 @@ function readPurgeDocument(body: unknown): Omit<PurgeRequest, 'requestedBy'> {
   }
   if (typeof url !== 'string' || url.trim() === '') {
     throw new PictorError('BAD_REQUEST', '"url" is required: the full URL of the asset to purge.', { pointer: '/data/attributes/url' });
+  }
+  if (url.length > MAX_PURGE_URL_LENGTH) {
+    throw new PictorError('BAD_REQUEST', `"url" may have at most ${MAX_PURGE_URL_LENGTH} characters, and this one has ${url.length}.`, {
+      pointer: '/data/attributes/url',
+    });
   }
   if (subImage !== undefined && typeof subImage !== 'boolean') {
     throw new PictorError('BAD_REQUEST', `"sub_image" must be true or false, got ${JSON.stringify(subImage)}.`, { pointer: '/data/attributes/sub_image' });

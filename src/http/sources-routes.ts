@@ -1,11 +1,11 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ApiKeys } from '../auth/api-keys.ts';
 import { PictorError } from '../errors.ts';
 import { sourceResource } from '../sources/source-document.ts';
 import { parseSourceQuery, parseSparseFields } from '../sources/source-query.ts';
 import type { SourceService } from '../sources/source-service.ts';
 import { requireKey } from './api-auth.ts';
-import { document } from './jsonapi.ts';
+import { document, methodNotAllowed } from './jsonapi.ts';
 
 /**
  * imgix's Sources resource: `GET|POST /api/v1/sources`, `GET|PATCH /api/v1/sources/:id`, all needing the
@@ -63,20 +63,16 @@ export function sourcesRoutes(app: FastifyInstance, sources: SourceService, keys
     return document(sourceResource(record, fields), request.apiKey);
   });
 
-  const notAllowed = (allow: string, message: string) => async (_request: FastifyRequest, reply: FastifyReply) => {
-    reply.header('allow', allow);
-    throw new PictorError('METHOD_NOT_ALLOWED', message);
-  };
-  app.route({ method: ['PUT', 'PATCH', 'DELETE'], url: '/api/v1/sources', handler: notAllowed('GET, POST', 'List Sources with GET, create one with POST.') });
+  app.route({ method: ['PUT', 'PATCH', 'DELETE'], url: '/api/v1/sources', ...methodNotAllowed('GET, POST', 'List Sources with GET, create one with POST.') });
   app.route({
     method: ['PUT', 'POST', 'DELETE'],
     url: '/api/v1/sources/:id',
-    handler: notAllowed('GET, PATCH', 'Sources are changed with PATCH and cannot be deleted; disable one with PATCH {"enabled": false}.'),
+    ...methodNotAllowed('GET, PATCH', 'Sources are changed with PATCH and cannot be deleted; disable one with PATCH {"enabled": false}.'),
   });
 }
 
 /**
- * `{"data": {"type": "sources", "attributes": {…}}}`: `type`, when present, must be `sources`; on PATCH an
+ * `{"data": {"type": "sources", "attributes": {…}}}`: `type` must be `sources`; on PATCH an
  * `id`, when present, must be the one in the URL (on POST ids are Pictor's to assign). Returns the attributes.
  */
 function readSourceDocument(body: unknown, id: string | undefined): unknown {
@@ -84,8 +80,9 @@ function readSourceDocument(body: unknown, id: string | undefined): unknown {
     throw new PictorError('BAD_REQUEST', 'The body must be a JSON:API document: {"data": {"type": "sources", "attributes": {…}}}.', { pointer: '/data' });
   }
   const { data } = body;
-  if (data.type !== undefined && data.type !== 'sources') {
-    throw new PictorError('BAD_REQUEST', `"data.type" must be "sources", got ${JSON.stringify(data.type)}.`, { pointer: '/data/type' });
+  if (data.type !== 'sources') {
+    const got = data.type === undefined ? 'it is missing' : `got ${JSON.stringify(data.type)}`;
+    throw new PictorError('BAD_REQUEST', `"data.type" must be "sources" (JSON:API requires it), ${got}.`, { pointer: '/data/type' });
   }
   if (id === undefined && data.id !== undefined) {
     throw new PictorError('BAD_REQUEST', 'Source ids are assigned by Pictor; send "data" without an "id".', { pointer: '/data/id' });

@@ -99,7 +99,7 @@ export function parseSourceAttributes(raw: unknown, mode: 'create' | 'update'): 
   if (isPlainObject(raw.deployment)) {
     unknown.push(
       ...Object.keys(raw.deployment)
-        .filter((key) => !(key in DEPLOYMENT_FIELDS) && !READ_ONLY_DEPLOYMENT.has(key) && key !== 'crossdomain_xml_enabled')
+        .filter((key) => !Object.hasOwn(DEPLOYMENT_FIELDS, key) && !READ_ONLY_DEPLOYMENT.has(key) && key !== 'crossdomain_xml_enabled')
         .map((key) => `deployment.${key}`),
     );
   }
@@ -132,7 +132,7 @@ function parseDeployment(raw: Record<string, unknown>): DeploymentChanges {
     throw badRequest('Pictor does not serve crossdomain.xml; "crossdomain_xml_enabled" can only be false.', 'deployment.crossdomain_xml_enabled');
   }
   for (const [key, value] of Object.entries(raw)) {
-    const spec = DEPLOYMENT_FIELDS[key as keyof Deployment] as FieldSpec | undefined;
+    const spec = Object.hasOwn(DEPLOYMENT_FIELDS, key) ? DEPLOYMENT_FIELDS[key as keyof Deployment] : undefined;
     if (spec === undefined || value === undefined) continue; // read-only indicators are ignored
     changes[key] = value === null && spec.optional ? null : parseField(key, spec.kind, value);
   }
@@ -243,7 +243,7 @@ export function isReadableField(name: string): boolean | 'secret' {
   if (!name.startsWith('deployment.')) return false;
   const field = name.slice('deployment.'.length);
   if ((SECRET_FIELDS as readonly string[]).includes(field)) return 'secret';
-  return field in DEPLOYMENT_FIELDS || READ_ONLY_DEPLOYMENT.has(field);
+  return Object.hasOwn(DEPLOYMENT_FIELDS, field) || READ_ONLY_DEPLOYMENT.has(field);
 }
 
 /** `['name', 'deployment.default_params']` → `{ name, deployment: { default_params } }` (absent fields stay absent). */

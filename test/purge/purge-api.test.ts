@@ -89,6 +89,8 @@ describe('Purge API contract (POST /api/v1/purge)', () => {
       [JSON.stringify({ data: { type: 'purges', attributes: { url: '/a.jpg' } } }), '/data/attributes/url', /absolute http\(s\) URL/],
       [JSON.stringify({ data: { type: 'purges', attributes: { url: 'ftp://localhost/a.jpg' } } }), '/data/attributes/url', /http or https/],
       [JSON.stringify({ data: { type: 'sources', attributes: { url: `${t.renderUrl}/a.jpg` } } }), '/data/type', /must be "purges"/],
+      [JSON.stringify({ data: { attributes: { url: `${t.renderUrl}/a.jpg` } } }), '/data/type', /must be "purges".*missing/],
+      [JSON.stringify({ data: { type: 'purges', attributes: { url: `${t.renderUrl}/${'a'.repeat(8200)}.jpg` } } }), '/data/attributes/url', /at most 8192 characters/],
       [JSON.stringify({ data: { type: 'purges', attributes: { url: `${t.renderUrl}/a.jpg`, sub_image: 'yes' } } }), '/data/attributes/sub_image', /true or false/],
       [JSON.stringify({ data: { type: 'purges', attributes: { url: `${t.renderUrl}/a.jpg`, source_id: 'xyz' } } }), '/data/attributes/source_id', /24 hexadecimal/],
       [JSON.stringify({ data: { type: 'purges', attributes: { url: `${t.renderUrl}/a.jpg`, sub_image: true } } }), '/data/attributes/source_id', /needs "source_id"/],

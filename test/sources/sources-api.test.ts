@@ -317,7 +317,7 @@ describe('Sources API: create, get, update', () => {
   it('PATCH checks data.type and data.id; purge_derivatives purges the whole Source', async () => {
     const { id } = (await call('POST', '/api/v1/sources', sourceDoc({ name: 'checks', deployment: { type: 'webproxy' } }))).body.data;
     assertBadRequest(await call('PATCH', `/api/v1/sources/${id}`, { data: { type: 'source', attributes: {} } }), '/data/type', /"sources"/);
-    assertBadRequest(await call('PATCH', `/api/v1/sources/${id}`, { data: { id: 'b'.repeat(24), attributes: {} } }), '/data/id', /must match/);
+    assertBadRequest(await call('PATCH', `/api/v1/sources/${id}`, { data: { type: 'sources', id: 'b'.repeat(24), attributes: {} } }), '/data/id', /must match/);
     const purge = await call('PATCH', `/api/v1/sources/${id}`, sourceDoc({ name: 'renamed', purge_derivatives: true }));
     assert.equal(purge.status, 200);
     assert.equal((await call('GET', `/api/v1/sources/${id}`)).body.data.attributes.name, 'renamed');
