@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ApiKeys } from './auth/api-keys.ts';
@@ -12,7 +13,10 @@ import type { PictorOptions } from './config/options.ts';
 import { DeliveryService } from './delivery/delivery-service.ts';
 import { DecodedMasters } from './render/decoded-masters.ts';
 import { configureSharp } from './render/runtime.ts';
-import { RenderQueue } from './delivery/render-queue.ts';
+import { RenderAdmission } from './delivery/render-admission.ts';
+import { Renderer } from './delivery/renderer.ts';
+import { IsolatedRenderer } from './render/isolated-renderer.ts';
+import { DEFAULT_OUTPUT_LIMITS } from './render/pipeline.ts';
 import { AdminAccounts } from './dashboard/accounts.ts';
 import { Sessions } from './dashboard/session.ts';
 import { createAdminServer } from './http/admin-server.ts';
@@ -53,6 +57,7 @@ export class Pictor {
   private admin: FastifyInstance | undefined;
   private applier: PurgeApplier | undefined;
   private disk: DiskStore<MasterMeta | DerivativeMeta> | undefined;
+  private isolated: IsolatedRenderer | undefined;
 
   constructor(
     private readonly options: PictorOptions,
@@ -102,9 +107,25 @@ export class Pictor {
       metrics.originFetchSeconds.observe({ outcome }, seconds),
     );
     const derivatives = new DerivativeCache(freshness, disk as DiskStore<DerivativeMeta>, new MemoryLru(options.memoryCacheBytes));
-    const queue = new RenderQueue(options.renderConcurrency, options.renderQueueLimit);
+    const heavyConcurrency = Math.max(1, Math.floor(availableParallelism() / 2));
+    const admission = new RenderAdmission({
+      lightConcurrency: options.renderConcurrency,
+      heavyConcurrency,
+      memoryBytes: options.renderMemoryBytes,
+      queueLimit: options.renderQueueLimit,
+      heavyQueueLimit: 4 * heavyConcurrency,
+    });
+    const isolated = (this.isolated = new IsolatedRenderer({
+      threads: options.renderThreads,
+      onCrash: (reason) => logger.warn({ reason }, 'a render process ended unexpectedly'),
+    }));
+    const renderer = new Renderer(admission, isolated, {
+      maxInputPixels: options.maxInputPixels,
+      renderTimeoutSeconds: options.renderTimeoutSeconds,
+      outputLimits: DEFAULT_OUTPUT_LIMITS,
+    });
     const decodedMasters = new DecodedMasters(options.decodedMemoryBytes);
-    const delivery = new DeliveryService(sources, freshness, { originCache, derivatives, decodedMasters }, queue, options, {
+    const delivery = new DeliveryService(sources, freshness, { originCache, derivatives, decodedMasters }, renderer, {
       render: (seconds, format) => metrics.renderSeconds.observe({ format }, seconds),
     });
 
@@ -125,7 +146,8 @@ export class Pictor {
     const recoveredPurges = purges.recover();
     if (recoveredPurges > 0) logger.info({ purges: recoveredPurges }, 'recovered acknowledged purges; their assets are already invalidated');
     metrics.probes.purgeQueueDepth = () => applier.depth;
-    metrics.probes.renderQueueDepth = () => queue.depth;
+    metrics.probes.renderQueueDepth = () => admission.depth;
+    metrics.probes.renderMemoryBytes = () => admission.bytesInUse;
 
     const render = (this.render = createRenderServer(delivery, metrics, logger));
     const renderUrl = displayUrl(await render.listen(options.host, options.port));
@@ -153,6 +175,7 @@ export class Pictor {
   async stop(): Promise<void> {
     await Promise.all([this.render?.close(), this.admin?.close()]);
     await this.applier?.stop();
+    await this.isolated?.close();
     await this.disk?.settled();
     this.db?.close();
     this.db = undefined;

@@ -15,6 +15,8 @@ export const ERRORS = {
   URL_EXPIRED: { status: 404, title: 'Not Found' },
   SOURCE_DISABLED: { status: 410, title: 'Gone' },
   INPUT_TOO_LARGE: { status: 413, title: 'Payload Too Large' },
+  /** A render whose estimated memory is over what `--render-memory` gives one render. */
+  RENDER_TOO_LARGE: { status: 413, title: 'Payload Too Large' },
   UNSUPPORTED_IMAGE: { status: 422, title: 'Unprocessable Entity' },
   RENDER_TIMEOUT: { status: 503, title: 'Service Unavailable' },
   OVERLOADED: { status: 503, title: 'Service Unavailable' },

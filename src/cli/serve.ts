@@ -22,6 +22,7 @@ export function registerServeCommand(program: Command): void {
     .option('--render-concurrency <n>', `renders running at once (env PICTOR_RENDER_CONCURRENCY, default ${DEFAULTS.renderConcurrency}: cores + 1)`)
     .option('--render-threads <n>', `libvips threads per render (env PICTOR_RENDER_THREADS, default ${DEFAULTS.renderThreads})`)
     .option('--render-queue-limit <n>', `renders waiting before 503 (env PICTOR_RENDER_QUEUE_LIMIT, default ${DEFAULTS.renderQueueLimit})`)
+    .option('--render-memory <size>', 'memory renders may hold together, by their estimates, e.g. 1gb (env PICTOR_RENDER_MEMORY)')
     .option('--render-timeout <seconds>', `seconds one render may take (env PICTOR_RENDER_TIMEOUT, default ${DEFAULTS.renderTimeoutSeconds})`)
     .option('--purge-rate-limit <n>', `purge requests per second per API key (env PICTOR_PURGE_RATE_LIMIT, default ${DEFAULTS.purgeRateLimit})`)
     .option('--outbound-allow <list>', 'IPs/CIDRs outbound fetches may reach although private, e.g. 127.0.0.1/32 (env PICTOR_OUTBOUND_ALLOW)')
@@ -49,6 +50,7 @@ export function registerServeCommand(program: Command): void {
           renderThreads: flags.renderThreads,
           renderQueueLimit: flags.renderQueueLimit,
           renderTimeoutSeconds: flags.renderTimeout,
+          renderMemoryBytes: flags.renderMemory,
           purgeRateLimit: flags.purgeRateLimit,
           logLevel: flags.logLevel,
           outboundAllow: flags.outboundAllow,

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { HEAVY_RENDER_BYTES, lightReserve } from '../render/cost.ts';
 
 /**
  * Every setting is resolved once, at start, as `flag ?? environment ?? default`, and validated up front:
@@ -34,6 +35,8 @@ export interface PictorOptions {
   renderThreads: number;
   renderQueueLimit: number;
   renderTimeoutSeconds: number;
+  /** Memory renders may hold together, by their estimates (light renders' share is reserved out of it). */
+  renderMemoryBytes: number;
   logLevel: string;
   /** IPs and CIDRs that outbound fetches (webfolder, webproxy, sub-image URLs) may reach although private. */
   outboundAllow: string[];
@@ -77,6 +80,7 @@ const SETTINGS: Record<keyof PictorOptions, Setting> = {
   renderThreads: { flag: '--render-threads', env: 'PICTOR_RENDER_THREADS' },
   renderQueueLimit: { flag: '--render-queue-limit', env: 'PICTOR_RENDER_QUEUE_LIMIT' },
   renderTimeoutSeconds: { flag: '--render-timeout', env: 'PICTOR_RENDER_TIMEOUT' },
+  renderMemoryBytes: { flag: '--render-memory', env: 'PICTOR_RENDER_MEMORY' },
   logLevel: { flag: '--log-level', env: 'PICTOR_LOG_LEVEL' },
   outboundAllow: { flag: '--outbound-allow', env: 'PICTOR_OUTBOUND_ALLOW' },
   baseDomain: { flag: '--base-domain', env: 'PICTOR_BASE_DOMAIN' },
@@ -105,6 +109,7 @@ export const DEFAULTS = {
   renderThreads: 1,
   renderQueueLimit: 512,
   renderTimeoutSeconds: 30,
+  renderMemoryBytes: 1024 ** 3,
   logLevel: 'info',
   originTimeoutSeconds: 15,
 } as const;
@@ -120,11 +125,21 @@ export function resolveOptions(flags: RawOptions = {}, env: NodeJS.ProcessEnv = 
     return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
   };
   const port = (key: 'port' | 'adminPort'): number => integer(key, pick(key) ?? String(DEFAULTS[key]), 0, 65535);
-  const size = (key: 'maxInputBytes' | 'diskCacheBytes' | 'memoryCacheBytes' | 'masterMemoryBytes' | 'decodedMemoryBytes'): number =>
+  const size = (key: 'maxInputBytes' | 'diskCacheBytes' | 'memoryCacheBytes' | 'masterMemoryBytes' | 'decodedMemoryBytes' | 'renderMemoryBytes'): number =>
     bytes(key, pick(key) ?? String(DEFAULTS[key]));
 
   const logLevel = pick('logLevel') ?? DEFAULTS.logLevel;
   if (!LOG_LEVELS.has(logLevel)) throw new ConfigError(SETTINGS.logLevel, `must be one of ${[...LOG_LEVELS].join(', ')}, got "${logLevel}"`);
+
+  const renderConcurrency = integer('renderConcurrency', pick('renderConcurrency') ?? String(DEFAULTS.renderConcurrency), 1, 1024);
+  const renderMemoryBytes = size('renderMemoryBytes');
+  const leastRenderMemory = lightReserve(renderConcurrency) + HEAVY_RENDER_BYTES;
+  if (renderMemoryBytes < leastRenderMemory) {
+    throw new ConfigError(
+      SETTINGS.renderMemoryBytes,
+      `must be at least ${Math.ceil(leastRenderMemory / 1024 ** 2)}mb with ${renderConcurrency} renders at once (--render-concurrency), got "${pick('renderMemoryBytes')}"`,
+    );
+  }
 
   return {
     host: hostName('host', pick('host') ?? DEFAULTS.host),
@@ -141,10 +156,11 @@ export function resolveOptions(flags: RawOptions = {}, env: NodeJS.ProcessEnv = 
     masterMemoryBytes: size('masterMemoryBytes'),
     decodedMemoryBytes: size('decodedMemoryBytes'),
     purgeRateLimit: number('purgeRateLimit', pick('purgeRateLimit') ?? String(DEFAULTS.purgeRateLimit), 0.001, 1e9),
-    renderConcurrency: integer('renderConcurrency', pick('renderConcurrency') ?? String(DEFAULTS.renderConcurrency), 1, 1024),
+    renderConcurrency,
     renderThreads: integer('renderThreads', pick('renderThreads') ?? String(DEFAULTS.renderThreads), 1, 64),
     renderQueueLimit: integer('renderQueueLimit', pick('renderQueueLimit') ?? String(DEFAULTS.renderQueueLimit), 0, 1e6),
     renderTimeoutSeconds: integer('renderTimeoutSeconds', pick('renderTimeoutSeconds') ?? String(DEFAULTS.renderTimeoutSeconds), 1, 3600),
+    renderMemoryBytes,
     logLevel,
     outboundAllow: cidrList(pick('outboundAllow')),
     baseDomain: domainName('baseDomain', pick('baseDomain')),

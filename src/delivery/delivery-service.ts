@@ -8,12 +8,11 @@ import type { Master, OriginCache, OriginCacheResult } from '../cache/origin-cac
 import { isPictorError, PictorError } from '../errors.ts';
 import { acceptClass, variesOnAccept } from '../render/negotiate.ts';
 import { parseParams, type RenderParams } from '../render/params.ts';
-import { render } from '../render/pipeline.ts';
 import type { DecodedMasters } from '../render/decoded-masters.ts';
 import { detectImageFormat } from '../render/detect.ts';
 import { canonicalPath } from '../sources/asset-path.ts';
 import type { ResolvedSource, SourceRegistry } from '../sources/registry.ts';
-import type { RenderQueue } from './render-queue.ts';
+import type { Renderer } from './renderer.ts';
 import { requireSignature } from './signature.ts';
 import { resolveSubImages, type SubImage } from './sub-images.ts';
 import { respond, respondHit, type DeliveryResponse, type ResponseContext } from './respond.ts';
@@ -24,11 +23,6 @@ export interface DeliveryRequest {
   target: string;
   accept: string | undefined;
   ifNoneMatch: string | undefined;
-}
-
-export interface DeliveryLimits {
-  maxInputPixels: number;
-  renderTimeoutSeconds: number;
 }
 
 export interface DeliveryTiers {
@@ -64,8 +58,7 @@ export class DeliveryService {
     private readonly sources: SourceRegistry,
     freshness: Freshness,
     private readonly tiers: DeliveryTiers,
-    private readonly queue: RenderQueue,
-    private readonly limits: DeliveryLimits,
+    private readonly renderer: Renderer,
     private readonly observers: DeliveryObservers,
   ) {
     this.renders = new Coalescer(freshness);
@@ -179,15 +172,11 @@ export class DeliveryService {
   private async renderImage(master: Master, job: Job): Promise<Output> {
     const subImages = await this.loadSubImages(job);
     const started = performance.now();
-    const output = await this.queue.run(() =>
-      render(master.body, job.params, {
-        acceptClass: job.format,
-        maxInputPixels: this.limits.maxInputPixels,
-        timeoutSeconds: this.limits.renderTimeoutSeconds,
-        decoded: { masters: this.tiers.decodedMasters, masterKey: `${job.deps[0]}#${master.meta.hash}` },
-        subImages,
-      }),
-    );
+    const output = await this.renderer.render(master.body, job.params, {
+      acceptClass: job.format,
+      decoded: { masters: this.tiers.decodedMasters, masterKey: `${job.deps[0]}#${master.meta.hash}` },
+      subImages,
+    });
     this.observers.render((performance.now() - started) / 1000, output.format);
     return { status: 200, contentType: output.contentType, body: output.body };
   }
@@ -209,8 +198,7 @@ export class DeliveryService {
     const { master } = await this.tiers.originCache.get(sub.source.record, sub.source.origin, sub.path);
     if (master.meta.kind !== 'found' || detectImageFormat(master.body) === null) return undefined;
     if (!sub.hasOwnParams) return master.body;
-    const options = { acceptClass: '', maxInputPixels: this.limits.maxInputPixels, timeoutSeconds: this.limits.renderTimeoutSeconds };
-    return (await this.queue.run(() => render(master.body, sub.params, options))).body;
+    return (await this.renderer.render(master.body, sub.params, { acceptClass: '' })).body;
   }
 }
 

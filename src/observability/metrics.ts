@@ -6,7 +6,7 @@ const CACHE_RESULTS = ['hit', 'miss', 'none'] as const;
 export function createMetrics() {
   const registry = new Registry();
   /** Read when /metrics is scraped; the app points them at the live queues. */
-  const probes = { purgeQueueDepth: () => 0, renderQueueDepth: () => 0 };
+  const probes = { purgeQueueDepth: () => 0, renderQueueDepth: () => 0, renderMemoryBytes: () => 0 };
   collectDefaultMetrics({ register: registry, prefix: 'pictor_' });
   // Requests are tallied in plain numbers and handed to prom-client when /metrics is read: a labelled
   // inc() hashes its label set on every call, which is measurable on the cache-hit path.
@@ -67,6 +67,14 @@ export function createMetrics() {
       help: 'Purges accepted, and of those how many were repeats coalesced into a queued purge.',
       labelNames: ['coalesced'] as const,
       registers: [registry],
+    }),
+    renderMemoryBytes: new Gauge({
+      name: 'pictor_render_memory_bytes',
+      help: 'Memory held by running renders, as estimated when they were admitted (bounded by --render-memory).',
+      registers: [registry],
+      collect() {
+        this.set(probes.renderMemoryBytes());
+      },
     }),
     renderQueueDepth: new Gauge({
       name: 'pictor_render_queue_depth',

@@ -9,7 +9,7 @@
  */
 import sharp, { type SharpOptions } from 'sharp';
 import { MemoryLru } from '../cache/memory-lru.ts';
-import { planGeometry, type ResizePlan, type Size } from './geometry.ts';
+import { planGeometry, type OutputLimits, type ResizePlan, type Size } from './geometry.ts';
 import type { RenderParams } from './render-params.ts';
 import { mapSharpError } from './sharp-errors.ts';
 
@@ -47,8 +47,8 @@ export class DecodedMasters {
    * The source to render from. `masterKey` must change whenever the master's bytes do (asset + content
    * hash), so a purge or a new version never reuses old pixels.
    */
-  async source(masterKey: string, input: Buffer, master: MasterInfo, params: RenderParams, maxOutputSide: number): Promise<PipelineSource | undefined> {
-    const scale = this.scaleFor(master, params, maxOutputSide);
+  async source(masterKey: string, input: Buffer, master: MasterInfo, params: RenderParams, limits: OutputLimits): Promise<PipelineSource | undefined> {
+    const scale = this.scaleFor(master, params, limits);
     if (scale === undefined) return undefined;
     const key = `${masterKey}@${scale}`;
     let level = this.levels.get(key);
@@ -79,10 +79,10 @@ export class DecodedMasters {
     return this.levels.bytes;
   }
 
-  private scaleFor(master: MasterInfo, params: RenderParams, maxOutputSide: number): number | undefined {
+  private scaleFor(master: MasterInfo, params: RenderParams, limits: OutputLimits): number | undefined {
     if (!LEVEL_FORMATS.has(master.format) || master.pages > 1) return undefined;
     if (params.trim || params.rect || params.orient !== undefined) return undefined;
-    const needed = neededFraction(planGeometry(master, params, maxOutputSide).resize, master);
+    const needed = neededFraction(planGeometry(master, params, limits).resize, master);
     if (needed === undefined) return undefined;
     for (const scale of SCALES) {
       const width = Math.round(master.width / scale);

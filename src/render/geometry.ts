@@ -32,6 +32,14 @@ export interface GeometryPlan {
   resize: ResizePlan;
   /** Padding after scaling down for the output cap. */
   padding: Padding;
+  /** The final size: the resized image, a pivot rotation's larger canvas and the padding, within the limits. */
+  output: Size;
+}
+
+/** The largest output: per side, and in pixels (padding and rotated canvases count). */
+export interface OutputLimits {
+  maxSide: number;
+  maxPixels: number;
 }
 
 const WHITE: Rgba = { r: 255, g: 255, b: 255, a: 255 };
@@ -50,21 +58,25 @@ export function resolveRect(rect: RectValue, source: Size): Region {
 
 /**
  * The resize for the fit mode, plus padding, scaled down together when the final output (including padding
- * and a pivot rotation's larger canvas) would exceed `maxSide`.
+ * and a pivot rotation's larger canvas) would exceed the limits.
  */
-export function planGeometry(source: Size, params: RenderParams, maxSide: number): GeometryPlan {
+export function planGeometry(source: Size, params: RenderParams, limits: OutputLimits): GeometryPlan {
   const plan = planFit(source, params);
-  const box = plan.kind === 'none' ? source : plan;
   const padding = paddingOf(params);
-  const rotated = params.rot !== undefined && params['rot-type'] === 'pivot' ? rotatedBounds(box, params.rot) : box;
-  const finalWidth = rotated.width + padding.left + padding.right;
-  const finalHeight = rotated.height + padding.top + padding.bottom;
-  const k = Math.min(1, maxSide / finalWidth, maxSide / finalHeight);
-  if (k >= 1) return { resize: plan, padding };
-  // Floors (not rounding) so that the scaled parts never add up to more than maxSide.
+  const output = finalSize(source, plan, padding, params);
+  const k = Math.min(1, limits.maxSide / output.width, limits.maxSide / output.height, Math.sqrt(limits.maxPixels / (output.width * output.height)));
+  if (k >= 1) return { resize: plan, padding, output };
+  // Floors (not rounding) so that the scaled parts never add up to more than the limits.
   const down = (v: number) => Math.floor(v * k);
   const scaledPadding = { top: down(padding.top), right: down(padding.right), bottom: down(padding.bottom), left: down(padding.left) };
-  return { resize: scalePlan(plan, source, k), padding: scaledPadding };
+  const resize = scalePlan(plan, source, k);
+  return { resize, padding: scaledPadding, output: finalSize(source, resize, scaledPadding, params) };
+}
+
+function finalSize(source: Size, plan: ResizePlan, padding: Padding, params: RenderParams): Size {
+  const box = plan.kind === 'none' ? source : plan;
+  const rotated = params.rot !== undefined && params['rot-type'] === 'pivot' ? rotatedBounds(box, params.rot) : box;
+  return { width: rotated.width + padding.left + padding.right, height: rotated.height + padding.top + padding.bottom };
 }
 
 function planFit(source: Size, params: RenderParams): ResizePlan {

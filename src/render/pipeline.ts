@@ -10,7 +10,9 @@ import { PipelineBuilder } from './builder.ts';
 import { renderBlurhash, renderJson } from './data-outputs.ts';
 import type { DecodedMasters } from './decoded-masters.ts';
 import { contentTypeFor } from './detect.ts';
-import { applyEncoder, chooseOutput, reportedFormat } from './encode.ts';
+import { estimateRenderCost, type RenderCost } from './cost.ts';
+import { applyEncoder, chooseOutput, reportedFormat, type OutputPlan } from './encode.ts';
+import { planGeometry, type OutputLimits, type Size } from './geometry.ts';
 import type { RenderParams } from './render-params.ts';
 import { mapSharpError } from './sharp-errors.ts';
 import { adjustStep } from './steps/adjust.ts';
@@ -27,8 +29,8 @@ export interface RenderOptions {
   acceptClass: string;
   /** Inputs with more pixels (width × height, from the header) are refused with INPUT_TOO_LARGE. */
   maxInputPixels: number;
-  /** Longest allowed output side; larger results are scaled down keeping the aspect ratio. Default 8192. */
-  maxOutputSide?: number;
+  /** The largest output, padding included; larger results are scaled down keeping the aspect ratio. */
+  limits?: OutputLimits;
   /** Whole-render budget; exceeding it gives RENDER_TIMEOUT. */
   timeoutSeconds?: number;
   /** Render from decoded, pre-shrunk copies of the master; `masterKey` names the master's exact bytes. */
@@ -50,7 +52,17 @@ export interface RenderResult {
   height?: number;
 }
 
-const DEFAULT_MAX_OUTPUT_SIDE = 8192;
+/** What a render will be, known from the input's header alone: checked and costed before it is admitted. */
+export interface PreparedRender {
+  metadata: Metadata;
+  output: OutputPlan;
+  /** The final size the render plans (an upper bound when `rect` or `trim` cut the source first). */
+  size: Size;
+  cost: RenderCost;
+}
+
+/** imgix's output cap: 8192 px a side (and so at most 8192² pixels). */
+export const DEFAULT_OUTPUT_LIMITS: OutputLimits = { maxSide: 8192, maxPixels: 8192 * 8192 };
 
 const STEPS: readonly RenderStep[] = [
   orientStep,
@@ -68,8 +80,11 @@ const STEPS: readonly RenderStep[] = [
   capStep,
 ];
 
-export async function render(input: Buffer, params: RenderParams, options: RenderOptions): Promise<RenderResult> {
-  const deadline = options.timeoutSeconds && options.timeoutSeconds > 0 ? Date.now() + options.timeoutSeconds * 1000 : undefined;
+/**
+ * Reads the input's header (no pixels) and plans the output: refuses inputs over the pixel limit, and
+ * estimates the render's memory so that it can be admitted (or refused) before any decoding.
+ */
+export async function prepareRender(input: Buffer, params: RenderParams, options: Pick<RenderOptions, 'acceptClass' | 'maxInputPixels' | 'limits'>): Promise<PreparedRender> {
   const metadata = await readHeader(input);
   const maxInputPixels = Math.max(1, Math.floor(options.maxInputPixels));
   if (metadata.width * metadata.height > maxInputPixels) {
@@ -78,19 +93,33 @@ export async function render(input: Buffer, params: RenderParams, options: Rende
       `The source image is ${metadata.width}×${metadata.height} pixels, more than the limit of ${maxInputPixels}`,
     );
   }
-
   const sourceFormat = String(metadata.format);
   const output = chooseOutput(params, sourceFormat, metadata.hasAlpha, options.acceptClass);
+  const source = params.orient === undefined ? metadata.autoOrient : { width: metadata.width, height: metadata.height };
+  const size = output.format === 'json' ? { width: 0, height: 0 } : planGeometry(source, params, options.limits ?? DEFAULT_OUTPUT_LIMITS).output;
+  const cost = estimateRenderCost(
+    { format: sourceFormat, width: metadata.width, height: metadata.height, progressive: metadata.isProgressive === true, frames: 1 },
+    { format: output.format, ...size },
+    params,
+  );
+  return { metadata, output, size, cost };
+}
+
+export async function render(input: Buffer, params: RenderParams, options: RenderOptions, prepared?: PreparedRender): Promise<RenderResult> {
+  const deadline = options.timeoutSeconds && options.timeoutSeconds > 0 ? Date.now() + options.timeoutSeconds * 1000 : undefined;
+  const { metadata, output } = prepared ?? (await prepareRender(input, params, options));
+  const sourceFormat = String(metadata.format);
   if (output.format === 'json') return renderJson(input, metadata, sourceFormat);
 
   // An explicit `orient` replaces the EXIF orientation; otherwise EXIF is always applied (sizes are oriented).
   // Only the first frame of animated inputs is read (sharp's default). failOn 'error' still rejects
   // truncated files but tolerates the harmless warnings many camera JPEGs trigger.
+  const maxInputPixels = Math.max(1, Math.floor(options.maxInputPixels));
   const autoOrient = params.orient === undefined;
   const size = autoOrient ? metadata.autoOrient : { width: metadata.width, height: metadata.height };
-  const maxOutputSide = options.maxOutputSide ?? DEFAULT_MAX_OUTPUT_SIDE;
+  const limits = options.limits ?? DEFAULT_OUTPUT_LIMITS;
   const master = { ...size, format: sourceFormat, pages: metadata.pages ?? 1, hasAlpha: metadata.hasAlpha, limitInputPixels: maxInputPixels };
-  const decoded = options.decoded && (await options.decoded.masters.source(options.decoded.masterKey, input, master, params, maxOutputSide));
+  const decoded = options.decoded && (await options.decoded.masters.source(options.decoded.masterKey, input, master, params, limits));
   // Steps plan in the master's full-size coordinates even when a smaller decoded level stands in for it:
   // the level is only used when the resize is the first pixel operation, and it targets absolute sizes.
   const builder = new PipelineBuilder({
@@ -105,7 +134,7 @@ export async function render(input: Buffer, params: RenderParams, options: Rende
     params,
     builder,
     output,
-    maxOutputSide,
+    limits,
     padding: { top: 0, right: 0, bottom: 0, left: 0 },
     maxInputPixels,
     ...(options.subImages ? { subImages: options.subImages } : {}),

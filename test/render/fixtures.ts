@@ -154,3 +154,9 @@ export async function sizeOf(encoded: Buffer): Promise<[number, number]> {
   const meta = await sharp(encoded).metadata();
   return [meta.autoOrient.width, meta.autoOrient.height];
 }
+
+/** 195 bytes that declare 9990×9990 px and ask the rasteriser for a large blur over all of them. */
+export const FILTER_BOMB_SVG = Buffer.from(
+  '<svg xmlns="http://www.w3.org/2000/svg" width="9990" height="9990"><filter id="f"><feGaussianBlur stdDeviation="40"/></filter>' +
+    '<rect width="100%" height="100%" fill="red" filter="url(#f)"/></svg>',
+);

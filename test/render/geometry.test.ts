@@ -4,7 +4,7 @@ import { planGeometry, resolveRect, rotatedBounds, straightenScale } from '../..
 import { parseParams } from '../../src/render/params.ts';
 
 const SOURCE = { width: 2000, height: 1333 };
-const plan = (query: string, max = 8192) => planGeometry(SOURCE, parseParams(query).params, max);
+const plan = (query: string, max = 8192) => planGeometry(SOURCE, parseParams(query).params, { maxSide: max, maxPixels: max * max });
 
 describe('planGeometry', () => {
   it('clip fits inside the box (one side matches)', () => {

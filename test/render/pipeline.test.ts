@@ -77,7 +77,7 @@ describe('render: fractions, dpr, rect, ar, bounds', () => {
   });
 
   it('honours a smaller maxOutputSide', async () => {
-    const result = await render(await gradientJpeg(), parseParams('').params, { ...OPTIONS, maxOutputSide: 500 });
+    const result = await render(await gradientJpeg(), parseParams('').params, { ...OPTIONS, limits: { maxSide: 500, maxPixels: 500 * 500 } });
     assert.deepEqual([result.width, result.height], [500, 333]);
   });
 });

@@ -54,11 +54,12 @@ export async function backgroundStep(ctx: RenderContext): Promise<void> {
   });
 }
 
-/** Safety net: the planner already keeps the output within maxOutputSide; rounding must not break it. */
+/** Safety net: the planner already keeps the output within the limits; rounding must not break them. */
 export async function capStep(ctx: RenderContext): Promise<void> {
-  const { builder, maxOutputSide } = ctx;
-  if (builder.width <= maxOutputSide && builder.height <= maxOutputSide) return;
-  const k = Math.min(maxOutputSide / builder.width, maxOutputSide / builder.height);
+  const { builder } = ctx;
+  const { maxSide, maxPixels } = ctx.limits;
+  if (builder.width <= maxSide && builder.height <= maxSide && builder.width * builder.height <= maxPixels) return;
+  const k = Math.min(maxSide / builder.width, maxSide / builder.height, Math.sqrt(maxPixels / (builder.width * builder.height)));
   const width = Math.max(1, Math.floor(builder.width * k));
   const height = Math.max(1, Math.floor(builder.height * k));
   await builder.add({ slots: ['resize'], from: STAGE.resize, geometric: true, apply: (image) => image.resize(width, height, { fit: 'fill' }) });

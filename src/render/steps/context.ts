@@ -5,6 +5,7 @@
 import { flattenOver, TRANSPARENT, WHITE, type Rgba } from '../colors.ts';
 import type { Padding } from '../render-params.ts';
 import type { PipelineBuilder } from '../builder.ts';
+import type { OutputLimits } from '../geometry.ts';
 import type { OutputPlan } from '../encode.ts';
 import type { RenderParams } from '../render-params.ts';
 
@@ -12,7 +13,7 @@ export interface RenderContext {
   readonly params: RenderParams;
   readonly builder: PipelineBuilder;
   readonly output: OutputPlan;
-  readonly maxOutputSide: number;
+  readonly limits: OutputLimits;
   /** Padding to add in the canvas step, after the planner scaled it for the output cap. */
   padding: Padding;
   /** Encoded `mark` / image `blend` fetched by the delivery layer; a layer whose buffer is missing is skipped. */

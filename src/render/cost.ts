@@ -1,0 +1,120 @@
+/**
+ * What a render will cost in memory, estimated from the input's header and the planned output before any
+ * pixel is decoded. Renders are admitted against a memory budget by this estimate (delivery/render-admission.ts),
+ * and heavy ones run in a separate process that can be killed at the render deadline (isolated-renderer.ts).
+ *
+ * The model is per pixel and per codec, measured on sharp 0.35 with one libvips thread per render (the
+ * process's peak resident memory over its start, for inputs and outputs up to 8192 px a side). It errs high:
+ * an estimate too low would let renders multiply past the budget, one too high only makes them queue.
+ * - Decoders that stream (baseline JPEG, non-interlaced PNG, TIFF, WebP with shrink-on-load) cost little per
+ *   input pixel; those that need the whole image first (progressive JPEG coefficients, interlaced PNG, GIF,
+ *   AVIF/HEIF) cost several bytes per input pixel.
+ * - Encoders that need the whole image (AVIF most of all, WebP, JPEG with optimised Huffman tables, palette
+ *   quantisation) cost bytes per output pixel; PNG streams.
+ * - Steps that materialise the whole image (trim, arbitrary rotation, blur, pixelate, fill=blur, blends and
+ *   watermarks) hold a raw RGBA copy of it.
+ * - Vector inputs are rasterised at the size the output needs; they are always heavy (their rasteriser can
+ *   neither be bounded in time nor interrupted from within the process).
+ */
+import type { OutputFormat } from './encode.ts';
+import type { RenderParams } from './render-params.ts';
+
+export interface InputInfo {
+  /** sharp's format name: jpeg, png, webp, gif, tiff, avif, heif, svg… */
+  format: string;
+  width: number;
+  height: number;
+  /** Progressive JPEG or interlaced PNG. */
+  progressive: boolean;
+  /** Frames decoded (1 until animation is rendered). */
+  frames: number;
+}
+
+export interface OutputInfo {
+  format: OutputFormat;
+  /** The final size, padding and rotated canvas included. */
+  width: number;
+  height: number;
+}
+
+export interface RenderCost {
+  /** Estimated peak memory of the render, in bytes. */
+  bytes: number;
+  /** Runs in the isolated render process (see HEAVY_RENDER_BYTES). */
+  heavy: boolean;
+}
+
+/** Renders estimated at or above this run in the isolated render process, where a deadline can kill them. */
+export const HEAVY_RENDER_BYTES = 64 * 1024 * 1024;
+
+/** What light renders can hold at most, `lightConcurrency` at a time: set aside from the render memory budget. */
+export function lightReserve(lightConcurrency: number): number {
+  return lightConcurrency * HEAVY_RENDER_BYTES;
+}
+
+/** Fixed overhead of any render (pipeline state, the encoded input and output buffers of small images). */
+const BASE_BYTES = 4 * 1024 * 1024;
+
+const DECODE_BYTES_PER_PIXEL: Record<string, number> = {
+  jpeg: 0.1,
+  png: 0.5,
+  webp: 1,
+  tiff: 0.5,
+  gif: 4,
+  avif: 20,
+  heif: 20,
+  svg: 4,
+};
+/** Progressive JPEG keeps every DCT coefficient; interlaced PNG the whole decoded image. */
+const PROGRESSIVE_DECODE_BYTES_PER_PIXEL = 3.5;
+/** An input format not listed above: assume it is decoded whole, as RGBA. */
+const UNKNOWN_DECODE_BYTES_PER_PIXEL = 4;
+
+const ENCODE_BYTES_PER_PIXEL: Record<OutputFormat, number> = {
+  jpg: 6,
+  pjpg: 6,
+  png: 0.5,
+  png32: 0.5,
+  png8: 5,
+  gif: 8,
+  webp: 5,
+  avif: 30,
+  json: 0,
+  blurhash: 0,
+};
+
+/** A raw RGBA copy of the output-sized image, held by steps that materialise it. */
+const MATERIALISED_BYTES_PER_PIXEL = 4;
+
+export const VECTOR_FORMATS = new Set(['svg', 'pdf']);
+
+export function estimateRenderCost(input: InputInfo, output: OutputInfo, params: RenderParams): RenderCost {
+  const inputPixels = input.width * input.height * Math.max(1, input.frames);
+  const outputPixels = output.width * output.height;
+  const vector = VECTOR_FORMATS.has(input.format);
+  // A vector input is rasterised at (about) the output's size, whatever size it declares.
+  const decodePixels = vector ? outputPixels : inputPixels;
+  const decodeRate = input.progressive && !vector ? PROGRESSIVE_DECODE_BYTES_PER_PIXEL : (DECODE_BYTES_PER_PIXEL[input.format] ?? UNKNOWN_DECODE_BYTES_PER_PIXEL);
+  // trim runs on the full-size input, before any resize; the other steps on the output-sized image.
+  const trimmed = params.trim && !vector ? input.width * input.height : 0;
+  const materialised = MATERIALISED_BYTES_PER_PIXEL * (materialisingSteps(params) * outputPixels + trimmed);
+  const bytes = Math.ceil(BASE_BYTES + decodePixels * decodeRate + outputPixels * ENCODE_BYTES_PER_PIXEL[output.format] + materialised);
+  return { bytes, heavy: vector || bytes >= HEAVY_RENDER_BYTES };
+}
+
+/** How many whole-image raw copies the steps of these parameters hold (each of them at most once). */
+function materialisingSteps(params: RenderParams): number {
+  let steps = 0;
+  if (params.rot !== undefined && params.rot % 90 !== 0) steps += 2; // the rotated canvas, then its crop
+  if (params.blur !== undefined) steps++;
+  if (params.px !== undefined) steps++;
+  if (params.fill === 'blur') steps++;
+  if (params.mark !== undefined || params.blend !== undefined) steps++;
+  return steps;
+}
+
+/** `1.5 GB`, `320 MB`: for messages. */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GB`;
+  return `${Math.max(1, Math.round(bytes / 1024 ** 2))} MB`;
+}

@@ -1,0 +1,37 @@
+/**
+ * The entry point of a render process (see isolated-renderer.ts): renders one job at a time, sent over the
+ * IPC channel, and answers with the result or the error. It holds no state between jobs, and exits when its
+ * parent goes away.
+ */
+import { isPictorError } from '../errors.ts';
+import { render } from './pipeline.ts';
+import { configureSharp } from './runtime.ts';
+import type { RenderJob, RenderReply } from './isolated-renderer.ts';
+
+configureSharp(Number(process.env.PICTOR_RENDER_THREADS ?? 1));
+
+process.on('message', (job: RenderJob) => {
+  const subImages: { mark?: Buffer; blend?: Buffer } = {};
+  if (job.options.subImages?.mark) subImages.mark = asBuffer(job.options.subImages.mark);
+  if (job.options.subImages?.blend) subImages.blend = asBuffer(job.options.subImages.blend);
+  render(asBuffer(job.input), job.params, { ...job.options, subImages }).then(
+    (result) => reply({ id: job.id, ok: true, result }),
+    (error: unknown) => reply({ id: job.id, ok: false, error: describe(error) }),
+  );
+});
+process.on('disconnect', () => process.exit(0));
+reply({ ready: true });
+
+function reply(message: RenderReply): void {
+  process.send?.(message);
+}
+
+/** Structured clone delivers a Buffer as a plain Uint8Array. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function describe(error: unknown): Extract<RenderReply, { ok: false }>['error'] {
+  if (isPictorError(error)) return { code: error.code, message: error.message, pointer: error.pointer };
+  return { message: error instanceof Error ? error.message : String(error) };
+}
