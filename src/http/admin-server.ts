@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { ApiKeys } from '../auth/api-keys.ts';
 import type { RateLimiter } from '../auth/rate-limit.ts';
 import { PictorError } from '../errors.ts';
+import type { Health } from '../observability/health.ts';
 import type { Logger } from '../observability/logger.ts';
 import { registerDashboard, type DashboardServices } from '../dashboard/index.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -19,6 +20,7 @@ export interface AdminServices {
   purgeLimiter: RateLimiter;
   sources: SourceService;
   metrics: Metrics;
+  health: Health;
   logger: Logger;
   /** The web dashboard under `/dashboard/` (and a redirect from `/`); absent: API only. */
   dashboard?: DashboardServices;
@@ -56,7 +58,7 @@ export function createAdminServer(services: AdminServices): FastifyInstance {
     throw new PictorError('NOT_FOUND', `There is no ${request.method} ${request.url.split('?')[0]} in this API.`);
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', async () => services.health.document());
   app.get('/metrics', async (_request, reply) => {
     reply.type(services.metrics.registry.contentType);
     return services.metrics.registry.metrics();
