@@ -21,6 +21,7 @@ import { AdminAccounts } from './dashboard/accounts.ts';
 import { Sessions } from './dashboard/session.ts';
 import { createAdminServer } from './http/admin-server.ts';
 import { createRenderServer, type RenderListener } from './http/render-server.ts';
+import { Health } from './observability/health.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { PurgeApplier } from './purge/purge-applier.ts';
@@ -52,6 +53,8 @@ export interface PictorHooks {
 export class Pictor {
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** Conditions the node is degraded by while it keeps serving; parts that can fail that way report here. */
+  readonly health: Health;
   private db: Db | undefined;
   private render: RenderListener | undefined;
   private admin: FastifyInstance | undefined;
@@ -65,10 +68,12 @@ export class Pictor {
   ) {
     this.logger = createLogger(options.logLevel);
     this.metrics = createMetrics();
+    this.health = new Health(this.logger);
+    this.metrics.probes.healthConditions = () => this.health.conditions();
   }
 
   async start(): Promise<StartedPictor> {
-    const { options, logger, metrics } = this;
+    const { options, logger, metrics, health } = this;
     configureSharp(options.renderThreads);
     const db = (this.db = openDatabase(options.dataDir));
     const sourceStore = new SourceStore(db);
@@ -97,9 +102,11 @@ export class Pictor {
     const sources = new SourceRegistry(sourceStore, registryOptions, defaultSourceId);
 
     const freshness = new Freshness(purgeStore.marks(), Number(getMeta(db, 'seq_reserved') ?? 0), (upTo) => setMeta(db, 'seq_reserved', String(upTo)));
-    const disk = (this.disk = new DiskStore<MasterMeta | DerivativeMeta>(path.join(options.dataDir, 'cache'), options.diskCacheBytes, (error) =>
-      logger.warn({ err: error }, 'disk cache'),
-    ));
+    const disk = (this.disk = new DiskStore<MasterMeta | DerivativeMeta>(path.join(options.dataDir, 'cache'), options.diskCacheBytes, {
+      health: (problem) => health.report('disk-cache', problem),
+      writeError: (code) => metrics.cacheWriteErrors.inc({ code }),
+      error: (error) => logger.warn({ err: error }, 'disk cache'),
+    }));
     const { ready } = await disk.init();
     void ready.then(() => logger.debug({ files: disk.files, bytes: disk.bytes }, 'disk cache index rebuilt'));
 
@@ -149,7 +156,7 @@ export class Pictor {
     metrics.probes.renderQueueDepth = () => admission.depth;
     metrics.probes.renderMemoryBytes = () => admission.bytesInUse;
 
-    const render = (this.render = createRenderServer(delivery, metrics, logger));
+    const render = (this.render = createRenderServer(delivery, metrics, logger, health));
     const renderUrl = displayUrl(await render.listen(options.host, options.port));
     const dashboard = {
       keys,
@@ -164,7 +171,7 @@ export class Pictor {
       renderUrl: () => renderUrl,
       signInLimiter: new RateLimiter(5 / 60, 5),
     };
-    const admin = (this.admin = createAdminServer({ keys, purges, purgeLimiter: new RateLimiter(options.purgeRateLimit), sources: sourceService, metrics, logger, dashboard }));
+    const admin = (this.admin = createAdminServer({ keys, purges, purgeLimiter: new RateLimiter(options.purgeRateLimit), sources: sourceService, metrics, health, logger, dashboard }));
     await admin.listen({ host: options.adminHost, port: options.adminPort });
     const adminUrl = displayUrl(admin.server.address() as AddressInfo);
     logger.info({ render: renderUrl, admin: adminUrl, data: options.dataDir, assets: options.assetsDir }, 'Pictor is ready');

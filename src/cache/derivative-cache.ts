@@ -56,12 +56,16 @@ export class DerivativeCache {
     return onDisk;
   }
 
-  /** Stores only if no purge of its deps was applied since its render started (the compare-and-set). */
+  /**
+   * Stores only if no purge of its deps was applied since its render started (the compare-and-set). True
+   * when it is on its way to the disk tier — what Cache-Status calls `stored`: kept beyond the memory tier,
+   * which holds only the hottest entries. False when a purge intervened, or the disk tier dropped the write
+   * (degraded, or too many writes waiting); the memory tier may still hold it then.
+   */
   store(key: string, group: string, derivative: Derivative): boolean {
     if (!this.freshness.isFresh(derivative.meta.deps, derivative.meta.builtAt)) return false;
     this.memory.set(key, derivative, derivative.body.length + 256);
-    void this.disk.write(group, entryName(key), derivative.meta, derivative.body);
-    return true;
+    return this.disk.write(group, entryName(key), derivative.meta, derivative.body);
   }
 
   private usable(meta: DerivativeMeta, now: number): boolean {

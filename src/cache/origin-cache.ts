@@ -104,7 +104,7 @@ export class OriginCache {
     const ref = assetRef(sourceId, path);
     if (!this.freshness.isFresh([ref], master.meta.builtAt)) return;
     this.memory.set(ref, master, master.body.length);
-    void this.disk.write(assetGroup(sourceId, path), MASTER_FILE, master.meta, master.body);
+    this.disk.write(assetGroup(sourceId, path), MASTER_FILE, master.meta, master.body);
   }
 
   private async timed(fetch: () => Promise<OriginResult>): Promise<OriginResult> {

@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { ApiKeys } from '../auth/api-keys.ts';
 import type { RateLimiter } from '../auth/rate-limit.ts';
 import { PictorError } from '../errors.ts';
+import type { Health } from '../observability/health.ts';
 import type { Logger } from '../observability/logger.ts';
 import { registerDashboard, type DashboardServices } from '../dashboard/index.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -19,6 +20,7 @@ export interface AdminServices {
   purgeLimiter: RateLimiter;
   sources: SourceService;
   metrics: Metrics;
+  health: Health;
   logger: Logger;
   /** The web dashboard under `/dashboard/` (and a redirect from `/`); absent: API only. */
   dashboard?: DashboardServices;
@@ -64,7 +66,7 @@ export function createAdminServer(services: AdminServices): FastifyInstance {
     throw notFound(request);
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', async () => services.health.document());
   app.get('/metrics', async (_request, reply) => {
     reply.type(services.metrics.registry.contentType);
     return services.metrics.registry.metrics();

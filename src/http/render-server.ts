@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DeliveryRequest, DeliveryService } from '../delivery/delivery-service.ts';
 import type { DeliveryResponse } from '../delivery/respond.ts';
+import type { Health } from '../observability/health.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { toPictorError } from './jsonapi.ts';
@@ -22,7 +23,7 @@ export interface RenderListener {
 /** Error responses are cached briefly by clients and CDNs, like imgix's `cache_ttl_error` (300 s). */
 const ERROR_MAX_AGE = 300;
 
-export function createRenderServer(delivery: DeliveryService, metrics: Metrics, logger: Logger): RenderListener {
+export function createRenderServer(delivery: DeliveryService, metrics: Metrics, logger: Logger, health: Health): RenderListener {
   const log = logger.child({ listener: 'render' });
   const nextId = requestIdGenerator();
   let closing = false;
@@ -59,8 +60,10 @@ export function createRenderServer(delivery: DeliveryService, metrics: Metrics, 
     }
     const target = request.url ?? '/';
     if (target === '/healthz') {
-      const headers = withRequestHeaders(['content-type', 'application/json; charset=utf-8', 'cache-control', 'no-store', 'content-length', String(HEALTHY.length)], id, closing);
-      send(response, method, 200, headers, HEALTHY);
+      // 200 while degraded too: the node still serves, and the body says what is wrong.
+      const body = health.ok ? HEALTHY : Buffer.from(JSON.stringify(health.document()));
+      const headers = withRequestHeaders(['content-type', 'application/json; charset=utf-8', 'cache-control', 'no-store', 'content-length', String(body.length)], id, closing);
+      send(response, method, 200, headers, body);
       return finish(request, id, started, 200, 'none');
     }
     let result: DeliveryResponse | Promise<DeliveryResponse>;

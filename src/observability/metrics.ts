@@ -5,8 +5,13 @@ const CACHE_RESULTS = ['hit', 'miss', 'none'] as const;
 /** Prometheus metrics, one registry per Pictor instance (tests run several in one process). */
 export function createMetrics() {
   const registry = new Registry();
-  /** Read when /metrics is scraped; the app points them at the live queues. */
-  const probes = { purgeQueueDepth: () => 0, renderQueueDepth: () => 0, renderMemoryBytes: () => 0 };
+  /** Read when /metrics is scraped; the app points them at the live queues and the health registry. */
+  const probes = {
+    purgeQueueDepth: () => 0,
+    renderQueueDepth: () => 0,
+    renderMemoryBytes: () => 0,
+    healthConditions: (): { condition: string; failing: boolean }[] => [],
+  };
   collectDefaultMetrics({ register: registry, prefix: 'pictor_' });
   // Requests are tallied in plain numbers and handed to prom-client when /metrics is read: a labelled
   // inc() hashes its label set on every call, which is measurable on the cache-hit path.
@@ -83,6 +88,21 @@ export function createMetrics() {
       collect() {
         this.set(probes.renderQueueDepth());
       },
+    }),
+    degraded: new Gauge({
+      name: 'pictor_degraded',
+      help: 'Whether the node is degraded by a condition (1) or not (0), e.g. disk-cache; /healthz says why.',
+      labelNames: ['condition'] as const,
+      registers: [registry],
+      collect() {
+        for (const { condition, failing } of probes.healthConditions()) this.set({ condition }, failing ? 1 : 0);
+      },
+    }),
+    cacheWriteErrors: new Counter({
+      name: 'pictor_cache_write_errors_total',
+      help: 'Changes to the disk cache (write, rename, mkdir, unlink) that failed, by error code (ENOSPC, EROFS, EACCES, EIO, …).',
+      labelNames: ['code'] as const,
+      registers: [registry],
     }),
   };
 }

@@ -10,9 +10,13 @@ export interface ServerProcess {
   exited: Promise<number | null>;
 }
 
-/** Spawns `pictor serve` as its own process (for kill -9 and signal tests) and waits until it is ready. */
-export async function spawnServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'serve', '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', ...args], {
+/**
+ * Spawns `pictor serve` as its own process (for kill -9 and signal tests) and waits until it is ready.
+ * `command` wraps its command line, e.g. to run it in another mount namespace (see small-fs.ts).
+ */
+export async function spawnServer(args: string[], env: NodeJS.ProcessEnv = {}, command: (argv: string[]) => string[] = (argv) => argv): Promise<ServerProcess> {
+  const [file, ...rest] = command([process.execPath, '--import', 'tsx', 'src/cli/index.ts', 'serve', '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', ...args]);
+  const child = spawn(file!, rest, {
     env: { ...process.env, PICTOR_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
