@@ -18,7 +18,9 @@ import { Renderer } from './delivery/renderer.ts';
 import { IsolatedRenderer } from './render/isolated-renderer.ts';
 import { DEFAULT_OUTPUT_LIMITS } from './render/pipeline.ts';
 import { AdminAccounts } from './dashboard/accounts.ts';
+import { TrustedDevices } from './dashboard/devices.ts';
 import { Sessions } from './dashboard/session.ts';
+import { SignInLimiter } from './dashboard/sign-in-limiter.ts';
 import { createAdminServer } from './http/admin-server.ts';
 import { createRenderServer, type RenderListener } from './http/render-server.ts';
 import { Health } from './observability/health.ts';
@@ -30,6 +32,7 @@ import { SourceRegistry, type RegistryOptions } from './sources/registry.ts';
 import { SourceService } from './sources/source-service.ts';
 import { ApiKeyStore } from './store/api-key-store.ts';
 import { getMeta, openDatabase, setMeta, type Db } from './store/db.ts';
+import { DeviceStore } from './store/device-store.ts';
 import { GroupCommit } from './store/group-commit.ts';
 import { PurgeStore } from './store/purge-store.ts';
 import { SourceStore } from './store/source-store.ts';
@@ -47,6 +50,8 @@ export interface StartedPictor {
 
 export interface PictorHooks {
   originInterceptor?: RegistryOptions['originInterceptor'];
+  /** The dashboard's sign-in limiter (tests pass one whose clock they move). */
+  signInLimiter?: SignInLimiter;
 }
 
 /** One Pictor node: the store, the cache tiers, the purge pipeline and the two listeners, wired once. */
@@ -169,7 +174,8 @@ export class Pictor {
       baseDomain: options.baseDomain,
       publicUrl: options.publicUrl,
       renderUrl: () => renderUrl,
-      signInLimiter: new RateLimiter(5 / 60, 5),
+      devices: new TrustedDevices(new DeviceStore(db)),
+      signInLimiter: this.hooks.signInLimiter ?? new SignInLimiter(),
     };
     const admin = (this.admin = createAdminServer({ keys, purges, purgeLimiter: new RateLimiter(options.purgeRateLimit), sources: sourceService, metrics, health, logger, dashboard }));
     await admin.listen({ host: options.adminHost, port: options.adminPort });

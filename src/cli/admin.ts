@@ -21,7 +21,7 @@ export function registerAdminCommands(program: Command): void {
 
   admin
     .command('set-password')
-    .description('set the dashboard password of "admin" (read from standard input, or --password) and sign out its sessions')
+    .description('set the dashboard password of "admin" (read from standard input, or --password), sign out its sessions and forget its trusted browsers')
     .option('--password <password>', 'the new password (else it is read from standard input)')
     .option('--data <dir>', 'data directory (env PICTOR_DATA_DIR, default ./.pictor)')
     .action(async (flags: { password?: string; data?: string }) => {
@@ -31,9 +31,10 @@ export function registerAdminCommands(program: Command): void {
       // Works on the data directory directly, whether or not a server is running on it (SQLite WAL).
       const db = openDatabase(path.resolve(flags.data ?? process.env.PICTOR_DATA_DIR ?? DEFAULTS.dataDir));
       try {
-        const { created, sessionsEnded } = await new AdminAccounts(db).setPassword(ADMIN_USERNAME, password);
+        const { created, sessionsEnded, devicesForgotten } = await new AdminAccounts(db).setPassword(ADMIN_USERNAME, password);
         const ended = sessionsEnded > 0 ? ` ${sessionsEnded} dashboard session${sessionsEnded === 1 ? ' was' : 's were'} signed out.` : '';
-        process.stdout.write(`${created ? 'Created the dashboard account "admin" with this password.' : 'The dashboard password of "admin" is changed.'}${ended}\n`);
+        const forgotten = devicesForgotten > 0 ? ` ${devicesForgotten} browser${devicesForgotten === 1 ? ' is' : 's are'} no longer trusted.` : '';
+        process.stdout.write(`${created ? 'Created the dashboard account "admin" with this password.' : 'The dashboard password of "admin" is changed.'}${ended}${forgotten}\n`);
       } finally {
         db.close();
       }

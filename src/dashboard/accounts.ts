@@ -1,5 +1,6 @@
 import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import type { Db } from '../store/db.ts';
+import { DeviceStore } from '../store/device-store.ts';
 
 /** The account created on the first start; the dashboard's purges are requested by `user:<name>`. */
 export const ADMIN_USERNAME = 'admin';
@@ -73,8 +74,8 @@ export class AdminAccounts {
     return inserted.changes === 1 ? password : undefined;
   }
 
-  /** Sets (or creates) an account's password and ends its sessions. */
-  async setPassword(username: string, password: string): Promise<{ created: boolean; sessionsEnded: number }> {
+  /** Sets (or creates) an account's password, ends its sessions and forgets its trusted browsers. */
+  async setPassword(username: string, password: string): Promise<{ created: boolean; sessionsEnded: number; devicesForgotten: number }> {
     const problem = checkNewPassword(password);
     if (problem) throw new Error(problem);
     const hash = await hashPassword(password);
@@ -88,7 +89,8 @@ export class AdminAccounts {
         )
         .run(username, hash, now, now);
       const sessionsEnded = this.db.prepare('DELETE FROM dashboard_sessions WHERE username = ?').run(username).changes;
-      return { created, sessionsEnded };
+      const devicesForgotten = new DeviceStore(this.db).deleteForAccount(username);
+      return { created, sessionsEnded, devicesForgotten };
     })();
   }
 

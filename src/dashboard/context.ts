@@ -1,12 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKeys } from '../auth/api-keys.ts';
-import type { RateLimiter } from '../auth/rate-limit.ts';
 import type { PurgeService } from '../purge/purge-service.ts';
 import type { SourceService } from '../sources/source-service.ts';
 import type { PurgeStore } from '../store/purge-store.ts';
 import type { AdminAccounts } from './accounts.ts';
+import type { TrustedDevices } from './devices.ts';
 import type { HtmlValue } from './html.ts';
 import type { Session, Sessions } from './session.ts';
+import type { SignInLimiter } from './sign-in-limiter.ts';
 import { page, type AssetUrls, type NavItem } from './views/layout.ts';
 
 declare module 'fastify' {
@@ -29,8 +30,10 @@ export interface DashboardServices {
   publicUrl: URL | undefined;
   /** The render listener's URL once it listens (the preview loads images from it). */
   renderUrl: () => string | undefined;
-  /** Sign-in attempts per client address; default 5 a minute. */
-  signInLimiter: RateLimiter;
+  /** Browsers that signed in before, which sign-in limits by their own failures only. */
+  devices: TrustedDevices;
+  /** Backoff on failed sign-ins, per address, account and trusted device. */
+  signInLimiter: SignInLimiter;
 }
 
 /** One-time messages carried from a POST to the page it redirects to (kept in memory, per session). */

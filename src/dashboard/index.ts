@@ -22,7 +22,8 @@ const PUBLIC_PATHS = ['/dashboard/sign-in', '/dashboard/assets/'];
 /**
  * The web dashboard, mounted under `/dashboard/` on the admin listener: server-rendered pages over the same
  * services as the JSON:API (keys, purges, Sources), behind a session (scrypt-hashed password, SQLite
- * sessions, CSRF tokens on every form, rate-limited sign-in) and a strict Content-Security-Policy.
+ * sessions, CSRF tokens on every form, sign-in slowed by failures except in trusted browsers) and a strict
+ * Content-Security-Policy.
  */
 export function registerDashboard(app: FastifyInstance, services: DashboardServices): void {
   app.get('/', async (_request, reply) => reply.status(303).header('location', '/dashboard/').send());

@@ -62,7 +62,8 @@ export class Sessions {
   }
 }
 
-function hashId(id: string): string {
+/** The SHA-256 (hex) of a cookie's random id: what the tables hold, so that a leaked database opens nothing. */
+export function hashId(id: string): string {
   return createHash('sha256').update(id).digest('hex');
 }
 

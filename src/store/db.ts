@@ -77,6 +77,15 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX dashboard_sessions_expiry ON dashboard_sessions (expires_at);
    CREATE INDEX purges_status_created ON purges (status, created_at);`,
+  // Trusted dashboard browsers (SHA-256 of the device cookie), which sign-in limits by their own failures only.
+  `CREATE TABLE dashboard_devices (
+     id_hash TEXT PRIMARY KEY,
+     username TEXT NOT NULL REFERENCES dashboard_users (username) ON DELETE CASCADE,
+     signed_in_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL
+   );
+   CREATE INDEX dashboard_devices_account ON dashboard_devices (username, signed_in_at);
+   CREATE INDEX dashboard_devices_expiry ON dashboard_devices (expires_at);`,
 ];
 
 function migrate(db: Db): void {

@@ -29,14 +29,14 @@ describe('pictor admin set-password', () => {
   });
   after(() => t.stop());
 
-  it('changes the password of a running server’s data directory (read from standard input) and signs its sessions out', async () => {
+  it('changes the password of a running server’s data directory (read from standard input), signs its sessions out and forgets its browsers', async () => {
     const client = new DashboardClient(t.adminUrl);
     assert.equal((await client.signIn('admin', t.adminPassword)).status, 303);
     assert.equal((await client.get('/dashboard/tools')).status, 200);
 
     const changed = await cli(['admin', 'set-password', '--data', t.dataDir], 'a brand new passphrase\n');
     assert.equal(changed.code, 0, changed.stderr);
-    assert.match(changed.stdout, /The dashboard password of "admin" is changed\. 1 dashboard session was signed out\./);
+    assert.match(changed.stdout, /The dashboard password of "admin" is changed\. 1 dashboard session was signed out\. 1 browser is no longer trusted\./);
     assert.ok(!changed.stdout.includes('a brand new passphrase'));
 
     assert.equal((await client.get('/dashboard/tools')).status, 303, 'the old session is gone');

@@ -1,3 +1,5 @@
+import { Agent, fetch } from 'undici';
+
 /** A tiny browser stand-in for the dashboard over HTTP: a cookie jar, form posts, no redirects followed. */
 export interface DashboardResponse {
   status: number;
@@ -9,8 +11,15 @@ export interface DashboardResponse {
 
 export class DashboardClient {
   readonly cookies = new Map<string, string>();
+  private readonly agent: Agent | undefined;
 
-  constructor(readonly baseUrl: string) {}
+  /** `localAddress`: connect from this address (any of 127.0.0.0/8 on Linux), to be another client address. */
+  constructor(
+    readonly baseUrl: string,
+    options: { localAddress?: string } = {},
+  ) {
+    this.agent = options.localAddress === undefined ? undefined : new Agent({ localAddress: options.localAddress });
+  }
 
   async get(path: string, headers: Record<string, string> = {}): Promise<DashboardResponse> {
     return this.send(path, { method: 'GET', headers });
@@ -46,6 +55,7 @@ export class DashboardClient {
       body: init.body,
       redirect: 'manual',
       headers: { ...(cookie ? { cookie } : {}), ...init.headers },
+      dispatcher: this.agent,
     });
     const setCookies = response.headers.getSetCookie();
     for (const line of setCookies) {

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { verifySignature } from '../../src/auth/url-signing.ts';
 import { AdminAccounts, hashPassword, verifyPassword } from '../../src/dashboard/accounts.ts';
 import { csrfMatches } from '../../src/dashboard/csrf.ts';
+import { DEVICE_TTL_MS, TrustedDevices } from '../../src/dashboard/devices.ts';
 import { html, raw } from '../../src/dashboard/html.ts';
 import { previewTarget, publicBase } from '../../src/dashboard/preview-url.ts';
 import { safeNext } from '../../src/dashboard/routes/sign-in.ts';
@@ -16,6 +17,7 @@ import type { PurgeRecord } from '../../src/purge/model.ts';
 import { DEFAULT_DEPLOYMENT, type SourceRecord } from '../../src/sources/model.ts';
 import { SourceService } from '../../src/sources/source-service.ts';
 import { openDatabase, type Db } from '../../src/store/db.ts';
+import { DeviceStore } from '../../src/store/device-store.ts';
 import { PurgeStore } from '../../src/store/purge-store.ts';
 import { SourceStore } from '../../src/store/source-store.ts';
 
@@ -63,9 +65,13 @@ describe('sessions and accounts', () => {
     const sessions = new Sessions(db);
     const { id } = sessions.create('admin');
     assert.ok(sessions.find(id));
+    const devices = new TrustedDevices(new DeviceStore(db));
+    const device = devices.issue('admin', undefined);
+    assert.ok(devices.find(device, 'admin'));
     await assert.rejects(accounts.setPassword('admin', 'short'), /at least 12 characters/);
-    assert.deepEqual(await accounts.setPassword('admin', 'a new password, long enough'), { created: false, sessionsEnded: 1 });
+    assert.deepEqual(await accounts.setPassword('admin', 'a new password, long enough'), { created: false, sessionsEnded: 1, devicesForgotten: 1 });
     assert.equal(sessions.find(id), undefined);
+    assert.equal(devices.find(device, 'admin'), undefined, 'its trusted browsers are forgotten too');
     assert.equal(await accounts.verify('admin', password!), false);
     assert.equal(await accounts.verify('admin', 'a new password, long enough'), true);
   });
@@ -87,6 +93,29 @@ describe('sessions and accounts', () => {
     const second = sessions.create('admin');
     sessions.destroy(second.session);
     assert.equal(sessions.find(second.id), undefined);
+  });
+
+  it('trusted devices: 256-bit ids stored hashed, a year long, their own account’s only, replaced at each sign-in, the newest 50 kept', () => {
+    let now = 1_000_000;
+    const devices = new TrustedDevices(new DeviceStore(db), () => now);
+    const id = devices.issue('admin', undefined);
+    assert.match(id, /^[A-Za-z0-9_-]{43}$/);
+    const idHash = devices.find(id, 'admin');
+    assert.ok(idHash && idHash !== id);
+    assert.equal(devices.find(id, 'root'), undefined, 'another account');
+    assert.equal(devices.find(`${id.slice(0, -1)}${id.endsWith('A') ? 'B' : 'A'}`, 'admin'), undefined);
+    assert.equal(devices.find(undefined, 'admin'), undefined);
+
+    const next = devices.issue('admin', idHash);
+    assert.equal(devices.find(id, 'admin'), undefined, 'the id it presented is retired');
+    assert.ok(devices.find(next, 'admin'));
+    now += DEVICE_TTL_MS;
+    assert.equal(devices.find(next, 'admin'), undefined, 'expired');
+
+    const issued = Array.from({ length: 51 }, () => (now++, devices.issue('admin', undefined)));
+    assert.equal(devices.find(issued[0], 'admin'), undefined, 'the oldest beyond 50 is dropped');
+    assert.ok(issued.slice(1).every((device) => devices.find(device, 'admin')));
+    assert.equal((db.prepare('SELECT count(*) AS n FROM dashboard_devices').get() as { n: number }).n, 50, 'expired rows are deleted too');
   });
 
   it('cookies and CSRF tokens', () => {
