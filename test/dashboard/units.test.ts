@@ -17,6 +17,7 @@ import { DEFAULT_DEPLOYMENT, type SourceRecord } from '../../src/sources/model.t
 import { SourceService } from '../../src/sources/source-service.ts';
 import { openDatabase, type Db } from '../../src/store/db.ts';
 import { PurgeStore } from '../../src/store/purge-store.ts';
+import { openSecrets } from '../../src/store/secret-keys.ts';
 import { SourceStore } from '../../src/store/source-store.ts';
 
 describe('html template', () => {
@@ -177,7 +178,7 @@ describe('Source form ↔ Sources API attributes', () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-form-'));
     const db = openDatabase(dir);
     try {
-      const service = new SourceService(new SourceStore(db));
+      const service = new SourceService(new SourceStore(db, openSecrets(db, dir, undefined)), { folderRoots: [] });
       const created = service.create({
         name: 'S', deployment: { type: 's3_compatible', bucket_name: 'b', secret_key: 'k', access_key: 'a', region: 'eu', custom_domains: ['x.example.com'], default_params: { auto: 'format' }, annotation: 'note', image_missing: 'https://x.example.com/missing.png', cache_ttl_value: 60 },
       });
