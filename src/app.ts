@@ -35,6 +35,7 @@ import { getMeta, openDatabase, setMeta, type Db } from './store/db.ts';
 import { DeviceStore } from './store/device-store.ts';
 import { GroupCommit } from './store/group-commit.ts';
 import { PurgeStore } from './store/purge-store.ts';
+import { openSecrets } from './store/secret-keys.ts';
 import { SourceStore } from './store/source-store.ts';
 
 export interface StartedPictor {
@@ -81,12 +82,23 @@ export class Pictor {
     const { options, logger, metrics, health } = this;
     configureSharp(options.renderThreads);
     const db = (this.db = openDatabase(options.dataDir));
-    const sourceStore = new SourceStore(db);
+    let sourceStore: SourceStore;
+    try {
+      sourceStore = new SourceStore(db, openSecrets(db, options.dataDir, options.secretKeys));
+      const { sealed, resealed } = sourceStore.sealAll();
+      if (sealed + resealed > 0) logger.info({ sealed, resealed }, 'Source secrets encrypted with the current key');
+    } catch (error) {
+      // A missing or wrong key: the caller reports it (SecretKeyError); nothing was changed.
+      db.close();
+      this.db = undefined;
+      throw error;
+    }
     const purgeStore = new PurgeStore(db);
     const keys = new ApiKeys(new ApiKeyStore(db));
 
     const registryOptions = {
       assetsDir: options.assetsDir,
+      folderRoots: options.folderRoots,
       publicUrl: options.publicUrl,
       maxInputBytes: options.maxInputBytes,
       outboundAllow: options.outboundAllow,
@@ -151,6 +163,7 @@ export class Pictor {
     const purges = new PurgeService(sources, purgeStore, commits, applier);
     const sourceService = new SourceService(sourceStore, {
       baseDomain: options.baseDomain,
+      folderRoots: options.folderRoots,
       onChanged: () => sources.reload(),
       // PATCH with `purge_derivatives: true`: a rendering change applies to what is already cached too.
       onRenderingChanged: async (sourceId) => void (await purges.purgeSource(sourceId, 'sources API (purge_derivatives)')),

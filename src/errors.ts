@@ -8,7 +8,9 @@ export const ERRORS = {
   INVALID_PARAMETER: { status: 400, title: 'Bad Request' },
   INVALID_PATH: { status: 400, title: 'Bad Request' },
   FORBIDDEN_PATH: { status: 403, title: 'Forbidden' },
-  /** An outbound fetch (webfolder, webproxy, sub-image) to a destination the SSRF guard refuses. */
+  /** A folder Source whose folder is outside the folder roots allowed at start (`--folder-root`). */
+  FOLDER_OUTSIDE_ROOTS: { status: 403, title: 'Forbidden' },
+  /** An outbound fetch (any Source type, sub-images included) to a destination the SSRF guard refuses. */
   OUTBOUND_REFUSED: { status: 403, title: 'Forbidden' },
   INVALID_SIGNATURE: { status: 403, title: 'Forbidden' },
   ASSET_NOT_FOUND: { status: 404, title: 'Not Found' },

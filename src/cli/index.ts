@@ -4,6 +4,7 @@ import { VERSION } from '../version.ts';
 import { registerAdminCommands } from './admin.ts';
 import { registerKeysCommands } from './keys.ts';
 import { registerPurgeCommand } from './purge.ts';
+import { registerSecretsCommands } from './secrets.ts';
 import { registerServeCommand } from './serve.ts';
 import { registerSourcesCommands } from './sources.ts';
 
@@ -18,6 +19,7 @@ registerKeysCommands(program);
 registerPurgeCommand(program);
 registerSourcesCommands(program);
 registerAdminCommands(program);
+registerSecretsCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`pictor: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { Pictor } from '../app.ts';
 import { ConfigError, DEFAULTS, resolveOptions } from '../config/options.ts';
+import { SecretKeyError } from '../store/secret-box.ts';
+import { collect } from './flags.ts';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -28,8 +30,9 @@ export function registerServeCommand(program: Command): void {
     .option('--outbound-allow <list>', 'IPs/CIDRs outbound fetches may reach although private, e.g. 127.0.0.1/32 (env PICTOR_OUTBOUND_ALLOW)')
     .option('--base-domain <domain>', 'parent domain of imgix_subdomains labels (env PICTOR_BASE_DOMAIN)')
     .option('--origin-timeout <seconds>', 'timeout of one origin request (env PICTOR_ORIGIN_TIMEOUT, default 15)')
+    .option('--folder-root <dir>', 'a directory folder Sources may serve from, repeatable; the assets folder always may (env PICTOR_FOLDER_ROOTS)', collect)
     .option('--log-level <level>', `fatal, error, warn, info, debug, trace or silent (env PICTOR_LOG_LEVEL, default ${DEFAULTS.logLevel})`)
-    .action(async (flags: Record<string, string | undefined>) => {
+    .action(async (flags: Record<string, string | undefined> & { folderRoot?: string[] }) => {
       let options;
       try {
         options = resolveOptions({
@@ -56,6 +59,7 @@ export function registerServeCommand(program: Command): void {
           outboundAllow: flags.outboundAllow,
           baseDomain: flags.baseDomain,
           originTimeoutSeconds: flags.originTimeout,
+          folderRoots: flags.folderRoot,
         });
       } catch (error) {
         if (error instanceof ConfigError) {
@@ -65,7 +69,16 @@ export function registerServeCommand(program: Command): void {
         throw error;
       }
       const pictor = new Pictor(options);
-      const started = await pictor.start();
+      let started;
+      try {
+        started = await pictor.start();
+      } catch (error) {
+        if (error instanceof SecretKeyError) {
+          process.stderr.write(`pictor: cannot start: ${error.message}\n`);
+          process.exit(2);
+        }
+        throw error;
+      }
       const lines = [
         '',
         `  Pictor is serving ${options.assetsDir}`,

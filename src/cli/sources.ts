@@ -1,13 +1,15 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { DEFAULTS } from '../config/options.ts';
+import { DEFAULTS, resolveSourceSettings } from '../config/options.ts';
 import { isPictorError } from '../errors.ts';
 import { subdomainHost } from '../sources/domains.ts';
 import type { Deployment, SourceRecord, SourceType } from '../sources/model.ts';
 import { SOURCE_TYPES, sourceResource } from '../sources/source-document.ts';
 import { SourceService } from '../sources/source-service.ts';
 import { openDatabase } from '../store/db.ts';
+import { checkSameKeys, openSecrets } from '../store/secret-keys.ts';
 import { SourceStore } from '../store/source-store.ts';
+import { collect } from './flags.ts';
 
 interface SourceFlags {
   name?: string;
@@ -26,6 +28,7 @@ interface SourceFlags {
   enable?: boolean;
   disable?: boolean;
   data?: string;
+  folderRoot?: string[];
 }
 
 /** The type-neutral flags, and the `deployment` field each one sets for each type. */
@@ -53,12 +56,18 @@ const FLAG_OF_FIELD: Record<string, string> = {
 
 /**
  * Works on the data directory directly, whether or not a server is running on it (SQLite WAL); a running
- * server sees the change within a second. Errors are the API's, with the flag to fix named.
+ * server sees the change within a second. Folders are checked against the folder roots given here
+ * (`--folder-root`, PICTOR_FOLDER_ROOTS) and secrets sealed with the server's keys (PICTOR_SECRET_KEY, else
+ * the data directory's key file), as `serve` does. Errors are the API's, with the flag to fix named.
  */
-async function withSources<T>(dataDir: string | undefined, use: (sources: SourceService) => T | Promise<T>): Promise<T> {
-  const db = openDatabase(path.resolve(dataDir ?? process.env.PICTOR_DATA_DIR ?? DEFAULTS.dataDir));
+async function withSources<T>(flags: { data?: string; folderRoot?: string[] }, use: (sources: SourceService) => T | Promise<T>): Promise<T> {
+  const settings = resolveSourceSettings({ folderRoots: flags.folderRoot });
+  const dataDir = path.resolve(flags.data ?? process.env.PICTOR_DATA_DIR ?? DEFAULTS.dataDir);
+  const db = openDatabase(dataDir);
   try {
-    return await use(new SourceService(new SourceStore(db), { baseDomain: baseDomain() }));
+    const secrets = openSecrets(db, dataDir, settings.secretKeys);
+    checkSameKeys(db, secrets);
+    return await use(new SourceService(new SourceStore(db, secrets), { baseDomain: baseDomain(), folderRoots: settings.folderRoots }));
   } catch (error) {
     if (!isPictorError(error)) throw error;
     const field = error.pointer?.split('/').at(-1);
@@ -115,6 +124,7 @@ function withSourceOptions(command: Command): Command {
     .option('--subdomain <label...>', 'imgix_subdomains labels, served as <label>.<base domain> (replace the list)')
     .option('--secure', 'sign URLs (secure_url_enabled); a token is created and printed')
     .option('--no-secure', 'stop requiring signed URLs')
+    .option('--folder-root <dir>', 'a directory folder Sources may serve from, repeatable, as for serve (env PICTOR_FOLDER_ROOTS)', collect)
     .option('--data <dir>', 'data directory (env PICTOR_DATA_DIR, default ./.pictor)');
 }
 
@@ -127,7 +137,7 @@ export function registerSourcesCommands(program: Command): void {
     .option('--json', 'print the Sources as the API returns them')
     .option('--data <dir>', 'data directory (env PICTOR_DATA_DIR, default ./.pictor)')
     .action(async (flags: { json?: boolean; data?: string }) => {
-      const { records } = await withSources(flags.data, (service) => service.list());
+      const { records } = await withSources(flags, (service) => service.list());
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(records.map((record) => sourceResource(record)), null, 2)}\n`);
         return;
@@ -149,7 +159,7 @@ export function registerSourcesCommands(program: Command): void {
       .requiredOption('--type <type>', SOURCE_TYPES.join(', ')),
   ).action(async (flags: SourceFlags) => {
     const attributes = attributesFrom(flags, flags.type);
-    const record = await withSources(flags.data, (service) => service.create(attributes));
+    const record = await withSources(flags, (service) => service.create(attributes));
     process.stdout.write(`${print(record)}\n${record.id}\n`);
   });
 
@@ -162,7 +172,7 @@ export function registerSourcesCommands(program: Command): void {
       .option('--enable', 'serve the Source again')
       .option('--disable', 'stop serving the Source (cached renders may still be served)'),
   ).action(async (id: string, flags: SourceFlags) => {
-    const record = await withSources(flags.data, (service) => service.update(id, attributesFrom(flags, flags.type ?? service.require(id).deployment.type)));
+    const record = await withSources(flags, (service) => service.update(id, attributesFrom(flags, flags.type ?? service.require(id).deployment.type)));
     process.stdout.write(`${print(record)}\n`);
   });
 }

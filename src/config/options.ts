@@ -1,7 +1,9 @@
+import fs from 'node:fs';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { HEAVY_RENDER_BYTES, lightReserve } from '../render/cost.ts';
+import { decodeSecretKey } from '../store/secret-box.ts';
 
 /**
  * Every setting is resolved once, at start, as `flag ?? environment ?? default`, and validated up front:
@@ -44,6 +46,13 @@ export interface PictorOptions {
   baseDomain: string | undefined;
   /** Timeout of one outbound origin request, in seconds. */
   originTimeoutSeconds: number;
+  /**
+   * Real paths of the directories `folder` Sources may serve from (`--folder-root`, repeatable), the assets
+   * directory always first.
+   */
+  folderRoots: string[];
+  /** `PICTOR_SECRET_KEY` (environment only): keys of Source secrets at rest, the first encrypts; else `<data>/secret.key`. */
+  secretKeys: Buffer[] | undefined;
 }
 
 /** A setting as the user named it, for error messages: `--port / PICTOR_PORT`. */
@@ -52,11 +61,12 @@ interface Setting {
   env: string;
 }
 
-type RawOptions = Partial<Record<keyof PictorOptions, string | number | undefined>>;
+/** Flags as parsed; `folderRoots` may be repeated (a list), or one string separated by path.delimiter like the environment. */
+type RawOptions = Partial<Record<Exclude<keyof PictorOptions, 'folderRoots'>, string | number | undefined>> & { folderRoots?: string | readonly string[] | undefined };
 
 export class ConfigError extends Error {
   constructor(setting: Setting, message: string) {
-    super(`Invalid configuration: ${setting.flag} (${setting.env}) ${message}`);
+    super(`Invalid configuration: ${setting.flag === '' ? setting.env : `${setting.flag} (${setting.env})`} ${message}`);
     this.name = 'ConfigError';
   }
 }
@@ -85,6 +95,9 @@ const SETTINGS: Record<keyof PictorOptions, Setting> = {
   outboundAllow: { flag: '--outbound-allow', env: 'PICTOR_OUTBOUND_ALLOW' },
   baseDomain: { flag: '--base-domain', env: 'PICTOR_BASE_DOMAIN' },
   originTimeoutSeconds: { flag: '--origin-timeout', env: 'PICTOR_ORIGIN_TIMEOUT' },
+  folderRoots: { flag: '--folder-root', env: 'PICTOR_FOLDER_ROOTS' },
+  // A key on the command line would show in the process list: the environment only.
+  secretKeys: { flag: '', env: 'PICTOR_SECRET_KEY' },
 };
 
 export const DEFAULTS = {
@@ -118,7 +131,7 @@ const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 
 
 /** Resolves flags (already parsed) over the environment over the defaults, and validates every value. */
 export function resolveOptions(flags: RawOptions = {}, env: NodeJS.ProcessEnv = process.env): PictorOptions {
-  const pick = (key: keyof PictorOptions): string | undefined => {
+  const pick = (key: Exclude<keyof PictorOptions, 'folderRoots'>): string | undefined => {
     const flag = flags[key];
     if (flag !== undefined && flag !== '') return String(flag);
     const fromEnv = env[SETTINGS[key].env];
@@ -140,14 +153,14 @@ export function resolveOptions(flags: RawOptions = {}, env: NodeJS.ProcessEnv = 
       `must be at least ${Math.ceil(leastRenderMemory / 1024 ** 2)}mb with ${renderConcurrency} renders at once (--render-concurrency), got "${pick('renderMemoryBytes')}"`,
     );
   }
-
+  const assetsDir = path.resolve(pick('assetsDir') ?? DEFAULTS.assetsDir);
   return {
     host: hostName('host', pick('host') ?? DEFAULTS.host),
     port: port('port'),
     adminHost: hostName('adminHost', pick('adminHost') ?? DEFAULTS.adminHost),
     adminPort: port('adminPort'),
     dataDir: path.resolve(pick('dataDir') ?? DEFAULTS.dataDir),
-    assetsDir: path.resolve(pick('assetsDir') ?? DEFAULTS.assetsDir),
+    assetsDir,
     publicUrl: publicUrl(pick('publicUrl')),
     maxInputPixels: integer('maxInputPixels', pick('maxInputPixels') ?? String(DEFAULTS.maxInputPixels), 1, 2 ** 40),
     maxInputBytes: size('maxInputBytes'),
@@ -165,7 +178,68 @@ export function resolveOptions(flags: RawOptions = {}, env: NodeJS.ProcessEnv = 
     outboundAllow: cidrList(pick('outboundAllow')),
     baseDomain: domainName('baseDomain', pick('baseDomain')),
     originTimeoutSeconds: integer('originTimeoutSeconds', pick('originTimeoutSeconds') ?? String(DEFAULTS.originTimeoutSeconds), 1, 600),
+    folderRoots: folderRoots(flags.folderRoots, env, assetsDir),
+    secretKeys: secretKeys(pick('secretKeys')),
   };
+}
+
+/**
+ * The two settings the `sources` commands share with `serve`, resolved by the same rules: they write
+ * Sources without a server, so they check folders and encrypt secrets as it does.
+ */
+export function resolveSourceSettings(
+  flags: { folderRoots?: readonly string[] | undefined },
+  env: NodeJS.ProcessEnv = process.env,
+): Pick<PictorOptions, 'folderRoots' | 'secretKeys'> {
+  const raw = env[SETTINGS.secretKeys.env];
+  const assetsDir = path.resolve(env[SETTINGS.assetsDir.env] || DEFAULTS.assetsDir);
+  return { folderRoots: folderRoots(flags.folderRoots, env, assetsDir), secretKeys: secretKeys(raw === '' ? undefined : raw) };
+}
+
+/**
+ * The assets directory (always allowed: the default Source serves it), then each `--folder-root` (else each
+ * entry of PICTOR_FOLDER_ROOTS, separated by path.delimiter like PATH): existing directories, as real paths,
+ * so that a Source's folder is compared with what its symlinks lead to.
+ */
+function folderRoots(flag: string | readonly string[] | undefined, env: NodeJS.ProcessEnv, assetsDir: string): string[] {
+  const given = typeof flag === 'string' ? flag.split(path.delimiter) : (flag ?? env[SETTINGS.folderRoots.env]?.split(path.delimiter) ?? []);
+  const roots = [realPathOr(assetsDir)];
+  for (const entry of given.map((root) => root.trim()).filter(Boolean)) {
+    let real: string;
+    try {
+      real = fs.realpathSync(path.resolve(entry));
+    } catch {
+      throw new ConfigError(SETTINGS.folderRoots, `must name existing directories, and "${entry}" does not exist`);
+    }
+    if (!fs.statSync(real).isDirectory()) throw new ConfigError(SETTINGS.folderRoots, `must name existing directories, and "${entry}" is not a directory`);
+    if (!roots.includes(real)) roots.push(real);
+  }
+  return roots;
+}
+
+/** The assets directory may not exist yet (it is then served as empty): its resolved path stands in for its real one. */
+function realPathOr(directory: string): string {
+  try {
+    return fs.realpathSync(directory);
+  } catch {
+    return directory;
+  }
+}
+
+/** One or more comma-separated 32-byte keys, base64 or hex; the value is never echoed. */
+function secretKeys(raw: string | undefined): Buffer[] | undefined {
+  if (raw === undefined) return undefined;
+  const entries = raw.split(',').map((entry) => entry.trim());
+  return entries.map((entry, index) => {
+    const key = decodeSecretKey(entry);
+    if (key === undefined) {
+      throw new ConfigError(
+        SETTINGS.secretKeys,
+        `must be one or more comma-separated 32-byte keys in base64 or hex (such as the output of \`openssl rand -base64 32\`), and entry ${index + 1} is not one`,
+      );
+    }
+    return key;
+  });
 }
 
 /** `127.0.0.1/32,10.0.0.0/8,::1`: each entry an IP or a CIDR (validated by node:net). */

@@ -1,13 +1,22 @@
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { PictorError } from '../errors.ts';
 import { decodeAssetPath } from './asset-path.ts';
+import { FOLDER_ROOTS_SETTING, isInsideRoots } from './folder-roots.ts';
 import { contentTypeFromPath, type Origin, type OriginResult, type Validators } from './origin.ts';
 
 /**
- * A local directory. Security invariant: nothing outside `root` is ever read. The decoded path has no `.`
- * or `..` segments and no NUL (asset-path.ts), and the real path of the file, after symlinks, must still lie
- * under the real path of the root — a symlink that leaves the root is refused with 403.
+ * A local directory. Security invariants:
+ * - Nothing outside `root` is ever read. The decoded path has no `.` or `..` segments and no NUL
+ *   (asset-path.ts), and the real path of the file, after symlinks, must still lie under the real path of the
+ *   root — a symlink that leaves the root is refused with 403.
+ * - Nothing outside the folder roots allowed at start (`allowedRoots`, real paths) is ever read: the real
+ *   path of `root` must lie inside one of them, or every fetch is refused with 403 (FOLDER_OUTSIDE_ROOTS)
+ *   before any file is opened. It is checked when the Origin is created (a Source stored by an older
+ *   version, or by a command run with other roots, is refused then), and again whenever the root is
+ *   resolved later (a folder that did not exist yet). Files are then resolved under that checked real path
+ *   only, so a folder replaced by a symlink afterwards cannot lead elsewhere either.
  */
 export class FolderOrigin implements Origin {
   private realRoot: Promise<string> | undefined;
@@ -15,7 +24,16 @@ export class FolderOrigin implements Origin {
   constructor(
     private readonly root: string,
     private readonly maxBytes: number,
-  ) {}
+    private readonly allowedRoots: readonly string[],
+  ) {
+    let real: string | undefined;
+    try {
+      real = fsSync.realpathSync(root);
+    } catch {
+      // Resolved at the first fetch, with the same check (and the same error while it is missing).
+    }
+    if (real !== undefined) this.realRoot = Promise.resolve(this.checkRoot(real));
+  }
 
   async fetch(canonicalPath: string, validators?: Validators): Promise<OriginResult> {
     const file = await this.resolve(canonicalPath);
@@ -60,12 +78,21 @@ export class FolderOrigin implements Origin {
   }
 
   private getRealRoot(): Promise<string> {
-    this.realRoot ??= fs.realpath(this.root).catch((error: unknown) => {
+    this.realRoot ??= fs.realpath(this.root).then((real) => this.checkRoot(real)).catch((error: unknown) => {
       this.realRoot = undefined;
+      if (error instanceof PictorError) throw error;
       if (isMissing(error)) throw new PictorError('ORIGIN_UNAVAILABLE', `The Source's folder ${this.root} does not exist.`);
       throw originFailure(error);
     });
     return this.realRoot;
+  }
+
+  /** The root's real path, if it lies inside an allowed root (the path itself is not told to the public listener). */
+  private checkRoot(real: string): string {
+    if (!isInsideRoots(real, this.allowedRoots)) {
+      throw new PictorError('FOLDER_OUTSIDE_ROOTS', `This Source's folder is outside the folder roots allowed at start (${FOLDER_ROOTS_SETTING}), so it is not served.`);
+    }
+    return real;
   }
 }
 

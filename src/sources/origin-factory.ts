@@ -13,30 +13,40 @@ export { AddressPolicy, classifyAddress, OutboundGuard } from './outbound-guard.
 export interface OriginDeps {
   /** Largest origin file, in bytes (`--max-input-bytes`). */
   maxInputBytes: number;
-  /** IPs and CIDRs that webfolder/webproxy fetches may reach although private (`--outbound-allow`). */
+  /** IPs and CIDRs that fetches of every remote type may reach although private (`--outbound-allow`). */
   outboundAllow: string[];
   /** Bound of one origin fetch, in seconds (`--origin-timeout`). */
   timeoutSeconds: number;
   /** Directory of a `folder` Source without `folder_path` (the default Source's `--assets`). */
   assetsDir?: string;
+  /** Real paths a `folder` Source's folder must lie inside (`--folder-root`, and the assets directory). */
+  folderRoots: readonly string[];
 }
 
 export const GCS_ENDPOINT = 'https://storage.googleapis.com';
 
 /**
  * The Origin of a Source. Throws a PictorError (`ORIGIN_UNAVAILABLE`) naming the field when the Source is
- * misconfigured (no base URL, no bucket) or of a type this version does not serve.
+ * misconfigured (no base URL, no bucket) or of a type this version does not serve, and
+ * `FOLDER_OUTSIDE_ROOTS` for a folder outside the folder roots. Every remote type fetches through the
+ * outbound guard (outbound-guard.ts) with `outboundAllow`.
  */
 export function createOrigin(record: SourceRecord, deps: OriginDeps): Origin {
   const d = record.deployment;
   const http = (): GuardedFetcher =>
     createGuardedFetcher({ outboundAllow: deps.outboundAllow, timeoutSeconds: deps.timeoutSeconds, maxBytes: deps.maxInputBytes });
-  const s3Common = { endpoint: d.endpoint, forcePathStyle: d.force_path_style, maxBytes: deps.maxInputBytes, timeoutSeconds: deps.timeoutSeconds };
+  const s3Common = {
+    endpoint: d.endpoint,
+    forcePathStyle: d.force_path_style,
+    maxBytes: deps.maxInputBytes,
+    timeoutSeconds: deps.timeoutSeconds,
+    outboundAllow: deps.outboundAllow,
+  };
   switch (d.type) {
     case 'folder': {
       const root = d.folder_path ?? deps.assetsDir;
       if (root === undefined) throw misconfigured(record, 'folder_path');
-      return new FolderOrigin(root, deps.maxInputBytes);
+      return new FolderOrigin(root, deps.maxInputBytes, deps.folderRoots);
     }
     case 'webfolder':
       if (!d.webfolder_base_url) throw misconfigured(record, 'webfolder_base_url');

@@ -1,12 +1,15 @@
 import dns from 'node:dns';
-import { isIP } from 'node:net';
+import http from 'node:http';
+import https from 'node:https';
+import { isIP, type LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { Agent, buildConnector } from 'undici';
 import { PictorError } from '../errors.ts';
 
 /**
- * SSRF protection for outbound fetches whose destination comes from configuration or from a URL
- * (`webfolder`, `webproxy`, sub-image URLs).
+ * SSRF protection for every outbound fetch: `webfolder`, `webproxy` and sub-image URLs (undici, through
+ * `OutboundGuard`), and `s3`, `s3_compatible` and `gcs` endpoints (the AWS SDK, through `guardedNodeAgents`).
+ * A key with the `sources` permission chooses these destinations, so none of them is trusted.
  *
  * Security invariant: no outbound request reaches a loopback, private (RFC 1918), CGNAT, link-local,
  * cloud-metadata (169.254.169.254, fd00:ec2::254), multicast, broadcast, unspecified, reserved or
@@ -15,20 +18,22 @@ import { PictorError } from '../errors.ts';
  * `https:` are spoken.
  *
  * How it holds:
- * - The check is made on the **resolved IP**, at the connection layer: every socket is opened by
- *   `guardedConnector`, which checks an IP-literal host itself and gives the socket a `lookup` that resolves
- *   the name, checks **every** address and hands back only allowed ones. The socket then connects to one of
- *   those validated addresses, never to a second resolution, so DNS rebinding (a name that resolves to a
- *   public IP when checked and a private one when connecting) cannot slip through.
+ * - The check is made on the **resolved IP**, at the connection layer, by one `ConnectionCheck` whichever
+ *   client opens the socket (the undici connector, or the `createConnection` of node:http(s) agents): an
+ *   IP-literal host is checked as it is, and a host name gets a `lookup` that resolves it, checks **every**
+ *   address and hands back only allowed ones. The socket then connects to one of those validated addresses,
+ *   never to a second resolution, so DNS rebinding (a name that resolves to a public IP when checked and a
+ *   private one when connecting) cannot slip through.
  * - The policy is deny-by-default: an address is public only when ipaddr.js classifies it as `unicast`
  *   (nothing special); addresses that embed an IPv4 address (IPv4-mapped, RFC 6145, NAT64, 6to4) are judged
  *   by the IPv4 address they embed; Teredo and the deprecated IPv4-compatible `::a.b.c.d` are refused.
  * - Redirects are not followed by the HTTP client: `http-fetch.ts` follows at most 3 by hand and every hop
- *   goes through `checkUrl` and the same connector.
- * - No proxy is used (the agent ignores `HTTP_PROXY`), so the connection goes where the check says.
+ *   goes through `checkUrl` and the same connector. The AWS SDK follows none itself (its region redirects
+ *   are new requests through the same agents).
+ * - No proxy is used (neither client reads `HTTP_PROXY`), so the connection goes where the check says.
  *
- * Admin-configured S3-compatible endpoints (`s3`, `s3_compatible`, `gcs`) do not go through this guard:
- * they are trusted, since they may legitimately be private on a self-hosted network (see s3-origin.ts).
+ * A private storage endpoint (MinIO on the local network, say) is reached only when the operator admits
+ * its address with `--outbound-allow`.
  */
 
 /** Why an address is refused (`loopback`, `private (RFC 1918)`, …), or undefined when it is public. */
@@ -155,54 +160,23 @@ export interface OutboundGuardOptions {
   resolve?: Resolver;
 }
 
-/**
- * Outbound HTTP(S) for untrusted destinations: an undici Agent whose every connection is checked, plus the
- * URL check made before each request and each redirect hop.
- */
-export class OutboundGuard {
-  readonly policy: AddressPolicy;
-  readonly agent: Agent;
-  private readonly resolve: Resolver;
+/** The checks every guarded connection makes, whichever HTTP client opens it: the one implementation of the rules. */
+class ConnectionCheck {
+  constructor(
+    readonly policy: AddressPolicy,
+    private readonly resolve: Resolver,
+  ) {}
 
-  constructor(allowList: readonly string[], options: OutboundGuardOptions = {}) {
-    this.policy = new AddressPolicy(allowList);
-    this.resolve = options.resolve ?? systemResolver;
-    const base = buildConnector({ lookup: this.lookup, timeout: options.connectTimeoutMs ?? 10_000 });
-    this.agent = new Agent({
-      connect: (connectOptions, callback) => {
-        // net.connect skips `lookup` for an IP literal, so an IP host is checked here.
-        const hostname = connectOptions.hostname.replace(/^\[(.*)\]$/, '$1');
-        if (isIP(hostname) !== 0) {
-          const reason = this.policy.refusal(hostname);
-          if (reason !== undefined) {
-            callback(outboundRefused(`${hostname} is not a public address (${reason})`), null);
-            return;
-          }
-        }
-        base(connectOptions, callback);
-      },
-      // Idle sockets are closed quickly: origins are many and each is read rarely.
-      keepAliveTimeout: 4_000,
-    });
-  }
-
-  /**
-   * Refuses a URL before any connection: a scheme other than http(s), credentials in the URL, or an IP-literal
-   * host that is not allowed. Host names are checked after resolution, by the connector.
-   */
-  checkUrl(url: URL): void {
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw outboundRefused(`the scheme ${url.protocol} is not http or https`);
-    if (url.username !== '' || url.password !== '') throw outboundRefused('credentials in the URL are not supported');
-    if (url.hostname === '') throw outboundRefused('the URL has no host');
-    const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    if (isIP(hostname) !== 0) {
-      const reason = this.policy.refusal(hostname);
-      if (reason !== undefined) throw outboundRefused(`${hostname} is not a public address (${reason})`);
-    }
+  /** The refusal of an IP-literal host (net.connect skips `lookup` for those); undefined for an allowed IP or a name. */
+  literalRefusal(host: string): PictorError | undefined {
+    const hostname = host.replace(/^\[(.*)\]$/, '$1');
+    if (isIP(stripZone(hostname)) === 0) return undefined;
+    const reason = this.policy.refusal(hostname);
+    return reason === undefined ? undefined : outboundRefused(`${hostname} is not a public address (${reason})`);
   }
 
   /** A `net.connect` lookup that resolves the name, checks every address and returns only allowed ones. */
-  private readonly lookup = (hostname: string, options: dns.LookupOptions, callback: LookupCallback): void => {
+  readonly lookup = (hostname: string, options: dns.LookupOptions, callback: LookupCallback): void => {
     const family = typeof options.family === 'number' ? options.family : 0;
     this.resolve(hostname, family).then(
       (addresses) => {
@@ -220,10 +194,81 @@ export class OutboundGuard {
       (error: NodeJS.ErrnoException) => callback(error, []),
     );
   };
+}
+
+/**
+ * Outbound HTTP(S) for untrusted destinations: an undici Agent whose every connection is checked, plus the
+ * URL check made before each request and each redirect hop.
+ */
+export class OutboundGuard {
+  readonly policy: AddressPolicy;
+  readonly agent: Agent;
+  private readonly check: ConnectionCheck;
+
+  constructor(allowList: readonly string[], options: OutboundGuardOptions = {}) {
+    this.policy = new AddressPolicy(allowList);
+    this.check = new ConnectionCheck(this.policy, options.resolve ?? systemResolver);
+    const base = buildConnector({ lookup: this.check.lookup, timeout: options.connectTimeoutMs ?? 10_000 });
+    this.agent = new Agent({
+      connect: (connectOptions, callback) => {
+        const refusal = this.check.literalRefusal(connectOptions.hostname);
+        if (refusal !== undefined) {
+          callback(refusal, null);
+          return;
+        }
+        base(connectOptions, callback);
+      },
+      // Idle sockets are closed quickly: origins are many and each is read rarely.
+      keepAliveTimeout: 4_000,
+    });
+  }
+
+  /**
+   * Refuses a URL before any connection: a scheme other than http(s), credentials in the URL, or an IP-literal
+   * host that is not allowed. Host names are checked after resolution, by the connector.
+   */
+  checkUrl(url: URL): void {
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw outboundRefused(`the scheme ${url.protocol} is not http or https`);
+    if (url.username !== '' || url.password !== '') throw outboundRefused('credentials in the URL are not supported');
+    if (url.hostname === '') throw outboundRefused('the URL has no host');
+    const refusal = this.check.literalRefusal(url.hostname);
+    if (refusal !== undefined) throw refusal;
+  }
 
   close(): Promise<void> {
     return this.agent.close();
   }
+}
+
+export interface NodeAgents {
+  httpAgent: http.Agent;
+  httpsAgent: https.Agent;
+}
+
+/**
+ * node:http and node:https agents whose every connection goes through the same checks as `OutboundGuard`'s,
+ * for clients built on node:http (the AWS SDK's request handler). Keep-alive and 50 sockets per host, as the
+ * SDK's own agents.
+ */
+export function guardedNodeAgents(allowList: readonly string[], options: Pick<OutboundGuardOptions, 'resolve'> = {}): NodeAgents {
+  const check = new ConnectionCheck(new AddressPolicy(allowList), options.resolve ?? systemResolver);
+  const agentOptions = { keepAlive: true, maxSockets: 50 };
+  return { httpAgent: guardAgent(new http.Agent(agentOptions), check), httpsAgent: guardAgent(new https.Agent(agentOptions), check) };
+}
+
+function guardAgent<T extends http.Agent>(agent: T, check: ConnectionCheck): T {
+  const open = agent.createConnection.bind(agent);
+  agent.createConnection = (options, callback) => {
+    const refusal = check.literalRefusal(options.host ?? options.hostname ?? '');
+    if (refusal !== undefined && callback !== undefined) {
+      // The agent takes a socket either returned or handed to the callback: an error there fails the request.
+      callback(refusal, undefined as never);
+      return undefined as never;
+    }
+    if (refusal !== undefined) throw refusal;
+    return open({ ...options, lookup: check.lookup as unknown as LookupFunction }, callback);
+  };
+  return agent;
 }
 
 /** The OUTBOUND_REFUSED error inside an error thrown by undici (it may wrap the connector's error). */

@@ -14,8 +14,10 @@ export interface RegistryOptions {
   assetsDir: string;
   publicUrl: URL | undefined;
   maxInputBytes: number;
-  /** IPs and CIDRs that webfolder/webproxy fetches may reach although private (`--outbound-allow`). */
+  /** IPs and CIDRs that fetches of every remote type may reach although private (`--outbound-allow`). */
   outboundAllow: string[];
+  /** Real paths a `folder` Source's folder must lie inside (`--folder-root`, and the assets directory). */
+  folderRoots: readonly string[];
   /** Bound of one origin fetch, in seconds (`--origin-timeout`). */
   originTimeoutSeconds: number;
   /** Parent domain of `imgix_subdomains` labels: the label `shop` routes `shop.<baseDomain>`. */
@@ -143,6 +145,7 @@ export class SourceRegistry {
         outboundAllow: this.options.outboundAllow,
         timeoutSeconds: this.options.originTimeoutSeconds,
         assetsDir: this.options.assetsDir,
+        folderRoots: this.options.folderRoots,
       });
     } catch (error) {
       return { fetch: () => Promise.reject(error) };

@@ -3,6 +3,7 @@ import { GetObjectCommand, S3Client, type GetObjectCommandInput, type S3ClientCo
 import { PictorError } from '../errors.ts';
 import { decodeAssetPath } from './asset-path.ts';
 import { contentTypeFromPath, type Origin, type OriginResult, type Validators } from './origin.ts';
+import { findRefusal, guardedNodeAgents, type Resolver } from './outbound-guard.ts';
 
 export interface S3OriginConfig {
   bucket: string;
@@ -21,6 +22,10 @@ export interface S3OriginConfig {
   timeoutSeconds: number;
   /** SDK attempts, first one included (default 3). */
   maxAttempts?: number;
+  /** IPs and CIDRs the endpoint may be at although private (`--outbound-allow`). */
+  outboundAllow: readonly string[];
+  /** Host name resolution (the system's by default); every address it returns is still checked. */
+  resolve?: Resolver;
 }
 
 /** Errors that say the Source's credentials are wrong: a configuration problem, not a missing asset. */
@@ -44,9 +49,12 @@ const CREDENTIAL_ERRORS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch'
  * - Checksums: calculated and validated only when required, so S3-compatible stores without the newer
  *   checksum headers work.
  *
- * Security: the endpoint is set by an administrator and is trusted — it may be a private address on a
- * self-hosted network (MinIO, Ceph, SeaweedFS), so the SSRF guard of outbound-guard.ts is not applied here.
- * The URL path of a render only ever selects an object key inside the configured bucket and prefix.
+ * Security: the endpoint is chosen by whoever holds the `sources` permission, so it is not trusted. Every
+ * connection the SDK opens — to a custom `endpoint`, to AWS or GCS, after a region redirect — goes through
+ * the agents of `guardedNodeAgents` (outbound-guard.ts): a loopback, private, link-local or metadata
+ * address is refused before connecting (`OUTBOUND_REFUSED`, 403) unless `--outbound-allow` admits it, which
+ * is how a self-hosted store on the local network (MinIO, Ceph, SeaweedFS) is reached. The URL path of a
+ * render only ever selects an object key inside the configured bucket and prefix.
  */
 export class S3Origin implements Origin {
   readonly client: S3Client;
@@ -62,6 +70,8 @@ export class S3Origin implements Origin {
       followRegionRedirects: true,
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
+      // Options of the SDK's NodeHttpHandler: agents given here are used for every request (none of its own).
+      requestHandler: { ...guardedNodeAgents(config.outboundAllow, config.resolve ? { resolve: config.resolve } : {}) },
     };
     if (endpoint !== undefined) clientConfig.endpoint = endpoint;
     if (config.accessKeyId && config.secretAccessKey) {
@@ -144,6 +154,8 @@ export class S3Origin implements Origin {
   }
 
   private mapError(error: unknown, validators: Validators | undefined, signal: AbortSignal): OriginResult {
+    const refusal = findRefusal(error);
+    if (refusal) throw refusal;
     const name = (error as { name?: string } | undefined)?.name ?? '';
     const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
     if (status === 304 || name === 'NotModified') return { kind: 'not-modified', validators: { ...validators } };

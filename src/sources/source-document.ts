@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { PictorError } from '../errors.ts';
@@ -307,17 +306,10 @@ function defaultParams(value: unknown, field: string): Record<string, string> {
   return { ...(value as Record<string, string>) };
 }
 
+/** An absolute path; whether it exists and lies inside a folder root is the service's to check (folder-roots.ts). */
 function directory(value: unknown, field: string): string {
   if (typeof value !== 'string' || !path.isAbsolute(value)) throw badRequest(`"${field}" must be an absolute directory path, got ${show(value)}.`, field);
-  const resolved = path.resolve(value);
-  let isDirectory = false;
-  try {
-    isDirectory = fs.statSync(resolved).isDirectory();
-  } catch {
-    // reported below
-  }
-  if (!isDirectory) throw badRequest(`"${field}" must be an existing directory, and "${resolved}" is not one.`, field);
-  return resolved;
+  return path.resolve(value);
 }
 
 function httpUrl(value: unknown, field: string): string {

@@ -2,11 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { PictorError } from '../errors.ts';
 import type { SourceStore } from '../store/source-store.ts';
 import { routingHosts, subdomainHost } from './domains.ts';
-import type { SourceRecord } from './model.ts';
+import { FOLDER_ROOTS_SETTING, judgeFolder } from './folder-roots.ts';
+import type { Deployment, SourceRecord } from './model.ts';
 import { badRequest, mergeDeployment, parseSourceAttributes } from './source-document.ts';
 import { compareSources, matchesFilters, type SourceQuery } from './source-query.ts';
 
 export interface SourceServiceOptions {
+  /** Real paths of the directories a `folder` Source may serve (options.ts `folderRoots`). */
+  folderRoots: readonly string[];
   /** Parent domain of `imgix_subdomains` labels; their hosts then count in the domain uniqueness check. */
   baseDomain?: string | undefined;
   /** After every write by this process (the server reloads its registry here, so routing changes at once). */
@@ -36,7 +39,7 @@ export class SourceService {
 
   constructor(
     private readonly store: SourceStore,
-    private readonly options: SourceServiceOptions = {},
+    private readonly options: SourceServiceOptions,
   ) {
     this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
   }
@@ -45,6 +48,7 @@ export class SourceService {
   create(attributes: unknown): SourceRecord {
     const changes = parseSourceAttributes(attributes, 'create');
     const deployment = mergeDeployment(undefined, changes.deployment ?? {});
+    this.checkFolder(deployment);
     const record: SourceRecord = {
       id: randomBytes(12).toString('hex'),
       name: changes.name!,
@@ -93,6 +97,8 @@ export class SourceService {
         throw badRequest('"purge_derivatives" is not available in this Pictor yet; save the change without it, then purge the affected assets.', 'purge_derivatives');
       }
       const deployment = changes.deployment ? mergeDeployment(current.deployment, changes.deployment) : current.deployment;
+      // A folder named by this write is checked; one stored before (perhaps by an older version) is refused when served.
+      if (changes.deployment?.folder_path !== undefined || current.deployment.type !== deployment.type) this.checkFolder(deployment);
       const next: SourceRecord = {
         ...current,
         name: changes.name ?? current.name,
@@ -108,6 +114,24 @@ export class SourceService {
     this.options.onChanged?.(record);
     if (changes.purgeDerivatives) await this.options.onRenderingChanged!(record.id);
     return record;
+  }
+
+  /** A folder Source's folder exists and lies inside a folder root allowed at start, symlinks resolved. */
+  private checkFolder(deployment: Deployment): void {
+    if (deployment.type !== 'folder' || deployment.folder_path === undefined) return;
+    const folder = deployment.folder_path;
+    const field = 'deployment.folder_path';
+    const verdict = judgeFolder(folder, this.options.folderRoots);
+    switch (verdict.kind) {
+      case 'allowed':
+        return;
+      case 'outside': {
+        const leads = verdict.leadsTo === undefined ? '' : ` (its real path is ${verdict.leadsTo})`;
+        throw badRequest(`"${field}" must be inside a folder root allowed at start (${FOLDER_ROOTS_SETTING}): ${folder} is not${leads}.`, field);
+      }
+      default:
+        throw badRequest(`"${field}" must be an existing directory, and "${folder}" is not one.`, field);
+    }
   }
 
   /**

@@ -22,8 +22,8 @@ describe('pictor sources', () => {
   let t: TestPictor;
   let folder: string;
   before(async () => {
-    t = await startPictor({ options: { baseDomain: 'images.example.com' } });
     folder = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-cli-src-'));
+    t = await startPictor({ options: { baseDomain: 'images.example.com', folderRoots: folder } });
     await fs.writeFile(path.join(folder, 'a.jpg'), await solidImage(20, 10, [255, 0, 0]));
     await fs.writeFile(path.join(folder, 'b.jpg'), await solidImage(20, 10, [0, 255, 0]));
   });
@@ -33,7 +33,10 @@ describe('pictor sources', () => {
   });
 
   it('adds a folder Source on the data directory; the running server serves it within about a second', async () => {
-    const { stdout } = await cli(['sources', 'add', '--name', 'cli photos', '--type', 'folder', '--folder-path', folder, '--domain', 'cli.example.test', 'CLI2.example.test', '--subdomain', 'cli', '--data', t.dataDir]);
+    const { stdout } = await cli([
+      'sources', 'add', '--name', 'cli photos', '--type', 'folder', '--folder-path', folder, '--domain', 'cli.example.test', 'CLI2.example.test',
+      '--subdomain', 'cli', '--folder-root', folder, '--data', t.dataDir,
+    ]);
     const { id, json } = parseAdded(stdout);
     assert.match(id, /^[0-9a-f]{24}$/);
     assert.equal(json.id, id);
@@ -75,6 +78,10 @@ describe('pictor sources', () => {
     assert.deepEqual(updated.attributes.deployment.custom_domains, ['cli3.example.test']);
     assert.equal(updated.attributes.deployment.folder_path, folder, 'flags not given are kept');
     await eventually(async () => (await rawGet(t.renderPort, '/b.jpg?w=8', { host: 'cli3.example.test' })).status === 200, 3000);
+
+    // The folder roots come from PICTOR_FOLDER_ROOTS as well (separated like PATH).
+    const again = JSON.parse((await cli(['sources', 'update', id, '--folder-path', folder, '--data', t.dataDir], { PICTOR_FOLDER_ROOTS: [t.assetsDir, folder].join(path.delimiter) })).stdout);
+    assert.equal(again.attributes.deployment.folder_path, folder);
   });
 
   it('maps the generic flags to each type\'s fields, signs on --secure, never prints a secret', async () => {
@@ -110,6 +117,13 @@ describe('pictor sources', () => {
         return true;
       });
     await refused(['sources', 'add', '--name', 'x', '--type', 'folder'], /"deployment.folder_path" is required for a folder Source \(--folder-path\)/);
+    // Without --folder-root (or PICTOR_FOLDER_ROOTS) only the assets folder is allowed.
+    await refused(
+      ['sources', 'add', '--name', 'x', '--type', 'folder', '--folder-path', folder],
+      /"deployment.folder_path" must be inside a folder root allowed at start \(--folder-root \/ PICTOR_FOLDER_ROOTS\): .+ is not \(--folder-path\)/,
+    );
+    await refused(['sources', 'add', '--name', 'x', '--type', 'folder', '--folder-path', '/etc', '--folder-root', folder], /PICTOR_FOLDER_ROOTS\): \/etc is not/);
+    await refused(['sources', 'add', '--name', 'x', '--type', 'folder', '--folder-path', folder, '--folder-root', path.join(folder, 'nope')], /--folder-root \(PICTOR_FOLDER_ROOTS\) must name existing directories/);
     await refused(['sources', 'add', '--name', 'x', '--type', 'folder', '--folder-path', folder, '--bucket', 'b'], /--bucket does not apply to a folder Source/);
     await refused(['sources', 'add', '--name', 'x', '--type', 'azure'], /one of folder, webfolder, webproxy, s3, s3_compatible, gcs, got "azure" \(--type\)/);
     await refused(['sources', 'add', '--name', 'x', '--type', 'webfolder', '--base-url', 'not a url'], /absolute http\(s\) URL, got "not a url" \(--base-url\)/);

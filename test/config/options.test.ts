@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { availableParallelism } from 'node:os';
+import fs from 'node:fs';
+import os, { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, resolveOptions } from '../../src/config/options.ts';
+import { ConfigError, resolveOptions, resolveSourceSettings } from '../../src/config/options.ts';
 
 describe('options: flag ?? environment ?? default, validated at start', () => {
   it('has the documented defaults', () => {
@@ -36,5 +37,34 @@ describe('options: flag ?? environment ?? default, validated at start', () => {
     assert.throws(() => resolveOptions({}, { PICTOR_DISK_CACHE_SIZE: 'lots' }), /--disk-cache-size/);
     assert.throws(() => resolveOptions({}, { PICTOR_LOG_LEVEL: 'loud' }), /--log-level/);
     assert.throws(() => resolveOptions({ renderThreads: '0' }, {}), /--render-threads \(PICTOR_RENDER_THREADS\) must be a whole number from 1 to 64/);
+  });
+
+  it('folder roots: the assets folder always, then each --folder-root (or PICTOR_FOLDER_ROOTS, separated like PATH), as real paths', () => {
+    const base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'pictor-roots-')));
+    try {
+      const [assets, a, b] = ['assets', 'a', 'b'].map((name) => path.join(base, name));
+      for (const dir of [assets, a, b]) fs.mkdirSync(dir!);
+      fs.symlinkSync(a!, path.join(base, 'alias'));
+      fs.writeFileSync(path.join(base, 'file'), '');
+      assert.deepEqual(resolveOptions({ assetsDir: assets }, {}).folderRoots, [assets]);
+      assert.deepEqual(resolveOptions({ assetsDir: assets, folderRoots: [path.join(base, 'alias'), b!] }, {}).folderRoots, [assets, a, b]);
+      assert.deepEqual(resolveOptions({ assetsDir: assets }, { PICTOR_FOLDER_ROOTS: [a, '', b].join(path.delimiter) }).folderRoots, [assets, a, b]);
+      assert.deepEqual(resolveOptions({ assetsDir: assets, folderRoots: [b!] }, { PICTOR_FOLDER_ROOTS: a }).folderRoots, [assets, b], 'the flag wins');
+      assert.deepEqual(resolveSourceSettings({}, { PICTOR_ASSETS_DIR: assets, PICTOR_FOLDER_ROOTS: a }).folderRoots, [assets, a], 'the sources commands read the same settings');
+      assert.throws(() => resolveOptions({ folderRoots: [path.join(base, 'nope')] }, {}), /--folder-root \(PICTOR_FOLDER_ROOTS\) must name existing directories, and ".*nope" does not exist/);
+      assert.throws(() => resolveOptions({}, { PICTOR_FOLDER_ROOTS: path.join(base, 'file') }), /"[^"]*file" is not a directory/);
+    } finally {
+      fs.rmSync(base, { recursive: true, force: true });
+    }
+  });
+
+  it('PICTOR_SECRET_KEY: comma-separated 32-byte keys in base64 or hex; a bad one is named by position, never echoed', () => {
+    const [hex, base64] = ['ab'.repeat(32), Buffer.alloc(32, 7).toString('base64')];
+    assert.equal(resolveOptions({}, {}).secretKeys, undefined);
+    assert.deepEqual(resolveOptions({}, { PICTOR_SECRET_KEY: `${base64}, ${hex}` }).secretKeys, [Buffer.alloc(32, 7), Buffer.from(hex, 'hex')]);
+    assert.throws(
+      () => resolveOptions({}, { PICTOR_SECRET_KEY: `${hex},tooshort-secret` }),
+      (error: Error) => /^Invalid configuration: PICTOR_SECRET_KEY must be one or more comma-separated 32-byte keys .* entry 2 is not one$/.test(error.message) && !error.message.includes('tooshort'),
+    );
   });
 });

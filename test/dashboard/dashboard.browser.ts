@@ -37,7 +37,7 @@ describe('dashboard in Chromium', { timeout: 180_000 }, () => {
     await fsp.writeFile(path.join(photosDir, 'dog.jpg'), await solidImage(64, 48, [30, 160, 60]));
     t = await startPictor({
       assets: { 'image file.jpg': await solidImage(80, 60, [200, 0, 0]), 'image+file.jpg': await solidImage(80, 60, [0, 0, 200]) },
-      options: { purgeRateLimit: '1000' },
+      options: { purgeRateLimit: '1000', folderRoots: photosDir },
       hooks: {
         originInterceptor: (origin): Origin => ({
           fetch: async (canonicalPath, validators) => {

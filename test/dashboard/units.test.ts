@@ -19,6 +19,7 @@ import { SourceService } from '../../src/sources/source-service.ts';
 import { openDatabase, type Db } from '../../src/store/db.ts';
 import { DeviceStore } from '../../src/store/device-store.ts';
 import { PurgeStore } from '../../src/store/purge-store.ts';
+import { openSecrets } from '../../src/store/secret-keys.ts';
 import { SourceStore } from '../../src/store/source-store.ts';
 
 describe('html template', () => {
@@ -206,7 +207,7 @@ describe('Source form ↔ Sources API attributes', () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-form-'));
     const db = openDatabase(dir);
     try {
-      const service = new SourceService(new SourceStore(db));
+      const service = new SourceService(new SourceStore(db, openSecrets(db, dir, undefined)), { folderRoots: [] });
       const created = service.create({
         name: 'S', deployment: { type: 's3_compatible', bucket_name: 'b', secret_key: 'k', access_key: 'a', region: 'eu', custom_domains: ['x.example.com'], default_params: { auto: 'format' }, annotation: 'note', image_missing: 'https://x.example.com/missing.png', cache_ttl_value: 60 },
       });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { S3Origin } from '../../src/sources/s3-origin.ts';
 import { WebFolderOrigin } from '../../src/sources/webfolder-origin.ts';
 import { WebProxyOrigin } from '../../src/sources/webproxy-origin.ts';
 import { openDatabase } from '../../src/store/db.ts';
+import { openSecrets } from '../../src/store/secret-keys.ts';
 import { SourceStore } from '../../src/store/source-store.ts';
 import { startOrigin, type TestOrigin } from '../helpers/origin-server.ts';
 import { rawGet, solidImage, startPictor } from '../helpers/pictor.ts';
@@ -21,11 +23,11 @@ function source(deployment: Partial<Deployment> & Pick<Deployment, 'type'>): Sou
   return { id: counter.toString(16).padStart(24, '0'), name: `s${counter}`, enabled: true, secureUrlToken: undefined, dateDeployed: 0, deployment: { ...DEFAULT_DEPLOYMENT, ...deployment } };
 }
 
-const deps = { maxInputBytes: 1000, outboundAllow: [], timeoutSeconds: 1 };
+const deps = { maxInputBytes: 1000, outboundAllow: [], timeoutSeconds: 1, folderRoots: [fsSync.realpathSync(os.tmpdir())] };
 
 describe('createOrigin', () => {
   it('builds one Origin per Source type', async () => {
-    assert.ok(createOrigin(source({ type: 'folder', folder_path: '/tmp' }), deps) instanceof FolderOrigin);
+    assert.ok(createOrigin(source({ type: 'folder', folder_path: os.tmpdir() }), deps) instanceof FolderOrigin);
     assert.ok(createOrigin(source({ type: 'webfolder', webfolder_base_url: 'https://example.com/img/' }), deps) instanceof WebFolderOrigin);
     assert.ok(createOrigin(source({ type: 'webproxy' }), deps) instanceof WebProxyOrigin);
     const s3 = createOrigin(source({ type: 's3', s3_bucket: 'b', region: 'eu-west-1' }), deps) as S3Origin;
@@ -80,7 +82,7 @@ describe('the registry serves remote Sources with the outbound options of Pictor
   async function pictorWithWebfolder(name: string, options: Record<string, string>) {
     const dataDir = path.join(root, name);
     const db = openDatabase(dataDir);
-    new SourceStore(db).upsert(source({ type: 'webfolder', webfolder_base_url: `${origin.url}/images/`, custom_domains: ['wf.test'] }));
+    new SourceStore(db, openSecrets(db, dataDir, undefined)).upsert(source({ type: 'webfolder', webfolder_base_url: `${origin.url}/images/`, custom_domains: ['wf.test'] }));
     db.close();
     return startPictor({ dataDir, options });
   }

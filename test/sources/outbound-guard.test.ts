@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { isPictorError } from '../../src/errors.ts';
 import { canonicalPath } from '../../src/sources/asset-path.ts';
 import { createGuardedFetcher, type GuardedFetcher } from '../../src/sources/http-fetch.ts';
-import { AddressPolicy, classifyAddress, OutboundGuard } from '../../src/sources/outbound-guard.ts';
+import { AddressPolicy, classifyAddress, guardedNodeAgents, OutboundGuard } from '../../src/sources/outbound-guard.ts';
 import { WebFolderOrigin } from '../../src/sources/webfolder-origin.ts';
 import { WebProxyOrigin } from '../../src/sources/webproxy-origin.ts';
 import { startOrigin, type TestOrigin } from '../helpers/origin-server.ts';
@@ -203,6 +204,30 @@ describe('guarded fetches (SSRF)', () => {
       await guard.close();
     }
     assert.equal(origin.connections, before);
+  });
+
+  it('node:http agents (the AWS SDK\'s) make the same checks: IP literals and every resolved address', async () => {
+    const get = (url: string, agent: http.Agent) =>
+      new Promise<number>((resolve, reject) => {
+        http.get(url, { agent }, (response) => response.resume().on('end', () => resolve(response.statusCode ?? 0))).on('error', reject);
+      });
+    const refused = guardedNodeAgents([]);
+    const allowed = guardedNodeAgents(['127.0.0.1/32']);
+    const rebinding = guardedNodeAgents(['127.0.0.1/32'], { resolve: () => Promise.resolve([{ address: '10.0.0.1', family: 4 }, { address: '127.0.0.1', family: 4 }]) });
+    try {
+      const before = origin.connections;
+      await assert.rejects(get(`${origin.url}/n.png`, refused.httpAgent), (error) => isRefusal(error) && /127\.0\.0\.1 is not a public address \(loopback\)/.test((error as Error).message));
+      await assert.rejects(get(`http://[::1]:${origin.port}/n.png`, refused.httpAgent), isRefusal);
+      await assert.rejects(get(`http://localhost:${origin.port}/n.png`, refused.httpAgent), (error) => isRefusal(error) && /localhost resolves to/.test((error as Error).message));
+      assert.equal(origin.connections, before, 'never connected');
+      assert.equal(await get(`http://localhost:${origin.port}/n.png`, allowed.httpAgent), 200);
+      assert.equal(await get(`http://only-in-this-resolver.test:${origin.port}/n.png`, rebinding.httpAgent), 200, 'connected to the address its lookup checked');
+    } finally {
+      for (const agents of [refused, allowed, rebinding]) {
+        agents.httpAgent.destroy();
+        agents.httpsAgent.destroy();
+      }
+    }
   });
 
   it('webproxy paths must be absolute http(s) URLs (400)', async () => {

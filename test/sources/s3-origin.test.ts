@@ -27,7 +27,8 @@ describe('s3, s3_compatible and gcs origins against a real s3rver', () => {
   let admin: S3Client;
   const origins: Origin[] = [];
   const photo = randomBytes(64 * 1024);
-  const deps = { maxInputBytes: 1_000_000, outboundAllow: [], timeoutSeconds: 5 };
+  // s3rver listens on 127.0.0.1: admitted explicitly, as an operator would admit a store on the local network.
+  const deps = { maxInputBytes: 1_000_000, outboundAllow: ['127.0.0.1/32'], timeoutSeconds: 5, folderRoots: [] };
   const make = (deployment: Partial<Deployment> & Pick<Deployment, 'type'>, extra: Partial<typeof deps> = {}): Origin => {
     const origin = createOrigin(source(deployment), { ...deps, ...extra });
     origins.push(origin);
@@ -179,8 +180,9 @@ describe('s3 origin against a misbehaving S3 endpoint', () => {
     const make = (timeoutSeconds: number) =>
       createOrigin(source({ type: 's3_compatible', bucket_name: 'bucket', access_key: 'k', secret_key: 's', endpoint: fake.url }), {
         maxInputBytes: 10_000,
-        outboundAllow: [],
+        outboundAllow: ['127.0.0.1/32'],
         timeoutSeconds,
+        folderRoots: [],
       }) as S3Origin;
     const origin = make(3);
     const impatient = make(0.5);
@@ -201,5 +203,87 @@ describe('s3 origin against a misbehaving S3 endpoint', () => {
       impatient.close();
       await fake.close();
     }
+  });
+});
+
+describe('s3, s3_compatible and gcs endpoints go through the outbound guard', () => {
+  let server: S3rver;
+  let directory: string;
+  let port: number;
+  /** Counts every TCP connection s3rver accepts: a refused fetch must not even connect. */
+  let connections = 0;
+  const origins: S3Origin[] = [];
+  const make = (deployment: Partial<Deployment> & Pick<Deployment, 'type'>, outboundAllow: string[]): S3Origin => {
+    const origin = createOrigin(source(deployment), { maxInputBytes: 1_000_000, outboundAllow, timeoutSeconds: 5, folderRoots: [] }) as S3Origin;
+    origins.push(origin);
+    return origin;
+  };
+  const isRefusal = (pattern: RegExp) => (error: unknown) =>
+    isPictorError(error) && error.code === 'OUTBOUND_REFUSED' && error.status === 403 && /--outbound-allow/.test(error.message) && pattern.test(error.message);
+
+  before(async () => {
+    directory = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-s3rver-guard-'));
+    server = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true, vhostBuckets: false, configureBuckets: [{ name: 'media' }] });
+    port = (await server.run()).port;
+    const admin = new S3Client({ region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, credentials: { accessKeyId: KEY, secretAccessKey: KEY } });
+    await admin.send(new PutObjectCommand({ Bucket: 'media', Key: 'a.png', Body: 'pixels', ContentType: 'image/png' }));
+    admin.destroy();
+    (server as unknown as { httpServer: import('node:net').Server }).httpServer.on('connection', () => connections++);
+  });
+  after(async () => {
+    for (const origin of origins) origin.close();
+    await server?.close();
+    await fs.rm(directory, { recursive: true, force: true });
+  });
+
+  it('refuses an IP-literal loopback endpoint of every bucket type without --outbound-allow, before connecting', async () => {
+    const endpoints = [`http://127.0.0.1:${port}`, `http://[::1]:${port}`, `http://[::ffff:127.0.0.1]:${port}`];
+    const before = connections;
+    for (const endpoint of endpoints) {
+      const deployments: (Partial<Deployment> & Pick<Deployment, 'type'>)[] = [
+        { type: 's3', s3_bucket: 'media', s3_access_key: KEY, s3_secret_key: KEY, endpoint },
+        { type: 's3_compatible', bucket_name: 'media', access_key: KEY, secret_key: KEY, endpoint },
+        { type: 'gcs', gcs_bucket: 'media', gcs_access_key: KEY, gcs_secret_key: KEY, endpoint },
+      ];
+      for (const deployment of deployments) {
+        await assert.rejects(make(deployment, []).fetch('/a.png'), isRefusal(/is not a public address \(.*loopback\)/), `${deployment.type} ${endpoint}`);
+      }
+    }
+    assert.equal(connections, before, 'never connected');
+  });
+
+  it('refuses an endpoint whose host name resolves to loopback (localhost), after resolution', async () => {
+    const before = connections;
+    const origin = make({ type: 's3_compatible', bucket_name: 'media', access_key: KEY, secret_key: KEY, endpoint: `http://localhost:${port}` }, []);
+    await assert.rejects(origin.fetch('/a.png'), isRefusal(/localhost resolves to/));
+    assert.equal(connections, before);
+  });
+
+  it('reaches it when --outbound-allow admits the address (IP literal and localhost)', async () => {
+    for (const endpoint of [`http://127.0.0.1:${port}`, `http://localhost:${port}`]) {
+      const before = connections;
+      const result = await make({ type: 's3_compatible', bucket_name: 'media', access_key: KEY, secret_key: KEY, endpoint }, ['127.0.0.1/32']).fetch('/a.png');
+      assert.equal(result.kind === 'found' && result.body.toString(), 'pixels', endpoint);
+      assert.equal(connections, before + 1, 'the connection counter sees allowed fetches');
+    }
+  });
+
+  it('connects to the address its own lookup validated (no second resolution to rebind)', async () => {
+    // `bucket.rebind.test` exists only in this resolver: reaching s3rver proves the socket used the checked address.
+    const resolved: string[] = [];
+    const resolve = (hostname: string) => {
+      resolved.push(hostname);
+      return Promise.resolve([{ address: '10.1.2.3', family: 4 }, { address: '127.0.0.1', family: 4 }]);
+    };
+    const config = { bucket: 'media', endpoint: `http://bucket.rebind.test:${port}`, forcePathStyle: true, accessKeyId: KEY, secretAccessKey: KEY, maxBytes: 1000, timeoutSeconds: 5 };
+    const allowed = new S3Origin({ ...config, outboundAllow: ['127.0.0.1/32'], resolve });
+    const refused = new S3Origin({ ...config, outboundAllow: [], resolve });
+    origins.push(allowed, refused);
+    const result = await allowed.fetch('/a.png');
+    assert.equal(result.kind === 'found' && result.body.toString(), 'pixels');
+    assert.deepEqual(resolved, ['bucket.rebind.test']);
+    const before = connections;
+    await assert.rejects(refused.fetch('/a.png'), isRefusal(/bucket\.rebind\.test resolves to 10\.1\.2\.3, not a public address \(private/));
+    assert.equal(connections, before);
   });
 });

@@ -7,6 +7,7 @@ import { ApiKeys, type Permission } from '../../src/auth/api-keys.ts';
 import { SourceService } from '../../src/sources/source-service.ts';
 import { ApiKeyStore } from '../../src/store/api-key-store.ts';
 import { openDatabase } from '../../src/store/db.ts';
+import { openSecrets } from '../../src/store/secret-keys.ts';
 import { SourceStore } from '../../src/store/source-store.ts';
 import { rawGet, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
 
@@ -54,9 +55,9 @@ describe('Sources API: create, get, update', () => {
   let folder: string;
   const responses: string[] = [];
   before(async () => {
-    t = await startPictor({ options: { baseDomain: 'images.example.com' } });
-    api = client(t);
     folder = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-src-'));
+    t = await startPictor({ options: { baseDomain: 'images.example.com', folderRoots: folder } });
+    api = client(t);
   });
   after(async () => {
     await t.stop();
@@ -491,9 +492,9 @@ describe('Sources API: routing', () => {
   let api: ReturnType<typeof client>;
   let folder: string;
   before(async () => {
-    t = await startPictor({ options: { baseDomain: 'images.example.com' }, assets: { 'only-default.jpg': await solidImage(8, 8, [0, 0, 255]) } });
-    api = client(t);
     folder = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-src-'));
+    t = await startPictor({ options: { baseDomain: 'images.example.com', folderRoots: folder }, assets: { 'only-default.jpg': await solidImage(8, 8, [0, 0, 255]) } });
+    api = client(t);
     await fs.writeFile(path.join(folder, 'red.jpg'), await solidImage(20, 10, [255, 0, 0]));
     await fs.writeFile(path.join(folder, 'green.jpg'), await solidImage(20, 10, [0, 255, 0]));
   });
@@ -539,9 +540,10 @@ describe('SourceService: the purge_derivatives hook', () => {
     const db = openDatabase(dataDir);
     try {
       const calls: [string, string][] = [];
-      const store = new SourceStore(db);
+      const store = new SourceStore(db, openSecrets(db, dataDir, undefined));
       const changed: string[] = [];
       const service = new SourceService(store, {
+        folderRoots: [],
         onChanged: (record) => changed.push(record.id),
         onRenderingChanged: (id) => {
           calls.push([id, store.get(id)!.deployment.default_params.q ?? '']);

@@ -1,0 +1,47 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { DEFAULTS } from '../config/options.ts';
+import { openDatabase } from '../store/db.ts';
+import { checkSameKeys, keyFilePath, openSecrets, prependNewKey } from '../store/secret-keys.ts';
+import { SourceStore } from '../store/source-store.ts';
+
+export function registerSecretsCommands(program: Command): void {
+  const secrets = program.command('secrets').description('manage the keys that encrypt Source secrets at rest');
+
+  secrets
+    .command('rotate')
+    .description('put a new key first in <data>/secret.key (older keys kept) and encrypt every Source secret with it')
+    .option('--data <dir>', 'data directory (env PICTOR_DATA_DIR, default ./.pictor)')
+    .action((flags: { data?: string }) => {
+      if (process.env.PICTOR_SECRET_KEY) {
+        throw new Error(
+          'PICTOR_SECRET_KEY is set, so the key file is not used. Rotate it there: put a new key first ' +
+            '(e.g. from `openssl rand -base64 32`), keep the old one after it, restart every server (each encrypts ' +
+            'with the first key when it starts), then drop the old key.',
+        );
+      }
+      const dataDir = path.resolve(flags.data ?? process.env.PICTOR_DATA_DIR ?? DEFAULTS.dataDir);
+      const db = openDatabase(dataDir);
+      try {
+        // Every secret must open with the keys as they are before anything changes.
+        const before = openSecrets(db, dataDir, undefined);
+        checkSameKeys(db, before);
+        new SourceStore(db, before).all();
+
+        const file = keyFilePath(dataDir);
+        const { added, kept } = prependNewKey(file);
+        const { sealed, resealed } = new SourceStore(db, openSecrets(db, dataDir, undefined)).sealAll();
+        const plain = sealed > 0 ? ` (${sealed} of them were stored in plain text)` : '';
+        process.stdout.write(
+          [
+            `Added the key ${added} first in ${file}, and kept ${kept.length} older key${kept.length === 1 ? '' : 's'} after it (${kept.join(', ')}):`,
+            '  running servers still read secrets sealed with those, and take the new key when they meet it.',
+            `Encrypted ${sealed + resealed} Source secret${sealed + resealed === 1 ? '' : 's'} with the new key${plain}, in one transaction.`,
+            'Remove the older keys from the file once every server on this data directory has restarted.',
+          ].join('\n') + '\n',
+        );
+      } finally {
+        db.close();
+      }
+    });
+}
