@@ -34,6 +34,7 @@ import { ApiKeyStore } from './store/api-key-store.ts';
 import { getMeta, openDatabase, setMeta, type Db } from './store/db.ts';
 import { DeviceStore } from './store/device-store.ts';
 import { GroupCommit } from './store/group-commit.ts';
+import { storeFault } from './store/store-errors.ts';
 import { PurgeStore } from './store/purge-store.ts';
 import { openSecrets } from './store/secret-keys.ts';
 import { SourceStore } from './store/source-store.ts';
@@ -153,12 +154,13 @@ export class Pictor {
       render: (seconds, format) => metrics.renderSeconds.observe({ format }, seconds),
     });
 
-    const commits = new GroupCommit(db);
+    const commits = new GroupCommit(db, (problem) => health.report('store', problem));
     const applier = (this.applier = new PurgeApplier(freshness, sources, originCache, disk, purgeStore, commits, {
       concurrency: 32,
       retryDelaysMs: [200, 1000, 3000],
       onCompleted: (record) => metrics.purgeCompletionSeconds.observe({ status: record.status }, ((record.completedAt ?? Date.now()) - record.createdAt) / 1000),
-      onError: (error, record) => logger.warn({ err: error, purge: record.id }, 'purge could not be applied'),
+      // A store that cannot write is reported once, as the `store` health condition; other failures each time.
+      onError: (error, record) => logger[storeFault(error) ? 'debug' : 'warn']({ err: error, purge: record.id }, 'purge could not be applied'),
     }));
     const purges = new PurgeService(sources, purgeStore, commits, applier);
     const sourceService = new SourceService(sourceStore, {

@@ -35,6 +35,8 @@ export const ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported Media Type' },
   RATE_LIMITED: { status: 429, title: 'Too Many Requests' },
   SHUTTING_DOWN: { status: 503, title: 'Service Unavailable' },
+  /** The store cannot write (disk full, read-only, I/O error): nothing was recorded. */
+  STORE_UNAVAILABLE: { status: 503, title: 'Service Unavailable' },
   INTERNAL: { status: 500, title: 'Internal Server Error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

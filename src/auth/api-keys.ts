@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ApiKeyRow, ApiKeyStore } from '../store/api-key-store.ts';
+import { storeFault } from '../store/store-errors.ts';
 
 /** imgix's permission set, by the names the CLI and the API use. `admin` implies every other one. */
 export const PERMISSIONS = ['purge', 'sources', 'analytics', 'assets-browse', 'assets-edit', 'admin'] as const;
@@ -75,7 +76,12 @@ export class ApiKeys {
     const now = Date.now();
     if (now - (this.touchedAt.get(id) ?? 0) < TOUCH_INTERVAL_MS) return;
     this.touchedAt.set(id, now);
-    this.store.touch(id, now);
+    try {
+      this.store.touch(id, now);
+    } catch (error) {
+      // "Last used" is bookkeeping: a store that cannot write now must not refuse the caller.
+      if (!storeFault(error)) throw error;
+    }
   }
 }
 

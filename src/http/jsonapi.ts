@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ERRORS, isPictorError, PictorError } from '../errors.ts';
+import { storeFault } from '../store/store-errors.ts';
 import { VERSION } from '../version.ts';
 
 /** JSON:API documents in imgix's Management API shape (envelope, `meta`, error objects). */
@@ -43,6 +44,8 @@ export function errorDocument(error: PictorError, caller: Caller | undefined): R
 /** Maps anything thrown (ours, Fastify's, or a bug) to a PictorError with a message a person understands. */
 export function toPictorError(error: unknown): PictorError {
   if (isPictorError(error)) return error;
+  const fault = storeFault(error);
+  if (fault) return fault;
   const fastify = error as { statusCode?: number; code?: string; message?: string };
   switch (fastify.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':

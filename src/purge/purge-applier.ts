@@ -6,7 +6,12 @@ import { isPictorError } from '../errors.ts';
 import type { SourceRegistry } from '../sources/registry.ts';
 import type { GroupCommit } from '../store/group-commit.ts';
 import type { PurgeStore } from '../store/purge-store.ts';
+import { storeFault } from '../store/store-errors.ts';
 import type { OriginVerdict, PurgeRecord } from './model.ts';
+
+/** First delay before trying again while the store cannot write; it doubles up to STORE_RETRY_MAX_MS. */
+const STORE_RETRY_MS = 500;
+const STORE_RETRY_MAX_MS = 8000;
 
 export interface ApplierOptions {
   concurrency: number;
@@ -31,6 +36,9 @@ export class PurgeApplier {
   private unsettled = 0;
   private stopping = false;
   private idleWaiters: (() => void)[] = [];
+  /** Work waiting for the store to write again (see `later`). */
+  private readonly retries = new Set<{ timer: NodeJS.Timeout; abandon: () => void }>();
+  private storeRetries = 0;
 
   constructor(
     private readonly freshness: Freshness,
@@ -83,12 +91,17 @@ export class PurgeApplier {
   async stop(): Promise<void> {
     this.stopping = true;
     for (const record of this.queue.splice(0)) this.live.delete(record.id);
+    for (const retry of this.retries) {
+      clearTimeout(retry.timer);
+      retry.abandon();
+    }
+    this.retries.clear();
     await this.idle();
   }
 
   /** Resolves when nothing is queued, running, or waiting for its completion to reach the disk. */
   idle(): Promise<void> {
-    if (this.workers === 0 && this.queue.length === 0 && this.unsettled === 0) return Promise.resolve();
+    if (this.isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -104,10 +117,12 @@ export class PurgeApplier {
     }
   }
 
+  private isIdle(): boolean {
+    return this.workers === 0 && this.queue.length === 0 && this.unsettled === 0 && this.retries.size === 0;
+  }
+
   private wakeIdleWaiters(): void {
-    if (this.workers === 0 && this.queue.length === 0 && this.unsettled === 0) {
-      for (const resolve of this.idleWaiters.splice(0)) resolve();
-    }
+    if (this.isIdle()) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
   private async apply(record: PurgeRecord): Promise<void> {
@@ -121,6 +136,13 @@ export class PurgeApplier {
       const generation = this.freshness.bump(scopes);
       finished = { ...record, status: 'completed', origin, matched, generation, completedAt: Date.now() };
     } catch (error) {
+      if (storeFault(error)) {
+        // The sequence could not be reserved on disk, so nothing took effect: the purge stays pending
+        // (acknowledged, on disk) and is tried again once the store can write.
+        this.options.onError?.(error, record);
+        this.later(() => this.enqueueAgain(record));
+        return;
+      }
       for (const listener of this.applyingListeners) listener(record);
       this.options.onError?.(error, record);
       const reason = isPictorError(error) ? error.message : 'the origin could not be reached';
@@ -134,22 +156,57 @@ export class PurgeApplier {
     Object.assign(record, finished);
     if (finished.status === 'completed') this.options.onCompleted?.(record);
     this.unsettled++;
-    void this.commits.commitSoon(() => this.store.finish(finished, scopes)).then(
+    this.settle(record, finished, scopes);
+  }
+
+  /** Records the outcome on disk; while the store cannot write, tries again (the purge stays `live`). */
+  private settle(record: PurgeRecord, finished: PurgeRecord, scopes: string[]): void {
+    const done = (): void => {
+      this.live.delete(record.id);
+      this.unsettled--;
+      this.wakeIdleWaiters();
+    };
+    this.commits.commitSoon(() => this.store.finish(finished, scopes)).then(
       () => {
         // Stale entries are never served, so this only frees space; it waits until the completion is on
         // disk, because forgetting 10,000 index entries is event-loop work, best kept out of the moment a
         // client reads `completed`. Prefix purges leave it to reads and LRU.
-        if (finished.status !== 'completed') return;
-        if (record.match === 'exact') this.originCache.dropAsset(record.sourceId, record.path);
-        if (record.match === 'source') this.disk.dropGroup(record.sourceId);
+        this.storeRetries = 0;
+        if (finished.status === 'completed' && record.match === 'exact') this.originCache.dropAsset(record.sourceId, record.path);
+        if (finished.status === 'completed' && record.match === 'source') this.disk.dropGroup(record.sourceId);
+        done();
       },
-      // Stays pending on disk and is applied again after a restart; the bump above already took effect.
-      (error: unknown) => this.options.onError?.(error, record),
-    ).finally(() => {
-      this.live.delete(record.id);
-      this.unsettled--;
-      this.wakeIdleWaiters();
-    });
+      (error: unknown) => {
+        this.options.onError?.(error, record);
+        // Stays pending on disk and is applied again after a restart; the bump above already took effect.
+        if (!storeFault(error) || !this.later(() => this.settle(record, finished, scopes), done)) done();
+      },
+    );
+  }
+
+  private enqueueAgain(record: PurgeRecord): void {
+    if (this.stopping) return void this.live.delete(record.id);
+    this.queue.push(record);
+    this.pump();
+  }
+
+  /**
+   * Runs `retry` after a delay that grows while the store keeps failing; `abandon` instead if the applier
+   * stops meanwhile. False when already stopping (nothing scheduled).
+   */
+  private later(retry: () => void, abandon: () => void = () => {}): boolean {
+    if (this.stopping) {
+      abandon();
+      return false;
+    }
+    const delay = Math.min(STORE_RETRY_MAX_MS, STORE_RETRY_MS * 2 ** Math.min(this.storeRetries++, 4));
+    const timer = setTimeout(() => {
+      this.retries.delete(entry);
+      retry();
+    }, delay);
+    const entry = { timer, abandon };
+    this.retries.add(entry);
+    return true;
   }
 
   /** What the origin says now; origin failures are retried, then fail the purge. */

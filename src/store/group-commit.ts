@@ -1,4 +1,5 @@
 import type { Db } from './db.ts';
+import { storeFault } from './store-errors.ts';
 
 /** How long a lazy write may wait for a commit to ride along with before it is committed on its own. */
 export const LAZY_COMMIT_MS = 50;
@@ -16,7 +17,14 @@ export class GroupCommit {
   private immediate: NodeJS.Immediate | undefined;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly db: Db) {}
+  /**
+   * @param onOutcome told after every commit: a problem when the store could not write (the writes of the
+   *   batch are rejected with STORE_UNAVAILABLE), undefined when a commit succeeded again.
+   */
+  constructor(
+    private readonly db: Db,
+    private readonly onOutcome: (problem: string | undefined) => void = () => {},
+  ) {}
 
   /** Durable when the promise resolves: committed in this turn of the event loop, with whatever else is pending. */
   commit(write: () => void): Promise<void> {
@@ -49,9 +57,12 @@ export class GroupCommit {
         for (const item of batch) item.write();
       })();
     } catch (error) {
-      for (const item of batch) item.reject(error);
+      const fault = storeFault(error);
+      if (fault) this.onOutcome(fault.message);
+      for (const item of batch) item.reject(fault ?? error);
       return;
     }
+    this.onOutcome(undefined);
     for (const item of batch) item.resolve();
   }
 }

@@ -1,0 +1,28 @@
+import { PictorError } from '../errors.ts';
+
+/**
+ * SQLite failures that say the store cannot write now (a full or read-only disk, an I/O error, a lock held
+ * too long by another process), as opposed to a bug in a statement. Each becomes STORE_UNAVAILABLE (503):
+ * nothing was recorded, and the same request can succeed once the condition is gone.
+ */
+const FAULTS: [RegExp, string][] = [
+  [/^SQLITE_FULL/, 'the disk holding it is full'],
+  [/^SQLITE_READONLY/, 'it is read-only'],
+  [/^SQLITE_IOERR/, 'the disk reported an I/O error'],
+  [/^SQLITE_CANTOPEN/, 'its files cannot be opened'],
+  [/^SQLITE_(BUSY|LOCKED)/, 'another process has held its write lock too long'],
+  [/^SQLITE_NOMEM/, 'it ran out of memory'],
+];
+
+/** The STORE_UNAVAILABLE error for a storage fault, or undefined for any other error. */
+export function storeFault(error: unknown): PictorError | undefined {
+  if (error instanceof PictorError) return error.code === 'STORE_UNAVAILABLE' ? error : undefined;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return undefined;
+  const reason = FAULTS.find(([pattern]) => pattern.test(code))?.[1];
+  if (reason === undefined) return undefined;
+  return new PictorError('STORE_UNAVAILABLE', `Pictor cannot write to its store (${reason}: ${code}), so nothing was recorded; try again shortly.`, {
+    headers: { 'retry-after': '5' },
+    cause: error,
+  });
+}
