@@ -28,6 +28,7 @@ import { createLogger, type Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { PurgeApplier } from './purge/purge-applier.ts';
 import { PurgeService } from './purge/purge-service.ts';
+import { PurgeRetention } from './purge/retention.ts';
 import { SourceRegistry, type RegistryOptions } from './sources/registry.ts';
 import { SourceService } from './sources/source-service.ts';
 import { ApiKeyStore } from './store/api-key-store.ts';
@@ -38,6 +39,9 @@ import { storeFault } from './store/store-errors.ts';
 import { PurgeStore } from './store/purge-store.ts';
 import { openSecrets } from './store/secret-keys.ts';
 import { SourceStore } from './store/source-store.ts';
+
+/** How often the purge history is compacted (see purge/retention.ts). */
+const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 
 export interface StartedPictor {
   renderUrl: string;
@@ -62,12 +66,15 @@ export class Pictor {
   readonly metrics: Metrics;
   /** Conditions the node is degraded by while it keeps serving; parts that can fail that way report here. */
   readonly health: Health;
+  /** Compacts the purge history (hourly on its own; operators and tests may run it now). */
+  purgeRetention: PurgeRetention | undefined;
   private db: Db | undefined;
   private render: RenderListener | undefined;
   private admin: FastifyInstance | undefined;
   private applier: PurgeApplier | undefined;
   private disk: DiskStore<MasterMeta | DerivativeMeta> | undefined;
   private isolated: IsolatedRenderer | undefined;
+
 
   constructor(
     private readonly options: PictorOptions,
@@ -119,7 +126,12 @@ export class Pictor {
     const firstAdminPassword = await accounts.ensureAdmin();
     const sources = new SourceRegistry(sourceStore, registryOptions, defaultSourceId);
 
-    const freshness = new Freshness(purgeStore.marks(), Number(getMeta(db, 'seq_reserved') ?? 0), (upTo) => setMeta(db, 'seq_reserved', String(upTo)));
+    const freshness = new Freshness(
+      purgeStore.marks(),
+      Number(getMeta(db, 'seq_reserved') ?? 0),
+      (upTo) => setMeta(db, 'seq_reserved', String(upTo)),
+      purgeStore.floor(),
+    );
     const disk = (this.disk = new DiskStore<MasterMeta | DerivativeMeta>(path.join(options.dataDir, 'cache'), options.diskCacheBytes, {
       health: (problem) => health.report('disk-cache', problem),
       writeError: (code) => metrics.cacheWriteErrors.inc({ code }),
@@ -171,6 +183,15 @@ export class Pictor {
       onRenderingChanged: async (sourceId) => void (await purges.purgeSource(sourceId, 'sources API (purge_derivatives)')),
     });
     const recoveredPurges = purges.recover();
+    const retention = (this.purgeRetention = new PurgeRetention(purgeStore, freshness, {
+      retentionMs: options.purgeRetentionSeconds * 1000,
+      intervalMs: RETENTION_INTERVAL_MS,
+      onCompacted: (result) => {
+        if (result.purgesDeleted + result.marksDeleted > 0) logger.info(result, 'purge history compacted');
+      },
+      onError: (error) => logger.warn({ err: error }, 'purge history could not be compacted; trying again later'),
+    }));
+    retention.start();
     if (recoveredPurges > 0) logger.info({ purges: recoveredPurges }, 'recovered acknowledged purges; their assets are already invalidated');
     metrics.probes.purgeQueueDepth = () => applier.depth;
     metrics.probes.renderQueueDepth = () => admission.depth;
@@ -202,6 +223,7 @@ export class Pictor {
   /** Graceful stop: refuse new requests, finish in-flight requests and purges, close the store. */
   async stop(): Promise<void> {
     await Promise.all([this.render?.close(), this.admin?.close()]);
+    await this.purgeRetention?.stop();
     await this.applier?.stop();
     await this.isolated?.close();
     await this.disk?.settled();

@@ -39,6 +39,11 @@ export class Freshness {
   private reservedUpTo: number;
   private readonly marks: Map<string, number>;
   private prefixMarks = 0;
+  /**
+   * Everything built before the floor is stale. Compaction raises it to forget old marks: a mark at or below
+   * the floor can no longer make anything stale that the floor does not already (see `compact`).
+   */
+  private floor: number;
 
   /**
    * @param marks the persisted marks.
@@ -48,14 +53,42 @@ export class Freshness {
    * @param reserve persists a new reservation before numbers beyond the last one are handed out (once per
    *   thousand purges, not once per purge).
    */
-  constructor(marks: Iterable<[string, number]> = [], reserved = 0, private readonly reserve: (upTo: number) => void = () => {}) {
-    this.marks = new Map(marks);
-    this.seq = reserved;
-    for (const [scope, seq] of this.marks) {
+  constructor(
+    marks: Iterable<[string, number]> = [],
+    reserved = 0,
+    private readonly reserve: (upTo: number) => void = () => {},
+    floor = 0,
+  ) {
+    this.floor = floor;
+    this.marks = new Map();
+    this.seq = Math.max(reserved, floor);
+    for (const [scope, seq] of marks) {
       if (seq > this.seq) this.seq = seq;
+      if (seq <= floor) continue;
+      this.marks.set(scope, seq);
       if (scope.startsWith('P:')) this.prefixMarks++;
     }
     this.reservedUpTo = this.seq;
+  }
+
+  /**
+   * Raises the floor (already persisted by the caller) and forgets the marks at or below it. Entries built
+   * before the floor become stale whatever they depend on, which is what makes forgetting those marks safe:
+   * a mark at seq s only ever made entries built before s stale, and s ≤ floor.
+   */
+  compact(floor: number): void {
+    if (floor <= this.floor) return;
+    this.floor = floor;
+    for (const [scope, seq] of this.marks) {
+      if (seq > floor) continue;
+      this.marks.delete(scope);
+      if (scope.startsWith('P:')) this.prefixMarks--;
+    }
+  }
+
+  /** Marks held in memory (those above the floor). */
+  get size(): number {
+    return this.marks.size;
   }
 
   /** The sequence number a fetch or render records when it starts. */
@@ -80,6 +113,7 @@ export class Freshness {
   /** Whether something built at `builtAt` from these assets is still fresh. */
   isFresh(deps: readonly AssetRef[], builtAt: number): boolean {
     if (builtAt >= this.seq) return true; // nothing was purged since: the common case costs one comparison
+    if (builtAt < this.floor) return false;
     for (const dep of deps) {
       if (!this.isAssetFresh(dep, builtAt)) return false;
     }

@@ -29,6 +29,7 @@ export function registerServeCommand(program: Command): void {
     .option('--purge-rate-limit <n>', `purge requests per second per API key (env PICTOR_PURGE_RATE_LIMIT, default ${DEFAULTS.purgeRateLimit})`)
     .option('--outbound-allow <list>', 'IPs/CIDRs outbound fetches may reach although private, e.g. 127.0.0.1/32 (env PICTOR_OUTBOUND_ALLOW)')
     .option('--base-domain <domain>', 'parent domain of imgix_subdomains labels (env PICTOR_BASE_DOMAIN)')
+    .option('--purge-retention <duration>', 'how long purges are kept after they ended, e.g. 7d, 12h (env PICTOR_PURGE_RETENTION, default 7d)')
     .option('--origin-timeout <seconds>', 'timeout of one origin request (env PICTOR_ORIGIN_TIMEOUT, default 15)')
     .option('--folder-root <dir>', 'a directory folder Sources may serve from, repeatable; the assets folder always may (env PICTOR_FOLDER_ROOTS)', collect)
     .option('--log-level <level>', `fatal, error, warn, info, debug, trace or silent (env PICTOR_LOG_LEVEL, default ${DEFAULTS.logLevel})`)
@@ -59,6 +60,7 @@ export function registerServeCommand(program: Command): void {
           outboundAllow: flags.outboundAllow,
           baseDomain: flags.baseDomain,
           originTimeoutSeconds: flags.originTimeout,
+          purgeRetentionSeconds: flags.purgeRetention,
           folderRoots: flags.folderRoot,
         });
       } catch (error) {

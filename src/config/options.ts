@@ -46,6 +46,8 @@ export interface PictorOptions {
   baseDomain: string | undefined;
   /** Timeout of one outbound origin request, in seconds. */
   originTimeoutSeconds: number;
+  /** How long purges and the marks they applied are kept after they ended, in seconds. */
+  purgeRetentionSeconds: number;
   /**
    * Real paths of the directories `folder` Sources may serve from (`--folder-root`, repeatable), the assets
    * directory always first.
@@ -95,6 +97,7 @@ const SETTINGS: Record<keyof PictorOptions, Setting> = {
   outboundAllow: { flag: '--outbound-allow', env: 'PICTOR_OUTBOUND_ALLOW' },
   baseDomain: { flag: '--base-domain', env: 'PICTOR_BASE_DOMAIN' },
   originTimeoutSeconds: { flag: '--origin-timeout', env: 'PICTOR_ORIGIN_TIMEOUT' },
+  purgeRetentionSeconds: { flag: '--purge-retention', env: 'PICTOR_PURGE_RETENTION' },
   folderRoots: { flag: '--folder-root', env: 'PICTOR_FOLDER_ROOTS' },
   // A key on the command line would show in the process list: the environment only.
   secretKeys: { flag: '', env: 'PICTOR_SECRET_KEY' },
@@ -125,6 +128,7 @@ export const DEFAULTS = {
   renderMemoryBytes: 1024 ** 3,
   logLevel: 'info',
   originTimeoutSeconds: 15,
+  purgeRetentionSeconds: 7 * 24 * 3600,
 } as const;
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -178,6 +182,7 @@ export function resolveOptions(flags: RawOptions = {}, env: NodeJS.ProcessEnv = 
     outboundAllow: cidrList(pick('outboundAllow')),
     baseDomain: domainName('baseDomain', pick('baseDomain')),
     originTimeoutSeconds: integer('originTimeoutSeconds', pick('originTimeoutSeconds') ?? String(DEFAULTS.originTimeoutSeconds), 1, 600),
+    purgeRetentionSeconds: duration('purgeRetentionSeconds', pick('purgeRetentionSeconds'), DEFAULTS.purgeRetentionSeconds, 60, 10 * 365 * 24 * 3600),
     folderRoots: folderRoots(flags.folderRoots, env, assetsDir),
     secretKeys: secretKeys(pick('secretKeys')),
   };
@@ -281,6 +286,19 @@ function integer(key: keyof PictorOptions, raw: string, min: number, max: number
     throw new ConfigError(SETTINGS[key], `must be a whole number from ${min} to ${max}, got "${raw}"`);
   }
   return value;
+}
+
+const DURATION_UNITS: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 24 * 3600 };
+
+/** Durations accept plain seconds or a unit: `90s`, `30m`, `12h`, `7d`. */
+function duration(key: keyof PictorOptions, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const match = /^\s*(\d+)\s*([smhd]?)\s*$/i.exec(raw);
+  const seconds = match ? Number(match[1]) * DURATION_UNITS[match[2]!.toLowerCase()]! : NaN;
+  if (!Number.isSafeInteger(seconds) || seconds < min || seconds > max) {
+    throw new ConfigError(SETTINGS[key], `must be a duration from ${min} seconds to ${max / (24 * 3600)} days, such as 3600, 90m, 12h or 7d, got "${raw}"`);
+  }
+  return seconds;
 }
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3 };

@@ -86,6 +86,17 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX dashboard_devices_account ON dashboard_devices (username, signed_in_at);
    CREATE INDEX dashboard_devices_expiry ON dashboard_devices (expires_at);`,
+  // The Purges search: a trigram index of purge URLs, so that "URL contains" never scans the table; marks
+  // by sequence number, for compaction.
+  `CREATE VIRTUAL TABLE purges_url USING fts5 (url, content = 'purges', content_rowid = 'rowid', tokenize = 'trigram');
+   INSERT INTO purges_url (rowid, url) SELECT rowid, url FROM purges;
+   CREATE TRIGGER purges_url_insert AFTER INSERT ON purges BEGIN
+     INSERT INTO purges_url (rowid, url) VALUES (new.rowid, new.url);
+   END;
+   CREATE TRIGGER purges_url_delete AFTER DELETE ON purges BEGIN
+     INSERT INTO purges_url (purges_url, rowid, url) VALUES ('delete', old.rowid, old.url);
+   END;
+   CREATE INDEX purge_marks_seq ON purge_marks (seq);`,
 ];
 
 function migrate(db: Db): void {
@@ -104,5 +115,6 @@ export function getMeta(db: Db, key: string): string | undefined {
 }
 
 export function setMeta(db: Db, key: string, value: string): void {
-  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  // An unchanged value writes nothing: a server can start on a full disk when it has nothing new to record.
+  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE value IS NOT excluded.value').run(key, value);
 }

@@ -1,5 +1,7 @@
-import type { Db } from './db.ts';
+import { getMeta, setMeta, type Db } from './db.ts';
 import type { PurgeRecord } from '../purge/model.ts';
+
+const MARK_FLOOR = 'mark_floor';
 
 export interface PurgeListQuery {
   status?: PurgeRecord['status'] | undefined;
@@ -102,15 +104,55 @@ export class PurgeStore {
       conditions.push('status = @status');
       params.status = query.status;
     }
-    if (query.urlContains !== undefined && query.urlContains !== '') {
+    const text = query.urlContains ?? '';
+    if (text.length >= 3) {
+      // A phrase of trigrams is a substring match (case-insensitive), answered from the trigram index.
+      conditions.push('rowid IN (SELECT rowid FROM purges_url WHERE purges_url MATCH @phrase)');
+      params.phrase = `"${text.replace(/"/g, '""')}"`;
+    } else if (text !== '') {
+      // Too short for trigrams: a scan, of a table that retention keeps bounded.
       conditions.push("url LIKE @pattern ESCAPE '\\'");
-      params.pattern = `%${query.urlContains.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+      params.pattern = `%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
     }
     const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
     const { limit: _limit, offset: _offset, ...filters } = params;
     const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM purges ${where}`).get(filters) as { n: number }).n;
     const rows = this.db.prepare(`SELECT * FROM purges ${where} ORDER BY created_at DESC, rowid DESC LIMIT @limit OFFSET @offset`).all(params) as PurgeRow[];
     return { records: rows.map(toRecord), total };
+  }
+
+  /**
+   * Raises the mark floor to the sequence number of the newest purge that completed before `cutoff` (epoch
+   * ms) and persists it: every cached entry built before the floor counts as stale from now on, so the marks
+   * up to it say nothing more and may be deleted (`deleteMarksUpTo`). Returns the floor.
+   */
+  raiseFloor(cutoff: number): number {
+    const newest = this.db.prepare("SELECT MAX(generation) AS seq FROM purges WHERE status = 'completed' AND completed_at < ?").get(cutoff) as { seq: number | null };
+    const floor = Math.max(newest.seq ?? 0, this.floor());
+    if (floor > 0) setMeta(this.db, MARK_FLOOR, String(floor));
+    return floor;
+  }
+
+  /** The floor persisted by the last compaction (0 before the first). */
+  floor(): number {
+    return Number(getMeta(this.db, MARK_FLOOR) ?? 0);
+  }
+
+  /** Deletes up to `limit` marks at or below the floor; returns how many (fewer than `limit`: none are left). */
+  deleteMarksUpTo(floor: number, limit: number): number {
+    return this.db.prepare('DELETE FROM purge_marks WHERE rowid IN (SELECT rowid FROM purge_marks WHERE seq <= ? LIMIT ?)').run(floor, limit).changes;
+  }
+
+  /** Deletes up to `limit` purges created before `cutoff` that are no longer pending; returns how many. */
+  deleteEndedBefore(cutoff: number, limit: number): number {
+    return this.db
+      .prepare("DELETE FROM purges WHERE rowid IN (SELECT rowid FROM purges WHERE created_at < ? AND status != 'pending' LIMIT ?)")
+      .run(cutoff, limit).changes;
+  }
+
+  /** How many purges are kept. */
+  count(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM purges').get() as { n: number }).n;
   }
 
   marks(): [string, number][] {

@@ -1,0 +1,85 @@
+import type { Freshness } from '../cache/freshness.ts';
+import type { PurgeStore } from '../store/purge-store.ts';
+
+export interface RetentionOptions {
+  /** How long purges (and the marks they applied) are kept after they ended (`--purge-retention`). */
+  retentionMs: number;
+  /** How often compaction runs. */
+  intervalMs: number;
+  onCompacted?: (result: CompactionResult) => void;
+  onError?: (error: unknown) => void;
+}
+
+export interface CompactionResult {
+  floor: number;
+  purgesDeleted: number;
+  marksDeleted: number;
+}
+
+/** Rows deleted per transaction: each batch is short, and the event loop runs between batches. */
+const BATCH = 2000;
+
+/**
+ * Keeps the purge history and the freshness marks bounded: purges that ended more than the retention ago
+ * are deleted, and so are the marks of every purge applied up to then, after the mark floor is raised past
+ * them (cache/freshness.ts). The cost is that cached entries built before the floor are built again when
+ * next asked for: a cached entry is trusted for at most about the retention window after a purge older
+ * than it, which is far longer than a CDN keeps most entries anyway.
+ *
+ * The floor is persisted before any mark is deleted, so a crash in between loses nothing.
+ */
+export class PurgeRetention {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<CompactionResult> | undefined;
+
+  constructor(
+    private readonly store: PurgeStore,
+    private readonly freshness: Freshness,
+    private readonly options: RetentionOptions,
+  ) {}
+
+  /** Compacts now and then every interval, until `stop`. */
+  start(): void {
+    const tick = (): void => {
+      this.compact().then(
+        (result) => this.options.onCompacted?.(result),
+        (error: unknown) => this.options.onError?.(error),
+      );
+    };
+    tick();
+    this.timer = setInterval(tick, this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One compaction (never two at once). */
+  compact(now = Date.now()): Promise<CompactionResult> {
+    this.running ??= this.run(now).finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async run(now: number): Promise<CompactionResult> {
+    const cutoff = now - this.options.retentionMs;
+    const floor = this.store.raiseFloor(cutoff);
+    this.freshness.compact(floor);
+    let marksDeleted = 0;
+    for (let deleted = BATCH; deleted === BATCH; marksDeleted += deleted) {
+      await yieldToEventLoop();
+      deleted = this.store.deleteMarksUpTo(floor, BATCH);
+    }
+    let purgesDeleted = 0;
+    for (let deleted = BATCH; deleted === BATCH; purgesDeleted += deleted) {
+      await yieldToEventLoop();
+      deleted = this.store.deleteEndedBefore(cutoff, BATCH);
+    }
+    return { floor, purgesDeleted, marksDeleted };
+  }
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
