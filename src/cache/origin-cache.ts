@@ -71,9 +71,14 @@ export class OriginCache {
     return sha256(now.body) === known.meta.hash ? 'unchanged' : 'replaced';
   }
 
-  /** Drops every cached file of the asset (master and derivatives) in the background. */
-  dropAsset(sourceId: string, path: string): void {
-    this.memory.delete(assetRef(sourceId, path));
+  /**
+   * Drops every cached file of the asset (master and derivatives) in the background, and the master in
+   * memory if it was built before the purge numbered `purgedAt` (one fetched since is kept).
+   */
+  dropAsset(sourceId: string, path: string, purgedAt: number): void {
+    const ref = assetRef(sourceId, path);
+    const inMemory = this.memory.get(ref);
+    if (inMemory && inMemory.meta.builtAt < purgedAt) this.memory.delete(ref);
     this.disk.dropGroup(assetGroup(sourceId, path));
   }
 

@@ -172,7 +172,7 @@ export class PurgeApplier {
         // disk, because forgetting 10,000 index entries is event-loop work, best kept out of the moment a
         // client reads `completed`. Prefix purges leave it to reads and LRU.
         this.storeRetries = 0;
-        if (finished.status === 'completed' && record.match === 'exact') this.originCache.dropAsset(record.sourceId, record.path);
+        if (finished.status === 'completed' && record.match === 'exact') this.originCache.dropAsset(record.sourceId, record.path, finished.generation!);
         if (finished.status === 'completed' && record.match === 'source') this.disk.dropGroup(record.sourceId);
         done();
       },

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { gate, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
+import { eventually, gate, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
 
 const run = promisify(execFile);
 
@@ -191,17 +191,22 @@ describe('Repeated purges', () => {
   it('a repeat of a purge that has not taken effect returns that purge, never a 409', async () => {
     hold = gate();
     const held = hold;
-    const first = await t.purge(`${t.renderUrl}/a.jpg`);
-    while (held.waiting() === 0) await new Promise((resolve) => setTimeout(resolve, 5)); // the verdict is being fetched
-    const repeats = [await t.purge(`${t.renderUrl}/a.jpg`), await t.purge(`${t.renderUrl}/a%2Ejpg?w=10`)];
-    for (const repeat of repeats) {
-      assert.equal(repeat.status, 200);
-      assert.equal(repeat.body.data!.id, first.body.data!.id);
-      assert.equal((repeat.body.meta as any).pictor.coalesced, true);
+    try {
+      const first = await t.purge(`${t.renderUrl}/a.jpg`);
+      await eventually(() => held.waiting() > 0); // the verdict is being fetched
+      const repeats = [await t.purge(`${t.renderUrl}/a.jpg`), await t.purge(`${t.renderUrl}/a%2Ejpg?w=10`)];
+      for (const repeat of repeats) {
+        assert.equal(repeat.status, 200);
+        assert.equal(repeat.body.data!.id, first.body.data!.id);
+        assert.equal((repeat.body.meta as any).pictor.coalesced, true);
+      }
+      hold = undefined;
+      held.open();
+      assert.equal((await t.purgeStatus(first.body.data!.id)).status !== undefined, true);
+    } finally {
+      hold = undefined;
+      held.open(); // never leave the applier waiting: a failed assertion must end the test, not hang it
     }
-    hold = undefined;
-    held.open();
-    assert.equal((await t.purgeStatus(first.body.data!.id)).status !== undefined, true);
   });
 
   it('a repeat after the purge took effect is a purge of its own (an origin change is never missed)', async () => {

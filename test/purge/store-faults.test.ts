@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { solidImage } from '../helpers/pictor.ts';
 import { spawnServer, type ServerProcess } from '../helpers/process.ts';
 import { mountSmallFs, smallFsUnavailable } from '../helpers/small-fs.ts';
@@ -95,5 +96,44 @@ describe('purges when the store cannot write (a real SQLite on a full file syste
       await again.exited;
     });
     for (const id of acknowledged) assert.equal(await statusOf(again, apiKey, id), 'completed', id);
+  });
+});
+
+describe('purges while another process holds the store write lock', () => {
+  it('are answered only once on disk: 200 after the lock is released, 503 if it is held past the busy timeout', async (t) => {
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-lock-'));
+    t.after(() => fs.rm(root, { recursive: true, force: true }));
+    const assets = path.join(root, 'assets');
+    await fs.mkdir(assets);
+    await fs.writeFile(path.join(assets, 'photo.jpg'), await solidImage(20, 20, [1, 2, 3]));
+    const dataDir = path.join(root, 'data');
+    const server = await spawnServer(['--data', dataDir, '--assets', assets]);
+    t.after(async () => {
+      if (server.child.exitCode === null) server.child.kill('SIGKILL');
+      await server.exited;
+    });
+    const db = new Database(path.join(dataDir, 'pictor.db'));
+    t.after(() => db.close());
+    const stored = (id: string) => db.prepare('SELECT 1 FROM purges WHERE id = ?').get(id) !== undefined;
+    let settled = false;
+
+    db.exec('BEGIN EXCLUSIVE');
+    const released = purge(server, `${server.renderUrl}/photo.jpg`).finally(() => (settled = true));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.equal(settled, false, 'no answer while the purge cannot be written');
+    db.exec('COMMIT');
+    const answer = await released;
+    assert.equal(answer.status, 200);
+    assert.ok(stored(answer.id!), 'acknowledged, and on disk');
+
+    db.exec('BEGIN EXCLUSIVE');
+    try {
+      const refused = await purge(server, `${server.renderUrl}/other.jpg`);
+      assert.equal(refused.status, 503);
+      assert.match(refused.detail!, /cannot write to its store \(another process has held its write lock too long: SQLITE_BUSY\)/);
+    } finally {
+      db.exec('COMMIT');
+    }
+    assert.equal((db.prepare('SELECT COUNT(*) AS n FROM purges').get() as { n: number }).n, 1, 'the refused purge left nothing behind');
   });
 });
