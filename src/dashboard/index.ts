@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { toPictorError } from '../http/jsonapi.ts';
+import { failureLevel, toPictorError } from '../http/jsonapi.ts';
 import { loadAssets } from './assets.ts';
 import { FlashStore, sendPage, type DashboardContext, type DashboardServices } from './context.ts';
 import { CSRF_FIELD, csrfMatches, SIGN_IN_CSRF_COOKIE } from './csrf.ts';
@@ -75,7 +75,8 @@ export function registerDashboard(app: FastifyInstance, services: DashboardServi
 
       dashboard.setErrorHandler(async (error, request, reply) => {
         const pictorError = toPictorError(error);
-        if (pictorError.status >= 500) request.log.error({ err: error }, 'dashboard request failed');
+        const level = failureLevel(pictorError);
+        if (level) request.log[level]({ err: error }, 'dashboard request failed');
         if (wantsJson(request)) return reply.status(pictorError.status).send({ error: pictorError.message });
         return sendPage(context, request, reply, {
           title: pictorError.status >= 500 ? 'Something went wrong' : pictorError.title,

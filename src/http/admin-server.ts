@@ -9,7 +9,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { PurgeService } from '../purge/purge-service.ts';
 import type { SourceService } from '../sources/source-service.ts';
 import { registerBodyParsers } from './body-parsers.ts';
-import { errorDocument, JSONAPI_CONTENT_TYPE, methodNotAllowed, toPictorError } from './jsonapi.ts';
+import { errorDocument, failureLevel, JSONAPI_CONTENT_TYPE, methodNotAllowed, toPictorError } from './jsonapi.ts';
 import { purgeRoutes } from './purge-routes.ts';
 import { serverOptions } from './server-options.ts';
 import { sourcesRoutes } from './sources-routes.ts';
@@ -52,7 +52,8 @@ export function createAdminServer(services: AdminServices): FastifyInstance {
 
   app.setErrorHandler(async (error, request, reply) => {
     const pictorError = toPictorError(error);
-    if (pictorError.status >= 500) request.log.error({ err: error }, 'request failed');
+    const level = failureLevel(pictorError);
+    if (level) request.log[level]({ err: error }, 'request failed');
     for (const [name, value] of Object.entries(pictorError.headers ?? {})) reply.header(name, value);
     return reply.status(pictorError.status).type(JSONAPI_CONTENT_TYPE).send(errorDocument(pictorError, request.apiKey));
   });

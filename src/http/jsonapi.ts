@@ -80,3 +80,13 @@ export function methodNotAllowed(allow: string, message: string) {
     },
   };
 }
+
+/**
+ * How loud a failed request is logged: a bug (INTERNAL) is an error; a refusal Pictor chose to make under
+ * load or limits (a render timeout, a full queue, a store or origin that cannot be reached) is a warning,
+ * reported in /metrics and /healthz as well; a client's mistake (4xx) is not logged apart from its request line.
+ */
+export function failureLevel(error: PictorError): 'error' | 'warn' | undefined {
+  if (error.code === 'INTERNAL') return 'error';
+  return error.status >= 500 ? 'warn' : undefined;
+}

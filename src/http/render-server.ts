@@ -5,7 +5,7 @@ import type { DeliveryResponse } from '../delivery/respond.ts';
 import type { Health } from '../observability/health.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { toPictorError } from './jsonapi.ts';
+import { failureLevel, toPictorError } from './jsonapi.ts';
 import { requestIdGenerator } from './request-id.ts';
 
 /**
@@ -31,7 +31,7 @@ export function createRenderServer(delivery: DeliveryService, metrics: Metrics, 
   const finish = (request: http.IncomingMessage, id: string, started: number, status: number, cache: 'hit' | 'miss' | 'none'): void => {
     metrics.countRequest('render', status, cache);
     // No log line per cache hit at the default level: hits are counted in /metrics instead.
-    const level = status >= 500 ? 'error' : cache === 'hit' ? 'debug' : 'info';
+    const level = status >= 500 ? 'warn' : cache === 'hit' ? 'debug' : 'info';
     if (log.isLevelEnabled(level)) {
       log[level]({ reqId: id, method: request.method, url: request.url, status, cache, ms: Math.round(performance.now() - started) }, 'request');
     }
@@ -42,7 +42,8 @@ export function createRenderServer(delivery: DeliveryService, metrics: Metrics, 
   };
   const fail = (request: http.IncomingMessage, response: http.ServerResponse, id: string, started: number, error: unknown): void => {
     const pictorError = toPictorError(error);
-    if (pictorError.status >= 500) log.error({ reqId: id, err: error, url: request.url }, 'render failed');
+    const level = failureLevel(pictorError);
+    if (level) log[level]({ reqId: id, err: error, url: request.url }, 'render failed');
     const cacheControl = pictorError.status >= 500 ? 'no-store' : `public, max-age=${ERROR_MAX_AGE}`;
     const headers = ['cache-control', cacheControl, ...Object.entries(pictorError.headers ?? {}).flat()];
     sendText(response, request.method, pictorError.status, pictorError.message, withRequestHeaders(headers, id, closing));
