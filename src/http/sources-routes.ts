@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ApiKeys } from '../auth/api-keys.ts';
+import { hasPermission, type ApiKeys } from '../auth/api-keys.ts';
 import { PictorError } from '../errors.ts';
 import { sourceResource } from '../sources/source-document.ts';
 import { parseSourceQuery, parseSparseFields } from '../sources/source-query.ts';
@@ -59,7 +59,14 @@ export function sourcesRoutes(app: FastifyInstance, sources: SourceService, keys
   app.patch<{ Params: { id: string } }>('/api/v1/sources/:id', auth, async (request) => {
     const fields = parseSparseFields(request.query as Record<string, unknown>);
     sources.require(request.params.id);
-    const record = await sources.update(request.params.id, readSourceDocument(request.body, request.params.id));
+    const attributes = readSourceDocument(request.body, request.params.id);
+    // Purging on save is a purge: a key that may edit Sources but not purge may not purge this way either.
+    if (isObject(attributes) && attributes.purge_derivatives === true && !hasPermission(request.apiKey!, 'purge')) {
+      throw new PictorError('FORBIDDEN', '"purge_derivatives" purges the Source: this API key does not have the purge permission.', {
+        pointer: '/data/attributes/purge_derivatives',
+      });
+    }
+    const record = await sources.update(request.params.id, attributes);
     return document(sourceResource(record, fields), request.apiKey);
   });
 

@@ -106,6 +106,17 @@ describe('API permissions, one key per permission', () => {
     }
   });
 
+  it('purge_derivatives on a Source edit is a purge: a sources key without the purge permission gets 403 and nothing is saved', async () => {
+    const created = await createSource(keys.sources, 'edit-and-purge', { type: 'webproxy' });
+    const url = `/api/v1/sources/${created.body.data.id}`;
+    const edit = { data: { type: 'sources', attributes: { name: 'renamed', purge_derivatives: true } } };
+    const refused = await call('PATCH', url, keys.sources, edit);
+    assert.equal(refused.status, 403);
+    assert.match(refused.body.errors[0].detail, /does not have the purge permission/);
+    assert.equal((await call('GET', url, keys.sources)).body.data.attributes.name, 'edit-and-purge', 'nothing was saved');
+    assert.equal((await call('PATCH', url, keys.admin, edit)).status, 200, 'a key with both permissions may');
+  });
+
   it('a sources key: a folder inside a folder root is created and served', async () => {
     const created = await createSource(keys.sources, 'photos', { type: 'folder', folder_path: path.join(root, 'photos'), custom_domains: ['photos.test'] });
     assert.equal(created.status, 201, JSON.stringify(created.body));
