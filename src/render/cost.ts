@@ -28,6 +28,8 @@ export interface InputInfo {
   progressive: boolean;
   /** Frames decoded (1 until animation is rendered). */
   frames: number;
+  /** A vector input with filter effects, which the rasteriser renders on whole-image surfaces. */
+  filters?: boolean;
 }
 
 export interface OutputInfo {
@@ -65,6 +67,8 @@ const DECODE_BYTES_PER_PIXEL: Record<string, number> = {
   heif: 20,
   svg: 4,
 };
+/** SVG filter effects (blurs, offsets, composites) each take whole-image surfaces of the raster. */
+const VECTOR_FILTER_BYTES_PER_PIXEL = 30;
 /** Progressive JPEG keeps every DCT coefficient; interlaced PNG the whole decoded image. */
 const PROGRESSIVE_DECODE_BYTES_PER_PIXEL = 3.5;
 /** An input format not listed above: assume it is decoded whole, as RGBA. */
@@ -94,7 +98,9 @@ export function estimateRenderCost(input: InputInfo, output: OutputInfo, params:
   const vector = VECTOR_FORMATS.has(input.format);
   // A vector input is rasterised at (about) the output's size, whatever size it declares.
   const decodePixels = vector ? outputPixels : inputPixels;
-  const decodeRate = input.progressive && !vector ? PROGRESSIVE_DECODE_BYTES_PER_PIXEL : (DECODE_BYTES_PER_PIXEL[input.format] ?? UNKNOWN_DECODE_BYTES_PER_PIXEL);
+  const decodeRate = vector
+    ? input.filters ? VECTOR_FILTER_BYTES_PER_PIXEL : DECODE_BYTES_PER_PIXEL[input.format] ?? UNKNOWN_DECODE_BYTES_PER_PIXEL
+    : input.progressive ? PROGRESSIVE_DECODE_BYTES_PER_PIXEL : DECODE_BYTES_PER_PIXEL[input.format] ?? UNKNOWN_DECODE_BYTES_PER_PIXEL;
   // trim runs on the full-size input, before any resize; the other steps on the output-sized image.
   const trimmed = params.trim && !vector ? input.width * input.height : 0;
   const materialised = MATERIALISED_BYTES_PER_PIXEL * (materialisingSteps(params) * outputPixels + trimmed);

@@ -98,7 +98,16 @@ export async function prepareRender(input: Buffer, params: RenderParams, options
   const source = params.orient === undefined ? metadata.autoOrient : { width: metadata.width, height: metadata.height };
   const size = output.format === 'json' ? { width: 0, height: 0 } : planGeometry(source, params, options.limits ?? DEFAULT_OUTPUT_LIMITS).output;
   const cost = estimateRenderCost(
-    { format: sourceFormat, width: metadata.width, height: metadata.height, progressive: metadata.isProgressive === true, frames: 1 },
+    {
+      format: sourceFormat,
+      width: metadata.width,
+      height: metadata.height,
+      progressive: metadata.isProgressive === true,
+      frames: 1,
+      // The whole file is searched (SVG is text; the input is bounded by --max-input-bytes): a filter hidden
+      // after padding must still be charged.
+      filters: sourceFormat === 'svg' && input.includes('filter'),
+    },
     { format: output.format, ...size },
     params,
   );

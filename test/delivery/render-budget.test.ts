@@ -21,9 +21,12 @@ describe('Renders are budgeted: admitted by estimated memory, heavy ones stopped
     assert.doesNotMatch(metrics, /pictor_render_duration_seconds_count\{format="avif"\}/, 'nothing was rendered');
   });
 
-  it('a 195-byte SVG that asks for a huge blur is stopped at the render timeout, and ordinary renders do not wait for it', async () => {
+  it('a 195-byte SVG that asks for a huge blur: refused at its declared size, stopped at the render timeout at one it may have', async () => {
+    const whole = await rawGet(t.renderPort, '/bomb.svg');
+    assert.equal(whole.status, 413);
+    assert.match(whole.body.toString(), /would need about \d\.\d GB of memory/);
     const order: string[] = [];
-    const bomb = rawGet(t.renderPort, '/bomb.svg').then((response) => {
+    const bomb = rawGet(t.renderPort, '/bomb.svg?w=5000').then((response) => {
       order.push('bomb');
       return response;
     });

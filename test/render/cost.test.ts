@@ -39,6 +39,8 @@ describe('estimateRenderCost', () => {
     assert.equal(small.heavy, true);
     assert.ok(small.bytes < 8 * 1024 * 1024, `${small.bytes}`);
     assert.ok(cost(svg, 'png', 8192, 8192).bytes > 30 * small.bytes);
+    const filtered = cost({ ...svg, filters: true }, 'png', 4000, 4000).bytes;
+    assert.ok(filtered > 5 * cost(svg, 'png', 4000, 4000).bytes, 'filter effects multiply what rasterising takes');
   });
 
   it('steps that hold a whole raw copy add to it; trim is charged at the input size', () => {
