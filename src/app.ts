@@ -118,7 +118,7 @@ export class Pictor {
     const purges = new PurgeService(sources, purgeStore, commits, applier);
     const sourceService = new SourceService(sourceStore, {
       baseDomain: options.baseDomain,
-      onChanged: () => sources.reload(),
+      onChanged: (record) => sources.changed(record.id),
       // PATCH with `purge_derivatives: true`: a rendering change applies to what is already cached too.
       onRenderingChanged: async (sourceId) => void (await purges.purgeSource(sourceId, 'sources API (purge_derivatives)')),
     });
