@@ -16,8 +16,9 @@ import { resolveOptions } from '../src/config/options.ts';
 import { median } from './lib/stats.ts';
 
 const CHECKPOINTS = (process.env.BENCH_SOURCES ?? '10,1000,10000').split(',').map(Number);
-/** Timed requests of each kind per checkpoint (the creates among them add Sources, a negligible few). */
+/** Timed requests of each kind per checkpoint, after a few untimed ones (the creates among them add a few Sources). */
 const SAMPLES = 25;
+const WARM_UP = 3;
 const TYPES = ['webfolder', 's3', 's3_compatible', 'gcs'] as const;
 
 interface Api {
@@ -91,13 +92,20 @@ async function main(): Promise<void> {
       const middlePage = (await api('GET', `/api/v1/sources?page[number]=${Math.floor(n / 40)}&page[size]=20`)).body.data as { id: string }[];
       const someId = middlePage[0]!.id;
       const samples: Record<(typeof kinds)[number], number[]> = { create: [], page: [], filtered: [], sorted: [], 'get by id': [] };
-      // Interleaved, so a burst of other work on the machine touches every kind alike.
-      for (let round = 0; round < SAMPLES; round++) {
-        samples.create.push(await timed(create, 201));
-        samples.page.push(await timed(() => api('GET', '/api/v1/sources?page[size]=20'), 200));
-        samples.filtered.push(await timed(() => api('GET', '/api/v1/sources?filter[deployment.type]=s3&filter[enabled]=true&page[size]=20'), 200));
-        samples.sorted.push(await timed(() => api('GET', '/api/v1/sources?sort=-name&page[size]=20'), 200));
-        samples['get by id'].push(await timed(() => api('GET', `/api/v1/sources/${someId}`), 200));
+      const measure: Record<(typeof kinds)[number], () => Promise<number>> = {
+        create: () => timed(create, 201),
+        page: () => timed(() => api('GET', '/api/v1/sources?page[size]=20'), 200),
+        filtered: () => timed(() => api('GET', '/api/v1/sources?filter[deployment.type]=s3&filter[enabled]=true&page[size]=20'), 200),
+        sorted: () => timed(() => api('GET', '/api/v1/sources?sort=-name&page[size]=20'), 200),
+        'get by id': () => timed(() => api('GET', `/api/v1/sources/${someId}`), 200),
+      };
+      // Interleaved, so a burst of other work on the machine touches every kind alike; the first rounds warm up.
+      for (let round = -WARM_UP; round < SAMPLES; round++) {
+        if (round < 0) {
+          for (const kind of kinds) await measure[kind]();
+          continue;
+        }
+        for (const kind of kinds) samples[kind].push(await measure[kind]());
       }
       const medians = Object.fromEntries(kinds.map((kind) => [kind, median(samples[kind])]));
       rows.push({ n, medians });
