@@ -96,6 +96,7 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX sources_created ON sources (created_at);
    CREATE INDEX sources_name ON sources (name, created_at);
    CREATE INDEX sources_type ON sources (type, created_at);
+   CREATE INDEX sources_type_enabled ON sources (type, enabled, created_at);
    CREATE INDEX sources_name_rank ON sources (name_rank, created_at);
    CREATE INDEX sources_name_rank_desc ON sources (name_rank DESC, created_at);
    CREATE INDEX sources_date_deployed ON sources (date_deployed, created_at);
