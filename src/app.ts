@@ -178,7 +178,7 @@ export class Pictor {
     const sourceService = new SourceService(sourceStore, {
       baseDomain: options.baseDomain,
       folderRoots: options.folderRoots,
-      onChanged: () => sources.reload(),
+      onChanged: (record) => sources.changed(record.id),
       // PATCH with `purge_derivatives: true`: a rendering change applies to what is already cached too.
       onRenderingChanged: async (sourceId) => void (await purges.purgeSource(sourceId, 'sources API (purge_derivatives)')),
     });

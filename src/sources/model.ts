@@ -71,6 +71,13 @@ export const DEFAULT_DEPLOYMENT: Omit<Deployment, 'type'> = {
   secure_url_enabled: false,
 };
 
+const nameCollator = new Intl.Collator('en', { sensitivity: 'base', numeric: true });
+
+/** The order of Source names in lists: case- and accent-insensitive, numbers by value (`Source 9` before `Source 10`). */
+export function compareSourceNames(a: string, b: string): number {
+  return nameCollator.compare(a, b);
+}
+
 /** Host names compare case-insensitively, without a port or a trailing dot; IPv6 keeps its brackets. */
 export function normalizeHost(hostHeader: string): string {
   let host = hostHeader.trim().toLowerCase();

@@ -35,17 +35,26 @@ const RAW_HOST_MEMO = 1024;
 const LOOPBACK_DOMAINS = ['localhost', '127.0.0.1', '[::1]'];
 
 /**
- * The Sources in memory: routing from a Host header to a Source, and one Origin per Source. Reloaded when
- * the store changes (another process, such as the CLI, may edit Sources while a server runs).
+ * The Sources in memory: routing from a Host header to a Source, and one Origin per Source. A change made by
+ * this process is applied to that one Source (`changed`); a change by another process (the CLI, say, editing
+ * Sources while a server runs) is seen within a second and reloads them all.
  */
 export class SourceRegistry {
   private byId = new Map<string, ResolvedSource>();
-  private byHost = new Map<string, ResolvedSource>();
+  /**
+   * Host → the Sources served on it, in creation order; the last one serves. Domains are unique across
+   * Sources, but databases may hold overlaps from before a check existed (or a `--public-url` host that a
+   * Source already had): then the newer Source keeps serving the host, and the older one takes over if the
+   * newer lets the host go.
+   */
+  private byHost = new Map<string, ResolvedSource[]>();
+  /** Each Source's place in creation order, for `byHost`. */
+  private created = new Map<string, number>();
   /** Host headers as received → Source, so a request skips normalising its Host. Client input: bounded. */
   private byRawHost = new Map<string, ResolvedSource>();
   private defaultSource: ResolvedSource | undefined;
   private seenVersion = -1;
-  /** Increases on every reload: anything derived from the Sources (routes, sub-image resolution) checks it. */
+  /** Increases on every change: anything derived from the Sources (routes, sub-image resolution) checks it. */
   generation = 0;
   private checkedAt = 0;
 
@@ -84,7 +93,7 @@ export class SourceRegistry {
     if (hostHeader === undefined) return this.defaultSource!;
     const known = this.byRawHost.get(hostHeader);
     if (known) return known;
-    const source = this.byHost.get(normalizeHost(hostHeader)) ?? this.defaultSource!;
+    const source = this.byHost.get(normalizeHost(hostHeader))?.at(-1) ?? this.defaultSource!;
     if (this.byRawHost.size >= RAW_HOST_MEMO) this.byRawHost.clear();
     this.byRawHost.set(hostHeader, source);
     return source;
@@ -93,7 +102,7 @@ export class SourceRegistry {
   /** The Source whose domains include this host, or undefined (purges never fall back to the default). */
   forDomain(host: string): ResolvedSource | undefined {
     this.refreshIfChanged();
-    return this.byHost.get(normalizeHost(host));
+    return this.byHost.get(normalizeHost(host))?.at(-1);
   }
 
   get(id: string): ResolvedSource | undefined {
@@ -114,22 +123,67 @@ export class SourceRegistry {
     if (this.store.dataVersion() !== this.seenVersion) this.reload();
   }
 
-  /** Call after this process changed a Source. */
-  reload(): void {
+  /**
+   * Call after this process changed a Source: only that Source is read again and re-routed, unless another
+   * process has written meanwhile, then every Source is.
+   */
+  changed(id: string): void {
+    if (this.store.dataVersion() !== this.seenVersion) return this.reload();
+    const record = this.store.get(id);
+    if (!record) return this.reload();
+    this.generation++;
+    this.byRawHost = new Map();
+    const previous = this.byId.get(id);
+    if (previous) this.unroute(previous);
+    const resolved = this.resolve(record, previous);
+    if (!this.created.has(id)) this.created.set(id, this.created.size);
+    this.byId.set(id, resolved);
+    this.route(resolved);
+    if (id === this.defaultSourceId) this.defaultSource = resolved;
+  }
+
+  /** Reads every Source again; Origins are kept for Sources whose deployment did not change. */
+  private reload(): void {
     this.generation++;
     this.seenVersion = this.store.dataVersion();
     const previous = this.byId;
     this.byId = new Map();
     this.byHost = new Map();
+    this.created = new Map();
     this.byRawHost = new Map();
     for (const record of this.store.all()) {
-      const same = previous.get(record.id);
-      const origin = same && JSON.stringify(same.record.deployment) === JSON.stringify(record.deployment) ? same.origin : this.createOrigin(record);
-      const resolved = { record, origin };
+      const resolved = this.resolve(record, previous.get(record.id));
+      this.created.set(record.id, this.created.size);
       this.byId.set(record.id, resolved);
-      for (const host of routingHosts(record.deployment, this.options.baseDomain)) this.byHost.set(host, resolved);
+      this.route(resolved);
     }
     this.defaultSource = this.byId.get(this.defaultSourceId);
+  }
+
+  private resolve(record: SourceRecord, previous: ResolvedSource | undefined): ResolvedSource {
+    const same = previous && JSON.stringify(previous.record.deployment) === JSON.stringify(record.deployment);
+    return { record, origin: same ? previous.origin : this.createOrigin(record) };
+  }
+
+  private route(source: ResolvedSource): void {
+    const position = this.created.get(source.record.id)!;
+    for (const host of new Set(routingHosts(source.record.deployment, this.options.baseDomain))) {
+      const sources = this.byHost.get(host);
+      if (!sources) {
+        this.byHost.set(host, [source]);
+        continue;
+      }
+      const at = sources.findIndex((other) => this.created.get(other.record.id)! > position);
+      sources.splice(at === -1 ? sources.length : at, 0, source);
+    }
+  }
+
+  private unroute(source: ResolvedSource): void {
+    for (const host of routingHosts(source.record.deployment, this.options.baseDomain)) {
+      const sources = this.byHost.get(host)?.filter((other) => other !== source);
+      if (sources && sources.length > 0) this.byHost.set(host, sources);
+      else this.byHost.delete(host);
+    }
   }
 
   private createOrigin(record: SourceRecord): Origin {

@@ -1,5 +1,5 @@
 import { PictorError } from '../errors.ts';
-import { normalizeHost, type SourceRecord } from './model.ts';
+import { normalizeHost } from './model.ts';
 import { isReadableField } from './source-document.ts';
 
 /** A list query on Sources, in imgix's conventions: `filter[...]` (dot notation), `sort`, zero-based pages. */
@@ -116,29 +116,12 @@ function parseFields(raw: string): string[] {
   return fields;
 }
 
-/** Exact match; an array field matches when it contains the value. */
-export function matchesFilters(record: SourceRecord, filters: readonly SourceFilter[]): boolean {
-  return filters.every(({ field, value }) => {
-    if (field === 'name') return record.name === value;
-    if (field === 'enabled') return String(record.enabled) === value;
-    const key = field.slice('deployment.'.length);
-    const actual = (record.deployment as unknown as Record<string, unknown>)[key];
-    if (key === 'custom_domains') return (actual as string[]).includes(normalizeHost(value));
-    if (key === 'imgix_subdomains') return (actual as string[]).includes(value.toLowerCase());
-    return actual === value;
-  });
-}
-
-const collator = new Intl.Collator('en', { sensitivity: 'base', numeric: true });
-
-/** A comparator for `sort` keys, in order; ties keep the store's order (creation). */
-export function compareSources(sort: readonly SortKey[]): (a: SourceRecord, b: SourceRecord) => number {
-  return (a, b) => {
-    for (const { field, descending } of sort) {
-      const order =
-        field === 'name' ? collator.compare(a.name, b.name) : field === 'date_deployed' ? a.dateDeployed - b.dateDeployed : Number(a.enabled) - Number(b.enabled);
-      if (order !== 0) return descending ? -order : order;
-    }
-    return 0;
-  };
+/**
+ * A filter with its value as Sources store it, for an exact match: host names normalised (`CDN.Example.com:443`
+ * finds `cdn.example.com`), labels lowercase. An array field matches when it holds the value.
+ */
+export function storedFilter(filter: SourceFilter): SourceFilter {
+  if (filter.field === 'deployment.custom_domains') return { ...filter, value: normalizeHost(filter.value) };
+  if (filter.field === 'deployment.imgix_subdomains') return { ...filter, value: filter.value.toLowerCase() };
+  return filter;
 }

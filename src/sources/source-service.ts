@@ -5,7 +5,7 @@ import { routingHosts, subdomainHost } from './domains.ts';
 import { FOLDER_ROOTS_SETTING, judgeFolder } from './folder-roots.ts';
 import type { Deployment, SourceRecord } from './model.ts';
 import { badRequest, mergeDeployment, parseSourceAttributes } from './source-document.ts';
-import { compareSources, matchesFilters, type SourceQuery } from './source-query.ts';
+import { storedFilter, type SourceQuery } from './source-query.ts';
 
 export interface SourceServiceOptions {
   /** Real paths of the directories a `folder` Source may serve (options.ts `folderRoots`). */
@@ -78,10 +78,9 @@ export class SourceService {
 
   /** Filters, then sorts (ties in creation order), then cuts the page when one is asked for. */
   list(query: Partial<SourceQuery> = {}): SourcePage {
-    const matching = this.store.all().filter((record) => matchesFilters(record, query.filters ?? []));
-    if (query.sort && query.sort.length > 0) matching.sort(compareSources(query.sort));
-    const records = query.page ? matching.slice(query.page.number * query.page.size, (query.page.number + 1) * query.page.size) : matching;
-    return { records, totalRecords: matching.length };
+    const page = query.page && { offset: Math.min(query.page.number * query.page.size, Number.MAX_SAFE_INTEGER), limit: query.page.size };
+    const { records, total } = this.store.list({ filters: (query.filters ?? []).map(storedFilter), sort: query.sort ?? [], page });
+    return { records, totalRecords: total };
   }
 
   /**
@@ -137,7 +136,8 @@ export class SourceService {
   /**
    * Domains are unique across Sources: a label may serve one Source, and a host (custom domain, or
    * `<label>.<base domain>`) too. Only what this write adds is checked, so an old clash never blocks
-   * unrelated edits.
+   * unrelated edits. Each check is an index lookup; callers hold the write transaction, so it still holds at
+   * commit.
    */
   private checkDomains(next: SourceRecord, previous: SourceRecord | undefined): void {
     const base = this.options.baseDomain;
@@ -145,12 +145,9 @@ export class SourceService {
     const previousHosts = new Set(previous ? routingHosts(previous.deployment, base) : []);
     const newLabels = next.deployment.imgix_subdomains.filter((label) => !previousLabels.has(label));
     const newHosts = routingHosts({ custom_domains: next.deployment.custom_domains, imgix_subdomains: [] }, base).filter((host) => !previousHosts.has(host));
-    if (newLabels.length === 0 && newHosts.length === 0) return;
-
-    const others = this.store.all().filter((other) => other.id !== next.id);
     for (const label of newLabels) {
       const host = base === undefined ? undefined : subdomainHost(label, base);
-      const owner = others.find((other) => other.deployment.imgix_subdomains.includes(label) || (host !== undefined && routingHosts(other.deployment, base).includes(host)));
+      const owner = this.store.domainOwner({ label, host }, next.id);
       if (owner) {
         throw badRequest(
           `"deployment.imgix_subdomains": "${label}"${host ? ` (${host})` : ''} is already a domain of the Source "${owner.name}" (${owner.id}).`,
@@ -159,7 +156,9 @@ export class SourceService {
       }
     }
     for (const host of newHosts) {
-      const owner = others.find((other) => routingHosts(other.deployment, base).includes(host));
+      // Another Source's label serves this host when it is `<label>.<base domain>`.
+      const label = base !== undefined && host.endsWith(`.${base}`) ? host.slice(0, -base.length - 1) : undefined;
+      const owner = this.store.domainOwner({ label, host }, next.id);
       if (owner) {
         throw badRequest(`"deployment.custom_domains": "${host}" is already a domain of the Source "${owner.name}" (${owner.id}).`, 'deployment.custom_domains');
       }

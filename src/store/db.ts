@@ -20,7 +20,8 @@ export function openDatabase(dataDir: string): Db {
   return db;
 }
 
-const MIGRATIONS: readonly string[] = [
+/** The schema, one step per entry; `user_version` counts the steps applied. */
+export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
    CREATE TABLE sources (
      id TEXT PRIMARY KEY,
@@ -97,6 +98,31 @@ const MIGRATIONS: readonly string[] = [
      INSERT INTO purges_url (purges_url, rowid, url) VALUES ('delete', old.rowid, old.url);
    END;
    CREATE INDEX purge_marks_seq ON purge_marks (seq);`,
+  // Sources at scale: the domains each Source holds, for uniqueness checks and domain filters by lookup; an
+  // index per list order (ties in creation order); each Source's place in name order, which SourceStore fills
+  // in (the name collation is not SQLite's).
+  `CREATE TABLE source_domains (
+     kind TEXT NOT NULL CHECK (kind IN ('host', 'label')),
+     name TEXT NOT NULL,
+     source_id TEXT NOT NULL REFERENCES sources (id),
+     PRIMARY KEY (kind, name, source_id)
+   ) WITHOUT ROWID;
+   CREATE INDEX source_domains_source ON source_domains (source_id);
+   INSERT OR IGNORE INTO source_domains (kind, name, source_id)
+     SELECT 'host', lower(domain.value), sources.id FROM sources, json_each(sources.deployment, '$.custom_domains') AS domain
+     UNION ALL
+     SELECT 'label', lower(label.value), sources.id FROM sources, json_each(sources.deployment, '$.imgix_subdomains') AS label;
+   ALTER TABLE sources ADD COLUMN name_rank INTEGER;
+   CREATE INDEX sources_created ON sources (created_at);
+   CREATE INDEX sources_name ON sources (name, created_at);
+   CREATE INDEX sources_type ON sources (type, created_at);
+   CREATE INDEX sources_type_enabled ON sources (type, enabled, created_at);
+   CREATE INDEX sources_name_rank ON sources (name_rank, created_at);
+   CREATE INDEX sources_name_rank_desc ON sources (name_rank DESC, created_at);
+   CREATE INDEX sources_date_deployed ON sources (date_deployed, created_at);
+   CREATE INDEX sources_date_deployed_desc ON sources (date_deployed DESC, created_at);
+   CREATE INDEX sources_enabled ON sources (enabled, created_at);
+   CREATE INDEX sources_enabled_desc ON sources (enabled DESC, created_at);`,
 ];
 
 function migrate(db: Db): void {

@@ -1,6 +1,9 @@
+import type { Statement } from 'better-sqlite3';
 import { setMeta, type Db } from './db.ts';
-import { SECRET_FIELDS, type Deployment, type SourceRecord } from '../sources/model.ts';
+import { NameRanks } from './name-ranks.ts';
 import { sealedKeyId, type SecretBox } from './secret-box.ts';
+import { normalizeHost, SECRET_FIELDS, type Deployment, type SourceRecord } from '../sources/model.ts';
+import type { SortKey, SourceFilter } from '../sources/source-query.ts';
 
 /** Meta key: the id of the key the last server start (or rotation) sealed with. */
 export const SEALING_KEY_META = 'secret_key_id';
@@ -15,16 +18,50 @@ interface SourceRow {
   date_deployed: number;
 }
 
+/** A list query in the store's terms: filter values as stored (hosts normalised, labels lowercase). */
+export interface SourceListing {
+  filters: readonly SourceFilter[];
+  sort: readonly SortKey[];
+  /** Absent: every matching Source. */
+  page?: { offset: number; limit: number } | undefined;
+}
+
+/** The Source that already holds a domain, named in the refusal. */
+export interface DomainOwner {
+  id: string;
+  name: string;
+}
+
+const SORT_COLUMNS: Record<SortKey['field'], string> = { name: 'name_rank', date_deployed: 'date_deployed', enabled: 'enabled' };
+
 /**
- * Sources in SQLite. Their secrets — the credentials of `SECRET_FIELDS` inside `deployment` and the
- * `secure_url_token` — are sealed here on write and opened here on read (secret-box.ts): the database
- * holds ciphertext only, and nothing above this class ever sees it.
+ * Sources in SQLite, and what makes them cheap to find at any number: `source_domains` (which Source holds
+ * each custom domain and subdomain label) and each name's rank in name order, both written with the Source
+ * in one transaction. Their secrets — the credentials of `SECRET_FIELDS` inside `deployment` and the
+ * `secure_url_token` — are sealed here on write and opened here on read (secret-box.ts): the database holds
+ * ciphertext only, and nothing above this class ever sees it.
  */
 export class SourceStore {
+  private readonly ranks: NameRanks;
+  private readonly deleteDomains: Statement<[string]>;
+  private readonly insertDomain: Statement<[string, string, string]>;
+  private readonly owner: Statement<{ label: string | null; host: string | null; except: string }, DomainOwner>;
+
   constructor(
     private readonly db: Db,
     private readonly secrets: SecretBox,
-  ) {}
+  ) {
+    this.ranks = new NameRanks(db);
+    this.ranks.fillMissing();
+    this.deleteDomains = db.prepare('DELETE FROM source_domains WHERE source_id = ?');
+    this.insertDomain = db.prepare('INSERT OR IGNORE INTO source_domains (kind, name, source_id) VALUES (?, ?, ?)');
+    this.owner = db.prepare(
+      `SELECT id, name FROM sources WHERE id <> @except AND id IN (
+         SELECT source_id FROM source_domains WHERE kind = 'label' AND name = @label
+         UNION ALL SELECT source_id FROM source_domains WHERE kind = 'host' AND name = @host
+       ) ORDER BY created_at, rowid LIMIT 1`,
+    );
+  }
 
   all(): SourceRecord[] {
     return (this.db.prepare('SELECT * FROM sources ORDER BY created_at, rowid').all() as SourceRow[]).map((row) => this.toRecord(row));
@@ -35,7 +72,46 @@ export class SourceStore {
     return row && this.toRecord(row);
   }
 
+  /** Writes the Source with its domains and name rank, in one transaction. */
   upsert(source: SourceRecord): void {
+    this.db.transaction(() => {
+      this.writeRow(source);
+      this.ranks.assign(source.id, source.name);
+      this.deleteDomains.run(source.id);
+      for (const host of source.deployment.custom_domains) this.insertDomain.run('host', normalizeHost(host), source.id);
+      for (const label of source.deployment.imgix_subdomains) this.insertDomain.run('label', label.toLowerCase(), source.id);
+    })();
+  }
+
+  /**
+   * The first-created Source other than `exceptId` that has this subdomain label, or this host as a custom
+   * domain (either may be left out).
+   */
+  domainOwner(claim: { label?: string | undefined; host?: string | undefined }, exceptId: string): DomainOwner | undefined {
+    return this.owner.get({ label: claim.label ?? null, host: claim.host ?? null, except: exceptId });
+  }
+
+  /**
+   * The Sources matching every filter (exact; an array field matches when it holds the value), sorted (ties in
+   * creation order), one page of them if asked, and how many match in all. Reads only the page's rows: the
+   * filters, orders and page are SQL, on indexes where the filter or order has one.
+   */
+  list(listing: SourceListing): { records: SourceRecord[]; total: number } {
+    const params: Record<string, string | number> = {};
+    const conditions = listing.filters.map((filter, i) => {
+      params[`f${i}`] = filter.field === 'enabled' ? Number(filter.value === 'true') : filter.value;
+      return filterCondition(filter, `@f${i}`);
+    });
+    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+    const order = [...listing.sort.map(({ field, descending }) => `${SORT_COLUMNS[field]} ${descending ? 'DESC' : 'ASC'}`), 'created_at', 'rowid'].join(', ');
+    const { page } = listing;
+    const select = `SELECT * FROM sources ${where} ORDER BY ${order}`;
+    const rows = (page ? this.db.prepare(`${select} LIMIT @limit OFFSET @offset`).all({ ...params, ...page }) : this.db.prepare(select).all(params)) as SourceRow[];
+    const total = page ? (this.db.prepare(`SELECT COUNT(*) AS total FROM sources ${where}`).get(params) as { total: number }).total : rows.length;
+    return { records: rows.map((row) => this.toRecord(row)), total };
+  }
+
+  private writeRow(source: SourceRecord): void {
     const deployment: Record<string, unknown> = { ...source.deployment };
     for (const field of SECRET_FIELDS) {
       const value = source.deployment[field];
@@ -125,6 +201,17 @@ export class SourceStore {
   private open(value: string, context: string): string {
     return sealedKeyId(value) === undefined ? value : this.secrets.open(value, context);
   }
+}
+
+
+/** One filter as SQL; its value is bound as `param`. Field names come from the fixed list of filters, never from input. */
+function filterCondition({ field }: SourceFilter, param: string): string {
+  if (field === 'name') return `name = ${param}`;
+  if (field === 'enabled') return `enabled = ${param}`;
+  if (field === 'deployment.type') return `type = ${param}`;
+  if (field === 'deployment.custom_domains') return `id IN (SELECT source_id FROM source_domains WHERE kind = 'host' AND name = ${param})`;
+  if (field === 'deployment.imgix_subdomains') return `id IN (SELECT source_id FROM source_domains WHERE kind = 'label' AND name = ${param})`;
+  return `json_extract(deployment, '$.${field.slice('deployment.'.length)}') = ${param}`;
 }
 
 /** The ids of the keys that sealed the secrets stored (without opening them). */

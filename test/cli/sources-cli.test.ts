@@ -109,6 +109,60 @@ describe('pictor sources', () => {
     assert.equal(moved.attributes.secure_url_token, undefined);
   });
 
+  it('keeps domains unique between the server and the CLI, either writing first or both at once', async () => {
+    const api = (method: string, url: string, body?: unknown) =>
+      fetch(`${t.adminUrl}${url}`, {
+        method,
+        headers: { authorization: `Bearer ${t.apiKey}`, 'content-type': 'application/vnd.api+json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }).then(async (response) => ({ status: response.status, body: (await response.json()) as any }));
+    const post = (name: string, deployment: Record<string, unknown>) => api('POST', '/api/v1/sources', { data: { type: 'sources', attributes: { name, deployment: { type: 'webproxy', ...deployment } } } });
+    const refusal = async (args: string[]) => {
+      const error = await cli([...args, '--data', t.dataDir], { PICTOR_BASE_DOMAIN: 'images.example.com' }).then(
+        () => assert.fail(`accepted: ${args.join(' ')}`),
+        (failure: { stderr: string }) => failure,
+      );
+      return error.stderr;
+    };
+
+    const server = await post('server first', { custom_domains: ['first.example.test'], imgix_subdomains: ['first'] });
+    assert.equal(server.status, 201);
+    const owner = `the Source "server first" \\(${server.body.data.id}\\)`;
+    assert.match(await refusal(['sources', 'add', '--name', 'x', '--type', 'webproxy', '--domain', 'FIRST.example.test']), new RegExp(`"first.example.test" is already a domain of ${owner} \\(--domain\\)`));
+    assert.match(await refusal(['sources', 'add', '--name', 'x', '--type', 'webproxy', '--subdomain', 'first']), new RegExp(`"first" \\(first.images.example.com\\) is already a domain of ${owner}`));
+    assert.match(await refusal(['sources', 'add', '--name', 'x', '--type', 'webproxy', '--domain', 'first.images.example.com']), new RegExp(owner));
+
+    const added = parseAdded((await cli(['sources', 'add', '--name', 'cli first', '--type', 'webproxy', '--domain', 'second.example.test', '--data', t.dataDir])).stdout);
+    const clash = await post('x', { custom_domains: ['second.example.test'] });
+    assert.equal(clash.status, 400);
+    assert.match(clash.body.errors[0].detail, new RegExp(`"second.example.test" is already a domain of the Source "cli first" \\(${added.id}\\)`));
+
+    // Several processes and the server claim one new domain at the same moment: exactly one gets it.
+    const racers = Array.from({ length: 3 }, (_, i) =>
+      cli(['sources', 'add', '--name', `cli racer ${i}`, '--type', 'webproxy', '--domain', 'race.example.test', '--data', t.dataDir]).then(
+        () => 'won',
+        (failure: { stderr: string }) => failure.stderr,
+      ),
+    );
+    let serverTries = 0;
+    let settled = false;
+    const done = Promise.all(racers).finally(() => (settled = true));
+    const serverResults: { status: number; body: any }[] = [];
+    while (!settled && serverTries < 500) {
+      serverResults.push(await post(`api racer ${serverTries++}`, { custom_domains: ['race.example.test'] }));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const cliResults = await done;
+    const holders = (await api('GET', '/api/v1/sources?filter[deployment.custom_domains]=race.example.test')).body.data;
+    assert.equal(holders.length, 1, 'one Source holds the domain');
+    const winner = holders[0].attributes.name as string;
+    const winners = cliResults.filter((result) => result === 'won').length + serverResults.filter((result) => result.status === 201).length;
+    assert.equal(winners, 1);
+    const named = new RegExp(`"race.example.test" is already a domain of the Source "${winner}" \\(${holders[0].id}\\)`);
+    for (const result of cliResults) if (result !== 'won') assert.match(result, named);
+    for (const result of serverResults) if (result.status !== 201) assert.match(result.body.errors[0].detail, named);
+  });
+
   it('refuses bad input with the API\'s message and the flag to fix', async () => {
     const refused = async (args: string[], message: RegExp) =>
       assert.rejects(cli([...args, '--data', t.dataDir]), (error: { stderr: string; code: number }) => {

@@ -178,6 +178,36 @@ describe('dashboard over HTTP: sessions, CSRF, rate limit, headers', () => {
     assert.match(edit.text, /id="secure-token">[0-9a-f]{32}</, 'a Web Proxy Source is always signed');
   });
 
+  it('pages the Sources list, oldest first', async () => {
+    const own = await startPictor();
+    try {
+      for (let i = 0; i < 55; i++) {
+        const response = await fetch(`${own.adminUrl}/api/v1/sources`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${own.apiKey}`, 'content-type': 'application/vnd.api+json' },
+          body: JSON.stringify({ data: { type: 'sources', attributes: { name: `listed ${String(i).padStart(2, '0')}`, deployment: { type: 'webproxy' } } } }),
+        });
+        assert.equal(response.status, 201);
+      }
+      const viewer = new DashboardClient(own.adminUrl);
+      await viewer.signIn('admin', own.adminPassword);
+      const rows = (text: string) => [...text.matchAll(/<tr role="row" data-source-id=/g)].length;
+      const first = await viewer.get('/dashboard/sources');
+      assert.match(first.text, /Sources 1–50 of 56, oldest first\./);
+      assert.equal(rows(first.text), 50);
+      assert.match(first.text, />default<\/a>[\s\S]*listed 00[\s\S]*listed 48</);
+      assert.match(first.text, /<a href="\/dashboard\/sources\?page=2" rel="next">/);
+      const second = await viewer.get('/dashboard/sources?page=2');
+      assert.match(second.text, /Sources 51–56 of 56/);
+      assert.equal(rows(second.text), 6);
+      assert.match(second.text, /listed 49[\s\S]*listed 54/);
+      assert.match(second.text, /<a href="\/dashboard\/sources" rel="prev">/);
+      assert.match((await viewer.get('/dashboard/sources?page=99')).text, /Sources 51–56 of 56/, 'past the end: the last page');
+    } finally {
+      await own.stop();
+    }
+  });
+
   it('the preview proxy relays only images and plain-text errors, sandboxed', async () => {
     const image = await client.get(`/dashboard/preview/image?source=${t.defaultSourceId}&target=${encodeURIComponent('/a.jpg?w=5')}`);
     assert.equal(image.status, 200);

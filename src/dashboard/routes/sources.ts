@@ -15,6 +15,8 @@ import {
 } from '../source-form.ts';
 import { sourceFormView, sourcesListView } from '../views/sources.ts';
 
+export const SOURCES_PAGE_SIZE = 50;
+
 export function sourcesRoutes(app: FastifyInstance, context: DashboardContext): void {
   const { sources, baseDomain, defaultSourceId } = context.services;
   const hostsOf = (record: SourceRecord): string[] => routingHosts(record.deployment, baseDomain);
@@ -64,12 +66,19 @@ export function sourcesRoutes(app: FastifyInstance, context: DashboardContext): 
   };
 
   app.get('/sources', async (request, reply) => {
-    const rows = sources.list().records.map((record) => ({ record, hosts: hostsOf(record), isDefault: record.id === defaultSourceId }));
+    const query = request.query as Record<string, unknown>;
+    const requested = typeof query.page === 'string' && /^\d{1,6}$/.test(query.page) ? Math.max(1, Number(query.page)) : 1;
+    const listPage = (page: number) => sources.list({ page: { number: page - 1, size: SOURCES_PAGE_SIZE } });
+    let page = requested;
+    let result = listPage(page);
+    const lastPage = Math.max(1, Math.ceil(result.totalRecords / SOURCES_PAGE_SIZE));
+    if (page > lastPage) result = listPage((page = lastPage));
+    const rows = result.records.map((record) => ({ record, hosts: hostsOf(record), isDefault: record.id === defaultSourceId }));
     return sendPage(context, request, reply, {
       title: 'Sources',
       current: 'sources',
       notice: context.flash.take(sessionOf(request)).notice,
-      body: sourcesListView(sessionOf(request).csrfToken, rows),
+      body: sourcesListView({ csrfToken: sessionOf(request).csrfToken, rows, page, pageSize: SOURCES_PAGE_SIZE, total: result.totalRecords }),
     });
   });
 

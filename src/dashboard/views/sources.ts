@@ -12,9 +12,25 @@ export interface SourceRow {
   isDefault: boolean;
 }
 
-export function sourcesListView(csrfToken: string, rows: readonly SourceRow[]): SafeHtml {
+export interface SourcesListView {
+  csrfToken: string;
+  rows: readonly SourceRow[];
+  page: number;
+  pageSize: number;
+  total: number;
+}
+
+function pageLink(page: number): string {
+  return page > 1 ? `/dashboard/sources?page=${page}` : '/dashboard/sources';
+}
+
+export function sourcesListView({ csrfToken, rows, page, pageSize, total }: SourcesListView): SafeHtml {
+  const pages = Math.max(1, Math.ceil(total / pageSize));
+  const first = total === 0 ? 0 : (page - 1) * pageSize + 1;
+  const last = Math.min(total, page * pageSize);
   return html`<p><a class="button primary" href="/dashboard/sources/new">Add a Source</a></p>
-<div class="table-wrap" tabindex="0" role="region" aria-label="Sources">
+<p class="muted" id="sources-count">Sources ${first}–${last} of ${total}, oldest first.</p>
+<div class="table-wrap" tabindex="0" role="region" aria-labelledby="sources-count">
 <table class="sources stack" role="table">
   <thead role="rowgroup"><tr role="row"><th scope="col" role="columnheader">Name</th><th scope="col" role="columnheader">Id</th><th scope="col" role="columnheader">Type</th><th scope="col" role="columnheader">Domains</th><th scope="col" role="columnheader">State</th><th scope="col" role="columnheader"><span class="visually-hidden">Actions</span></th></tr></thead>
   <tbody role="rowgroup">
@@ -36,7 +52,16 @@ export function sourcesListView(csrfToken: string, rows: readonly SourceRow[]): 
   )}
   </tbody>
 </table>
-</div>`;
+</div>
+${
+  pages > 1
+    ? html`<nav class="pager" aria-label="Pages">
+  ${page > 1 ? html`<a href="${pageLink(page - 1)}" rel="prev">← Previous</a>` : html`<span></span>`}
+  <span>Page ${page} of ${pages}</span>
+  ${page < pages ? html`<a href="${pageLink(page + 1)}" rel="next">Next →</a>` : html`<span></span>`}
+</nav>`
+    : ''
+}`;
 }
 
 export function enableForm(csrfToken: string, record: SourceRecord, back: 'list' | 'edit'): SafeHtml {

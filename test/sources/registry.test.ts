@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { DEFAULT_DEPLOYMENT } from '../../src/sources/model.ts';
+import { SourceRegistry, type RegistryOptions } from '../../src/sources/registry.ts';
+import { SourceService } from '../../src/sources/source-service.ts';
+import { openDatabase, type Db } from '../../src/store/db.ts';
+import { openSecrets } from '../../src/store/secret-keys.ts';
+import { SourceStore } from '../../src/store/source-store.ts';
+
+describe('SourceRegistry: changes', () => {
+  let dataDir: string;
+  let db: Db;
+  let store: SourceStore;
+  let registry: SourceRegistry;
+  let service: SourceService;
+  /** Source id → Origins created for it. */
+  let origins: Map<string, number>;
+
+  beforeEach(async () => {
+    dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-registry-'));
+    db = openDatabase(dataDir);
+    store = new SourceStore(db, openSecrets(db, dataDir, undefined));
+    origins = new Map();
+    const options: RegistryOptions = {
+      assetsDir: dataDir,
+      folderRoots: [dataDir],
+      publicUrl: undefined,
+      maxInputBytes: 1024,
+      outboundAllow: [],
+      originTimeoutSeconds: 1,
+      baseDomain: 'images.example.com',
+      originInterceptor: (origin, source) => {
+        origins.set(source.id, (origins.get(source.id) ?? 0) + 1);
+        return origin;
+      },
+    };
+    const defaultId = SourceRegistry.ensureDefaultSource(store, options, undefined);
+    registry = new SourceRegistry(store, options, defaultId);
+    service = new SourceService(store, { baseDomain: options.baseDomain, folderRoots: [dataDir], onChanged: (record) => registry.changed(record.id) });
+  });
+  afterEach(async () => {
+    db.close();
+    await fs.rm(dataDir, { recursive: true, force: true });
+  });
+
+  const create = (name: string, deployment: Record<string, unknown>) => service.create({ name, deployment: { type: 'webproxy', ...deployment } });
+  const served = (host: string) => registry.forHost(host).record.name;
+
+  it('applies a change by this process to that Source alone, at once', async () => {
+    const a = create('a', { custom_domains: ['a.example.org'] });
+    const b = create('b', { imgix_subdomains: ['bee'] });
+    assert.equal(served('A.example.org:443'), 'a');
+    assert.equal(served('bee.images.example.com'), 'b');
+    assert.equal(registry.forDomain('bee.images.example.com')?.record.id, b.id);
+    assert.deepEqual([origins.get(a.id), origins.get(b.id)], [1, 1]);
+
+    const generation = registry.generation;
+    await service.update(a.id, { name: 'a renamed' });
+    assert.equal(registry.generation, generation + 1);
+    assert.equal(served('a.example.org'), 'a renamed');
+    assert.equal(registry.get(a.id)?.record.name, 'a renamed');
+    assert.deepEqual([origins.get(a.id), origins.get(b.id)], [1, 1], 'an unchanged deployment keeps its Origin');
+
+    await service.update(a.id, { deployment: { custom_domains: ['a2.example.org'] } });
+    assert.equal(origins.get(a.id), 2, 'a changed deployment gets a new Origin');
+    assert.equal(served('a.example.org'), 'default', 'the old domain is let go');
+    assert.equal(registry.forDomain('a.example.org'), undefined);
+    assert.equal(served('a2.example.org'), 'a renamed');
+    assert.equal(origins.get(b.id), 1);
+  });
+
+  it('reloads every Source when another connection wrote meanwhile', async () => {
+    const a = create('a', { custom_domains: ['a.example.org'] });
+    assert.equal(served('else.example.org'), 'default'); // the registry checks for other writers at most once a second
+    const other = openDatabase(dataDir);
+    try {
+      new SourceService(new SourceStore(other, openSecrets(other, dataDir, undefined)), { folderRoots: [dataDir] }).create({ name: 'from elsewhere', deployment: { type: 'webproxy', custom_domains: ['else.example.org'] } });
+    } finally {
+      other.close();
+    }
+    await service.update(a.id, { enabled: false });
+    assert.equal(served('else.example.org'), 'from elsewhere', 'seen with the next change, without waiting for the next check');
+    assert.equal(registry.forHost('a.example.org').record.enabled, false);
+  });
+
+  it('an overlap from an older database: the newer Source serves the host, the older takes over when it lets go', async () => {
+    const deployment = { ...DEFAULT_DEPLOYMENT, type: 'webproxy' as const, custom_domains: ['cdn.example.org'] };
+    // Written past the uniqueness check, as databases from before it may hold.
+    store.upsert({ id: 'a'.repeat(24), name: 'older', enabled: true, secureUrlToken: undefined, dateDeployed: 1_700_000_000, deployment });
+    store.upsert({ id: 'b'.repeat(24), name: 'newer', enabled: true, secureUrlToken: undefined, dateDeployed: 1_700_000_001, deployment });
+    registry.changed('a'.repeat(24));
+    registry.changed('b'.repeat(24));
+    assert.equal(served('cdn.example.org'), 'newer');
+    await service.update('a'.repeat(24), { name: 'older, renamed' });
+    assert.equal(served('cdn.example.org'), 'newer', 'a change to the older Source keeps the order');
+    await service.update('b'.repeat(24), { deployment: { custom_domains: [] } });
+    assert.equal(served('cdn.example.org'), 'older, renamed');
+    assert.equal(registry.forDomain('cdn.example.org')?.record.id, 'a'.repeat(24));
+  });
+});
