@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { Pictor } from '../app.ts';
 import { ConfigError, DEFAULTS, resolveOptions } from '../config/options.ts';
 import { SecretKeyError } from '../store/secret-box.ts';
+import { storeFaultReason } from '../store/store-errors.ts';
 import { collect } from './flags.ts';
 
 export function registerServeCommand(program: Command): void {
@@ -77,6 +78,11 @@ export function registerServeCommand(program: Command): void {
       } catch (error) {
         if (error instanceof SecretKeyError) {
           process.stderr.write(`pictor: cannot start: ${error.message}\n`);
+          process.exit(2);
+        }
+        const fault = storeFaultReason(error);
+        if (fault !== undefined) {
+          process.stderr.write(`pictor: cannot start: the store in ${options.dataDir} cannot be used (${fault}). Fix that, then start again.\n`);
           process.exit(2);
         }
         throw error;

@@ -83,7 +83,9 @@ export class SourceRegistry {
       deployment: { ...DEFAULT_DEPLOYMENT, type: 'folder' },
     };
     const customDomains = [...new Set([...domains, ...record.deployment.custom_domains])];
-    store.upsert({ ...record, deployment: { ...record.deployment, folder_path: options.assetsDir, custom_domains: customDomains } });
+    const wanted: SourceRecord = { ...record, deployment: { ...record.deployment, folder_path: options.assetsDir, custom_domains: customDomains } };
+    // Unchanged, nothing is written: a server can start on a full disk when it has nothing new to record.
+    if (!existing || JSON.stringify(existing) !== JSON.stringify(wanted)) store.upsert(wanted);
     return record.id;
   }
 

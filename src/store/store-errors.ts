@@ -7,6 +7,7 @@ import { PictorError } from '../errors.ts';
  */
 const FAULTS: [RegExp, string][] = [
   [/^SQLITE_FULL/, 'the disk holding it is full'],
+  [/^SQLITE_IOERR_SHM/, 'there is no room for its shared-memory file: the disk holding it is full'],
   [/^SQLITE_READONLY/, 'it is read-only'],
   [/^SQLITE_IOERR/, 'the disk reported an I/O error'],
   [/^SQLITE_CANTOPEN/, 'its files cannot be opened'],
@@ -17,12 +18,18 @@ const FAULTS: [RegExp, string][] = [
 /** The STORE_UNAVAILABLE error for a storage fault, or undefined for any other error. */
 export function storeFault(error: unknown): PictorError | undefined {
   if (error instanceof PictorError) return error.code === 'STORE_UNAVAILABLE' ? error : undefined;
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string') return undefined;
-  const reason = FAULTS.find(([pattern]) => pattern.test(code))?.[1];
+  const reason = storeFaultReason(error);
   if (reason === undefined) return undefined;
-  return new PictorError('STORE_UNAVAILABLE', `Pictor cannot write to its store (${reason}: ${code}), so nothing was recorded; try again shortly.`, {
+  return new PictorError('STORE_UNAVAILABLE', `Pictor cannot write to its store (${reason}), so nothing was recorded; try again shortly.`, {
     headers: { 'retry-after': '5' },
     cause: error,
   });
+}
+
+/** Why the store cannot be used, with SQLite's code (`the disk holding it is full: SQLITE_FULL`), or undefined. */
+export function storeFaultReason(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return undefined;
+  const reason = FAULTS.find(([pattern]) => pattern.test(code))?.[1];
+  return reason === undefined ? undefined : `${reason}: ${code}`;
 }

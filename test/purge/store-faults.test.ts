@@ -137,3 +137,38 @@ describe('purges while another process holds the store write lock', () => {
     assert.equal((db.prepare('SELECT COUNT(*) AS n FROM purges').get() as { n: number }).n, 1, 'the refused purge left nothing behind');
   });
 });
+
+describe('a restart on a full disk', { skip: unavailable }, () => {
+  it('is refused with a message saying why (the store cannot be opened), and starts cleanly once space is freed', async (t) => {
+    const small = await mountSmallFs(t, 24 * 1024 * 1024);
+    const assets = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-assets-'));
+    t.after(() => fs.rm(assets, { recursive: true, force: true }));
+    await fs.writeFile(path.join(assets, 'photo.jpg'), await solidImage(200, 100, [10, 100, 200]));
+    const dataDir = path.join(small.dir, 'data');
+    const start = () => spawnServer(['--data', dataDir, '--assets', assets], {}, (argv) => small.command(argv));
+    const first = await start();
+    const apiKey = first.apiKey!;
+    const before = await purge(first, `${first.renderUrl}/photo.jpg`);
+    assert.equal(before.status, 200);
+    first.child.kill('SIGTERM');
+    assert.equal(await first.exited, 0);
+
+    await small.fill();
+    await assert.rejects(start(), (error: Error) => {
+      assert.match(error.message, /exited early \(2\)/);
+      assert.match(error.message, /pictor: cannot start: the store in .* cannot be used \(.*the disk holding it is full: SQLITE_(FULL|IOERR\w*)\)\. Fix that, then start again\./);
+      assert.doesNotMatch(error.message, /\n\s+at /, 'no stack trace');
+      return true;
+    });
+
+    await small.free();
+    const server = await start();
+    t.after(async () => {
+      if (server.child.exitCode === null) server.child.kill('SIGKILL');
+      await server.exited;
+    });
+    assert.equal(await statusOf(server, apiKey, before.id!), 'completed', 'what was acknowledged before is all there');
+    assert.equal((await fetch(`${server.renderUrl}/photo.jpg?w=40`)).status, 200);
+    assert.equal((await purge({ ...server, apiKey }, `${server.renderUrl}/photo.jpg`)).status, 200);
+  });
+});
