@@ -69,6 +69,16 @@ export function previousNotes(file: string): Map<string, string> {
   return notes;
 }
 
+/**
+ * Runs of their own (too long, or measuring limits rather than speed), whose reports are pasted into notes
+ * blocks of these sections and so survive a regeneration like the scenarios' notes.
+ */
+const SEPARATE_RUNS = [
+  { id: 'soak', title: 'Soak: memory and correctness under mixed traffic', command: 'npm run soak' },
+  { id: 'worst', title: 'The most expensive anonymous requests', command: 'npm run bench:worst' },
+  { id: 'scale', title: 'Costs as the data grows', command: 'npm run bench:sources && npm run bench:scale' },
+];
+
 const NOTES_PLACEHOLDER = '_Interpretation by the optimising engineer: what changed in `src/` and why the numbers moved (kept across regenerations)._';
 
 export function render(options: {
@@ -107,6 +117,9 @@ export function render(options: {
     const provisional = r.otherShare > 0.2 ? `_Measured while other processes used ${(r.otherShare * 100).toFixed(0)} % of the machine: provisional until re-run on a quiet machine._ ` : '';
     out.push(`**Reading.** ${provisional}${r.reading.trim()}`, '');
     out.push(`<!-- notes:${r.id} -->`, options.notes.get(r.id) ?? NOTES_PLACEHOLDER, `<!-- /notes:${r.id} -->`, '');
+  }
+  for (const run of SEPARATE_RUNS) {
+    out.push(`## ${run.title}`, '', `<!-- notes:${run.id} -->`, options.notes.get(run.id) ?? `_Not measured yet: run \`${run.command}\` and paste its report here._`, `<!-- /notes:${run.id} -->`, '');
   }
   out.push('## Commands', '', '```sh', ...options.setup, '```', '', 'Inside the run, exactly as run (temp paths and ports vary per run; one line per kind):', '', '```sh');
   for (const r of options.results) out.push(`# ${r.id}. ${r.title}`, ...new Set(r.commands));

@@ -1,0 +1,102 @@
+/**
+ * `npm run bench:scale`: what the purge history costs as it grows. For each size, a store is filled with that
+ * many completed purges (each with its mark), then measured: the Purges search ("URL contains", answered from
+ * the trigram index) against the table scan it replaced, loading the marks at start, and a compaction that
+ * forgets them all. Medians of repeated runs; in-process SQLite, no server. Prints a markdown table.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { assetScope, Freshness } from '../src/cache/freshness.ts';
+import type { PurgeRecord } from '../src/purge/model.ts';
+import { PurgeRetention } from '../src/purge/retention.ts';
+import { openDatabase, type Db } from '../src/store/db.ts';
+import { PurgeStore } from '../src/store/purge-store.ts';
+
+const SIZES = (process.env.BENCH_PURGES ?? '10000,200000').split(',').map(Number);
+const SOURCE = 'a'.repeat(24);
+
+function fill(db: Db, store: PurgeStore, count: number): void {
+  const now = Date.now();
+  const batch = 10_000;
+  for (let start = 0; start < count; start += batch) {
+    db.transaction(() => {
+      for (let i = start; i < Math.min(count, start + batch); i++) {
+        const path = `/photos/${i % 997}/photo-${i}.jpg`;
+        const record: PurgeRecord = {
+          id: `purge-${i}`,
+          url: `https://images.example.com${path}`,
+          sourceId: SOURCE,
+          path,
+          match: 'exact',
+          subImage: false,
+          parentSourceId: undefined,
+          status: 'completed',
+          origin: 'replaced',
+          matched: 3,
+          generation: i + 1,
+          error: undefined,
+          requestedBy: 'bench',
+          createdAt: now - count + i,
+          completedAt: now - count + i,
+        };
+        store.insert(record);
+        store.finish(record, [assetScope(SOURCE, path)]);
+      }
+    })();
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function time(run: () => void, repeat = 15): number {
+  const samples: number[] = [];
+  for (let i = 0; i < repeat; i++) {
+    const started = performance.now();
+    run();
+    samples.push(performance.now() - started);
+  }
+  return median(samples);
+}
+
+async function measure(count: number): Promise<string[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'pictor-purge-scale-'));
+  try {
+    const db = openDatabase(dir);
+    const store = new PurgeStore(db);
+    fill(db, store, count);
+    const needle = `photo-${Math.floor(count / 2)}.jpg`;
+    const search = time(() => store.list({ urlContains: needle, limit: 25, offset: 0 }));
+    const scan = time(() => db.prepare("SELECT * FROM purges WHERE url LIKE ? ORDER BY created_at DESC LIMIT 25").all(`%${needle}%`));
+    const heapBefore = process.memoryUsage().heapUsed;
+    let freshness: Freshness | undefined;
+    const load = time(() => (freshness = new Freshness(store.marks(), count, () => {}, store.floor())), 3);
+    const heapPerMark = (process.memoryUsage().heapUsed - heapBefore) / count;
+    const retention = new PurgeRetention(store, freshness!, { retentionMs: 0, intervalMs: 3_600_000 });
+    const started = performance.now();
+    const result = await retention.compact(Date.now() + 1);
+    const compaction = performance.now() - started;
+    db.close();
+    return [
+      count.toLocaleString('en'),
+      `${search.toFixed(2)} ms`,
+      `${scan.toFixed(2)} ms`,
+      `${load.toFixed(0)} ms`,
+      `~${Math.round(heapPerMark)} B`,
+      `${(compaction / 1000).toFixed(1)} s (${result.purgesDeleted.toLocaleString('en')} purges, ${result.marksDeleted.toLocaleString('en')} marks)`,
+    ];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const rows: string[][] = [];
+for (const size of SIZES) {
+  rows.push(await measure(size));
+  process.stderr.write(`${rows.at(-1)!.join(' | ')}\n`);
+}
+const header = ['Purges kept', 'Search "URL contains" (trigram index)', 'Same search by table scan (before)', 'Load marks at start', 'Heap per mark', 'Compaction of all of them'];
+process.stdout.write(`\n| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|\n${rows.map((row) => `| ${row.join(' | ')} |`).join('\n')}\n`);
