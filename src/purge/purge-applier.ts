@@ -37,7 +37,7 @@ export class PurgeApplier {
   private stopping = false;
   private idleWaiters: (() => void)[] = [];
   /** Work waiting for the store to write again (see `later`). */
-  private readonly retries = new Set<{ timer: NodeJS.Timeout; abandon: () => void }>();
+  private readonly retries = new Set<{ timer: NodeJS.Timeout; run: () => void }>();
   private storeRetries = 0;
 
   constructor(
@@ -91,11 +91,14 @@ export class PurgeApplier {
   async stop(): Promise<void> {
     this.stopping = true;
     for (const record of this.queue.splice(0)) this.live.delete(record.id);
-    for (const retry of this.retries) {
-      clearTimeout(retry.timer);
-      retry.abandon();
-    }
+    // Work waiting for the store gets one last try now (the store may be writable again): a completion that
+    // still cannot be written stays pending on disk, and is applied again after the restart.
+    const waiting = [...this.retries];
     this.retries.clear();
+    for (const retry of waiting) {
+      clearTimeout(retry.timer);
+      retry.run();
+    }
     await this.idle();
   }
 
@@ -179,32 +182,33 @@ export class PurgeApplier {
       (error: unknown) => {
         this.options.onError?.(error, record);
         // Stays pending on disk and is applied again after a restart; the bump above already took effect.
-        if (!storeFault(error) || !this.later(() => this.settle(record, finished, scopes), done)) done();
+        if (!storeFault(error) || !this.later(() => this.settle(record, finished, scopes))) done();
       },
     );
   }
 
   private enqueueAgain(record: PurgeRecord): void {
-    if (this.stopping) return void this.live.delete(record.id);
+    if (this.stopping) {
+      this.live.delete(record.id); // pending on disk: applied after the restart
+      this.wakeIdleWaiters();
+      return;
+    }
     this.queue.push(record);
     this.pump();
   }
 
   /**
-   * Runs `retry` after a delay that grows while the store keeps failing; `abandon` instead if the applier
-   * stops meanwhile. False when already stopping (nothing scheduled).
+   * Runs `retry` after a delay that grows while the store keeps failing (at once if the applier stops
+   * meanwhile). False when already stopping: nothing is scheduled.
    */
-  private later(retry: () => void, abandon: () => void = () => {}): boolean {
-    if (this.stopping) {
-      abandon();
-      return false;
-    }
+  private later(retry: () => void): boolean {
+    if (this.stopping) return false;
     const delay = Math.min(STORE_RETRY_MAX_MS, STORE_RETRY_MS * 2 ** Math.min(this.storeRetries++, 4));
     const timer = setTimeout(() => {
       this.retries.delete(entry);
       retry();
     }, delay);
-    const entry = { timer, abandon };
+    const entry = { timer, run: retry };
     this.retries.add(entry);
     return true;
   }

@@ -95,7 +95,14 @@ describe('purges when the store cannot write (a real SQLite on a full file syste
       if (again.child.exitCode === null) again.child.kill('SIGKILL');
       await again.exited;
     });
-    for (const id of acknowledged) assert.equal(await statusOf(again, apiKey, id), 'completed', id);
+    // Completions written at the stop are there at once; one the stop could not write is recovered and
+    // applied again, so every acknowledged purge ends completed either way.
+    for (const id of acknowledged) {
+      for (let tries = 0; (await statusOf(again, apiKey, id)) !== 'completed'; tries++) {
+        assert.ok(tries < 200, `purge ${id} is not completed after the restart`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
   });
 });
 
