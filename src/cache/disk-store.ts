@@ -14,6 +14,11 @@ import path from 'node:path';
 const MAGIC = 0x50435431; // "PCT1"
 const WRITE_CONCURRENCY = 4;
 const WRITE_BACKLOG_BYTES = 64 * 1024 * 1024;
+/**
+ * Files are counted in whole filesystem blocks, as they occupy the disk: a small file takes a block. That
+ * also bounds the in-memory index, which holds a path per file, by the size bound.
+ */
+const BLOCK_BYTES = 4096;
 
 export interface DiskEntry<M> {
   meta: M;
@@ -66,9 +71,12 @@ export class DiskStore<M> {
       return undefined;
     }
     const size = this.index.get(rel);
-    this.index.delete(rel);
-    this.index.set(rel, size ?? data.length); // most recently used last
-    if (size === undefined) this.track(rel, data.length);
+    if (size === undefined) {
+      this.track(rel, data.length);
+    } else {
+      this.index.delete(rel);
+      this.index.set(rel, size); // most recently used last
+    }
     return entry;
   }
 
@@ -181,7 +189,8 @@ export class DiskStore<M> {
     return this.index.size;
   }
 
-  private track(rel: string, size: number): void {
+  private track(rel: string, fileBytes: number): void {
+    const size = Math.ceil(fileBytes / BLOCK_BYTES) * BLOCK_BYTES;
     this.index.set(rel, size);
     this.total += size;
     const group = rel.slice(0, rel.lastIndexOf('/'));

@@ -22,15 +22,15 @@ describe('DiskStore', () => {
   });
 
   it('stays under its size bound by evicting the least recently used', async () => {
-    const store = new DiskStore<object>(path.join(await tempDir(), 'cache'), 3500);
+    const store = new DiskStore<object>(path.join(await tempDir(), 'cache'), 3 * 8192);
     await (await store.init()).ready;
-    const body = Buffer.alloc(1000);
+    const body = Buffer.alloc(5000); // two filesystem blocks with its header
     await store.write('g', 'a', {}, body);
     await store.write('g', 'b', {}, body);
     await store.write('g', 'c', {}, body);
     await store.read('g', 'a'); // a is now the most recently used
     await store.write('g', 'd', {}, body);
-    assert.ok(store.bytes <= 3500, `${store.bytes} bytes`);
+    assert.ok(store.bytes <= 3 * 8192, `${store.bytes} bytes`);
     assert.ok(await store.read('g', 'a'), 'recently used entry kept');
     assert.equal(await store.read('g', 'b'), undefined, 'least recently used entry evicted');
   });
@@ -53,6 +53,14 @@ describe('DiskStore', () => {
     assert.equal((await restarted.read('s/bb/other', 'a'))?.body.toString(), 'keep');
   });
 
+  it('counts small files in whole blocks, so many tiny entries cannot outgrow the bound in files', async () => {
+    const store = new DiskStore<object>(path.join(await tempDir(), 'cache'), 10 * 4096);
+    await (await store.init()).ready;
+    for (let i = 0; i < 50; i++) await store.write('g', `tiny${i}`, {}, Buffer.from('x'));
+    assert.equal(store.files, 10);
+    assert.equal(store.bytes, 10 * 4096);
+  });
+
   it('ignores a corrupt file instead of serving it', async () => {
     const root = path.join(await tempDir(), 'cache');
     const store = new DiskStore<object>(root, 1e6);
@@ -65,29 +73,40 @@ describe('DiskStore', () => {
 
 describe('MemoryLru', () => {
   it('is bounded by bytes and evicts the oldest', () => {
-    const lru = new MemoryLru<string>(100, 100);
+    const entry = MemoryLru.entryBytes('a', 40);
+    const lru = new MemoryLru<string>(2 * entry + 10, 2 * entry);
     lru.set('a', 'a', 40);
     lru.set('b', 'b', 40);
     lru.get('a');
     lru.set('c', 'c', 40);
     assert.equal(lru.get('b'), undefined);
     assert.equal(lru.get('a'), 'a');
-    assert.ok(lru.bytes <= 100);
+    assert.ok(lru.bytes <= 2 * entry + 10);
+  });
+
+  it('counts the key and the record of each entry, not only its value', () => {
+    const lru = new MemoryLru<string>(1_000_000);
+    lru.set('a-rather-long-key', 'x', 1);
+    assert.equal(lru.bytes, MemoryLru.entryBytes('a-rather-long-key', 1));
+    assert.ok(lru.bytes > 'a-rather-long-key'.length + 64, `${lru.bytes} bytes`);
+    lru.delete('a-rather-long-key');
+    assert.equal(lru.bytes, 0);
   });
 
   it('keeps an old entry that is read over the unread ones, in a tier of many entries', () => {
-    const lru = new MemoryLru<number>(80, 10);
+    const entry = MemoryLru.entryBytes('k0', 10);
+    const lru = new MemoryLru<number>(8 * entry, entry);
     for (let i = 0; i < 8; i++) lru.set(`k${i}`, i, 10);
     assert.equal(lru.get('k0'), 0); // the oldest: read, so it moves to the young end
-    for (let i = 8; i < 12; i++) lru.set(`k${i}`, i, 10);
+    for (let i = 8; i < 12; i++) lru.set(`k${i + 80}`, i, 9); // a longer key, a smaller value: the same entry size
     assert.equal(lru.get('k0'), 0);
     assert.deepEqual([1, 2, 3, 4].map((i) => lru.get(`k${i}`)), [undefined, undefined, undefined, undefined]);
     assert.equal(lru.size, 8);
   });
 
   it('refuses a single item larger than its item bound', () => {
-    const lru = new MemoryLru<string>(1000, 100);
-    lru.set('big', 'x', 500);
+    const lru = new MemoryLru<string>(10_000, 1000);
+    lru.set('big', 'x', 1000);
     assert.equal(lru.get('big'), undefined);
   });
 });
