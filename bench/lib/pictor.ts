@@ -13,6 +13,7 @@ export interface PurgeStatus {
 
 export interface Pictor {
   child: Child;
+  dataDir: string;
   renderUrl: string;
   adminUrl: string;
   apiKey: string;
@@ -29,10 +30,19 @@ export interface Pictor {
 
 export const REPO = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
 
-export async function startPictor(root: string, name: string, assets: string): Promise<Pictor> {
+export interface StartOptions {
+  /** More `serve` flags; a flag given here again replaces the default above (the last one wins). No purge rate limit unless given. */
+  args?: string[];
+  /** The script run by node: `dist/cli/index.js` by default, or `bin/pictor.js` (what `npm start` runs). */
+  entry?: string;
+}
+
+export async function startPictor(root: string, name: string, assets: string, options: StartOptions = {}): Promise<Pictor> {
   const data = join(root, `pictor-${name}`);
   mkdirSync(data, { recursive: true });
-  const args = ['dist/cli/index.js', 'serve', '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--data', data, '--assets', assets, '--log-level', 'warn', '--purge-rate-limit', '1000000'];
+  const entry = options.entry ?? 'dist/cli/index.js';
+  const args = [entry, 'serve', '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--data', data, '--assets', assets, '--log-level', 'warn', ...(options.args ?? [])];
+  if (!args.includes('--purge-rate-limit')) args.push('--purge-rate-limit', '1000000');
   const child = start(process.execPath, args, { cwd: REPO });
   try {
     await waitForOutput(child, /API key:\s+ak_[0-9a-f]{64}/, 'pictor');
@@ -59,6 +69,7 @@ export async function startPictor(root: string, name: string, assets: string): P
 
   return {
     child,
+    dataDir: data,
     renderUrl,
     adminUrl,
     apiKey,
