@@ -135,7 +135,8 @@ async function main(): Promise<void> {
     const secondId = await createSource(pictor.adminUrl, json, second);
     const renderHost = new URL(pictor.renderUrl).host;
     const hostile = hostileRequests(key, secondId, renderHost);
-    log(`Pictor pid ${pictor.child.pid} at ${pictor.renderUrl}; traffic for ${minutes} min…`);
+    const launcherMb = pictor.serverPid === pictor.child.pid ? undefined : procMemoryMb(pictor.child.pid, 'VmRSS');
+    log(`Pictor pid ${pictor.serverPid} at ${pictor.renderUrl}; traffic for ${minutes} min…`);
     const trafficStart = (trafficStartedAt = performance.now());
     const trafficSeconds = (): number => (performance.now() - trafficStart) / 1000;
 
@@ -248,7 +249,7 @@ async function main(): Promise<void> {
     const idle = crash ? undefined : await takeSample(pictor, trafficSeconds());
     stopping = true;
     await pictor.stop();
-    process.stdout.write(report({ minutes, samples, idle, tally, acknowledged: acknowledged.size, outcome, crash, lastHostile, distinct, command: pictor.command }));
+    process.stdout.write(report({ minutes, samples, idle, launcherMb, tally, acknowledged: acknowledged.size, outcome, crash, lastHostile, distinct, command: pictor.command }));
     if (crash || tally.serverErrors.length || (outcome && outcome.completed < acknowledged.size) || verdict(samples).growing) process.exitCode = 1;
   } finally {
     stopping = true;
@@ -282,7 +283,7 @@ async function createSource(adminUrl: string, json: Record<string, string>, fold
 /** Resident memory from /proc, the JS heap and external memory from /metrics. */
 async function takeSample(pictor: Pictor, seconds: number): Promise<Sample | undefined> {
   try {
-    const rssMb = procMemoryMb(pictor.child.pid, 'VmRSS');
+    const rssMb = procMemoryMb(pictor.serverPid, 'VmRSS');
     const [heap, external, renders] = await Promise.all([
       pictor.metric('pictor_nodejs_heap_size_used_bytes'),
       pictor.metric('pictor_nodejs_external_memory_bytes'),
@@ -369,6 +370,8 @@ interface ReportInput {
   minutes: number;
   samples: Sample[];
   idle: Sample | undefined;
+  /** RSS of bin/pictor.js when it runs the server as its child (see bin/allocator.js). */
+  launcherMb: number | undefined;
   tally: Tally;
   acknowledged: number;
   outcome: PurgeOutcome | undefined;
@@ -384,7 +387,8 @@ function report(input: ReportInput): string {
   lines.push(
     `${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}. One \`pictor serve\` process (\`${input.command}\`) on 127.0.0.1, small tiers (${SERVE_ARGS.join(' ')}) so that they fill within the first third. ` +
       'Four clients render (most URLs distinct: tiny PNGs at many sizes and formats, 640×480 and 1600×1067 photos at many widths and qualities, a few AVIF; 10 % repeats; 5 % on a second Source by Host), ' +
-      'one purges (exact, prefix, whole Source; a burst over the rate limit every 40 turns, waiting out `Retry-After`), one edits the second Source (PATCH name and default_params every 2 s), one sends hostile requests (every 200 ms, in turn). RSS from /proc each second (floor and peak per 10 s window), heap and external from /metrics.',
+      'one purges (exact, prefix, whole Source; a burst over the rate limit every 40 turns, waiting out `Retry-After`), one edits the second Source (PATCH name and default_params every 2 s), one sends hostile requests (every 200 ms, in turn). RSS from /proc each second (floor and peak per 10 s window), heap and external from /metrics.' +
+      (input.launcherMb === undefined ? '' : ` The server runs as the child of bin/pictor.js, which started it with glibc's fixed mmap threshold (this Node cannot replace a running program); the launcher's own RSS, not in the table: ${input.launcherMb.toFixed(0)} MB.`),
     '',
   );
   if (crash) {

@@ -1,5 +1,5 @@
 /** Pictor under test: `node dist/cli/index.js serve` as its own process, plus its admin API and metrics. */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from './http.ts';
 import { start, stop, waitForOutput, type Child } from './proc.ts';
@@ -13,6 +13,11 @@ export interface PurgeStatus {
 
 export interface Pictor {
   child: Child;
+  /**
+   * The process that serves: the child itself, or, when it was started through bin/pictor.js on a Node
+   * that cannot replace a running program, the process that the child started with the allocator setting.
+   */
+  serverPid: number;
   dataDir: string;
   renderUrl: string;
   adminUrl: string;
@@ -69,6 +74,7 @@ export async function startPictor(root: string, name: string, assets: string, op
 
   return {
     child,
+    serverPid: serverProcess(child.pid),
     dataDir: data,
     renderUrl,
     adminUrl,
@@ -90,4 +96,10 @@ export async function startPictor(root: string, name: string, assets: string, op
     // A graceful stop finishes queued purges; give it a few seconds, then SIGKILL (the data dir is thrown away).
     stop: () => stop(child, 'SIGTERM', 5_000),
   };
+}
+
+function serverProcess(pid: number): number {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  const server = children.find((child) => readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0').includes('serve'));
+  return server ?? pid;
 }
