@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import sharp from 'sharp';
@@ -54,8 +54,13 @@ function assertHonest(real: number, counted: number, bound: number): void {
   assert.ok(real >= counted * 0.4, `the entries keep ${real} bytes but ${counted} are counted`);
 }
 
+const tempDirs: string[] = [];
+after(() => Promise.all(tempDirs.map((dir) => fs.rm(dir, { recursive: true, force: true }))));
+
 async function tempDir(): Promise<string> {
-  return fs.mkdtemp(path.join(os.tmpdir(), 'pictor-accounting-'));
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-accounting-'));
+  tempDirs.push(dir);
+  return dir;
 }
 
 /** A disk tier that keeps nothing (every write is evicted at once), so only the memory tier holds entries. */

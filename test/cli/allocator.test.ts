@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 
 const glibc = process.platform === 'linux' && Boolean((process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header.glibcVersionRuntime);
 const inPlace = typeof (process as { execve?: unknown }).execve === 'function';
@@ -21,8 +21,12 @@ interface Started {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+const tempDirs: string[] = [];
+after(() => Promise.all(tempDirs.map((dir) => fs.rm(dir, { recursive: true, force: true }))));
+
 async function startThroughBin(env: NodeJS.ProcessEnv): Promise<Started> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-allocator-'));
+  tempDirs.push(dir);
   const launcher = spawn(process.execPath, ['bin/pictor.js', 'serve', '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--data', path.join(dir, 'data'), '--assets', dir, '--log-level', 'warn'], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
