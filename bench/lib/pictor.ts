@@ -1,5 +1,5 @@
 /** Pictor under test: `node dist/cli/index.js serve` as its own process, plus its admin API and metrics. */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from './http.ts';
 import { start, stop, waitForOutput, type Child } from './proc.ts';
@@ -13,6 +13,12 @@ export interface PurgeStatus {
 
 export interface Pictor {
   child: Child;
+  /**
+   * The process that serves: the child itself, or, when it was started through bin/pictor.js on a Node
+   * that cannot replace a running program, the process that the child started with the allocator setting.
+   */
+  serverPid: number;
+  dataDir: string;
   renderUrl: string;
   adminUrl: string;
   apiKey: string;
@@ -29,10 +35,19 @@ export interface Pictor {
 
 export const REPO = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
 
-export async function startPictor(root: string, name: string, assets: string): Promise<Pictor> {
+export interface StartOptions {
+  /** More `serve` flags; a flag given here again replaces the default above (the last one wins). No purge rate limit unless given. */
+  args?: string[];
+  /** The script run by node: `dist/cli/index.js` by default, or `bin/pictor.js` (what `npm start` runs). */
+  entry?: string;
+}
+
+export async function startPictor(root: string, name: string, assets: string, options: StartOptions = {}): Promise<Pictor> {
   const data = join(root, `pictor-${name}`);
   mkdirSync(data, { recursive: true });
-  const args = ['dist/cli/index.js', 'serve', '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--data', data, '--assets', assets, '--log-level', 'warn', '--purge-rate-limit', '1000000'];
+  const entry = options.entry ?? 'dist/cli/index.js';
+  const args = [entry, 'serve', '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--data', data, '--assets', assets, '--log-level', 'warn', ...(options.args ?? [])];
+  if (!args.includes('--purge-rate-limit')) args.push('--purge-rate-limit', '1000000');
   const child = start(process.execPath, args, { cwd: REPO });
   try {
     await waitForOutput(child, /API key:\s+ak_[0-9a-f]{64}/, 'pictor');
@@ -59,6 +74,8 @@ export async function startPictor(root: string, name: string, assets: string): P
 
   return {
     child,
+    serverPid: serverProcess(child.pid),
+    dataDir: data,
     renderUrl,
     adminUrl,
     apiKey,
@@ -79,4 +96,10 @@ export async function startPictor(root: string, name: string, assets: string): P
     // A graceful stop finishes queued purges; give it a few seconds, then SIGKILL (the data dir is thrown away).
     stop: () => stop(child, 'SIGTERM', 5_000),
   };
+}
+
+function serverProcess(pid: number): number {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  const server = children.find((child) => readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0').includes('serve'));
+  return server ?? pid;
 }

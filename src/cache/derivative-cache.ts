@@ -1,4 +1,5 @@
 import type { DiskStore } from './disk-store.ts';
+import { bufferBytes, compact } from './footprint.ts';
 import type { AssetRef, Freshness } from './freshness.ts';
 import { entryName } from './layout.ts';
 import type { MemoryLru } from './memory-lru.ts';
@@ -19,6 +20,12 @@ export interface DerivativeMeta {
 }
 
 export type Tier = 'memory' | 'disk';
+
+/**
+ * A derivative's objects besides its body: the record, its metadata with the ETag and the dependency list,
+ * and the header blocks its first hits build (one per tier).
+ */
+const DERIVATIVE_OBJECT_BYTES = 1536;
 
 export interface Derivative {
   meta: DerivativeMeta;
@@ -52,8 +59,9 @@ export class DerivativeCache {
       void this.disk.remove(group, entryName(key));
       return undefined;
     }
-    this.memory.set(key, onDisk, onDisk.body.length + 256);
-    return onDisk;
+    const derivative = { meta: onDisk.meta, body: compact(onDisk.body) };
+    this.memory.set(key, derivative, derivativeBytes(derivative));
+    return derivative;
   }
 
   /**
@@ -64,11 +72,16 @@ export class DerivativeCache {
    */
   store(key: string, group: string, derivative: Derivative): boolean {
     if (!this.freshness.isFresh(derivative.meta.deps, derivative.meta.builtAt)) return false;
-    this.memory.set(key, derivative, derivative.body.length + 256);
+    derivative.body = compact(derivative.body);
+    this.memory.set(key, derivative, derivativeBytes(derivative));
     return this.disk.write(group, entryName(key), derivative.meta, derivative.body);
   }
 
   private usable(meta: DerivativeMeta, now: number): boolean {
     return meta.expiresAt > now && this.freshness.isFresh(meta.deps, meta.builtAt);
   }
+}
+
+function derivativeBytes(derivative: Derivative): number {
+  return bufferBytes(derivative.body) + DERIVATIVE_OBJECT_BYTES;
 }

@@ -3,6 +3,7 @@ import type { SourceRecord } from '../sources/model.ts';
 import type { Origin, OriginResult, Validators } from '../sources/origin.ts';
 import { Coalescer } from './coalescer.ts';
 import type { DiskStore } from './disk-store.ts';
+import { bufferBytes, compact } from './footprint.ts';
 import { assetRef, type Freshness } from './freshness.ts';
 import type { MemoryLru } from './memory-lru.ts';
 import { assetGroup } from './layout.ts';
@@ -32,6 +33,9 @@ export type OriginCacheResult = 'hit' | 'miss' | 'revalidated';
 export type OriginVerdict = 'removed' | 'replaced' | 'unchanged';
 
 const MASTER_FILE = 'master';
+
+/** A master's objects besides its body: the record and its metadata (validators, content hash, types). */
+const MASTER_OBJECT_BYTES = 640;
 
 /**
  * The origin cache: masters fetched from Sources, in memory and on disk, revalidated conditionally when
@@ -93,8 +97,9 @@ export class OriginCache {
       void this.disk.remove(assetGroup(sourceId, path), MASTER_FILE);
       return undefined;
     }
-    this.memory.set(ref, onDisk, onDisk.body.length);
-    return onDisk;
+    const master = { meta: onDisk.meta, body: compact(onDisk.body) };
+    this.memory.set(ref, master, masterBytes(master));
+    return master;
   }
 
   private async fetch(source: SourceRecord, origin: Origin, path: string, builtAt: number, stale: Master | undefined): Promise<Master> {
@@ -108,7 +113,8 @@ export class OriginCache {
   private store(sourceId: string, path: string, master: Master): void {
     const ref = assetRef(sourceId, path);
     if (!this.freshness.isFresh([ref], master.meta.builtAt)) return;
-    this.memory.set(ref, master, master.body.length);
+    master.body = compact(master.body);
+    this.memory.set(ref, master, masterBytes(master));
     this.disk.write(assetGroup(sourceId, path), MASTER_FILE, master.meta, master.body);
   }
 
@@ -154,6 +160,10 @@ function toMaster(source: SourceRecord, result: OriginResult, builtAt: number, s
     body: Buffer.alloc(0),
     meta: { kind: 'missing', contentType: 'text/plain', validators: {}, cacheControl: undefined, hash: '', builtAt, expiresAt: now + errorTtl * 1000, maxAge: errorTtl },
   };
+}
+
+function masterBytes(master: Master): number {
+  return bufferBytes(master.body) + MASTER_OBJECT_BYTES;
 }
 
 function sha256(body: Buffer): string {

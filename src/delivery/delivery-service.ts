@@ -1,20 +1,16 @@
 import { createHash } from 'node:crypto';
 import { Coalescer } from '../cache/coalescer.ts';
 import type { Derivative, DerivativeCache } from '../cache/derivative-cache.ts';
-import { assetRef, type Freshness } from '../cache/freshness.ts';
-import { assetGroup } from '../cache/layout.ts';
-import { MemoryLru } from '../cache/memory-lru.ts';
+import type { Freshness } from '../cache/freshness.ts';
 import type { Master, OriginCache, OriginCacheResult } from '../cache/origin-cache.ts';
 import { isPictorError, PictorError } from '../errors.ts';
-import { acceptClass, variesOnAccept } from '../render/negotiate.ts';
-import { parseParams, type RenderParams } from '../render/params.ts';
+import { acceptClass } from '../render/negotiate.ts';
 import type { DecodedMasters } from '../render/decoded-masters.ts';
 import { detectImageFormat } from '../render/detect.ts';
-import { canonicalPath } from '../sources/asset-path.ts';
 import type { ResolvedSource, SourceRegistry } from '../sources/registry.ts';
 import type { Renderer } from './renderer.ts';
-import { requireSignature } from './signature.ts';
-import { resolveSubImages, type SubImage } from './sub-images.ts';
+import { RouteMemo, type Route } from './routes.ts';
+import type { SubImage } from './sub-images.ts';
 import { respond, respondHit, type DeliveryResponse, type ResponseContext } from './respond.ts';
 
 export interface DeliveryRequest {
@@ -35,12 +31,6 @@ export interface DeliveryObservers {
   render(seconds: number, format: string): void;
 }
 
-/** Part of every derivative key: bump it when rendering changes, so disk caches from older versions are not served. */
-const RENDERER_VERSION = 'r2';
-
-/** Per Source: about 20,000 distinct request targets of typical length. */
-const ROUTE_MEMO_BYTES = 8 * 1024 * 1024;
-
 /** Render errors worth remembering for the error TTL: asking again gives the same answer. */
 const CACHEABLE_ERRORS = new Set([404, 413, 422]);
 
@@ -50,9 +40,7 @@ const CACHEABLE_ERRORS = new Set([404, 413, 422]);
  */
 export class DeliveryService {
   private readonly renders: Coalescer<MissResult>;
-  /** Parsed request targets, by Source id then raw target; all dropped when the Sources change. */
-  private readonly routes = new Map<string, MemoryLru<Route>>();
-  private routesGeneration = -1;
+  private readonly routes: RouteMemo;
 
   constructor(
     private readonly sources: SourceRegistry,
@@ -62,6 +50,7 @@ export class DeliveryService {
     private readonly observers: DeliveryObservers,
   ) {
     this.renders = new Coalescer(freshness);
+    this.routes = new RouteMemo(sources);
   }
 
   /**
@@ -70,7 +59,7 @@ export class DeliveryService {
    */
   handle(request: DeliveryRequest): DeliveryResponse | Promise<DeliveryResponse> {
     const source = this.sources.forHost(request.host);
-    const route = this.route(source, request);
+    const route = this.routes.route(source, request.target);
     const { expires } = route;
     if (expires !== undefined && expires * 1000 <= Date.now()) throw new PictorError('URL_EXPIRED', 'This URL has expired.');
     const format = acceptClass(route.params, request.accept);
@@ -90,48 +79,6 @@ export class DeliveryService {
     const { derivative, origin, stored } = await promise;
     const originStatus = origin === 'miss' ? 'fwd=miss' : 'hit';
     return respond(derivative, context, `Pictor-Origin; ${originStatus}, Pictor; fwd=miss${stored ? '; stored' : ''}${joined ? '; collapsed' : ''}`);
-  }
-
-  /**
-   * What a request target means — canonical path, parameters, sub-images, cache key — memoised by the raw
-   * target, so a cache hit skips parsing and signature checks. Entries are dropped when the Sources change
-   * (a token, a sub-image's Source); a target that fails to parse or verify is never memoised.
-   */
-  private route(source: ResolvedSource, request: DeliveryRequest): Route {
-    const memo = this.routeMemo(source.record.id);
-    const known = memo.get(request.target);
-    if (known) return known;
-    const queryStart = request.target.indexOf('?');
-    const rawPath = queryStart === -1 ? request.target : request.target.slice(0, queryStart);
-    const rawQuery = queryStart === -1 ? '' : request.target.slice(queryStart + 1);
-    requireSignature(source, { rawPath, rawQuery });
-    const path = canonicalPath(rawPath);
-    const { params, canonical, expires } = parseParams(rawQuery);
-    const subImages = resolveSubImages(params, { source, path }, this.sources);
-    const route: Route = {
-      path,
-      params,
-      expires,
-      key: `${RENDERER_VERSION}\n${source.record.id}\n${path}\n${canonical}`,
-      keys: {},
-      group: assetGroup(source.record.id, path),
-      // A derivative depends on its asset and on every sub-image it uses: purging any of them makes it stale.
-      deps: [assetRef(source.record.id, path), ...subImages.map((sub) => sub.ref)],
-      subImages,
-      varyAccept: variesOnAccept(params),
-    };
-    memo.set(request.target, route, request.target.length * 2 + 256);
-    return route;
-  }
-
-  private routeMemo(sourceId: string): MemoryLru<Route> {
-    if (this.routesGeneration !== this.sources.generation) {
-      this.routes.clear(); // a token, a domain or a sub-image's Source may have changed
-      this.routesGeneration = this.sources.generation;
-    }
-    let memo = this.routes.get(sourceId);
-    if (!memo) this.routes.set(sourceId, (memo = new MemoryLru(ROUTE_MEMO_BYTES)));
-    return memo;
   }
 
   /** Builds the derivative for a miss (a render, a passed-through file or a cacheable error) and stores it. */
@@ -200,21 +147,6 @@ export class DeliveryService {
     if (!sub.hasOwnParams) return master.body;
     return (await this.renderer.render(master.body, sub.params, { acceptClass: '' })).body;
   }
-}
-
-/** A request target, parsed: everything about it that does not depend on the request's headers. */
-interface Route {
-  path: string;
-  params: RenderParams;
-  expires: number | undefined;
-  /** The derivative cache key, before the negotiated format is appended. */
-  key: string;
-  /** Full cache keys by negotiated format, built once: a reused string also keeps its hash. */
-  keys: Record<string, string>;
-  group: string;
-  deps: string[];
-  subImages: SubImage[];
-  varyAccept: boolean;
 }
 
 interface Job extends Route {

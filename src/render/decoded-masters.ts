@@ -8,6 +8,7 @@
  * focal-point crop, which work in full-resolution coordinates), and only still raster formats.
  */
 import sharp, { type SharpOptions } from 'sharp';
+import { bufferBytes } from '../cache/footprint.ts';
 import { MemoryLru } from '../cache/memory-lru.ts';
 import { planGeometry, type OutputLimits, type ResizePlan, type Size } from './geometry.ts';
 import type { RenderParams } from './render-params.ts';
@@ -30,6 +31,8 @@ export interface PipelineSource {
 }
 
 const SCALES = [8, 4, 2, 1] as const;
+/** A level's record besides its pixels. */
+const LEVEL_OBJECT_BYTES = 512;
 const LEVEL_FORMATS = new Set(['jpeg', 'png', 'webp', 'avif', 'tiff', 'heif']);
 
 export class DecodedMasters {
@@ -60,7 +63,8 @@ export class DecodedMasters {
         void pending.then(
           (decoded) => {
             this.decoding.delete(key);
-            this.levels.set(key, decoded, decoded.data.length);
+            // Raw pixels come from libvips in an allocation of exactly their size: no copy needed.
+            this.levels.set(key, decoded, bufferBytes(decoded.data) + LEVEL_OBJECT_BYTES);
           },
           () => this.decoding.delete(key),
         );

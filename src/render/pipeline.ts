@@ -5,6 +5,7 @@
  * the PipelineBuilder packs them into as few sharp pipelines as their order allows.
  */
 import sharp, { type Metadata } from 'sharp';
+import { exactCopy } from '../cache/footprint.ts';
 import { PictorError } from '../errors.ts';
 import { PipelineBuilder } from './builder.ts';
 import { renderBlurhash, renderJson } from './data-outputs.ts';
@@ -153,7 +154,10 @@ export async function render(input: Buffer, params: RenderParams, options: Rende
   if (output.format === 'blurhash') return renderBlurhash(builder);
   const { data, info } = await builder.finish((image) => applyEncoder(image, output));
   return {
-    body: data,
+    // sharp hands over libvips' write buffer as it is: its allocation is rounded up far beyond the bytes of
+    // a small image (up to twice them for a large one), and V8 is told only the bytes. A cache keeping it
+    // would hold memory that no bound counts. The copy costs much less than the ETag hash of every output.
+    body: exactCopy(data),
     contentType: contentTypeFor(output.format),
     format: reportedFormat(output.format),
     width: info.width,

@@ -204,29 +204,40 @@ describe('DiskStore on a failing disk', () => {
 
 describe('MemoryLru', () => {
   it('is bounded by bytes and evicts the oldest', () => {
-    const lru = new MemoryLru<string>(100, 100);
+    const entry = MemoryLru.entryBytes('a', 40);
+    const lru = new MemoryLru<string>(2 * entry + 10, 2 * entry);
     lru.set('a', 'a', 40);
     lru.set('b', 'b', 40);
     lru.get('a');
     lru.set('c', 'c', 40);
     assert.equal(lru.get('b'), undefined);
     assert.equal(lru.get('a'), 'a');
-    assert.ok(lru.bytes <= 100);
+    assert.ok(lru.bytes <= 2 * entry + 10);
+  });
+
+  it('counts the key and the record of each entry, not only its value', () => {
+    const lru = new MemoryLru<string>(1_000_000);
+    lru.set('a-rather-long-key', 'x', 1);
+    assert.equal(lru.bytes, MemoryLru.entryBytes('a-rather-long-key', 1));
+    assert.ok(lru.bytes > 'a-rather-long-key'.length + 64, `${lru.bytes} bytes`);
+    lru.delete('a-rather-long-key');
+    assert.equal(lru.bytes, 0);
   });
 
   it('keeps an old entry that is read over the unread ones, in a tier of many entries', () => {
-    const lru = new MemoryLru<number>(80, 10);
+    const entry = MemoryLru.entryBytes('k0', 10);
+    const lru = new MemoryLru<number>(8 * entry, entry);
     for (let i = 0; i < 8; i++) lru.set(`k${i}`, i, 10);
     assert.equal(lru.get('k0'), 0); // the oldest: read, so it moves to the young end
-    for (let i = 8; i < 12; i++) lru.set(`k${i}`, i, 10);
+    for (let i = 8; i < 12; i++) lru.set(`k${i + 80}`, i, 9); // a longer key, a smaller value: the same entry size
     assert.equal(lru.get('k0'), 0);
     assert.deepEqual([1, 2, 3, 4].map((i) => lru.get(`k${i}`)), [undefined, undefined, undefined, undefined]);
     assert.equal(lru.size, 8);
   });
 
   it('refuses a single item larger than its item bound', () => {
-    const lru = new MemoryLru<string>(1000, 100);
-    lru.set('big', 'x', 500);
+    const lru = new MemoryLru<string>(10_000, 1000);
+    lru.set('big', 'x', 1000);
     assert.equal(lru.get('big'), undefined);
   });
 });
