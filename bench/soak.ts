@@ -14,7 +14,7 @@ import { hostileRequests, type HostileRequest } from './lib/hostile.ts';
 import { request, type Reply } from './lib/http.ts';
 import { photoJpeg, tinyPng } from './lib/images.ts';
 import { REPO, startPictor, type Pictor } from './lib/pictor.ts';
-import { killAll, procMemoryMb, run, sleep } from './lib/proc.ts';
+import { descendantPids, killAll, procMemoryMb, rssMbOr0, run, sleep } from './lib/proc.ts';
 import { table } from './lib/scenario.ts';
 import { median } from './lib/stats.ts';
 
@@ -40,6 +40,7 @@ type Kind = 'render' | 'render (repeat)' | 'render (second Source)' | 'purge exa
 interface Sample {
   seconds: number;
   rssMb: number;
+  renderProcessesMb: number;
   heapMb: number;
   externalMb: number;
   renders: number;
@@ -120,7 +121,7 @@ async function main(): Promise<void> {
   tmpDir = tmp;
   log(`generating assets in ${tmp}…`);
   const { assets, second } = await makeAssets(tmp);
-  const pictor = await startPictor(tmp, 'soak', assets, { entry: 'bin/pictor.js', args: SERVE_ARGS });
+  const pictor = await startPictor(tmp, 'soak', assets, { entry: 'bin/pictor.js', args: [...SERVE_ARGS, '--folder-root', second] });
   let stopping = false;
   let trafficStartedAt: number | undefined;
   let crash: { seconds: number; code: number | null; output: string } | undefined;
@@ -229,7 +230,7 @@ async function main(): Promise<void> {
 
     const sampler = async (): Promise<void> => {
       let window = 0;
-      process.stderr.write(`${['s', 'RSS min MB', 'RSS max MB', 'heap MB', 'ext. MB', 'renders'].map((h) => h.padStart(11)).join('')}\n`);
+      process.stderr.write(`${['s', 'RSS min MB', 'RSS max MB', 'render p. MB', 'heap MB', 'ext. MB', 'renders'].map((h) => h.padStart(11)).join('')}\n`);
       while (running()) {
         const sample = await takeSample(pictor, trafficSeconds());
         if (sample) samples.push(sample);
@@ -284,12 +285,14 @@ async function createSource(adminUrl: string, json: Record<string, string>, fold
 async function takeSample(pictor: Pictor, seconds: number): Promise<Sample | undefined> {
   try {
     const rssMb = procMemoryMb(pictor.serverPid, 'VmRSS');
+    // Heavy renders run in render processes of their own (recycled, and ended when idle): counted apart.
+    const renderProcessesMb = descendantPids(pictor.serverPid).reduce((sum, pid) => sum + rssMbOr0(pid), 0);
     const [heap, external, renders] = await Promise.all([
       pictor.metric('pictor_nodejs_heap_size_used_bytes'),
       pictor.metric('pictor_nodejs_external_memory_bytes'),
       pictor.renders(),
     ]);
-    return { seconds, rssMb, heapMb: heap / 2 ** 20, externalMb: external / 2 ** 20, renders };
+    return { seconds, rssMb, renderProcessesMb, heapMb: heap / 2 ** 20, externalMb: external / 2 ** 20, renders };
   } catch {
     return undefined; // the process is gone: the crash is reported elsewhere
   }
@@ -363,7 +366,8 @@ function windowRow(samples: Sample[], window: number): string[] | undefined {
   const last = inWindow.at(-1);
   if (!last) return undefined;
   const rss = inWindow.map((s) => s.rssMb);
-  return [String((window + 1) * WINDOW_SECONDS), Math.min(...rss).toFixed(0), Math.max(...rss).toFixed(0), last.heapMb.toFixed(0), last.externalMb.toFixed(0), String(last.renders)];
+  const renderProcesses = Math.max(...inWindow.map((s) => s.renderProcessesMb));
+  return [String((window + 1) * WINDOW_SECONDS), Math.min(...rss).toFixed(0), Math.max(...rss).toFixed(0), renderProcesses.toFixed(0), last.heapMb.toFixed(0), last.externalMb.toFixed(0), String(last.renders)];
 }
 
 interface ReportInput {
@@ -401,8 +405,11 @@ function report(input: ReportInput): string {
   const windows = floors(samples).map((f) => f.window);
   const every = Math.max(1, Math.ceil(windows.length / 15)); // at most about 15 rows in the report
   const rows = windows.filter((w, i) => i % every === 0 || i === windows.length - 1).map((w) => windowRow(samples, w)!);
-  if (input.idle) rows.push([`${input.idle.seconds.toFixed(0)} (after, purges settled)`, input.idle.rssMb.toFixed(0), input.idle.rssMb.toFixed(0), input.idle.heapMb.toFixed(0), input.idle.externalMb.toFixed(0), String(input.idle.renders)]);
-  lines.push(table(['s', 'RSS floor MB', 'RSS peak MB', 'heap used MB', 'external MB', 'renders'], rows), '');
+  if (input.idle) {
+    const { seconds, rssMb, renderProcessesMb, heapMb, externalMb, renders } = input.idle;
+    rows.push([`${seconds.toFixed(0)} (after, purges settled)`, rssMb.toFixed(0), rssMb.toFixed(0), renderProcessesMb.toFixed(0), heapMb.toFixed(0), externalMb.toFixed(0), String(renders)]);
+  }
+  lines.push(table(['s', 'RSS floor MB', 'RSS peak MB', 'render processes MB (peak)', 'heap used MB', 'external MB', 'renders'], rows), '');
 
   const statuses = [...new Set([...tally.byKind.values()].flatMap((row) => [...row.keys()]))].sort();
   lines.push('Responses by status:', '');

@@ -4,13 +4,13 @@
  * the server and its render processes together (sampled from /proc every 20 ms). Loopback only; about
  * three minutes; prints a markdown table for BENCHMARKS.md.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { request } from './lib/http.ts';
 import { REPO, startPictor, type Pictor } from './lib/pictor.ts';
-import { killAll, run } from './lib/proc.ts';
+import { descendantPids, killAll, rssMbOr0, run } from './lib/proc.ts';
 
 interface Case {
   name: string;
@@ -84,7 +84,7 @@ function sampleTree(rootPid: number): { stop: () => number } {
   let peak = 0;
   const sample = (): void => {
     let total = 0;
-    for (const pid of descendants(rootPid)) total += rssMb(pid);
+    for (const pid of [rootPid, ...descendantPids(rootPid)]) total += rssMbOr0(pid);
     peak = Math.max(peak, total);
   };
   sample();
@@ -96,30 +96,6 @@ function sampleTree(rootPid: number): { stop: () => number } {
       return Math.round(peak);
     },
   };
-}
-
-function descendants(rootPid: number): number[] {
-  const parents = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  const found = [rootPid];
-  for (let i = 0; i < found.length; i++) for (const [pid, parent] of parents) if (parent === found[i]) found.push(pid);
-  return found;
-}
-
-function rssMb(pid: number): number {
-  try {
-    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-  } catch {
-    return 0;
-  }
 }
 
 async function prepareAssets(dir: string): Promise<void> {

@@ -29,6 +29,7 @@ import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { PurgeApplier } from './purge/purge-applier.ts';
 import { PurgeService } from './purge/purge-service.ts';
 import { PurgeRetention } from './purge/retention.ts';
+import { PurgeSearchIndex } from './purge/search-index.ts';
 import { SourceRegistry, type RegistryOptions } from './sources/registry.ts';
 import { SourceService } from './sources/source-service.ts';
 import { ApiKeyStore } from './store/api-key-store.ts';
@@ -42,6 +43,8 @@ import { SourceStore } from './store/source-store.ts';
 
 /** How often the purge history is compacted (see purge/retention.ts). */
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
+/** How often new purges are added to the Purges search index (see purge/search-index.ts). */
+const SEARCH_INDEX_INTERVAL_MS = 2000;
 
 export interface StartedPictor {
   renderUrl: string;
@@ -68,6 +71,7 @@ export class Pictor {
   readonly health: Health;
   /** Compacts the purge history (hourly on its own; operators and tests may run it now). */
   purgeRetention: PurgeRetention | undefined;
+  private searchIndex: PurgeSearchIndex | undefined;
   private db: Db | undefined;
   private render: RenderListener | undefined;
   private admin: FastifyInstance | undefined;
@@ -192,6 +196,11 @@ export class Pictor {
       onError: (error) => logger.warn({ err: error }, 'purge history could not be compacted; trying again later'),
     }));
     retention.start();
+    const searchIndex = (this.searchIndex = new PurgeSearchIndex(purgeStore, {
+      intervalMs: SEARCH_INDEX_INTERVAL_MS,
+      onError: (error) => logger.debug({ err: error }, 'the Purges search index could not be updated; trying again later'),
+    }));
+    searchIndex.start();
     if (recoveredPurges > 0) logger.info({ purges: recoveredPurges }, 'recovered acknowledged purges; their assets are already invalidated');
     metrics.probes.purgeQueueDepth = () => applier.depth;
     metrics.probes.renderQueueDepth = () => admission.depth;
@@ -224,6 +233,7 @@ export class Pictor {
   async stop(): Promise<void> {
     await Promise.all([this.render?.close(), this.admin?.close()]);
     await this.purgeRetention?.stop();
+    await this.searchIndex?.stop();
     await this.applier?.stop();
     await this.isolated?.close();
     await this.disk?.settled();

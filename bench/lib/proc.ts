@@ -3,7 +3,7 @@
  * stop() (and, on any exit path, killAll()) ends it together with whatever it forked (nginx workers).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 export interface Child {
@@ -95,6 +95,32 @@ export function procMemoryMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (!match) throw new Error(`no ${field} for pid ${pid}`);
   return Number(match[1]) / 1024;
+}
+
+/** The pids of a process's descendants (children, their children…), read from /proc. */
+export function descendantPids(rootPid: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  const found = [rootPid];
+  for (let i = 0; i < found.length; i++) for (const [pid, parent] of parents) if (parent === found[i]) found.push(pid);
+  return found.slice(1);
+}
+
+/** VmRSS of a process in MB, 0 once it has ended. */
+export function rssMbOr0(pid: number): number {
+  try {
+    return procMemoryMb(pid, 'VmRSS');
+  } catch {
+    return 0;
+  }
 }
 
 export function sleep(ms: number): Promise<void> {

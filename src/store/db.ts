@@ -87,14 +87,15 @@ export const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX dashboard_devices_account ON dashboard_devices (username, signed_in_at);
    CREATE INDEX dashboard_devices_expiry ON dashboard_devices (expires_at);`,
-  // The Purges search: a trigram index of purge URLs, so that "URL contains" never scans the table; marks
-  // by sequence number, for compaction.
+  // The Purges search: a trigram index of purge URLs, so that "URL contains" never scans the table. Purges
+  // are added to it in the background (PurgeStore.indexForSearch), never on the way to acknowledging one;
+  // `in_search` says which are in it. Marks by sequence number, for compaction.
   `CREATE VIRTUAL TABLE purges_url USING fts5 (url, content = 'purges', content_rowid = 'rowid', tokenize = 'trigram');
+   ALTER TABLE purges ADD COLUMN in_search INTEGER NOT NULL DEFAULT 0;
    INSERT INTO purges_url (rowid, url) SELECT rowid, url FROM purges;
-   CREATE TRIGGER purges_url_insert AFTER INSERT ON purges BEGIN
-     INSERT INTO purges_url (rowid, url) VALUES (new.rowid, new.url);
-   END;
-   CREATE TRIGGER purges_url_delete AFTER DELETE ON purges BEGIN
+   UPDATE purges SET in_search = 1;
+   CREATE INDEX purges_not_in_search ON purges (in_search) WHERE in_search = 0;
+   CREATE TRIGGER purges_url_delete AFTER DELETE ON purges WHEN old.in_search = 1 BEGIN
      INSERT INTO purges_url (purges_url, rowid, url) VALUES ('delete', old.rowid, old.url);
    END;
    CREATE INDEX purge_marks_seq ON purge_marks (seq);`,

@@ -105,14 +105,17 @@ export class PurgeStore {
       params.status = query.status;
     }
     const text = query.urlContains ?? '';
+    if (text !== '') params.pattern = `%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+    const like = "url LIKE @pattern ESCAPE '\\'";
     if (text.length >= 3) {
-      // A phrase of trigrams is a substring match (case-insensitive), answered from the trigram index.
-      conditions.push('rowid IN (SELECT rowid FROM purges_url WHERE purges_url MATCH @phrase)');
+      // A phrase of trigrams is a substring match (case-insensitive), answered from the trigram index; the few
+      // purges not indexed yet (newer than the last background pass) are matched by LIKE.
+      conditions.push(
+        `(rowid IN (SELECT rowid FROM purges_url WHERE purges_url MATCH @phrase) OR (in_search = 0 AND ${like}))`,
+      );
       params.phrase = `"${text.replace(/"/g, '""')}"`;
     } else if (text !== '') {
-      // Too short for trigrams: a scan, of a table that retention keeps bounded.
-      conditions.push("url LIKE @pattern ESCAPE '\\'");
-      params.pattern = `%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+      conditions.push(like); // too short for trigrams: a scan, of a table that retention keeps bounded
     }
     const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
     const { limit: _limit, offset: _offset, ...filters } = params;
@@ -148,6 +151,23 @@ export class PurgeStore {
     return this.db
       .prepare("DELETE FROM purges WHERE rowid IN (SELECT rowid FROM purges WHERE created_at < ? AND status != 'pending' LIMIT ?)")
       .run(cutoff, limit).changes;
+  }
+
+  /**
+   * Adds up to `limit` purges not yet in the search index to it; returns how many (fewer than `limit`: it has
+   * caught up). Done in the background, so that the index never slows the acknowledgement of a purge.
+   */
+  indexForSearch(limit: number): number {
+    return this.db.transaction(() => {
+      const rows = this.db.prepare('SELECT rowid, url FROM purges WHERE in_search = 0 LIMIT ?').all(limit) as { rowid: number; url: string }[];
+      const insert = this.db.prepare('INSERT INTO purges_url (rowid, url) VALUES (?, ?)');
+      const mark = this.db.prepare('UPDATE purges SET in_search = 1 WHERE rowid = ?');
+      for (const row of rows) {
+        insert.run(row.rowid, row.url);
+        mark.run(row.rowid);
+      }
+      return rows.length;
+    })();
   }
 
   /** How many purges are kept. */
