@@ -44,7 +44,7 @@ import { SourceStore } from './store/source-store.ts';
 /** How often the purge history is compacted (see purge/retention.ts). */
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 /** How often new purges are added to the Purges search index (see purge/search-index.ts). */
-const SEARCH_INDEX_INTERVAL_MS = 2000;
+const SEARCH_INDEX_INTERVAL_MS = 1000;
 
 export interface StartedPictor {
   renderUrl: string;

@@ -1,7 +1,11 @@
 import type { PurgeStore } from '../store/purge-store.ts';
 
-/** Purges added to the search index per transaction: each is short, and the event loop runs between them. */
-const BATCH = 1000;
+/**
+ * Purges added to the index per pass. Indexing a URL costs tens of microseconds of the event loop, so each pass
+ * is small: a burst of purges is indexed over the following seconds, and searches meanwhile match the purges
+ * not indexed yet by scanning just those.
+ */
+const BATCH = 200;
 
 /**
  * Keeps the Purges search's trigram index caught up, in the background: adding a URL to it costs more than
@@ -27,18 +31,11 @@ export class PurgeSearchIndex {
     await this.running?.catch(() => undefined);
   }
 
-  /** Indexes every purge not indexed yet; resolves with how many (never two passes at once). */
+  /** Indexes up to one batch of purges not indexed yet; resolves with how many (never two passes at once). */
   catchUp(): Promise<number> {
-    this.running ??= this.run().finally(() => (this.running = undefined));
+    this.running ??= Promise.resolve()
+      .then(() => this.store.indexForSearch(BATCH))
+      .finally(() => (this.running = undefined));
     return this.running;
-  }
-
-  private async run(): Promise<number> {
-    let total = 0;
-    for (let added = BATCH; added === BATCH; total += added) {
-      await new Promise((resolve) => setImmediate(resolve));
-      added = this.store.indexForSearch(BATCH);
-    }
-    return total;
   }
 }
