@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { cpuWindow } from './lib/cpu.ts';
 import { photoJpeg, tinyPng } from './lib/images.ts';
 import { REPO } from './lib/pictor.ts';
-import { killAll, run } from './lib/proc.ts';
+import { killAll, run, runToTheEnd } from './lib/proc.ts';
 import { machine, previousNotes, render, versions } from './lib/report.ts';
 import type { Context, Scenario, ScenarioResult } from './lib/scenario.ts';
 import { s1 } from './scenarios/s1-cold.ts';
@@ -148,16 +148,6 @@ async function main(): Promise<void> {
 /** The run's temp dir while it exists, so that an interrupted run removes it too. */
 let tmpDir: string | undefined;
 
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(signal, () => {
-    killAll();
-    if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
-    process.exit(130);
-  });
-}
-process.on('exit', killAll);
-await main().catch((error: unknown) => {
-  killAll();
-  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exitCode = 1;
+await runToTheEnd('bench', main, () => {
+  if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
 });

@@ -14,7 +14,7 @@ import { hostileRequests, type HostileRequest } from './lib/hostile.ts';
 import { request, type Reply } from './lib/http.ts';
 import { photoJpeg, tinyPng } from './lib/images.ts';
 import { REPO, startPictor, type Pictor } from './lib/pictor.ts';
-import { descendantPids, killAll, procMemoryMb, rssMbOr0, run, sleep } from './lib/proc.ts';
+import { descendantPids, killAll, procMemoryMb, rssMbOr0, run, runToTheEnd, sleep } from './lib/proc.ts';
 import { table } from './lib/scenario.ts';
 import { median } from './lib/stats.ts';
 
@@ -434,16 +434,6 @@ function report(input: ReportInput): string {
 /** The run's temp dir while it exists, so that an interrupted run removes it too. */
 let tmpDir: string | undefined;
 
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(signal, () => {
-    killAll();
-    if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
-    process.exit(130);
-  });
-}
-process.on('exit', killAll);
-await main().catch((error: unknown) => {
-  killAll();
-  process.stderr.write(`soak failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exitCode = 1;
+await runToTheEnd('soak', main, () => {
+  if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
 });

@@ -138,3 +138,24 @@ export async function waitForOutput(child: Child, pattern: RegExp, what: string,
     await sleep(20);
   }
 }
+
+/**
+ * Runs a bench script's `main` so that it never leaves anything behind: every child it started is killed on
+ * any exit path (an error, SIGINT, SIGTERM, SIGHUP), and `onSignal` (removing its temp dir, say) runs when
+ * it is interrupted. A failure is printed as `<name> failed: …` and sets the exit code.
+ */
+export async function runToTheEnd(name: string, main: () => Promise<void>, onSignal: () => void = () => {}): Promise<void> {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      killAll();
+      onSignal();
+      process.exit(130);
+    });
+  }
+  process.on('exit', killAll);
+  await main().catch((error: unknown) => {
+    killAll();
+    process.stderr.write(`${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  });
+}

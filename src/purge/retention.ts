@@ -1,5 +1,6 @@
 import type { Freshness } from '../cache/freshness.ts';
 import type { PurgeStore } from '../store/purge-store.ts';
+import { BackgroundJob } from './background-job.ts';
 
 export interface RetentionOptions {
   /** How long purges (and the marks they applied) are kept after they ended (`--purge-retention`). */
@@ -29,37 +30,31 @@ const BATCH = 2000;
  * The floor is persisted before any mark is deleted, so a crash in between loses nothing.
  */
 export class PurgeRetention {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<CompactionResult> | undefined;
+  private readonly job: BackgroundJob<CompactionResult>;
 
   constructor(
     private readonly store: PurgeStore,
     private readonly freshness: Freshness,
     private readonly options: RetentionOptions,
-  ) {}
+  ) {
+    this.job = new BackgroundJob(() => this.compact(), { intervalMs: options.intervalMs, onDone: options.onCompacted, onError: options.onError });
+  }
 
   /** Compacts now and then every interval, until `stop`. */
   start(): void {
-    const tick = (): void => {
-      this.compact().then(
-        (result) => this.options.onCompacted?.(result),
-        (error: unknown) => this.options.onError?.(error),
-      );
-    };
-    tick();
-    this.timer = setInterval(tick, this.options.intervalMs);
-    this.timer.unref();
+    this.job.start(true);
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.job.stop();
   }
 
-  /** One compaction (never two at once). */
+  /**
+   * One compaction, as if it were `now`. Two at once would only repeat each other's deletions (the floor only
+   * rises), but the schedule never starts one while another runs.
+   */
   compact(now = Date.now()): Promise<CompactionResult> {
-    this.running ??= this.run(now).finally(() => (this.running = undefined));
-    return this.running;
+    return this.run(now);
   }
 
   private async run(now: number): Promise<CompactionResult> {

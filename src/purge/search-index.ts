@@ -1,4 +1,5 @@
 import type { PurgeStore } from '../store/purge-store.ts';
+import { BackgroundJob } from './background-job.ts';
 
 /**
  * Purges added to the index per pass. Indexing a URL costs tens of microseconds of the event loop, so each pass
@@ -13,29 +14,22 @@ const BATCH = 200;
  * few purges it has not reached yet without it (PurgeStore.list), so they never miss one.
  */
 export class PurgeSearchIndex {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<number> | undefined;
+  private readonly job: BackgroundJob<number>;
 
-  constructor(
-    private readonly store: PurgeStore,
-    private readonly options: { intervalMs: number; onError?: (error: unknown) => void },
-  ) {}
+  constructor(store: PurgeStore, options: { intervalMs: number; onError?: (error: unknown) => void }) {
+    this.job = new BackgroundJob(async () => store.indexForSearch(BATCH), options);
+  }
 
   start(): void {
-    this.timer = setInterval(() => void this.catchUp().catch((error: unknown) => this.options.onError?.(error)), this.options.intervalMs);
-    this.timer.unref();
+    this.job.start(false);
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.job.stop();
   }
 
-  /** Indexes up to one batch of purges not indexed yet; resolves with how many (never two passes at once). */
+  /** Indexes up to one batch of purges not indexed yet; resolves with how many. */
   catchUp(): Promise<number> {
-    this.running ??= Promise.resolve()
-      .then(() => this.store.indexForSearch(BATCH))
-      .finally(() => (this.running = undefined));
-    return this.running;
+    return this.job.run();
   }
 }
