@@ -280,7 +280,7 @@ describe('dashboard in Chromium', { timeout: 180_000 }, () => {
     await page.getByLabel('Type').selectOption('folder');
 
     await page.getByLabel('Name', { exact: true }).fill('Photos');
-    await page.getByLabel('Folder path').fill('/definitely/not/here');
+    await page.getByLabel('Folder path').fill(path.join(photosDir, 'not-here'));
     await page.getByLabel('Custom domains').fill('photos.example.test\nPics.Example.Test');
     await page.getByLabel('Secure URLs (every URL must be signed)').check();
     await page.getByRole('button', { name: 'Create Source' }).click();
