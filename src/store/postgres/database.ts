@@ -1,0 +1,119 @@
+import pg from 'pg';
+
+/**
+ * PostgreSQL, the shared store of a cluster: every node connects to the same database. Each node keeps a
+ * small pool for queries and one dedicated connection for LISTEN (see cluster/…).
+ *
+ * Migrations run at start inside one transaction holding an advisory lock, so nodes starting at once on an
+ * empty database apply each step exactly once; `schema_version` counts the steps applied.
+ */
+export type PgPool = pg.Pool;
+export type PgClient = pg.PoolClient;
+
+/** Advisory lock ids (one number space per database): migrations, and the order of the purge log's ids. */
+export const LOCKS = { migrations: 7_368_001, purgeLog: 7_368_002, bootstrap: 7_368_003 } as const;
+
+export interface PgOptions {
+  /** `postgres://user@host:port/db` */
+  url: string;
+  /** Connections in this node's pool. */
+  max?: number;
+  /** Give up connecting after this long: a request then fails with STORE_UNAVAILABLE instead of waiting. */
+  connectTimeoutMs?: number;
+}
+
+export function createPool(options: PgOptions): PgPool {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.max ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 2000,
+    idleTimeoutMillis: 30_000,
+    // Bounded statements: a query stuck behind a lock or a stalled server fails instead of hanging a request.
+    statement_timeout: 10_000,
+    application_name: 'pictor',
+  });
+  // A pooled connection that dies (a server restart) is dropped from the pool and reported on the next
+  // query; without a listener here, the error would crash the process.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/** The schema, one step per entry. */
+export const PG_MIGRATIONS: readonly string[] = [
+  // The purge log: one row per purge, its id the cluster-wide purge sequence (taken under an advisory lock,
+  // so ids commit in order). `scopes` are the freshness scopes it marks; `purge_marks` keeps the newest
+  // sequence number of each scope, so a node that starts loads one row per scope, not the whole log.
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   CREATE TABLE purge_log (
+     seq BIGSERIAL PRIMARY KEY,
+     id UUID NOT NULL UNIQUE,
+     url TEXT NOT NULL,
+     source_id TEXT NOT NULL,
+     path TEXT NOT NULL,
+     match TEXT NOT NULL,
+     sub_image BOOLEAN NOT NULL DEFAULT false,
+     parent_source_id TEXT,
+     scopes TEXT[] NOT NULL,
+     status TEXT NOT NULL DEFAULT 'pending',
+     origin TEXT,
+     matched INTEGER,
+     error TEXT,
+     report JSONB,
+     requested_by TEXT,
+     created_at BIGINT NOT NULL,
+     completed_at BIGINT,
+     coordinator TEXT,
+     claimed_until TIMESTAMPTZ NOT NULL DEFAULT now()
+   );
+   CREATE INDEX purge_log_pending ON purge_log (seq) WHERE status = 'pending';
+   CREATE INDEX purge_log_created ON purge_log (created_at DESC, seq DESC);
+   CREATE TABLE purge_marks (scope TEXT PRIMARY KEY, seq BIGINT NOT NULL);
+   CREATE INDEX purge_marks_seq ON purge_marks (seq);
+   CREATE TABLE nodes (
+     id TEXT PRIMARY KEY,
+     last_applied BIGINT NOT NULL DEFAULT 0,
+     lease_until TIMESTAMPTZ NOT NULL DEFAULT now(),
+     fenced BOOLEAN NOT NULL DEFAULT false,
+     render_url TEXT,
+     admin_url TEXT,
+     started_at TIMESTAMPTZ NOT NULL DEFAULT now()
+   );
+   CREATE TABLE edges (
+     name TEXT PRIMARY KEY,
+     url TEXT NOT NULL,
+     in_rotation BOOLEAN NOT NULL DEFAULT true,
+     reason TEXT,
+     changed_at BIGINT NOT NULL,
+     created_at BIGINT NOT NULL
+   );
+   CREATE TABLE rate_limits (caller TEXT PRIMARY KEY, tokens DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL);`,
+];
+
+/** Applies the migrations not applied yet; safe when several nodes start at once. */
+export async function migrate(pool: PgPool, migrations: readonly string[] = PG_MIGRATIONS): Promise<void> {
+  await withTransaction(pool, async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [LOCKS.migrations]);
+    await client.query('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+    const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_version');
+    let version = rows[0]?.version ?? 0;
+    if (rows.length === 0) await client.query('INSERT INTO schema_version (version) VALUES (0)');
+    for (; version < migrations.length; version++) await client.query(migrations[version]!);
+    await client.query('UPDATE schema_version SET version = $1', [version]);
+  });
+}
+
+/** Runs `fn` in a transaction on one pooled connection: committed if it resolves, rolled back if it throws. */
+export async function withTransaction<T>(pool: PgPool, fn: (client: PgClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
