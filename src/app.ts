@@ -27,7 +27,8 @@ import { Health } from './observability/health.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { PurgeApplier } from './purge/purge-applier.ts';
-import { PurgeService } from './purge/purge-service.ts';
+import { LocalPurges } from './purge/local-purges.ts';
+import type { Purges } from './purge/purges.ts';
 import { PurgeRetention } from './purge/retention.ts';
 import { PurgeSearchIndex } from './purge/search-index.ts';
 import { SourceRegistry, type RegistryOptions } from './sources/registry.ts';
@@ -75,7 +76,7 @@ export class Pictor {
   private db: Db | undefined;
   private render: RenderListener | undefined;
   private admin: FastifyInstance | undefined;
-  private applier: PurgeApplier | undefined;
+  private purges: Purges | undefined;
   private disk: DiskStore<MasterMeta | DerivativeMeta> | undefined;
   private isolated: IsolatedRenderer | undefined;
 
@@ -171,14 +172,15 @@ export class Pictor {
     });
 
     const commits = new GroupCommit(db, (problem) => health.report('store', problem));
-    const applier = (this.applier = new PurgeApplier(freshness, sources, originCache, disk, purgeStore, commits, {
+    const applier = new PurgeApplier(freshness, sources, originCache, disk, purgeStore, commits, {
       concurrency: 32,
       retryDelaysMs: [200, 1000, 3000],
       onCompleted: (record) => metrics.purgeCompletionSeconds.observe({ status: record.status }, ((record.completedAt ?? Date.now()) - record.createdAt) / 1000),
       // A store that cannot write is reported once, as the `store` health condition; other failures each time.
       onError: (error, record) => logger[storeFault(error) ? 'debug' : 'warn']({ err: error, purge: record.id }, 'purge could not be applied'),
-    }));
-    const purges = new PurgeService(sources, purgeStore, commits, applier);
+    });
+    const purges = new LocalPurges(sources, purgeStore, commits, applier);
+    this.purges = purges;
     const sourceService = new SourceService(sourceStore, {
       baseDomain: options.baseDomain,
       folderRoots: options.folderRoots,
@@ -211,7 +213,6 @@ export class Pictor {
     const dashboard = {
       keys,
       purges,
-      purgeStore,
       sources: sourceService,
       accounts,
       sessions: new Sessions(db),
@@ -234,7 +235,7 @@ export class Pictor {
     await Promise.all([this.render?.close(), this.admin?.close()]);
     await this.purgeRetention?.stop();
     await this.searchIndex?.stop();
-    await this.applier?.stop();
+    await this.purges?.stop();
     await this.isolated?.close();
     await this.disk?.settled();
     this.db?.close();

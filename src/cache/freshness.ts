@@ -110,6 +110,20 @@ export class Freshness {
     return seq;
   }
 
+  /**
+   * Applies a purge whose sequence number was taken elsewhere (a cluster's purge log, in log order). Numbers
+   * only grow, so an entry applied twice (a replay after a reconnect) changes nothing.
+   */
+  applyAt(scopes: readonly string[], seq: number): void {
+    for (const scope of scopes) {
+      if ((this.marks.get(scope) ?? 0) >= seq) continue;
+      if (scope.startsWith('P:') && !this.marks.has(scope)) this.prefixMarks++;
+      this.marks.set(scope, seq);
+    }
+    if (seq > this.seq) this.seq = seq;
+    if (seq > this.reservedUpTo) this.reservedUpTo = seq;
+  }
+
   /** Whether something built at `builtAt` from these assets is still fresh. */
   isFresh(deps: readonly AssetRef[], builtAt: number): boolean {
     if (builtAt >= this.seq) return true; // nothing was purged since: the common case costs one comparison

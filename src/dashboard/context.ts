@@ -1,8 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKeys } from '../auth/api-keys.ts';
-import type { PurgeService } from '../purge/purge-service.ts';
+import type { Purges } from '../purge/purges.ts';
 import type { SourceService } from '../sources/source-service.ts';
-import type { PurgeStore } from '../store/purge-store.ts';
 import type { AdminAccounts } from './accounts.ts';
 import type { TrustedDevices } from './devices.ts';
 import type { HtmlValue } from './html.ts';
@@ -19,9 +18,7 @@ declare module 'fastify' {
 /** What the dashboard works with: the same services as the JSON:API and the CLI, plus its accounts and sessions. */
 export interface DashboardServices {
   keys: ApiKeys;
-  purges: PurgeService;
-  /** For the purge listing (filters, pages); single purges are read through `purges.get`. */
-  purgeStore: PurgeStore;
+  purges: Purges;
   sources: SourceService;
   accounts: AdminAccounts;
   sessions: Sessions;

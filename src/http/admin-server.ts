@@ -6,7 +6,7 @@ import type { Health } from '../observability/health.ts';
 import type { Logger } from '../observability/logger.ts';
 import { registerDashboard, type DashboardServices } from '../dashboard/index.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import type { PurgeService } from '../purge/purge-service.ts';
+import type { Purges } from '../purge/purges.ts';
 import type { SourceService } from '../sources/source-service.ts';
 import { registerBodyParsers } from './body-parsers.ts';
 import { errorDocument, failureLevel, JSONAPI_CONTENT_TYPE, methodNotAllowed, toPictorError } from './jsonapi.ts';
@@ -16,7 +16,7 @@ import { sourcesRoutes } from './sources-routes.ts';
 
 export interface AdminServices {
   keys: ApiKeys;
-  purges: PurgeService;
+  purges: Purges;
   purgeLimiter: RateLimiter;
   sources: SourceService;
   metrics: Metrics;

@@ -3,7 +3,7 @@ import type { ApiKey, ApiKeys } from '../auth/api-keys.ts';
 import type { RateLimiter } from '../auth/rate-limit.ts';
 import { PictorError } from '../errors.ts';
 import type { PurgeRecord } from '../purge/model.ts';
-import type { PurgeRequest, PurgeService } from '../purge/purge-service.ts';
+import type { PurgeRequest, Purges } from '../purge/purges.ts';
 import { requireKey } from './api-auth.ts';
 import { document } from './jsonapi.ts';
 
@@ -18,7 +18,7 @@ export const MAX_PURGE_URL_LENGTH = 8192;
 /** imgix's Purge API (`POST /api/v1/purge`) and Pictor's status resource (`GET /api/v1/purges/:id`). */
 export function purgeRoutes(
   app: FastifyInstance,
-  purges: PurgeService,
+  purges: Purges,
   keys: ApiKeys,
   limiter: RateLimiter,
   onAccepted: (coalesced: boolean) => void = () => {},
@@ -39,7 +39,7 @@ export function purgeRoutes(
   });
 
   app.get<{ Params: { id: string } }>('/api/v1/purges/:id', { onRequest: requireKey(keys, 'purge') }, async (request) => {
-    const record = purges.get(request.params.id);
+    const record = await purges.get(request.params.id);
     if (!record) throw new PictorError('NOT_FOUND', `No purge has the id "${request.params.id}".`);
     return document(purgeResource(record), request.apiKey);
   });
@@ -62,6 +62,9 @@ export function purgeResource(record: PurgeRecord): Record<string, unknown> {
       error: record.error ?? null,
       created_at: new Date(record.createdAt).toISOString(),
       completed_at: record.completedAt === undefined ? null : new Date(record.completedAt).toISOString(),
+      // Where it took effect: the cluster's nodes (applied, or fenced once their lease ran out), then the edges.
+      nodes: record.report?.nodes ?? null,
+      edges: record.report?.edges ?? null,
     },
   };
 }

@@ -23,7 +23,18 @@ export interface RenderListener {
 /** Error responses are cached briefly by clients and CDNs, like imgix's `cache_ttl_error` (300 s). */
 const ERROR_MAX_AGE = 300;
 
-export function createRenderServer(delivery: DeliveryService, metrics: Metrics, logger: Logger, health: Health): RenderListener {
+/**
+ * @param unavailable why this node must not serve now (a cluster node that cannot vouch for its freshness,
+ *   cluster/cluster-node.ts), or undefined. Checked when a request arrives and again before its answer is
+ *   written: renders and `/healthz` answer 503 meanwhile, so an edge's probe stops sending traffic here.
+ */
+export function createRenderServer(
+  delivery: DeliveryService,
+  metrics: Metrics,
+  logger: Logger,
+  health: Health,
+  unavailable: () => string | undefined = () => undefined,
+): RenderListener {
   const log = logger.child({ listener: 'render' });
   const nextId = requestIdGenerator();
   let closing = false;
@@ -36,7 +47,19 @@ export function createRenderServer(delivery: DeliveryService, metrics: Metrics, 
       log[level]({ reqId: id, method: request.method, url: request.url, status, cache, ms: Math.round(performance.now() - started) }, 'request');
     }
   };
+  const refuse = (request: http.IncomingMessage, response: http.ServerResponse, id: string, started: number, reason: string): void => {
+    const headers = withRequestHeaders(['cache-control', 'no-store', 'retry-after', '1'], id, closing);
+    if (request.url === '/healthz') {
+      const body = Buffer.from(JSON.stringify({ status: 'unavailable', reason }));
+      send(response, request.method, 503, ['content-type', 'application/json; charset=utf-8', 'content-length', String(body.length), ...headers], body);
+    } else {
+      sendText(response, request.method, 503, `Pictor cannot serve from this node now: ${reason}. Try again shortly.`, headers);
+    }
+    finish(request, id, started, 503, 'none');
+  };
   const reply = (request: http.IncomingMessage, response: http.ServerResponse, id: string, started: number, result: DeliveryResponse): void => {
+    const reason = unavailable();
+    if (reason !== undefined) return refuse(request, response, id, started, reason);
     send(response, request.method, result.status, withRequestHeaders(result.headers, id, closing), result.body);
     finish(request, id, started, result.status, result.cache);
   };
@@ -60,6 +83,8 @@ export function createRenderServer(delivery: DeliveryService, metrics: Metrics, 
       return finish(request, id, started, 405, 'none');
     }
     const target = request.url ?? '/';
+    const reason = unavailable();
+    if (reason !== undefined) return refuse(request, response, id, started, reason);
     if (target === '/healthz') {
       // 200 while degraded too: the node still serves, and the body says what is wrong.
       const body = health.ok ? HEALTHY : Buffer.from(JSON.stringify(health.document()));

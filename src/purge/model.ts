@@ -22,4 +22,12 @@ export interface PurgeRecord {
   requestedBy: string | undefined;
   createdAt: number;
   completedAt: number | undefined;
+  /** Which nodes and edges it reached; set when it completes. */
+  report?: PurgeReport | undefined;
+}
+
+/** Where a purge took effect beyond this node: the cluster's nodes, then the edges (status document). */
+export interface PurgeReport {
+  nodes: { applied: string[]; fenced: string[] };
+  edges: { purged: string[]; out_of_rotation: string[] };
 }

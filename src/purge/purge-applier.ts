@@ -1,4 +1,4 @@
-import { assetScope, prefixScope, sourceScope, type Freshness } from '../cache/freshness.ts';
+import type { Freshness } from '../cache/freshness.ts';
 import { assetGroup } from '../cache/layout.ts';
 import type { DiskStore } from '../cache/disk-store.ts';
 import type { OriginCache } from '../cache/origin-cache.ts';
@@ -7,7 +7,8 @@ import type { SourceRegistry } from '../sources/registry.ts';
 import type { GroupCommit } from '../store/group-commit.ts';
 import type { PurgeStore } from '../store/purge-store.ts';
 import { storeFault } from '../store/store-errors.ts';
-import type { OriginVerdict, PurgeRecord } from './model.ts';
+import type { OriginVerdict, PurgeRecord, PurgeReport } from './model.ts';
+import { scopeOf } from './purge-request.ts';
 
 /** First delay before trying again while the store cannot write; it doubles up to STORE_RETRY_MAX_MS. */
 const STORE_RETRY_MS = 500;
@@ -18,6 +19,12 @@ export interface ApplierOptions {
   /** Delays between attempts to reach an origin that failed; then the purge is `failed`. */
   retryDelaysMs: readonly number[];
   onCompleted?: (record: PurgeRecord) => void;
+  /**
+   * Takes an applied purge beyond this node (the edges), before it is reported completed: an edge must not
+   * refetch from a node that still serves the old bytes, and a client must not read `completed` while an
+   * edge still does. Never rejects: what it could not reach, its report names.
+   */
+  propagate?: (record: PurgeRecord, scopes: readonly string[]) => Promise<PurgeReport>;
   onError?: (error: unknown, record: PurgeRecord) => void;
 }
 
@@ -137,7 +144,8 @@ export class PurgeApplier {
       scopes = [scopeOf(record)];
       const matched = record.match === 'exact' ? this.disk.countGroup(assetGroup(record.sourceId, record.path)) : undefined;
       const generation = this.freshness.bump(scopes);
-      finished = { ...record, status: 'completed', origin, matched, generation, completedAt: Date.now() };
+      const report = await this.options.propagate?.(record, scopes);
+      finished = { ...record, status: 'completed', origin, matched, generation, report, completedAt: Date.now() };
     } catch (error) {
       if (storeFault(error)) {
         // The sequence could not be reserved on disk, so nothing took effect: the purge stays pending
@@ -230,16 +238,5 @@ export class PurgeApplier {
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
-  }
-}
-
-function scopeOf(record: PurgeRecord): string {
-  switch (record.match) {
-    case 'source':
-      return sourceScope(record.sourceId);
-    case 'prefix':
-      return prefixScope(record.sourceId, record.path);
-    default:
-      return assetScope(record.sourceId, record.path);
   }
 }

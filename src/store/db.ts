@@ -124,6 +124,8 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX sources_date_deployed_desc ON sources (date_deployed DESC, created_at);
    CREATE INDEX sources_enabled ON sources (enabled, created_at);
    CREATE INDEX sources_enabled_desc ON sources (enabled DESC, created_at);`,
+  // Where a completed purge took effect (nodes, edges), as JSON: the status document's report.
+  `ALTER TABLE purges ADD COLUMN report TEXT;`,
 ];
 
 function migrate(db: Db): void {

@@ -1,5 +1,5 @@
 import { getMeta, setMeta, type Db } from './db.ts';
-import type { PurgeRecord } from '../purge/model.ts';
+import type { PurgeRecord, PurgeReport } from '../purge/model.ts';
 
 const MARK_FLOOR = 'mark_floor';
 
@@ -27,6 +27,7 @@ interface PurgeRow {
   requested_by: string | null;
   created_at: number;
   completed_at: number | null;
+  report: string | null;
 }
 
 export class PurgeStore {
@@ -41,7 +42,7 @@ export class PurgeStore {
     );
     this.finishStatement = db.prepare(
       `UPDATE purges SET status = @status, origin = @origin, matched = @matched, generation = @generation, error = @error,
-         completed_at = @completedAt WHERE id = @id`,
+         completed_at = @completedAt, report = @report WHERE id = @id`,
     );
     this.markStatement = db.prepare('INSERT INTO purge_marks (scope, seq) VALUES (?, ?) ON CONFLICT (scope) DO UPDATE SET seq = excluded.seq');
   }
@@ -70,6 +71,7 @@ export class PurgeStore {
       generation: record.generation ?? null,
       error: record.error ?? null,
       completedAt: record.completedAt ?? null,
+      report: record.report === undefined ? null : JSON.stringify(record.report),
     });
     for (const scope of marks) this.markStatement.run(scope, record.generation);
   }
@@ -197,5 +199,6 @@ function toRecord(row: PurgeRow): PurgeRecord {
     requestedBy: row.requested_by ?? undefined,
     createdAt: row.created_at,
     completedAt: row.completed_at ?? undefined,
+    report: row.report === null ? undefined : (JSON.parse(row.report) as PurgeReport),
   };
 }

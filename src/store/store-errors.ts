@@ -26,10 +26,28 @@ export function storeFault(error: unknown): PictorError | undefined {
   });
 }
 
-/** Why the store cannot be used, with SQLite's code (`the disk holding it is full: SQLITE_FULL`), or undefined. */
+/**
+ * PostgreSQL (a cluster's store) cannot be reached or is going away: connection errors from the socket,
+ * SQLSTATE classes 08 (connection exception), 57P0x (shutdown, cannot connect now), 53300 (too many
+ * connections), and node-postgres' own messages for a lost or timed-out connection.
+ */
+const PG_FAULTS: [RegExp, string][] = [
+  [/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENOTFOUND)$/, 'the database cannot be reached'],
+  [/^08/, 'the connection to the database failed'],
+  [/^57P0[1-3]$/, 'the database is shutting down or starting'],
+  [/^53300$/, 'the database has no free connection'],
+  [/^25006$/, 'the database is read-only'],
+];
+const PG_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection refused|not queryable|Query read timeout/i;
+
+/** Why the store cannot be used, with its code (`the disk holding it is full: SQLITE_FULL`), or undefined. */
 export function storeFaultReason(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string') return undefined;
-  const reason = FAULTS.find(([pattern]) => pattern.test(code))?.[1];
-  return reason === undefined ? undefined : `${reason}: ${code}`;
+  if (typeof code === 'string') {
+    const reason = FAULTS.find(([pattern]) => pattern.test(code))?.[1] ?? PG_FAULTS.find(([pattern]) => pattern.test(code))?.[1];
+    if (reason !== undefined) return `${reason}: ${code}`;
+  }
+  const message = error instanceof Error ? error.message : undefined;
+  if (message !== undefined && PG_MESSAGES.test(message)) return `the database cannot be reached: ${message}`;
+  return undefined;
 }

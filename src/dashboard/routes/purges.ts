@@ -8,10 +8,8 @@ export const PURGES_PAGE_SIZE = 25;
 const STATUSES = new Set(['pending', 'completed', 'failed']);
 
 export function purgesRoutes(app: FastifyInstance, context: DashboardContext): void {
-  const { purges, purgeStore, sources } = context.services;
+  const { purges, sources } = context.services;
   const sourceName = (id: string): string | undefined => sources.get(id)?.name;
-  /** The store row, or the applier's live record while a purge is in flight (it may be ahead of the row). */
-  const live = (record: PurgeRecord): PurgeRecord => (record.status === 'pending' ? (purges.get(record.id) ?? record) : record);
 
   app.get('/purges', async (request, reply) => {
     const query = request.query as Record<string, unknown>;
@@ -19,16 +17,13 @@ export function purgesRoutes(app: FastifyInstance, context: DashboardContext): v
     const text = typeof query.q === 'string' ? query.q.trim().slice(0, 500) : '';
     const requested = typeof query.page === 'string' && /^\d{1,6}$/.test(query.page) ? Math.max(1, Number(query.page)) : 1;
     let page = requested;
-    let result = purgeStore.list({ status, urlContains: text, limit: PURGES_PAGE_SIZE, offset: (page - 1) * PURGES_PAGE_SIZE });
+    let result = await purges.list({ status, urlContains: text, limit: PURGES_PAGE_SIZE, offset: (page - 1) * PURGES_PAGE_SIZE });
     const lastPage = Math.max(1, Math.ceil(result.total / PURGES_PAGE_SIZE));
     if (page > lastPage) {
       page = lastPage;
-      result = purgeStore.list({ status, urlContains: text, limit: PURGES_PAGE_SIZE, offset: (page - 1) * PURGES_PAGE_SIZE });
+      result = await purges.list({ status, urlContains: text, limit: PURGES_PAGE_SIZE, offset: (page - 1) * PURGES_PAGE_SIZE });
     }
-    const rows = result.records.map((stored) => {
-      const record = live(stored);
-      return { record, summary: summarizePurge(record, sourceName(record.sourceId)) };
-    });
+    const rows = result.records.map((record) => ({ record, summary: summarizePurge(record, sourceName(record.sourceId)) }));
     return sendPage(context, request, reply, {
       title: 'Purges',
       current: 'purges',
@@ -38,7 +33,7 @@ export function purgesRoutes(app: FastifyInstance, context: DashboardContext): v
 
   /** The page script polls this while a purge is pending (session auth, like every dashboard page). */
   app.get<{ Params: { id: string } }>('/purges/:id/status', async (request, reply) => {
-    const record = purges.get(request.params.id);
+    const record = await purges.get(request.params.id);
     if (!record) return reply.status(404).send({ error: `No purge has the id "${request.params.id}".` });
     return reply.send(summarizePurge(record, sourceName(record.sourceId)));
   });

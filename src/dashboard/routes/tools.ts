@@ -39,7 +39,7 @@ export function toolsRoutes(app: FastifyInstance, context: DashboardContext): vo
     const { purge: purgeId } = request.query as { purge?: string };
     const extra: Partial<ToolsView> = {};
     if (typeof purgeId === 'string' && purgeId !== '') {
-      const record = purges.get(purgeId);
+      const record = await purges.get(purgeId);
       if (record) extra.purge = summarizePurge(record, sourceName(record.sourceId));
       else extra.purgeMissing = `No purge has the id "${purgeId}".`;
     }

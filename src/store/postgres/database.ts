@@ -117,3 +117,13 @@ export async function withTransaction<T>(pool: PgPool, fn: (client: PgClient) =>
     client.release();
   }
 }
+
+/**
+ * The id of this database's cluster, made on first use. Nodes keep their cache files under it: cached
+ * entries carry purge sequence numbers of this log, which mean nothing against another database's log.
+ */
+export async function clusterId(pool: PgPool): Promise<string> {
+  await pool.query("INSERT INTO meta (key, value) VALUES ('cluster_id', gen_random_uuid()::text) ON CONFLICT (key) DO NOTHING");
+  const { rows } = await pool.query<{ value: string }>("SELECT value FROM meta WHERE key = 'cluster_id'");
+  return rows[0]!.value;
+}

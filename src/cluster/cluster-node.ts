@@ -1,0 +1,209 @@
+import pg from 'pg';
+import type { Freshness } from '../cache/freshness.ts';
+import type { PgNodeStore } from '../store/postgres/node-store.ts';
+import { ACK_CHANNEL, PURGE_CHANNEL, type LogEntry, type PgPurgeLog } from '../store/postgres/purge-log.ts';
+
+/** Entries fetched per round trip while catching up. */
+const BATCH = 500;
+/** How long before the database's end of the lease this node stops trusting it (clock rate, latency). */
+const LEASE_MARGIN = 0.1;
+const RECONNECT_MS = 500;
+
+export interface ClusterNodeOptions {
+  id: string;
+  databaseUrl: string;
+  leaseSeconds: number;
+  /**
+   * Keep serving from the local cache while the database cannot be reached (availability over freshness):
+   * a purge completed meanwhile fences this node, and it may serve what that purge removed until it
+   * reconnects and replays the log. Off by default.
+   */
+  serveWhenIsolated: boolean;
+  onError?: (error: unknown, during: string) => void;
+}
+
+/**
+ * This node's membership in the cluster: it follows the purge log and holds a lease.
+ *
+ * - **Following.** A dedicated connection LISTENs for new entries; each is applied to the local freshness
+ *   state in log order (cache/freshness.ts `applyAt`), then acknowledged (`nodes.last_applied`). A missed
+ *   notification costs at most one renewal interval: renewing fails while the node is behind, and makes it
+ *   catch up.
+ * - **Lease.** Renewed every lease/4, and only while the node has applied the whole log and is not fenced.
+ *   A coordinator that waits for this node longer than its lease fences it and completes without it.
+ * - **Serving.** The node serves only while its own view of the lease holds (the time the renewal was sent,
+ *   plus the lease, minus a margin: it ends before the database's) and it has applied every entry it knows
+ *   of. Otherwise renders and `/healthz` answer 503, so edges' probes stop sending it traffic, until it has
+ *   caught up and rejoined. A fenced node therefore never serves a response older than a completed purge.
+ */
+export class ClusterNode {
+  private freshness: Freshness | undefined;
+  private listener: pg.Client | undefined;
+  private lastApplied = 0;
+  private leaseValidUntil = 0;
+  private fenced = false;
+  private catchingUp: Promise<void> | undefined;
+  private again = false;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly ackListeners = new Set<() => void>();
+  /** After an entry is applied and acknowledged: frees the local cache space it made stale. */
+  onApplied: (entry: LogEntry) => void = () => {};
+
+  constructor(
+    private readonly log: PgPurgeLog,
+    private readonly nodes: PgNodeStore,
+    private readonly options: ClusterNodeOptions,
+  ) {}
+
+  get id(): string {
+    return this.options.id;
+  }
+
+  /**
+   * Starts listening, then reads the snapshot to build freshness from: listening first means no entry
+   * appended after the snapshot goes unnoticed.
+   */
+  async open(): Promise<{ seq: number; marks: [string, number][]; floor: number }> {
+    await this.connectListener();
+    const snapshot = await this.log.snapshot();
+    this.lastApplied = snapshot.seq;
+    return snapshot;
+  }
+
+  /**
+   * Joins with freshness built from the snapshot: registers, acknowledges, catches up with what was appended
+   * since, rejoins if it was fenced, and starts renewing. Resolves when the node may serve.
+   */
+  async join(freshness: Freshness): Promise<void> {
+    this.freshness = freshness;
+    await this.nodes.register(this.id);
+    await this.catchUp();
+    this.renewTimer = setInterval(() => void this.renew(), (this.options.leaseSeconds * 1000) / 4);
+    this.renewTimer.unref();
+  }
+
+  /** Records where this node serves (once its listeners are open), for operators reading `nodes`. */
+  announce(urls: { render: string; admin: string }): Promise<void> {
+    return this.nodes.announce(this.id, urls);
+  }
+
+  /** Why this node must not serve now, or undefined when it may. Cheap: called for every render. */
+  unavailableReason(): string | undefined {
+    // Entries heard of but not applied yet do not stop serving: no purge completes before this node has
+    // acknowledged it (or been fenced), and serving until then is what serving a moment earlier would be.
+    if (this.options.serveWhenIsolated) return undefined;
+    if (this.fenced) return 'this node was fenced from the cluster and is catching up with the purge log';
+    if (Date.now() > this.leaseValidUntil) return 'this node cannot confirm with the database that it has every purge (its lease ran out)';
+    return undefined;
+  }
+
+  /** Called whenever some node acknowledges purges (coordinators wait on this). */
+  onAck(listener: () => void): () => void {
+    this.ackListeners.add(listener);
+    return () => this.ackListeners.delete(listener);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.renewTimer);
+    clearTimeout(this.reconnectTimer);
+    await this.catchingUp?.catch(() => {});
+    await this.listener?.end().catch(() => {});
+  }
+
+  /** Applies every entry after the last applied one; one pass at a time, another if asked meanwhile. */
+  catchUp(): Promise<void> {
+    if (this.catchingUp) {
+      this.again = true;
+      return this.catchingUp;
+    }
+    this.catchingUp = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.applyNewEntries();
+        } while (this.again && !this.stopped);
+      } finally {
+        this.catchingUp = undefined;
+      }
+    })();
+    return this.catchingUp;
+  }
+
+  private async applyNewEntries(): Promise<void> {
+    const freshness = this.freshness;
+    if (!freshness) return;
+    const applied: LogEntry[] = [];
+    for (;;) {
+      const entries = await this.log.after(this.lastApplied, BATCH);
+      for (const entry of entries) {
+        freshness.applyAt(entry.scopes, entry.seq);
+        this.lastApplied = entry.seq;
+        applied.push(entry);
+      }
+      if (entries.length < BATCH) break;
+    }
+    const sentAt = Date.now();
+    const { fenced } = await this.nodes.ack(this.id, this.lastApplied, this.options.leaseSeconds);
+    if (fenced && (await this.nodes.rejoin(this.id, this.options.leaseSeconds))) this.fenced = false;
+    else this.fenced = fenced;
+    if (!this.fenced) this.extendLease(sentAt);
+    for (const entry of applied) this.onApplied(entry);
+  }
+
+  private async renew(): Promise<void> {
+    if (this.stopped) return;
+    const sentAt = Date.now();
+    try {
+      if (await this.nodes.renew(this.id, this.options.leaseSeconds)) this.extendLease(sentAt);
+      else await this.catchUp(); // behind or fenced: catching up acknowledges, and rejoins when it can
+    } catch (error) {
+      this.options.onError?.(error, 'renewing the lease');
+    }
+  }
+
+  private extendLease(sentAt: number): void {
+    this.leaseValidUntil = sentAt + this.options.leaseSeconds * 1000 * (1 - LEASE_MARGIN);
+  }
+
+  private async connectListener(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.options.databaseUrl, application_name: 'pictor-listen' });
+    client.on('notification', (message) => {
+      if (message.channel === PURGE_CHANNEL) {
+        void this.catchUp().catch((error: unknown) => this.options.onError?.(error, 'applying purges'));
+      } else if (message.channel === ACK_CHANNEL) {
+        for (const listener of this.ackListeners) listener();
+      }
+    });
+    client.on('error', (error) => {
+      this.options.onError?.(error, 'listening for purges');
+      this.reconnectLater(client);
+    });
+    client.on('end', () => this.reconnectLater(client));
+    await client.connect();
+    await client.query(`LISTEN ${PURGE_CHANNEL}; LISTEN ${ACK_CHANNEL}`);
+    this.listener = client;
+  }
+
+  /** After the connection is lost: connect again, then catch up with what was missed meanwhile. */
+  private reconnectLater(lost: pg.Client): void {
+    if (this.stopped || this.listener !== lost) return;
+    this.listener = undefined;
+    lost.end().catch(() => {});
+    const attempt = (): void => {
+      this.reconnectTimer = setTimeout(() => {
+        if (this.stopped) return;
+        this.connectListener()
+          .then(() => this.catchUp())
+          .catch((error: unknown) => {
+            this.options.onError?.(error, 'reconnecting to the database');
+            if (!this.listener) attempt();
+          });
+      }, RECONNECT_MS);
+      this.reconnectTimer.unref();
+    };
+    attempt();
+  }
+}

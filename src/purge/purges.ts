@@ -1,0 +1,38 @@
+import type { PurgeListQuery } from '../store/purge-store.ts';
+import type { PurgeRecord } from './model.ts';
+
+export interface PurgeRequest {
+  url: string;
+  sourceId?: string | undefined;
+  subImage?: boolean | undefined;
+  /** `prefix` purges every asset under the URL's folder (Pictor extension). */
+  match?: 'exact' | 'prefix' | undefined;
+  requestedBy?: string | undefined;
+}
+
+export interface AcceptedPurge {
+  record: PurgeRecord;
+  /** It joined a purge of the same thing that had not taken effect yet (the same id is returned). */
+  coalesced: boolean;
+}
+
+/**
+ * The one owner of purge state. The API, the dashboard and the CLI accept and read purges only through it;
+ * how a purge is made durable and where it takes effect is the implementation's: `LocalPurges` (one node,
+ * SQLite) or `ClusterPurges` (a PostgreSQL purge log applied by every node, then the edges).
+ *
+ * Accepting resolves only once the purge is durably recorded, so the API's 200 means it will complete.
+ */
+export interface Purges {
+  purge(request: PurgeRequest): Promise<AcceptedPurge>;
+  /** Purges everything cached for a Source (Pictor extension: imgix needs a support ticket for this). */
+  purgeSource(sourceId: string, requestedBy: string | undefined): Promise<AcceptedPurge>;
+  /** A purge's current state (ahead of the stored row while it is being applied). */
+  get(id: string): Promise<PurgeRecord | undefined>;
+  /** A page of purges, newest first (the dashboard's listing). */
+  list(query: PurgeListQuery): Promise<{ records: PurgeRecord[]; total: number }>;
+  /** Purges accepted and not completed yet, on this node. */
+  readonly depth: number;
+  /** Stops taking work; what was acknowledged and not finished is finished after the next start. */
+  stop(): Promise<void>;
+}

@@ -1,0 +1,180 @@
+import type { PurgeRecord, PurgeReport } from '../../purge/model.ts';
+import type { PurgeListQuery } from '../purge-store.ts';
+import { LOCKS, withTransaction, type PgPool } from './database.ts';
+
+/** NOTIFY channels: a purge was appended (payload: its sequence number); a node applied purges. */
+export const PURGE_CHANNEL = 'pictor_purge';
+export const ACK_CHANNEL = 'pictor_ack';
+
+/** A log entry as every node applies it: its sequence number and the freshness scopes it marks. */
+export interface LogEntry {
+  seq: number;
+  id: string;
+  scopes: string[];
+  match: PurgeRecord['match'];
+  sourceId: string;
+  path: string;
+}
+
+interface LogRow {
+  seq: string;
+  id: string;
+  url: string;
+  source_id: string;
+  path: string;
+  match: string;
+  sub_image: boolean;
+  parent_source_id: string | null;
+  scopes: string[];
+  status: string;
+  origin: string | null;
+  matched: number | null;
+  error: string | null;
+  report: PurgeReport | null;
+  requested_by: string | null;
+  created_at: string;
+  completed_at: string | null;
+}
+
+/**
+ * The cluster's purge log in PostgreSQL: the one durable record of every purge, and the source of the purge
+ * sequence. Appending takes an advisory lock for the transaction, so sequence numbers commit in order and
+ * a node that has applied entry n has seen every entry before it. The marks (`purge_marks`: the newest
+ * sequence number per scope) are written in the same transaction, and so is the NOTIFY: there is no moment
+ * when a purge is acknowledged but not on its way to every node.
+ */
+export class PgPurgeLog {
+  constructor(private readonly pool: PgPool) {}
+
+  /** Appends a purge; resolves with its sequence number once committed. */
+  async append(record: PurgeRecord, scopes: readonly string[], coordinator: string, claimMs: number): Promise<number> {
+    return withTransaction(this.pool, async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [LOCKS.purgeLog]);
+      const { rows } = await client.query<{ seq: string }>(
+        `INSERT INTO purge_log (id, url, source_id, path, match, sub_image, parent_source_id, scopes, requested_by, created_at, coordinator, claimed_until)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now() + make_interval(secs => $12)) RETURNING seq`,
+        [record.id, record.url, record.sourceId, record.path, record.match, record.subImage, record.parentSourceId ?? null, scopes, record.requestedBy ?? null, record.createdAt, coordinator, claimMs / 1000],
+      );
+      const seq = rows[0]!.seq;
+      await client.query(
+        `INSERT INTO purge_marks (scope, seq) SELECT unnest($1::text[]), $2 ON CONFLICT (scope) DO UPDATE SET seq = excluded.seq`,
+        [scopes, seq],
+      );
+      await client.query('SELECT pg_notify($1, $2)', [PURGE_CHANNEL, seq]);
+      return Number(seq);
+    });
+  }
+
+  /** Entries after `seq`, in order. */
+  async after(seq: number, limit: number): Promise<LogEntry[]> {
+    const { rows } = await this.pool.query<Pick<LogRow, 'seq' | 'id' | 'scopes' | 'match' | 'source_id' | 'path'>>(
+      'SELECT seq, id, scopes, match, source_id, path FROM purge_log WHERE seq > $1 ORDER BY seq LIMIT $2',
+      [seq, limit],
+    );
+    return rows.map((row) => ({ seq: Number(row.seq), id: row.id, scopes: row.scopes, match: row.match as PurgeRecord['match'], sourceId: row.source_id, path: row.path }));
+  }
+
+  /**
+   * What a starting node loads: every mark above the floor and the newest sequence number, read in one
+   * snapshot, so following the log from `seq` misses nothing and applies nothing twice.
+   */
+  async snapshot(): Promise<{ seq: number; marks: [string, number][]; floor: number }> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const head = await client.query<{ seq: string | null }>('SELECT max(seq) AS seq FROM purge_log');
+      const marksSeq = await client.query<{ seq: string | null }>('SELECT max(seq) AS seq FROM purge_marks');
+      const floorRow = await client.query<{ value: string }>("SELECT value FROM meta WHERE key = 'mark_floor'");
+      const floor = Number(floorRow.rows[0]?.value ?? 0);
+      const marks = await client.query<{ scope: string; seq: string }>('SELECT scope, seq FROM purge_marks WHERE seq > $1', [floor]);
+      await client.query('COMMIT');
+      const seq = Math.max(Number(head.rows[0]?.seq ?? 0), Number(marksSeq.rows[0]?.seq ?? 0), floor);
+      return { seq, marks: marks.rows.map((row) => [row.scope, Number(row.seq)]), floor };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** The newest sequence number (0 for an empty log). */
+  async head(): Promise<number> {
+    const { rows } = await this.pool.query<{ seq: string | null }>('SELECT max(seq) AS seq FROM purge_log');
+    return Number(rows[0]?.seq ?? 0);
+  }
+
+  async get(id: string): Promise<(PurgeRecord & { seq: number; scopes: string[] }) | undefined> {
+    if (!UUID.test(id)) return undefined;
+    const { rows } = await this.pool.query<LogRow>('SELECT * FROM purge_log WHERE id = $1', [id]);
+    return rows[0] && toRecord(rows[0]);
+  }
+
+  /**
+   * Claims pending purges whose coordinator has not finished them in time (it died, or lost the database):
+   * each is claimed by one node only (SKIP LOCKED), which then drives it to completion.
+   */
+  async claimStale(coordinator: string, claimMs: number, limit: number): Promise<(PurgeRecord & { seq: number; scopes: string[] })[]> {
+    const { rows } = await this.pool.query<LogRow>(
+      `UPDATE purge_log SET coordinator = $1, claimed_until = now() + make_interval(secs => $2)
+       WHERE seq IN (SELECT seq FROM purge_log WHERE status = 'pending' AND claimed_until < now() ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED)
+       RETURNING *`,
+      [coordinator, claimMs / 1000, limit],
+    );
+    return rows.map(toRecord).sort((a, b) => a.seq - b.seq);
+  }
+
+  /** Records the outcome; only the first completion of a purge counts (driving it twice is harmless). */
+  async complete(record: PurgeRecord): Promise<void> {
+    await this.pool.query(
+      `UPDATE purge_log SET status = $2, origin = $3, matched = $4, error = $5, report = $6, completed_at = $7 WHERE id = $1 AND status = 'pending'`,
+      [record.id, record.status, record.origin ?? null, record.matched ?? null, record.error ?? null, record.report ?? null, record.completedAt ?? Date.now()],
+    );
+  }
+
+  async list(query: PurgeListQuery): Promise<{ records: PurgeRecord[]; total: number }> {
+    const conditions: string[] = [];
+    const params: unknown[] = [];
+    if (query.status !== undefined) {
+      params.push(query.status);
+      conditions.push(`status = $${params.length}`);
+    }
+    const text = query.urlContains ?? '';
+    if (text !== '') {
+      params.push(`%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`);
+      conditions.push(`url ILIKE $${params.length}`);
+    }
+    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+    const total = await this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM purge_log ${where}`, params);
+    const { rows } = await this.pool.query<LogRow>(
+      `SELECT * FROM purge_log ${where} ORDER BY created_at DESC, seq DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+      [...params, query.limit, query.offset],
+    );
+    return { records: rows.map(toRecord), total: Number(total.rows[0]!.n) };
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function toRecord(row: LogRow): PurgeRecord & { seq: number; scopes: string[] } {
+  return {
+    seq: Number(row.seq),
+    scopes: row.scopes,
+    id: row.id,
+    url: row.url,
+    sourceId: row.source_id,
+    path: row.path,
+    match: row.match as PurgeRecord['match'],
+    subImage: row.sub_image,
+    parentSourceId: row.parent_source_id ?? undefined,
+    status: row.status as PurgeRecord['status'],
+    origin: (row.origin ?? undefined) as PurgeRecord['origin'],
+    matched: row.matched ?? undefined,
+    generation: Number(row.seq),
+    error: row.error ?? undefined,
+    requestedBy: row.requested_by ?? undefined,
+    createdAt: Number(row.created_at),
+    completedAt: row.completed_at === null ? undefined : Number(row.completed_at),
+    report: row.report ?? undefined,
+  };
+}

@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { assetRef, assetScope } from '../../src/cache/freshness.ts';
+import { Cluster } from '../../src/cluster/cluster.ts';
+import { PurgeCoordinator, type LoggedPurge } from '../../src/cluster/coordinator.ts';
+import type { PurgeRecord } from '../../src/purge/model.ts';
+import { createPool, migrate, type PgPool } from '../../src/store/postgres/database.ts';
+import { PgNodeStore } from '../../src/store/postgres/node-store.ts';
+import { PgPurgeLog } from '../../src/store/postgres/purge-log.ts';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
+
+/**
+ * The purge protocol of a cluster against a real PostgreSQL: log, LISTEN/NOTIFY, acknowledgements, leases,
+ * fencing, replay and re-driving. Nodes here are in one process (each with its own connections and
+ * freshness state); test/cluster/cluster.test.ts runs the same rules with real processes and edges.
+ */
+const LEASE = 1;
+
+describe('cluster purge protocol', () => {
+  let pg: TestPostgres;
+  before(async () => {
+    pg = await startPostgres({ durable: false });
+  });
+  after(async () => {
+    await pg?.stop();
+  });
+
+  interface TestNode {
+    cluster: Cluster;
+    pool: PgPool;
+    coordinator: PurgeCoordinator;
+    stop(): Promise<void>;
+  }
+
+  async function startNode(url: string, id: string, claimMs = 3000): Promise<TestNode> {
+    const pool = createPool({ url });
+    await migrate(pool);
+    const cluster = await Cluster.open({ pool, databaseUrl: url, nodeId: id, leaseSeconds: LEASE, serveWhenIsolated: false, onError: () => {} });
+    await cluster.join();
+    const coordinator = new PurgeCoordinator(new PgPurgeLog(pool), new PgNodeStore(pool), cluster.node, {
+      leaseSeconds: LEASE,
+      claimMs,
+      verdict: async () => undefined,
+      edges: async () => ({ purged: [], out_of_rotation: [] }),
+    });
+    coordinator.start();
+    return {
+      cluster,
+      pool,
+      coordinator,
+      async stop() {
+        await coordinator.stop();
+        await cluster.stop();
+        await pool.end();
+      },
+    };
+  }
+
+  function record(path: string): PurgeRecord {
+    return {
+      id: randomUUID(),
+      url: `http://x${path}`,
+      sourceId: 'src',
+      path,
+      match: 'exact',
+      subImage: false,
+      parentSourceId: undefined,
+      status: 'pending',
+      origin: undefined,
+      matched: undefined,
+      generation: undefined,
+      error: undefined,
+      requestedBy: 'test',
+      createdAt: Date.now(),
+      completedAt: undefined,
+    };
+  }
+
+  async function append(pool: PgPool, path: string, coordinator: string, claimMs = 3000): Promise<LoggedPurge> {
+    const purge = record(path);
+    const scopes = [assetScope('src', path)];
+    const seq = await new PgPurgeLog(pool).append(purge, scopes, coordinator, claimMs);
+    return { ...purge, seq, scopes };
+  }
+
+  async function completed(pool: PgPool, id: string, timeoutMs = 10_000): Promise<PurgeRecord> {
+    const log = new PgPurgeLog(pool);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = await log.get(id);
+      if (found?.status === 'completed') return found;
+      if (Date.now() > deadline) throw new Error(`purge ${id} did not complete: ${JSON.stringify(found)}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  it('a purge is applied by every node before it completes, and the report names them', async () => {
+    const url = await pg.createDatabase('applied');
+    const nodes = await Promise.all(['a', 'b', 'c'].map((id) => startNode(url, id)));
+    try {
+      const builtAt = nodes.map((node) => node.cluster.freshness.current());
+      const purge = await append(nodes[0]!.pool, '/cat.jpg', 'a');
+      nodes[0]!.coordinator.drive(purge);
+      const done = await completed(nodes[0]!.pool, purge.id);
+      assert.deepEqual(done.report?.nodes, { applied: ['a', 'b', 'c'], fenced: [] });
+      nodes.forEach((node, i) => {
+        assert.equal(node.cluster.freshness.isFresh([assetRef('src', '/cat.jpg')], builtAt[i]!), false, 'stale on every node');
+        assert.equal(node.cluster.freshness.isFresh([assetRef('src', '/dog.jpg')], builtAt[i]!), true, 'other assets stay fresh');
+        assert.equal(node.cluster.unavailableReason(), undefined);
+      });
+    } finally {
+      await Promise.all(nodes.map((node) => node.stop()));
+    }
+  });
+
+  it('a node that stops acknowledging is fenced once its lease runs out; it rejoins only after replaying', async () => {
+    const url = await pg.createDatabase('fencing');
+    const [a, b] = await Promise.all(['a', 'b'].map((id) => startNode(url, id)));
+    let c = await startNode(url, 'c');
+    try {
+      await c.stop(); // hung: no more acknowledgements or renewals
+      const purge = await append(a!.pool, '/cat.jpg', 'a');
+      a!.coordinator.drive(purge);
+      const done = await completed(a!.pool, purge.id);
+      assert.deepEqual(done.report?.nodes, { applied: ['a', 'b'], fenced: ['c'] });
+      assert.ok(c.cluster.unavailableReason(), 'a node past its lease does not serve');
+
+      c = await startNode(url, 'c'); // restarted: replays before it serves
+      assert.equal(c.cluster.unavailableReason(), undefined);
+      assert.equal(c.cluster.freshness.isFresh([assetRef('src', '/cat.jpg')], purge.seq - 1), false, 'the missed purge was replayed');
+      const states = await new PgNodeStore(a!.pool).states();
+      assert.deepEqual(
+        states.map((state) => [state.id, state.fenced]),
+        [
+          ['a', false],
+          ['b', false],
+          ['c', false],
+        ],
+      );
+      const next = await append(a!.pool, '/dog.jpg', 'a');
+      a!.coordinator.drive(next);
+      assert.deepEqual((await completed(a!.pool, next.id)).report?.nodes, { applied: ['a', 'b', 'c'], fenced: [] });
+    } finally {
+      await Promise.all([a!.stop(), b!.stop(), c.stop()]);
+    }
+  });
+
+  it('a purge whose coordinator died is completed by another node', async () => {
+    const url = await pg.createDatabase('redrive');
+    const nodes = await Promise.all(['a', 'b'].map((id) => startNode(url, id, 300)));
+    try {
+      const purge = await append(nodes[0]!.pool, '/cat.jpg', 'gone', 300); // never driven by its coordinator
+      const done = await completed(nodes[0]!.pool, purge.id);
+      assert.deepEqual(done.report?.nodes, { applied: ['a', 'b'], fenced: [] });
+    } finally {
+      await Promise.all(nodes.map((node) => node.stop()));
+    }
+  });
+
+  it('entries are applied in log order, each once, across a burst from several nodes', async () => {
+    const url = await pg.createDatabase('burst');
+    const nodes = await Promise.all(['a', 'b', 'c'].map((id) => startNode(url, id)));
+    try {
+      const purges = await Promise.all(Array.from({ length: 60 }, (_, i) => append(nodes[i % 3]!.pool, `/p${i}.jpg`, 'x')));
+      for (const [i, purge] of purges.entries()) nodes[i % 3]!.coordinator.drive(purge);
+      for (const purge of purges) await completed(nodes[0]!.pool, purge.id);
+      const head = Math.max(...purges.map((purge) => purge.seq));
+      for (const node of nodes) assert.equal(node.cluster.freshness.current(), head);
+      const seqs = purges.map((purge) => purge.seq).sort((x, y) => x - y);
+      assert.deepEqual(seqs, Array.from({ length: 60 }, (_, i) => seqs[0]! + i), 'sequence numbers have no gaps');
+    } finally {
+      await Promise.all(nodes.map((node) => node.stop()));
+    }
+  });
+});
