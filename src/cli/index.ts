@@ -7,6 +7,7 @@ import { registerPurgeCommand } from './purge.ts';
 import { registerSecretsCommands } from './secrets.ts';
 import { registerServeCommand } from './serve.ts';
 import { registerSourcesCommands } from './sources.ts';
+import { registerVclCommand } from './vcl.ts';
 
 const program = new Command()
   .name('pictor')
@@ -20,6 +21,7 @@ registerPurgeCommand(program);
 registerSourcesCommands(program);
 registerAdminCommands(program);
 registerSecretsCommands(program);
+registerVclCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`pictor: ${error instanceof Error ? error.message : String(error)}\n`);
