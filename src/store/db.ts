@@ -124,6 +124,16 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX sources_date_deployed_desc ON sources (date_deployed DESC, created_at);
    CREATE INDEX sources_enabled ON sources (enabled, created_at);
    CREATE INDEX sources_enabled_desc ON sources (enabled DESC, created_at);`,
+  // Varnish edges, purged after the nodes on every purge (edges/edge-purger.ts). One that failed a purge is
+  // out of rotation (with the reason) until it is flushed and re-admitted. The same table as PostgreSQL's.
+  `CREATE TABLE edges (
+     name TEXT PRIMARY KEY,
+     url TEXT NOT NULL,
+     in_rotation INTEGER NOT NULL DEFAULT 1,
+     reason TEXT,
+     changed_at INTEGER NOT NULL,
+     created_at INTEGER NOT NULL
+   );`,
 ];
 
 function migrate(db: Db): void {
