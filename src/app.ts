@@ -12,6 +12,8 @@ import { OriginCache, type MasterMeta } from './cache/origin-cache.ts';
 import type { PictorOptions } from './config/options.ts';
 import { DeliveryService } from './delivery/delivery-service.ts';
 import { DecodedMasters } from './render/decoded-masters.ts';
+import { EdgePurger } from './edges/edge-purger.ts';
+import { EdgeService } from './edges/edge-service.ts';
 import { configureSharp } from './render/runtime.ts';
 import { RenderAdmission } from './delivery/render-admission.ts';
 import { Renderer } from './delivery/renderer.ts';
@@ -35,6 +37,7 @@ import { SourceService } from './sources/source-service.ts';
 import { ApiKeyStore } from './store/api-key-store.ts';
 import { getMeta, openDatabase, setMeta, type Db } from './store/db.ts';
 import { DeviceStore } from './store/device-store.ts';
+import { SqliteEdgeStore } from './store/edge-store.ts';
 import { GroupCommit } from './store/group-commit.ts';
 import { storeFault } from './store/store-errors.ts';
 import { PurgeStore } from './store/purge-store.ts';
@@ -222,7 +225,8 @@ export class Pictor {
       devices: new TrustedDevices(new DeviceStore(db)),
       signInLimiter: this.hooks.signInLimiter ?? new SignInLimiter(),
     };
-    const admin = (this.admin = createAdminServer({ keys, purges, purgeLimiter: new RateLimiter(options.purgeRateLimit), sources: sourceService, metrics, health, logger, dashboard }));
+    const edges = new EdgeService(new SqliteEdgeStore(db), new EdgePurger());
+    const admin = (this.admin = createAdminServer({ keys, purges, purgeLimiter: new RateLimiter(options.purgeRateLimit), sources: sourceService, edges, metrics, health, logger, dashboard }));
     await admin.listen({ host: options.adminHost, port: options.adminPort });
     const adminUrl = displayUrl(admin.server.address() as AddressInfo);
     logger.info({ render: renderUrl, admin: adminUrl, data: options.dataDir, assets: options.assetsDir }, 'Pictor is ready');

@@ -2,6 +2,7 @@ import './threadpool.ts';
 import { Command } from 'commander';
 import { VERSION } from '../version.ts';
 import { registerAdminCommands } from './admin.ts';
+import { registerEdgesCommands } from './edges.ts';
 import { registerKeysCommands } from './keys.ts';
 import { registerPurgeCommand } from './purge.ts';
 import { registerSecretsCommands } from './secrets.ts';
@@ -22,6 +23,7 @@ registerSourcesCommands(program);
 registerAdminCommands(program);
 registerSecretsCommands(program);
 registerVclCommand(program);
+registerEdgesCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`pictor: ${error instanceof Error ? error.message : String(error)}\n`);

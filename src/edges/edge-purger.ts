@@ -107,5 +107,7 @@ function describe(error: unknown, timeoutMs: number): string {
   const { name, code, message } = error as { name?: string; code?: string; message?: string };
   if (name === 'TimeoutError' || name === 'AbortError') return `no answer within ${timeoutMs} ms`;
   const cause = (error as { cause?: { code?: string } }).cause;
-  return code ?? cause?.code ?? message ?? String(error);
+  const errno = code ?? cause?.code;
+  if (errno === 'ECONNREFUSED') return 'connection refused (ECONNREFUSED)';
+  return errno ?? message ?? String(error);
 }

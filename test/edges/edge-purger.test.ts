@@ -104,7 +104,7 @@ describe('EdgePurger against real Varnish edges', () => {
     assert.deepEqual(report.purged, ['edge-1']);
     assert.deepEqual(report.failed, [
       { name: 'edge-refusing', reason: 'answered 403' },
-      { name: 'edge-down', reason: 'ECONNREFUSED' },
+      { name: 'edge-down', reason: 'connection refused (ECONNREFUSED)' },
     ]);
   });
 
