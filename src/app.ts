@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ApiKeys } from './auth/api-keys.ts';
@@ -12,6 +12,10 @@ import { OriginCache, type MasterMeta } from './cache/origin-cache.ts';
 import type { PictorOptions } from './config/options.ts';
 import { DeliveryService } from './delivery/delivery-service.ts';
 import { DecodedMasters } from './render/decoded-masters.ts';
+import { EdgePurger } from './edges/edge-purger.ts';
+import { edgeKeysForPurge } from './edges/edge-keys.ts';
+import { EdgeService } from './edges/edge-service.ts';
+import { EdgePhase } from './purge/edge-phase.ts';
 import { configureSharp } from './render/runtime.ts';
 import { RenderAdmission } from './delivery/render-admission.ts';
 import { Renderer } from './delivery/renderer.ts';
@@ -36,6 +40,7 @@ import { SourceService } from './sources/source-service.ts';
 import { ApiKeyStore } from './store/api-key-store.ts';
 import { getMeta, openDatabase, setMeta, type Db } from './store/db.ts';
 import { DeviceStore } from './store/device-store.ts';
+import { SqliteEdgeStore } from './store/edge-store.ts';
 import { GroupCommit } from './store/group-commit.ts';
 import { storeFault } from './store/store-errors.ts';
 import { PurgeStore } from './store/purge-store.ts';
@@ -77,6 +82,8 @@ export class Pictor {
   private render: RenderListener | undefined;
   private admin: FastifyInstance | undefined;
   private purges: Purges | undefined;
+  private edgePurger: EdgePurger | undefined;
+  private edgePhase: EdgePhase | undefined;
   private disk: DiskStore<MasterMeta | DerivativeMeta> | undefined;
   private isolated: IsolatedRenderer | undefined;
 
@@ -171,10 +178,17 @@ export class Pictor {
       render: (seconds, format) => metrics.renderSeconds.observe({ format }, seconds),
     });
 
+    const edgePurger = (this.edgePurger = new EdgePurger());
+    const edges = new EdgeService(new SqliteEdgeStore(db), edgePurger);
+    const edgePhase = (this.edgePhase = new EdgePhase(edges, edgePurger, (scopes) => scopes.flatMap(edgeKeysForPurge), (error) =>
+      logger.debug({ err: error }, 'the second purge of the edges failed'),
+    ));
+    let nodeName = 'this node';
     const commits = new GroupCommit(db, (problem) => health.report('store', problem));
     const applier = new PurgeApplier(freshness, sources, originCache, disk, purgeStore, commits, {
       concurrency: 32,
       retryDelaysMs: [200, 1000, 3000],
+      propagate: async (_record, scopes) => ({ nodes: { applied: [nodeName], fenced: [] }, edges: await edgePhase.propagate(scopes) }),
       onCompleted: (record) => metrics.purgeCompletionSeconds.observe({ status: record.status }, ((record.completedAt ?? Date.now()) - record.createdAt) / 1000),
       // A store that cannot write is reported once, as the `store` health condition; other failures each time.
       onError: (error, record) => logger[storeFault(error) ? 'debug' : 'warn']({ err: error, purge: record.id }, 'purge could not be applied'),
@@ -209,7 +223,9 @@ export class Pictor {
     metrics.probes.renderMemoryBytes = () => admission.bytesInUse;
 
     const render = (this.render = createRenderServer(delivery, metrics, logger, health));
-    const renderUrl = displayUrl(await render.listen(options.host, options.port));
+    const renderAddress = await render.listen(options.host, options.port);
+    const renderUrl = displayUrl(renderAddress);
+    nodeName = `${hostname()}:${renderAddress.port}`;
     const dashboard = {
       keys,
       purges,
@@ -223,7 +239,7 @@ export class Pictor {
       devices: new TrustedDevices(new DeviceStore(db)),
       signInLimiter: this.hooks.signInLimiter ?? new SignInLimiter(),
     };
-    const admin = (this.admin = createAdminServer({ keys, purges, purgeLimiter: new RateLimiter(options.purgeRateLimit), sources: sourceService, metrics, health, logger, dashboard }));
+    const admin = (this.admin = createAdminServer({ keys, purges, purgeLimiter: new RateLimiter(options.purgeRateLimit), sources: sourceService, edges, metrics, health, logger, dashboard }));
     await admin.listen({ host: options.adminHost, port: options.adminPort });
     const adminUrl = displayUrl(admin.server.address() as AddressInfo);
     logger.info({ render: renderUrl, admin: adminUrl, data: options.dataDir, assets: options.assetsDir }, 'Pictor is ready');
@@ -236,6 +252,8 @@ export class Pictor {
     await this.purgeRetention?.stop();
     await this.searchIndex?.stop();
     await this.purges?.stop();
+    this.edgePhase?.stop();
+    await this.edgePurger?.close();
     await this.isolated?.close();
     await this.disk?.settled();
     this.db?.close();

@@ -31,12 +31,16 @@ export const ERRORS = {
   UNKNOWN_SOURCE: { status: 404, title: 'Not Found' },
   NOT_FOUND: { status: 404, title: 'Not Found' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method Not Allowed' },
+  /** A name already taken (an edge). */
+  CONFLICT: { status: 409, title: 'Conflict' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload Too Large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported Media Type' },
   RATE_LIMITED: { status: 429, title: 'Too Many Requests' },
   SHUTTING_DOWN: { status: 503, title: 'Service Unavailable' },
   /** The store cannot write (disk full, read-only, I/O error): nothing was recorded. */
   STORE_UNAVAILABLE: { status: 503, title: 'Service Unavailable' },
+  /** A Varnish edge that did not do what was asked (a flush before re-admission): it is left as it was. */
+  EDGE_UNAVAILABLE: { status: 502, title: 'Bad Gateway' },
   INTERNAL: { status: 500, title: 'Internal Server Error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

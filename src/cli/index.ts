@@ -2,11 +2,13 @@ import './threadpool.ts';
 import { Command } from 'commander';
 import { VERSION } from '../version.ts';
 import { registerAdminCommands } from './admin.ts';
+import { registerEdgesCommands } from './edges.ts';
 import { registerKeysCommands } from './keys.ts';
 import { registerPurgeCommand } from './purge.ts';
 import { registerSecretsCommands } from './secrets.ts';
 import { registerServeCommand } from './serve.ts';
 import { registerSourcesCommands } from './sources.ts';
+import { registerVclCommand } from './vcl.ts';
 
 const program = new Command()
   .name('pictor')
@@ -20,6 +22,8 @@ registerPurgeCommand(program);
 registerSourcesCommands(program);
 registerAdminCommands(program);
 registerSecretsCommands(program);
+registerVclCommand(program);
+registerEdgesCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`pictor: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -44,7 +44,7 @@ export class DeliveryService {
 
   constructor(
     private readonly sources: SourceRegistry,
-    freshness: Freshness,
+    private readonly freshness: Freshness,
     private readonly tiers: DeliveryTiers,
     private readonly renderer: Renderer,
     private readonly observers: DeliveryObservers,
@@ -78,7 +78,9 @@ export class DeliveryService {
     const { promise, joined } = this.renders.run(job.key, job.deps, (builtAt) => this.miss(job, builtAt));
     const { derivative, origin, stored } = await promise;
     const originStatus = origin === 'miss' ? 'fwd=miss' : 'hit';
-    return respond(derivative, context, `Pictor-Origin; ${originStatus}, Pictor; fwd=miss${stored ? '; stored' : ''}${joined ? '; collapsed' : ''}`);
+    // Checked again as the headers are built: a purge applied while this rendered must keep edges from storing it.
+    const fresh = this.freshness.isFresh(derivative.meta.deps, derivative.meta.builtAt);
+    return respond(derivative, context, `Pictor-Origin; ${originStatus}, Pictor; fwd=miss${stored ? '; stored' : ''}${joined ? '; collapsed' : ''}`, fresh);
   }
 
   /** Builds the derivative for a miss (a render, a passed-through file or a cacheable error) and stores it. */

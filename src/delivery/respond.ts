@@ -1,4 +1,5 @@
 import type { Derivative, DerivativeMeta, Tier } from '../cache/derivative-cache.ts';
+import { edgeKeysFor } from '../edges/edge-keys.ts';
 
 export interface DeliveryResponse {
   status: number;
@@ -17,9 +18,14 @@ export interface ResponseContext {
 
 const EMPTY = Buffer.alloc(0);
 
-/** Turns a fresh derivative (a miss: rendered, fetched or joined) into a response. */
-export function respond(derivative: Derivative, context: ResponseContext, cacheStatus: string): DeliveryResponse {
-  return build(derivative, context, cacheStatus, 'miss');
+/**
+ * Turns a derivative built for a miss (rendered, fetched or joined) into a response. `fresh` is whether it is
+ * still fresh now, as its headers are written: a purge applied while it rendered leaves this request its
+ * bytes (the request started before the purge) but forbids every cache downstream to keep them, since an
+ * edge that stored them after purging would serve them on.
+ */
+export function respond(derivative: Derivative, context: ResponseContext, cacheStatus: string, fresh: boolean): DeliveryResponse {
+  return build(derivative, context, cacheStatus, 'miss', fresh);
 }
 
 /**
@@ -29,10 +35,10 @@ export function respond(derivative: Derivative, context: ResponseContext, cacheS
 export function respondHit(derivative: Derivative, context: ResponseContext, tier: Tier): DeliveryResponse {
   const { meta } = derivative;
   if (context.expires !== undefined || (context.ifNoneMatch !== undefined && meta.status === 200)) {
-    return build(derivative, context, hitStatus(tier), 'hit');
+    return build(derivative, context, hitStatus(tier), 'hit', true);
   }
   const heads = (derivative.hitHeads ??= {});
-  const headers = (heads[tier] ??= headerBlock(meta, meta.maxAge, hitStatus(tier), derivative.body.length));
+  const headers = (heads[tier] ??= headerBlock(meta, meta.maxAge, hitStatus(tier), derivative.body.length, true));
   return { status: meta.status, headers, body: derivative.body, cache: 'hit' };
 }
 
@@ -40,29 +46,42 @@ function hitStatus(tier: Tier): string {
   return `Pictor; hit; detail=${tier}`;
 }
 
-function build(derivative: Derivative, context: ResponseContext, cacheStatus: string, cache: 'hit' | 'miss'): DeliveryResponse {
+function build(derivative: Derivative, context: ResponseContext, cacheStatus: string, cache: 'hit' | 'miss', fresh: boolean): DeliveryResponse {
   const { meta } = derivative;
   let maxAge = meta.maxAge;
   if (context.expires !== undefined) maxAge = Math.min(maxAge, Math.max(0, Math.floor(context.expires - Date.now() / 1000)));
   if (meta.status === 200 && matchesEtag(context.ifNoneMatch, meta.etag)) {
-    return { status: 304, headers: headerBlock(meta, maxAge, cacheStatus, undefined), body: EMPTY, cache };
+    return { status: 304, headers: headerBlock(meta, maxAge, cacheStatus, undefined, fresh), body: EMPTY, cache };
   }
-  return { status: meta.status, headers: headerBlock(meta, maxAge, cacheStatus, derivative.body.length), body: derivative.body, cache };
+  return { status: meta.status, headers: headerBlock(meta, maxAge, cacheStatus, derivative.body.length, fresh), body: derivative.body, cache };
 }
 
-/** Cache-Control, ETag, Vary and Cache-Status; Content-Length unless the response has no body (304). */
-function headerBlock(meta: DerivativeMeta, maxAge: number, cacheStatus: string, contentLength: number | undefined): string[] {
+/**
+ * Cache-Control, ETag, Vary, Cache-Status and the edge keys (`xkey`, see edges/edge-keys.ts); Content-Length
+ * unless the response has no body (304).
+ */
+function headerBlock(meta: DerivativeMeta, maxAge: number, cacheStatus: string, contentLength: number | undefined, fresh: boolean): string[] {
   const headers = [
     'content-type', meta.contentType,
-    'cache-control', maxAge > 0 ? `public, max-age=${maxAge}` : 'no-cache',
+    'cache-control', !fresh ? 'no-store' : maxAge > 0 ? `public, max-age=${maxAge}` : 'no-cache',
     'etag', meta.etag,
     'cache-status', cacheStatus,
     'x-content-type-options', 'nosniff',
+    'xkey', xkeyOf(meta),
   ];
   if (contentLength !== undefined) headers.push('content-length', String(contentLength));
   if (meta.varyAccept) headers.push('vary', 'Accept');
   if (meta.contentType.startsWith('image/svg')) headers.push('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox");
   return headers;
+}
+
+/** The edge keys of a derivative, space-separated; kept per derivative, as responses other than hits rebuild their headers. */
+const xkeys = new WeakMap<DerivativeMeta, string>();
+
+function xkeyOf(meta: DerivativeMeta): string {
+  let value = xkeys.get(meta);
+  if (value === undefined) xkeys.set(meta, (value = edgeKeysFor(meta.deps).join(' ')));
+  return value;
 }
 
 /** RFC 9110 If-None-Match: weak comparison over a list, or `*`. */

@@ -5,10 +5,12 @@ import { PictorError } from '../errors.ts';
 import type { Health } from '../observability/health.ts';
 import type { Logger } from '../observability/logger.ts';
 import { registerDashboard, type DashboardServices } from '../dashboard/index.ts';
+import type { EdgeService } from '../edges/edge-service.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Purges } from '../purge/purges.ts';
 import type { SourceService } from '../sources/source-service.ts';
 import { registerBodyParsers } from './body-parsers.ts';
+import { edgesRoutes } from './edges-routes.ts';
 import { errorDocument, failureLevel, JSONAPI_CONTENT_TYPE, methodNotAllowed, toPictorError } from './jsonapi.ts';
 import { purgeRoutes } from './purge-routes.ts';
 import { serverOptions } from './server-options.ts';
@@ -19,6 +21,7 @@ export interface AdminServices {
   purges: Purges;
   purgeLimiter: RateLimiter;
   sources: SourceService;
+  edges: EdgeService;
   metrics: Metrics;
   health: Health;
   logger: Logger;
@@ -76,6 +79,7 @@ export function createAdminServer(services: AdminServices): FastifyInstance {
     services.metrics.purgesTotal.inc({ coalesced: String(coalesced) }),
   );
   sourcesRoutes(app, services.sources, services.keys);
+  edgesRoutes(app, services.edges, services.keys);
   if (services.dashboard) registerDashboard(app, services.dashboard);
   app.route({ method: ['GET', 'PUT', 'PATCH', 'DELETE'], url: '/api/v1/purge', ...methodNotAllowed('POST', 'Purges are created with POST.') });
   return app;

@@ -10,7 +10,7 @@ export interface Edge {
 export interface EdgeDirectory {
   list(): Promise<Edge[]>;
   /** Takes an edge out of rotation; it comes back only after a full flush (`pictor edges readmit`). */
-  takeOut(name: string, reason: string): Promise<void>;
+  takeOut(name: string, reason: string): Promise<unknown>;
 }
 
 /** Sends PURGE requests to edges (edges/edge-purger.ts). */

@@ -124,8 +124,18 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX sources_date_deployed_desc ON sources (date_deployed DESC, created_at);
    CREATE INDEX sources_enabled ON sources (enabled, created_at);
    CREATE INDEX sources_enabled_desc ON sources (enabled DESC, created_at);`,
-  // Where a completed purge took effect (nodes, edges), as JSON: the status document's report.
-  `ALTER TABLE purges ADD COLUMN report TEXT;`,
+  // Varnish edges, purged after the nodes on every purge (edges/edge-purger.ts). One that failed a purge is
+  // out of rotation (with the reason) until it is flushed and re-admitted. The same table as PostgreSQL's.
+  // And where a completed purge took effect (nodes, edges), as JSON: the status document's report.
+  `CREATE TABLE edges (
+     name TEXT PRIMARY KEY,
+     url TEXT NOT NULL,
+     in_rotation INTEGER NOT NULL DEFAULT 1,
+     reason TEXT,
+     changed_at INTEGER NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   ALTER TABLE purges ADD COLUMN report TEXT;`,
 ];
 
 function migrate(db: Db): void {

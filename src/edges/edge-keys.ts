@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+import type { AssetRef } from '../cache/freshness.ts';
+
+/**
+ * Edge keys: the tags Varnish's xkey vmod files each cached render response under, so that one `PURGE` with
+ * `xkey-purge: <keys>` removes exactly what a Pictor purge made stale.
+ *
+ * A key names one freshness scope (see cache/freshness.ts): `a-` for an asset, `p-` for a path prefix, `s-`
+ * for a whole Source, then 20 hex digits of the scope's SHA-256. Hashing keeps a key free of the spaces and
+ * commas xkey splits on, and its length fixed however long the path.
+ *
+ * A response carries the key of every scope that covers any asset it depends on (the asset itself and each
+ * mark/blend sub-image): the asset, its Source, and every folder above it. For a dep `src:/a/b/c.jpg`
+ * that is `S:src`, `A:src:/a/b/c.jpg`, `P:src:/`, `P:src:/a/` and `P:src:/a/b/`.
+ *
+ * Prefix purges rest on that last part: a derivative is tagged with the key of each folder it sits under,
+ * so purging a prefix sends the one key of that prefix (`edgeKeysForPurge`), and the edge removes every
+ * derivative under the folder, however many, without Pictor listing them. The cost is a few keys per
+ * response, one per folder level.
+ */
+const KIND_PREFIX: Record<string, string> = { A: 'a-', P: 'p-', S: 's-' };
+
+/** The edge key of one freshness scope (`A:…`, `P:…` or `S:…`). */
+export function edgeKey(scope: string): string {
+  const prefix = scope[1] === ':' ? KIND_PREFIX[scope[0]!] : undefined;
+  if (prefix === undefined) throw new Error(`not a freshness scope: ${JSON.stringify(scope)}`);
+  return prefix + createHash('sha256').update(scope).digest('hex').slice(0, 20);
+}
+
+/** The scopes covering one dependency `<sourceId>:<canonicalPath>`: the Source, the asset, each folder above it. */
+export function scopesCovering(dep: AssetRef): string[] {
+  const colon = dep.indexOf(':');
+  const sourceId = dep.slice(0, colon);
+  const path = dep.slice(colon + 1);
+  const scopes = [`S:${sourceId}`, `A:${dep}`];
+  for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) {
+    scopes.push(`P:${sourceId}:${path.slice(0, slash + 1)}`);
+  }
+  return scopes;
+}
+
+/** The keys a response built from these deps is tagged with: every covering scope's key, once each. */
+export function edgeKeysFor(deps: readonly AssetRef[]): string[] {
+  const keys = new Set<string>();
+  for (const dep of deps) {
+    for (const scope of scopesCovering(dep)) keys.add(edgeKey(scope));
+  }
+  return [...keys];
+}
+
+/** The keys to purge at the edges for a purge of this scope (asset, prefix or Source): its own key. */
+export function edgeKeysForPurge(scope: string): string[] {
+  return [edgeKey(scope)];
+}

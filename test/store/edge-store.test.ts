@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { openDatabase } from '../../src/store/db.ts';
+import { SqliteEdgeStore, type EdgeStore } from '../../src/store/edge-store.ts';
+import { createPool, migrate, type PgPool } from '../../src/store/postgres/database.ts';
+import { PgEdgeStore } from '../../src/store/postgres/edge-store.ts';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
+
+/** The contract both implementations keep; `open` gives a store on an empty database. */
+function edgeStoreContract(open: () => Promise<EdgeStore>): void {
+  it('adds, gets and lists edges by name, in rotation', async () => {
+    const store = await open();
+    assert.deepEqual(await store.list(), []);
+    const added = await store.add({ name: 'edge-b', url: 'http://127.0.0.1:6082' });
+    assert.equal(added?.name, 'edge-b');
+    assert.equal(added?.inRotation, true);
+    assert.equal(added?.reason, null);
+    assert.ok(added!.createdAt > 0 && added!.changedAt === added!.createdAt);
+    await store.add({ name: 'edge-a', url: 'http://127.0.0.1:6081' });
+    assert.deepEqual((await store.list()).map((edge) => edge.name), ['edge-a', 'edge-b']);
+    assert.deepEqual(await store.get('edge-b'), added);
+    assert.equal(await store.get('nope'), undefined);
+  });
+
+  it('a taken name adds nothing', async () => {
+    const store = await open();
+    await store.add({ name: 'edge-a', url: 'http://127.0.0.1:1' });
+    assert.equal(await store.add({ name: 'edge-a', url: 'http://127.0.0.1:2' }), undefined);
+    assert.equal((await store.get('edge-a'))?.url, 'http://127.0.0.1:1');
+  });
+
+  it('takes an edge out of rotation with its reason, and back without one', async () => {
+    const store = await open();
+    await store.add({ name: 'edge-a', url: 'http://127.0.0.1:1' });
+    assert.equal(await store.setInRotation('edge-a', false, 'no answer within 500 ms'), true);
+    const out = await store.get('edge-a');
+    assert.equal(out?.inRotation, false);
+    assert.equal(out?.reason, 'no answer within 500 ms');
+    assert.equal(await store.setInRotation('edge-a', true), true);
+    const back = await store.get('edge-a');
+    assert.equal(back?.inRotation, true);
+    assert.equal(back?.reason, null);
+    assert.equal(await store.setInRotation('nope', false, 'x'), false);
+  });
+
+  it('removes an edge', async () => {
+    const store = await open();
+    await store.add({ name: 'edge-a', url: 'http://127.0.0.1:1' });
+    assert.equal(await store.remove('edge-a'), true);
+    assert.equal(await store.remove('edge-a'), false);
+    assert.deepEqual(await store.list(), []);
+  });
+}
+
+describe('EdgeStore on SQLite', () => {
+  const dirs: string[] = [];
+  const dbs: ReturnType<typeof openDatabase>[] = [];
+  after(() => {
+    for (const db of dbs) db.close();
+    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+  });
+  edgeStoreContract(async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pictor-edges-'));
+    dirs.push(dir);
+    const db = openDatabase(dir);
+    dbs.push(db);
+    return new SqliteEdgeStore(db);
+  });
+});
+
+describe('EdgeStore on PostgreSQL', () => {
+  let server: TestPostgres;
+  const pools: PgPool[] = [];
+  let databases = 0;
+  before(async () => {
+    server = await startPostgres({ durable: false });
+  });
+  after(async () => {
+    await Promise.all(pools.map((pool) => pool.end()));
+    await server?.stop();
+  });
+  edgeStoreContract(async () => {
+    const pool = createPool({ url: await server.createDatabase(`edges_${++databases}`) });
+    pools.push(pool);
+    await migrate(pool);
+    return new PgEdgeStore(pool);
+  });
+});
