@@ -3,13 +3,13 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ApiKeys } from './auth/api-keys.ts';
-import { RateLimiter } from './auth/rate-limit.ts';
 import { DerivativeCache, type DerivativeMeta } from './cache/derivative-cache.ts';
 import { DiskStore } from './cache/disk-store.ts';
 import { Freshness } from './cache/freshness.ts';
 import { MemoryLru } from './cache/memory-lru.ts';
 import { OriginCache, type MasterMeta } from './cache/origin-cache.ts';
-import type { PictorOptions } from './config/options.ts';
+import { bootstrap } from './bootstrap.ts';
+import { defaultNodeId, type PictorOptions } from './config/options.ts';
 import { DeliveryService } from './delivery/delivery-service.ts';
 import { DecodedMasters } from './render/decoded-masters.ts';
 import { configureSharp } from './render/runtime.ts';
@@ -32,14 +32,12 @@ import { PurgeRetention } from './purge/retention.ts';
 import { PurgeSearchIndex } from './purge/search-index.ts';
 import { SourceRegistry, type RegistryOptions } from './sources/registry.ts';
 import { SourceService } from './sources/source-service.ts';
-import { ApiKeyStore } from './store/api-key-store.ts';
-import { getMeta, openDatabase, setMeta, type Db } from './store/db.ts';
-import { DeviceStore } from './store/device-store.ts';
+import { getMeta, setMeta } from './store/db.ts';
 import { GroupCommit } from './store/group-commit.ts';
+import { openStores } from './store/open-stores.ts';
 import { storeFault } from './store/store-errors.ts';
 import { PurgeStore } from './store/purge-store.ts';
-import { openSecrets } from './store/secret-keys.ts';
-import { SourceStore } from './store/source-store.ts';
+import type { Stores } from './store/stores.ts';
 
 /** How often the purge history is compacted (see purge/retention.ts). */
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
@@ -55,6 +53,10 @@ export interface StartedPictor {
   firstAdminPassword: string | undefined;
   defaultSourceId: string;
   recoveredPurges: number;
+  /** This node's name in a cluster (`--node-id`, else `<hostname>:<render port>`). */
+  nodeId: string;
+  /** Where the stores are: `SQLite at …` or `PostgreSQL at host:port/db`. */
+  store: string;
 }
 
 export interface PictorHooks {
@@ -72,7 +74,8 @@ export class Pictor {
   /** Compacts the purge history (hourly on its own; operators and tests may run it now). */
   purgeRetention: PurgeRetention | undefined;
   private searchIndex: PurgeSearchIndex | undefined;
-  private db: Db | undefined;
+  private stores: Stores | undefined;
+  private sources: SourceRegistry | undefined;
   private render: RenderListener | undefined;
   private admin: FastifyInstance | undefined;
   private applier: PurgeApplier | undefined;
@@ -93,20 +96,20 @@ export class Pictor {
   async start(): Promise<StartedPictor> {
     const { options, logger, metrics, health } = this;
     configureSharp(options.renderThreads);
-    const db = (this.db = openDatabase(options.dataDir));
-    let sourceStore: SourceStore;
-    try {
-      sourceStore = new SourceStore(db, openSecrets(db, options.dataDir, options.secretKeys));
-      const { sealed, resealed } = sourceStore.sealAll();
-      if (sealed + resealed > 0) logger.info({ sealed, resealed }, 'Source secrets encrypted with the current key');
-    } catch (error) {
-      // A missing or wrong key: the caller reports it (SecretKeyError); nothing was changed.
-      db.close();
-      this.db = undefined;
-      throw error;
+    // A missing or wrong secret key stops the start here (SecretKeyError, reported by the caller); nothing was changed.
+    const stores = (this.stores = await openStores(options));
+    if (stores.kind !== 'sqlite') {
+      await this.closeStores();
+      throw new Error(`${stores.describe}: serving from PostgreSQL is not available yet (its purge pipeline is not wired); start without --database.`);
     }
+    const { sealed, resealed } = await stores.sources.sealAll().catch(async (error: unknown) => {
+      await this.closeStores();
+      throw error;
+    });
+    if (sealed + resealed > 0) logger.info({ sealed, resealed }, 'Source secrets encrypted with the current key');
+    const db = stores.sqliteDb;
     const purgeStore = new PurgeStore(db);
-    const keys = new ApiKeys(new ApiKeyStore(db));
+    const keys = new ApiKeys(stores.apiKeys);
 
     const registryOptions = {
       assetsDir: options.assetsDir,
@@ -117,18 +120,12 @@ export class Pictor {
       originTimeoutSeconds: options.originTimeoutSeconds,
       baseDomain: options.baseDomain,
       originInterceptor: this.hooks.originInterceptor,
+      onError: (error: unknown) => logger.warn({ err: error }, 'Sources changed elsewhere could not be read; serving the ones in memory'),
     };
-    const defaultSourceId = SourceRegistry.ensureDefaultSource(sourceStore, registryOptions, getMeta(db, 'default_source_id'));
-    setMeta(db, 'default_source_id', defaultSourceId);
-    let firstApiKey: string | undefined;
-    if (getMeta(db, 'initialized') === undefined) {
-      firstApiKey = keys.create('admin (first start)', ['admin']).key;
-      setMeta(db, 'initialized', new Date().toISOString());
-    }
-    // The dashboard's admin account: on the first start (or the first since the dashboard exists), with a random password.
-    const accounts = new AdminAccounts(db);
-    const firstAdminPassword = await accounts.ensureAdmin();
-    const sources = new SourceRegistry(sourceStore, registryOptions, defaultSourceId);
+    // First-start setup (default Source, first admin key, dashboard password), safe with nodes starting at once.
+    const { defaultSourceId, firstApiKey, firstAdminPassword } = await bootstrap(stores, options);
+    const accounts = new AdminAccounts(stores.accounts);
+    const sources = (this.sources = await SourceRegistry.open(stores.sources, registryOptions, defaultSourceId));
 
     const freshness = new Freshness(
       purgeStore.marks(),
@@ -179,10 +176,10 @@ export class Pictor {
       onError: (error, record) => logger[storeFault(error) ? 'debug' : 'warn']({ err: error, purge: record.id }, 'purge could not be applied'),
     }));
     const purges = new PurgeService(sources, purgeStore, commits, applier);
-    const sourceService = new SourceService(sourceStore, {
+    const sourceService = new SourceService(stores.sources, {
       baseDomain: options.baseDomain,
       folderRoots: options.folderRoots,
-      onChanged: (record) => sources.changed(record.id),
+      onChanged: (record) => sources.changed(record),
       // PATCH with `purge_derivatives: true`: a rendering change applies to what is already cached too.
       onRenderingChanged: async (sourceId) => void (await purges.purgeSource(sourceId, 'sources API (purge_derivatives)')),
     });
@@ -207,26 +204,28 @@ export class Pictor {
     metrics.probes.renderMemoryBytes = () => admission.bytesInUse;
 
     const render = (this.render = createRenderServer(delivery, metrics, logger, health));
-    const renderUrl = displayUrl(await render.listen(options.host, options.port));
+    const renderAddress = await render.listen(options.host, options.port);
+    const renderUrl = displayUrl(renderAddress);
     const dashboard = {
       keys,
       purges,
       purgeStore,
       sources: sourceService,
       accounts,
-      sessions: new Sessions(db),
+      sessions: new Sessions(stores.sessions),
       defaultSourceId,
       baseDomain: options.baseDomain,
       publicUrl: options.publicUrl,
       renderUrl: () => renderUrl,
-      devices: new TrustedDevices(new DeviceStore(db)),
+      devices: new TrustedDevices(stores.devices),
       signInLimiter: this.hooks.signInLimiter ?? new SignInLimiter(),
     };
-    const admin = (this.admin = createAdminServer({ keys, purges, purgeLimiter: new RateLimiter(options.purgeRateLimit), sources: sourceService, metrics, health, logger, dashboard }));
+    const admin = (this.admin = createAdminServer({ keys, purges, purgeLimiter: stores.rateLimiter('purge', options.purgeRateLimit), sources: sourceService, metrics, health, logger, dashboard }));
     await admin.listen({ host: options.adminHost, port: options.adminPort });
     const adminUrl = displayUrl(admin.server.address() as AddressInfo);
-    logger.info({ render: renderUrl, admin: adminUrl, data: options.dataDir, assets: options.assetsDir }, 'Pictor is ready');
-    return { renderUrl, adminUrl, firstApiKey, firstAdminPassword, defaultSourceId, recoveredPurges };
+    const nodeId = options.nodeId ?? defaultNodeId(renderAddress.port);
+    logger.info({ render: renderUrl, admin: adminUrl, data: options.dataDir, assets: options.assetsDir, store: stores.describe, node: nodeId }, 'Pictor is ready');
+    return { renderUrl, adminUrl, firstApiKey, firstAdminPassword, defaultSourceId, recoveredPurges, nodeId, store: stores.describe };
   }
 
   /** Graceful stop: refuse new requests, finish in-flight requests and purges, close the store. */
@@ -237,8 +236,14 @@ export class Pictor {
     await this.applier?.stop();
     await this.isolated?.close();
     await this.disk?.settled();
-    this.db?.close();
-    this.db = undefined;
+    await this.closeStores();
+  }
+
+  private async closeStores(): Promise<void> {
+    await this.sources?.close();
+    this.sources = undefined;
+    await this.stores?.close();
+    this.stores = undefined;
   }
 }
 

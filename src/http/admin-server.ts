@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { ApiKeys } from '../auth/api-keys.ts';
-import type { RateLimiter } from '../auth/rate-limit.ts';
+import type { RateLimitStore } from '../store/stores.ts';
 import { PictorError } from '../errors.ts';
 import type { Health } from '../observability/health.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -17,7 +17,7 @@ import { sourcesRoutes } from './sources-routes.ts';
 export interface AdminServices {
   keys: ApiKeys;
   purges: PurgeService;
-  purgeLimiter: RateLimiter;
+  purgeLimiter: RateLimitStore;
   sources: SourceService;
   metrics: Metrics;
   health: Health;

@@ -9,7 +9,7 @@ const STATUSES = new Set(['pending', 'completed', 'failed']);
 
 export function purgesRoutes(app: FastifyInstance, context: DashboardContext): void {
   const { purges, purgeStore, sources } = context.services;
-  const sourceName = (id: string): string | undefined => sources.get(id)?.name;
+  const sourceName = async (id: string): Promise<string | undefined> => (await sources.get(id))?.name;
   /** The store row, or the applier's live record while a purge is in flight (it may be ahead of the row). */
   const live = (record: PurgeRecord): PurgeRecord => (record.status === 'pending' ? (purges.get(record.id) ?? record) : record);
 
@@ -25,10 +25,12 @@ export function purgesRoutes(app: FastifyInstance, context: DashboardContext): v
       page = lastPage;
       result = purgeStore.list({ status, urlContains: text, limit: PURGES_PAGE_SIZE, offset: (page - 1) * PURGES_PAGE_SIZE });
     }
-    const rows = result.records.map((stored) => {
-      const record = live(stored);
-      return { record, summary: summarizePurge(record, sourceName(record.sourceId)) };
-    });
+    const rows = await Promise.all(
+      result.records.map(async (stored) => {
+        const record = live(stored);
+        return { record, summary: summarizePurge(record, await sourceName(record.sourceId)) };
+      }),
+    );
     return sendPage(context, request, reply, {
       title: 'Purges',
       current: 'purges',
@@ -40,6 +42,6 @@ export function purgesRoutes(app: FastifyInstance, context: DashboardContext): v
   app.get<{ Params: { id: string } }>('/purges/:id/status', async (request, reply) => {
     const record = purges.get(request.params.id);
     if (!record) return reply.status(404).send({ error: `No purge has the id "${request.params.id}".` });
-    return reply.send(summarizePurge(record, sourceName(record.sourceId)));
+    return reply.send(summarizePurge(record, await sourceName(record.sourceId)));
   });
 }
