@@ -35,14 +35,30 @@ export function openSqliteStores(dataDir: string, secretKeys: Buffer[] | undefin
       sessions: new SqliteSessionStore(db),
       devices: new SqliteDeviceStore(db),
       rateLimiter: (_name, ratePerSecond, burst) => new MemoryRateLimit(ratePerSecond, burst),
-      // One server per data directory: nothing else bootstraps beside it.
-      exclusive: (fn) => fn(),
+      exclusive: (fn) => exclusive(db, fn),
       close: async () => {
         if (db.open) db.close();
       },
     };
   } catch (error) {
     db.close();
+    throw error;
+  }
+}
+
+/**
+ * Runs `fn` inside one write transaction taken at once (BEGIN IMMEDIATE): another process waits for it, and
+ * everything `fn` writes on this connection commits together (transactions inside become savepoints). Only
+ * for work done before a server serves, when nothing else uses the connection.
+ */
+async function exclusive<T>(db: Db, fn: () => Promise<T>): Promise<T> {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const result = await fn();
+    db.exec('COMMIT');
+    return result;
+  } catch (error) {
+    if (db.inTransaction) db.exec('ROLLBACK');
     throw error;
   }
 }
