@@ -7,8 +7,11 @@ import type { DomainOwner, SourceChangeListener, SourceListing, SourceStore, Sou
 import { normalizeHost, type SourceRecord } from '../sources/model.ts';
 import type { SortKey, SourceFilter } from '../sources/source-query.ts';
 
-/** How often another process's writes are looked for (SQLite's `data_version`, one cheap read). */
-const WATCH_INTERVAL_MS = 500;
+/**
+ * How often another process's writes are looked for: SQLite's `data_version`, one read of shared memory, so it
+ * can be often (a request arriving right after a CLI write should find it applied).
+ */
+const WATCH_INTERVAL_MS = 100;
 
 interface SourceRow {
   id: string;
