@@ -8,7 +8,7 @@ import { DiskStore } from './cache/disk-store.ts';
 import { Freshness } from './cache/freshness.ts';
 import { MemoryLru } from './cache/memory-lru.ts';
 import { OriginCache, type MasterMeta } from './cache/origin-cache.ts';
-import { bootstrap } from './bootstrap.ts';
+import { bootstrap, type Bootstrapped } from './bootstrap.ts';
 import { defaultNodeId, type PictorOptions } from './config/options.ts';
 import { DeliveryService } from './delivery/delivery-service.ts';
 import { DecodedMasters } from './render/decoded-masters.ts';
@@ -102,11 +102,6 @@ export class Pictor {
       await this.closeStores();
       throw new Error(`${stores.describe}: serving from PostgreSQL is not available yet (its purge pipeline is not wired); start without --database.`);
     }
-    const { sealed, resealed } = await stores.sources.sealAll().catch(async (error: unknown) => {
-      await this.closeStores();
-      throw error;
-    });
-    if (sealed + resealed > 0) logger.info({ sealed, resealed }, 'Source secrets encrypted with the current key');
     const db = stores.sqliteDb;
     const purgeStore = new PurgeStore(db);
     const keys = new ApiKeys(stores.apiKeys);
@@ -122,10 +117,8 @@ export class Pictor {
       originInterceptor: this.hooks.originInterceptor,
       onError: (error: unknown) => logger.warn({ err: error }, 'Sources changed elsewhere could not be read; serving the ones in memory'),
     };
-    // First-start setup (default Source, first admin key, dashboard password), safe with nodes starting at once.
-    const { defaultSourceId, firstApiKey, firstAdminPassword } = await bootstrap(stores, options);
+    const { defaultSourceId, firstApiKey, firstAdminPassword, sources } = await this.prepareStores(stores, registryOptions);
     const accounts = new AdminAccounts(stores.accounts);
-    const sources = (this.sources = await SourceRegistry.open(stores.sources, registryOptions, defaultSourceId));
 
     const freshness = new Freshness(
       purgeStore.marks(),
@@ -237,6 +230,24 @@ export class Pictor {
     await this.isolated?.close();
     await this.disk?.settled();
     await this.closeStores();
+  }
+
+  /**
+   * Before anything serves: every Source secret sealed with the current key, the first-start setup (default
+   * Source, first admin key, dashboard password; safe with nodes starting at once), and the Sources in memory.
+   * A failure closes the stores (the caller reports it: a SecretKeyError, a store fault).
+   */
+  private async prepareStores(stores: Stores, registryOptions: RegistryOptions): Promise<Bootstrapped & { sources: SourceRegistry }> {
+    try {
+      const { sealed, resealed } = await stores.sources.sealAll();
+      if (sealed + resealed > 0) this.logger.info({ sealed, resealed }, 'Source secrets encrypted with the current key');
+      const setup = await bootstrap(stores, this.options);
+      const sources = (this.sources = await SourceRegistry.open(stores.sources, registryOptions, setup.defaultSourceId));
+      return { ...setup, sources };
+    } catch (error) {
+      await this.closeStores();
+      throw error;
+    }
   }
 
   private async closeStores(): Promise<void> {
