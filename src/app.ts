@@ -1,15 +1,15 @@
 import type { AddressInfo } from 'node:net';
-import { availableParallelism, hostname } from 'node:os';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ApiKeys } from './auth/api-keys.ts';
-import { RateLimiter } from './auth/rate-limit.ts';
 import { DerivativeCache, type DerivativeMeta } from './cache/derivative-cache.ts';
 import { DiskStore } from './cache/disk-store.ts';
 import { Freshness } from './cache/freshness.ts';
 import { MemoryLru } from './cache/memory-lru.ts';
 import { OriginCache, type MasterMeta } from './cache/origin-cache.ts';
-import type { PictorOptions } from './config/options.ts';
+import { bootstrap, type Bootstrapped } from './bootstrap.ts';
+import { defaultNodeId, type PictorOptions } from './config/options.ts';
 import { DeliveryService } from './delivery/delivery-service.ts';
 import { DecodedMasters } from './render/decoded-masters.ts';
 import { EdgePurger } from './edges/edge-purger.ts';
@@ -33,19 +33,21 @@ import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { PurgeApplier } from './purge/purge-applier.ts';
 import { LocalPurges } from './purge/local-purges.ts';
 import type { Purges } from './purge/purges.ts';
+import type { PurgeRecord } from './purge/model.ts';
 import { PurgeRetention } from './purge/retention.ts';
 import { PurgeSearchIndex } from './purge/search-index.ts';
 import { SourceRegistry, type RegistryOptions } from './sources/registry.ts';
 import { SourceService } from './sources/source-service.ts';
-import { ApiKeyStore } from './store/api-key-store.ts';
-import { getMeta, openDatabase, setMeta, type Db } from './store/db.ts';
-import { DeviceStore } from './store/device-store.ts';
+import { getMeta, setMeta } from './store/db.ts';
 import { SqliteEdgeStore } from './store/edge-store.ts';
+import { PgEdgeStore } from './store/postgres/edge-store.ts';
+import { clusterId } from './store/postgres/database.ts';
+import { Cluster } from './cluster/cluster.ts';
 import { GroupCommit } from './store/group-commit.ts';
+import { openStores } from './store/open-stores.ts';
 import { storeFault } from './store/store-errors.ts';
 import { PurgeStore } from './store/purge-store.ts';
-import { openSecrets } from './store/secret-keys.ts';
-import { SourceStore } from './store/source-store.ts';
+import type { Stores } from './store/stores.ts';
 
 /** How often the purge history is compacted (see purge/retention.ts). */
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
@@ -61,6 +63,10 @@ export interface StartedPictor {
   firstAdminPassword: string | undefined;
   defaultSourceId: string;
   recoveredPurges: number;
+  /** This node's name in a cluster (`--node-id`, else `<hostname>:<render port>`). */
+  nodeId: string;
+  /** Where the stores are: `SQLite at …` or `PostgreSQL at host:port/db`. */
+  store: string;
 }
 
 export interface PictorHooks {
@@ -78,10 +84,12 @@ export class Pictor {
   /** Compacts the purge history (hourly on its own; operators and tests may run it now). */
   purgeRetention: PurgeRetention | undefined;
   private searchIndex: PurgeSearchIndex | undefined;
-  private db: Db | undefined;
+  private stores: Stores | undefined;
+  private sources: SourceRegistry | undefined;
   private render: RenderListener | undefined;
   private admin: FastifyInstance | undefined;
   private purges: Purges | undefined;
+  private cluster: Cluster | undefined;
   private edgePurger: EdgePurger | undefined;
   private edgePhase: EdgePhase | undefined;
   private disk: DiskStore<MasterMeta | DerivativeMeta> | undefined;
@@ -101,20 +109,9 @@ export class Pictor {
   async start(): Promise<StartedPictor> {
     const { options, logger, metrics, health } = this;
     configureSharp(options.renderThreads);
-    const db = (this.db = openDatabase(options.dataDir));
-    let sourceStore: SourceStore;
-    try {
-      sourceStore = new SourceStore(db, openSecrets(db, options.dataDir, options.secretKeys));
-      const { sealed, resealed } = sourceStore.sealAll();
-      if (sealed + resealed > 0) logger.info({ sealed, resealed }, 'Source secrets encrypted with the current key');
-    } catch (error) {
-      // A missing or wrong key: the caller reports it (SecretKeyError); nothing was changed.
-      db.close();
-      this.db = undefined;
-      throw error;
-    }
-    const purgeStore = new PurgeStore(db);
-    const keys = new ApiKeys(new ApiKeyStore(db));
+    // A missing or wrong secret key stops the start here (SecretKeyError, reported by the caller); nothing was changed.
+    const stores = (this.stores = await openStores(options));
+    const keys = new ApiKeys(stores.apiKeys);
 
     const registryOptions = {
       assetsDir: options.assetsDir,
@@ -125,26 +122,33 @@ export class Pictor {
       originTimeoutSeconds: options.originTimeoutSeconds,
       baseDomain: options.baseDomain,
       originInterceptor: this.hooks.originInterceptor,
+      onError: (error: unknown) => logger.warn({ err: error }, 'Sources changed elsewhere could not be read; serving the ones in memory'),
     };
-    const defaultSourceId = SourceRegistry.ensureDefaultSource(sourceStore, registryOptions, getMeta(db, 'default_source_id'));
-    setMeta(db, 'default_source_id', defaultSourceId);
-    let firstApiKey: string | undefined;
-    if (getMeta(db, 'initialized') === undefined) {
-      firstApiKey = keys.create('admin (first start)', ['admin']).key;
-      setMeta(db, 'initialized', new Date().toISOString());
-    }
-    // The dashboard's admin account: on the first start (or the first since the dashboard exists), with a random password.
-    const accounts = new AdminAccounts(db);
-    const firstAdminPassword = await accounts.ensureAdmin();
-    const sources = new SourceRegistry(sourceStore, registryOptions, defaultSourceId);
+    const { defaultSourceId, firstApiKey, firstAdminPassword, sources } = await this.prepareStores(stores, registryOptions);
+    const accounts = new AdminAccounts(stores.accounts);
 
-    const freshness = new Freshness(
-      purgeStore.marks(),
-      Number(getMeta(db, 'seq_reserved') ?? 0),
-      (upTo) => setMeta(db, 'seq_reserved', String(upTo)),
-      purgeStore.floor(),
-    );
-    const disk = (this.disk = new DiskStore<MasterMeta | DerivativeMeta>(path.join(options.dataDir, 'cache'), options.diskCacheBytes, {
+    // Freshness: on one node, from the marks in SQLite; in a cluster, from a snapshot of the purge log, whose
+    // sequence numbers are the cluster's (so cache files live under the cluster's id: numbers of another
+    // database's log would mean nothing).
+    let freshness: Freshness;
+    let cacheDir = path.join(options.dataDir, 'cache');
+    let purgeStore: PurgeStore | undefined;
+    if (stores.kind === 'sqlite') {
+      const db = stores.sqliteDb;
+      purgeStore = new PurgeStore(db);
+      freshness = new Freshness(purgeStore.marks(), Number(getMeta(db, 'seq_reserved') ?? 0), (upTo) => setMeta(db, 'seq_reserved', String(upTo)), purgeStore.floor());
+    } else {
+      const cluster = (this.cluster = await Cluster.open({
+        pool: stores.pgPool,
+        databaseUrl: options.databaseUrl!,
+        leaseSeconds: options.nodeLeaseSeconds,
+        serveWhenIsolated: options.serveWhenIsolated,
+        onError: (error, during) => logger.warn({ err: error }, `cluster: failed ${during}; trying again`),
+      }));
+      freshness = cluster.freshness;
+      cacheDir = path.join(options.dataDir, `cache-${(await clusterId(stores.pgPool)).slice(0, 8)}`);
+    }
+    const disk = (this.disk = new DiskStore<MasterMeta | DerivativeMeta>(cacheDir, options.diskCacheBytes, {
       health: (problem) => health.report('disk-cache', problem),
       writeError: (code) => metrics.cacheWriteErrors.inc({ code }),
       error: (error) => logger.warn({ err: error }, 'disk cache'),
@@ -178,72 +182,110 @@ export class Pictor {
       render: (seconds, format) => metrics.renderSeconds.observe({ format }, seconds),
     });
 
+    // The render listener opens first (its port names the node), but answers 503 until the node has caught up
+    // with the purge log: nothing is served before every purge this node missed is applied.
+    let joined = stores.kind === 'sqlite';
+    const cluster = this.cluster;
+    const unavailable = (): string | undefined =>
+      !joined ? 'this node is starting and replaying the purge log' : cluster?.unavailableReason();
+    const render = (this.render = createRenderServer(delivery, metrics, logger, health, unavailable));
+    const renderAddress = await render.listen(options.host, options.port);
+    const renderUrl = displayUrl(renderAddress);
+    const nodeId = options.nodeId ?? defaultNodeId(renderAddress.port);
+
     const edgePurger = (this.edgePurger = new EdgePurger());
-    const edges = new EdgeService(new SqliteEdgeStore(db), edgePurger);
+    const edges = new EdgeService(stores.kind === 'sqlite' ? new SqliteEdgeStore(stores.sqliteDb) : new PgEdgeStore(stores.pgPool), edgePurger);
     const edgePhase = (this.edgePhase = new EdgePhase(edges, edgePurger, (scopes) => scopes.flatMap(edgeKeysForPurge), (error) =>
       logger.debug({ err: error }, 'the second purge of the edges failed'),
     ));
-    let nodeName = 'this node';
-    const commits = new GroupCommit(db, (problem) => health.report('store', problem));
-    const applier = new PurgeApplier(freshness, sources, originCache, disk, purgeStore, commits, {
-      concurrency: 32,
-      retryDelaysMs: [200, 1000, 3000],
-      propagate: async (_record, scopes) => ({ nodes: { applied: [nodeName], fenced: [] }, edges: await edgePhase.propagate(scopes) }),
-      onCompleted: (record) => metrics.purgeCompletionSeconds.observe({ status: record.status }, ((record.completedAt ?? Date.now()) - record.createdAt) / 1000),
-      // A store that cannot write is reported once, as the `store` health condition; other failures each time.
-      onError: (error, record) => logger[storeFault(error) ? 'debug' : 'warn']({ err: error, purge: record.id }, 'purge could not be applied'),
-    });
-    const purges = new LocalPurges(sources, purgeStore, commits, applier);
+    const onCompleted = (record: PurgeRecord): void =>
+      metrics.purgeCompletionSeconds.observe({ status: record.status }, ((record.completedAt ?? Date.now()) - record.createdAt) / 1000);
+    // A store that cannot write is reported once, as the `store` health condition; other failures each time.
+    const onPurgeError = (error: unknown, record: PurgeRecord): void =>
+      logger[storeFault(error) ? 'debug' : 'warn']({ err: error, purge: record.id }, 'purge could not be applied');
+    let purges: Purges;
+    let recoveredPurges = 0;
+    if (stores.kind === 'sqlite') {
+      const db = stores.sqliteDb;
+      const commits = new GroupCommit(db, (problem) => health.report('store', problem));
+      const applier = new PurgeApplier(freshness, sources, originCache, disk, purgeStore!, commits, {
+        concurrency: 32,
+        retryDelaysMs: [200, 1000, 3000],
+        propagate: async (_record, scopes) => ({ nodes: { applied: [nodeId], fenced: [] }, edges: await edgePhase.propagate(scopes) }),
+        onCompleted,
+        onError: onPurgeError,
+      });
+      const local = new LocalPurges(sources, purgeStore!, commits, applier);
+      recoveredPurges = local.recover();
+      purges = local;
+      this.startPurgeHousekeeping(purgeStore!, freshness);
+      if (recoveredPurges > 0) logger.info({ purges: recoveredPurges }, 'recovered acknowledged purges; their assets are already invalidated');
+    } else {
+      purges = cluster!.purges({ sources, originCache, disk, edges: (scopes) => edgePhase.propagate(scopes), onCompleted, onError: onPurgeError });
+      await cluster!.join(nodeId);
+      joined = true;
+    }
     this.purges = purges;
-    const sourceService = new SourceService(sourceStore, {
+    const sourceService = new SourceService(stores.sources, {
       baseDomain: options.baseDomain,
       folderRoots: options.folderRoots,
-      onChanged: (record) => sources.changed(record.id),
+      onChanged: (record) => sources.changed(record),
       // PATCH with `purge_derivatives: true`: a rendering change applies to what is already cached too.
       onRenderingChanged: async (sourceId) => void (await purges.purgeSource(sourceId, 'sources API (purge_derivatives)')),
     });
-    const recoveredPurges = purges.recover();
-    const retention = (this.purgeRetention = new PurgeRetention(purgeStore, freshness, {
+    metrics.probes.purgeQueueDepth = () => purges.depth;
+    metrics.probes.renderQueueDepth = () => admission.depth;
+    metrics.probes.renderMemoryBytes = () => admission.bytesInUse;
+
+    const dashboard = {
+      keys,
+      purges,
+      sources: sourceService,
+      accounts,
+      sessions: new Sessions(stores.sessions),
+      defaultSourceId,
+      baseDomain: options.baseDomain,
+      publicUrl: options.publicUrl,
+      renderUrl: () => renderUrl,
+      devices: new TrustedDevices(stores.devices),
+      signInLimiter: this.hooks.signInLimiter ?? new SignInLimiter(),
+    };
+    const admin = (this.admin = createAdminServer({
+      keys,
+      purges,
+      purgeLimiter: stores.rateLimiter('purge', options.purgeRateLimit),
+      sources: sourceService,
+      edges,
+      metrics,
+      health,
+      logger,
+      dashboard,
+      unavailable,
+    }));
+    await admin.listen({ host: options.adminHost, port: options.adminPort });
+    const adminUrl = displayUrl(admin.server.address() as AddressInfo);
+    await cluster?.announce({ render: renderUrl, admin: adminUrl });
+    logger.info({ render: renderUrl, admin: adminUrl, data: options.dataDir, assets: options.assetsDir, store: stores.describe, node: nodeId }, 'Pictor is ready');
+    return { renderUrl, adminUrl, firstApiKey, firstAdminPassword, defaultSourceId, recoveredPurges, nodeId, store: stores.describe };
+  }
+
+  /** On one node: the purge history's retention and its search index, each in the background. */
+  private startPurgeHousekeeping(purgeStore: PurgeStore, freshness: Freshness): void {
+    const { logger, options } = this;
+    this.purgeRetention = new PurgeRetention(purgeStore, freshness, {
       retentionMs: options.purgeRetentionSeconds * 1000,
       intervalMs: RETENTION_INTERVAL_MS,
       onCompacted: (result) => {
         if (result.purgesDeleted + result.marksDeleted > 0) logger.info(result, 'purge history compacted');
       },
       onError: (error) => logger.warn({ err: error }, 'purge history could not be compacted; trying again later'),
-    }));
-    retention.start();
-    const searchIndex = (this.searchIndex = new PurgeSearchIndex(purgeStore, {
+    });
+    this.purgeRetention.start();
+    this.searchIndex = new PurgeSearchIndex(purgeStore, {
       intervalMs: SEARCH_INDEX_INTERVAL_MS,
       onError: (error) => logger.debug({ err: error }, 'the Purges search index could not be updated; trying again later'),
-    }));
-    searchIndex.start();
-    if (recoveredPurges > 0) logger.info({ purges: recoveredPurges }, 'recovered acknowledged purges; their assets are already invalidated');
-    metrics.probes.purgeQueueDepth = () => applier.depth;
-    metrics.probes.renderQueueDepth = () => admission.depth;
-    metrics.probes.renderMemoryBytes = () => admission.bytesInUse;
-
-    const render = (this.render = createRenderServer(delivery, metrics, logger, health));
-    const renderAddress = await render.listen(options.host, options.port);
-    const renderUrl = displayUrl(renderAddress);
-    nodeName = `${hostname()}:${renderAddress.port}`;
-    const dashboard = {
-      keys,
-      purges,
-      sources: sourceService,
-      accounts,
-      sessions: new Sessions(db),
-      defaultSourceId,
-      baseDomain: options.baseDomain,
-      publicUrl: options.publicUrl,
-      renderUrl: () => renderUrl,
-      devices: new TrustedDevices(new DeviceStore(db)),
-      signInLimiter: this.hooks.signInLimiter ?? new SignInLimiter(),
-    };
-    const admin = (this.admin = createAdminServer({ keys, purges, purgeLimiter: new RateLimiter(options.purgeRateLimit), sources: sourceService, edges, metrics, health, logger, dashboard }));
-    await admin.listen({ host: options.adminHost, port: options.adminPort });
-    const adminUrl = displayUrl(admin.server.address() as AddressInfo);
-    logger.info({ render: renderUrl, admin: adminUrl, data: options.dataDir, assets: options.assetsDir }, 'Pictor is ready');
-    return { renderUrl, adminUrl, firstApiKey, firstAdminPassword, defaultSourceId, recoveredPurges };
+    });
+    this.searchIndex.start();
   }
 
   /** Graceful stop: refuse new requests, finish in-flight requests and purges, close the store. */
@@ -252,12 +294,37 @@ export class Pictor {
     await this.purgeRetention?.stop();
     await this.searchIndex?.stop();
     await this.purges?.stop();
+    await this.cluster?.stop();
     this.edgePhase?.stop();
     await this.edgePurger?.close();
     await this.isolated?.close();
     await this.disk?.settled();
-    this.db?.close();
-    this.db = undefined;
+    await this.closeStores();
+  }
+
+  /**
+   * Before anything serves: every Source secret sealed with the current key, the first-start setup (default
+   * Source, first admin key, dashboard password; safe with nodes starting at once), and the Sources in memory.
+   * A failure closes the stores (the caller reports it: a SecretKeyError, a store fault).
+   */
+  private async prepareStores(stores: Stores, registryOptions: RegistryOptions): Promise<Bootstrapped & { sources: SourceRegistry }> {
+    try {
+      const { sealed, resealed } = await stores.sources.sealAll();
+      if (sealed + resealed > 0) this.logger.info({ sealed, resealed }, 'Source secrets encrypted with the current key');
+      const setup = await bootstrap(stores, this.options);
+      const sources = (this.sources = await SourceRegistry.open(stores.sources, registryOptions, setup.defaultSourceId));
+      return { ...setup, sources };
+    } catch (error) {
+      await this.closeStores();
+      throw error;
+    }
+  }
+
+  private async closeStores(): Promise<void> {
+    await this.sources?.close();
+    this.sources = undefined;
+    await this.stores?.close();
+    this.stores = undefined;
   }
 }
 

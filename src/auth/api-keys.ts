@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { ApiKeyRow, ApiKeyStore } from '../store/api-key-store.ts';
+import type { ApiKeyRow, ApiKeyStore } from '../store/stores.ts';
 import { storeFault } from '../store/store-errors.ts';
 
 /** imgix's permission set, by the names the CLI and the API use. `admin` implies every other one. */
@@ -40,7 +40,7 @@ export class ApiKeys {
 
   constructor(private readonly store: ApiKeyStore) {}
 
-  create(name: string, permissions: Permission[]): { key: string; record: ApiKey } {
+  async create(name: string, permissions: Permission[]): Promise<{ key: string; record: ApiKey }> {
     if (!name.trim()) throw new Error('a key needs a name');
     const key = `ak_${randomBytes(32).toString('hex')}`;
     const row = {
@@ -50,34 +50,34 @@ export class ApiKeys {
       permissions: permissions.join(','),
       created_at: Date.now(),
     };
-    this.store.insert(row);
+    await this.store.insert(row);
     return { key, record: toApiKey({ ...row, last_used_at: null, revoked_at: null }) };
   }
 
   /** The active key for a bearer token, or undefined. Never throws on malformed input. */
-  verify(token: string | undefined): ApiKey | undefined {
+  async verify(token: string | undefined): Promise<ApiKey | undefined> {
     if (token === undefined || !KEY_FORMAT.test(token)) return undefined;
     const hash = digest(token);
-    const row = this.store.findActiveByHash(hash);
+    const row = await this.store.findActiveByHash(hash);
     if (!row || !timingSafeEqual(Buffer.from(row.key_hash, 'hex'), Buffer.from(hash, 'hex'))) return undefined;
-    this.touch(row.id);
+    await this.touch(row.id);
     return toApiKey(row);
   }
 
-  list(): ApiKey[] {
-    return this.store.list().map(toApiKey);
+  async list(): Promise<ApiKey[]> {
+    return (await this.store.list()).map(toApiKey);
   }
 
-  revoke(id: string): boolean {
+  async revoke(id: string): Promise<boolean> {
     return this.store.revoke(id, Date.now());
   }
 
-  private touch(id: string): void {
+  private async touch(id: string): Promise<void> {
     const now = Date.now();
     if (now - (this.touchedAt.get(id) ?? 0) < TOUCH_INTERVAL_MS) return;
     this.touchedAt.set(id, now);
     try {
-      this.store.touch(id, now);
+      await this.store.touch(id, now);
     } catch (error) {
       // "Last used" is bookkeeping: a store that cannot write now must not refuse the caller.
       if (!storeFault(error)) throw error;

@@ -1,18 +1,24 @@
-import path from 'node:path';
 import type { Command } from 'commander';
-import { DEFAULTS } from '../config/options.ts';
-import { openDatabase } from '../store/db.ts';
+import { getMeta, openDatabase } from '../store/db.ts';
 import { checkSameKeys, keyFilePath, openSecrets, prependNewKey } from '../store/secret-keys.ts';
-import { SourceStore } from '../store/source-store.ts';
+import { SEALING_KEY_META } from '../store/source-secrets.ts';
+import { SqliteSourceStore } from '../store/source-store.ts';
+import { storeOptions, storeSettings, type StoreFlags } from './stores.ts';
 
 export function registerSecretsCommands(program: Command): void {
   const secrets = program.command('secrets').description('manage the keys that encrypt Source secrets at rest');
 
-  secrets
-    .command('rotate')
-    .description('put a new key first in <data>/secret.key (older keys kept) and encrypt every Source secret with it')
-    .option('--data <dir>', 'data directory (env PICTOR_DATA_DIR, default ./.pictor)')
-    .action((flags: { data?: string }) => {
+  storeOptions(
+    secrets.command('rotate').description('put a new key first in <data>/secret.key (older keys kept) and encrypt every Source secret with it'),
+  ).action(async (flags: StoreFlags) => {
+      const { dataDir, databaseUrl } = storeSettings(flags);
+      if (databaseUrl !== undefined) {
+        throw new Error(
+          'With --database, every node must hold the same keys, so a key file of one node is not rotated here. Rotate through ' +
+            'PICTOR_SECRET_KEY on every node: put a new key first (e.g. from `openssl rand -base64 32`), keep the old one after it, ' +
+            'restart the nodes one by one (each encrypts with the first key when it starts), then drop the old key.',
+        );
+      }
       if (process.env.PICTOR_SECRET_KEY) {
         throw new Error(
           'PICTOR_SECRET_KEY is set, so the key file is not used. Rotate it there: put a new key first ' +
@@ -20,17 +26,16 @@ export function registerSecretsCommands(program: Command): void {
             'with the first key when it starts), then drop the old key.',
         );
       }
-      const dataDir = path.resolve(flags.data ?? process.env.PICTOR_DATA_DIR ?? DEFAULTS.dataDir);
       const db = openDatabase(dataDir);
       try {
         // Every secret must open with the keys as they are before anything changes.
         const before = openSecrets(db, dataDir, undefined);
-        checkSameKeys(db, before);
-        new SourceStore(db, before).all();
+        checkSameKeys(getMeta(db, SEALING_KEY_META), before);
+        await new SqliteSourceStore(db, before).all();
 
         const file = keyFilePath(dataDir);
         const { added, kept } = prependNewKey(file);
-        const { sealed, resealed } = new SourceStore(db, openSecrets(db, dataDir, undefined)).sealAll();
+        const { sealed, resealed } = await new SqliteSourceStore(db, openSecrets(db, dataDir, undefined)).sealAll();
         const plain = sealed > 0 ? ` (${sealed} of them were stored in plain text)` : '';
         process.stdout.write(
           [

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { Pictor } from '../app.ts';
 import { ConfigError, DEFAULTS, resolveOptions } from '../config/options.ts';
 import { SecretKeyError } from '../store/secret-box.ts';
+import { describeUrl } from '../store/postgres/stores.ts';
 import { storeFaultReason } from '../store/store-errors.ts';
 import { collect } from './flags.ts';
 
@@ -13,7 +14,11 @@ export function registerServeCommand(program: Command): void {
     .option('--admin-port <port>', `admin/API listener port (env PICTOR_ADMIN_PORT, default ${DEFAULTS.adminPort})`)
     .option('--host <host>', `render listener address (env PICTOR_HOST, default ${DEFAULTS.host})`)
     .option('--admin-host <host>', `admin listener address (env PICTOR_ADMIN_HOST, default ${DEFAULTS.adminHost})`)
-    .option('--data <dir>', `data directory: store and caches (env PICTOR_DATA_DIR, default ${DEFAULTS.dataDir})`)
+    .option('--data <dir>', `data directory: store and caches (env PICTOR_DATA_DIR, default ${DEFAULTS.dataDir}); with --database, caches only`)
+    .option('--database <url>', 'PostgreSQL shared by the nodes of a cluster, postgres://USER@HOST:PORT/DB (env PICTOR_DATABASE_URL); else SQLite under --data')
+    .option('--node-id <name>', "this node's name in a cluster (env PICTOR_NODE_ID, default <hostname>:<render port>)")
+    .option('--node-lease <seconds>', `seconds a silent node keeps its lease before it is fenced, 1 to 300 (env PICTOR_NODE_LEASE, default ${DEFAULTS.nodeLeaseSeconds})`)
+    .option('--serve-when-isolated', 'keep serving from the local cache while the cluster database cannot be reached, at the cost of freshness (env PICTOR_SERVE_WHEN_ISOLATED)')
     .option('--assets <dir>', `folder served by the default Source (env PICTOR_ASSETS_DIR, default ${DEFAULTS.assetsDir})`)
     .option('--public-url <url>', 'public URL of the render listener; its host becomes a domain of the default Source (env PICTOR_PUBLIC_URL)')
     .option('--max-input-pixels <n>', `largest input image in pixels (env PICTOR_MAX_INPUT_PIXELS, default ${DEFAULTS.maxInputPixels})`)
@@ -63,6 +68,10 @@ export function registerServeCommand(program: Command): void {
           originTimeoutSeconds: flags.originTimeout,
           purgeRetentionSeconds: flags.purgeRetention,
           folderRoots: flags.folderRoot,
+          databaseUrl: flags.database,
+          nodeId: flags.nodeId,
+          nodeLeaseSeconds: flags.nodeLease,
+          serveWhenIsolated: flags.serveWhenIsolated === undefined ? undefined : 'true',
         });
       } catch (error) {
         if (error instanceof ConfigError) {
@@ -82,7 +91,8 @@ export function registerServeCommand(program: Command): void {
         }
         const fault = storeFaultReason(error);
         if (fault !== undefined) {
-          process.stderr.write(`pictor: cannot start: the store in ${options.dataDir} cannot be used (${fault}). Fix that, then start again.\n`);
+          const store = options.databaseUrl === undefined ? `the store in ${options.dataDir}` : `the database ${describeUrl(options.databaseUrl)}`;
+          process.stderr.write(`pictor: cannot start: ${store} cannot be used (${fault}). Fix that, then start again.\n`);
           process.exit(2);
         }
         throw error;

@@ -1,15 +1,13 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { DEFAULTS, resolveSourceSettings } from '../config/options.ts';
+import { resolveSourceSettings } from '../config/options.ts';
 import { isPictorError } from '../errors.ts';
 import { subdomainHost } from '../sources/domains.ts';
 import type { Deployment, SourceRecord, SourceType } from '../sources/model.ts';
 import { SOURCE_TYPES, sourceResource } from '../sources/source-document.ts';
 import { SourceService } from '../sources/source-service.ts';
-import { openDatabase } from '../store/db.ts';
-import { checkSameKeys, openSecrets } from '../store/secret-keys.ts';
-import { SourceStore } from '../store/source-store.ts';
 import { collect } from './flags.ts';
+import { storeOptions, withStores, type StoreFlags } from './stores.ts';
 
 interface SourceFlags {
   name?: string;
@@ -28,6 +26,7 @@ interface SourceFlags {
   enable?: boolean;
   disable?: boolean;
   data?: string;
+  database?: string;
   folderRoot?: string[];
 }
 
@@ -55,26 +54,20 @@ const FLAG_OF_FIELD: Record<string, string> = {
 };
 
 /**
- * Works on the data directory directly, whether or not a server is running on it (SQLite WAL); a running
+ * Works on the stores `serve` uses (see stores.ts), whether or not a server is running on them; a running
  * server sees the change within a second. Folders are checked against the folder roots given here
  * (`--folder-root`, PICTOR_FOLDER_ROOTS) and secrets sealed with the server's keys (PICTOR_SECRET_KEY, else
  * the data directory's key file), as `serve` does. Errors are the API's, with the flag to fix named.
  */
-async function withSources<T>(flags: { data?: string; folderRoot?: string[] }, use: (sources: SourceService) => T | Promise<T>): Promise<T> {
+async function withSources<T>(flags: StoreFlags & { folderRoot?: string[] }, use: (sources: SourceService) => Promise<T>): Promise<T> {
   const settings = resolveSourceSettings({ folderRoots: flags.folderRoot });
-  const dataDir = path.resolve(flags.data ?? process.env.PICTOR_DATA_DIR ?? DEFAULTS.dataDir);
-  const db = openDatabase(dataDir);
   try {
-    const secrets = openSecrets(db, dataDir, settings.secretKeys);
-    checkSameKeys(db, secrets);
-    return await use(new SourceService(new SourceStore(db, secrets), { baseDomain: baseDomain(), folderRoots: settings.folderRoots }));
+    return await withStores(flags, (stores) => use(new SourceService(stores.sources, { baseDomain: baseDomain(), folderRoots: settings.folderRoots })));
   } catch (error) {
     if (!isPictorError(error)) throw error;
     const field = error.pointer?.split('/').at(-1);
     const flag = field === undefined ? undefined : FLAG_OF_FIELD[field];
     throw new Error(flag ? `${error.message.replace(/\.$/, '')} (${flag}).` : error.message);
-  } finally {
-    db.close();
   }
 }
 
@@ -111,7 +104,7 @@ function print(record: SourceRecord): string {
 }
 
 function withSourceOptions(command: Command): Command {
-  return command
+  return storeOptions(command)
     .option('--folder-path <dir>', 'folder: the directory served')
     .option('--base-url <url>', 'webfolder: the origin URL paths are appended to')
     .option('--bucket <name>', 's3, s3_compatible, gcs: the bucket')
@@ -124,19 +117,15 @@ function withSourceOptions(command: Command): Command {
     .option('--subdomain <label...>', 'imgix_subdomains labels, served as <label>.<base domain> (replace the list)')
     .option('--secure', 'sign URLs (secure_url_enabled); a token is created and printed')
     .option('--no-secure', 'stop requiring signed URLs')
-    .option('--folder-root <dir>', 'a directory folder Sources may serve from, repeatable, as for serve (env PICTOR_FOLDER_ROOTS)', collect)
-    .option('--data <dir>', 'data directory (env PICTOR_DATA_DIR, default ./.pictor)');
+    .option('--folder-root <dir>', 'a directory folder Sources may serve from, repeatable, as for serve (env PICTOR_FOLDER_ROOTS)', collect);
 }
 
 export function registerSourcesCommands(program: Command): void {
   const sources = program.command('sources').description('manage Sources (the same rules as the Sources API)');
 
-  sources
-    .command('list')
-    .description('list Sources (secrets are never shown)')
+  storeOptions(sources.command('list').description('list Sources (secrets are never shown)'))
     .option('--json', 'print the Sources as the API returns them')
-    .option('--data <dir>', 'data directory (env PICTOR_DATA_DIR, default ./.pictor)')
-    .action(async (flags: { json?: boolean; data?: string }) => {
+    .action(async (flags: StoreFlags & { json?: boolean }) => {
       const { records } = await withSources(flags, (service) => service.list());
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(records.map((record) => sourceResource(record)), null, 2)}\n`);
@@ -172,7 +161,7 @@ export function registerSourcesCommands(program: Command): void {
       .option('--enable', 'serve the Source again')
       .option('--disable', 'stop serving the Source (cached renders may still be served)'),
   ).action(async (id: string, flags: SourceFlags) => {
-    const record = await withSources(flags, (service) => service.update(id, attributesFrom(flags, flags.type ?? service.require(id).deployment.type)));
+    const record = await withSources(flags, async (service) => service.update(id, attributesFrom(flags, flags.type ?? (await service.require(id)).deployment.type)));
     process.stdout.write(`${print(record)}\n`);
   });
 }

@@ -10,7 +10,6 @@ const LEASE_MARGIN = 0.1;
 const RECONNECT_MS = 500;
 
 export interface ClusterNodeOptions {
-  id: string;
   databaseUrl: string;
   leaseSeconds: number;
   /**
@@ -57,8 +56,11 @@ export class ClusterNode {
     private readonly options: ClusterNodeOptions,
   ) {}
 
+  private nodeId = '';
+
+  /** This node's name (`--node-id`), known from `join` on. */
   get id(): string {
-    return this.options.id;
+    return this.nodeId;
   }
 
   /**
@@ -76,8 +78,9 @@ export class ClusterNode {
    * Joins with freshness built from the snapshot: registers, acknowledges, catches up with what was appended
    * since, rejoins if it was fenced, and starts renewing. Resolves when the node may serve.
    */
-  async join(freshness: Freshness): Promise<void> {
+  async join(freshness: Freshness, id: string): Promise<void> {
     this.freshness = freshness;
+    this.nodeId = id;
     await this.nodes.register(this.id);
     await this.catchUp();
     this.renewTimer = setInterval(() => void this.renew(), (this.options.leaseSeconds * 1000) / 4);

@@ -13,7 +13,6 @@ import { PurgeCoordinator } from './coordinator.ts';
 export interface ClusterOptions {
   pool: PgPool;
   databaseUrl: string;
-  nodeId: string;
   leaseSeconds: number;
   serveWhenIsolated: boolean;
   onError: (error: unknown, during: string) => void;
@@ -52,7 +51,6 @@ export class Cluster {
     const log = new PgPurgeLog(options.pool);
     const nodes = new PgNodeStore(options.pool);
     const node = new ClusterNode(log, nodes, {
-      id: options.nodeId,
       databaseUrl: options.databaseUrl,
       leaseSeconds: options.leaseSeconds,
       serveWhenIsolated: options.serveWhenIsolated,
@@ -83,12 +81,12 @@ export class Cluster {
       onCompleted: deps.onCompleted,
       onError: deps.onError,
     });
-    return new ClusterPurges(deps.sources, this.log, this.coordinator, { nodeId: this.options.nodeId, claimMs });
+    return new ClusterPurges(deps.sources, this.log, this.coordinator, { nodeId: () => this.node.id, claimMs });
   }
 
-  /** Catches up with the log and takes the lease; from then on this node may serve. */
-  async join(): Promise<void> {
-    await this.node.join(this.freshness);
+  /** Catches up with the log and takes the lease as `nodeId`; from then on this node may serve. */
+  async join(nodeId: string): Promise<void> {
+    await this.node.join(this.freshness, nodeId);
     this.coordinator?.start();
   }
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { isIP } from 'node:net';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import path from 'node:path';
 import { HEAVY_RENDER_BYTES, lightReserve } from '../render/cost.ts';
 import { decodeSecretKey } from '../store/secret-box.ts';
@@ -55,6 +55,21 @@ export interface PictorOptions {
   folderRoots: string[];
   /** `PICTOR_SECRET_KEY` (environment only): keys of Source secrets at rest, the first encrypts; else `<data>/secret.key`. */
   secretKeys: Buffer[] | undefined;
+  /**
+   * `postgres://USER@HOST:PORT/DB`: the database every node of a cluster shares (Sources, API keys, dashboard
+   * accounts and sessions, purges, nodes, edges); `--data` then holds only this node's cache files (and its
+   * key file, without PICTOR_SECRET_KEY). Absent: SQLite under `--data`.
+   */
+  databaseUrl: string | undefined;
+  /** This node's name in a cluster; absent, `<hostname>:<render port>`, filled in once the port is known. */
+  nodeId: string | undefined;
+  /** How long a node's lease lasts without renewal, in seconds: a node silent longer is fenced. */
+  nodeLeaseSeconds: number;
+  /**
+   * Keep serving from the local cache while the database cannot be reached (availability over freshness):
+   * a purge completed meanwhile by the other nodes is applied here only after reconnecting.
+   */
+  serveWhenIsolated: boolean;
 }
 
 /** A setting as the user named it, for error messages: `--port / PICTOR_PORT`. */
@@ -101,6 +116,10 @@ const SETTINGS: Record<keyof PictorOptions, Setting> = {
   folderRoots: { flag: '--folder-root', env: 'PICTOR_FOLDER_ROOTS' },
   // A key on the command line would show in the process list: the environment only.
   secretKeys: { flag: '', env: 'PICTOR_SECRET_KEY' },
+  databaseUrl: { flag: '--database', env: 'PICTOR_DATABASE_URL' },
+  nodeId: { flag: '--node-id', env: 'PICTOR_NODE_ID' },
+  nodeLeaseSeconds: { flag: '--node-lease', env: 'PICTOR_NODE_LEASE' },
+  serveWhenIsolated: { flag: '--serve-when-isolated', env: 'PICTOR_SERVE_WHEN_ISOLATED' },
 };
 
 export const DEFAULTS = {
@@ -129,18 +148,14 @@ export const DEFAULTS = {
   logLevel: 'info',
   originTimeoutSeconds: 15,
   purgeRetentionSeconds: 7 * 24 * 3600,
+  nodeLeaseSeconds: 10,
 } as const;
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 /** Resolves flags (already parsed) over the environment over the defaults, and validates every value. */
 export function resolveOptions(flags: RawOptions = {}, env: NodeJS.ProcessEnv = process.env): PictorOptions {
-  const pick = (key: Exclude<keyof PictorOptions, 'folderRoots'>): string | undefined => {
-    const flag = flags[key];
-    if (flag !== undefined && flag !== '') return String(flag);
-    const fromEnv = env[SETTINGS[key].env];
-    return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
-  };
+  const pick = picker(flags, env);
   const port = (key: 'port' | 'adminPort'): number => integer(key, pick(key) ?? String(DEFAULTS[key]), 0, 65535);
   const size = (key: 'maxInputBytes' | 'diskCacheBytes' | 'memoryCacheBytes' | 'masterMemoryBytes' | 'decodedMemoryBytes' | 'renderMemoryBytes'): number =>
     bytes(key, pick(key) ?? String(DEFAULTS[key]));
@@ -163,7 +178,6 @@ export function resolveOptions(flags: RawOptions = {}, env: NodeJS.ProcessEnv = 
     port: port('port'),
     adminHost: hostName('adminHost', pick('adminHost') ?? DEFAULTS.adminHost),
     adminPort: port('adminPort'),
-    dataDir: path.resolve(pick('dataDir') ?? DEFAULTS.dataDir),
     assetsDir,
     publicUrl: publicUrl(pick('publicUrl')),
     maxInputPixels: integer('maxInputPixels', pick('maxInputPixels') ?? String(DEFAULTS.maxInputPixels), 1, 2 ** 40),
@@ -184,6 +198,41 @@ export function resolveOptions(flags: RawOptions = {}, env: NodeJS.ProcessEnv = 
     originTimeoutSeconds: integer('originTimeoutSeconds', pick('originTimeoutSeconds') ?? String(DEFAULTS.originTimeoutSeconds), 1, 600),
     purgeRetentionSeconds: duration('purgeRetentionSeconds', pick('purgeRetentionSeconds'), DEFAULTS.purgeRetentionSeconds, 60, 10 * 365 * 24 * 3600),
     folderRoots: folderRoots(flags.folderRoots, env, assetsDir),
+    ...resolveStoreSettings(flags, env),
+    nodeId: nodeId(pick('nodeId')),
+    nodeLeaseSeconds: integer('nodeLeaseSeconds', pick('nodeLeaseSeconds') ?? String(DEFAULTS.nodeLeaseSeconds), 1, 300),
+    serveWhenIsolated: boolean('serveWhenIsolated', pick('serveWhenIsolated')),
+  };
+}
+
+function boolean(key: 'serveWhenIsolated', raw: string | undefined): boolean {
+  if (raw === undefined) return false;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(SETTINGS[key], `must be true or false (1 or 0), got "${raw}"`);
+}
+
+/** `flag ?? environment`, an empty value counting as none. */
+function picker(flags: RawOptions, env: NodeJS.ProcessEnv): (key: Exclude<keyof PictorOptions, 'folderRoots'>) => string | undefined {
+  return (key) => {
+    const flag = flags[key];
+    if (flag !== undefined && flag !== '') return String(flag);
+    const fromEnv = env[SETTINGS[key].env];
+    return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
+  };
+}
+
+export type StoreSettings = Pick<PictorOptions, 'dataDir' | 'databaseUrl' | 'secretKeys'>;
+
+/**
+ * Where the stores are, as `serve` resolves it: every CLI command that reads or writes them (`keys`,
+ * `sources`, `admin`, `secrets`) opens the same ones with the same flags and environment.
+ */
+export function resolveStoreSettings(flags: { dataDir?: string | number | undefined; databaseUrl?: string | number | undefined }, env: NodeJS.ProcessEnv = process.env): StoreSettings {
+  const pick = picker(flags, env);
+  return {
+    dataDir: path.resolve(pick('dataDir') ?? DEFAULTS.dataDir),
+    databaseUrl: databaseUrl(pick('databaseUrl')),
     secretKeys: secretKeys(pick('secretKeys')),
   };
 }
@@ -245,6 +294,38 @@ function secretKeys(raw: string | undefined): Buffer[] | undefined {
     }
     return key;
   });
+}
+
+/** A PostgreSQL URL; a wrong one is not echoed, since it may hold a password. */
+function databaseUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const example = 'a PostgreSQL URL such as postgres://USER@HOST:PORT/DB';
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new ConfigError(SETTINGS.databaseUrl, `must be ${example}, and the value given is not a URL`);
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(SETTINGS.databaseUrl, `must be ${example}, and the value given starts with "${url.protocol}//"`);
+  }
+  if (url.hostname === '' || url.pathname.length <= 1) throw new ConfigError(SETTINGS.databaseUrl, `must be ${example}, with a host and a database name`);
+  return raw.trim();
+}
+
+/** A node's name: letters, digits and `.-_:@[]`, as a host name with a port is written. */
+function nodeId(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const id = raw.trim();
+  if (!/^[A-Za-z0-9._:@[\]-]{1,128}$/.test(id)) {
+    throw new ConfigError(SETTINGS.nodeId, `must be 1 to 128 letters, digits or . - _ : @ [ ] (such as node-1 or host.example:3000), got "${raw}"`);
+  }
+  return id;
+}
+
+/** The default node id: this machine's name and the render listener's port (known once it listens). */
+export function defaultNodeId(renderPort: number): string {
+  return `${hostname()}:${renderPort}`;
 }
 
 /** `127.0.0.1/32,10.0.0.0/8,::1`: each entry an IP or a CIDR (validated by node:net). */

@@ -1,6 +1,5 @@
 import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import type { Db } from '../store/db.ts';
-import { DeviceStore } from '../store/device-store.ts';
+import type { AccountStore } from '../store/stores.ts';
 
 /** The account created on the first start; the dashboard's purges are requested by `user:<name>`. */
 export const ADMIN_USERNAME = 'admin';
@@ -56,50 +55,33 @@ let decoy: Promise<string> | undefined;
  * each password is stored, and it is compared in constant time.
  */
 export class AdminAccounts {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly store: AccountStore) {}
 
-  exists(username: string): boolean {
-    return this.db.prepare('SELECT 1 FROM dashboard_users WHERE username = ?').get(username) !== undefined;
+  exists(username: string): Promise<boolean> {
+    return this.store.exists(username);
   }
 
   /** Creates `admin` with a random password when there is no account yet; returns that password (shown once). */
   async ensureAdmin(): Promise<string | undefined> {
-    if (this.exists(ADMIN_USERNAME)) return undefined;
+    if (await this.store.exists(ADMIN_USERNAME)) return undefined;
     const password = generatePassword();
-    const hash = await hashPassword(password);
-    const now = Date.now();
-    const inserted = this.db
-      .prepare('INSERT OR IGNORE INTO dashboard_users (username, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?)')
-      .run(ADMIN_USERNAME, hash, now, now);
-    return inserted.changes === 1 ? password : undefined;
+    const created = await this.store.createIfMissing(ADMIN_USERNAME, await hashPassword(password), Date.now());
+    return created ? password : undefined;
   }
 
   /** Sets (or creates) an account's password, ends its sessions and forgets its trusted browsers. */
   async setPassword(username: string, password: string): Promise<{ created: boolean; sessionsEnded: number; devicesForgotten: number }> {
     const problem = checkNewPassword(password);
     if (problem) throw new Error(problem);
-    const hash = await hashPassword(password);
-    const now = Date.now();
-    return this.db.transaction(() => {
-      const created = !this.exists(username);
-      this.db
-        .prepare(
-          `INSERT INTO dashboard_users (username, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?)
-           ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at`,
-        )
-        .run(username, hash, now, now);
-      const sessionsEnded = this.db.prepare('DELETE FROM dashboard_sessions WHERE username = ?').run(username).changes;
-      const devicesForgotten = new DeviceStore(this.db).deleteForAccount(username);
-      return { created, sessionsEnded, devicesForgotten };
-    })();
+    return this.store.setPassword(username, await hashPassword(password), Date.now());
   }
 
   async verify(username: string, password: string): Promise<boolean> {
-    const row = this.db.prepare('SELECT password_hash FROM dashboard_users WHERE username = ?').get(username) as { password_hash: string } | undefined;
-    if (!row || password.length > MAX_PASSWORD_LENGTH) {
+    const hash = await this.store.passwordHash(username);
+    if (hash === undefined || password.length > MAX_PASSWORD_LENGTH) {
       await verifyPassword(password.slice(0, MAX_PASSWORD_LENGTH), await (decoy ??= hashPassword(generatePassword())));
       return false;
     }
-    return verifyPassword(password, row.password_hash);
+    return verifyPassword(password, hash);
   }
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { DeviceStore } from '../store/device-store.ts';
+import type { DeviceStore } from '../store/stores.ts';
 import { hashId } from './session.ts';
 
 /** Sent only to the sign-in form (`Path=/dashboard/sign-in`). */
@@ -23,17 +23,17 @@ export class TrustedDevices {
    * The id hash of the device a cookie names, when it is a live device of `username`; else undefined (no cookie,
    * a malformed or forged one, a revoked or expired device, or another account's).
    */
-  find(cookie: string | undefined, username: string): string | undefined {
+  async find(cookie: string | undefined, username: string): Promise<string | undefined> {
     if (cookie === undefined || !/^[A-Za-z0-9_-]{43}$/.test(cookie)) return undefined;
-    const row = this.store.find(hashId(cookie));
+    const row = await this.store.find(hashId(cookie));
     return row && row.username === username && row.expires_at > this.now() ? row.id_hash : undefined;
   }
 
   /** Trusts the browser that just signed in with a new id (retiring the one it presented); returns the cookie value. */
-  issue(username: string, previous: string | undefined): string {
+  async issue(username: string, previous: string | undefined): Promise<string> {
     const id = randomBytes(32).toString('base64url');
     const now = this.now();
-    this.store.insert({ id_hash: hashId(id), username, signed_in_at: now, expires_at: now + DEVICE_TTL_MS }, { replaces: previous, keepPerAccount: DEVICES_PER_ACCOUNT });
+    await this.store.insert({ id_hash: hashId(id), username, signed_in_at: now, expires_at: now + DEVICE_TTL_MS }, { replaces: previous, keepPerAccount: DEVICES_PER_ACCOUNT });
     return id;
   }
 }

@@ -49,7 +49,7 @@ export function registerDashboard(app: FastifyInstance, services: DashboardServi
         reply.header('content-security-policy', contentSecurityPolicy(services, request));
         const path = request.url.split('?')[0]!;
         if (!path.startsWith('/dashboard/assets/')) reply.header('cache-control', 'no-store');
-        const session = services.sessions.find(parseCookies(request.headers.cookie).get(SESSION_COOKIE));
+        const session = await services.sessions.find(parseCookies(request.headers.cookie).get(SESSION_COOKIE));
         if (session) request.dashboardSession = session;
         if (session || PUBLIC_PATHS.some((prefix) => path.startsWith(prefix))) return;
         if (wantsJson(request)) return reply.status(401).send({ error: 'Your session has ended; sign in again.' });

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import type { Db } from '../store/db.ts';
+import type { SessionStore } from '../store/stores.ts';
 
 export const SESSION_COOKIE = 'pictor_session';
 /** A session lasts this long from sign-in, whatever happens meanwhile. */
@@ -16,49 +16,38 @@ export interface Session {
   expiresAt: number;
 }
 
-interface SessionRow {
-  id_hash: string;
-  username: string;
-  csrf_token: string;
-  created_at: number;
-  expires_at: number;
-}
-
 /**
- * Dashboard sessions in SQLite: the cookie carries 256 random bits; only their SHA-256 is stored (a leaked
+ * Dashboard sessions, in the store (so a session made on one node works on every node): the cookie carries 256 random bits; only their SHA-256 is stored (a leaked
  * database opens no session). A session expires `SESSION_TTL_MS` after sign-in and ends at sign-out.
  */
 export class Sessions {
   constructor(
-    private readonly db: Db,
+    private readonly store: SessionStore,
     private readonly now: () => number = Date.now,
   ) {}
 
-  create(username: string): { id: string; session: Session } {
+  async create(username: string): Promise<{ id: string; session: Session }> {
     const id = randomBytes(32).toString('base64url');
     const now = this.now();
     const session: Session = { idHash: hashId(id), username, csrfToken: randomBytes(32).toString('base64url'), createdAt: now, expiresAt: now + SESSION_TTL_MS };
-    this.db.prepare('DELETE FROM dashboard_sessions WHERE expires_at <= ?').run(now);
-    this.db
-      .prepare('INSERT INTO dashboard_sessions (id_hash, username, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
-      .run(session.idHash, username, session.csrfToken, session.createdAt, session.expiresAt);
+    await this.store.create({ id_hash: session.idHash, username, csrf_token: session.csrfToken, created_at: session.createdAt, expires_at: session.expiresAt });
     return { id, session };
   }
 
   /** The live session for a cookie value, or undefined (unknown, malformed or expired). */
-  find(id: string | undefined): Session | undefined {
+  async find(id: string | undefined): Promise<Session | undefined> {
     if (id === undefined || !/^[A-Za-z0-9_-]{43}$/.test(id)) return undefined;
-    const row = this.db.prepare('SELECT * FROM dashboard_sessions WHERE id_hash = ?').get(hashId(id)) as SessionRow | undefined;
+    const row = await this.store.find(hashId(id));
     if (!row) return undefined;
     if (row.expires_at <= this.now()) {
-      this.db.prepare('DELETE FROM dashboard_sessions WHERE id_hash = ?').run(row.id_hash);
+      await this.store.delete(row.id_hash);
       return undefined;
     }
     return { idHash: row.id_hash, username: row.username, csrfToken: row.csrf_token, createdAt: row.created_at, expiresAt: row.expires_at };
   }
 
-  destroy(session: Session): void {
-    this.db.prepare('DELETE FROM dashboard_sessions WHERE id_hash = ?').run(session.idHash);
+  destroy(session: Session): Promise<void> {
+    return this.store.delete(session.idHash);
   }
 }
 

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { ApiKeys } from '../auth/api-keys.ts';
-import type { RateLimiter } from '../auth/rate-limit.ts';
+import type { RateLimitStore } from '../store/stores.ts';
 import { PictorError } from '../errors.ts';
 import type { Health } from '../observability/health.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -17,9 +17,11 @@ import { serverOptions } from './server-options.ts';
 import { sourcesRoutes } from './sources-routes.ts';
 
 export interface AdminServices {
+  /** Why this node must not serve now (a cluster node behind on purges), else undefined. */
+  unavailable?: () => string | undefined;
   keys: ApiKeys;
   purges: Purges;
-  purgeLimiter: RateLimiter;
+  purgeLimiter: RateLimitStore;
   sources: SourceService;
   edges: EdgeService;
   metrics: Metrics;
@@ -70,7 +72,12 @@ export function createAdminServer(services: AdminServices): FastifyInstance {
     throw notFound(request);
   });
 
-  app.get('/healthz', async () => services.health.document());
+  app.get('/healthz', async (_request, reply) => {
+    // A cluster node that cannot vouch for its freshness says so here too (503), as on the render listener.
+    const reason = services.unavailable?.();
+    if (reason !== undefined) return reply.status(503).header('cache-control', 'no-store').send({ status: 'unavailable', reason });
+    return services.health.document();
+  });
   app.get('/metrics', async (_request, reply) => {
     reply.type(services.metrics.registry.contentType);
     return services.metrics.registry.metrics();

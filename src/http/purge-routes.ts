@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiKey, ApiKeys } from '../auth/api-keys.ts';
-import type { RateLimiter } from '../auth/rate-limit.ts';
 import { PictorError } from '../errors.ts';
 import type { PurgeRecord } from '../purge/model.ts';
 import type { PurgeRequest, Purges } from '../purge/purges.ts';
+import type { RateLimitStore } from '../store/stores.ts';
 import { requireKey } from './api-auth.ts';
 import { document } from './jsonapi.ts';
 
@@ -20,7 +20,7 @@ export function purgeRoutes(
   app: FastifyInstance,
   purges: Purges,
   keys: ApiKeys,
-  limiter: RateLimiter,
+  limiter: RateLimitStore,
   onAccepted: (coalesced: boolean) => void = () => {},
 ): void {
   /** imgix's answer to an accepted purge: the id twice, and whether it joined a purge already queued. */

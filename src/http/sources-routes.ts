@@ -17,7 +17,7 @@ export function sourcesRoutes(app: FastifyInstance, sources: SourceService, keys
 
   app.get('/api/v1/sources', auth, async (request) => {
     const query = parseSourceQuery(request.query as Record<string, unknown>);
-    const { records, totalRecords } = sources.list(query);
+    const { records, totalRecords } = await sources.list(query);
     const { number, size } = query.page;
     const totalPages = Math.ceil(totalRecords / size);
     const hasNextPage = number + 1 < totalPages;
@@ -46,19 +46,19 @@ export function sourcesRoutes(app: FastifyInstance, sources: SourceService, keys
 
   app.post('/api/v1/sources', auth, async (request, reply) => {
     const fields = parseSparseFields(request.query as Record<string, unknown>);
-    const record = sources.create(readSourceDocument(request.body, undefined));
+    const record = await sources.create(readSourceDocument(request.body, undefined));
     reply.status(201).header('location', `/api/v1/sources/${record.id}`);
     return document(sourceResource(record, fields), request.apiKey);
   });
 
   app.get<{ Params: { id: string } }>('/api/v1/sources/:id', auth, async (request) => {
     const fields = parseSparseFields(request.query as Record<string, unknown>);
-    return document(sourceResource(sources.require(request.params.id), fields), request.apiKey);
+    return document(sourceResource(await sources.require(request.params.id), fields), request.apiKey);
   });
 
   app.patch<{ Params: { id: string } }>('/api/v1/sources/:id', auth, async (request) => {
     const fields = parseSparseFields(request.query as Record<string, unknown>);
-    sources.require(request.params.id);
+    await sources.require(request.params.id);
     const attributes = readSourceDocument(request.body, request.params.id);
     // Purging on save is a purge: a key that may edit Sources but not purge may not purge this way either.
     if (isObject(attributes) && attributes.purge_derivatives === true && !hasPermission(request.apiKey!, 'purge')) {

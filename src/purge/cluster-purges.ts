@@ -19,7 +19,7 @@ export class ClusterPurges implements Purges {
     private readonly sources: SourceRegistry,
     private readonly log: PgPurgeLog,
     private readonly coordinator: PurgeCoordinator,
-    private readonly options: { nodeId: string; claimMs: number },
+    private readonly options: { nodeId: () => string; claimMs: number },
   ) {}
 
   purge(request: PurgeRequest): Promise<AcceptedPurge> {
@@ -34,7 +34,7 @@ export class ClusterPurges implements Purges {
     const scopes = [scopeOf(record)];
     let seq: number;
     try {
-      seq = await this.log.append(record, scopes, this.options.nodeId, this.options.claimMs);
+      seq = await this.log.append(record, scopes, this.options.nodeId(), this.options.claimMs);
     } catch (error) {
       // Not committed (or not known to be): not acknowledged. A commit whose answer was lost is still
       // completed by the sweep; the caller's retry is then a second, harmless purge.

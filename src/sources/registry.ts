@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import type { SourceStore } from '../store/source-store.ts';
+import type { SourceStore } from '../store/stores.ts';
 import { routingHosts } from './domains.ts';
-import { DEFAULT_DEPLOYMENT, normalizeHost, type SourceRecord } from './model.ts';
+import { normalizeHost, type SourceRecord } from './model.ts';
 import type { Origin } from './origin.ts';
 import { createOrigin } from './origin-factory.ts';
 
@@ -27,17 +26,17 @@ export interface RegistryOptions {
    * such as auditing origin reads. Tests use it to count and hold origin reads.
    */
   originInterceptor?: ((origin: Origin, source: SourceRecord) => Origin) | undefined;
+  /** A change by another writer that could not be read (the store unreachable): the Sources in memory keep serving. */
+  onError?: ((error: unknown) => void) | undefined;
 }
 
 const RAW_HOST_MEMO = 1024;
 
-/** Loopback names always served by the default Source, so `npm start` works at http://localhost:3000/. */
-const LOOPBACK_DOMAINS = ['localhost', '127.0.0.1', '[::1]'];
-
 /**
- * The Sources in memory: routing from a Host header to a Source, and one Origin per Source. A change made by
- * this process is applied to that one Source (`changed`); a change by another process (the CLI, say, editing
- * Sources while a server runs) is seen within a second and reloads them all.
+ * The Sources in memory: routing from a Host header to a Source, and one Origin per Source, so a render finds
+ * its Source without waiting on the store. A change made by this process is applied at once (`changed`); a
+ * change by another writer (the CLI, another node) arrives through `SourceStore.watch` within a second and
+ * reloads that Source, or all of them when the store cannot say which.
  */
 export class SourceRegistry {
   private byId = new Map<string, ResolvedSource>();
@@ -53,45 +52,40 @@ export class SourceRegistry {
   /** Host headers as received → Source, so a request skips normalising its Host. Client input: bounded. */
   private byRawHost = new Map<string, ResolvedSource>();
   private defaultSource: ResolvedSource | undefined;
-  private seenVersion = -1;
   /** Increases on every change: anything derived from the Sources (routes, sub-image resolution) checks it. */
   generation = 0;
-  private checkedAt = 0;
+  /** Reads of the store for changes by others, one after another, so an older read never lands after a newer one. */
+  private reading: Promise<void> = Promise.resolve();
+  private stopWatching: (() => Promise<void>) | undefined;
 
-  constructor(
+  private constructor(
     private readonly store: SourceStore,
     private readonly options: RegistryOptions,
     private readonly defaultSourceId: string,
-  ) {
-    this.reload();
+  ) {}
+
+  /** Watches the store first, then reads every Source: a change made meanwhile is read again, never missed. */
+  static async open(store: SourceStore, options: RegistryOptions, defaultSourceId: string): Promise<SourceRegistry> {
+    const registry = new SourceRegistry(store, options, defaultSourceId);
+    registry.stopWatching = await store.watch((id) => registry.changedElsewhere(id));
+    try {
+      await registry.reload();
+    } catch (error) {
+      await registry.close();
+      throw error;
+    }
+    return registry;
   }
 
-  /**
-   * Creates the default folder Source on first start, and keeps its folder and domains in step with the
-   * options on later starts. Returns its id.
-   */
-  static ensureDefaultSource(store: SourceStore, options: RegistryOptions, existingId: string | undefined): string {
-    const existing = existingId === undefined ? undefined : store.get(existingId);
-    const domains = [...LOOPBACK_DOMAINS];
-    if (options.publicUrl) domains.push(normalizeHost(options.publicUrl.host));
-    const record: SourceRecord = existing ?? {
-      id: randomBytes(12).toString('hex'),
-      name: 'default',
-      enabled: true,
-      secureUrlToken: undefined,
-      dateDeployed: Math.floor(Date.now() / 1000),
-      deployment: { ...DEFAULT_DEPLOYMENT, type: 'folder' },
-    };
-    const customDomains = [...new Set([...domains, ...record.deployment.custom_domains])];
-    const wanted: SourceRecord = { ...record, deployment: { ...record.deployment, folder_path: options.assetsDir, custom_domains: customDomains } };
-    // Unchanged, nothing is written: a server can start on a full disk when it has nothing new to record.
-    if (!existing || JSON.stringify(existing) !== JSON.stringify(wanted)) store.upsert(wanted);
-    return record.id;
+  /** Stops watching the store. */
+  async close(): Promise<void> {
+    await this.stopWatching?.();
+    this.stopWatching = undefined;
+    await this.reading;
   }
 
   /** The Source that serves a Host header: a domain match, else the default Source. */
   forHost(hostHeader: string | undefined): ResolvedSource {
-    this.refreshIfChanged();
     if (hostHeader === undefined) return this.defaultSource!;
     const known = this.byRawHost.get(hostHeader);
     if (known) return known;
@@ -103,57 +97,51 @@ export class SourceRegistry {
 
   /** The Source whose domains include this host, or undefined (purges never fall back to the default). */
   forDomain(host: string): ResolvedSource | undefined {
-    this.refreshIfChanged();
     return this.byHost.get(normalizeHost(host))?.at(-1);
   }
 
   get(id: string): ResolvedSource | undefined {
-    this.refreshIfChanged();
     return this.byId.get(id);
   }
 
   all(): ResolvedSource[] {
-    this.refreshIfChanged();
     return [...this.byId.values()];
   }
 
-  /** At most once a second: a Source edited by another process is seen within a second. */
-  private refreshIfChanged(): void {
-    const now = Date.now();
-    if (now - this.checkedAt < 1000) return;
-    this.checkedAt = now;
-    if (this.store.dataVersion() !== this.seenVersion) this.reload();
-  }
-
-  /**
-   * Call after this process changed a Source: only that Source is read again and re-routed, unless another
-   * process has written meanwhile, then every Source is.
-   */
-  changed(id: string): void {
-    if (this.store.dataVersion() !== this.seenVersion) return this.reload();
-    const record = this.store.get(id);
-    if (!record) return this.reload();
+  /** Call after this process wrote a Source: it is re-routed at once, before the write's response is sent. */
+  changed(record: SourceRecord): void {
     this.generation++;
     this.byRawHost = new Map();
-    const previous = this.byId.get(id);
+    const previous = this.byId.get(record.id);
     if (previous) this.unroute(previous);
     const resolved = this.resolve(record, previous);
-    if (!this.created.has(id)) this.created.set(id, this.created.size);
-    this.byId.set(id, resolved);
+    if (!this.created.has(record.id)) this.created.set(record.id, this.created.size);
+    this.byId.set(record.id, resolved);
     this.route(resolved);
-    if (id === this.defaultSourceId) this.defaultSource = resolved;
+    if (record.id === this.defaultSourceId) this.defaultSource = resolved;
+  }
+
+  /** Another writer changed the Source `id` (or something, when undefined): read it (or them all) again. */
+  private changedElsewhere(id: string | undefined): void {
+    this.reading = this.reading
+      .then(async () => {
+        const record = id === undefined ? undefined : await this.store.get(id);
+        if (record) this.changed(record);
+        else await this.reload();
+      })
+      .catch((error: unknown) => this.options.onError?.(error));
   }
 
   /** Reads every Source again; Origins are kept for Sources whose deployment did not change. */
-  private reload(): void {
+  private async reload(): Promise<void> {
+    const records = await this.store.all();
     this.generation++;
-    this.seenVersion = this.store.dataVersion();
     const previous = this.byId;
     this.byId = new Map();
     this.byHost = new Map();
     this.created = new Map();
     this.byRawHost = new Map();
-    for (const record of this.store.all()) {
+    for (const record of records) {
       const resolved = this.resolve(record, previous.get(record.id));
       this.created.set(record.id, this.created.size);
       this.byId.set(record.id, resolved);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { PictorError } from '../errors.ts';
-import type { SourceStore } from '../store/source-store.ts';
+import type { DomainClaim, SourceStore } from '../store/stores.ts';
 import { routingHosts, subdomainHost } from './domains.ts';
 import { FOLDER_ROOTS_SETTING, judgeFolder } from './folder-roots.ts';
 import type { Deployment, SourceRecord } from './model.ts';
@@ -45,11 +45,11 @@ export class SourceService {
   }
 
   /** `POST /api/v1/sources`: `name` and `deployment.type` (with the type's required fields) are needed. */
-  create(attributes: unknown): SourceRecord {
+  async create(attributes: unknown): Promise<SourceRecord> {
     const changes = parseSourceAttributes(attributes, 'create');
     const deployment = mergeDeployment(undefined, changes.deployment ?? {});
     this.checkFolder(deployment);
-    const record: SourceRecord = {
+    const created: SourceRecord = {
       id: randomBytes(12).toString('hex'),
       name: changes.name!,
       enabled: changes.enabled ?? true,
@@ -57,29 +57,24 @@ export class SourceService {
       secureUrlToken: deployment.secure_url_enabled ? newToken() : undefined,
       dateDeployed: this.now(),
     };
-    this.store.transaction(() => {
-      this.checkDomains(record, undefined);
-      this.store.upsert(record);
-    });
+    const record = await this.store.saveChecked(created.id, () => ({ record: created, claims: this.domainClaims(created, undefined) }));
     this.options.onChanged?.(record);
     return record;
   }
 
-  get(id: string): SourceRecord | undefined {
+  get(id: string): Promise<SourceRecord | undefined> {
     return this.store.get(id);
   }
 
   /** The Source, or a 404. */
-  require(id: string): SourceRecord {
-    const record = this.store.get(id);
-    if (!record) throw new PictorError('NOT_FOUND', `No Source has the id "${id}".`);
-    return record;
+  async require(id: string): Promise<SourceRecord> {
+    return found(id, await this.store.get(id));
   }
 
   /** Filters, then sorts (ties in creation order), then cuts the page when one is asked for. */
-  list(query: Partial<SourceQuery> = {}): SourcePage {
+  async list(query: Partial<SourceQuery> = {}): Promise<SourcePage> {
     const page = query.page && { offset: Math.min(query.page.number * query.page.size, Number.MAX_SAFE_INTEGER), limit: query.page.size };
-    const { records, total } = this.store.list({ filters: (query.filters ?? []).map(storedFilter), sort: query.sort ?? [], page });
+    const { records, total } = await this.store.list({ filters: (query.filters ?? []).map(storedFilter), sort: query.sort ?? [], page });
     return { records, totalRecords: total };
   }
 
@@ -90,8 +85,8 @@ export class SourceService {
    */
   async update(id: string, attributes: unknown): Promise<SourceRecord> {
     const changes = parseSourceAttributes(attributes, 'update');
-    const record = this.store.transaction(() => {
-      const current = this.require(id);
+    const record = await this.store.saveChecked(id, (stored) => {
+      const current = found(id, stored);
       if (changes.purgeDerivatives && !this.options.onRenderingChanged) {
         throw badRequest('"purge_derivatives" is not available in this Pictor yet; save the change without it, then purge the affected assets.', 'purge_derivatives');
       }
@@ -106,9 +101,7 @@ export class SourceService {
         secureUrlToken: current.secureUrlToken ?? (deployment.secure_url_enabled ? newToken() : undefined),
         dateDeployed: this.now(),
       };
-      this.checkDomains(next, current);
-      this.store.upsert(next);
-      return next;
+      return { record: next, claims: this.domainClaims(next, current) };
     });
     this.options.onChanged?.(record);
     if (changes.purgeDerivatives) await this.options.onRenderingChanged!(record.id);
@@ -135,35 +128,43 @@ export class SourceService {
 
   /**
    * Domains are unique across Sources: a label may serve one Source, and a host (custom domain, or
-   * `<label>.<base domain>`) too. Only what this write adds is checked, so an old clash never blocks
-   * unrelated edits. Each check is an index lookup; callers hold the write transaction, so it still holds at
-   * commit.
+   * `<label>.<base domain>`) too. Only what this write adds is claimed, so an old clash never blocks
+   * unrelated edits. The store checks each claim in the transaction that writes, so it still holds at commit.
    */
-  private checkDomains(next: SourceRecord, previous: SourceRecord | undefined): void {
+  private domainClaims(next: SourceRecord, previous: SourceRecord | undefined): DomainClaim[] {
     const base = this.options.baseDomain;
     const previousLabels = new Set(previous?.deployment.imgix_subdomains ?? []);
     const previousHosts = new Set(previous ? routingHosts(previous.deployment, base) : []);
     const newLabels = next.deployment.imgix_subdomains.filter((label) => !previousLabels.has(label));
     const newHosts = routingHosts({ custom_domains: next.deployment.custom_domains, imgix_subdomains: [] }, base).filter((host) => !previousHosts.has(host));
-    for (const label of newLabels) {
+    const claims: DomainClaim[] = newLabels.map((label) => {
       const host = base === undefined ? undefined : subdomainHost(label, base);
-      const owner = this.store.domainOwner({ label, host }, next.id);
-      if (owner) {
-        throw badRequest(
-          `"deployment.imgix_subdomains": "${label}"${host ? ` (${host})` : ''} is already a domain of the Source "${owner.name}" (${owner.id}).`,
-          'deployment.imgix_subdomains',
-        );
-      }
-    }
+      return {
+        label,
+        host,
+        refuse: (owner) =>
+          badRequest(
+            `"deployment.imgix_subdomains": "${label}"${host ? ` (${host})` : ''} is already a domain of the Source "${owner.name}" (${owner.id}).`,
+            'deployment.imgix_subdomains',
+          ),
+      };
+    });
     for (const host of newHosts) {
       // Another Source's label serves this host when it is `<label>.<base domain>`.
       const label = base !== undefined && host.endsWith(`.${base}`) ? host.slice(0, -base.length - 1) : undefined;
-      const owner = this.store.domainOwner({ label, host }, next.id);
-      if (owner) {
-        throw badRequest(`"deployment.custom_domains": "${host}" is already a domain of the Source "${owner.name}" (${owner.id}).`, 'deployment.custom_domains');
-      }
+      claims.push({
+        label,
+        host,
+        refuse: (owner) => badRequest(`"deployment.custom_domains": "${host}" is already a domain of the Source "${owner.name}" (${owner.id}).`, 'deployment.custom_domains'),
+      });
     }
+    return claims;
   }
+}
+
+function found(id: string, record: SourceRecord | undefined): SourceRecord {
+  if (!record) throw new PictorError('NOT_FOUND', `No Source has the id "${id}".`);
+  return record;
 }
 
 /** 128 random bits, hex: the secret that signs a Source's URLs (`s`). */

@@ -1,20 +1,13 @@
 import type { Db } from './db.ts';
-
-export interface DeviceRow {
-  id_hash: string;
-  username: string;
-  signed_in_at: number;
-  expires_at: number;
-}
+import type { DeviceRow, DeviceStore } from './stores.ts';
 
 /** Trusted dashboard browsers, in `dashboard_devices`: the SHA-256 of each device cookie and its account. */
-export class DeviceStore {
+export class SqliteDeviceStore implements DeviceStore {
   constructor(private readonly db: Db) {}
 
-  /** Adds a device in place of `replaces` (if given); drops expired devices, and the account's oldest beyond `keepPerAccount`. */
-  insert(row: DeviceRow, options: { replaces: string | undefined; keepPerAccount: number }): void {
+  async insert(row: DeviceRow, options: { replaces: string | undefined; keepPerAccount: number }): Promise<void> {
     this.db.transaction(() => {
-      if (options.replaces !== undefined) this.delete(options.replaces);
+      if (options.replaces !== undefined) this.db.prepare('DELETE FROM dashboard_devices WHERE id_hash = ?').run(options.replaces);
       this.db.prepare('DELETE FROM dashboard_devices WHERE expires_at <= ?').run(row.signed_in_at);
       this.db.prepare('INSERT INTO dashboard_devices (id_hash, username, signed_in_at, expires_at) VALUES (@id_hash, @username, @signed_in_at, @expires_at)').run(row);
       this.db
@@ -26,16 +19,19 @@ export class DeviceStore {
     })();
   }
 
-  find(idHash: string): DeviceRow | undefined {
+  async find(idHash: string): Promise<DeviceRow | undefined> {
     return this.db.prepare('SELECT * FROM dashboard_devices WHERE id_hash = ?').get(idHash) as DeviceRow | undefined;
   }
 
-  delete(idHash: string): void {
+  async delete(idHash: string): Promise<void> {
     this.db.prepare('DELETE FROM dashboard_devices WHERE id_hash = ?').run(idHash);
   }
 
-  /** Forgets every device of an account; answers how many there were. */
-  deleteForAccount(username: string): number {
-    return this.db.prepare('DELETE FROM dashboard_devices WHERE username = ?').run(username).changes;
+  async deleteForAccount(username: string): Promise<number> {
+    return forgetDevices(this.db, username);
   }
+}
+
+export function forgetDevices(db: Db, username: string): number {
+  return db.prepare('DELETE FROM dashboard_devices WHERE username = ?').run(username).changes;
 }

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { getMeta, type Db } from './db.ts';
 import { decodeSecretKey, keyId, newSecretKey, SecretBox, SecretKeyError } from './secret-box.ts';
-import { SEALING_KEY_META, storedKeyIds } from './source-store.ts';
+import { SEALING_KEY_META } from './source-secrets.ts';
+import { storedKeyIds } from './source-store.ts';
 
 /**
  * Where the keys of Source secrets come from: `PICTOR_SECRET_KEY` when set, else the key file
@@ -24,16 +25,29 @@ export function keyFilePath(dataDir: string): string {
  * created when missing — unless the database already holds secrets, which a new key could not read.
  */
 export function openSecrets(db: Db, dataDir: string, envKeys: Buffer[] | undefined): SecretBox {
+  return secretBoxFor(dataDir, envKeys, () => ({ inUse: [...storedKeyIds(db)], recorded: getMeta(db, SEALING_KEY_META) }));
+}
+
+/** What the database says about the keys of its secrets: the ids that sealed them, and the id recorded as sealing. */
+export interface StoredKeys {
+  inUse: string[];
+  recorded: string | undefined;
+}
+
+/**
+ * The SecretBox from `envKeys`, else from the key file of `dataDir` (created when missing, unless `stored`
+ * says the database already holds secrets, which a new key could not read). With a shared database
+ * (`cluster`), the message says that every node needs the same key.
+ */
+export function secretBoxFor(dataDir: string, envKeys: Buffer[] | undefined, stored: () => StoredKeys, cluster = false): SecretBox {
   if (envKeys !== undefined) return new SecretBox({ keys: envKeys, origin: ENV });
   const file = keyFilePath(dataDir);
   if (!fs.existsSync(file)) {
-    const inUse = [...storedKeyIds(db)];
-    const recorded = getMeta(db, SEALING_KEY_META);
+    const { inUse, recorded } = stored();
     if (inUse.length > 0 || recorded !== undefined) {
-      throw new SecretKeyError(
-        `${file} is missing, and the Sources' secrets in this data directory are encrypted with the key ${inUse[0] ?? recorded}. ` +
-          `Restore the key file (mode 0600), or set ${ENV} to the key the server uses.`,
-      );
+      const where = cluster ? 'in the shared database' : 'in this data directory';
+      const fix = cluster ? `Set ${ENV} to that key on every node (every node needs the same key).` : `Restore the key file (mode 0600), or set ${ENV} to the key the server uses.`;
+      throw new SecretKeyError(`${file} is missing, and the Sources' secrets ${where} are encrypted with the key ${inUse[0] ?? recorded}. ${fix}`);
     }
     createKeyFile(file);
   }
@@ -41,12 +55,18 @@ export function openSecrets(db: Db, dataDir: string, envKeys: Buffer[] | undefin
 }
 
 /**
- * For commands that write beside a running server (`pictor sources`, `pictor secrets rotate`): refuses keys
- * that do not include the one the server seals with, so nothing is sealed that the server cannot open.
+ * For commands that write beside a running server (`pictor sources`, `pictor secrets rotate`), and for every
+ * node of a cluster at start: refuses keys that do not include the one the server seals with, so nothing is
+ * sealed that the server cannot open.
  */
-export function checkSameKeys(db: Db, box: SecretBox): void {
-  const recorded = getMeta(db, SEALING_KEY_META);
+export function checkSameKeys(recorded: string | undefined, box: SecretBox, cluster = false): void {
   if (recorded === undefined || box.hasKey(recorded)) return;
+  if (cluster) {
+    throw new SecretKeyError(
+      `The shared database's Source secrets are encrypted with the key ${recorded}, which ${box.origin} does not hold. ` +
+        `Every node needs the same key: set ${ENV} to it on every node.`,
+    );
+  }
   throw new SecretKeyError(
     `The server on this data directory encrypts Source secrets with the key ${recorded}, which ${box.origin} does not hold. ` +
       `Run this command with the server's keys (the same ${ENV}, or its key file).`,

@@ -1,12 +1,17 @@
 import type { Statement } from 'better-sqlite3';
 import { setMeta, type Db } from './db.ts';
 import { NameRanks } from './name-ranks.ts';
-import { sealedKeyId, type SecretBox } from './secret-box.ts';
-import { normalizeHost, SECRET_FIELDS, type Deployment, type SourceRecord } from '../sources/model.ts';
+import type { SecretBox } from './secret-box.ts';
+import { openSource, SEALING_KEY_META, sealingKeyIds, sealSource, staleSecrets } from './source-secrets.ts';
+import type { DomainOwner, SourceChangeListener, SourceListing, SourceStore, SourceWrite } from './stores.ts';
+import { normalizeHost, type SourceRecord } from '../sources/model.ts';
 import type { SortKey, SourceFilter } from '../sources/source-query.ts';
 
-/** Meta key: the id of the key the last server start (or rotation) sealed with. */
-export const SEALING_KEY_META = 'secret_key_id';
+/**
+ * How often another process's writes are looked for: SQLite's `data_version`, one read of shared memory, so it
+ * can be often (a request arriving right after a CLI write should find it applied).
+ */
+const WATCH_INTERVAL_MS = 100;
 
 interface SourceRow {
   id: string;
@@ -18,20 +23,6 @@ interface SourceRow {
   date_deployed: number;
 }
 
-/** A list query in the store's terms: filter values as stored (hosts normalised, labels lowercase). */
-export interface SourceListing {
-  filters: readonly SourceFilter[];
-  sort: readonly SortKey[];
-  /** Absent: every matching Source. */
-  page?: { offset: number; limit: number } | undefined;
-}
-
-/** The Source that already holds a domain, named in the refusal. */
-export interface DomainOwner {
-  id: string;
-  name: string;
-}
-
 const SORT_COLUMNS: Record<SortKey['field'], string> = { name: 'name_rank', date_deployed: 'date_deployed', enabled: 'enabled' };
 
 /**
@@ -41,15 +32,18 @@ const SORT_COLUMNS: Record<SortKey['field'], string> = { name: 'name_rank', date
  * `secure_url_token` — are sealed here on write and opened here on read (secret-box.ts): the database holds
  * ciphertext only, and nothing above this class ever sees it.
  */
-export class SourceStore {
+export class SqliteSourceStore implements SourceStore {
   private readonly ranks: NameRanks;
   private readonly deleteDomains: Statement<[string]>;
   private readonly insertDomain: Statement<[string, string, string]>;
   private readonly owner: Statement<{ label: string | null; host: string | null; except: string }, DomainOwner>;
 
+  private box: SecretBox | undefined;
+
+  /** `secrets` may be a function: the keys are then read when a Source is first read or written. */
   constructor(
     private readonly db: Db,
-    private readonly secrets: SecretBox,
+    private readonly keys: SecretBox | (() => SecretBox),
   ) {
     this.ranks = new NameRanks(db);
     this.ranks.fillMissing();
@@ -63,17 +57,44 @@ export class SourceStore {
     );
   }
 
-  all(): SourceRecord[] {
+  private get secrets(): SecretBox {
+    return (this.box ??= typeof this.keys === 'function' ? this.keys() : this.keys);
+  }
+
+  async all(): Promise<SourceRecord[]> {
     return (this.db.prepare('SELECT * FROM sources ORDER BY created_at, rowid').all() as SourceRow[]).map((row) => this.toRecord(row));
   }
 
-  get(id: string): SourceRecord | undefined {
+  async get(id: string): Promise<SourceRecord | undefined> {
+    return this.read(id);
+  }
+
+  private read(id: string): SourceRecord | undefined {
     const row = this.db.prepare('SELECT * FROM sources WHERE id = ?').get(id) as SourceRow | undefined;
     return row && this.toRecord(row);
   }
 
+  async upsert(source: SourceRecord): Promise<void> {
+    this.write(source);
+  }
+
+  /** BEGIN IMMEDIATE takes the write lock first, so no other process writes between the check and the write. */
+  async saveChecked(id: string, build: (current: SourceRecord | undefined) => SourceWrite): Promise<SourceRecord> {
+    return this.db
+      .transaction(() => {
+        const { record, claims } = build(this.read(id));
+        for (const claim of claims) {
+          const owner = this.owner.get({ label: claim.label ?? null, host: claim.host ?? null, except: record.id });
+          if (owner) throw claim.refuse(owner);
+        }
+        this.write(record);
+        return record;
+      })
+      .immediate();
+  }
+
   /** Writes the Source with its domains and name rank, in one transaction. */
-  upsert(source: SourceRecord): void {
+  private write(source: SourceRecord): void {
     this.db.transaction(() => {
       this.writeRow(source);
       this.ranks.assign(source.id, source.name);
@@ -87,7 +108,7 @@ export class SourceStore {
    * The first-created Source other than `exceptId` that has this subdomain label, or this host as a custom
    * domain (either may be left out).
    */
-  domainOwner(claim: { label?: string | undefined; host?: string | undefined }, exceptId: string): DomainOwner | undefined {
+  async domainOwner(claim: { label?: string | undefined; host?: string | undefined }, exceptId: string): Promise<DomainOwner | undefined> {
     return this.owner.get({ label: claim.label ?? null, host: claim.host ?? null, except: exceptId });
   }
 
@@ -96,7 +117,7 @@ export class SourceStore {
    * creation order), one page of them if asked, and how many match in all. Reads only the page's rows: the
    * filters, orders and page are SQL, on indexes where the filter or order has one.
    */
-  list(listing: SourceListing): { records: SourceRecord[]; total: number } {
+  async list(listing: SourceListing): Promise<{ records: SourceRecord[]; total: number }> {
     const params: Record<string, string | number> = {};
     const conditions = listing.filters.map((filter, i) => {
       params[`f${i}`] = filter.field === 'enabled' ? Number(filter.value === 'true') : filter.value;
@@ -112,11 +133,7 @@ export class SourceStore {
   }
 
   private writeRow(source: SourceRecord): void {
-    const deployment: Record<string, unknown> = { ...source.deployment };
-    for (const field of SECRET_FIELDS) {
-      const value = source.deployment[field];
-      if (value !== undefined) deployment[field] = this.secrets.seal(value, secretContext(source.id, field));
-    }
+    const row = sealSource(source, this.secrets);
     this.db
       .prepare(
         `INSERT INTO sources (id, name, type, enabled, deployment, secure_url_token, date_deployed, created_at)
@@ -124,15 +141,7 @@ export class SourceStore {
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, type = excluded.type, enabled = excluded.enabled,
            deployment = excluded.deployment, secure_url_token = excluded.secure_url_token, date_deployed = excluded.date_deployed`,
       )
-      .run({
-        id: source.id,
-        name: source.name,
-        type: source.deployment.type,
-        enabled: source.enabled ? 1 : 0,
-        deployment: JSON.stringify(deployment),
-        secure_url_token: source.secureUrlToken === undefined ? null : this.secrets.seal(source.secureUrlToken, secretContext(source.id, 'secure_url_token')),
-        date_deployed: source.dateDeployed,
-      });
+      .run({ ...row, enabled: row.enabled ? 1 : 0 });
   }
 
   /**
@@ -141,26 +150,21 @@ export class SourceStore {
    * the right ones (a SecretKeyError otherwise). Freed pages are zeroed and the log is checkpointed, so the
    * plain text does not linger in the file. Records the current key's id (SEALING_KEY_META).
    */
-  sealAll(): { sealed: number; resealed: number } {
+  async sealAll(): Promise<{ sealed: number; resealed: number }> {
     const counts = { sealed: 0, resealed: 0 };
     this.db.pragma('secure_delete = ON');
     try {
-      this.transaction(() => {
+      this.db.transaction(() => {
         for (const row of this.db.prepare('SELECT * FROM sources').all() as SourceRow[]) {
-          let changed = false;
-          for (const value of storedSecrets(row)) {
-            const id = sealedKeyId(value);
-            if (id === this.secrets.currentKeyId) continue;
-            changed = true;
-            if (id === undefined) counts.sealed++;
-            else counts.resealed++;
-          }
+          const stale = staleSecrets(row, this.secrets);
+          counts.sealed += stale.sealed;
+          counts.resealed += stale.resealed;
           // Opens every value (also those already current) and seals again whatever changed.
           const record = this.toRecord(row);
-          if (changed) this.upsert(record);
+          if (stale.sealed + stale.resealed > 0) this.write(record);
         }
         setMeta(this.db, SEALING_KEY_META, this.secrets.currentKeyId);
-      });
+      }).immediate();
       if (counts.sealed + counts.resealed > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
     } finally {
       this.db.pragma('secure_delete = OFF');
@@ -169,40 +173,27 @@ export class SourceStore {
   }
 
   /**
-   * Runs `fn` as one write transaction taken at once (BEGIN IMMEDIATE), so checks made inside it (such as
-   * domain uniqueness) still hold when its write commits, even with another process writing.
+   * SQLite's `data_version` changes whenever another connection (the CLI, say) commits, and never for this
+   * one's own writes; it cannot say which Source changed, so a change asks for everything to be read again.
    */
-  transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
-  }
-
-  /** Changes whenever another connection (the CLI, say) commits; cheap enough to poll. */
-  dataVersion(): number {
-    return this.db.pragma('data_version', { simple: true }) as number;
+  async watch(onChange: SourceChangeListener): Promise<() => Promise<void>> {
+    const version = (): number => this.db.pragma('data_version', { simple: true }) as number;
+    let seen = version();
+    const timer = setInterval(() => {
+      if (!this.db.open) return;
+      const now = version();
+      if (now === seen) return;
+      seen = now;
+      onChange(undefined);
+    }, WATCH_INTERVAL_MS);
+    timer.unref();
+    return async () => clearInterval(timer);
   }
 
   private toRecord(row: SourceRow): SourceRecord {
-    const deployment = JSON.parse(row.deployment) as Deployment;
-    for (const field of SECRET_FIELDS) {
-      const value = deployment[field];
-      if (value !== undefined) deployment[field] = this.open(value, secretContext(row.id, field));
-    }
-    return {
-      id: row.id,
-      name: row.name,
-      enabled: row.enabled === 1,
-      deployment,
-      secureUrlToken: row.secure_url_token === null ? undefined : this.open(row.secure_url_token, secretContext(row.id, 'secure_url_token')),
-      dateDeployed: row.date_deployed,
-    };
-  }
-
-  /** A value stored in plain text (before encryption existed) reads as it is, until `sealAll` seals it. */
-  private open(value: string, context: string): string {
-    return sealedKeyId(value) === undefined ? value : this.secrets.open(value, context);
+    return openSource({ ...row, enabled: row.enabled === 1 }, this.secrets);
   }
 }
-
 
 /** One filter as SQL; its value is bound as `param`. Field names come from the fixed list of filters, never from input. */
 function filterCondition({ field }: SourceFilter, param: string): string {
@@ -216,23 +207,5 @@ function filterCondition({ field }: SourceFilter, param: string): string {
 
 /** The ids of the keys that sealed the secrets stored (without opening them). */
 export function storedKeyIds(db: Db): Set<string> {
-  const ids = new Set<string>();
-  for (const row of db.prepare('SELECT deployment, secure_url_token FROM sources').all() as SourceRow[]) {
-    for (const value of storedSecrets(row)) {
-      const id = sealedKeyId(value);
-      if (id !== undefined) ids.add(id);
-    }
-  }
-  return ids;
-}
-
-function storedSecrets(row: Pick<SourceRow, 'deployment' | 'secure_url_token'>): string[] {
-  const deployment = JSON.parse(row.deployment) as Deployment;
-  const values = SECRET_FIELDS.map((field) => deployment[field]).filter((value): value is string => typeof value === 'string');
-  return row.secure_url_token === null ? values : [...values, row.secure_url_token];
-}
-
-/** What a sealed value is bound to: it opens only in this field of this Source. */
-function secretContext(sourceId: string, field: string): string {
-  return `${field} of Source ${sourceId}`;
+  return sealingKeyIds(db.prepare('SELECT deployment, secure_url_token FROM sources').all() as SourceRow[]);
 }

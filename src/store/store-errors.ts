@@ -1,7 +1,7 @@
 import { PictorError } from '../errors.ts';
 
 /**
- * SQLite failures that say the store cannot write now (a full or read-only disk, an I/O error, a lock held
+ * SQLite and PostgreSQL failures that say the store cannot write now (a full or read-only disk, an I/O error, a lock held
  * too long by another process), as opposed to a bug in a statement. Each becomes STORE_UNAVAILABLE (503):
  * nothing was recorded, and the same request can succeed once the condition is gone.
  */
@@ -13,6 +13,22 @@ const FAULTS: [RegExp, string][] = [
   [/^SQLITE_CANTOPEN/, 'its files cannot be opened'],
   [/^SQLITE_(BUSY|LOCKED)/, 'another process has held its write lock too long'],
   [/^SQLITE_NOMEM/, 'it ran out of memory'],
+  // PostgreSQL: the server unreachable, shutting down or restarting, out of connections, or a conflict to retry.
+  [/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EPIPE|ENOTFOUND|EAI_AGAIN)$/, 'its server cannot be reached'],
+  [/^08/, 'the connection to its server failed'],
+  [/^57P0[1-3]$/, 'its server is shutting down or starting'],
+  [/^53/, 'its server is out of resources'],
+  [/^(40001|40P01)$/, 'a conflicting write got there first'],
+  [/^57014$/, 'a statement took too long'],
+  [/^25006$/, 'its server is read-only'],
+];
+
+/** pg's own errors carry no code: a pooled connection lost, or none free in time. */
+const PG_MESSAGES: [RegExp, string][] = [
+  [/^Connection terminated/, 'the connection to its server was lost'],
+  [/^timeout exceeded when trying to connect/, 'its server cannot be reached'],
+  [/^Client has encountered a connection error/, 'the connection to its server was lost'],
+  [/not queryable/, 'the connection to its server was lost'],
 ];
 
 /** The STORE_UNAVAILABLE error for a storage fault, or undefined for any other error. */
@@ -26,28 +42,13 @@ export function storeFault(error: unknown): PictorError | undefined {
   });
 }
 
-/**
- * PostgreSQL (a cluster's store) cannot be reached or is going away: connection errors from the socket,
- * SQLSTATE classes 08 (connection exception), 57P0x (shutdown, cannot connect now), 53300 (too many
- * connections), and node-postgres' own messages for a lost or timed-out connection.
- */
-const PG_FAULTS: [RegExp, string][] = [
-  [/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENOTFOUND)$/, 'the database cannot be reached'],
-  [/^08/, 'the connection to the database failed'],
-  [/^57P0[1-3]$/, 'the database is shutting down or starting'],
-  [/^53300$/, 'the database has no free connection'],
-  [/^25006$/, 'the database is read-only'],
-];
-const PG_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection refused|not queryable|Query read timeout/i;
-
-/** Why the store cannot be used, with its code (`the disk holding it is full: SQLITE_FULL`), or undefined. */
+/** Why the store cannot be used, with SQLite's code (`the disk holding it is full: SQLITE_FULL`), or undefined. */
 export function storeFaultReason(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string') {
-    const reason = FAULTS.find(([pattern]) => pattern.test(code))?.[1] ?? PG_FAULTS.find(([pattern]) => pattern.test(code))?.[1];
-    if (reason !== undefined) return `${reason}: ${code}`;
+  if (typeof code !== 'string') {
+    const message = error instanceof Error ? error.message : '';
+    return PG_MESSAGES.find(([pattern]) => pattern.test(message))?.[1];
   }
-  const message = error instanceof Error ? error.message : undefined;
-  if (message !== undefined && PG_MESSAGES.test(message)) return `the database cannot be reached: ${message}`;
-  return undefined;
+  const reason = FAULTS.find(([pattern]) => pattern.test(code))?.[1];
+  return reason === undefined ? undefined : `${reason}: ${code}`;
 }

@@ -6,10 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { ApiKeys, PERMISSIONS, type Permission } from '../../src/auth/api-keys.ts';
 import { sign } from '../../src/auth/url-signing.ts';
 import { DEFAULT_DEPLOYMENT } from '../../src/sources/model.ts';
-import { ApiKeyStore } from '../../src/store/api-key-store.ts';
-import { openDatabase } from '../../src/store/db.ts';
-import { openSecrets } from '../../src/store/secret-keys.ts';
-import { SourceStore } from '../../src/store/source-store.ts';
+import { openSqliteStores } from '../../src/store/sqlite-stores.ts';
 import { DashboardClient } from '../dashboard/http-client.ts';
 import { startOrigin, type TestOrigin } from '../helpers/origin-server.ts';
 import { eventually, rawGet, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
@@ -58,12 +55,12 @@ describe('API permissions, one key per permission', () => {
     origin = await startOrigin((_request, response) => response.writeHead(200, { 'content-type': 'image/png' }).end('never served'));
     // No --outbound-allow: loopback and private addresses are refused for every Source type.
     t = await startPictor({ options: { folderRoots: root, purgeRateLimit: '1000' }, assets: { 'a.jpg': await solidImage(8, 8, [0, 255, 0]) } });
-    const db = openDatabase(t.dataDir);
+    const stores = openSqliteStores(t.dataDir, undefined);
     try {
-      const apiKeys = new ApiKeys(new ApiKeyStore(db));
-      for (const permission of PERMISSIONS) keys[permission] = apiKeys.create(`only ${permission}`, [permission]).key;
+      const apiKeys = new ApiKeys(stores.apiKeys);
+      for (const permission of PERMISSIONS) keys[permission] = (await apiKeys.create(`only ${permission}`, [permission])).key;
     } finally {
-      db.close();
+      await stores.close();
     }
   });
   after(async () => {
@@ -170,14 +167,13 @@ describe('API permissions, one key per permission', () => {
 
   it('a folder Source stored outside the roots (an older version, another process) is never served: 403 naming the setting; its purges complete', async () => {
     // Written beside the server, as an older version or a command run with other roots would have.
-    const db = openDatabase(t.dataDir);
+    const stores = openSqliteStores(t.dataDir, undefined);
     try {
-      const store = new SourceStore(db, openSecrets(db, t.dataDir, undefined));
       for (const [id, folder, domain] of [['e7'.repeat(12), '/etc', 'etc.test'], ['0e'.repeat(12), outside, 'outside.test'], ['1e'.repeat(12), path.join(root, 'leads-out'), 'link.test']]) {
-        store.upsert({ id: id!, name: domain!, enabled: true, secureUrlToken: undefined, dateDeployed: 0, deployment: { ...DEFAULT_DEPLOYMENT, type: 'folder', folder_path: folder, custom_domains: [domain!] } });
+        await stores.sources.upsert({ id: id!, name: domain!, enabled: true, secureUrlToken: undefined, dateDeployed: 0, deployment: { ...DEFAULT_DEPLOYMENT, type: 'folder', folder_path: folder, custom_domains: [domain!] } });
       }
     } finally {
-      db.close();
+      await stores.close();
     }
     await eventually(async () => (await rawGet(t.renderPort, '/passwd', { host: 'etc.test' })).status === 403, 3000);
     for (const [host, asset] of [['etc.test', '/passwd'], ['etc.test', '/shadow'], ['outside.test', '/private.jpg?w=5'], ['link.test', '/private.jpg']]) {

@@ -25,9 +25,8 @@ import { parseParams } from '../../src/render/params.ts';
 import { FolderOrigin } from '../../src/sources/folder-origin.ts';
 import { DEFAULT_DEPLOYMENT, type SourceRecord } from '../../src/sources/model.ts';
 import { SourceRegistry } from '../../src/sources/registry.ts';
-import { openDatabase } from '../../src/store/db.ts';
-import { openSecrets } from '../../src/store/secret-keys.ts';
-import { SourceStore } from '../../src/store/source-store.ts';
+import { bootstrap } from '../../src/bootstrap.ts';
+import { openSqliteStores } from '../../src/store/sqlite-stores.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -135,18 +134,18 @@ describe('memory accounting of the in-memory tiers', () => {
 
   it('counts what parsed routes keep', async () => {
     const dataDir = await tempDir();
-    const db = openDatabase(dataDir);
-    const store = new SourceStore(db, openSecrets(db, dataDir, undefined));
+    const stores = openSqliteStores(dataDir, undefined);
     const assetsDir = await tempDir();
     const options = { assetsDir, folderRoots: [assetsDir], publicUrl: undefined, maxInputBytes: 1e6, outboundAllow: [], originTimeoutSeconds: 5 };
-    const sources = new SourceRegistry(store, options, SourceRegistry.ensureDefaultSource(store, options, undefined));
+    const sources = await SourceRegistry.open(stores.sources, options, (await bootstrap(stores, options)).defaultSourceId);
     const source = sources.forHost(undefined);
     const memo = new RouteMemo(sources, BOUND);
     const before = await retained();
     for (let i = 0; i < 6000; i++) memo.route(source, `/photos/2024/summer/image-${i}.jpg?w=${2 + (i % 4000)}&h=300&fit=crop&fm=webp&q=${i % 100}`);
     const counted = memo.bytes;
     assertHonest((await retained()) - before, counted, BOUND);
-    db.close();
+    await sources.close();
+    await stores.close();
   });
 
   it('counts what decoded levels keep', async () => {

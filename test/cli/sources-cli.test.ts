@@ -71,7 +71,9 @@ describe('pictor sources', () => {
     const disabled = JSON.parse((await cli(['sources', 'update', id, '--disable', '--data', t.dataDir])).stdout);
     assert.equal(disabled.attributes.enabled, false);
     assert.equal(disabled.attributes.deployment_status, 'disabled');
-    await eventually(async () => (await rawGet(t.renderPort, '/b.jpg?w=8', { host: 'cli.example.test' })).status === 410, 3000);
+    // A new URL each time: one rendered before the server saw the change stays cached (a disabled Source still serves those).
+    let width = 8;
+    await eventually(async () => (await rawGet(t.renderPort, `/b.jpg?w=${width++}`, { host: 'cli.example.test' })).status === 410, 3000);
 
     const updated = JSON.parse((await cli(['sources', 'update', id, '--enable', '--name', 'cli renamed', '--domain', 'cli3.example.test', '--data', t.dataDir])).stdout);
     assert.equal(updated.attributes.name, 'cli renamed');

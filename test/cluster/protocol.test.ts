@@ -36,8 +36,8 @@ describe('cluster purge protocol', () => {
   async function startNode(url: string, id: string, claimMs = 3000): Promise<TestNode> {
     const pool = createPool({ url });
     await migrate(pool);
-    const cluster = await Cluster.open({ pool, databaseUrl: url, nodeId: id, leaseSeconds: LEASE, serveWhenIsolated: false, onError: () => {} });
-    await cluster.join();
+    const cluster = await Cluster.open({ pool, databaseUrl: url, leaseSeconds: LEASE, serveWhenIsolated: false, onError: () => {} });
+    await cluster.join(id);
     const coordinator = new PurgeCoordinator(new PgPurgeLog(pool), new PgNodeStore(pool), cluster.node, {
       leaseSeconds: LEASE,
       claimMs,

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os, { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, resolveOptions, resolveSourceSettings } from '../../src/config/options.ts';
+import { ConfigError, resolveOptions, resolveSourceSettings, resolveStoreSettings } from '../../src/config/options.ts';
 
 describe('options: flag ?? environment ?? default, validated at start', () => {
   it('has the documented defaults', () => {
@@ -66,5 +66,33 @@ describe('options: flag ?? environment ?? default, validated at start', () => {
       () => resolveOptions({}, { PICTOR_SECRET_KEY: `${hex},tooshort-secret` }),
       (error: Error) => /^Invalid configuration: PICTOR_SECRET_KEY must be one or more comma-separated 32-byte keys .* entry 2 is not one$/.test(error.message) && !error.message.includes('tooshort'),
     );
+  });
+
+  it('cluster settings: --database (a PostgreSQL URL, never echoed), --node-id, --node-lease', () => {
+    const defaults = resolveOptions({}, {});
+    assert.deepEqual([defaults.databaseUrl, defaults.nodeId, defaults.nodeLeaseSeconds], [undefined, undefined, 10]);
+    const env = { PICTOR_DATABASE_URL: 'postgres://pictor@db.internal:5432/pictor', PICTOR_NODE_ID: 'node-1', PICTOR_NODE_LEASE: '30' };
+    const options = resolveOptions({ nodeId: 'edge-host.example:3000' }, env);
+    assert.deepEqual([options.databaseUrl, options.nodeId, options.nodeLeaseSeconds], ['postgres://pictor@db.internal:5432/pictor', 'edge-host.example:3000', 30]);
+    assert.equal(resolveOptions({ databaseUrl: 'postgresql://u@h/db' }, env).databaseUrl, 'postgresql://u@h/db', 'the flag wins');
+    for (const bad of ['mysql://u:hunter2@h/db', 'postgres://u:hunter2@h', 'not a url hunter2']) {
+      assert.throws(
+        () => resolveOptions({ databaseUrl: bad }, {}),
+        (error: Error) => error instanceof ConfigError && /^Invalid configuration: --database \(PICTOR_DATABASE_URL\) must be a PostgreSQL URL/.test(error.message) && !error.message.includes('hunter2'),
+        bad,
+      );
+    }
+    assert.throws(() => resolveOptions({ nodeId: 'has space' }, {}), /--node-id \(PICTOR_NODE_ID\)/);
+    assert.throws(() => resolveOptions({ nodeLeaseSeconds: '0' }, {}), /--node-lease \(PICTOR_NODE_LEASE\) must be a whole number from 1 to 300/);
+    assert.throws(() => resolveOptions({ nodeLeaseSeconds: '301' }, {}), /--node-lease/);
+  });
+
+  it('the CLI resolves the stores as serve does: data directory, database and secret keys', () => {
+    const env = { PICTOR_DATA_DIR: '/tmp/pictor-x', PICTOR_DATABASE_URL: 'postgres://u@h:5433/db' };
+    const store = resolveStoreSettings({}, env);
+    const serve = resolveOptions({}, env);
+    assert.deepEqual(store, { dataDir: serve.dataDir, databaseUrl: serve.databaseUrl, secretKeys: serve.secretKeys });
+    assert.equal(resolveStoreSettings({ dataDir: '/tmp/y', databaseUrl: 'postgres://v@w/z' }, env).databaseUrl, 'postgres://v@w/z');
+    assert.throws(() => resolveStoreSettings({ databaseUrl: 'http://x/y' }, {}), /--database/);
   });
 });

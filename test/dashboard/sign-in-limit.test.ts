@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AdminAccounts } from '../../src/dashboard/accounts.ts';
 import { addressKey, SignInLimiter } from '../../src/dashboard/sign-in-limiter.ts';
-import { openDatabase } from '../../src/store/db.ts';
+import { openSqliteStores } from '../../src/store/sqlite-stores.ts';
 import { startPictor, type TestPictor } from '../helpers/pictor.ts';
 import { DashboardClient, type DashboardResponse } from './http-client.ts';
 
@@ -189,11 +189,11 @@ describe('dashboard sign-in limit: what counts as a trusted device', () => {
   });
 
   it('another account’s device counts as no device', async () => {
-    const db = openDatabase(t.dataDir);
+    const stores = openSqliteStores(t.dataDir, undefined);
     try {
-      await new AdminAccounts(db).setPassword('editor', 'an editor passphrase');
+      await new AdminAccounts(stores.accounts).setPassword('editor', 'an editor passphrase');
     } finally {
-      db.close();
+      await stores.close();
     }
     const editor = new DashboardClient(t.adminUrl, { localAddress: '127.0.0.5' });
     assert.equal((await editor.signIn('editor', 'an editor passphrase')).status, 303);
@@ -205,12 +205,12 @@ describe('dashboard sign-in limit: what counts as a trusted device', () => {
   it('changing the password (pictor admin set-password) revokes the account’s devices', async () => {
     assert.equal((await trusted.signIn('admin', t.adminPassword)).status, 303, 'trusted before');
     await signOut(trusted);
-    const db = openDatabase(t.dataDir);
+    const stores = openSqliteStores(t.dataDir, undefined);
     let forgotten: number;
     try {
-      ({ devicesForgotten: forgotten } = await new AdminAccounts(db).setPassword('admin', 'a brand new passphrase'));
+      ({ devicesForgotten: forgotten } = await new AdminAccounts(stores.accounts).setPassword('admin', 'a brand new passphrase'));
     } finally {
-      db.close();
+      await stores.close();
     }
     assert.equal(forgotten, 1, 'the device issued at the last sign-in replaced the one before');
     assert.equal((await attempt(trusted, 'a brand new passphrase')).status, 429, 'now held back by its address like any browser');

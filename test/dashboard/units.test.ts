@@ -16,11 +16,10 @@ import { fieldForPointer, formToAttributes, parseParams, recordToFormValues } fr
 import type { PurgeRecord } from '../../src/purge/model.ts';
 import { DEFAULT_DEPLOYMENT, type SourceRecord } from '../../src/sources/model.ts';
 import { SourceService } from '../../src/sources/source-service.ts';
-import { openDatabase, type Db } from '../../src/store/db.ts';
-import { DeviceStore } from '../../src/store/device-store.ts';
+import type { Db } from '../../src/store/db.ts';
 import { PurgeStore } from '../../src/store/purge-store.ts';
-import { openSecrets } from '../../src/store/secret-keys.ts';
-import { SourceStore } from '../../src/store/source-store.ts';
+import { openSqliteStores } from '../../src/store/sqlite-stores.ts';
+import type { SqliteStores } from '../../src/store/stores.ts';
 
 describe('html template', () => {
   it('escapes every interpolated value, except html fragments; arrays are joined; null, undefined and false render nothing', () => {
@@ -33,13 +32,15 @@ describe('html template', () => {
 
 describe('sessions and accounts', () => {
   let dir: string;
+  let stores: SqliteStores;
   let db: Db;
   before(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-dash-'));
-    db = openDatabase(dir);
+    stores = openSqliteStores(dir, undefined);
+    db = stores.sqliteDb;
   });
   after(async () => {
-    db.close();
+    await stores.close();
     await fs.rm(dir, { recursive: true, force: true });
   });
 
@@ -54,7 +55,7 @@ describe('sessions and accounts', () => {
   });
 
   it('creates admin once with a random password of 20+ characters; set-password replaces it and ends the sessions', async () => {
-    const accounts = new AdminAccounts(db);
+    const accounts = new AdminAccounts(stores.accounts);
     const password = await accounts.ensureAdmin();
     assert.match(password ?? '', /^[A-Za-z0-9_-]{24}$/);
     assert.equal(await accounts.ensureAdmin(), undefined, 'only on the first start');
@@ -63,59 +64,60 @@ describe('sessions and accounts', () => {
     const stored = db.prepare('SELECT password_hash FROM dashboard_users').get() as { password_hash: string };
     assert.ok(!stored.password_hash.includes(password!));
 
-    const sessions = new Sessions(db);
-    const { id } = sessions.create('admin');
-    assert.ok(sessions.find(id));
-    const devices = new TrustedDevices(new DeviceStore(db));
-    const device = devices.issue('admin', undefined);
-    assert.ok(devices.find(device, 'admin'));
+    const sessions = new Sessions(stores.sessions);
+    const { id } = await sessions.create('admin');
+    assert.ok(await sessions.find(id));
+    const devices = new TrustedDevices(stores.devices);
+    const device = await devices.issue('admin', undefined);
+    assert.ok(await devices.find(device, 'admin'));
     await assert.rejects(accounts.setPassword('admin', 'short'), /at least 12 characters/);
     assert.deepEqual(await accounts.setPassword('admin', 'a new password, long enough'), { created: false, sessionsEnded: 1, devicesForgotten: 1 });
-    assert.equal(sessions.find(id), undefined);
-    assert.equal(devices.find(device, 'admin'), undefined, 'its trusted browsers are forgotten too');
+    assert.equal(await sessions.find(id), undefined);
+    assert.equal(await devices.find(device, 'admin'), undefined, 'its trusted browsers are forgotten too');
     assert.equal(await accounts.verify('admin', password!), false);
     assert.equal(await accounts.verify('admin', 'a new password, long enough'), true);
   });
 
-  it('sessions: 256-bit ids stored hashed, expire after their lifetime, end at sign-out', () => {
+  it('sessions: 256-bit ids stored hashed, expire after their lifetime, end at sign-out', async () => {
     let now = 1_000_000;
-    const sessions = new Sessions(db, () => now);
-    const { id, session } = sessions.create('admin');
+    const sessions = new Sessions(stores.sessions, () => now);
+    const { id, session } = await sessions.create('admin');
     assert.match(id, /^[A-Za-z0-9_-]{43}$/);
     assert.notEqual(session.idHash, id);
-    assert.equal(sessions.find(id)?.csrfToken, session.csrfToken);
+    assert.equal((await sessions.find(id))?.csrfToken, session.csrfToken);
     // Another id one character away (the last character is 'A' in 1 of 16 ids, so pick one that differs).
-    assert.equal(sessions.find(`${id.slice(0, -1)}${id.endsWith('A') ? 'B' : 'A'}`), undefined);
-    assert.equal(sessions.find('../etc'), undefined);
+    assert.equal(await sessions.find(`${id.slice(0, -1)}${id.endsWith('A') ? 'B' : 'A'}`), undefined);
+    assert.equal(await sessions.find('../etc'), undefined);
     now += SESSION_TTL_MS - 1;
-    assert.ok(sessions.find(id));
+    assert.ok(await sessions.find(id));
     now += 1;
-    assert.equal(sessions.find(id), undefined, 'expired');
-    const second = sessions.create('admin');
-    sessions.destroy(second.session);
-    assert.equal(sessions.find(second.id), undefined);
+    assert.equal(await sessions.find(id), undefined, 'expired');
+    const second = await sessions.create('admin');
+    await sessions.destroy(second.session);
+    assert.equal(await sessions.find(second.id), undefined);
   });
 
-  it('trusted devices: 256-bit ids stored hashed, a year long, their own account’s only, replaced at each sign-in, the newest 50 kept', () => {
+  it('trusted devices: 256-bit ids stored hashed, a year long, their own account’s only, replaced at each sign-in, the newest 50 kept', async () => {
     let now = 1_000_000;
-    const devices = new TrustedDevices(new DeviceStore(db), () => now);
-    const id = devices.issue('admin', undefined);
+    const devices = new TrustedDevices(stores.devices, () => now);
+    const id = await devices.issue('admin', undefined);
     assert.match(id, /^[A-Za-z0-9_-]{43}$/);
-    const idHash = devices.find(id, 'admin');
+    const idHash = await devices.find(id, 'admin');
     assert.ok(idHash && idHash !== id);
-    assert.equal(devices.find(id, 'root'), undefined, 'another account');
-    assert.equal(devices.find(`${id.slice(0, -1)}${id.endsWith('A') ? 'B' : 'A'}`, 'admin'), undefined);
-    assert.equal(devices.find(undefined, 'admin'), undefined);
+    assert.equal(await devices.find(id, 'root'), undefined, 'another account');
+    assert.equal(await devices.find(`${id.slice(0, -1)}${id.endsWith('A') ? 'B' : 'A'}`, 'admin'), undefined);
+    assert.equal(await devices.find(undefined, 'admin'), undefined);
 
-    const next = devices.issue('admin', idHash);
-    assert.equal(devices.find(id, 'admin'), undefined, 'the id it presented is retired');
-    assert.ok(devices.find(next, 'admin'));
+    const next = await devices.issue('admin', idHash);
+    assert.equal(await devices.find(id, 'admin'), undefined, 'the id it presented is retired');
+    assert.ok(await devices.find(next, 'admin'));
     now += DEVICE_TTL_MS;
-    assert.equal(devices.find(next, 'admin'), undefined, 'expired');
+    assert.equal(await devices.find(next, 'admin'), undefined, 'expired');
 
-    const issued = Array.from({ length: 51 }, () => (now++, devices.issue('admin', undefined)));
-    assert.equal(devices.find(issued[0], 'admin'), undefined, 'the oldest beyond 50 is dropped');
-    assert.ok(issued.slice(1).every((device) => devices.find(device, 'admin')));
+    const issued: string[] = [];
+    for (let i = 0; i < 51; i++) issued.push((now++, await devices.issue('admin', undefined)));
+    assert.equal(await devices.find(issued[0], 'admin'), undefined, 'the oldest beyond 50 is dropped');
+    for (const device of issued.slice(1)) assert.ok(await devices.find(device, 'admin'));
     assert.equal((db.prepare('SELECT count(*) AS n FROM dashboard_devices').get() as { n: number }).n, 50, 'expired rows are deleted too');
   });
 
@@ -205,10 +207,10 @@ describe('Source form ↔ Sources API attributes', () => {
 
   it('round-trips through the service: a Source read into the form and saved unchanged stays the same', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-form-'));
-    const db = openDatabase(dir);
+    const formStores = openSqliteStores(dir, undefined);
     try {
-      const service = new SourceService(new SourceStore(db, openSecrets(db, dir, undefined)), { folderRoots: [] });
-      const created = service.create({
+      const service = new SourceService(formStores.sources, { folderRoots: [] });
+      const created = await service.create({
         name: 'S', deployment: { type: 's3_compatible', bucket_name: 'b', secret_key: 'k', access_key: 'a', region: 'eu', custom_domains: ['x.example.com'], default_params: { auto: 'format' }, annotation: 'note', image_missing: 'https://x.example.com/missing.png', cache_ttl_value: 60 },
       });
       const values = recordToFormValues(created);
@@ -219,7 +221,7 @@ describe('Source form ↔ Sources API attributes', () => {
       assert.deepEqual({ ...updated, dateDeployed: 0 }, { ...created, dateDeployed: 0 });
       assert.equal(updated.deployment.secret_key, 'k', 'the secret is kept');
     } finally {
-      db.close();
+      await formStores.close();
       await fs.rm(dir, { recursive: true, force: true });
     }
   });

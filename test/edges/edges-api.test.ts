@@ -3,9 +3,7 @@ import { execFile } from 'node:child_process';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { ApiKeys } from '../../src/auth/api-keys.ts';
 import { renderVcl } from '../../src/edges/vcl.ts';
-import { ApiKeyStore } from '../../src/store/api-key-store.ts';
 import { openDatabase } from '../../src/store/db.ts';
 import { SqliteEdgeStore } from '../../src/store/edge-store.ts';
 import { eventually, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
@@ -100,13 +98,8 @@ describe('Edges API and CLI', () => {
   });
 
   it('needs the admin permission', async () => {
-    const db = openDatabase(t.dataDir);
-    let purgeKey: string;
-    try {
-      purgeKey = new ApiKeys(new ApiKeyStore(db)).create('purge only', ['purge']).key;
-    } finally {
-      db.close();
-    }
+    const created = await cli(['keys', 'create', '--name', 'purge only', '--permissions', 'purge', '--data', t.dataDir]);
+    const purgeKey = /ak_[0-9a-f]{64}/.exec(created.stdout)![0];
     assert.equal((await api('GET', '/api/v1/edges', undefined, purgeKey)).status, 403);
     assert.equal((await api('POST', '/api/v1/edges', edgeDocument({ name: 'edge-x', url: edge.url }), purgeKey)).status, 403);
     assert.equal((await api('GET', '/api/v1/edges', undefined, 'ak_wrong')).status, 401);

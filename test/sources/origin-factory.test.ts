@@ -11,9 +11,7 @@ import { createOrigin, GCS_ENDPOINT } from '../../src/sources/origin-factory.ts'
 import { S3Origin } from '../../src/sources/s3-origin.ts';
 import { WebFolderOrigin } from '../../src/sources/webfolder-origin.ts';
 import { WebProxyOrigin } from '../../src/sources/webproxy-origin.ts';
-import { openDatabase } from '../../src/store/db.ts';
-import { openSecrets } from '../../src/store/secret-keys.ts';
-import { SourceStore } from '../../src/store/source-store.ts';
+import { openSqliteStores } from '../../src/store/sqlite-stores.ts';
 import { startOrigin, type TestOrigin } from '../helpers/origin-server.ts';
 import { rawGet, solidImage, startPictor } from '../helpers/pictor.ts';
 
@@ -81,9 +79,9 @@ describe('the registry serves remote Sources with the outbound options of Pictor
 
   async function pictorWithWebfolder(name: string, options: Record<string, string>) {
     const dataDir = path.join(root, name);
-    const db = openDatabase(dataDir);
-    new SourceStore(db, openSecrets(db, dataDir, undefined)).upsert(source({ type: 'webfolder', webfolder_base_url: `${origin.url}/images/`, custom_domains: ['wf.test'] }));
-    db.close();
+    const stores = openSqliteStores(dataDir, undefined);
+    await stores.sources.upsert(source({ type: 'webfolder', webfolder_base_url: `${origin.url}/images/`, custom_domains: ['wf.test'] }));
+    await stores.close();
     return startPictor({ dataDir, options });
   }
 

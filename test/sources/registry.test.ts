@@ -6,14 +6,14 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { DEFAULT_DEPLOYMENT } from '../../src/sources/model.ts';
 import { SourceRegistry, type RegistryOptions } from '../../src/sources/registry.ts';
 import { SourceService } from '../../src/sources/source-service.ts';
-import { openDatabase, type Db } from '../../src/store/db.ts';
-import { openSecrets } from '../../src/store/secret-keys.ts';
-import { SourceStore } from '../../src/store/source-store.ts';
+import { openSqliteStores } from '../../src/store/sqlite-stores.ts';
+import type { SqliteStores } from '../../src/store/stores.ts';
+import { bootstrap } from '../../src/bootstrap.ts';
+import { eventually } from '../helpers/pictor.ts';
 
 describe('SourceRegistry: changes', () => {
   let dataDir: string;
-  let db: Db;
-  let store: SourceStore;
+  let stores: SqliteStores;
   let registry: SourceRegistry;
   let service: SourceService;
   /** Source id → Origins created for it. */
@@ -21,8 +21,7 @@ describe('SourceRegistry: changes', () => {
 
   beforeEach(async () => {
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-registry-'));
-    db = openDatabase(dataDir);
-    store = new SourceStore(db, openSecrets(db, dataDir, undefined));
+    stores = openSqliteStores(dataDir, undefined);
     origins = new Map();
     const options: RegistryOptions = {
       assetsDir: dataDir,
@@ -37,12 +36,13 @@ describe('SourceRegistry: changes', () => {
         return origin;
       },
     };
-    const defaultId = SourceRegistry.ensureDefaultSource(store, options, undefined);
-    registry = new SourceRegistry(store, options, defaultId);
-    service = new SourceService(store, { baseDomain: options.baseDomain, folderRoots: [dataDir], onChanged: (record) => registry.changed(record.id) });
+    const { defaultSourceId } = await bootstrap(stores, { assetsDir: dataDir, publicUrl: undefined });
+    registry = await SourceRegistry.open(stores.sources, options, defaultSourceId);
+    service = new SourceService(stores.sources, { baseDomain: options.baseDomain, folderRoots: [dataDir], onChanged: (record) => registry.changed(record) });
   });
   afterEach(async () => {
-    db.close();
+    await registry.close();
+    await stores.close();
     await fs.rm(dataDir, { recursive: true, force: true });
   });
 
@@ -50,8 +50,8 @@ describe('SourceRegistry: changes', () => {
   const served = (host: string) => registry.forHost(host).record.name;
 
   it('applies a change by this process to that Source alone, at once', async () => {
-    const a = create('a', { custom_domains: ['a.example.org'] });
-    const b = create('b', { imgix_subdomains: ['bee'] });
+    const a = await create('a', { custom_domains: ['a.example.org'] });
+    const b = await create('b', { imgix_subdomains: ['bee'] });
     assert.equal(served('A.example.org:443'), 'a');
     assert.equal(served('bee.images.example.com'), 'b');
     assert.equal(registry.forDomain('bee.images.example.com')?.record.id, b.id);
@@ -72,27 +72,28 @@ describe('SourceRegistry: changes', () => {
     assert.equal(origins.get(b.id), 1);
   });
 
-  it('reloads every Source when another connection wrote meanwhile', async () => {
-    const a = create('a', { custom_domains: ['a.example.org'] });
-    assert.equal(served('else.example.org'), 'default'); // the registry checks for other writers at most once a second
-    const other = openDatabase(dataDir);
+  it('reloads every Source within a second when another connection wrote', async () => {
+    const a = await create('a', { custom_domains: ['a.example.org'] });
+    assert.equal(served('else.example.org'), 'default');
+    const other = openSqliteStores(dataDir, undefined);
     try {
-      new SourceService(new SourceStore(other, openSecrets(other, dataDir, undefined)), { folderRoots: [dataDir] }).create({ name: 'from elsewhere', deployment: { type: 'webproxy', custom_domains: ['else.example.org'] } });
+      await new SourceService(other.sources, { folderRoots: [dataDir] }).create({ name: 'from elsewhere', deployment: { type: 'webproxy', custom_domains: ['else.example.org'] } });
+      await new SourceService(other.sources, { folderRoots: [dataDir] }).update(a.id, { enabled: false });
     } finally {
-      other.close();
+      await other.close();
     }
-    await service.update(a.id, { enabled: false });
-    assert.equal(served('else.example.org'), 'from elsewhere', 'seen with the next change, without waiting for the next check');
+    await eventually(() => served('else.example.org') === 'from elsewhere');
     assert.equal(registry.forHost('a.example.org').record.enabled, false);
   });
 
   it('an overlap from an older database: the newer Source serves the host, the older takes over when it lets go', async () => {
     const deployment = { ...DEFAULT_DEPLOYMENT, type: 'webproxy' as const, custom_domains: ['cdn.example.org'] };
     // Written past the uniqueness check, as databases from before it may hold.
-    store.upsert({ id: 'a'.repeat(24), name: 'older', enabled: true, secureUrlToken: undefined, dateDeployed: 1_700_000_000, deployment });
-    store.upsert({ id: 'b'.repeat(24), name: 'newer', enabled: true, secureUrlToken: undefined, dateDeployed: 1_700_000_001, deployment });
-    registry.changed('a'.repeat(24));
-    registry.changed('b'.repeat(24));
+    for (const [id, name, dateDeployed] of [['a'.repeat(24), 'older', 1_700_000_000], ['b'.repeat(24), 'newer', 1_700_000_001]] as const) {
+      const record = { id, name, enabled: true, secureUrlToken: undefined, dateDeployed, deployment };
+      await stores.sources.upsert(record);
+      registry.changed(record);
+    }
     assert.equal(served('cdn.example.org'), 'newer');
     await service.update('a'.repeat(24), { name: 'older, renamed' });
     assert.equal(served('cdn.example.org'), 'newer', 'a change to the older Source keeps the order');

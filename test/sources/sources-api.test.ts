@@ -5,10 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApiKeys, type Permission } from '../../src/auth/api-keys.ts';
 import { SourceService } from '../../src/sources/source-service.ts';
-import { ApiKeyStore } from '../../src/store/api-key-store.ts';
-import { openDatabase } from '../../src/store/db.ts';
-import { openSecrets } from '../../src/store/secret-keys.ts';
-import { SourceStore } from '../../src/store/source-store.ts';
+import { openSqliteStores } from '../../src/store/sqlite-stores.ts';
 import { rawGet, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
 
 interface ApiResponse {
@@ -31,12 +28,12 @@ function client(t: TestPictor) {
 const sourceDoc = (attributes: Record<string, unknown>) => ({ data: { type: 'sources', attributes } });
 
 /** A key with only these permissions, made on the server's data directory (a second connection, as the CLI does). */
-function createKey(dataDir: string, permissions: Permission[]): string {
-  const db = openDatabase(dataDir);
+async function createKey(dataDir: string, permissions: Permission[]): Promise<string> {
+  const stores = openSqliteStores(dataDir, undefined);
   try {
-    return new ApiKeys(new ApiKeyStore(db)).create(`only ${permissions.join(',')}`, permissions).key;
+    return (await new ApiKeys(stores.apiKeys).create(`only ${permissions.join(',')}`, permissions)).key;
   } finally {
-    db.close();
+    await stores.close();
   }
 }
 
@@ -348,7 +345,7 @@ describe('Sources API: create, get, update', () => {
     const anonymous = await fetch(`${t.adminUrl}/api/v1/sources`);
     assert.equal(anonymous.status, 401);
     assert.equal(((await anonymous.json()) as any).errors[0].detail, 'A valid API key is required and could not be determined.');
-    const purgeKey = createKey(t.dataDir, ['purge']);
+    const purgeKey = await createKey(t.dataDir, ['purge']);
     const requests: [string, string, unknown][] = [
       ['GET', '/api/v1/sources', undefined],
       ['GET', `/api/v1/sources/${t.defaultSourceId}`, undefined],
@@ -360,7 +357,7 @@ describe('Sources API: create, get, update', () => {
       assert.equal(response.status, 403, `${method} ${url}`);
       assert.match(response.body.errors[0].detail, /sources permission/);
     }
-    const sourcesKey = createKey(t.dataDir, ['sources']);
+    const sourcesKey = await createKey(t.dataDir, ['sources']);
     assert.equal((await api('GET', `/api/v1/sources/${t.defaultSourceId}`, undefined, sourcesKey)).status, 200);
   });
 });
@@ -537,27 +534,26 @@ describe('Sources API: routing', () => {
 describe('SourceService: the purge_derivatives hook', () => {
   it('calls onRenderingChanged after the change is saved, only when asked', async () => {
     const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-service-'));
-    const db = openDatabase(dataDir);
+    const stores = openSqliteStores(dataDir, undefined);
     try {
       const calls: [string, string][] = [];
-      const store = new SourceStore(db, openSecrets(db, dataDir, undefined));
       const changed: string[] = [];
-      const service = new SourceService(store, {
+      const service = new SourceService(stores.sources, {
         folderRoots: [],
         onChanged: (record) => changed.push(record.id),
-        onRenderingChanged: (id) => {
-          calls.push([id, store.get(id)!.deployment.default_params.q ?? '']);
+        onRenderingChanged: async (id) => {
+          calls.push([id, (await stores.sources.get(id))!.deployment.default_params.q ?? '']);
         },
       });
-      const record = service.create({ name: 'hooked', deployment: { type: 'webproxy' } });
+      const record = await service.create({ name: 'hooked', deployment: { type: 'webproxy' } });
       await service.update(record.id, { deployment: { default_params: { q: '50' } } });
       assert.deepEqual(calls, []);
       await service.update(record.id, { deployment: { default_params: { q: '60' } }, purge_derivatives: true });
       assert.deepEqual(calls, [[record.id, '60']], 'the hook sees the saved change');
       assert.deepEqual(changed, [record.id, record.id, record.id]);
-      assert.equal(service.list().totalRecords, 1);
+      assert.equal((await service.list()).totalRecords, 1);
     } finally {
-      db.close();
+      await stores.close();
       await fs.rm(dataDir, { recursive: true, force: true });
     }
   });

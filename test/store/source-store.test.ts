@@ -8,7 +8,7 @@ import { compareSourceNames, DEFAULT_DEPLOYMENT, type SourceRecord } from '../..
 import { SourceService } from '../../src/sources/source-service.ts';
 import { MIGRATIONS, openDatabase, type Db } from '../../src/store/db.ts';
 import { openSecrets } from '../../src/store/secret-keys.ts';
-import { SourceStore } from '../../src/store/source-store.ts';
+import { SqliteSourceStore } from '../../src/store/source-store.ts';
 
 let dataDir: string;
 beforeEach(async () => {
@@ -28,10 +28,10 @@ function record(name: string, deployment: Partial<SourceRecord['deployment']> = 
   };
 }
 
-function withStore<T>(use: (store: SourceStore, db: Db) => T): T {
+async function withStore<T>(use: (store: SqliteSourceStore, db: Db) => Promise<T>): Promise<T> {
   const db = openDatabase(dataDir);
   try {
-    return use(new SourceStore(db, openSecrets(db, dataDir, undefined)), db);
+    return await use(new SqliteSourceStore(db, openSecrets(db, dataDir, undefined)), db);
   } finally {
     db.close();
   }
@@ -43,18 +43,18 @@ function expectedByName(names: string[], descending = false): string[] {
 }
 
 describe('SourceStore: name order', () => {
-  it('sorts pages by the name collation (case, accents, numbers by value), ties in creation order, in both directions', () => {
+  it('sorts pages by the name collation (case, accents, numbers by value), ties in creation order, in both directions', async () => {
     // Inserted in an order unlike the sorted one; some names collate equal ("alpha", "Alpha", "ÁLPHA").
     const names = ['Source 10', 'beta', 'alpha', 'Source 9', '~tilde', 'Zeta', 'Alpha', 'source 10', '_under', 'Éclair', 'eclair 2', '10 lives', 'ÁLPHA', '2 lives', 'ørsted', 'Ωmega', 'b'];
-    withStore((store) => {
-      for (const name of names) store.upsert(record(name));
-      const sorted = (descending: boolean, page?: { offset: number; limit: number }) =>
-        store.list({ filters: [], sort: [{ field: 'name', descending }], page }).records.map((source) => source.name);
-      assert.deepEqual(sorted(false), expectedByName(names));
-      assert.deepEqual(sorted(true), expectedByName(names, true));
-      const ascending = sorted(false);
+    await withStore(async (store) => {
+      for (const name of names) await store.upsert(record(name));
+      const sorted = async (descending: boolean, page?: { offset: number; limit: number }) =>
+        (await store.list({ filters: [], sort: [{ field: 'name', descending }], page })).records.map((source) => source.name);
+      assert.deepEqual(await sorted(false), expectedByName(names));
+      assert.deepEqual(await sorted(true), expectedByName(names, true));
+      const ascending = await sorted(false);
       assert.ok(ascending.indexOf('2 lives') < ascending.indexOf('10 lives') && ascending.indexOf('Source 9') < ascending.indexOf('source 10'), 'numbers by value');
-      assert.deepEqual(sorted(false, { offset: 5, limit: 4 }), expectedByName(names).slice(5, 9));
+      assert.deepEqual(await sorted(false, { offset: 5, limit: 4 }), expectedByName(names).slice(5, 9));
       assert.deepEqual(
         expectedByName(names).filter((name) => compareSourceNames(name, 'alpha') === 0),
         ['alpha', 'Alpha', 'ÁLPHA'],
@@ -63,38 +63,38 @@ describe('SourceStore: name order', () => {
     });
   });
 
-  it('keeps the order when many names arrive between the same two neighbours, and on renames', () => {
-    withStore((store) => {
+  it('keeps the order when many names arrive between the same two neighbours, and on renames', async () => {
+    await withStore(async (store) => {
       const names = ['a', 'b'];
-      for (const name of names) store.upsert(record(name));
+      for (const name of names) await store.upsert(record(name));
       // Each name lands just below "b" and above the one before: the space between neighbours runs out and
       // the ranks are handed out afresh along the way.
       for (let i = 1; i <= 80; i++) {
         names.push(`a${i}`);
-        store.upsert(record(`a${i}`));
+        await store.upsert(record(`a${i}`));
       }
-      const listed = () => store.list({ filters: [], sort: [{ field: 'name', descending: false }] }).records;
-      assert.deepEqual(listed().map((source) => source.name), expectedByName(names));
+      const listed = async () => (await store.list({ filters: [], sort: [{ field: 'name', descending: false }] })).records;
+      assert.deepEqual((await listed()).map((source) => source.name), expectedByName(names));
 
-      const renamed = listed().find((source) => source.name === 'a40')!;
-      store.upsert({ ...renamed, name: 'c' });
+      const renamed = (await listed()).find((source) => source.name === 'a40')!;
+      await store.upsert({ ...renamed, name: 'c' });
       names[names.indexOf('a40')] = 'c';
-      assert.deepEqual(listed().map((source) => source.name), expectedByName(names));
-      assert.equal(listed().at(-1)!.id, renamed.id);
+      assert.deepEqual((await listed()).map((source) => source.name), expectedByName(names));
+      assert.equal((await listed()).at(-1)!.id, renamed.id);
     });
   });
 });
 
 describe('SourceStore: listing', () => {
-  it('pages in creation order by default and counts every match', () => {
-    withStore((store) => {
+  it('pages in creation order by default and counts every match', async () => {
+    await withStore(async (store) => {
       const created = Array.from({ length: 30 }, (_, i) => record(`n${i}`, {}, 1_700_000_000 + (i % 3)));
-      for (const source of created) store.upsert(source);
+      for (const source of created) await store.upsert(source);
       const byCreation = [...created].sort((a, b) => a.dateDeployed - b.dateDeployed);
-      const page = store.list({ filters: [], sort: [], page: { offset: 10, limit: 7 } });
+      const page = await store.list({ filters: [], sort: [], page: { offset: 10, limit: 7 } });
       assert.equal(page.total, 30);
       assert.deepEqual(page.records.map((source) => source.id), byCreation.slice(10, 17).map((source) => source.id));
-      const huge = store.list({ filters: [], sort: [], page: { offset: Number.MAX_SAFE_INTEGER, limit: 100 } });
+      const huge = await store.list({ filters: [], sort: [], page: { offset: Number.MAX_SAFE_INTEGER, limit: 100 } });
       assert.deepEqual(huge, { records: [], total: 30 });
     });
   });
@@ -125,25 +125,25 @@ describe('SourceStore: upgrading a database with Sources', () => {
 
     const db = openDatabase(dataDir);
     try {
-      const store = new SourceStore(db, openSecrets(db, dataDir, undefined));
+      const store = new SqliteSourceStore(db, openSecrets(db, dataDir, undefined));
       const service = new SourceService(store, { baseDomain: 'images.example.com', folderRoots: [dataDir] });
-      const names = (query: Parameters<SourceService['list']>[0]) => service.list(query).records.map((source) => source.name);
-      assert.deepEqual(names({ sort: [{ field: 'name', descending: false }] }), ['blog 9', 'blog 10', 'Shop']);
-      assert.deepEqual(names({ filters: [{ field: 'deployment.custom_domains', value: 'CDN.example.org' }] }), ['Shop', 'blog 9']);
-      assert.deepEqual(names({ filters: [{ field: 'deployment.imgix_subdomains', value: 'SHOP' }] }), ['Shop']);
+      const names = async (query: Parameters<SourceService['list']>[0]) => (await service.list(query)).records.map((source) => source.name);
+      assert.deepEqual(await names({ sort: [{ field: 'name', descending: false }] }), ['blog 9', 'blog 10', 'Shop']);
+      assert.deepEqual(await names({ filters: [{ field: 'deployment.custom_domains', value: 'CDN.example.org' }] }), ['Shop', 'blog 9']);
+      assert.deepEqual(await names({ filters: [{ field: 'deployment.imgix_subdomains', value: 'SHOP' }] }), ['Shop']);
 
       const create = (deployment: Record<string, unknown>) => () => service.create({ name: 'new', deployment: { type: 'webproxy', ...deployment } });
-      assert.throws(create({ custom_domains: ['cdn.example.org'] }), new RegExp(`"cdn.example.org" is already a domain of the Source "Shop" \\(${shop.id}\\)`));
-      assert.throws(create({ custom_domains: ['shop.images.example.com'] }), /"shop.images.example.com" is already a domain of the Source "Shop"/);
-      assert.throws(create({ imgix_subdomains: ['shop'] }), /"shop" \(shop.images.example.com\) is already a domain of the Source "Shop"/);
-      assert.throws(create({ imgix_subdomains: ['blog'] }), /"blog" \(blog.images.example.com\) is already a domain of the Source "blog 10"/);
+      await assert.rejects(create({ custom_domains: ['cdn.example.org'] }), new RegExp(`"cdn.example.org" is already a domain of the Source "Shop" \\(${shop.id}\\)`));
+      await assert.rejects(create({ custom_domains: ['shop.images.example.com'] }), /"shop.images.example.com" is already a domain of the Source "Shop"/);
+      await assert.rejects(create({ imgix_subdomains: ['shop'] }), /"shop" \(shop.images.example.com\) is already a domain of the Source "Shop"/);
+      await assert.rejects(create({ imgix_subdomains: ['blog'] }), /"blog" \(blog.images.example.com\) is already a domain of the Source "blog 10"/);
       const renamed = await service.update(late.id, { name: 'late' });
       assert.equal(renamed.name, 'late', 'an old overlap does not block an unrelated edit');
-      assert.deepEqual(names({ sort: [{ field: 'name', descending: true }] }), ['Shop', 'late', 'blog 10']);
+      assert.deepEqual(await names({ sort: [{ field: 'name', descending: true }] }), ['Shop', 'late', 'blog 10']);
 
       // Once the first owner lets the domain go, the other one still holds it.
       await service.update(shop.id, { deployment: { custom_domains: ['shop.example.org'] } });
-      assert.throws(create({ custom_domains: ['cdn.example.org'] }), /Source "late"/);
+      await assert.rejects(create({ custom_domains: ['cdn.example.org'] }), /Source "late"/);
     } finally {
       db.close();
     }

@@ -14,7 +14,7 @@ export function keysRoutes(app: FastifyInstance, context: DashboardContext): voi
       title: 'API keys',
       current: 'keys',
       notice: flash.notice,
-      body: keysView({ csrfToken: session.csrfToken, keys: keys.list(), newKey: flash.newKey }),
+      body: keysView({ csrfToken: session.csrfToken, keys: await keys.list(), newKey: flash.newKey }),
     });
   });
 
@@ -34,17 +34,17 @@ export function keysRoutes(app: FastifyInstance, context: DashboardContext): voi
         title: 'API keys',
         current: 'keys',
         status: 400,
-        body: keysView({ csrfToken: session.csrfToken, keys: keys.list(), form: { name, permissions, errors } }),
+        body: keysView({ csrfToken: session.csrfToken, keys: await keys.list(), form: { name, permissions, errors } }),
       });
     }
-    const { key, record } = keys.create(name, [...new Set(permissions)] as Permission[]);
+    const { key, record } = await keys.create(name, [...new Set(permissions)] as Permission[]);
     request.log.info({ key: record.id, permissions: record.permissions, by: session.username }, 'API key created in the dashboard');
     context.flash.set(session, { newKey: { id: record.id, name: record.name, key } });
     return redirect(reply, '/dashboard/keys');
   });
 
   app.get<{ Params: { id: string } }>('/keys/:id/revoke', async (request, reply) => {
-    const key = keys.list().find((candidate) => candidate.id === request.params.id);
+    const key = (await keys.list()).find((candidate) => candidate.id === request.params.id);
     if (!key) throw new PictorError('NOT_FOUND', `No API key has the id "${request.params.id}".`);
     if (key.revokedAt) {
       context.flash.set(sessionOf(request), { notice: `The key “${key.name}” is already revoked.` });
@@ -55,9 +55,9 @@ export function keysRoutes(app: FastifyInstance, context: DashboardContext): voi
 
   app.post<{ Params: { id: string } }>('/keys/:id/revoke', async (request, reply) => {
     const session = sessionOf(request);
-    const key = keys.list().find((candidate) => candidate.id === request.params.id);
+    const key = (await keys.list()).find((candidate) => candidate.id === request.params.id);
     if (!key) throw new PictorError('NOT_FOUND', `No API key has the id "${request.params.id}".`);
-    const revoked = keys.revoke(key.id);
+    const revoked = await keys.revoke(key.id);
     if (revoked) request.log.info({ key: key.id, by: session.username }, 'API key revoked in the dashboard');
     context.flash.set(session, { notice: revoked ? `The key “${key.name}” is revoked.` : `The key “${key.name}” was already revoked.` });
     return redirect(reply, '/dashboard/keys');

@@ -17,8 +17,8 @@ import { previewView, type PreviewView } from '../views/preview.ts';
 export function previewRoutes(app: FastifyInstance, context: DashboardContext): void {
   const { sources, defaultSourceId, baseDomain, publicUrl } = context.services;
   /** The Host the render listener routes to the Source: its first domain (the default Source also catches any other host). */
-  const routingHost = (id: string): string | undefined => {
-    const record = sources.get(id);
+  const routingHost = async (id: string): Promise<string | undefined> => {
+    const record = await sources.get(id);
     return record && (routingHosts(record.deployment, baseDomain)[0] ?? (id === defaultSourceId ? 'localhost' : undefined));
   };
 
@@ -28,10 +28,10 @@ export function previewRoutes(app: FastifyInstance, context: DashboardContext): 
     const params: Partial<Record<PreviewParam, string>> = {};
     for (const name of PREVIEW_PARAMS) params[name] = text(name);
     const input: PreviewInput = { path: text('path'), params, query: text('query') };
-    const all = sources.list().records;
+    const all = (await sources.list()).records;
     const sourceId = text('source') || defaultSourceId;
     const view: PreviewView = { sources: all, sourceId, input, errors: {} };
-    const record = sources.get(sourceId);
+    const record = await sources.get(sourceId);
     let status = 200;
     if (!record) {
       view.errors.source = `No Source has the id "${sourceId}".`;
@@ -43,7 +43,7 @@ export function previewRoutes(app: FastifyInstance, context: DashboardContext): 
         status = 400;
       } else {
         const renderUrl = context.services.renderUrl();
-        const host = routingHost(record.id);
+        const host = await routingHost(record.id);
         // The default Source is shown as this browser reaches the render listener (or at --public-url).
         const direct = record.id === defaultSourceId ? directRenderOrigin(publicUrl, renderUrl, request.hostname) : undefined;
         const base = direct ?? publicBase(record, { baseDomain, publicUrl, renderUrl });
@@ -74,7 +74,7 @@ export function previewRoutes(app: FastifyInstance, context: DashboardContext): 
   /** The image of a Source that the browser cannot reach by its domain: fetched from the render listener with that Host. */
   app.get('/preview/image', async (request, reply) => {
     const { source, target } = request.query as Record<string, string | undefined>;
-    const host = typeof source === 'string' ? routingHost(source) : undefined;
+    const host = typeof source === 'string' ? await routingHost(source) : undefined;
     const renderUrl = context.services.renderUrl();
     if (host === undefined || typeof target !== 'string' || !isSafeTarget(target) || renderUrl === undefined) {
       return reply.status(400).type('text/plain; charset=utf-8').send('Bad preview request.');

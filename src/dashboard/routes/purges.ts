@@ -9,7 +9,7 @@ const STATUSES = new Set(['pending', 'completed', 'failed']);
 
 export function purgesRoutes(app: FastifyInstance, context: DashboardContext): void {
   const { purges, sources } = context.services;
-  const sourceName = (id: string): string | undefined => sources.get(id)?.name;
+  const sourceName = async (id: string): Promise<string | undefined> => (await sources.get(id))?.name;
 
   app.get('/purges', async (request, reply) => {
     const query = request.query as Record<string, unknown>;
@@ -23,7 +23,9 @@ export function purgesRoutes(app: FastifyInstance, context: DashboardContext): v
       page = lastPage;
       result = await purges.list({ status, urlContains: text, limit: PURGES_PAGE_SIZE, offset: (page - 1) * PURGES_PAGE_SIZE });
     }
-    const rows = result.records.map((record) => ({ record, summary: summarizePurge(record, sourceName(record.sourceId)) }));
+    const rows = await Promise.all(
+      result.records.map(async (record) => ({ record, summary: summarizePurge(record, await sourceName(record.sourceId)) })),
+    );
     return sendPage(context, request, reply, {
       title: 'Purges',
       current: 'purges',
@@ -35,6 +37,6 @@ export function purgesRoutes(app: FastifyInstance, context: DashboardContext): v
   app.get<{ Params: { id: string } }>('/purges/:id/status', async (request, reply) => {
     const record = await purges.get(request.params.id);
     if (!record) return reply.status(404).send({ error: `No purge has the id "${request.params.id}".` });
-    return reply.send(summarizePurge(record, sourceName(record.sourceId)));
+    return reply.send(summarizePurge(record, await sourceName(record.sourceId)));
   });
 }

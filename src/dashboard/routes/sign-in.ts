@@ -59,8 +59,8 @@ export function signInRoutes(app: FastifyInstance, context: DashboardContext): v
     const username = (form.get('username') ?? '').trim();
     const password = form.get('password') ?? '';
     const next = safeNext(form.get('next'));
-    const account = username !== '' && accounts.exists(username) ? username : undefined;
-    const device = account === undefined ? undefined : devices.find(parseCookies(request.headers.cookie).get(DEVICE_COOKIE), account);
+    const account = username !== '' && (await accounts.exists(username)) ? username : undefined;
+    const device = account === undefined ? undefined : await devices.find(parseCookies(request.headers.cookie).get(DEVICE_COOKIE), account);
     const attempt = { address: request.ip, account, device };
     const refusal = signInLimiter.admit(attempt);
     if (refusal) {
@@ -74,9 +74,9 @@ export function signInRoutes(app: FastifyInstance, context: DashboardContext): v
       return showForm(request, reply, { status: 401, username, next, error: 'The user name or the password is wrong.' });
     }
     signInLimiter.succeeded(attempt);
-    if (request.dashboardSession) sessions.destroy(request.dashboardSession);
-    const { id } = sessions.create(username);
-    const deviceId = devices.issue(username, device);
+    if (request.dashboardSession) await sessions.destroy(request.dashboardSession);
+    const { id } = await sessions.create(username);
+    const deviceId = await devices.issue(username, device);
     const secure = cameOverHttps(request);
     reply.header('set-cookie', [
       serializeCookie(SESSION_COOKIE, id, { maxAge: Math.floor(SESSION_TTL_MS / 1000), secure }),
@@ -88,7 +88,7 @@ export function signInRoutes(app: FastifyInstance, context: DashboardContext): v
   });
 
   app.post('/sign-out', async (request, reply) => {
-    if (request.dashboardSession) sessions.destroy(request.dashboardSession);
+    if (request.dashboardSession) await sessions.destroy(request.dashboardSession);
     reply.header('set-cookie', serializeCookie(SESSION_COOKIE, '', { maxAge: 0, secure: cameOverHttps(request) }));
     return redirect(reply, '/dashboard/sign-in?signed_out');
   });

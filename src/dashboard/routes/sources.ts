@@ -50,7 +50,7 @@ export function sourcesRoutes(app: FastifyInstance, context: DashboardContext): 
     const values = submittedFormValues(form, current);
     if (Object.keys(errors).length > 0) return showForm(request, reply, { record: current, values, errors, status: 400 });
     try {
-      const record = current ? await sources.update(current.id, attributes) : sources.create(attributes);
+      const record = current ? await sources.update(current.id, attributes) : await sources.create(attributes);
       request.log.info({ source: record.id, by: sessionOf(request).username }, current ? 'Source updated in the dashboard' : 'Source created in the dashboard');
       context.flash.set(sessionOf(request), { notice: current ? 'Changes saved.' : `Source “${record.name}” created.` });
       return redirect(reply, `/dashboard/sources/${record.id}`);
@@ -70,9 +70,9 @@ export function sourcesRoutes(app: FastifyInstance, context: DashboardContext): 
     const requested = typeof query.page === 'string' && /^\d{1,6}$/.test(query.page) ? Math.max(1, Number(query.page)) : 1;
     const listPage = (page: number) => sources.list({ page: { number: page - 1, size: SOURCES_PAGE_SIZE } });
     let page = requested;
-    let result = listPage(page);
+    let result = await listPage(page);
     const lastPage = Math.max(1, Math.ceil(result.totalRecords / SOURCES_PAGE_SIZE));
-    if (page > lastPage) result = listPage((page = lastPage));
+    if (page > lastPage) result = await listPage((page = lastPage));
     const rows = result.records.map((record) => ({ record, hosts: hostsOf(record), isDefault: record.id === defaultSourceId }));
     return sendPage(context, request, reply, {
       title: 'Sources',
@@ -86,15 +86,15 @@ export function sourcesRoutes(app: FastifyInstance, context: DashboardContext): 
   app.post('/sources', async (request, reply) => save(request, reply, undefined));
 
   app.get<{ Params: { id: string } }>('/sources/:id', async (request, reply) => {
-    const record = sources.require(request.params.id);
+    const record = await sources.require(request.params.id);
     return showForm(request, reply, { record, values: recordToFormValues(record) });
   });
-  app.post<{ Params: { id: string } }>('/sources/:id', async (request, reply) => save(request, reply, sources.require(request.params.id)));
+  app.post<{ Params: { id: string } }>('/sources/:id', async (request, reply) => save(request, reply, await sources.require(request.params.id)));
 
   app.post<{ Params: { id: string } }>('/sources/:id/enabled', async (request, reply) => {
     const form = formOf(request);
     const enabled = form.get('enabled') === 'true';
-    const record = await sources.update(sources.require(request.params.id).id, { enabled });
+    const record = await sources.update((await sources.require(request.params.id)).id, { enabled });
     request.log.info({ source: record.id, enabled, by: sessionOf(request).username }, 'Source enabled or disabled in the dashboard');
     context.flash.set(sessionOf(request), { notice: `Source “${record.name}” ${enabled ? 'enabled' : 'disabled'}.` });
     return redirect(reply, form.get('back') === 'edit' ? `/dashboard/sources/${record.id}` : '/dashboard/sources');

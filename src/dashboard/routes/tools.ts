@@ -27,27 +27,27 @@ export function exactPurgeUrl(raw: string): string | undefined {
 export function toolsRoutes(app: FastifyInstance, context: DashboardContext): void {
   const { purges, sources } = context.services;
 
-  const view = (request: Parameters<typeof sessionOf>[0], extra: Partial<ToolsView> = {}): ToolsView => ({
+  const view = async (request: Parameters<typeof sessionOf>[0], extra: Partial<ToolsView> = {}): Promise<ToolsView> => ({
     csrfToken: sessionOf(request).csrfToken,
-    sources: sources.list().records,
+    sources: (await sources.list()).records,
     exampleBase: directRenderOrigin(context.services.publicUrl, context.services.renderUrl(), request.hostname) ?? 'https://images.example.com',
     ...extra,
   });
-  const sourceName = (id: string): string | undefined => sources.get(id)?.name;
+  const sourceName = async (id: string): Promise<string | undefined> => (await sources.get(id))?.name;
 
   app.get('/tools', async (request, reply) => {
     const { purge: purgeId } = request.query as { purge?: string };
     const extra: Partial<ToolsView> = {};
     if (typeof purgeId === 'string' && purgeId !== '') {
       const record = await purges.get(purgeId);
-      if (record) extra.purge = summarizePurge(record, sourceName(record.sourceId));
+      if (record) extra.purge = summarizePurge(record, await sourceName(record.sourceId));
       else extra.purgeMissing = `No purge has the id "${purgeId}".`;
     }
     return sendPage(context, request, reply, {
       title: 'Tools',
       current: 'tools',
       notice: context.flash.take(sessionOf(request)).notice,
-      body: toolsView(view(request, extra)),
+      body: toolsView(await view(request, extra)),
     });
   });
 
@@ -77,7 +77,7 @@ export function toolsRoutes(app: FastifyInstance, context: DashboardContext): vo
         else values.formError = error.message;
       }
     }
-    return sendPage(context, request, reply, { title: 'Tools', current: 'tools', status: 400, body: toolsView(view(request, { form: values })) });
+    return sendPage(context, request, reply, { title: 'Tools', current: 'tools', status: 400, body: toolsView(await view(request, { form: values })) });
   });
 
   app.post('/tools/purge-source', async (request, reply) => {
@@ -91,7 +91,7 @@ export function toolsRoutes(app: FastifyInstance, context: DashboardContext): vo
         title: 'Tools',
         current: 'tools',
         status: error.status,
-        body: toolsView(view(request, { sourceForm: { sourceId, error: error.message } })),
+        body: toolsView(await view(request, { sourceForm: { sourceId, error: error.message } })),
       });
     }
   });

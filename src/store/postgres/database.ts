@@ -11,7 +11,7 @@ export type PgPool = pg.Pool;
 export type PgClient = pg.PoolClient;
 
 /** Advisory lock ids (one number space per database): migrations, and the order of the purge log's ids. */
-export const LOCKS = { migrations: 7_368_001, purgeLog: 7_368_002, bootstrap: 7_368_003 } as const;
+export const LOCKS = { migrations: 7_368_001, purgeLog: 7_368_002, bootstrap: 7_368_003, sources: 7_368_004 } as const;
 
 export interface PgOptions {
   /** `postgres://user@host:port/db` */
@@ -87,6 +87,60 @@ export const PG_MIGRATIONS: readonly string[] = [
      created_at BIGINT NOT NULL
    );
    CREATE TABLE rate_limits (caller TEXT PRIMARY KEY, tokens DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL);`,
+  // The state of postgres/stores.ts, as SQLite holds it (db.ts). `created_seq` orders Sources created in the
+  // same second (SQLite's rowid); Source writes take LOCKS.sources, so domain checks hold at commit.
+  `CREATE TABLE sources (
+     id TEXT PRIMARY KEY,
+     created_seq BIGSERIAL NOT NULL UNIQUE,
+     name TEXT NOT NULL,
+     type TEXT NOT NULL,
+     enabled BOOLEAN NOT NULL,
+     deployment JSONB NOT NULL,
+     secure_url_token TEXT,
+     date_deployed BIGINT NOT NULL,
+     created_at BIGINT NOT NULL
+   );
+   CREATE INDEX sources_created ON sources (created_at, created_seq);
+   CREATE INDEX sources_type_enabled ON sources (type, enabled, created_at);
+   CREATE INDEX sources_date_deployed ON sources (date_deployed, created_at);
+   CREATE TABLE source_domains (
+     kind TEXT NOT NULL CHECK (kind IN ('host', 'label')),
+     name TEXT NOT NULL,
+     source_id TEXT NOT NULL REFERENCES sources (id),
+     PRIMARY KEY (kind, name, source_id)
+   );
+   CREATE INDEX source_domains_source ON source_domains (source_id);
+   CREATE TABLE api_keys (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     key_hash TEXT NOT NULL UNIQUE,
+     permissions TEXT NOT NULL,
+     created_at BIGINT NOT NULL,
+     last_used_at BIGINT,
+     revoked_at BIGINT
+   );
+   CREATE TABLE dashboard_users (
+     username TEXT PRIMARY KEY,
+     password_hash TEXT NOT NULL,
+     created_at BIGINT NOT NULL,
+     updated_at BIGINT NOT NULL
+   );
+   CREATE TABLE dashboard_sessions (
+     id_hash TEXT PRIMARY KEY,
+     username TEXT NOT NULL REFERENCES dashboard_users (username) ON DELETE CASCADE,
+     csrf_token TEXT NOT NULL,
+     created_at BIGINT NOT NULL,
+     expires_at BIGINT NOT NULL
+   );
+   CREATE INDEX dashboard_sessions_expiry ON dashboard_sessions (expires_at);
+   CREATE TABLE dashboard_devices (
+     id_hash TEXT PRIMARY KEY,
+     username TEXT NOT NULL REFERENCES dashboard_users (username) ON DELETE CASCADE,
+     signed_in_at BIGINT NOT NULL,
+     expires_at BIGINT NOT NULL
+   );
+   CREATE INDEX dashboard_devices_account ON dashboard_devices (username, signed_in_at);
+   CREATE INDEX dashboard_devices_expiry ON dashboard_devices (expires_at);`,
 ];
 
 /** Applies the migrations not applied yet; safe when several nodes start at once. */

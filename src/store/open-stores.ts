@@ -1,0 +1,24 @@
+import { openPostgresStores } from './postgres/stores.ts';
+import { openSqliteStores } from './sqlite-stores.ts';
+import type { Stores } from './stores.ts';
+
+export interface StoreSettings {
+  /** This node's data directory: the SQLite file without `databaseUrl`, and the secret key file without `secretKeys`. */
+  dataDir: string;
+  /** `postgres://…`: the shared database of a cluster; absent, SQLite under `dataDir`. */
+  databaseUrl?: string | undefined;
+  /** `PICTOR_SECRET_KEY`, already validated. */
+  secretKeys?: Buffer[] | undefined;
+  /**
+   * `when-used`: the keys of Source secrets are read when a Source is first read or written, so commands that
+   * touch no Source (`keys`, `admin`) work without them. Default `at-open`: a wrong key stops the open.
+   */
+  secrets?: 'at-open' | 'when-used';
+}
+
+/** The stores a server or a CLI command works with: PostgreSQL when a database URL is given, else SQLite. */
+export async function openStores(settings: StoreSettings): Promise<Stores> {
+  const lazy = settings.secrets === 'when-used';
+  if (settings.databaseUrl !== undefined) return openPostgresStores(settings.databaseUrl, settings.dataDir, settings.secretKeys, lazy);
+  return openSqliteStores(settings.dataDir, settings.secretKeys, lazy);
+}

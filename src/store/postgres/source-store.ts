@@ -1,0 +1,263 @@
+import pg from 'pg';
+import { compareSourceNames, normalizeHost, type SourceRecord } from '../../sources/model.ts';
+import type { SortKey, SourceFilter } from '../../sources/source-query.ts';
+import type { SecretBox } from '../secret-box.ts';
+import { openSource, SEALING_KEY_META, sealSource, staleSecrets, type StoredSource } from '../source-secrets.ts';
+import type { DomainOwner, SourceChangeListener, SourceListing, SourceStore, SourceWrite } from '../stores.ts';
+import { LOCKS, withTransaction, type PgClient, type PgPool } from './database.ts';
+
+/** The channel of Source changes; the payload is the id of the Source written. */
+export const SOURCES_CHANNEL = 'pictor_sources';
+/** Wait before connecting the LISTEN connection again after it was lost (a server restart). */
+const RECONNECT_MS = 250;
+
+interface SourceRow {
+  id: string;
+  name: string;
+  type: string;
+  enabled: boolean;
+  deployment: string;
+  secure_url_token: string | null;
+  date_deployed: string;
+  created_at: string;
+  created_seq: string;
+}
+
+const COLUMNS = 'id, name, type, enabled, deployment::text AS deployment, secure_url_token, date_deployed, created_at, created_seq';
+const SORT_COLUMNS: Record<Exclude<SortKey['field'], 'name'>, string> = { date_deployed: 'date_deployed', enabled: 'enabled' };
+
+type Queryable = Pick<PgPool, 'query'> | PgClient;
+
+/**
+ * Sources in PostgreSQL, shared by every node. Every write holds LOCKS.sources for its transaction, so a
+ * domain check and the write it guards are never interleaved with another node's, and sends NOTIFY
+ * `pictor_sources` with the Source's id in the same transaction: every node's registry reloads it once it
+ * is committed. Secrets are sealed and opened here as in SQLite (source-secrets.ts).
+ *
+ * Name order is the collation of `compareSourceNames`, which PostgreSQL does not have: a page sorted by name
+ * sorts the matching Sources' names here, then reads the page's rows.
+ */
+export class PgSourceStore implements SourceStore {
+  constructor(
+    private readonly pool: PgPool,
+    private readonly url: string,
+    /** The keys, read when a Source is first read or written (postgres/stores.ts). */
+    private readonly secrets: () => Promise<SecretBox>,
+  ) {}
+
+  async all(): Promise<SourceRecord[]> {
+    const { rows } = await this.pool.query<SourceRow>(`SELECT ${COLUMNS} FROM sources ORDER BY created_at, created_seq`);
+    const box = await this.secrets();
+    return rows.map((row) => toRecord(row, box));
+  }
+
+  async get(id: string): Promise<SourceRecord | undefined> {
+    return this.read(this.pool, id);
+  }
+
+  async domainOwner(claim: { label?: string | undefined; host?: string | undefined }, exceptId: string): Promise<DomainOwner | undefined> {
+    return owner(this.pool, claim, exceptId);
+  }
+
+  async upsert(record: SourceRecord): Promise<void> {
+    await this.locked(async (client) => this.write(client, record));
+  }
+
+  async saveChecked(id: string, build: (current: SourceRecord | undefined) => SourceWrite): Promise<SourceRecord> {
+    return this.locked(async (client) => {
+      const { record, claims } = build(await this.read(client, id));
+      for (const claim of claims) {
+        const holder = await owner(client, claim, record.id);
+        if (holder) throw claim.refuse(holder);
+      }
+      await this.write(client, record);
+      return record;
+    });
+  }
+
+  async list(listing: SourceListing): Promise<{ records: SourceRecord[]; total: number }> {
+    const params: unknown[] = [];
+    const conditions = listing.filters.map((filter) => {
+      params.push(filter.field === 'enabled' ? filter.value === 'true' : filter.value);
+      return filterCondition(filter, `$${params.length}`);
+    });
+    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+    const { page } = listing;
+    if (listing.sort.some((key) => key.field === 'name')) return this.listByName(listing, where, params);
+    const order = [...listing.sort.map(({ field, descending }) => `${SORT_COLUMNS[field as keyof typeof SORT_COLUMNS]} ${descending ? 'DESC' : 'ASC'}`), 'created_at', 'created_seq'].join(', ');
+    const select = `SELECT ${COLUMNS} FROM sources ${where} ORDER BY ${order}`;
+    const { rows } = page
+      ? await this.pool.query<SourceRow>(`${select} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`, [...params, page.limit, page.offset])
+      : await this.pool.query<SourceRow>(select, params);
+    const total = page ? Number((await this.pool.query<{ total: string }>(`SELECT COUNT(*) AS total FROM sources ${where}`, params)).rows[0]!.total) : rows.length;
+    const box = await this.secrets();
+    return { records: rows.map((row) => toRecord(row, box)), total };
+  }
+
+  /** Sorts the matching Sources' keys here (names by `compareSourceNames`), then reads only the page's rows. */
+  private async listByName(listing: SourceListing, where: string, params: unknown[]): Promise<{ records: SourceRecord[]; total: number }> {
+    type Key = { id: string; name: string; enabled: boolean; date_deployed: string; created_at: string; created_seq: string };
+    const { rows: keys } = await this.pool.query<Key>(`SELECT id, name, enabled, date_deployed, created_at, created_seq FROM sources ${where}`, params);
+    const compare = (a: Key, b: Key): number => {
+      for (const { field, descending } of listing.sort) {
+        const order =
+          field === 'name' ? compareSourceNames(a.name, b.name) : field === 'enabled' ? Number(a.enabled) - Number(b.enabled) : Number(a.date_deployed) - Number(b.date_deployed);
+        if (order !== 0) return descending ? -order : order;
+      }
+      return Number(a.created_at) - Number(b.created_at) || Number(a.created_seq) - Number(b.created_seq);
+    };
+    keys.sort(compare);
+    const { page } = listing;
+    const ids = (page ? keys.slice(page.offset, page.offset + page.limit) : keys).map((key) => key.id);
+    const { rows } = await this.pool.query<SourceRow>(`SELECT ${COLUMNS} FROM sources WHERE id = ANY($1::text[])`, [ids]);
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    const box = await this.secrets();
+    return { records: ids.flatMap((id) => (byId.has(id) ? [toRecord(byId.get(id)!, box)] : [])), total: keys.length };
+  }
+
+  async sealAll(): Promise<{ sealed: number; resealed: number }> {
+    const box = await this.secrets();
+    return this.locked(async (client) => {
+      const counts = { sealed: 0, resealed: 0 };
+      const { rows } = await client.query<SourceRow>(`SELECT ${COLUMNS} FROM sources`);
+      for (const row of rows) {
+        const stale = staleSecrets(row, box);
+        counts.sealed += stale.sealed;
+        counts.resealed += stale.resealed;
+        // Opens every value (also those already current) and seals again whatever changed.
+        const record = toRecord(row, box);
+        if (stale.sealed + stale.resealed > 0) await this.write(client, record);
+      }
+      await client.query(
+        'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE meta.value IS DISTINCT FROM excluded.value',
+        [SEALING_KEY_META, box.currentKeyId],
+      );
+      return counts;
+    });
+  }
+
+  /**
+   * A connection of its own that LISTENs, connected again whenever it is lost (a server restart, a network
+   * cut); after a reconnection every Source is read again, since notifications sent meanwhile are gone.
+   */
+  async watch(onChange: SourceChangeListener): Promise<() => Promise<void>> {
+    let stopped = false;
+    let client: pg.Client | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    const connect = async (): Promise<void> => {
+      const next = new pg.Client({ connectionString: this.url, application_name: 'pictor listen', connectionTimeoutMillis: 2000 });
+      let lost = false;
+      const onLost = (): void => {
+        if (lost) return;
+        lost = true;
+        if (client === next) client = undefined;
+        next.end().catch(() => {});
+        if (!stopped) retry = setTimeout(() => void reconnect(), RECONNECT_MS).unref();
+      };
+      next.on('error', onLost);
+      next.on('end', onLost);
+      next.on('notification', (message) => {
+        if (message.channel === SOURCES_CHANNEL) onChange(message.payload || undefined);
+      });
+      try {
+        await next.connect();
+        await next.query(`LISTEN ${SOURCES_CHANNEL}`);
+      } catch (error) {
+        onLost();
+        throw error;
+      }
+      if (stopped) return void next.end().catch(() => {});
+      client = next;
+    };
+    const reconnect = async (): Promise<void> => {
+      try {
+        await connect();
+        onChange(undefined);
+      } catch {
+        // connect() scheduled the next try
+      }
+    };
+    try {
+      await connect();
+    } catch (error) {
+      stopped = true;
+      clearTimeout(retry);
+      throw error;
+    }
+    return async () => {
+      stopped = true;
+      clearTimeout(retry);
+      await client?.end().catch(() => {});
+    };
+  }
+
+  /** A transaction holding LOCKS.sources: one Source writer at a time across the cluster. */
+  private async locked<T>(fn: (client: PgClient) => Promise<T>): Promise<T> {
+    return withTransaction(this.pool, async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [LOCKS.sources]);
+      return fn(client);
+    });
+  }
+
+  private async read(db: Queryable, id: string): Promise<SourceRecord | undefined> {
+    const { rows } = await db.query<SourceRow>(`SELECT ${COLUMNS} FROM sources WHERE id = $1`, [id]);
+    return rows[0] && toRecord(rows[0], await this.secrets());
+  }
+
+  /** The row, its domains, and the notification, inside the caller's transaction. */
+  private async write(client: PgClient, source: SourceRecord): Promise<void> {
+    const row = sealSource(source, await this.secrets());
+    await client.query(
+      `INSERT INTO sources (id, name, type, enabled, deployment, secure_url_token, date_deployed, created_at)
+       VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $7)
+       ON CONFLICT (id) DO UPDATE SET name = excluded.name, type = excluded.type, enabled = excluded.enabled,
+         deployment = excluded.deployment, secure_url_token = excluded.secure_url_token, date_deployed = excluded.date_deployed`,
+      [row.id, row.name, row.type, row.enabled, row.deployment, row.secure_url_token, row.date_deployed],
+    );
+    await client.query('DELETE FROM source_domains WHERE source_id = $1', [source.id]);
+    const hosts = source.deployment.custom_domains.map(normalizeHost);
+    const labels = source.deployment.imgix_subdomains.map((label) => label.toLowerCase());
+    const kinds = [...hosts.map(() => 'host'), ...labels.map(() => 'label')];
+    const names = [...hosts, ...labels];
+    if (kinds.length > 0) {
+      await client.query(
+        `INSERT INTO source_domains (kind, name, source_id) SELECT kind, name, $3 FROM unnest($1::text[], $2::text[]) AS domain (kind, name)
+         ON CONFLICT DO NOTHING`,
+        [kinds, names, source.id],
+      );
+    }
+    await client.query('SELECT pg_notify($1, $2)', [SOURCES_CHANNEL, source.id]);
+  }
+
+}
+
+function toRecord(row: SourceRow, secrets: SecretBox): SourceRecord {
+  const stored: StoredSource = { ...row, date_deployed: Number(row.date_deployed) };
+  return openSource(stored, secrets);
+}
+
+async function owner(db: Queryable, claim: { label?: string | undefined; host?: string | undefined }, exceptId: string): Promise<DomainOwner | undefined> {
+  const { rows } = await db.query<DomainOwner>(
+    `SELECT id, name FROM sources WHERE id <> $3 AND id IN (
+       SELECT source_id FROM source_domains WHERE kind = 'label' AND name = $1
+       UNION ALL SELECT source_id FROM source_domains WHERE kind = 'host' AND name = $2
+     ) ORDER BY created_at, created_seq LIMIT 1`,
+    [claim.label ?? null, claim.host ?? null, exceptId],
+  );
+  return rows[0];
+}
+
+/** One filter as SQL; its value is bound as `param`. Field names come from the fixed list of filters, never from input. */
+function filterCondition({ field }: SourceFilter, param: string): string {
+  if (field === 'name') return `name = ${param}`;
+  if (field === 'enabled') return `enabled = ${param}`;
+  if (field === 'deployment.type') return `type = ${param}`;
+  if (field === 'deployment.custom_domains') return `id IN (SELECT source_id FROM source_domains WHERE kind = 'host' AND name = ${param})`;
+  if (field === 'deployment.imgix_subdomains') return `id IN (SELECT source_id FROM source_domains WHERE kind = 'label' AND name = ${param})`;
+  return `deployment ->> '${field.slice('deployment.'.length)}' = ${param}`;
+}
+
+/** The sealed values' rows, for the key ids in use (secret-keys.ts), without opening them. */
+export async function storedSecretRows(pool: PgPool): Promise<Pick<StoredSource, 'deployment' | 'secure_url_token'>[]> {
+  return (await pool.query<{ deployment: string; secure_url_token: string | null }>('SELECT deployment::text AS deployment, secure_url_token FROM sources')).rows;
+}

@@ -1,0 +1,259 @@
+import type { SecretBox } from '../secret-box.ts';
+import { checkSameKeys, secretBoxFor } from '../secret-keys.ts';
+import { SEALING_KEY_META, sealingKeyIds } from '../source-secrets.ts';
+import type { AccountStore, ApiKeyRow, ApiKeyStore, DeviceRow, DeviceStore, MetaStore, PostgresStores, RateLimitStore, SessionRow, SessionStore } from '../stores.ts';
+import { createPool, LOCKS, migrate, PG_MIGRATIONS, withTransaction, type PgPool } from './database.ts';
+import { PgSourceStore, storedSecretRows } from './source-store.ts';
+
+/**
+ * The stores of a cluster: one PostgreSQL database shared by every node (and the CLI). Migrations run here
+ * under their advisory lock, so nodes may start at once. Every node needs the same secret key: a node whose
+ * keys do not include the one the database's secrets are sealed with stops here (SecretKeyError).
+ */
+export async function openPostgresStores(url: string, dataDir: string, secretKeys: Buffer[] | undefined, lazySecrets = false): Promise<PostgresStores> {
+  const pool = createPool({ url });
+  try {
+    await migrate(pool, PG_MIGRATIONS);
+    const meta = new PgMetaStore(pool);
+    const keys = async (): Promise<SecretBox> => {
+      const recorded = await meta.get(SEALING_KEY_META);
+      const inUse = [...sealingKeyIds(await storedSecretRows(pool))];
+      const box = secretBoxFor(dataDir, secretKeys, () => ({ inUse, recorded }), true);
+      checkSameKeys(recorded, box, true);
+      return box;
+    };
+    let opening: Promise<SecretBox> | undefined;
+    const secrets = (): Promise<SecretBox> => (opening ??= keys().catch((error: unknown) => ((opening = undefined), Promise.reject(error))));
+    if (!lazySecrets) await secrets();
+    return {
+      kind: 'postgres',
+      describe: `PostgreSQL at ${describeUrl(url)}`,
+      pgPool: pool,
+      url,
+      meta,
+      sources: new PgSourceStore(pool, url, secrets),
+      apiKeys: new PgApiKeyStore(pool),
+      accounts: new PgAccountStore(pool),
+      sessions: new PgSessionStore(pool),
+      devices: new PgDeviceStore(pool),
+      rateLimiter: (name, ratePerSecond, burst) => new PgRateLimit(pool, name, ratePerSecond, burst),
+      exclusive: (fn) => exclusive(pool, LOCKS.bootstrap, fn),
+      close: () => pool.end(),
+    };
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw error;
+  }
+}
+
+/** `host:port/database`: never the user's password. */
+export function describeUrl(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.hostname}:${parsed.port || '5432'}${parsed.pathname || '/'}`;
+}
+
+/** Holds a session-level advisory lock on a connection of its own while `fn` runs (on any connection). */
+async function exclusive<T>(pool: PgPool, lock: number, fn: () => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [lock]);
+    try {
+      return await fn();
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [lock]).catch(() => {});
+    }
+  } finally {
+    client.release();
+  }
+}
+
+/** BIGINT columns arrive as strings: the numbers this project stores (milliseconds, seconds) fit a double. */
+function numbers<T extends object>(row: T, keys: readonly (keyof T & string)[]): T {
+  const copy = { ...row } as Record<string, unknown>;
+  for (const key of keys) if (copy[key] !== null && copy[key] !== undefined) copy[key] = Number(copy[key]);
+  return copy as T;
+}
+
+class PgMetaStore implements MetaStore {
+  constructor(private readonly pool: PgPool) {}
+
+  async get(key: string): Promise<string | undefined> {
+    return (await this.pool.query<{ value: string }>('SELECT value FROM meta WHERE key = $1', [key])).rows[0]?.value;
+  }
+
+  async set(key: string, value: string): Promise<void> {
+    await this.pool.query(
+      'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE meta.value IS DISTINCT FROM excluded.value',
+      [key, value],
+    );
+  }
+}
+
+const KEY_TIMES = ['created_at', 'last_used_at', 'revoked_at'] as const;
+
+class PgApiKeyStore implements ApiKeyStore {
+  constructor(private readonly pool: PgPool) {}
+
+  async insert(row: Omit<ApiKeyRow, 'last_used_at' | 'revoked_at'>): Promise<void> {
+    await this.pool.query('INSERT INTO api_keys (id, name, key_hash, permissions, created_at) VALUES ($1, $2, $3, $4, $5)', [
+      row.id,
+      row.name,
+      row.key_hash,
+      row.permissions,
+      row.created_at,
+    ]);
+  }
+
+  async findActiveByHash(keyHash: string): Promise<ApiKeyRow | undefined> {
+    const row = (await this.pool.query<ApiKeyRow>('SELECT * FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL', [keyHash])).rows[0];
+    return row && numbers(row, KEY_TIMES);
+  }
+
+  async list(): Promise<ApiKeyRow[]> {
+    return (await this.pool.query<ApiKeyRow>('SELECT * FROM api_keys ORDER BY created_at, id')).rows.map((row) => numbers(row, KEY_TIMES));
+  }
+
+  async revoke(id: string, at: number): Promise<boolean> {
+    return (await this.pool.query('UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [at, id])).rowCount === 1;
+  }
+
+  async touch(id: string, at: number): Promise<void> {
+    await this.pool.query('UPDATE api_keys SET last_used_at = $1 WHERE id = $2', [at, id]);
+  }
+}
+
+class PgAccountStore implements AccountStore {
+  constructor(private readonly pool: PgPool) {}
+
+  async exists(username: string): Promise<boolean> {
+    return (await this.pool.query('SELECT 1 FROM dashboard_users WHERE username = $1', [username])).rowCount === 1;
+  }
+
+  async passwordHash(username: string): Promise<string | undefined> {
+    return (await this.pool.query<{ password_hash: string }>('SELECT password_hash FROM dashboard_users WHERE username = $1', [username])).rows[0]?.password_hash;
+  }
+
+  async createIfMissing(username: string, passwordHash: string, at: number): Promise<boolean> {
+    const inserted = await this.pool.query(
+      'INSERT INTO dashboard_users (username, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $3) ON CONFLICT (username) DO NOTHING',
+      [username, passwordHash, at],
+    );
+    return inserted.rowCount === 1;
+  }
+
+  async setPassword(username: string, passwordHash: string, at: number): Promise<{ created: boolean; sessionsEnded: number; devicesForgotten: number }> {
+    return withTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<{ created: boolean }>(
+        `INSERT INTO dashboard_users (username, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $3)
+         ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at
+         RETURNING (xmax = 0) AS created`,
+        [username, passwordHash, at],
+      );
+      const sessionsEnded = (await client.query('DELETE FROM dashboard_sessions WHERE username = $1', [username])).rowCount ?? 0;
+      const devicesForgotten = (await client.query('DELETE FROM dashboard_devices WHERE username = $1', [username])).rowCount ?? 0;
+      return { created: rows[0]!.created, sessionsEnded, devicesForgotten };
+    });
+  }
+}
+
+class PgSessionStore implements SessionStore {
+  constructor(private readonly pool: PgPool) {}
+
+  async create(row: SessionRow): Promise<void> {
+    await this.pool.query('DELETE FROM dashboard_sessions WHERE expires_at <= $1', [row.created_at]);
+    await this.pool.query('INSERT INTO dashboard_sessions (id_hash, username, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)', [
+      row.id_hash,
+      row.username,
+      row.csrf_token,
+      row.created_at,
+      row.expires_at,
+    ]);
+  }
+
+  async find(idHash: string): Promise<SessionRow | undefined> {
+    const row = (await this.pool.query<SessionRow>('SELECT * FROM dashboard_sessions WHERE id_hash = $1', [idHash])).rows[0];
+    return row && numbers(row, ['created_at', 'expires_at']);
+  }
+
+  async delete(idHash: string): Promise<void> {
+    await this.pool.query('DELETE FROM dashboard_sessions WHERE id_hash = $1', [idHash]);
+  }
+}
+
+class PgDeviceStore implements DeviceStore {
+  constructor(private readonly pool: PgPool) {}
+
+  async insert(row: DeviceRow, options: { replaces: string | undefined; keepPerAccount: number }): Promise<void> {
+    await withTransaction(this.pool, async (client) => {
+      if (options.replaces !== undefined) await client.query('DELETE FROM dashboard_devices WHERE id_hash = $1', [options.replaces]);
+      await client.query('DELETE FROM dashboard_devices WHERE expires_at <= $1', [row.signed_in_at]);
+      await client.query('INSERT INTO dashboard_devices (id_hash, username, signed_in_at, expires_at) VALUES ($1, $2, $3, $4)', [
+        row.id_hash,
+        row.username,
+        row.signed_in_at,
+        row.expires_at,
+      ]);
+      await client.query(
+        `DELETE FROM dashboard_devices WHERE username = $1 AND id_hash NOT IN (
+           SELECT id_hash FROM dashboard_devices WHERE username = $1 ORDER BY signed_in_at DESC, id_hash LIMIT $2)`,
+        [row.username, options.keepPerAccount],
+      );
+    });
+  }
+
+  async find(idHash: string): Promise<DeviceRow | undefined> {
+    const row = (await this.pool.query<DeviceRow>('SELECT * FROM dashboard_devices WHERE id_hash = $1', [idHash])).rows[0];
+    return row && numbers(row, ['signed_in_at', 'expires_at']);
+  }
+
+  async delete(idHash: string): Promise<void> {
+    await this.pool.query('DELETE FROM dashboard_devices WHERE id_hash = $1', [idHash]);
+  }
+
+  async deleteForAccount(username: string): Promise<number> {
+    return (await this.pool.query('DELETE FROM dashboard_devices WHERE username = $1', [username])).rowCount ?? 0;
+  }
+}
+
+/**
+ * A token bucket per caller in `rate_limits`, taken in one statement: the UPDATE takes a token only if the
+ * bucket, refilled to now, holds one (PostgreSQL re-checks that condition against a row another node just
+ * updated, so two nodes never spend the same token); a caller's first call inserts a bucket less one token.
+ * Time is the database's clock, the same for every node.
+ */
+const TAKE = `
+  WITH prior AS (SELECT tokens, updated_at FROM rate_limits WHERE caller = $1),
+  taken AS (
+    UPDATE rate_limits SET tokens = LEAST($2, tokens + GREATEST(0, extract(epoch FROM now()) - updated_at) * $3) - 1,
+                           updated_at = GREATEST(updated_at, extract(epoch FROM now()))
+    WHERE caller = $1 AND LEAST($2, tokens + GREATEST(0, extract(epoch FROM now()) - updated_at) * $3) >= 1
+    RETURNING 1),
+  created AS (
+    INSERT INTO rate_limits (caller, tokens, updated_at) SELECT $1, $2 - 1, extract(epoch FROM now()) WHERE NOT EXISTS (SELECT 1 FROM prior)
+    ON CONFLICT (caller) DO NOTHING RETURNING 1)
+  SELECT (SELECT count(*) FROM taken) + (SELECT count(*) FROM created) AS taken,
+         (SELECT LEAST($2, tokens + GREATEST(0, extract(epoch FROM now()) - updated_at) * $3) FROM prior) AS available`;
+
+class PgRateLimit implements RateLimitStore {
+  private readonly burst: number;
+
+  constructor(
+    private readonly pool: PgPool,
+    private readonly name: string,
+    private readonly ratePerSecond: number,
+    burst: number | undefined,
+  ) {
+    this.burst = Math.max(1, burst ?? ratePerSecond);
+  }
+
+  async take(caller: string): Promise<number> {
+    for (let attempt = 0; ; attempt++) {
+      const { rows } = await this.pool.query<{ taken: string; available: number | null }>(TAKE, [`${this.name}:${caller}`, this.burst, this.ratePerSecond]);
+      const { taken, available } = rows[0]!;
+      if (Number(taken) > 0) return 0;
+      // Another node created this caller's bucket at the same moment: take from it now that it exists.
+      if (available === null && attempt === 0) continue;
+      return Math.max(1, Math.ceil((1 - (available ?? 0)) / this.ratePerSecond));
+    }
+  }
+}

@@ -1,0 +1,180 @@
+import type { SourceRecord } from '../sources/model.ts';
+import type { SortKey, SourceFilter } from '../sources/source-query.ts';
+import type { Db } from './db.ts';
+import type { PgPool } from './postgres/database.ts';
+
+/**
+ * The stored state other than purges, behind one async interface per kind, with two implementations: SQLite
+ * (sqlite-stores.ts: one machine, the default; better-sqlite3 stays synchronous inside) and PostgreSQL
+ * (postgres/stores.ts: shared by every node of a cluster). Nothing outside src/store/ writes SQL; callers
+ * only await these methods, so they run unchanged on either.
+ */
+
+/** Small named values: the default Source's id, whether the first start ran, the key that seals secrets. */
+export interface MetaStore {
+  get(key: string): Promise<string | undefined>;
+  /** An unchanged value writes nothing: a server can start on a full disk when it has nothing new to record. */
+  set(key: string, value: string): Promise<void>;
+}
+
+/** A list query in the store's terms: filter values as stored (hosts normalised, labels lowercase). */
+export interface SourceListing {
+  filters: readonly SourceFilter[];
+  sort: readonly SortKey[];
+  /** Absent: every matching Source. */
+  page?: { offset: number; limit: number } | undefined;
+}
+
+/** The Source that already holds a domain, named in the refusal. */
+export interface DomainOwner {
+  id: string;
+  name: string;
+}
+
+/** A domain a write adds: a subdomain label, a host, or both (`<label>.<base domain>`), and the error if another Source holds it. */
+export interface DomainClaim {
+  label?: string | undefined;
+  host?: string | undefined;
+  refuse(owner: DomainOwner): Error;
+}
+
+/** What `SourceStore.saveChecked` writes: the record, and the domains no other Source may hold. */
+export interface SourceWrite {
+  record: SourceRecord;
+  claims: readonly DomainClaim[];
+}
+
+/** Called with the id of a Source another writer changed, or undefined when everything must be read again. */
+export type SourceChangeListener = (id: string | undefined) => void;
+
+export interface SourceStore {
+  /** Every Source, in creation order. */
+  all(): Promise<SourceRecord[]>;
+  get(id: string): Promise<SourceRecord | undefined>;
+  /** The Sources matching every filter, sorted (ties in creation order), one page if asked, and how many match in all. */
+  list(listing: SourceListing): Promise<{ records: SourceRecord[]; total: number }>;
+  /** The first-created Source other than `exceptId` holding this label, or this host (either may be left out). */
+  domainOwner(claim: { label?: string | undefined; host?: string | undefined }, exceptId: string): Promise<DomainOwner | undefined>;
+  /** Writes a Source as it is, without domain checks (the default Source at start, tests). */
+  upsert(record: SourceRecord): Promise<void>;
+  /**
+   * Reads the Source `id` (undefined when new), lets `build` decide what to write, refuses the write when
+   * another Source holds one of its claims (`claim.refuse`), and writes it: all in one transaction that no
+   * other writer (process or node) interleaves with, so the uniqueness check still holds at commit.
+   * `build` may throw to refuse; nothing is written then.
+   */
+  saveChecked(id: string, build: (current: SourceRecord | undefined) => SourceWrite): Promise<SourceRecord>;
+  /** Seals every secret with the current key (older keys and plain text alike), and records that key's id. */
+  sealAll(): Promise<{ sealed: number; resealed: number }>;
+  /**
+   * Tells `onChange` about Sources written by other writers (another process or node), within a second.
+   * Resolves once watching, with the function that stops it.
+   */
+  watch(onChange: SourceChangeListener): Promise<() => Promise<void>>;
+}
+
+export interface ApiKeyRow {
+  id: string;
+  name: string;
+  key_hash: string;
+  permissions: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface ApiKeyStore {
+  insert(row: Omit<ApiKeyRow, 'last_used_at' | 'revoked_at'>): Promise<void>;
+  findActiveByHash(keyHash: string): Promise<ApiKeyRow | undefined>;
+  list(): Promise<ApiKeyRow[]>;
+  /** False when no active key has this id. */
+  revoke(id: string, at: number): Promise<boolean>;
+  touch(id: string, at: number): Promise<void>;
+}
+
+/** Dashboard accounts (`dashboard_users`): salted password hashes. */
+export interface AccountStore {
+  exists(username: string): Promise<boolean>;
+  passwordHash(username: string): Promise<string | undefined>;
+  /** Creates the account unless it exists; true when this call created it. */
+  createIfMissing(username: string, passwordHash: string, at: number): Promise<boolean>;
+  /** Sets (or creates) the account's password and, in the same transaction, ends its sessions and forgets its devices. */
+  setPassword(username: string, passwordHash: string, at: number): Promise<{ created: boolean; sessionsEnded: number; devicesForgotten: number }>;
+}
+
+export interface SessionRow {
+  id_hash: string;
+  username: string;
+  csrf_token: string;
+  created_at: number;
+  expires_at: number;
+}
+
+/** Dashboard sessions (`dashboard_sessions`), by the SHA-256 of the cookie. */
+export interface SessionStore {
+  /** Adds a session, dropping the sessions expired by its `created_at`. */
+  create(row: SessionRow): Promise<void>;
+  find(idHash: string): Promise<SessionRow | undefined>;
+  delete(idHash: string): Promise<void>;
+}
+
+export interface DeviceRow {
+  id_hash: string;
+  username: string;
+  signed_in_at: number;
+  expires_at: number;
+}
+
+/** Trusted dashboard browsers (`dashboard_devices`), by the SHA-256 of the device cookie. */
+export interface DeviceStore {
+  /** Adds a device in place of `replaces` (if given); drops expired devices, and the account's oldest beyond `keepPerAccount`. */
+  insert(row: DeviceRow, options: { replaces: string | undefined; keepPerAccount: number }): Promise<void>;
+  find(idHash: string): Promise<DeviceRow | undefined>;
+  delete(idHash: string): Promise<void>;
+  /** Forgets every device of an account; answers how many there were. */
+  deleteForAccount(username: string): Promise<number>;
+}
+
+/** A token bucket per caller. */
+export interface RateLimitStore {
+  /** 0 when the call may proceed (a token was taken), else the whole seconds to wait (for `Retry-After`). */
+  take(caller: string): Promise<number>;
+}
+
+interface StoresBase {
+  /** For logs and messages: `SQLite at /x/pictor.db`, `PostgreSQL at host:port/db` (never a password). */
+  describe: string;
+  meta: MetaStore;
+  sources: SourceStore;
+  apiKeys: ApiKeyStore;
+  accounts: AccountStore;
+  sessions: SessionStore;
+  devices: DeviceStore;
+  /**
+   * A token bucket per caller, `ratePerSecond` tokens a second up to `burst`; `name` keeps limiters apart.
+   * SQLite: in this process's memory. PostgreSQL: one row per caller, so the limit holds across nodes.
+   */
+  rateLimiter(name: string, ratePerSecond: number, burst?: number): RateLimitStore;
+  /**
+   * Runs `fn` while no other node runs a bootstrap: first-start setup checks and creates under it, so nodes
+   * starting at once on an empty database create each thing once.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface SqliteStores extends StoresBase {
+  kind: 'sqlite';
+  /** The purge side (PurgeStore, GroupCommit) works on this handle directly. */
+  sqliteDb: Db;
+}
+
+export interface PostgresStores extends StoresBase {
+  kind: 'postgres';
+  /** The purge side works on this pool directly. */
+  pgPool: PgPool;
+  /** The database's URL (with any password), for connections of its own such as LISTEN. */
+  url: string;
+}
+
+export type Stores = SqliteStores | PostgresStores;
