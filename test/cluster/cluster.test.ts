@@ -13,6 +13,7 @@ const LEASE = 2;
 const RED: [number, number, number] = [220, 30, 30];
 const BLUE: [number, number, number] = [30, 30, 220];
 const GREEN: [number, number, number] = [30, 200, 30];
+const YELLOW: [number, number, number] = [220, 220, 30];
 const DERIVATIVES = ['/cat.jpg', '/cat.jpg?w=40', '/cat.jpg?w=20&fm=png', '/cat.jpg?w=30&mark=/logo.png'];
 
 describe('a cluster of three nodes behind two edges', { timeout: 240_000 }, () => {
@@ -97,7 +98,8 @@ describe('a cluster of three nodes behind two edges', { timeout: 240_000 }, () =
 
   it('SIGSTOP a node: the purge completes after about its lease with that node fenced; after SIGCONT it answers only 503 or new bytes', async () => {
     const stopped = cluster.nodes[2]!;
-    await get(stopped.renderUrl, '/cat.jpg?w=40'); // cached on that node
+    await replaceAndPurge(YELLOW);
+    assert.ok(near((await get(stopped.renderUrl, '/cat.jpg?w=40')).colour, YELLOW)); // cached on that node
     stopped.process!.child.kill('SIGSTOP');
     try {
       const started = Date.now();
