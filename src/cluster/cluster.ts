@@ -1,5 +1,6 @@
 import { Freshness } from '../cache/freshness.ts';
 import type { DiskStore } from '../cache/disk-store.ts';
+import { assetGroup } from '../cache/layout.ts';
 import type { OriginCache } from '../cache/origin-cache.ts';
 import type { PurgeRecord, PurgeReport } from '../purge/model.ts';
 import { ClusterPurges } from '../purge/cluster-purges.ts';
@@ -81,7 +82,11 @@ export class Cluster {
       onCompleted: deps.onCompleted,
       onError: deps.onError,
     });
-    return new ClusterPurges(deps.sources, this.log, this.coordinator, { nodeId: () => this.node.id, claimMs });
+    return new ClusterPurges(deps.sources, this.log, this.coordinator, {
+      nodeId: () => this.node.id,
+      claimMs,
+      matched: (record) => (record.match === 'exact' ? deps.disk.countGroup(assetGroup(record.sourceId, record.path)) : undefined),
+    });
   }
 
   /** Catches up with the log and takes the lease as `nodeId`; from then on this node may serve. */

@@ -19,7 +19,7 @@ export class ClusterPurges implements Purges {
     private readonly sources: SourceRegistry,
     private readonly log: PgPurgeLog,
     private readonly coordinator: PurgeCoordinator,
-    private readonly options: { nodeId: () => string; claimMs: number },
+    private readonly options: { nodeId: () => string; claimMs: number; matched: (record: PurgeRecord) => number | undefined },
   ) {}
 
   purge(request: PurgeRequest): Promise<AcceptedPurge> {
@@ -32,6 +32,7 @@ export class ClusterPurges implements Purges {
 
   private async accept(record: PurgeRecord): Promise<AcceptedPurge> {
     const scopes = [scopeOf(record)];
+    record.matched = this.options.matched(record);
     let seq: number;
     try {
       seq = await this.log.append(record, scopes, this.options.nodeId(), this.options.claimMs);

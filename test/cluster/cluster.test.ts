@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { startCluster, type TestCluster } from '../helpers/cluster.ts';
+import { DashboardClient } from '../dashboard/http-client.ts';
 import { meanColour, solidImage } from '../helpers/pictor.ts';
 
 /**
@@ -69,6 +70,38 @@ describe('a cluster of three nodes behind two edges', { timeout: 240_000 }, () =
     } finally {
       await client.end();
     }
+  });
+
+  it('a Source changed on one node is used by the others at once; a dashboard session made on one node works on the others', async () => {
+    const sources = (await cluster.api('GET', '/api/v1/sources')).body as { data: { id: string }[] };
+    const id = sources.data[0]!.id;
+    const setEnabled = (enabled: boolean) => cluster.api('PATCH', `/api/v1/sources/${id}`, { data: { type: 'sources', id, attributes: { enabled } } }, 0);
+    assert.equal((await setEnabled(false)).status, 200);
+    try {
+      let seen = false;
+      for (let i = 0; i < 300 && !seen; i++) {
+        const response = await fetch(`${cluster.nodes[2]!.renderUrl}/cat.jpg?w=${11 + i}`);
+        await response.arrayBuffer();
+        seen = response.status !== 200;
+        if (!seen) await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.ok(seen, 'node-3 refuses new renders of the Source disabled through node-1');
+    } finally {
+      assert.equal((await setEnabled(true)).status, 200);
+    }
+
+    const password = 'a long cluster passphrase';
+    const { execFile } = await import('node:child_process');
+    await new Promise<void>((resolve, reject) =>
+      execFile(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'admin', 'set-password', '--password', password, '--database', cluster.databaseUrl], (error) =>
+        error ? reject(error) : resolve(),
+      ),
+    );
+    const client = new DashboardClient(cluster.nodes[0]!.adminUrl);
+    assert.equal((await client.signIn('admin', password)).status, 303);
+    const elsewhere = new DashboardClient(cluster.nodes[1]!.adminUrl);
+    for (const [name, value] of client.cookies) elsewhere.cookies.set(name, value);
+    assert.equal((await elsewhere.get('/dashboard/purges')).status, 200, 'the session made on node-1 is valid on node-2');
   });
 
   it('a purge completes on every node and then every edge: both edges serve the new bytes for every derivative', async () => {

@@ -51,9 +51,9 @@ export class PgPurgeLog {
     return withTransaction(this.pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1)', [LOCKS.purgeLog]);
       const { rows } = await client.query<{ seq: string }>(
-        `INSERT INTO purge_log (id, url, source_id, path, match, sub_image, parent_source_id, scopes, requested_by, created_at, coordinator, claimed_until)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now() + make_interval(secs => $12)) RETURNING seq`,
-        [record.id, record.url, record.sourceId, record.path, record.match, record.subImage, record.parentSourceId ?? null, scopes, record.requestedBy ?? null, record.createdAt, coordinator, claimMs / 1000],
+        `INSERT INTO purge_log (id, url, source_id, path, match, sub_image, parent_source_id, scopes, requested_by, created_at, coordinator, claimed_until, matched)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now() + make_interval(secs => $12), $13) RETURNING seq`,
+        [record.id, record.url, record.sourceId, record.path, record.match, record.subImage, record.parentSourceId ?? null, scopes, record.requestedBy ?? null, record.createdAt, coordinator, claimMs / 1000, record.matched ?? null],
       );
       const seq = rows[0]!.seq;
       await client.query(
@@ -127,7 +127,7 @@ export class PgPurgeLog {
   /** Records the outcome; only the first completion of a purge counts (driving it twice is harmless). */
   async complete(record: PurgeRecord): Promise<void> {
     await this.pool.query(
-      `UPDATE purge_log SET status = $2, origin = $3, matched = $4, error = $5, report = $6, completed_at = $7 WHERE id = $1 AND status = 'pending'`,
+      `UPDATE purge_log SET status = $2, origin = $3, matched = coalesce($4, matched), error = $5, report = $6, completed_at = $7 WHERE id = $1 AND status = 'pending'`,
       [record.id, record.status, record.origin ?? null, record.matched ?? null, record.error ?? null, record.report ?? null, record.completedAt ?? Date.now()],
     );
   }
