@@ -34,7 +34,7 @@ import { PurgeApplier } from './purge/purge-applier.ts';
 import { LocalPurges } from './purge/local-purges.ts';
 import type { Purges } from './purge/purges.ts';
 import type { PurgeRecord } from './purge/model.ts';
-import { PurgeRetention } from './purge/retention.ts';
+import { PurgeRetention, type RetentionStore } from './purge/retention.ts';
 import { PurgeSearchIndex } from './purge/search-index.ts';
 import { SourceRegistry, type RegistryOptions } from './sources/registry.ts';
 import { SourceService } from './sources/source-service.ts';
@@ -218,12 +218,14 @@ export class Pictor {
       const local = new LocalPurges(sources, purgeStore!, commits, applier);
       recoveredPurges = local.recover();
       purges = local;
-      this.startPurgeHousekeeping(purgeStore!, freshness);
+      this.startRetention(purgeStore!, freshness);
+      this.startSearchIndex(purgeStore!);
       if (recoveredPurges > 0) logger.info({ purges: recoveredPurges }, 'recovered acknowledged purges; their assets are already invalidated');
     } else {
       purges = cluster!.purges({ sources, originCache, disk, edges: (scopes) => edgePhase.propagate(scopes), onCompleted, onError: onPurgeError });
       await cluster!.join(nodeId);
       joined = true;
+      this.startRetention(cluster!.retentionStore, freshness);
     }
     this.purges = purges;
     const sourceService = new SourceService(stores.sources, {
@@ -269,10 +271,10 @@ export class Pictor {
     return { renderUrl, adminUrl, firstApiKey, firstAdminPassword, defaultSourceId, recoveredPurges, nodeId, store: stores.describe };
   }
 
-  /** On one node: the purge history's retention and its search index, each in the background. */
-  private startPurgeHousekeeping(purgeStore: PurgeStore, freshness: Freshness): void {
+  /** Keeps the purge history bounded (see purge/retention.ts), in the background. */
+  private startRetention(store: RetentionStore, freshness: Freshness): void {
     const { logger, options } = this;
-    this.purgeRetention = new PurgeRetention(purgeStore, freshness, {
+    this.purgeRetention = new PurgeRetention(store, freshness, {
       retentionMs: options.purgeRetentionSeconds * 1000,
       intervalMs: RETENTION_INTERVAL_MS,
       onCompacted: (result) => {
@@ -281,9 +283,13 @@ export class Pictor {
       onError: (error) => logger.warn({ err: error }, 'purge history could not be compacted; trying again later'),
     });
     this.purgeRetention.start();
+  }
+
+  /** On one node, the Purges search index is filled in the background (see purge/search-index.ts). */
+  private startSearchIndex(purgeStore: PurgeStore): void {
     this.searchIndex = new PurgeSearchIndex(purgeStore, {
       intervalMs: SEARCH_INDEX_INTERVAL_MS,
-      onError: (error) => logger.debug({ err: error }, 'the Purges search index could not be updated; trying again later'),
+      onError: (error) => this.logger.debug({ err: error }, 'the Purges search index could not be updated; trying again later'),
     });
     this.searchIndex.start();
   }

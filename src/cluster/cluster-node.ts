@@ -141,7 +141,10 @@ export class ClusterNode {
     const applied: LogEntry[] = [];
     for (;;) {
       const entries = await this.log.after(this.lastApplied, BATCH);
+      // A gap: entries this node never applied may have been deleted by retention (it was away that long).
+      if (entries.length > 0 && entries[0]!.seq > this.lastApplied + 1) await this.resyncIfCompacted(freshness);
       for (const entry of entries) {
+        if (entry.seq <= this.lastApplied) continue;
         freshness.applyAt(entry.scopes, entry.seq);
         this.lastApplied = entry.seq;
         applied.push(entry);
@@ -149,11 +152,27 @@ export class ClusterNode {
       if (entries.length < BATCH) break;
     }
     const sentAt = Date.now();
-    const { fenced } = await this.nodes.ack(this.id, this.lastApplied, this.options.leaseSeconds);
-    if (fenced && (await this.nodes.rejoin(this.id, this.options.leaseSeconds))) this.fenced = false;
-    else this.fenced = fenced;
-    if (!this.fenced) this.extendLease(sentAt);
+    let { fenced } = await this.nodes.ack(this.id, this.lastApplied, this.options.leaseSeconds);
+    if (fenced) {
+      // Fenced: it was away for at least a lease, maybe longer than the retention, and the entries it missed
+      // may be gone from the log. Their marks are not: it resyncs from a snapshot before it rejoins.
+      if (await this.resyncIfCompacted(freshness)) await this.nodes.ack(this.id, this.lastApplied, this.options.leaseSeconds);
+      fenced = !(await this.nodes.rejoin(this.id, this.options.leaseSeconds));
+    }
+    this.fenced = fenced;
+    if (!fenced) this.extendLease(sentAt);
     for (const entry of applied) this.onApplied(entry);
+  }
+
+  /** Applies a snapshot if compaction has deleted entries this node had not applied; true if it did. */
+  private async resyncIfCompacted(freshness: Freshness): Promise<boolean> {
+    const snapshot = await this.log.snapshot();
+    if (snapshot.floor <= this.lastApplied) return false;
+    for (const [scope, seq] of snapshot.marks) if (seq > this.lastApplied) freshness.applyAt([scope], seq);
+    freshness.applyAt([], snapshot.seq);
+    freshness.compact(snapshot.floor);
+    this.lastApplied = snapshot.seq;
+    return true;
   }
 
   private async renew(): Promise<void> {

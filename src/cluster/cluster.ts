@@ -99,6 +99,11 @@ export class Cluster {
     return this.node.announce(urls);
   }
 
+  /** The purge log, as retention compacts it. */
+  get retentionStore(): PgPurgeLog {
+    return this.log;
+  }
+
   unavailableReason(): string | undefined {
     return this.node.unavailableReason();
   }

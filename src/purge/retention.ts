@@ -1,6 +1,15 @@
 import type { Freshness } from '../cache/freshness.ts';
-import type { PurgeStore } from '../store/purge-store.ts';
 import { BackgroundJob } from './background-job.ts';
+
+/** What retention needs of the purge store: SQLite's PurgeStore, or a cluster's PostgreSQL purge log. */
+export interface RetentionStore {
+  /** Raises the persisted mark floor to the newest purge that completed before `cutoff`; returns the floor. */
+  raiseFloor(cutoff: number): number | Promise<number>;
+  /** Deletes up to `limit` marks at or below the floor; returns how many. */
+  deleteMarksUpTo(floor: number, limit: number): number | Promise<number>;
+  /** Deletes up to `limit` purges created before `cutoff` that are no longer pending; returns how many. */
+  deleteEndedBefore(cutoff: number, limit: number): number | Promise<number>;
+}
 
 export interface RetentionOptions {
   /** How long purges (and the marks they applied) are kept after they ended (`--purge-retention`). */
@@ -27,13 +36,15 @@ const BATCH = 2000;
  * next asked for: a cached entry is trusted for at most about the retention window after a purge older
  * than it, which is far longer than a CDN keeps most entries anyway.
  *
- * The floor is persisted before any mark is deleted, so a crash in between loses nothing.
+ * The floor is persisted before any mark is deleted, so a crash in between loses nothing. In a cluster every
+ * node runs it (each compacts its own marks in memory); the deletions only repeat each other, and the floor
+ * only rises.
  */
 export class PurgeRetention {
   private readonly job: BackgroundJob<CompactionResult>;
 
   constructor(
-    private readonly store: PurgeStore,
+    private readonly store: RetentionStore,
     private readonly freshness: Freshness,
     private readonly options: RetentionOptions,
   ) {
@@ -59,17 +70,17 @@ export class PurgeRetention {
 
   private async run(now: number): Promise<CompactionResult> {
     const cutoff = now - this.options.retentionMs;
-    const floor = this.store.raiseFloor(cutoff);
+    const floor = await this.store.raiseFloor(cutoff);
     this.freshness.compact(floor);
     let marksDeleted = 0;
     for (let deleted = BATCH; deleted === BATCH; marksDeleted += deleted) {
       await yieldToEventLoop();
-      deleted = this.store.deleteMarksUpTo(floor, BATCH);
+      deleted = await this.store.deleteMarksUpTo(floor, BATCH);
     }
     let purgesDeleted = 0;
     for (let deleted = BATCH; deleted === BATCH; purgesDeleted += deleted) {
       await yieldToEventLoop();
-      deleted = this.store.deleteEndedBefore(cutoff, BATCH);
+      deleted = await this.store.deleteEndedBefore(cutoff, BATCH);
     }
     return { floor, purgesDeleted, marksDeleted };
   }

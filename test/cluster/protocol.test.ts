@@ -8,6 +8,7 @@ import type { PurgeRecord } from '../../src/purge/model.ts';
 import { createPool, migrate, type PgPool } from '../../src/store/postgres/database.ts';
 import { PgNodeStore } from '../../src/store/postgres/node-store.ts';
 import { PgPurgeLog } from '../../src/store/postgres/purge-log.ts';
+import { PurgeRetention } from '../../src/purge/retention.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 
 /**
@@ -155,6 +156,34 @@ describe('cluster purge protocol', () => {
       assert.deepEqual(done.report?.nodes, { applied: ['a', 'b'], fenced: [] });
     } finally {
       await Promise.all(nodes.map((node) => node.stop()));
+    }
+  });
+
+  it('retention compacts the log; a fenced node that missed purges now gone from the log resyncs from the marks', async () => {
+    const url = await pg.createDatabase('retention');
+    const [a, b] = await Promise.all(['a', 'b'].map((id) => startNode(url, id)));
+    const c = await startNode(url, 'c');
+    try {
+      await c.coordinator.stop();
+      await c.cluster.node.stop(); // away: no acknowledgements, no renewals
+      const builtAt = c.cluster.freshness.current();
+      const purges = [await append(a!.pool, '/gone.jpg', 'a'), await append(a!.pool, '/gone/too.jpg', 'a')];
+      for (const purge of purges) a!.coordinator.drive(purge);
+      for (const purge of purges) assert.deepEqual((await completed(a!.pool, purge.id)).report?.nodes.fenced, ['c']);
+
+      const log = new PgPurgeLog(a!.pool);
+      const result = await new PurgeRetention(log, a!.cluster.freshness, { retentionMs: 0, intervalMs: 3_600_000 }).compact(Date.now() + 1);
+      assert.equal(result.floor, purges[1]!.seq);
+      assert.ok(result.purgesDeleted >= 2 && result.marksDeleted >= 2);
+      assert.equal(await log.get(purges[0]!.id), undefined, 'the purge is gone from the log');
+
+      await c.cluster.node.catchUp(); // back: resyncs from the snapshot, then rejoins
+      assert.equal(c.cluster.freshness.isFresh([assetRef('src', '/gone.jpg')], builtAt), false);
+      assert.equal(c.cluster.freshness.current(), purges[1]!.seq);
+      const states = await new PgNodeStore(a!.pool).states();
+      assert.equal(states.find((state) => state.id === 'c')?.fenced, false);
+    } finally {
+      await Promise.all([a!.stop(), b!.stop(), c.cluster.stop().then(() => c.pool.end())]);
     }
   });
 

@@ -1,6 +1,15 @@
 import type { PgPool } from './database.ts';
 import { ACK_CHANNEL } from './purge-log.ts';
 
+/**
+ * The newest sequence number the cluster has: the log's head, or — once retention has deleted the newest
+ * rows' predecessors and perhaps all rows — the newest mark or the floor.
+ */
+const HEAD = `GREATEST(
+  (SELECT coalesce(max(seq), 0) FROM purge_log),
+  (SELECT coalesce(max(seq), 0) FROM purge_marks),
+  (SELECT coalesce(max(value::bigint), 0) FROM meta WHERE key = 'mark_floor'))`;
+
 export interface NodeState {
   id: string;
   lastApplied: number;
@@ -50,7 +59,7 @@ export class PgNodeStore {
   async renew(id: string, leaseSeconds: number): Promise<boolean> {
     const { rowCount } = await this.pool.query(
       `UPDATE nodes SET lease_until = now() + make_interval(secs => $2)
-       WHERE id = $1 AND NOT fenced AND last_applied >= (SELECT coalesce(max(seq), 0) FROM purge_log)`,
+       WHERE id = $1 AND NOT fenced AND last_applied >= ${HEAD}`,
       [id, leaseSeconds],
     );
     return rowCount === 1;
@@ -60,7 +69,7 @@ export class PgNodeStore {
   async rejoin(id: string, leaseSeconds: number): Promise<boolean> {
     const { rowCount } = await this.pool.query(
       `UPDATE nodes SET fenced = false, lease_until = now() + make_interval(secs => $2)
-       WHERE id = $1 AND last_applied >= (SELECT coalesce(max(seq), 0) FROM purge_log)`,
+       WHERE id = $1 AND last_applied >= ${HEAD}`,
       [id, leaseSeconds],
     );
     return rowCount === 1;

@@ -132,6 +132,31 @@ export class PgPurgeLog {
     );
   }
 
+  /** Retention (purge/retention.ts): the floor, in `meta`, only ever rises. */
+  async raiseFloor(cutoff: number): Promise<number> {
+    const { rows } = await this.pool.query<{ value: string }>(
+      `INSERT INTO meta (key, value)
+         SELECT 'mark_floor', coalesce(max(seq), 0)::text FROM purge_log WHERE status = 'completed' AND completed_at < $1
+       ON CONFLICT (key) DO UPDATE SET value = GREATEST(meta.value::bigint, excluded.value::bigint)::text
+       RETURNING value`,
+      [cutoff],
+    );
+    return Number(rows[0]!.value);
+  }
+
+  async deleteMarksUpTo(floor: number, limit: number): Promise<number> {
+    const { rowCount } = await this.pool.query('DELETE FROM purge_marks WHERE scope IN (SELECT scope FROM purge_marks WHERE seq <= $1 LIMIT $2)', [floor, limit]);
+    return rowCount ?? 0;
+  }
+
+  async deleteEndedBefore(cutoff: number, limit: number): Promise<number> {
+    const { rowCount } = await this.pool.query(
+      "DELETE FROM purge_log WHERE seq IN (SELECT seq FROM purge_log WHERE created_at < $1 AND status <> 'pending' LIMIT $2)",
+      [cutoff, limit],
+    );
+    return rowCount ?? 0;
+  }
+
   async list(query: PurgeListQuery): Promise<{ records: PurgeRecord[]; total: number }> {
     const conditions: string[] = [];
     const params: unknown[] = [];
