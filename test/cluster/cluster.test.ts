@@ -36,7 +36,9 @@ describe('a cluster of three nodes behind two edges', { timeout: 240_000 }, () =
     const response = await fetch(`${base}${target}`);
     const body = Buffer.from(await response.arrayBuffer());
     const colour = response.status === 200 ? await meanColour(body) : undefined;
-    return { status: response.status, colour, cacheStatus: response.headers.get('cache-status') };
+    // The edge's own entry: the last of the list (Pictor's, stored with the object, comes first).
+    const cacheStatus = response.headers.get('cache-status')?.split(',').at(-1)?.trim() ?? null;
+    return { status: response.status, colour, cacheStatus };
   }
 
   function near(colour: [number, number, number] | undefined, expected: [number, number, number]): boolean {
@@ -127,6 +129,24 @@ describe('a cluster of three nodes behind two edges', { timeout: 240_000 }, () =
     const done = await cluster.waitCompleted(body.data!.id);
     assert.equal(done.status, 'completed');
     for (const edge of cluster.edges) assert.match((await get(edge.url, '/cat.jpg?w=30&mark=/logo.png')).cacheStatus ?? '', /miss/);
+  });
+
+  it('prefix and whole-Source purges reach every node and edge', async () => {
+    await cluster.put('photos/2026/a.jpg', await solidImage(32, 32, RED));
+    for (const edge of cluster.edges) for (let i = 0; i < 2; i++) await get(edge.url, '/photos/2026/a.jpg?w=16');
+    await cluster.put('photos/2026/a.jpg', await solidImage(32, 32, BLUE));
+    const prefix = await cluster.purge(`${cluster.nodes[0]!.renderUrl}/photos/`, 2, { match: 'prefix' });
+    assert.equal(prefix.status, 200);
+    assert.equal((await cluster.waitCompleted(prefix.body.data!.id)).status, 'completed');
+    for (const edge of cluster.edges) assert.ok(near((await get(edge.url, '/photos/2026/a.jpg?w=16')).colour, BLUE), `${edge.name} after the prefix purge`);
+
+    await warmEdges();
+    const sources = (await cluster.api('GET', '/api/v1/sources')).body as { data: { id: string }[] };
+    const whole = await cluster.api('POST', `/api/v1/sources/${sources.data[0]!.id}/purge`, undefined, 1);
+    assert.equal(whole.status, 200);
+    const done = await cluster.waitCompleted((whole.body as { data: { id: string } }).data.id);
+    assert.deepEqual((done.edges as { purged: string[] }).purged.sort(), ['edge-1', 'edge-2']);
+    for (const edge of cluster.edges) for (const target of DERIVATIVES) assert.match((await get(edge.url, target)).cacheStatus ?? '', /miss/, `${edge.name} ${target}`);
   });
 
   it('SIGSTOP a node: the purge completes after about its lease with that node fenced; after SIGCONT it answers only 503 or new bytes', async () => {
