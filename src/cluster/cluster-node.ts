@@ -1,13 +1,12 @@
-import pg from 'pg';
 import type { Freshness } from '../cache/freshness.ts';
 import type { PgNodeStore } from '../store/postgres/node-store.ts';
+import { listen, type Listening } from '../store/postgres/listener.ts';
 import { ACK_CHANNEL, PURGE_CHANNEL, type LogEntry, type PgPurgeLog } from '../store/postgres/purge-log.ts';
 
 /** Entries fetched per round trip while catching up. */
 const BATCH = 500;
 /** How long before the database's end of the lease this node stops trusting it (clock rate, latency). */
 const LEASE_MARGIN = 0.1;
-const RECONNECT_MS = 500;
 
 export interface ClusterNodeOptions {
   databaseUrl: string;
@@ -37,14 +36,13 @@ export interface ClusterNodeOptions {
  */
 export class ClusterNode {
   private freshness: Freshness | undefined;
-  private listener: pg.Client | undefined;
+  private listening: Listening | undefined;
   private lastApplied = 0;
   private leaseValidUntil = 0;
   private fenced = false;
   private catchingUp: Promise<void> | undefined;
   private again = false;
   private renewTimer: NodeJS.Timeout | undefined;
-  private reconnectTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly ackListeners = new Set<() => void>();
   /** After an entry is applied and acknowledged: frees the local cache space it made stale. */
@@ -111,9 +109,8 @@ export class ClusterNode {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.renewTimer);
-    clearTimeout(this.reconnectTimer);
     await this.catchingUp?.catch(() => {});
-    await this.listener?.end().catch(() => {});
+    await this.listening?.close();
   }
 
   /** Applies every entry after the last applied one; one pass at a time, another if asked meanwhile. */
@@ -191,41 +188,17 @@ export class ClusterNode {
   }
 
   private async connectListener(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.options.databaseUrl, application_name: 'pictor-listen' });
-    client.on('notification', (message) => {
-      if (message.channel === PURGE_CHANNEL) {
-        void this.catchUp().catch((error: unknown) => this.options.onError?.(error, 'applying purges'));
-      } else if (message.channel === ACK_CHANNEL) {
-        for (const listener of this.ackListeners) listener();
-      }
-    });
-    client.on('error', (error) => {
-      this.options.onError?.(error, 'listening for purges');
-      this.reconnectLater(client);
-    });
-    client.on('end', () => this.reconnectLater(client));
-    await client.connect();
-    await client.query(`LISTEN ${PURGE_CHANNEL}; LISTEN ${ACK_CHANNEL}`);
-    this.listener = client;
-  }
-
-  /** After the connection is lost: connect again, then catch up with what was missed meanwhile. */
-  private reconnectLater(lost: pg.Client): void {
-    if (this.stopped || this.listener !== lost) return;
-    this.listener = undefined;
-    lost.end().catch(() => {});
-    const attempt = (): void => {
-      this.reconnectTimer = setTimeout(() => {
-        if (this.stopped) return;
-        this.connectListener()
-          .then(() => this.catchUp())
-          .catch((error: unknown) => {
-            this.options.onError?.(error, 'reconnecting to the database');
-            if (!this.listener) attempt();
-          });
-      }, RECONNECT_MS);
-      this.reconnectTimer.unref();
-    };
-    attempt();
+    this.listening = await listen(
+      this.options.databaseUrl,
+      [PURGE_CHANNEL, ACK_CHANNEL],
+      (channel) => {
+        if (channel === PURGE_CHANNEL) void this.catchUp().catch((error: unknown) => this.options.onError?.(error, 'applying purges'));
+        else for (const listener of this.ackListeners) listener();
+      },
+      {
+        onReconnected: () => void this.catchUp().catch((error: unknown) => this.options.onError?.(error, 'applying purges')),
+        onError: (error) => this.options.onError?.(error, 'listening for purges'),
+      },
+    );
   }
 }

@@ -8,6 +8,10 @@ const POLL_MS = 200;
 /** How often every node looks for purges whose coordinator did not finish them. */
 const SWEEP_MS = 1000;
 const RETRY_MS = 500;
+/** Nodes fenced and silent this long are forgotten (no longer named in every purge's report). */
+const FORGET_NODES_AFTER_SECONDS = 24 * 60 * 60;
+/** Sweeps between two looks for such nodes. */
+const FORGET_EVERY_SWEEPS = 60;
 
 export type LoggedPurge = PurgeRecord & { seq: number; scopes: string[] };
 
@@ -34,6 +38,7 @@ export class PurgeCoordinator {
   private sweeper: NodeJS.Timeout | undefined;
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
+  private sweeps = 0;
 
   constructor(
     private readonly log: PgPurgeLog,
@@ -134,6 +139,7 @@ export class PurgeCoordinator {
     if (this.stopped) return;
     try {
       for (const record of await this.log.claimStale(this.node.id, this.options.claimMs, 20)) this.drive(record);
+      if (++this.sweeps % FORGET_EVERY_SWEEPS === 0) await this.nodes.forgetGone(FORGET_NODES_AFTER_SECONDS);
     } catch {
       // the database is unreachable: the next sweep tries again
     }

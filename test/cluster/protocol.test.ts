@@ -34,10 +34,10 @@ describe('cluster purge protocol', () => {
     stop(): Promise<void>;
   }
 
-  async function startNode(url: string, id: string, claimMs = 3000): Promise<TestNode> {
+  async function startNode(url: string, id: string, claimMs = 3000, serveWhenIsolated = false): Promise<TestNode> {
     const pool = createPool({ url });
     await migrate(pool);
-    const cluster = await Cluster.open({ pool, databaseUrl: url, leaseSeconds: LEASE, serveWhenIsolated: false, onError: () => {} });
+    const cluster = await Cluster.open({ pool, databaseUrl: url, leaseSeconds: LEASE, serveWhenIsolated, onError: () => {} });
     await cluster.join(id);
     const coordinator = new PurgeCoordinator(new PgPurgeLog(pool), new PgNodeStore(pool), cluster.node, {
       leaseSeconds: LEASE,
@@ -144,6 +144,25 @@ describe('cluster purge protocol', () => {
       assert.deepEqual((await completed(a!.pool, next.id)).report?.nodes, { applied: ['a', 'b', 'c'], fenced: [] });
     } finally {
       await Promise.all([a!.stop(), b!.stop(), c.stop()]);
+    }
+  });
+
+  it('a node that cannot reach the database stops serving when its lease ends, unless it prefers availability', async () => {
+    const url = await pg.createDatabase('isolated');
+    const strict = await startNode(url, 'strict');
+    const available = await startNode(url, 'available', 3000, true);
+    try {
+      assert.equal(strict.cluster.unavailableReason(), undefined);
+      await pg.stopServer();
+      await new Promise((resolve) => setTimeout(resolve, LEASE * 1000 + 200));
+      assert.match(strict.cluster.unavailableReason() ?? '', /lease ran out/);
+      assert.equal(available.cluster.unavailableReason(), undefined, '--serve-when-isolated keeps serving');
+      await pg.startServer();
+      const deadline = Date.now() + 10_000;
+      while (strict.cluster.unavailableReason() !== undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(strict.cluster.unavailableReason(), undefined, 'serves again once it has renewed its lease');
+    } finally {
+      await Promise.all([strict.stop(), available.stop()]);
     }
   });
 

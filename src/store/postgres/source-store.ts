@@ -1,4 +1,4 @@
-import pg from 'pg';
+import { listen } from './listener.ts';
 import { compareSourceNames, normalizeHost, type SourceRecord } from '../../sources/model.ts';
 import type { SortKey, SourceFilter } from '../../sources/source-query.ts';
 import type { SecretBox } from '../secret-box.ts';
@@ -8,8 +8,6 @@ import { LOCKS, withTransaction, type PgClient, type PgPool } from './database.t
 
 /** The channel of Source changes; the payload is the id of the Source written. */
 export const SOURCES_CHANNEL = 'pictor_sources';
-/** Wait before connecting the LISTEN connection again after it was lost (a server restart). */
-const RECONNECT_MS = 250;
 
 interface SourceRow {
   id: string;
@@ -136,59 +134,12 @@ export class PgSourceStore implements SourceStore {
     });
   }
 
-  /**
-   * A connection of its own that LISTENs, connected again whenever it is lost (a server restart, a network
-   * cut); after a reconnection every Source is read again, since notifications sent meanwhile are gone.
-   */
+  /** Every Source is read again after the LISTEN connection was lost: notifications sent meanwhile are gone. */
   async watch(onChange: SourceChangeListener): Promise<() => Promise<void>> {
-    let stopped = false;
-    let client: pg.Client | undefined;
-    let retry: NodeJS.Timeout | undefined;
-    const connect = async (): Promise<void> => {
-      const next = new pg.Client({ connectionString: this.url, application_name: 'pictor listen', connectionTimeoutMillis: 2000 });
-      let lost = false;
-      const onLost = (): void => {
-        if (lost) return;
-        lost = true;
-        if (client === next) client = undefined;
-        next.end().catch(() => {});
-        if (!stopped) retry = setTimeout(() => void reconnect(), RECONNECT_MS).unref();
-      };
-      next.on('error', onLost);
-      next.on('end', onLost);
-      next.on('notification', (message) => {
-        if (message.channel === SOURCES_CHANNEL) onChange(message.payload || undefined);
-      });
-      try {
-        await next.connect();
-        await next.query(`LISTEN ${SOURCES_CHANNEL}`);
-      } catch (error) {
-        onLost();
-        throw error;
-      }
-      if (stopped) return void next.end().catch(() => {});
-      client = next;
-    };
-    const reconnect = async (): Promise<void> => {
-      try {
-        await connect();
-        onChange(undefined);
-      } catch {
-        // connect() scheduled the next try
-      }
-    };
-    try {
-      await connect();
-    } catch (error) {
-      stopped = true;
-      clearTimeout(retry);
-      throw error;
-    }
-    return async () => {
-      stopped = true;
-      clearTimeout(retry);
-      await client?.end().catch(() => {});
-    };
+    const listening = await listen(this.url, [SOURCES_CHANNEL], (_channel, payload) => onChange(payload || undefined), {
+      onReconnected: () => onChange(undefined),
+    });
+    return () => listening.close();
   }
 
   /** A transaction holding LOCKS.sources: one Source writer at a time across the cluster. */
