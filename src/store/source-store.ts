@@ -5,7 +5,8 @@ import type { SecretBox } from './secret-box.ts';
 import { openSource, SEALING_KEY_META, sealingKeyIds, sealSource, staleSecrets } from './source-secrets.ts';
 import type { DomainOwner, SourceChangeListener, SourceListing, SourceStore, SourceWrite } from './stores.ts';
 import { normalizeHost, type SourceRecord } from '../sources/model.ts';
-import type { SortKey, SourceFilter } from '../sources/source-query.ts';
+import { filterCondition } from './source-filters.ts';
+import type { SortKey } from '../sources/source-query.ts';
 
 /**
  * How often another process's writes are looked for: SQLite's `data_version`, one read of shared memory, so it
@@ -121,7 +122,7 @@ export class SqliteSourceStore implements SourceStore {
     const params: Record<string, string | number> = {};
     const conditions = listing.filters.map((filter, i) => {
       params[`f${i}`] = filter.field === 'enabled' ? Number(filter.value === 'true') : filter.value;
-      return filterCondition(filter, `@f${i}`);
+      return filterCondition(filter, `@f${i}`, (name) => `json_extract(deployment, '$.${name}')`);
     });
     const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
     const order = [...listing.sort.map(({ field, descending }) => `${SORT_COLUMNS[field]} ${descending ? 'DESC' : 'ASC'}`), 'created_at', 'rowid'].join(', ');
@@ -195,15 +196,6 @@ export class SqliteSourceStore implements SourceStore {
   }
 }
 
-/** One filter as SQL; its value is bound as `param`. Field names come from the fixed list of filters, never from input. */
-function filterCondition({ field }: SourceFilter, param: string): string {
-  if (field === 'name') return `name = ${param}`;
-  if (field === 'enabled') return `enabled = ${param}`;
-  if (field === 'deployment.type') return `type = ${param}`;
-  if (field === 'deployment.custom_domains') return `id IN (SELECT source_id FROM source_domains WHERE kind = 'host' AND name = ${param})`;
-  if (field === 'deployment.imgix_subdomains') return `id IN (SELECT source_id FROM source_domains WHERE kind = 'label' AND name = ${param})`;
-  return `json_extract(deployment, '$.${field.slice('deployment.'.length)}') = ${param}`;
-}
 
 /** The ids of the keys that sealed the secrets stored (without opening them). */
 export function storedKeyIds(db: Db): Set<string> {

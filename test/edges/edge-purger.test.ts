@@ -5,7 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { EdgePurger, MAX_KEYS_HEADER_BYTES, splitKeys } from '../../src/edges/edge-purger.ts';
 import { renderVcl } from '../../src/edges/vcl.ts';
 import { eventually } from '../helpers/pictor.ts';
-import { freePort, startVarnish, type TestVarnish } from '../helpers/varnish.ts';
+import { freePort } from '../helpers/ports.ts';
+import { startVarnish, type TestVarnish } from '../helpers/varnish.ts';
 
 /** `/<tag>/<anything>` is tagged with `<tag>` and `all`. */
 function taggedBackend(): http.Server {

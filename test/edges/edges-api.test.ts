@@ -8,7 +8,8 @@ import { openDatabase } from '../../src/store/db.ts';
 import { SqliteEdgeStore } from '../../src/store/edge-store.ts';
 import { eventually, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
-import { freePort, startVarnish, type TestVarnish } from '../helpers/varnish.ts';
+import { freePort } from '../helpers/ports.ts';
+import { startVarnish, type TestVarnish } from '../helpers/varnish.ts';
 
 const exec = promisify(execFile);
 const cli = (args: string[]) => exec(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args]);

@@ -6,7 +6,8 @@ import { renderVcl } from '../../src/edges/vcl.ts';
 import type { PurgeDocument } from './pictor.ts';
 import { startPostgres, type TestPostgres } from './postgres.ts';
 import { spawnServer, type ServerProcess } from './process.ts';
-import { freePort, startVarnish, type TestVarnish } from './varnish.ts';
+import { freePort } from './ports.ts';
+import { startVarnish, type TestVarnish } from './varnish.ts';
 
 /**
  * A real cluster on loopback: one PostgreSQL, N `pictor serve` processes sharing it (each with its own

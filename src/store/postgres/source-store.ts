@@ -1,6 +1,7 @@
 import { listen } from './listener.ts';
 import { compareSourceNames, normalizeHost, type SourceRecord } from '../../sources/model.ts';
-import type { SortKey, SourceFilter } from '../../sources/source-query.ts';
+import { filterCondition } from '../source-filters.ts';
+import type { SortKey } from '../../sources/source-query.ts';
 import type { SecretBox } from '../secret-box.ts';
 import { openSource, SEALING_KEY_META, sealSource, staleSecrets, type StoredSource } from '../source-secrets.ts';
 import type { DomainOwner, SourceChangeListener, SourceListing, SourceStore, SourceWrite } from '../stores.ts';
@@ -77,7 +78,7 @@ export class PgSourceStore implements SourceStore {
     const params: unknown[] = [];
     const conditions = listing.filters.map((filter) => {
       params.push(filter.field === 'enabled' ? filter.value === 'true' : filter.value);
-      return filterCondition(filter, `$${params.length}`);
+      return filterCondition(filter, `$${params.length}`, (name) => `deployment ->> '${name}'`);
     });
     const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
     const { page } = listing;
@@ -198,15 +199,6 @@ async function owner(db: Queryable, claim: { label?: string | undefined; host?: 
   return rows[0];
 }
 
-/** One filter as SQL; its value is bound as `param`. Field names come from the fixed list of filters, never from input. */
-function filterCondition({ field }: SourceFilter, param: string): string {
-  if (field === 'name') return `name = ${param}`;
-  if (field === 'enabled') return `enabled = ${param}`;
-  if (field === 'deployment.type') return `type = ${param}`;
-  if (field === 'deployment.custom_domains') return `id IN (SELECT source_id FROM source_domains WHERE kind = 'host' AND name = ${param})`;
-  if (field === 'deployment.imgix_subdomains') return `id IN (SELECT source_id FROM source_domains WHERE kind = 'label' AND name = ${param})`;
-  return `deployment ->> '${field.slice('deployment.'.length)}' = ${param}`;
-}
 
 /** The sealed values' rows, for the key ids in use (secret-keys.ts), without opening them. */
 export async function storedSecretRows(pool: PgPool): Promise<Pick<StoredSource, 'deployment' | 'secure_url_token'>[]> {
