@@ -19,12 +19,12 @@ import { join } from 'node:path';
 import { postgresBinDir } from '../test/helpers/postgres.ts';
 import { startCluster, type TestCluster } from '../test/helpers/cluster.ts';
 import { varnishAvailable } from '../test/helpers/varnish.ts';
-import { canPin, cpuWindow, LOAD_CPU, SERVER_CPU } from './lib/cpu.ts';
+import { canPin, cpuWindow, LOAD_CPU, SERVER_CPU, treeCpuSeconds } from './lib/cpu.ts';
 import { getOk, pool, request } from './lib/http.ts';
 import { photoJpeg, tinyPng } from './lib/images.ts';
 import { REPO, startPictor, type Pictor } from './lib/pictor.ts';
 import { descendantPids, run, runToTheEnd, sleep } from './lib/proc.ts';
-import { writeSeparateRun } from './lib/report.ts';
+import { machine, writeSeparateRun } from './lib/report.ts';
 import { table } from './lib/scenario.ts';
 import { fmt, fmtMs, fmtRatio, median, percentile, ratios, spread } from './lib/stats.ts';
 import { wrk } from './lib/wrk.ts';
@@ -94,6 +94,8 @@ async function main(): Promise<void> {
   const loadBefore = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' / ');
 
   tmp = mkdtempSync(join(tmpdir(), 'pictor-bench-cluster-'));
+  // What one durable commit costs at least on this disk (PostgreSQL's data directory is under the same tmpdir).
+  const fsync = (await machine(tmp)).find(([name]) => name!.includes('fsync'))?.[1] ?? '?';
   const tiny = join(tmp, 'tiny.png');
   await tinyPng(tiny);
   log('starting PostgreSQL, three nodes and two Varnish edges…');
@@ -106,12 +108,12 @@ async function main(): Promise<void> {
 
   log(`part 1: purge latency, 1 and ${BIG.toLocaleString('en-US')} derivatives per edge…`);
   const part1Window = cpuWindow(roots);
-  const latency = await purgeLatency(c, tiny, log);
+  const latency = await purgeLatency(c, tiny, log, () => settle(roots()));
   sections.push(...latency.render(part1Window.end().otherShare));
 
   log('part 2: purge throughput, PostgreSQL cluster node vs single node on SQLite…');
   const part2Window = cpuWindow(roots);
-  const throughput = await purgeThroughput(c, tmp, tiny);
+  const throughput = await purgeThroughput(c, tmp, tiny, fsync);
   sections.push(...throughput.render(part2Window.end().otherShare));
 
   log('part 3: cache hits, edge vs node…');
@@ -156,11 +158,16 @@ interface Part {
 
 // ————— 1. Purge latency —————
 
-async function purgeLatency(c: TestCluster, tiny: string, log: (line: string) => void): Promise<Part> {
+async function purgeLatency(c: TestCluster, tiny: string, log: (line: string) => void, settle: () => Promise<number>): Promise<Part> {
   const auth = { authorization: `Bearer ${c.apiKey}` };
   let index = 0;
 
+  const settled: number[] = [];
+
   async function measure(asset: string, size: number): Promise<Sample> {
+    // Start from a quiet cluster: what a seeding or the previous purge left to do (cache files still being
+    // written or deleted) would otherwise land in this sample.
+    settled.push(await settle());
     const node = index++ % NODES; // each node coordinates a share of the purges
     const admin = c.nodes[node]!.adminUrl;
     const body = JSON.stringify({ data: { type: 'purges', attributes: { url: `${c.nodes[0]!.renderUrl}/${asset}` } } });
@@ -218,7 +225,12 @@ async function purgeLatency(c: TestCluster, tiny: string, log: (line: string) =>
     for (const edge of c.edges) for (const k of probe) if (edgeStatus(await getOk(`${edge.url}/${asset}?${variant(k)}`), edge.name) === 'hit') hitsBefore++;
     const before = c.edges.map((edge) => objectsOn(edge.managerPid));
     const sample = await measure(asset, BIG);
-    const after = c.edges.map((edge) => objectsOn(edge.managerPid));
+    // Varnish frees purged objects in its expiry thread, after the PURGE has been answered: wait for the count.
+    let after = c.edges.map((edge) => objectsOn(edge.managerPid));
+    for (let waited = 0; waited < 5_000 && after.some((n, i) => before[i]! - n < BIG); waited += 100) {
+      await sleep(100);
+      after = c.edges.map((edge) => objectsOn(edge.managerPid));
+    }
     let missesAfter = 0;
     for (const edge of c.edges) for (const k of probe) if (edgeStatus(await getOk(`${edge.url}/${asset}?${variant(k)}`), edge.name) !== 'hit') missesAfter++;
     if (hitsBefore < probe.length * EDGES) throw new Error(`${asset}: only ${hitsBefore} of ${probe.length * EDGES} checked derivatives were edge hits before the purge`);
@@ -270,6 +282,7 @@ async function purgeLatency(c: TestCluster, tiny: string, log: (line: string) =>
   const onesP99 = percentile(ones.map((s) => s.clientMs), 99);
   const serverMedianOne = median(ones.map((s) => s.serverMs));
   const pollShare = median(ones.map((s) => s.clientMs - s.serverMs));
+  const settledMax = Math.max(...settled);
   const objectsPurged = checks.map((ch) => ch.objects.map((o) => o.before - o.after));
   const bigLabel = BIG.toLocaleString('en-US');
 
@@ -281,7 +294,7 @@ async function purgeLatency(c: TestCluster, tiny: string, log: (line: string) =>
     render: (otherShare) => [
       '### 1. Purge POST → completed across 3 nodes and 2 edges',
       '',
-      `Each sample purges a fresh 8×8 PNG through one node's admin API (the nodes take turns), after its derivatives were fetched through both edges: **1** derivative (\`?w=4\`, a hit on each edge before, checked) or **${bigLabel}** (\`w\` 1–100 × \`q\` 1–100, \`fm=jpg\`, each fetched through both edges, ${SEED_CONCURRENCY} at a time). Client: from sending the POST to first reading \`completed\`, polling \`GET /api/v1/purges/:id\` on the same node every ~${POLL_MS} ms; server: \`completed_at − created_at\` (whole ms). Every completed purge named all ${NODES} nodes as applied and both edges as purged. ${ROUNDS} rounds of ${SMALL_PER_ROUND} one-derivative samples around one ${bigLabel} sample; the ratio is taken per round against that round's median one-derivative sample. Processes the bench did not start used ${fmt(otherShare * 100, 0)} % of the machine meanwhile.`,
+      `Each sample purges a fresh 8×8 PNG through one node's admin API (the nodes take turns), after its derivatives were fetched through both edges: **1** derivative (\`?w=4\`, a hit on each edge before, checked) or **${bigLabel}** (\`w\` 1–100 × \`q\` 1–100, \`fm=jpg\`, each fetched through both edges, ${SEED_CONCURRENCY} at a time). Client: from sending the POST to first reading \`completed\`, polling \`GET /api/v1/purges/:id\` on the same node every ~${POLL_MS} ms; server: \`completed_at − created_at\` (whole ms). Every completed purge named all ${NODES} nodes as applied and both edges as purged. ${ROUNDS} rounds of ${SMALL_PER_ROUND} one-derivative samples around one ${bigLabel} sample; the ratio is taken per round against that round's median one-derivative sample. Before each sample the bench waits until the cluster's processes (nodes, edges, PostgreSQL) are idle, below 10 % of a core over 250 ms (at most ${fmt(settledMax, 1)} s, median ${fmt(median(settled), 2)} s): otherwise the tail of a seeding (cache files still being written) or of the previous purge would be timed too. Processes the bench did not start used ${fmt(otherShare * 100, 0)} % of the machine meanwhile.`,
       '',
       table(['cached per edge', 'samples', 'POST ack ms (median)', 'client ms p50 / p95 / p99 / max', 'server ms p50 / p95 / p99 / max', 'status polls (median)'], [row('1', ones), row(bigLabel, bigs), row('all', samples)]),
       '',
@@ -289,8 +302,8 @@ async function purgeLatency(c: TestCluster, tiny: string, log: (line: string) =>
         `Checked each time: objects the purge removed from each edge (\`varnishstat\` \`MAIN.n_object\` before − after) ${objectsPurged.map((edges) => edges.join(' + ')).join(', ')}; ${CHECKED} derivatives per edge were hits before the purge and misses after it (\`Cache-Status\`), ${checks.reduce((n, ch) => n + ch.missesAfter, 0)} of ${checks.length * CHECKED * EDGES}. The one-derivative samples were checked the same way (hit before, miss after) on both edges.`,
       '',
       `**Reading.** Across the cluster a purge completed in a median ${fmt(median(allClient), 1)} ms as the client saw it, p99 ${fmt(p99, 1)} ms (target 50 ms: ${p99Pass ? 'met' : 'missed'}; one-derivative samples alone: p99 ${fmt(onesP99, 1)} ms). ` +
-        `The server's own time (\`created_at\` → \`completed_at\`: the durable insert in PostgreSQL, NOTIFY, every node applying and acknowledging, then both edges' PURGE) was a median ${fmt(serverMedianOne, 0)} ms with one derivative; the client sees about ${fmt(pollShare, 1)} ms more: the POST's round trip and the polling interval. ` +
-        `With ${bigLabel} tagged derivatives per edge a purge took ${fmt(ratio.median, 2)}× as long as with one (target 2×: ${ratioPass ? 'met' : 'missed'}): the nodes' side is one sequence bump whatever the count, so the work that grows with the count is each edge's \`xkey.purge\`, which removes the ${bigLabel} objects inside the PURGE request Pictor waits for, and on the nodes the removal of the asset's cached files, which runs in the background but shares the 2 cores.`,
+        `The server's own time (\`created_at\` → \`completed_at\`: the durable insert in PostgreSQL, NOTIFY, every node applying and acknowledging, then both edges' PURGE) was a median ${fmt(serverMedianOne, 0)} ms with one derivative; the client sees about ${fmt(pollShare, 1)} ms more: the POST's round trip (median ${fmt(median(ones.map((s) => s.ackMs)), 1)} ms, a committed PostgreSQL transaction) and the polling interval. ` +
+        `With ${bigLabel} tagged derivatives per edge a purge took ${fmt(ratio.median, 2)}× as long as with one (target 2×: ${ratioPass ? 'met' : 'missed'}): the nodes' side is one sequence bump whatever the count, so the work that grows with the count is each edge's \`xkey.purge\`, which removes the ${bigLabel} objects inside the PURGE request Pictor waits for, and on the nodes the removal of the asset's cached files (about ${fmt((BIG * EDGES) / NODES, 0)} per node at most), which runs in the background but shares the 2 cores with the nodes' event loops that answer the status polls (median POST ack ${fmt(median(bigs.map((s) => s.ackMs)), 1)} ms here against ${fmt(median(ones.map((s) => s.ackMs)), 1)} ms with one derivative; client ${fmt(median(bigs.map((s) => s.clientMs)), 0)} ms against server ${fmt(median(bigs.map((s) => s.serverMs)), 0)} ms).`,
       '',
     ],
   };
@@ -315,7 +328,7 @@ function objectsOn(managerPid: number): number {
 
 // ————— 2. Purge throughput —————
 
-async function purgeThroughput(c: TestCluster, root: string, tiny: string): Promise<Part> {
+async function purgeThroughput(c: TestCluster, root: string, tiny: string, fsync: string): Promise<Part> {
   const assets = join(root, 'single-assets');
   mkdirSync(assets, { recursive: true });
   copyFileSync(tiny, join(assets, 'tiny.png'));
@@ -368,7 +381,7 @@ async function purgeThroughput(c: TestCluster, root: string, tiny: string): Prom
         problems.length ? `**Problems:** ${problems.join('; ')}.` : 'Every request got a 200.',
         '',
         `**Reading.** One node of the cluster accepted a median ${fmt(pg.median, 0)} distinct purges per second (${pgPass ? 'at or above' : 'below'} the 1,000/s that the single node must reach), against ${fmt(sq.median, 0)}/s for a single node on SQLite in the same run: ${fmt(ratio.median, 2)}×. ` +
-          `On SQLite a 200 waits for a group commit in the same process; on PostgreSQL it waits for a commit in another process over a socket, and the ${NODES} nodes, both edges' PURGE requests and PostgreSQL itself share the machine's 2 cores with wrk.`,
+          `On SQLite a 200 waits for a group commit: many purges share one fsync. On PostgreSQL each purge is its own transaction (\`PgPurgeLog.append\`: insert into the log, upsert the mark, NOTIFY), and every append holds one advisory lock from its first statement to its commit, so that sequence numbers become visible in order; appends therefore run one at a time, each paying its round trips and its own WAL flush (a 4 KiB write + fsync takes ${fsync} here), and cannot share a flush. So the rate is at most one over the time of one append transaction: at ${fmt(pg.median, 0)}/s that is about ${fmt(1000 / pg.median, 1)} ms each, the nodes' and edges' work for earlier purges running beside it. Appending the purges that arrive together in one transaction per node would share the flush, as SQLite's group commit does. The ${NODES} nodes, both edges' PURGE requests and PostgreSQL itself share the machine's 2 cores with wrk.`,
         '',
         '```sh',
         ...commands,
@@ -470,6 +483,17 @@ function pinPid(pid: number, core: number): void {
   } catch {
     // the process ended meanwhile
   }
+}
+
+/** Waits (at most 3 s) until these process trees use below 10 % of a core over 250 ms; returns the seconds waited. */
+async function settle(pids: number[]): Promise<number> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < 3_000) {
+    const before = treeCpuSeconds(pids);
+    await sleep(250);
+    if (treeCpuSeconds(pids) - before < 0.025) break;
+  }
+  return (performance.now() - t0) / 1000;
 }
 
 /** The PostgreSQL postmaster listening on `port` (its command line holds `-p PORT`), for CPU accounting. */

@@ -36,6 +36,16 @@ export function groupCpuSeconds(pgid: number): number {
   return total;
 }
 
+/** CPU seconds (user + system, all threads) used so far by these processes and all their descendants. */
+export function treeCpuSeconds(roots: number[]): number {
+  let total = 0;
+  for (const pid of new Set(roots.flatMap((root) => [root, ...descendantPids(root)]))) {
+    const f = statFields(pid);
+    if (f) total += (Number(f[11]) + Number(f[12])) / clockTicks();
+  }
+  return total;
+}
+
 /** The core servers are pinned to in scenarios that pin (the load generator gets `LOAD_CPU`). */
 export const SERVER_CPU = 0;
 export const LOAD_CPU = 1;
