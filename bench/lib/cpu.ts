@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { sleep, trackedGroups } from './proc.ts';
+import { descendantPids, sleep, trackedGroups } from './proc.ts';
 
 let ticks: number | undefined;
 const clockTicks = (): number => (ticks ??= Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100);
@@ -32,6 +32,16 @@ export function groupCpuSeconds(pgid: number): number {
     if (!/^\d+$/.test(entry)) continue;
     const f = statFields(Number(entry));
     if (f && Number(f[2]) === pgid) total += (Number(f[11]) + Number(f[12])) / clockTicks(); // f[2] is #5, the group
+  }
+  return total;
+}
+
+/** CPU seconds (user + system, all threads) used so far by these processes and all their descendants. */
+export function treeCpuSeconds(roots: number[]): number {
+  let total = 0;
+  for (const pid of new Set(roots.flatMap((root) => [root, ...descendantPids(root)]))) {
+    const f = statFields(pid);
+    if (f) total += (Number(f[11]) + Number(f[12])) / clockTicks();
   }
   return total;
 }
@@ -81,17 +91,18 @@ interface Snapshot {
   others: Map<number, [string, number]>;
 }
 
-function snapshot(): Snapshot {
+function snapshot(roots: number[]): Snapshot {
   const self = statFields('self')!;
   // utime, stime, cutime, cstime: the bench itself and the children it has waited for (wrk, naive loop).
   let ours = (Number(self[11]) + Number(self[12]) + Number(self[13]) + Number(self[14])) / clockTicks();
   const others = new Map<number, [string, number]>();
   const groups = trackedGroups();
+  const trees = new Set(roots.flatMap((root) => [root, ...descendantPids(root)]));
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     const f = statFields(Number(entry));
     if (!f) continue;
-    if (groups.has(Number(f[2]))) ours += (Number(f[11]) + Number(f[12])) / clockTicks(); // f[2] is #5, the process group
+    if (groups.has(Number(f[2])) || trees.has(Number(entry))) ours += (Number(f[11]) + Number(f[12])) / clockTicks(); // f[2] is #5, the process group
     // Others: their own CPU only (what short-lived processes used shows in otherShare, not in the names).
     else others.set(Number(entry), [processName(Number(entry)), (Number(f[11]) + Number(f[12])) / clockTicks()]);
   }
@@ -119,17 +130,21 @@ export interface CpuWindow {
   topOthers: string;
 }
 
-/** Starts a window; end() reports how busy the machine was and how much of that was other people's work. */
-export function cpuWindow(): { end: () => CpuWindow } {
+/**
+ * Starts a window; end() reports how busy the machine was and how much of that was other people's work.
+ * `roots` are processes the bench did not spawn through proc.ts but runs all the same (a cluster's nodes,
+ * edges and PostgreSQL): they and their descendants count as the bench's own work.
+ */
+export function cpuWindow(roots: () => number[] = () => []): { end: () => CpuWindow } {
   const t0 = performance.now();
   const busy0 = machineBusySeconds();
-  const start = snapshot();
+  const start = snapshot(roots());
   return {
     end() {
       const seconds = (performance.now() - t0) / 1000;
       const capacity = seconds * cpus().length;
       const busy = machineBusySeconds() - busy0;
-      const now = snapshot();
+      const now = snapshot(roots());
       const byName = new Map<string, number>();
       for (const [pid, [name, cpu]] of now.others) byName.set(name, (byName.get(name) ?? 0) + cpu - (start.others.get(pid)?.[1] ?? 0));
       const topOthers = [...byName]

@@ -1,5 +1,5 @@
 /** The markdown report: machine, versions, summary, one section per scenario, commands. */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, totalmem } from 'node:os';
 import { run } from './proc.ts';
@@ -77,7 +77,25 @@ const SEPARATE_RUNS = [
   { id: 'soak', title: 'Soak: memory and correctness under mixed traffic', command: 'npm run soak' },
   { id: 'worst', title: 'The most expensive anonymous requests', command: 'npm run bench:worst' },
   { id: 'scale', title: 'Costs as the data grows', command: 'npm run bench:sources && npm run bench:scale' },
+  { id: 'cluster', title: 'A cluster: three nodes on PostgreSQL behind two Varnish edges', command: 'npm run bench:cluster' },
 ];
+
+/**
+ * Writes a separate run's report into its notes block of `file`, leaving the rest as it is; a section
+ * missing from an older file is added before the commands.
+ */
+export function writeSeparateRun(file: string, id: string, text: string): void {
+  const run = SEPARATE_RUNS.find((entry) => entry.id === id);
+  if (!run) throw new Error(`no separate run ${id}`);
+  const block = `<!-- notes:${id} -->\n${text.trim()}\n<!-- /notes:${id} -->`;
+  const current = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const existing = new RegExp(`<!-- notes:${id} -->\\n[\\s\\S]*?\\n<!-- /notes:${id} -->`);
+  let next: string;
+  if (existing.test(current)) next = current.replace(existing, () => block);
+  else if (current.includes('\n## Commands\n')) next = current.replace('\n## Commands\n', () => `\n## ${run.title}\n\n${block}\n\n## Commands\n`);
+  else next = `${current}\n## ${run.title}\n\n${block}\n`;
+  writeFileSync(file, next);
+}
 
 const NOTES_PLACEHOLDER = '_Interpretation by the optimising engineer: what changed in `src/` and why the numbers moved (kept across regenerations)._';
 

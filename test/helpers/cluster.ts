@@ -46,7 +46,19 @@ export interface TestNode {
   process: ServerProcess | undefined;
 }
 
-export async function startCluster(setup: { nodes: number; edges: number; lease?: number; assets?: Record<string, Buffer | string>; extraArgs?: string[] }): Promise<TestCluster> {
+export interface ClusterSetup {
+  nodes: number;
+  edges: number;
+  lease?: number;
+  assets?: Record<string, Buffer | string>;
+  extraArgs?: string[];
+  /** Wraps each node's command line (see spawnServer), e.g. to run the built `dist/` rather than `src/`. */
+  command?: (argv: string[]) => string[];
+  /** Each edge's cache storage (`varnishd -s`); startVarnish's default when not given. */
+  edgeStorage?: string;
+}
+
+export async function startCluster(setup: ClusterSetup): Promise<TestCluster> {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-cluster-'));
   const assetsDir = path.join(root, 'assets');
   await fs.mkdir(assetsDir, { recursive: true });
@@ -86,6 +98,7 @@ export async function startCluster(setup: { nodes: number; edges: number; lease?
         ...(setup.extraArgs ?? []),
       ],
       { PICTOR_SECRET_KEY: secretKey },
+      setup.command,
     );
     if (node.process.apiKey) apiKey = node.process.apiKey;
   };
@@ -151,7 +164,7 @@ export async function startCluster(setup: { nodes: number; edges: number; lease?
     if (!apiKey) throw new Error('no node printed the first admin key');
     const vcl = renderVcl({ backends: nodes.map((node) => `127.0.0.1:${node.renderPort}`) });
     for (let i = 0; i < setup.edges; i++) {
-      const edge = await startVarnish({ vcl, name: `edge-${i + 1}` });
+      const edge = await startVarnish({ vcl, name: `edge-${i + 1}`, storage: setup.edgeStorage });
       edges.push(edge);
       const added = await api('POST', '/api/v1/edges', { data: { type: 'edges', attributes: { name: edge.name, url: edge.url } } });
       if (added.status >= 300) throw new Error(`edge not added: ${added.status} ${JSON.stringify(added.body)}`);

@@ -42,7 +42,7 @@ export function compileVcl(vcl: string): void {
   }
 }
 
-export async function startVarnish(options: { vcl: string; name: string }): Promise<TestVarnish> {
+export async function startVarnish(options: { vcl: string; name: string; storage?: string }): Promise<TestVarnish> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pictor-varnish-'));
   fs.chmodSync(work, 0o755); // as root, varnishd's cache process runs as its own user and reads from here
   const file = path.join(work, 'edge.vcl');
@@ -50,7 +50,7 @@ export async function startVarnish(options: { vcl: string; name: string }): Prom
   const instance = path.join(work, 'n');
   const port = await freePort();
   const adminPort = await freePort();
-  const args = ['-F', '-n', instance, '-a', `127.0.0.1:${port}`, '-T', `127.0.0.1:${adminPort}`, '-f', file, '-s', 'malloc,32m', '-l', '2m', '-i', options.name];
+  const args = ['-F', '-n', instance, '-a', `127.0.0.1:${port}`, '-T', `127.0.0.1:${adminPort}`, '-f', file, '-s', options.storage ?? 'malloc,32m', '-l', '2m', '-i', options.name];
   const child = spawn('varnishd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
