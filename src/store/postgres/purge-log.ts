@@ -16,6 +16,18 @@ export interface LogEntry {
   path: string;
 }
 
+/** Purges appended in one transaction at most (a burst beyond it takes several). */
+const MAX_BATCH = 500;
+
+interface PendingAppend {
+  record: PurgeRecord;
+  scopes: readonly string[];
+  coordinator: string;
+  claimMs: number;
+  resolve: (seq: number) => void;
+  reject: (error: unknown) => void;
+}
+
 interface LogRow {
   seq: string;
   id: string;
@@ -46,22 +58,73 @@ interface LogRow {
 export class PgPurgeLog {
   constructor(private readonly pool: PgPool) {}
 
-  /** Appends a purge; resolves with its sequence number once committed. */
-  async append(record: PurgeRecord, scopes: readonly string[], coordinator: string, claimMs: number): Promise<number> {
+  /**
+   * Appends a purge; resolves with its sequence number once committed. Purges that arrive while an append
+   * is committing share the next transaction (group commit): one lock, one statement and one fsync for the
+   * whole batch, so the log's throughput is not one transaction's latency per purge.
+   */
+  append(record: PurgeRecord, scopes: readonly string[], coordinator: string, claimMs: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ record, scopes, coordinator, claimMs, resolve, reject });
+      if (!this.appending) void this.appendWaiting();
+    });
+  }
+
+  private readonly waiting: PendingAppend[] = [];
+  private appending = false;
+
+  private async appendWaiting(): Promise<void> {
+    this.appending = true;
+    try {
+      while (this.waiting.length > 0) {
+        const batch = this.waiting.splice(0, MAX_BATCH);
+        try {
+          const seqs = await this.appendBatch(batch);
+          for (const item of batch) item.resolve(seqs.get(item.record.id)!);
+        } catch (error) {
+          for (const item of batch) item.reject(error);
+        }
+      }
+    } finally {
+      this.appending = false;
+    }
+  }
+
+  private appendBatch(batch: readonly PendingAppend[]): Promise<Map<string, number>> {
+    const rows = batch.map(({ record, scopes, coordinator, claimMs }) => ({
+      id: record.id,
+      url: record.url,
+      source_id: record.sourceId,
+      path: record.path,
+      match: record.match,
+      sub_image: record.subImage,
+      parent_source_id: record.parentSourceId ?? null,
+      scopes,
+      requested_by: record.requestedBy ?? null,
+      created_at: record.createdAt,
+      coordinator,
+      claim_seconds: claimMs / 1000,
+      matched: record.matched ?? null,
+    }));
     return withTransaction(this.pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1)', [LOCKS.purgeLog]);
-      const { rows } = await client.query<{ seq: string }>(
-        `INSERT INTO purge_log (id, url, source_id, path, match, sub_image, parent_source_id, scopes, requested_by, created_at, coordinator, claimed_until, matched)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now() + make_interval(secs => $12), $13) RETURNING seq`,
-        [record.id, record.url, record.sourceId, record.path, record.match, record.subImage, record.parentSourceId ?? null, scopes, record.requestedBy ?? null, record.createdAt, coordinator, claimMs / 1000, record.matched ?? null],
+      // One statement: the rows, the marks (the newest sequence number per scope) and the notification.
+      const { rows: inserted } = await client.query<{ id: string; seq: string }>(
+        `WITH inserted AS (
+           INSERT INTO purge_log (id, url, source_id, path, match, sub_image, parent_source_id, scopes, requested_by, created_at, coordinator, claimed_until, matched)
+           SELECT r.id, r.url, r.source_id, r.path, r.match, r.sub_image, r.parent_source_id, r.scopes, r.requested_by, r.created_at, r.coordinator,
+                  now() + make_interval(secs => r.claim_seconds), r.matched
+           FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, url text, source_id text, path text, match text, sub_image boolean, parent_source_id text,
+                scopes text[], requested_by text, created_at bigint, coordinator text, claim_seconds float8, matched integer)
+           RETURNING id, seq, scopes),
+         marks AS (
+           INSERT INTO purge_marks (scope, seq)
+           SELECT scope, max(seq) FROM inserted, unnest(inserted.scopes) AS scope GROUP BY scope
+           ON CONFLICT (scope) DO UPDATE SET seq = GREATEST(purge_marks.seq, excluded.seq))
+         SELECT id, seq, pg_notify($2, (SELECT max(seq) FROM inserted)::text) FROM inserted`,
+        [JSON.stringify(rows), PURGE_CHANNEL],
       );
-      const seq = rows[0]!.seq;
-      await client.query(
-        `INSERT INTO purge_marks (scope, seq) SELECT unnest($1::text[]), $2 ON CONFLICT (scope) DO UPDATE SET seq = excluded.seq`,
-        [scopes, seq],
-      );
-      await client.query('SELECT pg_notify($1, $2)', [PURGE_CHANNEL, seq]);
-      return Number(seq);
+      return new Map(inserted.map((row) => [row.id, Number(row.seq)]));
     });
   }
 
