@@ -59,7 +59,14 @@ export async function startVarnish(options: { vcl: string; name: string; storage
   const managerPid = child.pid!;
 
   const cachePid = (): number => {
-    const pid = childrenOf(managerPid)[0];
+    // The manager may have short-lived children too (a VCL compiler): the cache process names itself.
+    const pid = childrenOf(managerPid).find((child) => {
+      try {
+        return fs.readFileSync(`/proc/${child}/comm`, 'utf8').trim() === 'cache-main';
+      } catch {
+        return false;
+      }
+    });
     if (pid === undefined) throw new Error(`varnishd ${managerPid} has no cache process`);
     return pid;
   };
