@@ -189,10 +189,16 @@ export class PgPurgeLog {
 
   /** Records the outcome; only the first completion of a purge counts (driving it twice is harmless). */
   async complete(record: PurgeRecord): Promise<void> {
-    await this.pool.query(
-      `UPDATE purge_log SET status = $2, origin = $3, matched = coalesce($4, matched), error = $5, report = $6, completed_at = $7 WHERE id = $1 AND status = 'pending'`,
-      [record.id, record.status, record.origin ?? null, record.matched ?? null, record.error ?? null, record.report ?? null, record.completedAt ?? Date.now()],
-    );
+    // Committed without waiting for the flush: should a crash of PostgreSQL lose it, the purge is pending
+    // again and is driven to completion again (every step is idempotent). Only the append must be durable.
+    await withTransaction(this.pool, async (client) => {
+      await client.query('SET LOCAL synchronous_commit TO OFF');
+      await client.query(
+        `UPDATE purge_log SET status = $2, origin = $3, matched = coalesce($4, matched), error = $5, report = $6, completed_at = $7
+         WHERE id = $1 AND status = 'pending'`,
+        [record.id, record.status, record.origin ?? null, record.matched ?? null, record.error ?? null, record.report ?? null, record.completedAt ?? Date.now()],
+      );
+    });
   }
 
   /** Retention (purge/retention.ts): the floor, in `meta`, only ever rises. */
