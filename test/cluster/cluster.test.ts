@@ -228,13 +228,16 @@ describe('a cluster of three nodes behind two edges', { timeout: 240_000 }, () =
 
   it('restart PostgreSQL mid-burst: every acknowledged purge completes; meanwhile the API answers 503, never a 200 it cannot keep', async () => {
     const acknowledged: string[] = [];
-    const refused: number[] = [];
+    const refused: (number | string)[] = [];
     let burst = true;
     const sender = (async () => {
       for (let i = 0; burst; i++) {
-        const { status, body } = await cluster.purge(`${cluster.nodes[i % 3]!.renderUrl}/burst/${i}.jpg`, i % 3).catch(() => ({ status: 0, body: {} as never }));
+        const { status, body } = await cluster.purge(`${cluster.nodes[i % 3]!.renderUrl}/burst/${i}.jpg`, i % 3).catch((error: unknown) => ({
+          status: 0,
+          body: { error: String((error as Error).cause ?? error) } as never,
+        }));
         if (status === 200) acknowledged.push((body as { data: { id: string } }).data.id);
-        else refused.push(status);
+        else refused.push(status === 503 ? 503 : `${status} ${JSON.stringify(body)}`);
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
     })();
@@ -244,6 +247,7 @@ describe('a cluster of three nodes behind two edges', { timeout: 240_000 }, () =
     burst = false;
     await sender;
     assert.ok(acknowledged.length > 0);
+    for (const node of cluster.nodes) assert.equal(node.process!.child.exitCode, null, `${node.id} is still running:\n${node.process!.output().slice(-3000)}`);
     assert.ok(refused.every((status) => status === 503), `refusals were 503s: ${refused.join(',')}`);
     for (const id of acknowledged) assert.equal((await cluster.waitCompleted(id, 30_000)).status, 'completed');
   });

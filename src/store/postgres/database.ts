@@ -35,6 +35,9 @@ export function createPool(options: PgOptions): PgPool {
   // A pooled connection that dies (a server restart) is dropped from the pool and reported on the next
   // query; without a listener here, the error would crash the process.
   pool.on('error', () => {});
+  // The same for a connection that dies while checked out between two queries (inside a transaction): its
+  // next query fails and says why; without a listener, the 'error' event would crash the process.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 
