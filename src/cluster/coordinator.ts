@@ -2,9 +2,8 @@ import type { OriginVerdict, PurgeRecord, PurgeReport } from '../purge/model.ts'
 import type { PgNodeStore } from '../store/postgres/node-store.ts';
 import type { PgPurgeLog } from '../store/postgres/purge-log.ts';
 import type { ClusterNode } from './cluster-node.ts';
+import { NodeProgress } from './node-progress.ts';
 
-/** How often a waiting coordinator looks again without an acknowledgement to wake it (a lease may end). */
-const POLL_MS = 200;
 /** How often every node looks for purges whose coordinator did not finish them. */
 const SWEEP_MS = 1000;
 const RETRY_MS = 500;
@@ -39,13 +38,16 @@ export class PurgeCoordinator {
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
   private sweeps = 0;
+  private readonly progress: NodeProgress;
 
   constructor(
     private readonly log: PgPurgeLog,
     private readonly nodes: PgNodeStore,
     private readonly node: ClusterNode,
     private readonly options: CoordinatorOptions,
-  ) {}
+  ) {
+    this.progress = new NodeProgress(nodes, node);
+  }
 
   /** Purges this node is driving now. */
   get depth(): number {
@@ -77,13 +79,14 @@ export class PurgeCoordinator {
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, this.options.leaseSeconds * 1000 + 1500).unref());
     await Promise.race([idle, timeout]);
     this.stopped = true;
+    this.progress.close();
   }
 
   private async run(record: LoggedPurge): Promise<void> {
     const verdict = record.match === 'exact' ? this.options.verdict(record).catch(() => undefined) : Promise.resolve(undefined);
     for (;;) {
       try {
-        const nodes = await this.nodePhase(record.seq);
+        const nodes = await this.progress.wait(record.seq);
         const edges = await this.options.edges(record.scopes);
         const completed: PurgeRecord = { ...record, status: 'completed', origin: await verdict, report: { nodes, edges }, completedAt: Date.now() };
         await this.log.complete(completed);
@@ -95,43 +98,6 @@ export class PurgeCoordinator {
         await sleep(RETRY_MS);
       }
     }
-  }
-
-  /** Waits until every node has applied `seq` or been fenced; returns which did which. */
-  private async nodePhase(seq: number): Promise<PurgeReport['nodes']> {
-    for (;;) {
-      const states = await this.nodes.states();
-      let waiting = false;
-      for (const state of states) {
-        if (state.fenced || state.lastApplied >= seq) continue;
-        if (state.expired && (await this.nodes.fence(state.id, seq))) {
-          state.fenced = true;
-          continue;
-        }
-        waiting = true;
-      }
-      if (!waiting) {
-        return {
-          applied: states.filter((state) => state.lastApplied >= seq).map((state) => state.id),
-          fenced: states.filter((state) => state.fenced && state.lastApplied < seq).map((state) => state.id),
-        };
-      }
-      if (this.stopped) throw new Error('stopping');
-      await this.nextAck();
-    }
-  }
-
-  /** Resolves on the next acknowledgement by any node, or after POLL_MS (a lease may have run out). */
-  private nextAck(): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, POLL_MS);
-      const unsubscribe = this.node.onAck(done);
-      function done(): void {
-        clearTimeout(timer);
-        unsubscribe();
-        resolve();
-      }
-    });
   }
 
   /** Claims and drives purges whose coordinator has not completed them within its claim. */
