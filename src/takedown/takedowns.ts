@@ -41,15 +41,7 @@ export class Takedowns {
    * purge was never recorded. An asset already taken down (and purged) is a CONFLICT naming that takedown.
    */
   async create(request: TakedownRequest): Promise<{ record: TakedownRecord; created: boolean }> {
-    const url = request.url.trim();
-    const reason = checkReason(request.reason, true)!;
-    if (url === '') throw new PictorError('BAD_REQUEST', '"url" is required: the full URL of the asset to take down.', { pointer: '/data/attributes/url' });
-    if (url.length > MAX_PURGE_URL_LENGTH) {
-      throw new PictorError('BAD_REQUEST', `"url" may have at most ${MAX_PURGE_URL_LENGTH} characters, and this one has ${url.length}.`, {
-        pointer: '/data/attributes/url',
-      });
-    }
-    const { sourceId, path } = resolveAssetUrl(this.sources, url, 'take down');
+    const { url, reason, sourceId, path } = this.validate(request);
     const { record, created } = await this.store.create({ id: randomUUID(), url, sourceId, path, reason, createdBy: request.actor, createdAt: Date.now() });
     if (!created && record.purgeId !== null) {
       throw new PictorError(
@@ -70,6 +62,23 @@ export class Takedowns {
       }
     }
     return { record: { ...record, purgeId: purge.id }, created };
+  }
+
+  /**
+   * Checks a request without recording anything (the dashboard's confirmation step): the URL resolved to a
+   * Source and canonical path exactly as a purge resolves it, the reason present and bounded. Throws a
+   * BAD_REQUEST or UNKNOWN_HOST whose pointer names the attribute.
+   */
+  validate(request: Pick<TakedownRequest, 'url' | 'reason'>): { url: string; reason: string; sourceId: string; path: string } {
+    const url = request.url.trim();
+    if (url === '') throw new PictorError('BAD_REQUEST', '"url" is required: the full URL of the asset to take down.', { pointer: '/data/attributes/url' });
+    if (url.length > MAX_PURGE_URL_LENGTH) {
+      throw new PictorError('BAD_REQUEST', `"url" may have at most ${MAX_PURGE_URL_LENGTH} characters, and this one has ${url.length}.`, {
+        pointer: '/data/attributes/url',
+      });
+    }
+    const reason = checkReason(request.reason, true)!;
+    return { url, reason, ...resolveAssetUrl(this.sources, url, 'take down') };
   }
 
   /** Lifts a takedown: the asset is served again (fetched anew: its caches were purged); `lifted: false` if it was lifted already. */
