@@ -33,7 +33,7 @@ export function takedownSection(view: TakedownSection): SafeHtml {
     ${formError(form.formError)}
     ${textField({
       name: 'takedown_url',
-      label: 'URL of the asset',
+      label: 'Asset URL to take down',
       value: form.url,
       required: true,
       code: true,
