@@ -48,6 +48,10 @@ import { openStores } from './store/open-stores.ts';
 import { storeFault } from './store/store-errors.ts';
 import { PurgeStore } from './store/purge-store.ts';
 import type { Stores } from './store/stores.ts';
+import { SqliteTakedownStore } from './store/takedown-store.ts';
+import { PgTakedownStore } from './store/postgres/takedown-store.ts';
+import { TakedownGate } from './takedown/takedown-gate.ts';
+import { Takedowns } from './takedown/takedowns.ts';
 
 /** How often the purge history is compacted (see purge/retention.ts). */
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
@@ -83,6 +87,9 @@ export class Pictor {
   readonly health: Health;
   /** Compacts the purge history (hourly on its own; operators and tests may run it now). */
   purgeRetention: PurgeRetention | undefined;
+  /** Takedowns; `onTakedown` hooks connect outputs a purge does not reach (set once started). */
+  takedowns: Takedowns | undefined;
+  private takedownGate: TakedownGate | undefined;
   private searchIndex: PurgeSearchIndex | undefined;
   private stores: Stores | undefined;
   private sources: SourceRegistry | undefined;
@@ -178,9 +185,18 @@ export class Pictor {
       outputLimits: DEFAULT_OUTPUT_LIMITS,
     });
     const decodedMasters = new DecodedMasters(options.decodedMemoryBytes);
-    const delivery = new DeliveryService(sources, freshness, { originCache, derivatives, decodedMasters }, renderer, {
-      render: (seconds, format) => metrics.renderSeconds.observe({ format }, seconds),
-    });
+    // Takedowns are loaded before anything is served, and followed as other nodes or processes change them.
+    const takedownStore = stores.kind === 'sqlite' ? new SqliteTakedownStore(stores.sqliteDb) : new PgTakedownStore(stores.pgPool, stores.url);
+    const takedownGate = (this.takedownGate = new TakedownGate(takedownStore, options.publicUrl));
+    await takedownGate.open((error) => logger.warn({ err: error }, 'takedowns changed elsewhere could not be read; keeping the ones in memory'));
+    const delivery = new DeliveryService(
+      sources,
+      freshness,
+      { originCache, derivatives, decodedMasters },
+      renderer,
+      { render: (seconds, format) => metrics.renderSeconds.observe({ format }, seconds) },
+      takedownGate,
+    );
 
     // The render listener opens first (its port names the node), but answers 503 until the node has caught up
     // with the purge log: nothing is served before every purge this node missed is applied.
@@ -228,6 +244,9 @@ export class Pictor {
       this.startRetention(cluster!.retentionStore, freshness);
     }
     this.purges = purges;
+    const takedowns = (this.takedowns = new Takedowns(takedownStore, sources, purges, takedownGate, (error, during) =>
+      logger.warn({ err: error }, `takedown: failed ${during}`),
+    ));
     const sourceService = new SourceService(stores.sources, {
       baseDomain: options.baseDomain,
       folderRoots: options.folderRoots,
@@ -242,6 +261,7 @@ export class Pictor {
     const dashboard = {
       keys,
       purges,
+      takedowns,
       sources: sourceService,
       accounts,
       sessions: new Sessions(stores.sessions),
@@ -258,6 +278,7 @@ export class Pictor {
       purgeLimiter: stores.rateLimiter('purge', options.purgeRateLimit),
       sources: sourceService,
       edges,
+      takedowns,
       metrics,
       health,
       logger,
@@ -301,6 +322,7 @@ export class Pictor {
     await this.searchIndex?.stop();
     await this.purges?.stop();
     await this.cluster?.stop();
+    await this.takedownGate?.close();
     this.edgePhase?.stop();
     await this.edgePurger?.close();
     await this.isolated?.close();

@@ -16,6 +16,8 @@ export const ERRORS = {
   ASSET_NOT_FOUND: { status: 404, title: 'Not Found' },
   URL_EXPIRED: { status: 404, title: 'Not Found' },
   SOURCE_DISABLED: { status: 410, title: 'Gone' },
+  /** An asset under a takedown (RFC 7725), or a render that uses one as a sub-image. */
+  TAKEN_DOWN: { status: 451, title: 'Unavailable For Legal Reasons' },
   INPUT_TOO_LARGE: { status: 413, title: 'Payload Too Large' },
   /** A render whose estimated memory is over what `--render-memory` gives one render. */
   RENDER_TOO_LARGE: { status: 413, title: 'Payload Too Large' },

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKeys } from '../auth/api-keys.ts';
 import type { Purges } from '../purge/purges.ts';
 import type { SourceService } from '../sources/source-service.ts';
+import type { Takedowns } from '../takedown/takedowns.ts';
 import type { AdminAccounts } from './accounts.ts';
 import type { TrustedDevices } from './devices.ts';
 import type { HtmlValue } from './html.ts';
@@ -19,6 +20,7 @@ declare module 'fastify' {
 export interface DashboardServices {
   keys: ApiKeys;
   purges: Purges;
+  takedowns: Takedowns;
   sources: SourceService;
   accounts: AdminAccounts;
   sessions: Sessions;

@@ -7,7 +7,10 @@ import { isPictorError, PictorError } from '../errors.ts';
 import { acceptClass } from '../render/negotiate.ts';
 import type { DecodedMasters } from '../render/decoded-masters.ts';
 import { detectImageFormat } from '../render/detect.ts';
+import { assetRef } from '../cache/freshness.ts';
+import { canonicalPath } from '../sources/asset-path.ts';
 import type { ResolvedSource, SourceRegistry } from '../sources/registry.ts';
+import type { TakedownGate } from '../takedown/takedown-gate.ts';
 import type { Renderer } from './renderer.ts';
 import { RouteMemo, type Route } from './routes.ts';
 import type { SubImage } from './sub-images.ts';
@@ -48,6 +51,7 @@ export class DeliveryService {
     private readonly tiers: DeliveryTiers,
     private readonly renderer: Renderer,
     private readonly observers: DeliveryObservers,
+    private readonly takedowns?: TakedownGate,
   ) {
     this.renders = new Coalescer(freshness);
     this.routes = new RouteMemo(sources);
@@ -59,7 +63,9 @@ export class DeliveryService {
    */
   handle(request: DeliveryRequest): DeliveryResponse | Promise<DeliveryResponse> {
     const source = this.sources.forHost(request.host);
-    const route = this.routes.route(source, request.target);
+    const route = this.route(source, request.target);
+    // Before any cache tier: a taken-down asset, or a composite using one, is never served, not even a hit.
+    this.takedowns?.check(route.deps);
     const { expires } = route;
     if (expires !== undefined && expires * 1000 <= Date.now()) throw new PictorError('URL_EXPIRED', 'This URL has expired.');
     const format = acceptClass(route.params, request.accept);
@@ -68,6 +74,25 @@ export class DeliveryService {
     const inMemory = this.tiers.derivatives.fromMemory(key);
     if (inMemory) return respondHit(inMemory, context, 'memory');
     return this.handleMiss({ ...route, source, format, key }, context);
+  }
+
+  /** The request's route; one that cannot be parsed (a bad parameter, say) still answers 451 if its path is taken down. */
+  private route(source: ResolvedSource, target: string): Route {
+    try {
+      return this.routes.route(source, target);
+    } catch (error) {
+      if (this.takedowns && this.takedowns.size > 0) {
+        const queryStart = target.indexOf('?');
+        let path: string | undefined;
+        try {
+          path = canonicalPath(queryStart === -1 ? target : target.slice(0, queryStart));
+        } catch {
+          // not a path at all: the original error says why
+        }
+        if (path !== undefined) this.takedowns.check([assetRef(source.record.id, path)]);
+      }
+      throw error;
+    }
   }
 
   private async handleMiss(job: Job, context: ResponseContext): Promise<DeliveryResponse> {

@@ -15,6 +15,8 @@ import { errorDocument, failureLevel, JSONAPI_CONTENT_TYPE, methodNotAllowed, to
 import { purgeRoutes } from './purge-routes.ts';
 import { serverOptions } from './server-options.ts';
 import { sourcesRoutes } from './sources-routes.ts';
+import { takedownRoutes } from './takedown-routes.ts';
+import type { Takedowns } from '../takedown/takedowns.ts';
 
 export interface AdminServices {
   /** Why this node must not serve now (a cluster node behind on purges), else undefined. */
@@ -24,6 +26,7 @@ export interface AdminServices {
   purgeLimiter: RateLimitStore;
   sources: SourceService;
   edges: EdgeService;
+  takedowns: Takedowns;
   metrics: Metrics;
   health: Health;
   logger: Logger;
@@ -87,6 +90,7 @@ export function createAdminServer(services: AdminServices): FastifyInstance {
   );
   sourcesRoutes(app, services.sources, services.keys);
   edgesRoutes(app, services.edges, services.keys);
+  takedownRoutes(app, services.takedowns, services.keys);
   if (services.dashboard) registerDashboard(app, services.dashboard);
   app.route({ method: ['GET', 'PUT', 'PATCH', 'DELETE'], url: '/api/v1/purge', ...methodNotAllowed('POST', 'Purges are created with POST.') });
   return app;

@@ -2,18 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import type { ApiKey, ApiKeys } from '../auth/api-keys.ts';
 import { PictorError } from '../errors.ts';
 import type { PurgeRecord } from '../purge/model.ts';
+import { MAX_PURGE_URL_LENGTH } from '../purge/purge-request.ts';
 import type { PurgeRequest, Purges } from '../purge/purges.ts';
 import type { RateLimitStore } from '../store/stores.ts';
 import { requireKey } from './api-auth.ts';
 import { document } from './jsonapi.ts';
 
 const SOURCE_ID = /^[0-9a-f]{24}$/;
-
-/**
- * Longer purge URLs are refused: every purge is stored for the retention window, so its size must be
- * bounded. Any URL an imgix SDK builds fits (the query, ignored by a purge, is where URLs get long).
- */
-export const MAX_PURGE_URL_LENGTH = 8192;
 
 /** imgix's Purge API (`POST /api/v1/purge`) and Pictor's status resource (`GET /api/v1/purges/:id`). */
 export function purgeRoutes(

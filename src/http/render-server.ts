@@ -67,7 +67,8 @@ export function createRenderServer(
     const pictorError = toPictorError(error);
     const level = failureLevel(pictorError);
     if (level) log[level]({ reqId: id, err: error, url: request.url }, 'render failed');
-    const cacheControl = pictorError.status >= 500 ? 'no-store' : `public, max-age=${ERROR_MAX_AGE}`;
+    // A takedown's 451 lasts only until it is lifted: no cache may keep it.
+    const cacheControl = pictorError.status >= 500 || pictorError.code === 'TAKEN_DOWN' ? 'no-store' : `public, max-age=${ERROR_MAX_AGE}`;
     const headers = ['cache-control', cacheControl, ...Object.entries(pictorError.headers ?? {}).flat()];
     sendText(response, request.method, pictorError.status, pictorError.message, withRequestHeaders(headers, id, closing));
     finish(request, id, started, pictorError.status, 'none');

@@ -6,6 +6,13 @@ import type { SourceRegistry } from '../sources/registry.ts';
 import type { PurgeRecord } from './model.ts';
 import type { PurgeRequest } from './purges.ts';
 
+/**
+ * Longer purge URLs are refused: every purge is stored for the retention window, so its size must be
+ * bounded. Any URL an imgix SDK builds fits (the query, ignored by a purge, is where URLs get long).
+ * Takedown URLs have the same bound.
+ */
+export const MAX_PURGE_URL_LENGTH = 8192;
+
 /** Turns an API request into a purge record: the URL resolved to a Source and a canonical path. */
 export function purgeRecord(sources: SourceRegistry, request: PurgeRequest): PurgeRecord {
   const { sourceId, path } = resolve(sources, request);
@@ -49,9 +56,21 @@ function resolve(sources: SourceRegistry, request: PurgeRequest): { sourceId: st
   if (request.sourceId !== undefined && !sources.get(request.sourceId)) {
     throw new PictorError('UNKNOWN_SOURCE', `No Source has the id "${request.sourceId}".`, { pointer: '/data/attributes/source_id' });
   }
+  return assetOf(sources, url, 'purge');
+}
+
+/**
+ * The asset a URL names, exactly as a purge resolves it: its host → Source, its path → canonical path (the
+ * query and fragment are ignored). Takedowns resolve their URLs with it too, so both name the same asset.
+ */
+export function resolveAssetUrl(sources: SourceRegistry, raw: string, verb: string): { sourceId: string; path: string } {
+  return assetOf(sources, parseUrl(raw), verb);
+}
+
+function assetOf(sources: SourceRegistry, url: URL, verb: string): { sourceId: string; path: string } {
   const source = sources.forDomain(url.host);
   if (!source) {
-    throw new PictorError('UNKNOWN_HOST', `The host "${url.host}" is not a domain of any Source; purge the URL your images are served from.`, {
+    throw new PictorError('UNKNOWN_HOST', `The host "${url.host}" is not a domain of any Source; ${verb} the URL your images are served from.`, {
       pointer: '/data/attributes/url',
     });
   }

@@ -136,6 +136,36 @@ export const MIGRATIONS: readonly string[] = [
      created_at INTEGER NOT NULL
    );
    ALTER TABLE purges ADD COLUMN report TEXT;`,
+  // Takedowns (takedown/): an asset answered 451 until lifted, at most one active per asset; and their audit
+  // trail, append-only (the triggers refuse to change or delete an entry).
+  `CREATE TABLE takedowns (
+     id TEXT PRIMARY KEY,
+     url TEXT NOT NULL,
+     source_id TEXT NOT NULL,
+     path TEXT NOT NULL,
+     reason TEXT NOT NULL,
+     created_by TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     purge_id TEXT,
+     lifted_at INTEGER,
+     lifted_by TEXT
+   );
+   CREATE UNIQUE INDEX takedowns_active ON takedowns (source_id, path) WHERE lifted_at IS NULL;
+   CREATE INDEX takedowns_created ON takedowns (created_at);
+   CREATE TABLE takedown_audit (
+     takedown_id TEXT NOT NULL REFERENCES takedowns (id),
+     action TEXT NOT NULL CHECK (action IN ('created', 'lifted')),
+     actor TEXT NOT NULL,
+     reason TEXT,
+     at INTEGER NOT NULL
+   );
+   CREATE INDEX takedown_audit_takedown ON takedown_audit (takedown_id);
+   CREATE TRIGGER takedown_audit_no_update BEFORE UPDATE ON takedown_audit BEGIN
+     SELECT RAISE(ABORT, 'the takedown audit trail is append-only');
+   END;
+   CREATE TRIGGER takedown_audit_no_delete BEFORE DELETE ON takedown_audit BEGIN
+     SELECT RAISE(ABORT, 'the takedown audit trail is append-only');
+   END;`,
 ];
 
 function migrate(db: Db): void {

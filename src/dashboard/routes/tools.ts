@@ -4,6 +4,8 @@ import { actor, formOf, redirect, sendPage, sessionOf, type DashboardContext } f
 import { directRenderOrigin } from '../preview-url.ts';
 import { summarizePurge } from '../views/purge-status.ts';
 import { toolsView, type ToolsView } from '../views/tools.ts';
+import type { TakedownForm } from '../views/takedowns.ts';
+import { takedownsRoutes } from './takedowns.ts';
 
 /** Form fields named by the Purge API's error pointers. */
 const POINTER_FIELDS: Record<string, string> = { '/data/attributes/url': 'url', '/data/attributes/source_id': 'sub_image_source' };
@@ -24,15 +26,23 @@ export function exactPurgeUrl(raw: string): string | undefined {
   return `${url.origin}${url.pathname}`;
 }
 
-export function toolsRoutes(app: FastifyInstance, context: DashboardContext): void {
-  const { purges, sources } = context.services;
+/** Active takedowns listed on the Tools page, newest first (the API lists them all). */
+const ACTIVE_TAKEDOWNS_SHOWN = 50;
 
-  const view = async (request: Parameters<typeof sessionOf>[0], extra: Partial<ToolsView> = {}): Promise<ToolsView> => ({
-    csrfToken: sessionOf(request).csrfToken,
-    sources: (await sources.list()).records,
-    exampleBase: directRenderOrigin(context.services.publicUrl, context.services.renderUrl(), request.hostname) ?? 'https://images.example.com',
-    ...extra,
-  });
+export function toolsRoutes(app: FastifyInstance, context: DashboardContext): void {
+  const { purges, sources, takedowns } = context.services;
+
+  const view = async (request: Parameters<typeof sessionOf>[0], extra: Partial<ToolsView> = {}, takedownForm?: TakedownForm): Promise<ToolsView> => {
+    const active = await takedowns.list({ activeOnly: true, offset: 0, limit: ACTIVE_TAKEDOWNS_SHOWN });
+    const exampleBase = directRenderOrigin(context.services.publicUrl, context.services.renderUrl(), request.hostname) ?? 'https://images.example.com';
+    return {
+      csrfToken: sessionOf(request).csrfToken,
+      sources: (await sources.list()).records,
+      exampleBase,
+      takedowns: { csrfToken: sessionOf(request).csrfToken, exampleBase, active: active.records, activeTotal: active.total, form: takedownForm },
+      ...extra,
+    };
+  };
   const sourceName = async (id: string): Promise<string | undefined> => (await sources.get(id))?.name;
 
   app.get('/tools', async (request, reply) => {
@@ -95,4 +105,9 @@ export function toolsRoutes(app: FastifyInstance, context: DashboardContext): vo
       });
     }
   });
+
+  // A takedown form with errors is shown on the Tools page, where it was sent from.
+  takedownsRoutes(app, context, async (request, reply, form) =>
+    sendPage(context, request, reply, { title: 'Tools', current: 'tools', status: 400, body: toolsView(await view(request, {}, form)) }),
+  );
 }

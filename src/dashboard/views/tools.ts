@@ -3,6 +3,7 @@ import { csrfField } from '../csrf.ts';
 import { html, type SafeHtml } from '../html.ts';
 import { checkbox, formError, select, textField } from './fields.ts';
 import { purgeStatusPanel, type PurgeSummary } from './purge-status.ts';
+import { takedownSection, type TakedownSection } from './takedowns.ts';
 
 export interface ToolsView {
   csrfToken: string;
@@ -14,6 +15,8 @@ export interface ToolsView {
   form?: { url: string; prefix: boolean; subImageSource: string; errors: Record<string, string>; formError?: string | undefined };
   sourceForm?: { sourceId: string; error?: string | undefined };
   exampleBase: string;
+  /** Tools → Takedown. */
+  takedowns: TakedownSection;
 }
 
 export function toolsView(view: ToolsView): SafeHtml {
@@ -71,5 +74,6 @@ ${view.purgeMissing ? html`<div class="alert error" role="alert">${view.purgeMis
     ${select({ name: 'source_id', label: 'Source', value: view.sourceForm?.sourceId, options: sourceOptions, error: view.sourceForm?.error, required: true })}
     <button type="submit">Purge the whole Source</button>
   </form>
-</section>`;
+</section>
+${takedownSection(view.takedowns)}`;
 }

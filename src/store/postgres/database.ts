@@ -144,6 +144,36 @@ export const PG_MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX dashboard_devices_account ON dashboard_devices (username, signed_in_at);
    CREATE INDEX dashboard_devices_expiry ON dashboard_devices (expires_at);`,
+  // Takedowns, as SQLite holds them (db.ts); `seq` orders takedowns made in the same millisecond. The audit
+  // trail is append-only: the trigger refuses to change or delete an entry.
+  `CREATE TABLE takedowns (
+     id TEXT PRIMARY KEY,
+     seq BIGSERIAL NOT NULL UNIQUE,
+     url TEXT NOT NULL,
+     source_id TEXT NOT NULL,
+     path TEXT NOT NULL,
+     reason TEXT NOT NULL,
+     created_by TEXT NOT NULL,
+     created_at BIGINT NOT NULL,
+     purge_id TEXT,
+     lifted_at BIGINT,
+     lifted_by TEXT
+   );
+   CREATE UNIQUE INDEX takedowns_active ON takedowns (source_id, path) WHERE lifted_at IS NULL;
+   CREATE INDEX takedowns_created ON takedowns (created_at DESC, seq DESC);
+   CREATE TABLE takedown_audit (
+     seq BIGSERIAL PRIMARY KEY,
+     takedown_id TEXT NOT NULL REFERENCES takedowns (id),
+     action TEXT NOT NULL CHECK (action IN ('created', 'lifted')),
+     actor TEXT NOT NULL,
+     reason TEXT,
+     at BIGINT NOT NULL
+   );
+   CREATE INDEX takedown_audit_takedown ON takedown_audit (takedown_id, seq);
+   CREATE FUNCTION takedown_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN RAISE EXCEPTION 'the takedown audit trail is append-only'; END $$;
+   CREATE TRIGGER takedown_audit_append_only BEFORE UPDATE OR DELETE ON takedown_audit
+     FOR EACH ROW EXECUTE FUNCTION takedown_audit_append_only();`,
 ];
 
 /** Applies the migrations not applied yet; safe when several nodes start at once. */

@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import { PictorError } from '../errors.ts';
+import { MAX_PURGE_URL_LENGTH, resolveAssetUrl } from '../purge/purge-request.ts';
+import type { Purges } from '../purge/purges.ts';
+import type { SourceRegistry } from '../sources/registry.ts';
+import type { TakedownAuditEntry, TakedownRecord, TakedownStore } from '../store/takedown-store.ts';
+import type { TakedownGate } from './takedown-gate.ts';
+
+/** Reasons are kept forever in the audit trail, so their size is bounded. */
+export const MAX_TAKEDOWN_REASON_LENGTH = 2000;
+
+/** Told of every new takedown after its purge: outputs a purge does not reach (the Video API's) are removed here. */
+export type TakedownHook = (sourceId: string, path: string) => void | Promise<void>;
+
+export interface TakedownRequest {
+  url: string;
+  reason: string;
+  /** Who asks: `key:<id> (<name>)` for an API key, `user:admin` for the dashboard. */
+  actor: string;
+}
+
+/**
+ * The one owner of takedowns, for the API and the dashboard alike. A takedown is recorded durably (with its
+ * audit entry), then blocks the asset on this node's 451 gate, then purges every cache tier through `Purges`
+ * — in that order, so nothing fetched after the purge can be cached or served before the gate closes.
+ */
+export class Takedowns {
+  /** Run after each new takedown's purge; a hook that fails is reported to `onHookError` and does not undo anything. */
+  readonly onTakedown: TakedownHook[] = [];
+
+  constructor(
+    private readonly store: TakedownStore,
+    private readonly sources: SourceRegistry,
+    private readonly purges: Purges,
+    private readonly gate: TakedownGate,
+    private readonly onError: (error: unknown, during: string) => void,
+  ) {}
+
+  /**
+   * Takes an asset down; `created: false` when this finished an earlier takedown of the same asset whose
+   * purge was never recorded. An asset already taken down (and purged) is a CONFLICT naming that takedown.
+   */
+  async create(request: TakedownRequest): Promise<{ record: TakedownRecord; created: boolean }> {
+    const { url, reason, sourceId, path } = this.validate(request);
+    const { record, created } = await this.store.create({ id: randomUUID(), url, sourceId, path, reason, createdBy: request.actor, createdAt: Date.now() });
+    if (!created && record.purgeId !== null) {
+      throw new PictorError(
+        'CONFLICT',
+        `This asset is already taken down (takedown ${record.id}, since ${new Date(record.createdAt).toISOString()}); lift that one before taking it down again.`,
+        { pointer: '/data/attributes/url' },
+      );
+    }
+    this.gate.block(sourceId, path);
+    await this.gate.reload().catch((error: unknown) => this.onError(error, 'reloading the takedowns'));
+    const { record: purge } = await this.purges.purge({ url, requestedBy: `${request.actor} (takedown)` });
+    await this.store.setPurge(record.id, purge.id);
+    for (const hook of this.onTakedown) {
+      try {
+        await hook(sourceId, path);
+      } catch (error) {
+        this.onError(error, 'removing outputs of a takedown');
+      }
+    }
+    return { record: { ...record, purgeId: purge.id }, created };
+  }
+
+  /**
+   * Checks a request without recording anything (the dashboard's confirmation step): the URL resolved to a
+   * Source and canonical path exactly as a purge resolves it, the reason present and bounded. Throws a
+   * BAD_REQUEST or UNKNOWN_HOST whose pointer names the attribute.
+   */
+  validate(request: Pick<TakedownRequest, 'url' | 'reason'>): { url: string; reason: string; sourceId: string; path: string } {
+    const url = request.url.trim();
+    if (url === '') throw new PictorError('BAD_REQUEST', '"url" is required: the full URL of the asset to take down.', { pointer: '/data/attributes/url' });
+    if (url.length > MAX_PURGE_URL_LENGTH) {
+      throw new PictorError('BAD_REQUEST', `"url" may have at most ${MAX_PURGE_URL_LENGTH} characters, and this one has ${url.length}.`, {
+        pointer: '/data/attributes/url',
+      });
+    }
+    const reason = checkReason(request.reason, true)!;
+    return { url, reason, ...resolveAssetUrl(this.sources, url, 'take down') };
+  }
+
+  /** Lifts a takedown: the asset is served again (fetched anew: its caches were purged); `lifted: false` if it was lifted already. */
+  async lift(id: string, lift: { actor: string; reason?: string | undefined }): Promise<{ record: TakedownRecord; lifted: boolean }> {
+    const reason = checkReason(lift.reason, false) ?? null;
+    const result = await this.store.lift(id, { actor: lift.actor, reason, at: Date.now() });
+    if (!result) throw notFound(id);
+    await this.gate.reload();
+    return result;
+  }
+
+  async get(id: string): Promise<{ record: TakedownRecord; audit: TakedownAuditEntry[] }> {
+    const record = await this.store.get(id);
+    if (!record) throw notFound(id);
+    return { record, audit: await this.store.audit(id) };
+  }
+
+  list(query: { activeOnly?: boolean; offset: number; limit: number }): Promise<{ records: TakedownRecord[]; total: number }> {
+    return this.store.list(query);
+  }
+}
+
+function checkReason(value: string | undefined, required: boolean): string | undefined {
+  const reason = value?.trim() ?? '';
+  if (reason === '') {
+    if (!required) return undefined;
+    throw new PictorError('BAD_REQUEST', '"reason" is required: why the asset is taken down (a notice, a ticket), for the audit trail.', {
+      pointer: '/data/attributes/reason',
+    });
+  }
+  if (reason.length > MAX_TAKEDOWN_REASON_LENGTH) {
+    throw new PictorError('BAD_REQUEST', `"reason" may have at most ${MAX_TAKEDOWN_REASON_LENGTH} characters, and this one has ${reason.length}.`, {
+      pointer: '/data/attributes/reason',
+    });
+  }
+  return reason;
+}
+
+function notFound(id: string): PictorError {
+  return new PictorError('NOT_FOUND', `No takedown has the id "${id}".`);
+}
