@@ -515,6 +515,12 @@ await runToTheEnd(
   async () => {
     try {
       await main();
+    } catch (error) {
+      // A node that ended on its own is a finding: say why, from its own output.
+      for (const node of cluster?.nodes ?? []) {
+        if (node.process && node.process.child.exitCode !== null) console.error(`${node.id} exited (${node.process.child.exitCode}):\n${node.process.output().slice(-4000)}`);
+      }
+      throw error;
     } finally {
       await cluster?.stop();
       if (tmp) rmSync(tmp, { recursive: true, force: true });
