@@ -174,11 +174,15 @@ export class SqliteAssetStore implements AssetStore {
   async edit(sourceId: string, originPath: string, edit: AssetEdit, at: number): Promise<AssetRecord | undefined> {
     const sets: string[] = ['date_modified = @at'];
     const values: Record<string, unknown> = { sourceId, originPath, at };
-    if (edit.name !== undefined) (sets.push('name = @name'), (values.name = edit.name));
-    if (edit.description !== undefined) (sets.push('description = @description'), (values.description = edit.description));
-    if (edit.tags !== undefined) (sets.push('tags = @tags'), (values.tags = JSON.stringify(edit.tags)));
-    if (edit.categories !== undefined) (sets.push('categories = @categories'), (values.categories = JSON.stringify(edit.categories)));
-    if (edit.customFields !== undefined) (sets.push('custom_fields = @customFields'), (values.customFields = JSON.stringify(edit.customFields)));
+    const set = (column: string, value: unknown): void => {
+      sets.push(`${column} = @${column}`);
+      values[column] = value;
+    };
+    if (edit.name !== undefined) set('name', edit.name);
+    if (edit.description !== undefined) set('description', edit.description);
+    if (edit.tags !== undefined) set('tags', JSON.stringify(edit.tags));
+    if (edit.categories !== undefined) set('categories', JSON.stringify(edit.categories));
+    if (edit.customFields !== undefined) set('custom_fields', JSON.stringify(edit.customFields));
     const row = this.db
       .prepare(`UPDATE assets SET ${sets.join(', ')} WHERE source_id = @sourceId AND origin_path = @originPath RETURNING *`)
       .get(values) as AssetRow | undefined;
