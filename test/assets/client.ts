@@ -6,7 +6,7 @@ export interface ApiResponse {
   status: number;
   headers: Headers;
   // JSON:API documents, read by the assertions as they are
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  body: any;
 }
 
 /** Calls the admin API with a key: a JSON:API body as JSON, raw bytes (`Buffer`) as they are. */
