@@ -261,6 +261,7 @@ export class Pictor {
       keys,
       purges,
       sources: sourceService,
+      assets,
       accounts,
       sessions: new Sessions(stores.sessions),
       defaultSourceId,
