@@ -81,9 +81,9 @@ ${
   <tbody role="rowgroup">
   ${view.assets.map(
     (asset) => html`<tr role="row" data-asset-path="${asset.originPath}">
-    <td role="cell" class="url" data-label="Path"><code class="wrap">${asset.originPath}</code>${asset.name ? html`<br><span class="muted">${asset.name}</span>` : ''}</td>
-    <td role="cell" data-label="Kind">${asset.mediaKind.toLowerCase()}<br><span class="muted">${asset.contentType}</span></td>
-    <td role="cell" data-label="Size">${asset.mediaWidth !== null && asset.mediaHeight !== null ? html`${asset.mediaWidth} × ${asset.mediaHeight} px<br>` : ''}<span class="muted">${formatBytes(asset.fileSize)}</span></td>
+    <td role="cell" class="url" data-label="Path"><div><code class="wrap">${asset.originPath}</code>${asset.name ? html`<br><span class="muted">${asset.name}</span>` : ''}</div></td>
+    <td role="cell" data-label="Kind"><div>${asset.mediaKind.toLowerCase()}<br><span class="muted">${asset.contentType}</span></div></td>
+    <td role="cell" data-label="Size"><div>${asset.mediaWidth !== null && asset.mediaHeight !== null ? html`${asset.mediaWidth} × ${asset.mediaHeight} px<br>` : ''}<span class="muted">${formatBytes(asset.fileSize)}</span></div></td>
     <td role="cell" data-label="Video">${
       asset.videoStatus ? html`<span class="status video-${asset.videoStatus}">${VIDEO_STATES[asset.videoStatus]}</span>` : html`<span class="muted">—</span>`
     }</td>
