@@ -3,7 +3,7 @@ import { PictorError } from '../errors.ts';
 import type { PurgeRecord } from '../purge/model.ts';
 import type { Purges } from '../purge/purges.ts';
 import type { ResolvedSource, SourceRegistry } from '../sources/registry.ts';
-import type { AssetEdit, AssetListing, AssetRecord, AssetStore } from '../store/asset-store.ts';
+import type { AssetEdit, AssetListing, AssetRecord, AssetStore, VideoStatus } from '../store/asset-store.ts';
 import { masterFile, mediaFacts, type OriginFileFacts } from './media.ts';
 
 /** Called when an asset was refreshed or replaced by an upload: the Video API reprocesses it if its bytes changed. */
@@ -60,6 +60,16 @@ export class AssetService {
   async edit(sourceId: string, path: string, edit: AssetEdit): Promise<AssetRecord> {
     this.source(sourceId);
     return (await this.store.edit(sourceId, path, edit, Date.now())) ?? notIndexed(path);
+  }
+
+  /**
+   * Records the Video API's state of a video (null: none). An asset not indexed yet (a request that started
+   * processing can arrive before the background indexer has written it) is added from its origin first.
+   */
+  async setVideoStatus(sourceId: string, path: string, status: VideoStatus | null): Promise<void> {
+    if (await this.store.setVideoStatus(sourceId, path, status)) return;
+    await this.add(sourceId, path);
+    await this.store.setVideoStatus(sourceId, path, status);
   }
 
   /** Indexes an asset from its origin (through the origin cache); 404 when the origin does not have it. */

@@ -236,4 +236,17 @@ describe('Assets API', () => {
     assert.equal(one.status, 405);
     assert.equal(one.headers.get('allow'), 'GET, PATCH');
   });
+
+  it('shows the Video API\'s state of a video, adding a video not indexed yet', async () => {
+    await t.put('later.webm', 'webm bytes');
+    await t.pictor.assets!.setVideoStatus(t.defaultSourceId, '/later.webm', 'processing');
+    const { status, body } = await get('/later.webm');
+    assert.equal(status, 200);
+    assert.deepEqual([body.data.attributes.media_kind, body.data.attributes.video_status], ['VIDEO', 'processing']);
+    await t.pictor.assets!.setVideoStatus(t.defaultSourceId, '/later.webm', 'processed');
+    assert.equal((await get('/later.webm')).body.data.attributes.video_status, 'processed');
+    await t.remove('later.webm');
+    await t.pictor.assets!.setVideoStatus(t.defaultSourceId, '/later.webm', null);
+    await assert.rejects(t.pictor.assets!.setVideoStatus(t.defaultSourceId, '/never.mp4', 'error'), /not at the Source's origin/);
+  });
 });
