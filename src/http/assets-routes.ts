@@ -38,7 +38,7 @@ export function assetsRoutes(app: FastifyInstance, assets: AssetService, keys: A
     const page = rows.slice(0, listing.limit);
     const next = hasMore ? encodeCursor(page.at(-1)!, listing.sort) : null;
     const meta = { cursor: { current: cursor, next, hasMore, pageSize: listing.limit } };
-    const links = { self: request.url, next: next === null ? null : linkWithCursor(request, next) };
+    const links = { self: listUrl(request), next: next === null ? null : listUrl(request, next) };
     return { ...document(page.map(assetResource), request.apiKey, meta), links };
   });
 
@@ -131,11 +131,11 @@ function overwriteFlag(value: unknown): boolean {
   throw new PictorError('BAD_REQUEST', `"overwrite" must be true or false, got ${JSON.stringify(value)}.`);
 }
 
-/** The same list URL with another cursor. */
-function linkWithCursor(request: FastifyRequest, cursor: string): string {
-  const url = new URL(request.url, 'http://x');
-  url.searchParams.set('page[cursor]', cursor);
-  return `${url.pathname}${url.search}`;
+/** The list's URL (filters, sort and size kept), with another cursor if given. */
+function listUrl(request: FastifyRequest, cursor?: string): string {
+  const url = new URL(request.url, `${request.protocol}://${request.host}`);
+  if (cursor !== undefined) url.searchParams.set('page[cursor]', cursor);
+  return url.toString();
 }
 
 function formatMb(bytes: number): string {
