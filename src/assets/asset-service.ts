@@ -6,7 +6,7 @@ import type { ResolvedSource, SourceRegistry } from '../sources/registry.ts';
 import type { AssetEdit, AssetListing, AssetRecord, AssetStore, VideoStatus } from '../store/asset-store.ts';
 import { masterFile, mediaFacts, type OriginFileFacts } from './media.ts';
 
-/** Called when an asset was refreshed or replaced by an upload: the Video API reprocesses it if its bytes changed. */
+/** Called when an asset was refreshed or uploaded: the Video API reprocesses it if its bytes changed. */
 export type RefreshListener = (sourceId: string, path: string) => Promise<void>;
 
 export interface AssetServiceOptions {
@@ -18,8 +18,9 @@ export interface AssetServiceOptions {
 
 /**
  * The Asset Manager: the index of each Source's assets (store/asset-store.ts) and what changes them. Assets
- * are indexed when first served (from the origin cache, in the background: asset-indexer.ts), added, uploaded (written through the Source's origin) or refreshed. A refresh purges every cached output of
- * the asset through `Purges` and waits until that purge has completed, so once it answers no old output is
+ * are indexed when first served (from the origin cache, in the background: asset-indexer.ts), added,
+ * uploaded (written through the Source's origin) or refreshed. A refresh purges every cached output of the
+ * asset through `Purges` and waits until that purge has completed, so once it answers no old output is
  * served; then it tells the refresh listeners (the Video API).
  *
  * Paths are canonical (sources/asset-path.ts), as renders and purges name assets.
@@ -35,7 +36,7 @@ export class AssetService {
     private readonly options: AssetServiceOptions,
   ) {}
 
-  /** Adds a listener run (in order, awaited) at the end of every refresh and overwriting upload. */
+  /** Adds a listener run (in order, awaited) at the end of every refresh, uploads included. */
   onRefresh(listener: RefreshListener): void {
     this.refreshListeners.push(listener);
   }
