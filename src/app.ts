@@ -3,6 +3,8 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ApiKeys } from './auth/api-keys.ts';
+import { AssetIndexer } from './assets/asset-indexer.ts';
+import { AssetService } from './assets/asset-service.ts';
 import { DerivativeCache, type DerivativeMeta } from './cache/derivative-cache.ts';
 import { DiskStore } from './cache/disk-store.ts';
 import { Freshness } from './cache/freshness.ts';
@@ -39,7 +41,9 @@ import { PurgeSearchIndex } from './purge/search-index.ts';
 import { SourceRegistry, type RegistryOptions } from './sources/registry.ts';
 import { SourceService } from './sources/source-service.ts';
 import { getMeta, setMeta } from './store/db.ts';
+import { SqliteAssetStore } from './store/asset-store.ts';
 import { SqliteEdgeStore } from './store/edge-store.ts';
+import { PgAssetStore } from './store/postgres/asset-store.ts';
 import { PgEdgeStore } from './store/postgres/edge-store.ts';
 import { clusterId } from './store/postgres/database.ts';
 import { Cluster } from './cluster/cluster.ts';
@@ -57,6 +61,10 @@ import { Takedowns } from './takedown/takedowns.ts';
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 /** How often new purges are added to the Purges search index (see purge/search-index.ts). */
 const SEARCH_INDEX_INTERVAL_MS = 1000;
+/** Asset refreshes per API key: imgix's 10 a minute. */
+const ASSET_REFRESHES_PER_MINUTE = 10;
+/** How long an asset refresh waits for its purge to complete (a cluster's purge may wait out a node's lease). */
+const ASSET_REFRESH_WAIT_MS = 30_000;
 
 export interface StartedPictor {
   renderUrl: string;
@@ -101,7 +109,9 @@ export class Pictor {
   private edgePhase: EdgePhase | undefined;
   private disk: DiskStore<MasterMeta | DerivativeMeta> | undefined;
   private isolated: IsolatedRenderer | undefined;
-
+  private assetIndexer: AssetIndexer | undefined;
+  /** The Asset Manager; `assets.onRefresh` connects refreshes to the Video API. */
+  assets: AssetService | undefined;
 
   constructor(
     private readonly options: PictorOptions,
@@ -163,8 +173,15 @@ export class Pictor {
     const { ready } = await disk.init();
     void ready.then(() => logger.debug({ files: disk.files, bytes: disk.bytes }, 'disk cache index rebuilt'));
 
-    const originCache = new OriginCache(freshness, disk as DiskStore<MasterMeta>, new MemoryLru(options.masterMemoryBytes), (seconds, outcome) =>
-      metrics.originFetchSeconds.observe({ outcome }, seconds),
+    // Assets are indexed as they are first served: the origin cache tells of every file it fetched.
+    const assetStore = stores.kind === 'sqlite' ? new SqliteAssetStore(stores.sqliteDb) : new PgAssetStore(stores.pgPool);
+    const assetIndexer = (this.assetIndexer = new AssetIndexer(assetStore, (error) => logger.debug({ err: error }, 'an asset could not be indexed')));
+    const originCache = new OriginCache(
+      freshness,
+      disk as DiskStore<MasterMeta>,
+      new MemoryLru(options.masterMemoryBytes),
+      (seconds, outcome) => metrics.originFetchSeconds.observe({ outcome }, seconds),
+      (sourceId, assetPath, master) => assetIndexer.served(sourceId, assetPath, master),
     );
     const derivatives = new DerivativeCache(freshness, disk as DiskStore<DerivativeMeta>, new MemoryLru(options.memoryCacheBytes));
     const heavyConcurrency = Math.max(1, Math.floor(availableParallelism() / 2));
@@ -254,6 +271,7 @@ export class Pictor {
       // PATCH with `purge_derivatives: true`: a rendering change applies to what is already cached too.
       onRenderingChanged: async (sourceId) => void (await purges.purgeSource(sourceId, 'sources API (purge_derivatives)')),
     });
+    const assets = (this.assets = new AssetService(assetStore, sources, originCache, purges, { purgeWaitMs: ASSET_REFRESH_WAIT_MS, purgePollMs: 20 }));
     metrics.probes.purgeQueueDepth = () => purges.depth;
     metrics.probes.renderQueueDepth = () => admission.depth;
     metrics.probes.renderMemoryBytes = () => admission.bytesInUse;
@@ -263,6 +281,7 @@ export class Pictor {
       purges,
       takedowns,
       sources: sourceService,
+      assets,
       accounts,
       sessions: new Sessions(stores.sessions),
       defaultSourceId,
@@ -279,6 +298,11 @@ export class Pictor {
       sources: sourceService,
       edges,
       takedowns,
+      assets: {
+        service: assets,
+        refreshLimiter: stores.rateLimiter('asset-refresh', ASSET_REFRESHES_PER_MINUTE / 60, ASSET_REFRESHES_PER_MINUTE),
+        maxInputBytes: options.maxInputBytes,
+      },
       metrics,
       health,
       logger,
@@ -321,6 +345,7 @@ export class Pictor {
     await this.purgeRetention?.stop();
     await this.searchIndex?.stop();
     await this.purges?.stop();
+    await this.assetIndexer?.stop();
     await this.cluster?.stop();
     await this.takedownGate?.close();
     this.edgePhase?.stop();

@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ApiKeyRow, ApiKeyStore } from '../store/stores.ts';
 import { storeFault } from '../store/store-errors.ts';
 
-/** imgix's permission set, by the names the CLI and the API use. `admin` implies every other one. */
+/** imgix's permission set, by the names the CLI and the API use. `admin` implies every other one, `assets-edit` `assets-browse`. */
 export const PERMISSIONS = ['purge', 'sources', 'analytics', 'assets-browse', 'assets-edit', 'admin'] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -85,8 +85,12 @@ export class ApiKeys {
   }
 }
 
+/** Permissions another one includes, as at imgix: Asset Manager Edit may browse too. */
+const IMPLIED_BY: Partial<Record<Permission, Permission>> = { 'assets-browse': 'assets-edit' };
+
 export function hasPermission(key: ApiKey, permission: Permission): boolean {
-  return key.permissions.includes(permission) || key.permissions.includes('admin');
+  const implied = IMPLIED_BY[permission];
+  return key.permissions.includes(permission) || (implied !== undefined && key.permissions.includes(implied)) || key.permissions.includes('admin');
 }
 
 function digest(key: string): string {

@@ -49,6 +49,12 @@ export class OriginCache {
     private readonly disk: DiskStore<MasterMeta>,
     private readonly memory: MemoryLru<Master>,
     private readonly observeFetch: (seconds: number, outcome: string) => void = () => {},
+    /**
+     * Told of every file an origin fetch brought (new bytes, not a 304): the Asset Manager indexes assets as
+     * they are first served. Called synchronously, so it must only queue its work; a listener that throws
+     * is ignored, never failing the render that fetched.
+     */
+    private readonly onFetched: (sourceId: string, path: string, master: Master) => void = () => {},
   ) {
     this.fetches = new Coalescer(freshness);
   }
@@ -106,6 +112,13 @@ export class OriginCache {
     const result = await this.timed(() => origin.fetch(path, stale?.meta.kind === 'found' ? stale.meta.validators : undefined));
     const master = toMaster(source, result, builtAt, stale);
     this.store(source.id, path, master);
+    if (result.kind === 'found') {
+      try {
+        this.onFetched(source.id, path, master);
+      } catch {
+        // bookkeeping only: the render goes on
+      }
+    }
     return master;
   }
 

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKeys } from '../auth/api-keys.ts';
+import type { AssetService } from '../assets/asset-service.ts';
 import type { Purges } from '../purge/purges.ts';
 import type { SourceService } from '../sources/source-service.ts';
 import type { Takedowns } from '../takedown/takedowns.ts';
@@ -22,6 +23,8 @@ export interface DashboardServices {
   purges: Purges;
   takedowns: Takedowns;
   sources: SourceService;
+  /** The Asset Manager (the Assets page); absent: no Assets page. */
+  assets?: AssetService | undefined;
   accounts: AdminAccounts;
   sessions: Sessions;
   defaultSourceId: string;

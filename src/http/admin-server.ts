@@ -8,7 +8,9 @@ import { registerDashboard, type DashboardServices } from '../dashboard/index.ts
 import type { EdgeService } from '../edges/edge-service.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Purges } from '../purge/purges.ts';
+import type { AssetService } from '../assets/asset-service.ts';
 import type { SourceService } from '../sources/source-service.ts';
+import { assetsRoutes, type AssetsRoutesOptions } from './assets-routes.ts';
 import { registerBodyParsers } from './body-parsers.ts';
 import { edgesRoutes } from './edges-routes.ts';
 import { errorDocument, failureLevel, JSONAPI_CONTENT_TYPE, methodNotAllowed, toPictorError } from './jsonapi.ts';
@@ -27,6 +29,8 @@ export interface AdminServices {
   sources: SourceService;
   edges: EdgeService;
   takedowns: Takedowns;
+  /** The Assets API; absent: not served. */
+  assets?: { service: AssetService } & AssetsRoutesOptions;
   metrics: Metrics;
   health: Health;
   logger: Logger;
@@ -91,6 +95,7 @@ export function createAdminServer(services: AdminServices): FastifyInstance {
   sourcesRoutes(app, services.sources, services.keys);
   edgesRoutes(app, services.edges, services.keys);
   takedownRoutes(app, services.takedowns, services.keys);
+  if (services.assets) assetsRoutes(app, services.assets.service, services.keys, services.assets);
   if (services.dashboard) registerDashboard(app, services.dashboard);
   app.route({ method: ['GET', 'PUT', 'PATCH', 'DELETE'], url: '/api/v1/purge', ...methodNotAllowed('POST', 'Purges are created with POST.') });
   return app;

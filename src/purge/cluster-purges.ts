@@ -4,7 +4,7 @@ import type { PgPurgeLog } from '../store/postgres/purge-log.ts';
 import type { PurgeListQuery } from '../store/purge-store.ts';
 import { storeFault } from '../store/store-errors.ts';
 import type { PurgeRecord } from './model.ts';
-import { purgeRecord, scopeOf, sourcePurgeRecord } from './purge-request.ts';
+import { assetPurgeRecord, purgeRecord, scopeOf, sourcePurgeRecord } from './purge-request.ts';
 import type { AcceptedPurge, PurgeRequest, Purges } from './purges.ts';
 
 /**
@@ -24,6 +24,10 @@ export class ClusterPurges implements Purges {
 
   purge(request: PurgeRequest): Promise<AcceptedPurge> {
     return this.accept(purgeRecord(this.sources, request));
+  }
+
+  purgeAsset(sourceId: string, path: string, requestedBy: string | undefined): Promise<AcceptedPurge> {
+    return this.accept(assetPurgeRecord(this.sources, sourceId, path, requestedBy));
   }
 
   purgeSource(sourceId: string, requestedBy: string | undefined): Promise<AcceptedPurge> {

@@ -3,7 +3,7 @@ import type { GroupCommit } from '../store/group-commit.ts';
 import type { PurgeListQuery, PurgeStore } from '../store/purge-store.ts';
 import type { PurgeApplier } from './purge-applier.ts';
 import type { PurgeRecord } from './model.ts';
-import { purgeRecord, sourcePurgeRecord } from './purge-request.ts';
+import { assetPurgeRecord, purgeRecord, sourcePurgeRecord } from './purge-request.ts';
 import type { AcceptedPurge, PurgeRequest, Purges } from './purges.ts';
 
 /**
@@ -40,6 +40,10 @@ export class LocalPurges implements Purges {
 
   async purge(request: PurgeRequest): Promise<AcceptedPurge> {
     return this.accept(purgeRecord(this.sources, request));
+  }
+
+  async purgeAsset(sourceId: string, path: string, requestedBy: string | undefined): Promise<AcceptedPurge> {
+    return this.accept(assetPurgeRecord(this.sources, sourceId, path, requestedBy));
   }
 
   async purgeSource(sourceId: string, requestedBy: string | undefined): Promise<AcceptedPurge> {

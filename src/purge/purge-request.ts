@@ -28,6 +28,18 @@ export function purgeRecord(sources: SourceRegistry, request: PurgeRequest): Pur
   });
 }
 
+/**
+ * An exact purge of one asset by Source and canonical path. Its URL, for people reading the purge list, is on
+ * the Source's first custom domain when it has one, else the path alone.
+ */
+export function assetPurgeRecord(sources: SourceRegistry, sourceId: string, path: string, requestedBy: string | undefined): PurgeRecord {
+  const source = sources.get(sourceId);
+  if (!source) throw new PictorError('NOT_FOUND', `No Source has the id "${sourceId}".`);
+  const domain = source.record.deployment.custom_domains[0];
+  const url = domain === undefined ? path : `http://${domain}${path}`;
+  return newRecord({ url, sourceId, path, match: 'exact', subImage: false, parentSourceId: undefined, requestedBy });
+}
+
 /** A whole-Source purge record. */
 export function sourcePurgeRecord(sources: SourceRegistry, sourceId: string, requestedBy: string | undefined): PurgeRecord {
   if (!sources.get(sourceId)) throw new PictorError('NOT_FOUND', `No Source has the id "${sourceId}".`);

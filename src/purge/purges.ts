@@ -25,6 +25,11 @@ export interface AcceptedPurge {
  */
 export interface Purges {
   purge(request: PurgeRequest): Promise<AcceptedPurge>;
+  /**
+   * Purges one asset named by its Source and canonical path rather than by a URL (the Assets API's refresh
+   * and uploads: a Source need not have a domain).
+   */
+  purgeAsset(sourceId: string, path: string, requestedBy: string | undefined): Promise<AcceptedPurge>;
   /** Purges everything cached for a Source (Pictor extension: imgix needs a support ticket for this). */
   purgeSource(sourceId: string, requestedBy: string | undefined): Promise<AcceptedPurge>;
   /** A purge's current state (ahead of the stored row while it is being applied). */

@@ -1,10 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { PictorError } from '../errors.ts';
 import { decodeAssetPath } from './asset-path.ts';
 import { FOLDER_ROOTS_SETTING, isInsideRoots } from './folder-roots.ts';
-import { contentTypeFromPath, type Origin, type OriginResult, type Validators } from './origin.ts';
+import { contentTypeFromPath, type Origin, type OriginFile, type OriginResult, type Validators } from './origin.ts';
 
 /**
  * A local directory. Security invariants:
@@ -17,6 +18,9 @@ import { contentTypeFromPath, type Origin, type OriginResult, type Validators } 
  *   version, or by a command run with other roots, is refused then), and again whenever the root is
  *   resolved later (a folder that did not exist yet). Files are then resolved under that checked real path
  *   only, so a folder replaced by a symlink afterwards cannot lead elsewhere either.
+ * - Nothing outside `root` is ever written (uploads): the file's folder, after symlinks, must lie under the
+ *   real root, and folders are created only below one that does; the file is written beside its final name
+ *   and moved into place, so no reader sees half of it and a symlink at that name is replaced, not followed.
  */
 export class FolderOrigin implements Origin {
   private realRoot: Promise<string> | undefined;
@@ -60,6 +64,61 @@ export class FolderOrigin implements Origin {
     }
   }
 
+  async write(canonicalPath: string, file: OriginFile): Promise<'created' | 'replaced'> {
+    const root = await this.getRealRoot();
+    const relative = decodeAssetPath(canonicalPath);
+    if (relative === '/') throw new PictorError('INVALID_PATH', 'Invalid path: name a file to upload, not the folder itself.');
+    const folder = await this.folderInside(root, path.dirname(path.join(root, relative)));
+    const target = path.join(folder, path.basename(relative));
+    const existing = await fs.lstat(target).catch((error: unknown) => (isMissing(error) ? undefined : Promise.reject(originFailure(error))));
+    if (existing?.isDirectory()) throw new PictorError('CONFLICT', `${canonicalPath} is a folder at the origin; choose another name.`);
+    if (existing && !file.overwrite) throw alreadyThere(canonicalPath);
+    const temporary = path.join(folder, `.${path.basename(relative).slice(0, 64)}.upload-${randomBytes(6).toString('hex')}`);
+    try {
+      const handle = await fs.open(temporary, 'wx', 0o644);
+      try {
+        await handle.writeFile(file.body);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      if (file.overwrite) await fs.rename(temporary, target);
+      else await fs.link(temporary, target); // fails if a file appeared meanwhile: never replaces one
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw alreadyThere(canonicalPath);
+      throw error instanceof PictorError ? error : originFailure(error);
+    } finally {
+      await fs.rm(temporary, { force: true });
+    }
+    await syncFolder(folder);
+    return existing ? 'replaced' : 'created';
+  }
+
+  /**
+   * The real path of `folder`, created if missing: its deepest existing ancestor, after symlinks, must lie
+   * under the real root, and so must the folder once created.
+   */
+  private async folderInside(root: string, folder: string): Promise<string> {
+    let existing = folder;
+    for (;;) {
+      try {
+        checkInside(root, await fs.realpath(existing));
+        break;
+      } catch (error) {
+        if (!isMissing(error) || existing === root) throw error instanceof PictorError ? error : originFailure(error);
+        existing = path.dirname(existing);
+      }
+    }
+    try {
+      await fs.mkdir(folder, { recursive: true });
+      return checkInside(root, await fs.realpath(folder));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' || code === 'ENOTDIR') throw new PictorError('CONFLICT', 'A file at the origin is in the way of a folder of this path.');
+      throw error instanceof PictorError ? error : originFailure(error);
+    }
+  }
+
   /** The absolute file for a canonical path, or undefined when it does not exist. */
   private async resolve(canonicalPath: string): Promise<string | undefined> {
     const root = await this.getRealRoot();
@@ -71,10 +130,7 @@ export class FolderOrigin implements Origin {
       if (isMissing(error)) return undefined;
       throw originFailure(error);
     }
-    if (real !== root && !real.startsWith(root + path.sep)) {
-      throw new PictorError('FORBIDDEN_PATH', 'The path leads outside the Source\'s folder.');
-    }
-    return real;
+    return checkInside(root, real);
   }
 
   private getRealRoot(): Promise<string> {
@@ -93,6 +149,25 @@ export class FolderOrigin implements Origin {
       throw new PictorError('FOLDER_OUTSIDE_ROOTS', `This Source's folder is outside the folder roots allowed at start (${FOLDER_ROOTS_SETTING}), so it is not served.`);
     }
     return real;
+  }
+}
+
+function checkInside(root: string, real: string): string {
+  if (real !== root && !real.startsWith(root + path.sep)) throw new PictorError('FORBIDDEN_PATH', "The path leads outside the Source's folder.");
+  return real;
+}
+
+function alreadyThere(canonicalPath: string): PictorError {
+  return new PictorError('CONFLICT', `${canonicalPath} already exists at the origin; add ?overwrite=true to replace it.`);
+}
+
+/** Makes a new name in a folder durable (the file's own bytes were synced before). */
+async function syncFolder(folder: string): Promise<void> {
+  const handle = await fs.open(folder, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

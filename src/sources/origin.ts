@@ -15,6 +15,18 @@ export type OriginResult =
 
 export interface Origin {
   fetch(canonicalPath: string, validators?: Validators): Promise<OriginResult>;
+  /**
+   * Writes a file (the Assets API's uploads): folder and S3-type origins can, others have no `write`. Refuses
+   * with CONFLICT when the file exists and `overwrite` is false, and with the same refusals as `fetch` for a
+   * path that escapes the origin; resolves once the file is stored durably.
+   */
+  write?(canonicalPath: string, file: OriginFile): Promise<'created' | 'replaced'>;
+}
+
+export interface OriginFile {
+  body: Buffer;
+  contentType: string;
+  overwrite: boolean;
 }
 
 const CONTENT_TYPES: Record<string, string> = {

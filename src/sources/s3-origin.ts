@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, S3Client, type GetObjectCommandInput, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, type GetObjectCommandInput, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { PictorError } from '../errors.ts';
 import { decodeAssetPath } from './asset-path.ts';
-import { contentTypeFromPath, type Origin, type OriginResult, type Validators } from './origin.ts';
+import { contentTypeFromPath, type Origin, type OriginFile, type OriginResult, type Validators } from './origin.ts';
 import { findRefusal, guardedNodeAgents, type Resolver } from './outbound-guard.ts';
 
 export interface S3OriginConfig {
@@ -27,6 +27,12 @@ export interface S3OriginConfig {
   /** Host name resolution (the system's by default); every address it returns is still checked. */
   resolve?: Resolver;
 }
+
+/**
+ * Shortest bound of an upload's PutObject, in seconds: the fetch bound (`--origin-timeout`) is sized for
+ * reading one file, and an upload may be much larger than the images a Source usually serves.
+ */
+const MIN_UPLOAD_SECONDS = 60;
 
 /** Errors that say the Source's credentials are wrong: a configuration problem, not a missing asset. */
 const CREDENTIAL_ERRORS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'ExpiredToken', 'TokenRefreshRequired', 'AuthorizationHeaderMalformed']);
@@ -125,6 +131,48 @@ export class S3Origin implements Origin {
       const result: OriginResult = { kind: 'found', body: bytes, contentType, validators: current };
       if (output.CacheControl !== undefined) result.cacheControl = output.CacheControl;
       return result;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Uploads (PutObject), with the file's content type. Without `overwrite`, an object already at the key is
+   * refused (HeadObject first: a store that writes the same key at that moment may still win).
+   */
+  async write(canonicalPath: string, file: OriginFile): Promise<'created' | 'replaced'> {
+    const key = this.keyFor(canonicalPath);
+    if (key === '' || key.endsWith('/')) throw new PictorError('INVALID_PATH', 'Invalid path: name a file to upload, not a folder.');
+    const existed = await this.bounded(this.config.timeoutSeconds, async (signal) => {
+      try {
+        await this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: key }), { abortSignal: signal });
+        return true;
+      } catch (error) {
+        return this.mapError(error, undefined, signal).kind !== 'missing';
+      }
+    });
+    if (existed && !file.overwrite) throw new PictorError('CONFLICT', `${canonicalPath} already exists at the origin; add ?overwrite=true to replace it.`);
+    const seconds = Math.max(MIN_UPLOAD_SECONDS, this.config.timeoutSeconds);
+    await this.bounded(seconds, async (signal) => {
+      try {
+        await this.client.send(new PutObjectCommand({ Bucket: this.config.bucket, Key: key, Body: file.body, ContentType: file.contentType }), { abortSignal: signal });
+      } catch (error) {
+        const refusal = findRefusal(error);
+        if (refusal) throw refusal;
+        const name = (error as { name?: string } | undefined)?.name ?? '';
+        if (signal.aborted) throw this.unavailable(`did not take the upload within ${seconds} s`, error);
+        throw this.unavailable(`refused the upload (${name === '' || name === 'Error' ? describe(error) : name})`, error);
+      }
+    });
+    return existed ? 'replaced' : 'created';
+  }
+
+  /** Runs `work` with a signal that aborts after `seconds`. */
+  private async bounded<T>(seconds: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new Error(`timeout after ${seconds} s`)), Math.max(1, Math.round(seconds * 1000)));
+    try {
+      return await work(controller.signal);
     } finally {
       clearTimeout(timer);
     }

@@ -217,6 +217,8 @@ export function mergeDeployment(current: Deployment | undefined, changes: Deploy
   return deployment;
 }
 
+const UPLOAD_TYPES: ReadonlySet<SourceType> = new Set(['folder', 's3', 's3_compatible', 'gcs']);
+
 /** The resource object of a Source: secrets removed (a `<secret>_set` flag says whether one is stored). */
 export function sourceResource(record: SourceRecord, fields?: readonly string[]): { id: string; type: 'sources'; attributes: Record<string, unknown> } {
   const deployment: Record<string, unknown> = { ...record.deployment };
@@ -224,7 +226,8 @@ export function sourceResource(record: SourceRecord, fields?: readonly string[])
     delete deployment[secret];
     if (DEPLOYMENT_FIELDS[secret].types?.includes(record.deployment.type)) deployment[`${secret}_set`] = Boolean(record.deployment[secret]);
   }
-  deployment.allows_upload = false;
+  // Whether the Assets API's uploads reach this Source: those whose origin can write (folder-origin.ts, s3-origin.ts).
+  deployment.allows_upload = UPLOAD_TYPES.has(record.deployment.type);
   const attributes: Record<string, unknown> = {
     name: record.name,
     enabled: record.enabled,

@@ -166,6 +166,31 @@ export const MIGRATIONS: readonly string[] = [
    CREATE TRIGGER takedown_audit_no_delete BEFORE DELETE ON takedown_audit BEGIN
      SELECT RAISE(ABORT, 'the takedown audit trail is append-only');
    END;`,
+  // The Asset Manager's index (store/asset-store.ts): one row per asset served, added or uploaded, with what
+  // its bytes say and what people wrote about it; one index per list order, ties by path.
+  `CREATE TABLE assets (
+     source_id TEXT NOT NULL,
+     origin_path TEXT NOT NULL,
+     name TEXT,
+     description TEXT,
+     media_kind TEXT NOT NULL CHECK (media_kind IN ('IMAGE', 'VIDEO', 'OTHER')),
+     media_width INTEGER,
+     media_height INTEGER,
+     file_size INTEGER NOT NULL,
+     content_type TEXT NOT NULL,
+     content_hash TEXT NOT NULL,
+     tags TEXT NOT NULL DEFAULT '[]',
+     categories TEXT NOT NULL DEFAULT '[]',
+     custom_fields TEXT NOT NULL DEFAULT '{}',
+     video_status TEXT CHECK (video_status IN ('processing', 'processed', 'error')),
+     date_created INTEGER NOT NULL,
+     date_modified INTEGER NOT NULL,
+     PRIMARY KEY (source_id, origin_path)
+   ) WITHOUT ROWID;
+   CREATE INDEX assets_created ON assets (source_id, date_created, origin_path);
+   CREATE INDEX assets_modified ON assets (source_id, date_modified, origin_path);
+   CREATE INDEX assets_size ON assets (source_id, file_size, origin_path);
+   CREATE INDEX assets_kind ON assets (source_id, media_kind, origin_path);`,
 ];
 
 function migrate(db: Db): void {

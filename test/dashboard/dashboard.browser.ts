@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { Origin } from '../../src/sources/origin.ts';
-import { gate, rawGet, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
+import { gate, meanColour, rawGet, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = path.resolve('test-output/screenshots');
@@ -356,6 +356,26 @@ describe('dashboard in Chromium', { timeout: 180_000 }, () => {
     assert.equal((await rawGet(t.renderPort, target, { host: 'photos.example.test' })).status, 200);
     assert.equal((await rawGet(t.renderPort, target.replace('w=32', 'w=33'), { host: 'photos.example.test' })).status, 403, 'and only as signed');
     await shot('preview-signed');
+    assertConsoleClean();
+  });
+
+  it('browses the assets served so far, and refreshes one after its file was replaced', async () => {
+    assert.equal((await rawGet(t.renderPort, '/image+file.jpg?w=20')).status, 200);
+    await t.put('image+file.jpg', await solidImage(80, 60, [220, 220, 0]));
+    const row = page.locator('tr[data-asset-path="/image%2Bfile.jpg"]');
+    for (let attempt = 0; attempt < 50 && (await row.count()) === 0; attempt++) {
+      await visit('/dashboard/asset-manager'); // indexed in the background once served
+      if ((await row.count()) === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.match(await row.innerText(), /image[\s\S]*80 × 60 px/);
+    assert.match(await page.locator('tr[data-asset-path="/image%20file.jpg"]').innerText(), /image\/jpeg/);
+    await shot('assets', { phone: true });
+
+    await page.getByRole('button', { name: 'Refresh /image%2Bfile.jpg' }).click();
+    await page.waitForURL(/\/dashboard\/asset-manager\?source=/);
+    assert.match(await page.getByRole('status').innerText(), /Refreshed \/image%2Bfile\.jpg/);
+    const [red, green, blue] = await meanColour((await rawGet(t.renderPort, '/image+file.jpg?w=20')).body);
+    assert.ok(red > 180 && green > 180 && blue < 60, 'the new file is served');
     assertConsoleClean();
   });
 

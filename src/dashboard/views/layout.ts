@@ -8,13 +8,14 @@ export interface AssetUrls {
   icon: string;
 }
 
-export type NavItem = 'tools' | 'purges' | 'keys' | 'sources' | 'preview';
+export type NavItem = 'tools' | 'purges' | 'keys' | 'sources' | 'assets' | 'preview';
 
 const NAV: readonly { item: NavItem; href: string; label: string }[] = [
   { item: 'tools', href: '/dashboard/tools', label: 'Tools' },
   { item: 'purges', href: '/dashboard/purges', label: 'Purges' },
   { item: 'keys', href: '/dashboard/keys', label: 'API keys' },
   { item: 'sources', href: '/dashboard/sources', label: 'Sources' },
+  { item: 'assets', href: '/dashboard/asset-manager', label: 'Assets' },
   { item: 'preview', href: '/dashboard/preview', label: 'Preview' },
 ];
 

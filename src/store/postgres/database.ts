@@ -174,6 +174,31 @@ export const PG_MIGRATIONS: readonly string[] = [
      BEGIN RAISE EXCEPTION 'the takedown audit trail is append-only'; END $$;
    CREATE TRIGGER takedown_audit_append_only BEFORE UPDATE OR DELETE ON takedown_audit
      FOR EACH ROW EXECUTE FUNCTION takedown_audit_append_only();`,
+  // The Asset Manager's index, as SQLite holds it (db.ts). Paths compare byte by byte (COLLATE "C"), as in
+  // SQLite, so both order pages alike and a folder's paths form one range.
+  `CREATE TABLE assets (
+     source_id TEXT NOT NULL,
+     origin_path TEXT COLLATE "C" NOT NULL,
+     name TEXT,
+     description TEXT,
+     media_kind TEXT NOT NULL CHECK (media_kind IN ('IMAGE', 'VIDEO', 'OTHER')),
+     media_width INTEGER,
+     media_height INTEGER,
+     file_size BIGINT NOT NULL,
+     content_type TEXT NOT NULL,
+     content_hash TEXT NOT NULL,
+     tags JSONB NOT NULL DEFAULT '[]',
+     categories JSONB NOT NULL DEFAULT '[]',
+     custom_fields JSONB NOT NULL DEFAULT '{}',
+     video_status TEXT CHECK (video_status IN ('processing', 'processed', 'error')),
+     date_created BIGINT NOT NULL,
+     date_modified BIGINT NOT NULL,
+     PRIMARY KEY (source_id, origin_path)
+   );
+   CREATE INDEX assets_created ON assets (source_id, date_created, origin_path);
+   CREATE INDEX assets_modified ON assets (source_id, date_modified, origin_path);
+   CREATE INDEX assets_size ON assets (source_id, file_size, origin_path);
+   CREATE INDEX assets_kind ON assets (source_id, media_kind, origin_path);`,
 ];
 
 /** Applies the migrations not applied yet; safe when several nodes start at once. */

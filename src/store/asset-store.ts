@@ -1,0 +1,206 @@
+import type { Db } from './db.ts';
+
+/** What kind of media an asset is: what the Assets API reports and filters by. */
+export const MEDIA_KINDS = ['IMAGE', 'VIDEO', 'OTHER'] as const;
+export type MediaKind = (typeof MEDIA_KINDS)[number];
+
+/** The Video API's state of a video asset; null for anything it has not seen. */
+export const VIDEO_STATUSES = ['processing', 'processed', 'error'] as const;
+export type VideoStatus = (typeof VIDEO_STATUSES)[number];
+
+/** What the origin's bytes say about an asset: learnt when it is served, added, uploaded or refreshed. */
+export interface AssetFacts {
+  mediaKind: MediaKind;
+  mediaWidth: number | null;
+  mediaHeight: number | null;
+  fileSize: number;
+  contentType: string;
+  /** SHA-256 of the bytes: tells a replaced file from one served again. */
+  contentHash: string;
+}
+
+/** What people say about an asset (the Assets API's PATCH); a field left out is kept. */
+export interface AssetEdit {
+  name?: string | null;
+  description?: string | null;
+  tags?: string[];
+  categories?: string[];
+  customFields?: Record<string, unknown>;
+}
+
+export interface AssetRecord extends AssetFacts {
+  sourceId: string;
+  /** The canonical path, as renders and purges name the asset (`/dir/a%20b.jpg`). */
+  originPath: string;
+  name: string | null;
+  description: string | null;
+  tags: string[];
+  categories: string[];
+  customFields: Record<string, unknown>;
+  videoStatus: VideoStatus | null;
+  /** Milliseconds since the epoch. */
+  dateCreated: number;
+  dateModified: number;
+}
+
+export const ASSET_SORT_FIELDS = ['date_created', 'date_modified', 'file_size', 'origin_path'] as const;
+export type AssetSortField = (typeof ASSET_SORT_FIELDS)[number];
+
+/** One page of a Source's assets, in the store's terms (asset-query.ts makes the SQL of both stores from it). */
+export interface AssetListing {
+  sourceId: string;
+  /** `exact`: that asset; `prefix` (ends with `/`): every asset under that folder. */
+  originPath?: { exact: string } | { prefix: string } | undefined;
+  mediaKind?: MediaKind | undefined;
+  sort: { field: AssetSortField; descending: boolean };
+  /** Keyset paging: the rows after this one, in the order of `sort` then `origin_path`. */
+  after?: { value: number | string; originPath: string } | undefined;
+  limit: number;
+}
+
+/**
+ * The Asset Manager's index: one row per asset of a Source, keyed by (source_id, origin_path). In SQLite
+ * (one node) or PostgreSQL (a cluster: postgres/asset-store.ts), behind one async contract.
+ */
+export interface AssetStore {
+  get(sourceId: string, originPath: string): Promise<AssetRecord | undefined>;
+  /**
+   * Records what the origin holds: a new asset is created (both dates `at`); a known one gets the new facts,
+   * and `date_modified = at` when they differ. What people wrote (name, tags, …) is kept.
+   */
+  index(sourceId: string, originPath: string, facts: AssetFacts, at: number): Promise<AssetRecord>;
+  /** Changes what people say about an asset (`date_modified = at`); undefined when there is no such asset. */
+  edit(sourceId: string, originPath: string, edit: AssetEdit, at: number): Promise<AssetRecord | undefined>;
+  /** For the Video API; false when there is no such asset. */
+  setVideoStatus(sourceId: string, originPath: string, status: VideoStatus | null): Promise<boolean>;
+  /** Forgets an asset (gone from its origin); false when there was none. */
+  remove(sourceId: string, originPath: string): Promise<boolean>;
+  /** At most `limit` assets, in order. */
+  list(listing: AssetListing): Promise<AssetRecord[]>;
+}
+
+/** A row as both databases hold it (JSON columns as text in SQLite, parsed by pg from JSONB). */
+export interface AssetRow {
+  source_id: string;
+  origin_path: string;
+  name: string | null;
+  description: string | null;
+  media_kind: MediaKind;
+  media_width: number | null;
+  media_height: number | null;
+  /** BIGINT columns arrive from pg as strings. */
+  file_size: number | string;
+  content_type: string;
+  content_hash: string;
+  tags: string | string[];
+  categories: string | string[];
+  custom_fields: string | Record<string, unknown>;
+  video_status: VideoStatus | null;
+  date_created: number | string;
+  date_modified: number | string;
+}
+
+export function toAssetRecord(row: AssetRow): AssetRecord {
+  const json = <T>(value: string | T): T => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
+  return {
+    sourceId: row.source_id,
+    originPath: row.origin_path,
+    name: row.name,
+    description: row.description,
+    mediaKind: row.media_kind,
+    mediaWidth: row.media_width,
+    mediaHeight: row.media_height,
+    fileSize: Number(row.file_size),
+    contentType: row.content_type,
+    contentHash: row.content_hash,
+    tags: json<string[]>(row.tags),
+    categories: json<string[]>(row.categories),
+    customFields: json<Record<string, unknown>>(row.custom_fields),
+    videoStatus: row.video_status,
+    dateCreated: Number(row.date_created),
+    dateModified: Number(row.date_modified),
+  };
+}
+
+/**
+ * The WHERE and ORDER BY of a listing, for either database: `param` names the next placeholder (`?` or `$n`).
+ * Paging is by keyset, `(sort key, origin_path)`, so a page costs the same however deep it is, and rows
+ * added or removed meanwhile neither repeat nor vanish from the pages after them.
+ */
+export function assetListSql(listing: AssetListing, param: (value: unknown) => string): { where: string; order: string } {
+  const conditions = [`source_id = ${param(listing.sourceId)}`];
+  const path = listing.originPath;
+  if (path && 'exact' in path) conditions.push(`origin_path = ${param(path.exact)}`);
+  if (path && 'prefix' in path) {
+    // Every path under `/a/b/` sorts between `/a/b/` and `/a/b0` (`0` follows `/`), byte by byte.
+    conditions.push(`origin_path >= ${param(path.prefix)}`, `origin_path < ${param(`${path.prefix.slice(0, -1)}0`)}`);
+  }
+  if (listing.mediaKind) conditions.push(`media_kind = ${param(listing.mediaKind)}`);
+  const { field, descending } = listing.sort;
+  if (listing.after) {
+    const after = descending ? '<' : '>';
+    if (field === 'origin_path') conditions.push(`origin_path ${after} ${param(listing.after.originPath)}`);
+    else conditions.push(`(${field}, origin_path) ${after} (${param(listing.after.value)}, ${param(listing.after.originPath)})`);
+  }
+  const direction = descending ? 'DESC' : 'ASC';
+  const order = field === 'origin_path' ? `origin_path ${direction}` : `${field} ${direction}, origin_path ${direction}`;
+  return { where: conditions.join(' AND '), order };
+}
+
+export class SqliteAssetStore implements AssetStore {
+  constructor(private readonly db: Db) {}
+
+  async get(sourceId: string, originPath: string): Promise<AssetRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM assets WHERE source_id = ? AND origin_path = ?').get(sourceId, originPath) as AssetRow | undefined;
+    return row && toAssetRecord(row);
+  }
+
+  async index(sourceId: string, originPath: string, facts: AssetFacts, at: number): Promise<AssetRecord> {
+    const row = this.db
+      .prepare(
+        `INSERT INTO assets (source_id, origin_path, media_kind, media_width, media_height, file_size, content_type, content_hash, date_created, date_modified)
+         VALUES (@sourceId, @originPath, @mediaKind, @mediaWidth, @mediaHeight, @fileSize, @contentType, @contentHash, @at, @at)
+         ON CONFLICT (source_id, origin_path) DO UPDATE SET
+           media_kind = excluded.media_kind, media_width = excluded.media_width, media_height = excluded.media_height,
+           file_size = excluded.file_size, content_type = excluded.content_type, content_hash = excluded.content_hash,
+           date_modified = CASE WHEN assets.content_hash = excluded.content_hash AND assets.content_type = excluded.content_type
+                                THEN assets.date_modified ELSE excluded.date_modified END
+         RETURNING *`,
+      )
+      .get({ sourceId, originPath, ...facts, at }) as AssetRow;
+    return toAssetRecord(row);
+  }
+
+  async edit(sourceId: string, originPath: string, edit: AssetEdit, at: number): Promise<AssetRecord | undefined> {
+    const sets: string[] = ['date_modified = @at'];
+    const values: Record<string, unknown> = { sourceId, originPath, at };
+    const set = (column: string, value: unknown): void => {
+      sets.push(`${column} = @${column}`);
+      values[column] = value;
+    };
+    if (edit.name !== undefined) set('name', edit.name);
+    if (edit.description !== undefined) set('description', edit.description);
+    if (edit.tags !== undefined) set('tags', JSON.stringify(edit.tags));
+    if (edit.categories !== undefined) set('categories', JSON.stringify(edit.categories));
+    if (edit.customFields !== undefined) set('custom_fields', JSON.stringify(edit.customFields));
+    const row = this.db
+      .prepare(`UPDATE assets SET ${sets.join(', ')} WHERE source_id = @sourceId AND origin_path = @originPath RETURNING *`)
+      .get(values) as AssetRow | undefined;
+    return row && toAssetRecord(row);
+  }
+
+  async setVideoStatus(sourceId: string, originPath: string, status: VideoStatus | null): Promise<boolean> {
+    return this.db.prepare('UPDATE assets SET video_status = ? WHERE source_id = ? AND origin_path = ?').run(status, sourceId, originPath).changes === 1;
+  }
+
+  async remove(sourceId: string, originPath: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM assets WHERE source_id = ? AND origin_path = ?').run(sourceId, originPath).changes === 1;
+  }
+
+  async list(listing: AssetListing): Promise<AssetRecord[]> {
+    const params: unknown[] = [];
+    const { where, order } = assetListSql(listing, (value) => (params.push(value), '?'));
+    params.push(listing.limit);
+    return (this.db.prepare(`SELECT * FROM assets WHERE ${where} ORDER BY ${order} LIMIT ?`).all(...params) as AssetRow[]).map(toAssetRecord);
+  }
+}
