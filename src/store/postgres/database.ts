@@ -141,6 +141,23 @@ export const PG_MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX dashboard_devices_account ON dashboard_devices (username, signed_in_at);
    CREATE INDEX dashboard_devices_expiry ON dashboard_devices (expires_at);`,
+  // The Video API's state of each video, as SQLite holds it (db.ts, store/video-store.ts).
+  `CREATE TABLE videos (
+     source_id TEXT NOT NULL,
+     path TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('processing', 'processed', 'error')),
+     error_code TEXT,
+     reason TEXT,
+     version INTEGER NOT NULL,
+     origin JSONB NOT NULL,
+     probe JSONB,
+     created_at BIGINT NOT NULL,
+     updated_at BIGINT NOT NULL,
+     checked_at BIGINT NOT NULL,
+     PRIMARY KEY (source_id, path)
+   );
+   CREATE INDEX videos_state ON videos (state, updated_at);
+   CREATE INDEX videos_checked ON videos (checked_at);`,
 ];
 
 /** Applies the migrations not applied yet; safe when several nodes start at once. */
