@@ -48,6 +48,8 @@ import { openStores } from './store/open-stores.ts';
 import { storeFault } from './store/store-errors.ts';
 import { PurgeStore } from './store/purge-store.ts';
 import type { Stores } from './store/stores.ts';
+import { startVideo } from './video/index.ts';
+import type { VideoService } from './video/video-service.ts';
 
 /** How often the purge history is compacted (see purge/retention.ts). */
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
@@ -67,6 +69,8 @@ export interface StartedPictor {
   nodeId: string;
   /** Where the stores are: `SQLite at …` or `PostgreSQL at host:port/db`. */
   store: string;
+  /** The ffmpeg and ffprobe the Video API uses, or why it is off. */
+  video: string;
 }
 
 export interface PictorHooks {
@@ -94,6 +98,8 @@ export class Pictor {
   private edgePhase: EdgePhase | undefined;
   private disk: DiskStore<MasterMeta | DerivativeMeta> | undefined;
   private isolated: IsolatedRenderer | undefined;
+  /** The Video API's state and processing (refresh, remove, state, recheck for the Assets API). */
+  video: VideoService | undefined;
 
 
   constructor(
@@ -178,9 +184,17 @@ export class Pictor {
       outputLimits: DEFAULT_OUTPUT_LIMITS,
     });
     const decodedMasters = new DecodedMasters(options.decodedMemoryBytes);
-    const delivery = new DeliveryService(sources, freshness, { originCache, derivatives, decodedMasters }, renderer, {
-      render: (seconds, format) => metrics.renderSeconds.observe({ format }, seconds),
-    });
+    const video = await startVideo(options, stores, sources, renderer, (error, what) => logger.warn({ err: error }, `video: failed ${what}`));
+    this.video = video.service;
+    logger.info({ video: video.describe }, 'Video API');
+    const delivery = new DeliveryService(
+      sources,
+      freshness,
+      { originCache, derivatives, decodedMasters },
+      renderer,
+      { render: (seconds, format) => metrics.renderSeconds.observe({ format }, seconds) },
+      video.delivery,
+    );
 
     // The render listener opens first (its port names the node), but answers 503 until the node has caught up
     // with the purge log: nothing is served before every purge this node missed is applied.
@@ -268,7 +282,7 @@ export class Pictor {
     const adminUrl = displayUrl(admin.server.address() as AddressInfo);
     await cluster?.announce({ render: renderUrl, admin: adminUrl });
     logger.info({ render: renderUrl, admin: adminUrl, data: options.dataDir, assets: options.assetsDir, store: stores.describe, node: nodeId }, 'Pictor is ready');
-    return { renderUrl, adminUrl, firstApiKey, firstAdminPassword, defaultSourceId, recoveredPurges, nodeId, store: stores.describe };
+    return { renderUrl, adminUrl, firstApiKey, firstAdminPassword, defaultSourceId, recoveredPurges, nodeId, store: stores.describe, video: video.describe };
   }
 
   /** Keeps the purge history bounded (see purge/retention.ts), in the background. */
@@ -297,6 +311,7 @@ export class Pictor {
   /** Graceful stop: refuse new requests, finish in-flight requests and purges, close the store. */
   async stop(): Promise<void> {
     await Promise.all([this.render?.close(), this.admin?.close()]);
+    await this.video?.stop();
     await this.purgeRetention?.stop();
     await this.searchIndex?.stop();
     await this.purges?.stop();

@@ -11,7 +11,8 @@ import type { ResolvedSource, SourceRegistry } from '../sources/registry.ts';
 import type { Renderer } from './renderer.ts';
 import { RouteMemo, type Route } from './routes.ts';
 import type { SubImage } from './sub-images.ts';
-import { respond, respondHit, type DeliveryResponse, type ResponseContext } from './respond.ts';
+import { respond, respondHit, respondRange, type DeliveryResponse, type ResponseContext } from './respond.ts';
+import { isVideoRequest } from '../video/video-params.ts';
 
 export interface DeliveryRequest {
   host: string | undefined;
@@ -19,6 +20,13 @@ export interface DeliveryRequest {
   target: string;
   accept: string | undefined;
   ifNoneMatch: string | undefined;
+  /** The `Range` header: honoured on passed-through videos and video outputs. */
+  range?: string | undefined;
+}
+
+/** The Video API (video/video-delivery.ts), handed the requests `isVideoRequest` picks out. */
+export interface VideoHandler {
+  handle(source: ResolvedSource, request: DeliveryRequest): Promise<DeliveryResponse>;
 }
 
 export interface DeliveryTiers {
@@ -48,6 +56,7 @@ export class DeliveryService {
     private readonly tiers: DeliveryTiers,
     private readonly renderer: Renderer,
     private readonly observers: DeliveryObservers,
+    private readonly video?: VideoHandler,
   ) {
     this.renders = new Coalescer(freshness);
     this.routes = new RouteMemo(sources);
@@ -59,6 +68,14 @@ export class DeliveryService {
    */
   handle(request: DeliveryRequest): DeliveryResponse | Promise<DeliveryResponse> {
     const source = this.sources.forHost(request.host);
+    if (this.video !== undefined && isVideoRequest(request.target)) return this.video.handle(source, request);
+    if (request.range === undefined) return this.handleImage(source, request);
+    const response = this.handleImage(source, request);
+    const range = request.range;
+    return response instanceof Promise ? response.then((settled) => respondRange(settled, range)) : respondRange(response, range);
+  }
+
+  private handleImage(source: ResolvedSource, request: DeliveryRequest): DeliveryResponse | Promise<DeliveryResponse> {
     const route = this.routes.route(source, request.target);
     const { expires } = route;
     if (expires !== undefined && expires * 1000 <= Date.now()) throw new PictorError('URL_EXPIRED', 'This URL has expired.');

@@ -86,7 +86,8 @@ export function parseVideoQuery(rawQuery: string): VideoQuery {
       if (start < 0) throw invalid('video-gif-time-start', `must be 0 or more seconds, got ${start}`);
       const end = optionalNumber(video, 'video-gif-time-end');
       const fps = video.has('video-gif-fps') ? wholeNumber(video, 'video-gif-fps', 1, GIF_MAX_FPS) : GIF_DEFAULT_FPS;
-      if (end !== undefined) checkGifLength(start, end);
+      // The length is checked once the duration is known: an end past it is first capped there.
+      if (end !== undefined && end < 0) throw invalid('video-gif-time-end', `must be 0 or more seconds, got ${end}`);
       return { output: { kind: 'gif', start, end, fps }, download, expires };
     }
     if (generate === 'storyboard') {
