@@ -1,5 +1,5 @@
 import { PictorError } from '../errors.ts';
-import { lastLine, runTool, ToolError } from './run.ts';
+import { failureLine, runTool, ToolError } from './run.ts';
 
 /** What processing needs to know about a video, read by ffprobe; `raw` is ffprobe's JSON (`fm=json`). */
 export interface VideoProbe {
@@ -39,7 +39,7 @@ export async function probeVideo(ffprobe: string, file: string, limits: ProbeLim
     }));
   } catch (error) {
     if (!(error instanceof ToolError)) throw error;
-    throw new PictorError('UNSUPPORTED_VIDEO', `The file cannot be read as a video: ${lastLine(error.stderrTail) || error.message}`);
+    throw new PictorError('UNSUPPORTED_VIDEO', `The file cannot be read as a video: ${failureLine(error.stderrTail, file) || error.message}`);
   }
   const raw = JSON.parse(stdout) as { streams?: Record<string, unknown>[]; format?: Record<string, unknown> };
   const streams = raw.streams ?? [];

@@ -82,8 +82,13 @@ export function runTool(file: string, args: readonly string[], options: RunOptio
   });
 }
 
-/** The last meaningful line of a tool's stderr, for an error state's reason. */
-export function lastLine(stderr: string): string {
-  const lines = stderr.split('\n').map((line) => line.trim()).filter((line) => line !== '' && !/^\s*(Cannot use rename|Last message repeated)/.test(line));
-  return lines.at(-1) ?? '';
+/**
+ * The line of a tool's stderr that says why it failed, for an error state's reason: the first that names a
+ * problem with the data, else the last one. `file` (a path under the data directory) is replaced by "the file".
+ */
+export function failureLine(stderr: string, file?: string): string {
+  const lines = stderr.split('\n').map((line) => line.trim()).filter((line) => line !== '' && !/^(Cannot use rename|Last message repeated)/.test(line));
+  const line = lines.find((candidate) => /invalid data|partial file|moov atom|corrupt|no such file/i.test(candidate)) ?? lines.at(-1) ?? '';
+  const scrubbed = file === undefined ? line : line.replaceAll(file, 'the file');
+  return scrubbed.replace(/^\[[^\]]*@ 0x[0-9a-f]+\]\s*/, '');
 }

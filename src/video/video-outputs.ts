@@ -4,7 +4,7 @@ import { PictorError } from '../errors.ts';
 import type { VideoTools } from './ffmpeg.ts';
 import { rungForResolution, type LadderInfo, type Rung } from './ladder.ts';
 import type { Limiter } from './queue.ts';
-import { lastLine, runTool, ToolError } from './run.ts';
+import { failureLine, runTool, ToolError } from './run.ts';
 import type { VideoFiles } from './video-files.ts';
 
 /** Storyboard tiles: imgix's width; the height follows the video's proportions. */
@@ -94,7 +94,7 @@ export class VideoOutputs {
       await runTool(this.tools.ffmpeg, ['-nostdin', '-y', '-loglevel', 'error', ...args], { timeoutMs: OUTPUT_TIMEOUT_MS, background: true, signal: this.signal });
     } catch (error) {
       if (!(error instanceof ToolError)) throw error;
-      throw new PictorError('UNSUPPORTED_VIDEO', `This output could not be made from the video: ${lastLine(error.stderrTail) || error.message}`);
+      throw new PictorError('UNSUPPORTED_VIDEO', `This output could not be made from the video: ${failureLine(error.stderrTail) || error.message}`);
     }
   }
 
@@ -137,7 +137,8 @@ export class VideoOutputs {
 export function storyboardLayout(ladder: LadderInfo): StoryboardLayout {
   const top = rungForResolution(ladder.rungs, 'high');
   const interval = Math.max(1, Math.ceil(ladder.durationSeconds / STORYBOARD_MAX_TILES));
-  const count = Math.max(1, Math.ceil(ladder.durationSeconds / interval));
+  // A tile per interval; a stream a few frames longer than the video (audio padding) adds none.
+  const count = Math.max(1, Math.ceil((ladder.durationSeconds - 0.25) / interval));
   const columns = Math.min(STORYBOARD_COLUMNS, count);
   const tileHeight = 2 * Math.round((TILE_WIDTH * top.height) / top.width / 2);
   return { interval, count, columns, rows: Math.ceil(count / columns), tileWidth: TILE_WIDTH, tileHeight };

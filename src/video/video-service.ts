@@ -9,7 +9,7 @@ import type { ToolsCheck, VideoTools } from './ffmpeg.ts';
 import { describeLadder, ladderArgs, ladderFor, type LadderInfo } from './ladder.ts';
 import { probeVideo, type VideoProbe } from './probe.ts';
 import { JobQueue } from './queue.ts';
-import { lastLine, runTool, ToolError } from './run.ts';
+import { failureLine, runTool, ToolError } from './run.ts';
 import type { VideoFiles } from './video-files.ts';
 
 export interface VideoServiceOptions {
@@ -297,7 +297,7 @@ export class VideoService {
       // Aborted: a newer version replaced this one, or the server is stopping (the record stays `processing`
       // and is queued again at the next start). Neither is the video's fault.
       if (aborted.aborted) return;
-      const reason = error instanceof ToolError ? `ffmpeg could not encode the video: ${lastLine(error.stderrTail) || error.message}` : undefined;
+      const reason = error instanceof ToolError ? `ffmpeg could not encode the video: ${failureLine(error.stderrTail, input) || error.message}` : undefined;
       if (reason === undefined) this.options.onError(error, `encoding ${keyOf(sourceId, assetPath)}`);
       await this.store.markError(sourceId, assetPath, version, { code: 'UNSUPPORTED_VIDEO', reason: reason ?? 'The video could not be encoded.' }, this.now());
     } finally {
