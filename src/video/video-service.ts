@@ -85,7 +85,12 @@ export class VideoService {
   /** Empties tmp/ and queues again every video a previous run left `processing` (in the background). */
   async start(): Promise<void> {
     this.startedAt = this.now();
-    await this.files.init();
+    try {
+      await this.files.init();
+    } catch (error) {
+      // A data directory that cannot be written (full, read-only) must not stop images: videos fail per request.
+      this.options.onError(error, `preparing ${this.files.root}`);
+    }
     if (this.tools.ok) void this.resume().catch((error: unknown) => this.options.onError(error, 'resuming interrupted processing'));
   }
 
