@@ -39,6 +39,8 @@ export function createRenderServer(
   const log = logger.child({ listener: 'render' });
   const nextId = requestIdGenerator();
   let closing = false;
+  /** Files being sent (video outputs): a paused player would hold close() for as long as it stays connected. */
+  const streaming = new Set<http.ServerResponse>();
 
   const finish = (request: http.IncomingMessage, id: string, started: number, status: number, cache: 'hit' | 'miss' | 'none'): void => {
     metrics.countRequest('render', status, cache);
@@ -61,7 +63,7 @@ export function createRenderServer(
   const reply = (request: http.IncomingMessage, response: http.ServerResponse, id: string, started: number, result: DeliveryResponse): void => {
     const reason = unavailable();
     if (reason !== undefined) return refuse(request, response, id, started, reason);
-    if (result.file) sendFile(response, request.method, result.status, withRequestHeaders(result.headers, id, closing), result.file);
+    if (result.file) sendFile(response, request.method, result.status, withRequestHeaders(result.headers, id, closing), result.file, streaming);
     else send(response, request.method, result.status, withRequestHeaders(result.headers, id, closing), result.body);
     finish(request, id, started, result.status, result.cache);
   };
@@ -131,6 +133,8 @@ export function createRenderServer(
         if (!server.listening) return resolve();
         server.close(() => resolve()); // waits for in-flight requests
         server.closeIdleConnections();
+        // A video's bytes still being sent are cut: its player asks again for the rest with a Range request.
+        for (const response of streaming) response.destroy();
       }),
   };
 }
@@ -188,9 +192,18 @@ function send(response: http.ServerResponse, method: string | undefined, status:
 }
 
 /** A stored file (a video output), streamed: never read into memory whole. */
-function sendFile(response: http.ServerResponse, method: string | undefined, status: number, headers: string[], file: { path: string; start: number; end: number }): void {
+function sendFile(
+  response: http.ServerResponse,
+  method: string | undefined,
+  status: number,
+  headers: string[],
+  file: { path: string; start: number; end: number },
+  streaming: Set<http.ServerResponse>,
+): void {
   response.writeHead(status, headers);
-  if (method === 'HEAD') return void response.end();
+  if (method === 'HEAD' || file.end < file.start) return void response.end();
+  streaming.add(response);
+  response.on('close', () => streaming.delete(response));
   const stream = fs.createReadStream(file.path, { start: file.start, end: file.end });
   // A file deleted between the answer's headers and its bytes (a new version replaced it): the connection is cut.
   stream.on('error', () => response.destroy());

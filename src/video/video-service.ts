@@ -44,7 +44,6 @@ const RETRY_AFTER_SECONDS = 5;
 /** An encode may take this many times the video's length (at low priority, beside image renders), plus a minute. */
 const ENCODE_TIMEOUT_PER_SECOND_MS = 20_000;
 const RECHECK_BATCH = 100;
-const LADDER_MEMO = 1024;
 
 /**
  * The Video API's state machine. A video is encoded once: the first request fetches it, reads it with
@@ -61,7 +60,6 @@ export class VideoService {
   private readonly queue: JobQueue;
   /** First requests for a video being fetched and probed now: others wait for the same answer. */
   private readonly admitting = new Map<string, Promise<VideoRecord | undefined>>();
-  private readonly ladders = new Map<string, LadderInfo>();
   private readonly stopping = new AbortController();
   private readonly now: () => number;
   private startedAt = 0;
@@ -124,8 +122,11 @@ export class VideoService {
     const dir = this.files.versionDir(source.record.id, assetPath, record.version);
     const ladder = await this.ladder(dir);
     if (!ladder) {
-      // Processed, but its files are not on this node's disk (deleted, or another node encoded it): encode here.
-      if (!this.queue.has(key) && !this.admitting.has(key)) this.readmit(source, assetPath, tools);
+      // Processed, but its files are not on this node's disk (deleted, or another node of a cluster encoded
+      // it): encode the same version here; the record, shared with the other nodes, is left as it is.
+      if (!this.queue.has(key) && !this.admitting.has(key)) {
+        void this.admitOnce(key, () => this.encodeHere(source, record, tools)).catch((error: unknown) => this.options.onError(error, `processing ${key} on this node`));
+      }
       throw processing();
     }
     return { record, dir, ladder };
@@ -245,6 +246,19 @@ export class VideoService {
     return this.startProcessing(source, assetPath, fetched.body, origin, tools);
   }
 
+  /** Encodes a processed version again for this node's disk, if the origin still has its bytes (else revalidates). */
+  private async encodeHere(source: ResolvedSource, record: VideoRecord, tools: VideoTools): Promise<VideoRecord | undefined> {
+    const fetched = await source.origin.fetch(record.path);
+    if (fetched.kind !== 'found' || sha256(fetched.body) !== record.origin.sha256) return (await this.revalidate(source, record.path, record)).record;
+    const input = this.files.tempPath(path.extname(record.path));
+    await fs.writeFile(input, fetched.body);
+    if (!this.queue.enqueue(keyOf(record.sourceId, record.path), (signal) => this.encode(record, input, record.probe as VideoProbe, tools, signal))) {
+      await this.files.remove(input);
+      throw new PictorError('VIDEO_QUEUE_FULL', 'Too many videos are waiting to be processed; try again later.', { headers: { 'retry-after': '60' } });
+    }
+    return record;
+  }
+
   /**
    * Probes the bytes (an unreadable file or one over a limit ends in the error state at once), records a new
    * version in `processing`, deletes the older versions' outputs and queues the encode.
@@ -296,8 +310,11 @@ export class VideoService {
       if (aborted.aborted) return;
       const dir = this.files.versionDir(sourceId, assetPath, version);
       await this.files.publishDir(temp, dir);
-      // Superseded or removed meanwhile: this version is nobody's.
-      if (!(await this.store.markProcessed(sourceId, assetPath, version, this.now()))) await this.files.remove(dir);
+      // Superseded or removed meanwhile: this version is nobody's. (Already processed: encoded again for this node.)
+      if (!(await this.store.markProcessed(sourceId, assetPath, version, this.now()))) {
+        const current = await this.store.get(sourceId, assetPath);
+        if (current?.version !== version || current.state !== 'processed') await this.files.remove(dir);
+      }
     } catch (error) {
       // Aborted: a newer version replaced this one, or the server is stopping (the record stays `processing`
       // and is queued again at the next start). Neither is the video's fault.
@@ -311,18 +328,13 @@ export class VideoService {
     }
   }
 
+  /** The ladder of a version on this node's disk, or undefined when its directory is not (or no longer) there. */
   private async ladder(dir: string): Promise<LadderInfo | undefined> {
-    const known = this.ladders.get(dir);
-    if (known) return known;
-    let ladder: LadderInfo;
     try {
-      ladder = JSON.parse(await fs.readFile(path.join(dir, 'ladder.json'), 'utf8')) as LadderInfo;
+      return JSON.parse(await fs.readFile(path.join(dir, 'ladder.json'), 'utf8')) as LadderInfo;
     } catch {
       return undefined;
     }
-    if (this.ladders.size >= LADDER_MEMO) this.ladders.clear();
-    this.ladders.set(dir, ladder);
-    return ladder;
   }
 }
 

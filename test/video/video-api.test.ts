@@ -309,6 +309,18 @@ describe('Video API', { timeout: 240_000 }, () => {
     assert.equal(await video.remove(t.defaultSourceId, '/removed.mp4'), false);
   });
 
+  it('a processed video whose files are not on this node is encoded here again, at the same version', async () => {
+    await t.put('lost.mp4', await makeClip({ width: 320, height: 180, seconds: 2 }));
+    await untilProcessed(`${t.renderUrl}/lost.mp4?fm=hls`);
+    const video = t.pictor.video!;
+    await fs.rm(path.join(t.dataDir, 'video', 'assets'), { recursive: true, force: true });
+    assert.equal((await fetch(`${t.renderUrl}/lost.mp4?fm=hls`)).status, 423);
+    const master = await (await untilProcessed(`${t.renderUrl}/lost.mp4?fm=hls`)).text();
+    assert.match(master, /version=1/);
+    assert.equal((await video.state(t.defaultSourceId, '/lost.mp4'))?.version, 1);
+    assert.equal((await fetch(new URL(variants(master)[0]!.uri, `${t.renderUrl}/lost.mp4`))).status, 200);
+  });
+
   it('signed Sources sign the URLs in their playlists', async () => {
     const response = await fetch(`${t.adminUrl}/api/v1/sources/${t.defaultSourceId}`, {
       method: 'PATCH',
