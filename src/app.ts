@@ -36,6 +36,7 @@ import { PurgeApplier } from './purge/purge-applier.ts';
 import { LocalPurges } from './purge/local-purges.ts';
 import type { Purges } from './purge/purges.ts';
 import type { PurgeRecord } from './purge/model.ts';
+import { BackgroundJob } from './purge/background-job.ts';
 import { PurgeRetention, type RetentionStore } from './purge/retention.ts';
 import { PurgeSearchIndex } from './purge/search-index.ts';
 import { SourceRegistry, type RegistryOptions } from './sources/registry.ts';
@@ -56,6 +57,8 @@ import { SqliteTakedownStore } from './store/takedown-store.ts';
 import { PgTakedownStore } from './store/postgres/takedown-store.ts';
 import { TakedownGate } from './takedown/takedown-gate.ts';
 import { Takedowns } from './takedown/takedowns.ts';
+import { startVideo } from './video/index.ts';
+import type { VideoService } from './video/video-service.ts';
 
 /** How often the purge history is compacted (see purge/retention.ts). */
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
@@ -79,6 +82,8 @@ export interface StartedPictor {
   nodeId: string;
   /** Where the stores are: `SQLite at …` or `PostgreSQL at host:port/db`. */
   store: string;
+  /** The ffmpeg and ffprobe the Video API uses, or why it is off. */
+  video: string;
 }
 
 export interface PictorHooks {
@@ -110,8 +115,12 @@ export class Pictor {
   private disk: DiskStore<MasterMeta | DerivativeMeta> | undefined;
   private isolated: IsolatedRenderer | undefined;
   private assetIndexer: AssetIndexer | undefined;
+  private videoRecheck: BackgroundJob<Record<string, number>> | undefined;
   /** The Asset Manager; `assets.onRefresh` connects refreshes to the Video API. */
   assets: AssetService | undefined;
+  /** The Video API's state and processing (refresh, remove, state, recheck for the Assets API). */
+  video: VideoService | undefined;
+
 
   constructor(
     private readonly options: PictorOptions,
@@ -206,6 +215,19 @@ export class Pictor {
     const takedownStore = stores.kind === 'sqlite' ? new SqliteTakedownStore(stores.sqliteDb) : new PgTakedownStore(stores.pgPool, stores.url);
     const takedownGate = (this.takedownGate = new TakedownGate(takedownStore, options.publicUrl));
     await takedownGate.open((error) => logger.warn({ err: error }, 'takedowns changed elsewhere could not be read; keeping the ones in memory'));
+    // The Assets API shows each video's processing state; the Asset Manager is built further down.
+    const late: { assets?: AssetService } = {};
+    const video = await startVideo(
+      options,
+      stores,
+      sources,
+      renderer,
+      (error, what) => logger.warn({ err: error }, `video: failed ${what}`),
+      (sourceId, path, state) =>
+        void late.assets?.setVideoStatus(sourceId, path, state).catch((error: unknown) => logger.debug({ err: error }, 'a video state could not be shown in the Assets API')),
+    );
+    this.video = video.service;
+    logger.info({ video: video.describe }, 'Video API');
     const delivery = new DeliveryService(
       sources,
       freshness,
@@ -213,6 +235,7 @@ export class Pictor {
       renderer,
       { render: (seconds, format) => metrics.renderSeconds.observe({ format }, seconds) },
       takedownGate,
+      video.delivery,
     );
 
     // The render listener opens first (its port names the node), but answers 503 until the node has caught up
@@ -272,6 +295,13 @@ export class Pictor {
       onRenderingChanged: async (sourceId) => void (await purges.purgeSource(sourceId, 'sources API (purge_derivatives)')),
     });
     const assets = (this.assets = new AssetService(assetStore, sources, originCache, purges, { purgeWaitMs: ASSET_REFRESH_WAIT_MS, purgePollMs: 20 }));
+    late.assets = assets;
+    // A refresh reaches the Video API too: new bytes are encoded again (and the old outputs never served
+    // again), the same bytes are not, and a video gone at the origin loses every output.
+    assets.onRefresh(async (sourceId, path) => void (await video.service.refresh(sourceId, path)));
+    // A takedown deletes every Video API output of the asset (the 451 gate already blocks them).
+    takedowns.onTakedown.push(async (sourceId, path) => void (await video.service.remove(sourceId, path)));
+    this.startVideoRecheck(video.service);
     metrics.probes.purgeQueueDepth = () => purges.depth;
     metrics.probes.renderQueueDepth = () => admission.depth;
     metrics.probes.renderMemoryBytes = () => admission.bytesInUse;
@@ -313,7 +343,24 @@ export class Pictor {
     const adminUrl = displayUrl(admin.server.address() as AddressInfo);
     await cluster?.announce({ render: renderUrl, admin: adminUrl });
     logger.info({ render: renderUrl, admin: adminUrl, data: options.dataDir, assets: options.assetsDir, store: stores.describe, node: nodeId }, 'Pictor is ready');
-    return { renderUrl, adminUrl, firstApiKey, firstAdminPassword, defaultSourceId, recoveredPurges, nodeId, store: stores.describe };
+    return { renderUrl, adminUrl, firstApiKey, firstAdminPassword, defaultSourceId, recoveredPurges, nodeId, store: stores.describe, video: video.describe };
+  }
+
+  /**
+   * Timed removal: processed videos are revalidated at their origin at least every `--video-recheck-interval`;
+   * removed there → every output deleted (404), changed → encoded again.
+   */
+  private startVideoRecheck(video: VideoService): void {
+    const intervalMs = this.options.videoRecheckIntervalSeconds * 1000;
+    this.videoRecheck = new BackgroundJob(() => video.recheckOlderThan(intervalMs), {
+      // Often enough that no video waits much past its interval, rarely enough to cost nothing.
+      intervalMs: Math.max(1000, Math.min(intervalMs / 4, 60 * 60 * 1000)),
+      onDone: (counts) => {
+        if (counts.removed + counts.reprocessing > 0) this.logger.info(counts, 'videos rechecked at their origin');
+      },
+      onError: (error) => this.logger.warn({ err: error }, 'videos could not be rechecked; trying again later'),
+    });
+    this.videoRecheck.start(false);
   }
 
   /** Keeps the purge history bounded (see purge/retention.ts), in the background. */
@@ -342,7 +389,9 @@ export class Pictor {
   /** Graceful stop: refuse new requests, finish in-flight requests and purges, close the store. */
   async stop(): Promise<void> {
     await Promise.all([this.render?.close(), this.admin?.close()]);
+    await this.video?.stop();
     await this.purgeRetention?.stop();
+    await this.videoRecheck?.stop();
     await this.searchIndex?.stop();
     await this.purges?.stop();
     await this.assetIndexer?.stop();

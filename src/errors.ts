@@ -25,6 +25,19 @@ export const ERRORS = {
   RENDER_TIMEOUT: { status: 503, title: 'Service Unavailable' },
   OVERLOADED: { status: 503, title: 'Service Unavailable' },
   ORIGIN_UNAVAILABLE: { status: 502, title: 'Bad Gateway' },
+  // Video API
+  /** A byte range outside the file (`Range` on a passed-through video or a video output). */
+  RANGE_NOT_SATISFIABLE: { status: 416, title: 'Range Not Satisfiable' },
+  /** A video over a processing limit (duration, resolution). */
+  VIDEO_TOO_LARGE: { status: 413, title: 'Payload Too Large' },
+  /** A file ffprobe or ffmpeg cannot read as a video (corrupt, truncated, no video stream). */
+  UNSUPPORTED_VIDEO: { status: 422, title: 'Unprocessable Entity' },
+  /** Queued or being processed: the outputs are not there yet (imgix answers 423 too). */
+  VIDEO_PROCESSING: { status: 423, title: 'Locked' },
+  /** More videos waiting for processing than the queue holds. */
+  VIDEO_QUEUE_FULL: { status: 503, title: 'Service Unavailable' },
+  /** No working ffmpeg/ffprobe: the Video API is off (images are unaffected). */
+  VIDEO_UNAVAILABLE: { status: 501, title: 'Not Implemented' },
   // Management API
   UNAUTHORIZED: { status: 401, title: 'Unauthorized' },
   FORBIDDEN: { status: 403, title: 'Forbidden' },

@@ -38,6 +38,11 @@ export function registerServeCommand(program: Command): void {
     .option('--purge-retention <duration>', 'how long purges are kept after they ended, e.g. 7d, 12h (env PICTOR_PURGE_RETENTION, default 7d)')
     .option('--origin-timeout <seconds>', 'timeout of one origin request (env PICTOR_ORIGIN_TIMEOUT, default 15)')
     .option('--folder-root <dir>', 'a directory folder Sources may serve from, repeatable; the assets folder always may (env PICTOR_FOLDER_ROOTS)', collect)
+    .option('--ffmpeg <path>', 'ffmpeg for the Video API (env PICTOR_FFMPEG, default the one the npm package ships)')
+    .option('--ffprobe <path>', 'ffprobe for the Video API (env PICTOR_FFPROBE, default the one the npm package ships)')
+    .option('--video-concurrency <n>', `videos encoded at once (env PICTOR_VIDEO_CONCURRENCY, default ${DEFAULTS.videoConcurrency})`)
+    .option('--video-recheck-interval <duration>', 'revalidate processed videos at their origin at least this often, e.g. 86400, 24h (env PICTOR_VIDEO_RECHECK_INTERVAL, default 24h)')
+    .option('--video-max-duration <duration>', 'longest video processed, e.g. 600, 10m (env PICTOR_VIDEO_MAX_DURATION, default 10m)')
     .option('--log-level <level>', `fatal, error, warn, info, debug, trace or silent (env PICTOR_LOG_LEVEL, default ${DEFAULTS.logLevel})`)
     .action(async (flags: Record<string, string | undefined> & { folderRoot?: string[] }) => {
       let options;
@@ -72,6 +77,11 @@ export function registerServeCommand(program: Command): void {
           nodeId: flags.nodeId,
           nodeLeaseSeconds: flags.nodeLease,
           serveWhenIsolated: flags.serveWhenIsolated === undefined ? undefined : 'true',
+          ffmpegPath: flags.ffmpeg,
+          ffprobePath: flags.ffprobe,
+          videoConcurrency: flags.videoConcurrency,
+          videoMaxDurationSeconds: flags.videoMaxDuration,
+          videoRecheckIntervalSeconds: flags.videoRecheckInterval,
         });
       } catch (error) {
         if (error instanceof ConfigError) {
@@ -103,6 +113,7 @@ export function registerServeCommand(program: Command): void {
         `  Render URL: ${started.renderUrl}/`,
         `  Admin URL:  ${started.adminUrl}/`,
         `  Dashboard:  ${started.adminUrl}/dashboard/`,
+        `  Video:      ${started.video}`,
       ];
       if (started.firstApiKey) {
         lines.push('', '  An admin API key was created on this first start. It is shown only once; keep it safe:', `  API key: ${started.firstApiKey}`);

@@ -70,6 +70,16 @@ export interface PictorOptions {
    * a purge completed meanwhile by the other nodes is applied here only after reconnecting.
    */
   serveWhenIsolated: boolean;
+  /** ffmpeg for the Video API; absent, the one the npm package `@ffmpeg-installer/ffmpeg` ships. */
+  ffmpegPath: string | undefined;
+  /** ffprobe for the Video API; absent, the one the npm package `ffprobe-static` ships. */
+  ffprobePath: string | undefined;
+  /** Videos processed (encoded) at once; more wait in a bounded queue. */
+  videoConcurrency: number;
+  /** Longest video the Video API processes, in seconds. */
+  videoMaxDurationSeconds: number;
+  /** How often at least a processed video is revalidated at its origin (removed there → its outputs deleted). */
+  videoRecheckIntervalSeconds: number;
 }
 
 /** A setting as the user named it, for error messages: `--port / PICTOR_PORT`. */
@@ -120,6 +130,11 @@ const SETTINGS: Record<keyof PictorOptions, Setting> = {
   nodeId: { flag: '--node-id', env: 'PICTOR_NODE_ID' },
   nodeLeaseSeconds: { flag: '--node-lease', env: 'PICTOR_NODE_LEASE' },
   serveWhenIsolated: { flag: '--serve-when-isolated', env: 'PICTOR_SERVE_WHEN_ISOLATED' },
+  ffmpegPath: { flag: '--ffmpeg', env: 'PICTOR_FFMPEG' },
+  ffprobePath: { flag: '--ffprobe', env: 'PICTOR_FFPROBE' },
+  videoConcurrency: { flag: '--video-concurrency', env: 'PICTOR_VIDEO_CONCURRENCY' },
+  videoMaxDurationSeconds: { flag: '--video-max-duration', env: 'PICTOR_VIDEO_MAX_DURATION' },
+  videoRecheckIntervalSeconds: { flag: '--video-recheck-interval', env: 'PICTOR_VIDEO_RECHECK_INTERVAL' },
 };
 
 export const DEFAULTS = {
@@ -149,6 +164,10 @@ export const DEFAULTS = {
   originTimeoutSeconds: 15,
   purgeRetentionSeconds: 7 * 24 * 3600,
   nodeLeaseSeconds: 10,
+  // Encoding takes every core it is given; one at a time keeps image renders going on a small machine.
+  videoConcurrency: 1,
+  videoMaxDurationSeconds: 600,
+  videoRecheckIntervalSeconds: 86_400,
 } as const;
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -202,6 +221,12 @@ export function resolveOptions(flags: RawOptions = {}, env: NodeJS.ProcessEnv = 
     nodeId: nodeId(pick('nodeId')),
     nodeLeaseSeconds: integer('nodeLeaseSeconds', pick('nodeLeaseSeconds') ?? String(DEFAULTS.nodeLeaseSeconds), 1, 300),
     serveWhenIsolated: boolean('serveWhenIsolated', pick('serveWhenIsolated')),
+    ffmpegPath: pick('ffmpegPath'),
+    ffprobePath: pick('ffprobePath'),
+    videoConcurrency: integer('videoConcurrency', pick('videoConcurrency') ?? String(DEFAULTS.videoConcurrency), 1, 64),
+    videoMaxDurationSeconds: duration('videoMaxDurationSeconds', pick('videoMaxDurationSeconds'), DEFAULTS.videoMaxDurationSeconds, 1, 24 * 3600),
+    // At most 48 hours: a removal at the origin is then honoured well within the 72 hours imgix promises.
+    videoRecheckIntervalSeconds: duration('videoRecheckIntervalSeconds', pick('videoRecheckIntervalSeconds'), DEFAULTS.videoRecheckIntervalSeconds, 1, 48 * 3600),
   };
 }
 

@@ -14,7 +14,8 @@ import type { TakedownGate } from '../takedown/takedown-gate.ts';
 import type { Renderer } from './renderer.ts';
 import { RouteMemo, type Route } from './routes.ts';
 import type { SubImage } from './sub-images.ts';
-import { respond, respondHit, type DeliveryResponse, type ResponseContext } from './respond.ts';
+import { respond, respondHit, respondRange, type DeliveryResponse, type ResponseContext } from './respond.ts';
+import { isVideoRequest } from '../video/video-params.ts';
 
 export interface DeliveryRequest {
   host: string | undefined;
@@ -22,6 +23,13 @@ export interface DeliveryRequest {
   target: string;
   accept: string | undefined;
   ifNoneMatch: string | undefined;
+  /** The `Range` header: honoured on passed-through videos and video outputs. */
+  range?: string | undefined;
+}
+
+/** The Video API (video/video-delivery.ts), handed the requests `isVideoRequest` picks out. */
+export interface VideoHandler {
+  handle(source: ResolvedSource, request: DeliveryRequest): Promise<DeliveryResponse>;
 }
 
 export interface DeliveryTiers {
@@ -52,6 +60,7 @@ export class DeliveryService {
     private readonly renderer: Renderer,
     private readonly observers: DeliveryObservers,
     private readonly takedowns?: TakedownGate,
+    private readonly video?: VideoHandler,
   ) {
     this.renders = new Coalescer(freshness);
     this.routes = new RouteMemo(sources);
@@ -63,6 +72,18 @@ export class DeliveryService {
    */
   handle(request: DeliveryRequest): DeliveryResponse | Promise<DeliveryResponse> {
     const source = this.sources.forHost(request.host);
+    if (this.video !== undefined && isVideoRequest(request.target)) {
+      // A taken-down video is not served in any form: its playlists, segments and every other output.
+      if (this.takedowns && this.takedowns.size > 0) this.checkTakedown(source, request.target);
+      return this.video.handle(source, request);
+    }
+    if (request.range === undefined) return this.handleImage(source, request);
+    const response = this.handleImage(source, request);
+    const range = request.range;
+    return response instanceof Promise ? response.then((settled) => respondRange(settled, range)) : respondRange(response, range);
+  }
+
+  private handleImage(source: ResolvedSource, request: DeliveryRequest): DeliveryResponse | Promise<DeliveryResponse> {
     const route = this.route(source, request.target);
     // Before any cache tier: a taken-down asset, or a composite using one, is never served, not even a hit.
     this.takedowns?.check(route.deps);
@@ -81,18 +102,21 @@ export class DeliveryService {
     try {
       return this.routes.route(source, target);
     } catch (error) {
-      if (this.takedowns && this.takedowns.size > 0) {
-        const queryStart = target.indexOf('?');
-        let path: string | undefined;
-        try {
-          path = canonicalPath(queryStart === -1 ? target : target.slice(0, queryStart));
-        } catch {
-          // not a path at all: the original error says why
-        }
-        if (path !== undefined) this.takedowns.check([assetRef(source.record.id, path)]);
-      }
+      if (this.takedowns && this.takedowns.size > 0) this.checkTakedown(source, target);
       throw error;
     }
+  }
+
+  /** Answers 451 (throws) if the request's path, whatever its parameters, is taken down. */
+  private checkTakedown(source: ResolvedSource, target: string): void {
+    const queryStart = target.indexOf('?');
+    let path: string | undefined;
+    try {
+      path = canonicalPath(queryStart === -1 ? target : target.slice(0, queryStart));
+    } catch {
+      return; // not a path at all: the request fails for its own reason
+    }
+    this.takedowns?.check([assetRef(source.record.id, path)]);
   }
 
   private async handleMiss(job: Job, context: ResponseContext): Promise<DeliveryResponse> {

@@ -1,13 +1,16 @@
 import type { Derivative, DerivativeMeta, Tier } from '../cache/derivative-cache.ts';
 import { edgeKeysFor } from '../edges/edge-keys.ts';
+import { contentRange, parseRange } from './ranges.ts';
 
 export interface DeliveryResponse {
   status: number;
   /** Header names and values, alternating: node:http's raw form, which it writes without building a map. */
   headers: readonly string[];
   body: Buffer;
-  /** For metrics and logs: whether Pictor's derivative cache answered. */
-  cache: 'hit' | 'miss';
+  /** For metrics and logs: whether Pictor's derivative cache answered ('none': not a cached kind of answer). */
+  cache: 'hit' | 'miss' | 'none';
+  /** A stored file (a video output) to send from `start` to `end` inclusive instead of `body`. */
+  file?: { path: string; start: number; end: number };
 }
 
 export interface ResponseContext {
@@ -71,8 +74,28 @@ function headerBlock(meta: DerivativeMeta, maxAge: number, cacheStatus: string, 
   ];
   if (contentLength !== undefined) headers.push('content-length', String(contentLength));
   if (meta.varyAccept) headers.push('vary', 'Accept');
+  // What a `<video src>` needs to seek: byte ranges of the file passed through (respondRange).
+  if (meta.status === 200 && meta.contentType.startsWith('video/')) headers.push('accept-ranges', 'bytes');
   if (meta.contentType.startsWith('image/svg')) headers.push('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox");
   return headers;
+}
+
+/**
+ * A byte range of a response that offers them (a passed-through video, `Accept-Ranges: bytes`): `206` with
+ * that slice, `416` for a range past the end; anything else as it is.
+ */
+export function respondRange(response: DeliveryResponse, rangeHeader: string): DeliveryResponse {
+  if (response.status !== 200 || !response.headers.includes('accept-ranges')) return response;
+  const size = response.body.length;
+  const range = parseRange(rangeHeader, size);
+  if (range === undefined) return response;
+  const headers: string[] = [];
+  for (let i = 0; i < response.headers.length; i += 2) {
+    if (response.headers[i] !== 'content-length') headers.push(response.headers[i]!, response.headers[i + 1]!);
+  }
+  headers.push('content-range', contentRange(range, size));
+  if (range === 'unsatisfiable') return { ...response, status: 416, headers: [...headers, 'content-length', '0'], body: EMPTY };
+  return { ...response, status: 206, headers: [...headers, 'content-length', String(range.end - range.start + 1)], body: response.body.subarray(range.start, range.end + 1) };
 }
 
 /** The edge keys of a derivative, space-separated; kept per derivative, as responses other than hits rebuild their headers. */

@@ -5,6 +5,7 @@ import type { PurgeRecord } from '../purge/model.ts';
 import { MAX_PURGE_URL_LENGTH } from '../purge/purge-request.ts';
 import type { PurgeRequest, Purges } from '../purge/purges.ts';
 import type { RateLimitStore } from '../store/stores.ts';
+import { videoPurgeNotice } from '../purge/video-notice.ts';
 import { requireKey } from './api-auth.ts';
 import { document } from './jsonapi.ts';
 
@@ -21,7 +22,8 @@ export function purgeRoutes(
   /** imgix's answer to an accepted purge: the id twice, and whether it joined a purge already queued. */
   const accepted = ({ record, coalesced }: { record: PurgeRecord; coalesced: boolean }, caller: ApiKey | undefined) => {
     onAccepted(coalesced);
-    return document({ id: record.id, type: 'purges', attributes: { purge_id: record.id } }, caller, { pictor: { coalesced } });
+    const video = videoPurgeNotice(record);
+    return document({ id: record.id, type: 'purges', attributes: { purge_id: record.id } }, caller, { pictor: video ? { coalesced, video } : { coalesced } });
   };
 
   app.post('/api/v1/purge', { onRequest: requireKey(keys, 'purge', limiter) }, async (request) => {
@@ -36,7 +38,8 @@ export function purgeRoutes(
   app.get<{ Params: { id: string } }>('/api/v1/purges/:id', { onRequest: requireKey(keys, 'purge') }, async (request) => {
     const record = await purges.get(request.params.id);
     if (!record) throw new PictorError('NOT_FOUND', `No purge has the id "${request.params.id}".`);
-    return document(purgeResource(record), request.apiKey);
+    const video = videoPurgeNotice(record);
+    return document(purgeResource(record), request.apiKey, video ? { pictor: { video } } : {});
   });
 }
 

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DeliveryRequest, DeliveryService } from '../delivery/delivery-service.ts';
@@ -38,6 +39,8 @@ export function createRenderServer(
   const log = logger.child({ listener: 'render' });
   const nextId = requestIdGenerator();
   let closing = false;
+  /** Files being sent (video outputs): a paused player would hold close() for as long as it stays connected. */
+  const streaming = new Set<http.ServerResponse>();
 
   const finish = (request: http.IncomingMessage, id: string, started: number, status: number, cache: 'hit' | 'miss' | 'none'): void => {
     metrics.countRequest('render', status, cache);
@@ -60,7 +63,8 @@ export function createRenderServer(
   const reply = (request: http.IncomingMessage, response: http.ServerResponse, id: string, started: number, result: DeliveryResponse): void => {
     const reason = unavailable();
     if (reason !== undefined) return refuse(request, response, id, started, reason);
-    send(response, request.method, result.status, withRequestHeaders(result.headers, id, closing), result.body);
+    if (result.file) sendFile(response, request.method, result.status, withRequestHeaders(result.headers, id, closing), result.file, streaming);
+    else send(response, request.method, result.status, withRequestHeaders(result.headers, id, closing), result.body);
     finish(request, id, started, result.status, result.cache);
   };
   const fail = (request: http.IncomingMessage, response: http.ServerResponse, id: string, started: number, error: unknown): void => {
@@ -79,6 +83,11 @@ export function createRenderServer(
     const id = nextId();
     const started = performance.now();
     const method = request.method;
+    if (method === 'OPTIONS') {
+      // CORS preflight: players on other origins fetch playlists, segments and ranges of videos.
+      send(response, method, 204, withRequestHeaders(PREFLIGHT, id, closing), Buffer.alloc(0));
+      return finish(request, id, started, 204, 'none');
+    }
     if (method !== 'GET' && method !== 'HEAD') {
       sendText(response, method, 405, 'Only GET and HEAD are allowed here.', withRequestHeaders(['allow', 'GET, HEAD'], id, closing));
       return finish(request, id, started, 405, 'none');
@@ -125,25 +134,39 @@ export function createRenderServer(
         if (!server.listening) return resolve();
         server.close(() => resolve()); // waits for in-flight requests
         server.closeIdleConnections();
+        // A video's bytes still being sent are cut: its player asks again for the rest with a Range request.
+        for (const response of streaming) response.destroy();
       }),
   };
 }
 
 const HEALTHY = Buffer.from('{"status":"ok"}');
 
+const PREFLIGHT = [
+  'access-control-allow-origin', '*',
+  'access-control-allow-methods', 'GET, HEAD, OPTIONS',
+  'access-control-allow-headers', 'Range, If-None-Match',
+  'access-control-max-age', '86400',
+  'allow', 'GET, HEAD, OPTIONS',
+  'content-length', '0',
+];
+
 /**
- * The three request headers delivery reads, straight from the raw list: `request.headers` would build an
+ * The request headers delivery reads, straight from the raw list: `request.headers` would build an
  * object of every header a browser sends (a dozen or more) on each request. Same rules as node:http's:
- * the first Host wins, repeated Accept and If-None-Match values are joined with ", ".
+ * the first Host (and Range) wins, repeated Accept and If-None-Match values are joined with ", ".
  */
 function deliveryRequest(target: string, raw: string[]): DeliveryRequest {
   let host: string | undefined;
   let accept: string | undefined;
   let ifNoneMatch: string | undefined;
+  let range: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
-    if (name.length === 4) {
+    if (name.length === 5) {
+      if (range === undefined && name.toLowerCase() === 'range') range = value;
+    } else if (name.length === 4) {
       if (host === undefined && name.toLowerCase() === 'host') host = value;
     } else if (name.length === 6) {
       if (name.toLowerCase() === 'accept') accept = accept === undefined ? value : `${accept}, ${value}`;
@@ -151,7 +174,7 @@ function deliveryRequest(target: string, raw: string[]): DeliveryRequest {
       if (name.toLowerCase() === 'if-none-match') ifNoneMatch = ifNoneMatch === undefined ? value : `${ifNoneMatch}, ${value}`;
     }
   }
-  return { host, target, accept, ifNoneMatch };
+  return { host, target, accept, ifNoneMatch, range };
 }
 
 /**
@@ -167,6 +190,25 @@ function withRequestHeaders(headers: readonly string[], id: string, closing: boo
 function send(response: http.ServerResponse, method: string | undefined, status: number, headers: string[], body: Buffer): void {
   response.writeHead(status, headers);
   response.end(method === 'HEAD' ? undefined : body);
+}
+
+/** A stored file (a video output), streamed: never read into memory whole. */
+function sendFile(
+  response: http.ServerResponse,
+  method: string | undefined,
+  status: number,
+  headers: string[],
+  file: { path: string; start: number; end: number },
+  streaming: Set<http.ServerResponse>,
+): void {
+  response.writeHead(status, headers);
+  if (method === 'HEAD' || file.end < file.start) return void response.end();
+  streaming.add(response);
+  response.on('close', () => streaming.delete(response));
+  const stream = fs.createReadStream(file.path, { start: file.start, end: file.end });
+  // A file deleted between the answer's headers and its bytes (a new version replaced it): the connection is cut.
+  stream.on('error', () => response.destroy());
+  stream.pipe(response);
 }
 
 function sendText(response: http.ServerResponse, method: string | undefined, status: number, message: string, headers: string[]): void {

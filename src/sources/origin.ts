@@ -33,7 +33,7 @@ const CONTENT_TYPES: Record<string, string> = {
   jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png', gif: 'image/gif', webp: 'image/webp', avif: 'image/avif',
   tif: 'image/tiff', tiff: 'image/tiff', svg: 'image/svg+xml', ico: 'image/x-icon', bmp: 'image/bmp',
   heic: 'image/heic', json: 'application/json', txt: 'text/plain; charset=utf-8', pdf: 'application/pdf',
-  mp4: 'video/mp4', webm: 'video/webm', css: 'text/css', js: 'text/javascript', html: 'text/html; charset=utf-8',
+  mp4: 'video/mp4', m4v: 'video/x-m4v', mov: 'video/quicktime', mkv: 'video/x-matroska', webm: 'video/webm', css: 'text/css', js: 'text/javascript', html: 'text/html; charset=utf-8',
 };
 
 export function contentTypeFromPath(filePath: string): string {

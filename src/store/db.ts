@@ -191,6 +191,24 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX assets_modified ON assets (source_id, date_modified, origin_path);
    CREATE INDEX assets_size ON assets (source_id, file_size, origin_path);
    CREATE INDEX assets_kind ON assets (source_id, media_kind, origin_path);`,
+  // The Video API's state of each video (store/video-store.ts): processing, processed or error, the version
+  // its outputs live under, what the origin said (JSON) and ffprobe's summary (JSON).
+  `CREATE TABLE videos (
+     source_id TEXT NOT NULL,
+     path TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('processing', 'processed', 'error')),
+     error_code TEXT,
+     reason TEXT,
+     version INTEGER NOT NULL,
+     origin TEXT NOT NULL,
+     probe TEXT,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     checked_at INTEGER NOT NULL,
+     PRIMARY KEY (source_id, path)
+   );
+   CREATE INDEX videos_state ON videos (state, updated_at);
+   CREATE INDEX videos_checked ON videos (checked_at);`,
 ];
 
 function migrate(db: Db): void {

@@ -68,6 +68,15 @@ describe('options: flag ?? environment ?? default, validated at start', () => {
     );
   });
 
+  it('video settings: --ffmpeg, --ffprobe, --video-concurrency, --video-max-duration', () => {
+    const defaults = resolveOptions({}, {});
+    assert.deepEqual([defaults.ffmpegPath, defaults.ffprobePath, defaults.videoConcurrency, defaults.videoMaxDurationSeconds], [undefined, undefined, 1, 600]);
+    const options = resolveOptions({ ffmpegPath: '/opt/ffmpeg' }, { PICTOR_FFMPEG: '/usr/bin/ffmpeg', PICTOR_FFPROBE: '/usr/bin/ffprobe', PICTOR_VIDEO_CONCURRENCY: '2', PICTOR_VIDEO_MAX_DURATION: '30m' });
+    assert.deepEqual([options.ffmpegPath, options.ffprobePath, options.videoConcurrency, options.videoMaxDurationSeconds], ['/opt/ffmpeg', '/usr/bin/ffprobe', 2, 1800]);
+    assert.throws(() => resolveOptions({ videoConcurrency: '0' }, {}), /--video-concurrency \(PICTOR_VIDEO_CONCURRENCY\) must be a whole number from 1 to 64/);
+    assert.throws(() => resolveOptions({}, { PICTOR_VIDEO_MAX_DURATION: 'long' }), /--video-max-duration \(PICTOR_VIDEO_MAX_DURATION\)/);
+  });
+
   it('cluster settings: --database (a PostgreSQL URL, never echoed), --node-id, --node-lease', () => {
     const defaults = resolveOptions({}, {});
     assert.deepEqual([defaults.databaseUrl, defaults.nodeId, defaults.nodeLeaseSeconds], [undefined, undefined, 10]);

@@ -1,4 +1,6 @@
 import type { PurgeRecord } from '../../purge/model.ts';
+import { videoPurgeNotice } from '../../purge/video-notice.ts';
+import { csrfField } from '../csrf.ts';
 import { html, type SafeHtml } from '../html.ts';
 import { formatDuration, formatTime } from './format.ts';
 
@@ -23,6 +25,8 @@ export interface PurgeSummary {
   advice: string;
   error: string;
   requestedBy: string;
+  /** A purge of a video: what it did not clear, and the asset to refresh (see purge/video-notice.ts). */
+  video: { notice: string; sourceId: string; path: string } | null;
 }
 
 const ORIGIN_LABELS: Record<NonNullable<PurgeRecord['origin']>, string> = {
@@ -50,6 +54,7 @@ export function purgeTarget(record: PurgeRecord, sourceName: string | undefined)
 
 export function summarizePurge(record: PurgeRecord, sourceName?: string): PurgeSummary {
   const done = record.status !== 'pending';
+  const notice = videoPurgeNotice(record);
   const durationMs = record.completedAt === undefined ? null : record.completedAt - record.createdAt;
   let originLabel: string;
   if (record.origin) originLabel = ORIGIN_LABELS[record.origin];
@@ -73,6 +78,7 @@ export function summarizePurge(record: PurgeRecord, sourceName?: string): PurgeS
     advice: record.origin === 'unchanged' ? UNCHANGED_ADVICE : '',
     error: record.error ?? '',
     requestedBy: record.requestedBy ?? '—',
+    video: notice ? { notice: notice.message, sourceId: record.sourceId, path: record.path } : null,
   };
 }
 
@@ -80,7 +86,7 @@ export function summarizePurge(record: PurgeRecord, sourceName?: string): PurgeS
  * The live status of one purge. The page script polls `/dashboard/purges/<id>/status` and fills the
  * `data-field` elements until the purge is done; the region is `aria-live`, so the outcome is announced.
  */
-export function purgeStatusPanel(summary: PurgeSummary): SafeHtml {
+export function purgeStatusPanel(summary: PurgeSummary, csrfToken: string): SafeHtml {
   return html`<section class="card purge-status" aria-labelledby="purge-status-title" data-purge-status="/dashboard/purges/${summary.id}/status" data-status="${summary.status}">
   <h2 id="purge-status-title">Purge status</h2>
   <div aria-live="polite" aria-atomic="false">
@@ -95,6 +101,15 @@ export function purgeStatusPanel(summary: PurgeSummary): SafeHtml {
   <p class="alert warning" data-field="advice"${summary.advice ? '' : html` hidden`}>${summary.advice}</p>
   <p class="alert error" data-field="error"${summary.error ? '' : html` hidden`}>${summary.error}</p>
   </div>
+  ${summary.video
+    ? html`<div class="alert warning" role="note"><p>${summary.video.notice}</p>
+  <form method="post" action="/dashboard/asset-manager/refresh">
+    ${csrfField(csrfToken)}
+    <input type="hidden" name="source" value="${summary.video.sourceId}">
+    <input type="hidden" name="path" value="${summary.video.path}">
+    <button type="submit">Refresh the video</button>
+  </form></div>`
+    : ''}
   <noscript><p><a href="?purge=${summary.id}">Reload</a> to see the latest status.</p></noscript>
   <p class="hint">Purge id <code>${summary.id}</code></p>
 </section>`;

@@ -23,7 +23,7 @@ export function toolsView(view: ToolsView): SafeHtml {
   const form = view.form ?? { url: '', prefix: false, subImageSource: '', errors: {} };
   const sourceOptions = view.sources.map((source) => ({ value: source.id, label: `${source.name} (${source.id})${source.enabled ? '' : ' — disabled'}` }));
   return html`
-${view.purge ? purgeStatusPanel(view.purge) : ''}
+${view.purge ? purgeStatusPanel(view.purge, view.csrfToken) : ''}
 ${view.purgeMissing ? html`<div class="alert error" role="alert">${view.purgeMissing}</div>` : ''}
 <section class="card" aria-labelledby="purge-single-title">
   <h2 id="purge-single-title">Purge Single Asset</h2>

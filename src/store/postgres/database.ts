@@ -199,6 +199,23 @@ export const PG_MIGRATIONS: readonly string[] = [
    CREATE INDEX assets_modified ON assets (source_id, date_modified, origin_path);
    CREATE INDEX assets_size ON assets (source_id, file_size, origin_path);
    CREATE INDEX assets_kind ON assets (source_id, media_kind, origin_path);`,
+  // The Video API's state of each video, as SQLite holds it (db.ts, store/video-store.ts).
+  `CREATE TABLE videos (
+     source_id TEXT NOT NULL,
+     path TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('processing', 'processed', 'error')),
+     error_code TEXT,
+     reason TEXT,
+     version INTEGER NOT NULL,
+     origin JSONB NOT NULL,
+     probe JSONB,
+     created_at BIGINT NOT NULL,
+     updated_at BIGINT NOT NULL,
+     checked_at BIGINT NOT NULL,
+     PRIMARY KEY (source_id, path)
+   );
+   CREATE INDEX videos_state ON videos (state, updated_at);
+   CREATE INDEX videos_checked ON videos (checked_at);`,
 ];
 
 /** Applies the migrations not applied yet; safe when several nodes start at once. */

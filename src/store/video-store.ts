@@ -1,0 +1,143 @@
+import type { Db } from './db.ts';
+
+export type VideoState = 'processing' | 'processed' | 'error';
+
+/** What the origin said about the bytes a version was made from: compared on refresh and recheck. */
+export interface VideoOrigin {
+  etag: string | null;
+  lastModified: string | null;
+  size: number;
+  /** SHA-256 of the bytes: a file touched but not changed is not encoded again. */
+  sha256: string;
+}
+
+/** The Video API's state of one video (a Source and an origin path). */
+export interface VideoRecord {
+  sourceId: string;
+  path: string;
+  state: VideoState;
+  /** Error code (src/errors.ts) and a reason a person understands, in the error state; null otherwise. */
+  errorCode: string | null;
+  reason: string | null;
+  /** Increases with every processing of new bytes; outputs live under their version, so old ones are never served. */
+  version: number;
+  origin: VideoOrigin;
+  /** ffprobe's summary and JSON (video/probe.ts), or null when the file could not be read. */
+  probe: unknown;
+  createdAt: number;
+  updatedAt: number;
+  /** Last time the origin was asked about this video (processing, refresh or recheck). */
+  checkedAt: number;
+}
+
+/**
+ * The Video API's states, in SQLite (one node) or PostgreSQL (postgres/video-store.ts). Versions make
+ * every step a compare-and-set: a job that finishes after its video was reprocessed or removed changes nothing.
+ */
+export interface VideoStore {
+  get(sourceId: string, path: string): Promise<VideoRecord | undefined>;
+  /**
+   * Starts processing new bytes: creates the record at version 1, or moves it to the next version, in the
+   * `processing` state with these origin validators and probe. Returns the record as written.
+   */
+  startVersion(sourceId: string, path: string, origin: VideoOrigin, probe: unknown, at: number): Promise<VideoRecord>;
+  /** `processing` → `processed`, if `version` is still the current one; false otherwise. */
+  markProcessed(sourceId: string, path: string, version: number, at: number): Promise<boolean>;
+  /** → `error` with its code and reason, if `version` is still the current one; false otherwise. */
+  markError(sourceId: string, path: string, version: number, error: { code: string; reason: string }, at: number): Promise<boolean>;
+  /** Records that the origin still has these bytes (validators may have changed, as for a touched file). */
+  markChecked(sourceId: string, path: string, origin: VideoOrigin, at: number): Promise<void>;
+  /** False when there was no such record. */
+  remove(sourceId: string, path: string): Promise<boolean>;
+  /** Every record in `state`, oldest change first. */
+  listByState(state: VideoState, limit: number): Promise<VideoRecord[]>;
+  /** Records whose origin was last asked before `before` (ms), least recently checked first. */
+  listCheckedBefore(before: number, limit: number): Promise<VideoRecord[]>;
+}
+
+export interface VideoRow {
+  source_id: string;
+  path: string;
+  state: VideoState;
+  error_code: string | null;
+  reason: string | null;
+  version: number | string;
+  origin: string | VideoOrigin;
+  probe: string | null | unknown;
+  created_at: number | string;
+  updated_at: number | string;
+  checked_at: number | string;
+}
+
+export class SqliteVideoStore implements VideoStore {
+  constructor(private readonly db: Db) {}
+
+  async get(sourceId: string, path: string): Promise<VideoRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM videos WHERE source_id = ? AND path = ?').get(sourceId, path) as VideoRow | undefined;
+    return row && toVideoRecord(row);
+  }
+
+  async startVersion(sourceId: string, path: string, origin: VideoOrigin, probe: unknown, at: number): Promise<VideoRecord> {
+    const row = this.db
+      .prepare(
+        `INSERT INTO videos (source_id, path, state, version, origin, probe, created_at, updated_at, checked_at)
+         VALUES (?, ?, 'processing', 1, ?, ?, ?, ?, ?)
+         ON CONFLICT (source_id, path) DO UPDATE SET state = 'processing', error_code = NULL, reason = NULL, version = videos.version + 1,
+           origin = excluded.origin, probe = excluded.probe, updated_at = excluded.updated_at, checked_at = excluded.checked_at
+         RETURNING *`,
+      )
+      .get(sourceId, path, JSON.stringify(origin), probe === null ? null : JSON.stringify(probe), at, at, at) as VideoRow;
+    return toVideoRecord(row);
+  }
+
+  async markProcessed(sourceId: string, path: string, version: number, at: number): Promise<boolean> {
+    return (
+      this.db
+        .prepare(`UPDATE videos SET state = 'processed', updated_at = ? WHERE source_id = ? AND path = ? AND version = ? AND state = 'processing'`)
+        .run(at, sourceId, path, version).changes === 1
+    );
+  }
+
+  async markError(sourceId: string, path: string, version: number, error: { code: string; reason: string }, at: number): Promise<boolean> {
+    return (
+      this.db
+        .prepare(`UPDATE videos SET state = 'error', error_code = ?, reason = ?, updated_at = ? WHERE source_id = ? AND path = ? AND version = ?`)
+        .run(error.code, error.reason, at, sourceId, path, version).changes === 1
+    );
+  }
+
+  async markChecked(sourceId: string, path: string, origin: VideoOrigin, at: number): Promise<void> {
+    this.db.prepare('UPDATE videos SET origin = ?, checked_at = ? WHERE source_id = ? AND path = ?').run(JSON.stringify(origin), at, sourceId, path);
+  }
+
+  async remove(sourceId: string, path: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM videos WHERE source_id = ? AND path = ?').run(sourceId, path).changes === 1;
+  }
+
+  async listByState(state: VideoState, limit: number): Promise<VideoRecord[]> {
+    const rows = this.db.prepare('SELECT * FROM videos WHERE state = ? ORDER BY updated_at, source_id, path LIMIT ?').all(state, limit) as VideoRow[];
+    return rows.map(toVideoRecord);
+  }
+
+  async listCheckedBefore(before: number, limit: number): Promise<VideoRecord[]> {
+    const rows = this.db.prepare('SELECT * FROM videos WHERE checked_at < ? ORDER BY checked_at, source_id, path LIMIT ?').all(before, limit) as VideoRow[];
+    return rows.map(toVideoRecord);
+  }
+}
+
+/** A row of either database as a record (SQLite stores JSON as text and numbers as numbers; pg BIGINT as strings, JSONB parsed). */
+export function toVideoRecord(row: VideoRow): VideoRecord {
+  return {
+    sourceId: row.source_id,
+    path: row.path,
+    state: row.state,
+    errorCode: row.error_code,
+    reason: row.reason,
+    version: Number(row.version),
+    origin: (typeof row.origin === 'string' ? JSON.parse(row.origin) : row.origin) as VideoOrigin,
+    probe: typeof row.probe === 'string' ? (JSON.parse(row.probe) as unknown) : (row.probe ?? null),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    checkedAt: Number(row.checked_at),
+  };
+}

@@ -1,0 +1,159 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { PictorError } from '../errors.ts';
+import type { VideoTools } from './ffmpeg.ts';
+import { rungForResolution, type LadderInfo, type Rung } from './ladder.ts';
+import type { Limiter } from './queue.ts';
+import { failureLine, runTool, ToolError } from './run.ts';
+import type { VideoFiles } from './video-files.ts';
+
+/** Storyboard tiles: imgix's width; the height follows the video's proportions. */
+const TILE_WIDTH = 232;
+const STORYBOARD_MAX_TILES = 100;
+const STORYBOARD_COLUMNS = 10;
+const GIF_MAX_WIDTH = 480;
+const OUTPUT_TIMEOUT_MS = 120_000;
+
+export interface StoryboardLayout {
+  /** Seconds between tiles. */
+  interval: number;
+  count: number;
+  columns: number;
+  rows: number;
+  tileWidth: number;
+  tileHeight: number;
+}
+
+/**
+ * Outputs made from an encoded version when first asked for, then kept in its directory (`out/`): the MP4
+ * of a rendition (a remux of its segments, no new encode), frames, GIFs and storyboards (from the top
+ * rendition). Each is made once however many requests ask at the same time, through a Limiter, at low priority.
+ */
+export class VideoOutputs {
+  private readonly building = new Map<string, Promise<string>>();
+
+  constructor(
+    private readonly tools: VideoTools,
+    private readonly files: VideoFiles,
+    private readonly limiter: Limiter,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  /** The MP4 of one rendition. */
+  mp4(dir: string, rung: Rung): Promise<string> {
+    return this.ensure(dir, `${rung.name}.mp4`, (output) =>
+      this.ffmpeg(['-i', path.join(dir, rung.name, 'index.m3u8'), '-c', 'copy', '-bsf:a', 'aac_adtstoasc', '-movflags', '+faststart', '-f', 'mp4', output]),
+    );
+  }
+
+  /** One frame as PNG, at `seconds` (clamped into the video), for the image pipeline. */
+  async frame(dir: string, ladder: LadderInfo, seconds: number): Promise<string> {
+    const at = Math.round(Math.min(Math.max(seconds, 0), Math.max(0, ladder.durationSeconds - 0.1)) * 10) / 10;
+    const source = await this.top(dir, ladder);
+    return this.ensure(dir, `frame-${Math.round(at * 1000)}.png`, async (output) => {
+      await this.ffmpeg(['-ss', String(at), '-i', source, '-frames:v', '1', '-f', 'image2', '-c:v', 'png', output]);
+      // A seek onto the very last frame can yield none: take the last frame there is.
+      if (!(await nonEmpty(output))) await this.ffmpeg(['-sseof', '-1', '-i', source, '-update', '1', '-f', 'image2', '-c:v', 'png', output]);
+    });
+  }
+
+  /** A looping GIF from `start` to `end` seconds, with a palette made for it. */
+  async gif(dir: string, ladder: LadderInfo, start: number, end: number, fps: number): Promise<string> {
+    const source = await this.top(dir, ladder);
+    const width = Math.min(GIF_MAX_WIDTH, ladder.rungs.reduce((widest, rung) => Math.max(widest, rung.width), 0));
+    const name = `gif-${Math.round(start * 100)}-${Math.round(end * 100)}-${fps}.gif`;
+    return this.ensure(dir, name, (output) =>
+      this.ffmpeg([
+        '-ss', String(start), '-t', String(end - start), '-i', source,
+        '-filter_complex', `fps=${fps},scale=${width}:-2:flags=lanczos,split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=bayer:bayer_scale=5`,
+        '-loop', '0', '-f', 'gif', output,
+      ]),
+    );
+  }
+
+  /** The storyboard sprite (tiles in rows, left to right), as JPEG or PNG. */
+  async storyboard(dir: string, ladder: LadderInfo, format: 'jpg' | 'png'): Promise<string> {
+    const source = await this.top(dir, ladder);
+    const layout = storyboardLayout(ladder);
+    return this.ensure(dir, `storyboard.${format}`, (output) =>
+      this.ffmpeg([
+        '-i', source,
+        '-vf', `fps=1/${layout.interval},scale=${layout.tileWidth}:${layout.tileHeight},setsar=1,tile=${layout.columns}x${layout.rows}`,
+        '-frames:v', '1', '-f', 'image2', ...(format === 'jpg' ? ['-q:v', '4'] : ['-c:v', 'png']), output,
+      ]),
+    );
+  }
+
+  /** The top rendition's MP4: the source of frames, GIFs and storyboards (seekable, at most 1080p). */
+  private top(dir: string, ladder: LadderInfo): Promise<string> {
+    return this.mp4(dir, rungForResolution(ladder.rungs, 'high'));
+  }
+
+  private async ffmpeg(args: string[]): Promise<void> {
+    try {
+      await runTool(this.tools.ffmpeg, ['-nostdin', '-y', '-loglevel', 'error', ...args], { timeoutMs: OUTPUT_TIMEOUT_MS, background: true, signal: this.signal });
+    } catch (error) {
+      if (!(error instanceof ToolError)) throw error;
+      throw new PictorError('UNSUPPORTED_VIDEO', `This output could not be made from the video: ${failureLine(error.stderrTail) || error.message}`);
+    }
+  }
+
+  /**
+   * `dir/out/<name>`, made by `build` into a temporary file first. The version directory is never created
+   * here: once it is gone (a newer version replaced it), the request is told the video is being processed.
+   */
+  private ensure(dir: string, name: string, build: (output: string) => Promise<void>): Promise<string> {
+    const file = path.join(dir, 'out', name);
+    let pending = this.building.get(file);
+    if (!pending) {
+      pending = this.make(dir, file, build).finally(() => this.building.delete(file));
+      this.building.set(file, pending);
+    }
+    return pending;
+  }
+
+  private async make(dir: string, file: string, build: (output: string) => Promise<void>): Promise<string> {
+    if (await nonEmpty(file)) return file;
+    return this.limiter.run(async () => {
+      const temp = this.files.tempPath(path.extname(file));
+      try {
+        await build(temp);
+        if (!(await nonEmpty(temp))) throw new PictorError('UNSUPPORTED_VIDEO', 'This output could not be made from the video: ffmpeg wrote nothing.');
+        try {
+          await fs.mkdir(path.dirname(file));
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw replaced(dir);
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        }
+        await fs.rename(temp, file);
+        return file;
+      } finally {
+        await this.files.remove(temp);
+      }
+    });
+  }
+}
+
+export function storyboardLayout(ladder: LadderInfo): StoryboardLayout {
+  const top = rungForResolution(ladder.rungs, 'high');
+  const interval = Math.max(1, Math.ceil(ladder.durationSeconds / STORYBOARD_MAX_TILES));
+  // A tile per interval; a stream a few frames longer than the video (audio padding) adds none.
+  const count = Math.max(1, Math.ceil((ladder.durationSeconds - 0.25) / interval));
+  const columns = Math.min(STORYBOARD_COLUMNS, count);
+  const tileHeight = 2 * Math.round((TILE_WIDTH * top.height) / top.width / 2);
+  return { interval, count, columns, rows: Math.ceil(count / columns), tileWidth: TILE_WIDTH, tileHeight };
+}
+
+function replaced(dir: string): PictorError {
+  return new PictorError('VIDEO_PROCESSING', `A newer version of this video is being processed (${path.basename(dir)} was replaced); try again shortly.`, {
+    headers: { 'retry-after': '5' },
+  });
+}
+
+async function nonEmpty(file: string): Promise<boolean> {
+  try {
+    return (await fs.stat(file)).size > 0;
+  } catch {
+    return false;
+  }
+}

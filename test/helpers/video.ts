@@ -1,0 +1,67 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const require = createRequire(import.meta.url);
+
+/** The ffmpeg and ffprobe a fresh `npm install` gives (the ones Pictor uses by default). */
+export const FFMPEG: string = (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+export const FFPROBE: string = (require('ffprobe-static') as { path: string }).path;
+
+/**
+ * A test clip made by ffmpeg's lavfi sources (a test pattern with a running timer, and a tone), H.264/AAC in
+ * MP4: never downloaded. `colour` makes a clip whose bytes differ from another of the same size.
+ */
+export async function makeClip(options: { width: number; height: number; seconds: number; audio?: boolean; rate?: number; pattern?: string }): Promise<Buffer> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-clip-'));
+  const file = path.join(dir, 'clip.mp4');
+  const { width, height, seconds, audio = true, rate = 25, pattern = 'testsrc2' } = options;
+  const args = ['-nostdin', '-y', '-loglevel', 'error', '-f', 'lavfi', '-i', `${pattern}=size=${width}x${height}:rate=${rate}:duration=${seconds}`];
+  if (audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`);
+  args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', String(rate * 2));
+  if (audio) args.push('-c:a', 'aac', '-b:a', '64k', '-shortest');
+  args.push('-movflags', '+faststart', file);
+  try {
+    await run(FFMPEG, args);
+    return await fs.readFile(file);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** ffprobe's view of a file's first video stream and its duration. */
+export async function probe(body: Buffer, suffix = '.mp4'): Promise<{ width: number; height: number; duration: number; codec: string; streams: string[] }> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-probe-'));
+  const file = path.join(dir, `file${suffix}`);
+  try {
+    await fs.writeFile(file, body);
+    const { stdout } = await run(FFPROBE, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file]);
+    const parsed = JSON.parse(stdout) as { streams: Record<string, unknown>[]; format: Record<string, unknown> };
+    const video = parsed.streams.find((stream) => stream.codec_type === 'video')!;
+    return {
+      width: Number(video.width),
+      height: Number(video.height),
+      duration: Number(parsed.format.duration),
+      codec: String(video.codec_name),
+      streams: parsed.streams.map((stream) => String(stream.codec_type)),
+    };
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** GETs until the answer is no longer 423 (processing), for at most `timeoutMs`. */
+export async function untilProcessed(url: string, init: RequestInit = {}, timeoutMs = 60_000): Promise<Response> {
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    const response = await fetch(url, init);
+    if (response.status !== 423) return response;
+    await response.arrayBuffer();
+    if (Date.now() > deadline) throw new Error(`${url} still processing after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

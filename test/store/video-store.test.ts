@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { openDatabase } from '../../src/store/db.ts';
+import { createPool, migrate, type PgPool } from '../../src/store/postgres/database.ts';
+import { PgVideoStore } from '../../src/store/postgres/video-store.ts';
+import { SqliteVideoStore, type VideoOrigin, type VideoStore } from '../../src/store/video-store.ts';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
+
+const ORIGIN_A: VideoOrigin = { etag: '"a"', lastModified: 'Tue, 01 Dec 2026 10:00:00 GMT', size: 1000, sha256: 'aa' };
+const ORIGIN_B: VideoOrigin = { etag: '"b"', lastModified: null, size: 2000, sha256: 'bb' };
+const PROBE = { durationSeconds: 3, width: 640, height: 360, videoCodec: 'h264', hasAudio: true, raw: { streams: [], format: {} } };
+
+/** The contract both implementations keep; `open` gives a store on an empty database. */
+function videoStoreContract(open: () => Promise<VideoStore>): void {
+  it('creates a video at version 1 in processing, then moves it to processed', async () => {
+    const store = await open();
+    assert.equal(await store.get('src', '/a.mp4'), undefined);
+    const created = await store.startVersion('src', '/a.mp4', ORIGIN_A, PROBE, 1000);
+    assert.equal(created.state, 'processing');
+    assert.equal(created.version, 1);
+    assert.deepEqual(created.origin, ORIGIN_A);
+    assert.deepEqual(created.probe, PROBE);
+    assert.equal(created.createdAt, 1000);
+    assert.equal(created.checkedAt, 1000);
+    assert.equal(await store.markProcessed('src', '/a.mp4', 1, 2000), true);
+    const processed = await store.get('src', '/a.mp4');
+    assert.equal(processed?.state, 'processed');
+    assert.equal(processed?.updatedAt, 2000);
+    assert.equal(processed?.errorCode, null);
+  });
+
+  it('a new version supersedes the old: the old job can neither finish nor fail it', async () => {
+    const store = await open();
+    await store.startVersion('src', '/a.mp4', ORIGIN_A, PROBE, 1000);
+    const next = await store.startVersion('src', '/a.mp4', ORIGIN_B, null, 1500);
+    assert.equal(next.version, 2);
+    assert.equal(next.createdAt, 1000);
+    assert.deepEqual(next.origin, ORIGIN_B);
+    assert.equal(next.probe, null);
+    assert.equal(await store.markProcessed('src', '/a.mp4', 1, 2000), false);
+    assert.equal(await store.markError('src', '/a.mp4', 1, { code: 'UNSUPPORTED_VIDEO', reason: 'x' }, 2000), false);
+    assert.equal((await store.get('src', '/a.mp4'))?.state, 'processing');
+    assert.equal(await store.markProcessed('src', '/a.mp4', 2, 2000), true);
+  });
+
+  it('keeps an error with its code and reason, cleared by the next version', async () => {
+    const store = await open();
+    await store.startVersion('src', '/bad.mp4', ORIGIN_A, null, 1000);
+    assert.equal(await store.markError('src', '/bad.mp4', 1, { code: 'UNSUPPORTED_VIDEO', reason: 'moov atom not found' }, 1100), true);
+    const failed = await store.get('src', '/bad.mp4');
+    assert.equal(failed?.state, 'error');
+    assert.equal(failed?.errorCode, 'UNSUPPORTED_VIDEO');
+    assert.equal(failed?.reason, 'moov atom not found');
+    const retried = await store.startVersion('src', '/bad.mp4', ORIGIN_B, PROBE, 1200);
+    assert.equal(retried.state, 'processing');
+    assert.equal(retried.errorCode, null);
+    assert.equal(retried.reason, null);
+  });
+
+  it('lists by state and by last check; keys are (Source, path)', async () => {
+    const store = await open();
+    await store.startVersion('src', '/a.mp4', ORIGIN_A, PROBE, 1000);
+    await store.startVersion('src', '/b.mp4', ORIGIN_A, PROBE, 1100);
+    await store.startVersion('other', '/a.mp4', ORIGIN_A, PROBE, 1200);
+    await store.markProcessed('src', '/b.mp4', 1, 1300);
+    assert.deepEqual((await store.listByState('processing', 10)).map((video) => `${video.sourceId}${video.path}`), ['src/a.mp4', 'other/a.mp4']);
+    assert.deepEqual((await store.listByState('processed', 10)).map((video) => video.path), ['/b.mp4']);
+    await store.markChecked('src', '/a.mp4', ORIGIN_B, 5000);
+    assert.deepEqual((await store.get('src', '/a.mp4'))?.origin, ORIGIN_B);
+    assert.deepEqual((await store.listCheckedBefore(2000, 10)).map((video) => `${video.sourceId}${video.path}`), ['src/b.mp4', 'other/a.mp4']);
+    assert.equal((await store.listCheckedBefore(2000, 1)).length, 1);
+  });
+
+  it('removes a video', async () => {
+    const store = await open();
+    await store.startVersion('src', '/a.mp4', ORIGIN_A, PROBE, 1000);
+    assert.equal(await store.remove('src', '/a.mp4'), true);
+    assert.equal(await store.remove('src', '/a.mp4'), false);
+    assert.equal(await store.get('src', '/a.mp4'), undefined);
+    assert.equal(await store.markProcessed('src', '/a.mp4', 1, 2000), false);
+  });
+}
+
+describe('VideoStore on SQLite', () => {
+  const dirs: string[] = [];
+  const dbs: ReturnType<typeof openDatabase>[] = [];
+  after(() => {
+    for (const db of dbs) db.close();
+    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+  });
+  videoStoreContract(async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pictor-videos-'));
+    dirs.push(dir);
+    const db = openDatabase(dir);
+    dbs.push(db);
+    return new SqliteVideoStore(db);
+  });
+});
+
+describe('VideoStore on PostgreSQL', () => {
+  let server: TestPostgres;
+  const pools: PgPool[] = [];
+  let databases = 0;
+  before(async () => {
+    server = await startPostgres({ durable: false });
+  });
+  after(async () => {
+    await Promise.all(pools.map((pool) => pool.end()));
+    await server?.stop();
+  });
+  videoStoreContract(async () => {
+    const pool = createPool({ url: await server.createDatabase(`videos_${++databases}`) });
+    pools.push(pool);
+    await migrate(pool);
+    return new PgVideoStore(pool);
+  });
+});
