@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { DashboardClient } from '../dashboard/http-client.ts';
 import { eventually, startPictor, type TestPictor } from '../helpers/pictor.ts';
 import { makeClip, untilProcessed } from '../helpers/video.ts';
 
@@ -42,6 +43,15 @@ describe('videos: purge notice, refresh, takedown, timed removal', { timeout: 24
     assert.equal((await fetch(`${t.renderUrl}/a.mp4?fm=hls`)).status, 200, 'the outputs are still served');
     const image = await t.purge(`${t.renderUrl}/a.jpg`);
     assert.equal((image.body.meta!.pictor as { video?: unknown }).video, undefined, 'no notice for an image');
+
+    // The dashboard's Purge Single Asset shows the same notice, with a Refresh button.
+    const client = new DashboardClient(t.adminUrl);
+    assert.equal((await client.signIn('admin', t.adminPassword)).status, 303);
+    const sent = await client.post('/dashboard/tools/purge', { _csrf: await client.csrf(), url: `${t.renderUrl}/a.mp4` });
+    assert.equal(sent.status, 303);
+    const page = await client.get(sent.location!);
+    assert.match(page.text, /not its Video API outputs/);
+    assert.match(page.text, /<form method="post" action="\/dashboard\/asset-manager\/refresh">[\s\S]*name="path" value="\/a.mp4"[\s\S]*Refresh the video/);
   });
 
   it('the Assets API shows the processing state; a refresh after new bytes reprocesses, and the old outputs are never served again', async () => {
