@@ -116,6 +116,8 @@ export class Pictor {
   private isolated: IsolatedRenderer | undefined;
   private assetIndexer: AssetIndexer | undefined;
   private videoRecheck: BackgroundJob<Record<string, number>> | undefined;
+  /** Video states on their way to the Assets API (a stop waits for them before closing the store). */
+  private readonly videoStates = new Set<Promise<void>>();
   /** The Asset Manager; `assets.onRefresh` connects refreshes to the Video API. */
   assets: AssetService | undefined;
   /** The Video API's state and processing (refresh, remove, state, recheck for the Assets API). */
@@ -223,8 +225,13 @@ export class Pictor {
       sources,
       renderer,
       (error, what) => logger.warn({ err: error }, `video: failed ${what}`),
-      (sourceId, path, state) =>
-        void late.assets?.setVideoStatus(sourceId, path, state).catch((error: unknown) => logger.debug({ err: error }, 'a video state could not be shown in the Assets API')),
+      (sourceId, path, state) => {
+        const shown = late.assets
+          ?.setVideoStatus(sourceId, path, state)
+          .catch((error: unknown) => logger.debug({ err: error }, 'a video state could not be shown in the Assets API'))
+          .finally(() => this.videoStates.delete(shown!));
+        if (shown) this.videoStates.add(shown);
+      },
     );
     this.video = video.service;
     logger.info({ video: video.describe }, 'Video API');
@@ -392,6 +399,7 @@ export class Pictor {
     await this.video?.stop();
     await this.purgeRetention?.stop();
     await this.videoRecheck?.stop();
+    await Promise.all(this.videoStates);
     await this.searchIndex?.stop();
     await this.purges?.stop();
     await this.assetIndexer?.stop();
