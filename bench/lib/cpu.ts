@@ -36,6 +36,19 @@ export function groupCpuSeconds(pgid: number): number {
   return total;
 }
 
+/** CPU seconds that the children a process has waited for used (cutime + cstime): ended render processes, ffmpegs. */
+export function reapedCpuSeconds(pid: number): number {
+  const f = statFields(pid);
+  return f ? (Number(f[13]) + Number(f[14])) / clockTicks() : 0;
+}
+
+/** CPU seconds (user + system, all threads) used so far by one process, or undefined once it has ended. */
+export function processCpuSeconds(pid: number): number | undefined {
+  const f = statFields(pid);
+  if (!f || f[0] === 'Z') return undefined;
+  return (Number(f[11]) + Number(f[12])) / clockTicks();
+}
+
 /** CPU seconds (user + system, all threads) used so far by these processes and all their descendants. */
 export function treeCpuSeconds(roots: number[]): number {
   let total = 0;
@@ -102,7 +115,9 @@ function snapshot(roots: number[]): Snapshot {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     const f = statFields(Number(entry));
     if (!f) continue;
-    if (groups.has(Number(f[2])) || trees.has(Number(entry))) ours += (Number(f[11]) + Number(f[12])) / clockTicks(); // f[2] is #5, the process group
+    // Ours: with what they have reaped (cutime, cstime), so that a render process or an ffmpeg that ended
+    // within the window still counts as the bench's work.
+    if (groups.has(Number(f[2])) || trees.has(Number(entry))) ours += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / clockTicks(); // f[2] is #5, the process group
     // Others: their own CPU only (what short-lived processes used shows in otherShare, not in the names).
     else others.set(Number(entry), [processName(Number(entry)), (Number(f[11]) + Number(f[12])) / clockTicks()]);
   }

@@ -78,6 +78,7 @@ const SEPARATE_RUNS = [
   { id: 'worst', title: 'The most expensive anonymous requests', command: 'npm run bench:worst' },
   { id: 'scale', title: 'Costs as the data grows', command: 'npm run bench:sources && npm run bench:scale' },
   { id: 'cluster', title: 'A cluster: three nodes on PostgreSQL behind two Varnish edges', command: 'npm run bench:cluster' },
+  { id: 'video', title: 'Video: time to first playable HLS, and image renders while a video encodes', command: 'npm run bench:video' },
 ];
 
 /**
