@@ -148,16 +148,18 @@ export class ClusterNode {
       }
       if (entries.length < BATCH) break;
     }
-    const sentAt = Date.now();
-    let { fenced } = await this.nodes.ack(this.id, this.lastApplied, this.options.leaseSeconds);
+    let { fenced } = await this.nodes.ack(this.id, this.lastApplied);
     if (fenced) {
       // Fenced: it was away for at least a lease, maybe longer than the retention, and the entries it missed
       // may be gone from the log. Their marks are not: it resyncs from a snapshot before it rejoins.
-      if (await this.resyncIfCompacted(freshness)) await this.nodes.ack(this.id, this.lastApplied, this.options.leaseSeconds);
+      if (await this.resyncIfCompacted(freshness)) await this.nodes.ack(this.id, this.lastApplied);
+      const sentAt = Date.now();
       fenced = !(await this.nodes.rejoin(this.id, this.options.leaseSeconds));
+      if (!fenced) this.extendLease(sentAt);
+    } else if (Date.now() >= this.leaseValidUntil) {
+      await this.tryRenew(); // at join, or back from a pause: the lease is taken as soon as the node has caught up
     }
     this.fenced = fenced;
-    if (!fenced) this.extendLease(sentAt);
     for (const entry of applied) this.onApplied(entry);
   }
 
@@ -174,13 +176,19 @@ export class ClusterNode {
 
   private async renew(): Promise<void> {
     if (this.stopped) return;
-    const sentAt = Date.now();
     try {
-      if (await this.nodes.renew(this.id, this.options.leaseSeconds)) this.extendLease(sentAt);
-      else await this.catchUp(); // behind or fenced: catching up acknowledges, and rejoins when it can
+      if (!(await this.tryRenew())) await this.catchUp(); // behind or fenced: catching up acknowledges, and rejoins when it can
     } catch (error) {
       this.options.onError?.(error, 'renewing the lease');
     }
+  }
+
+  /** Extends the lease (durably) if the node has applied the whole log and is not fenced. */
+  private async tryRenew(): Promise<boolean> {
+    const sentAt = Date.now();
+    const renewed = await this.nodes.renew(this.id, this.options.leaseSeconds);
+    if (renewed) this.extendLease(sentAt);
+    return renewed;
   }
 
   private extendLease(sentAt: number): void {

@@ -1,4 +1,4 @@
-import type { PgPool } from './database.ts';
+import { withTransaction, type PgPool } from './database.ts';
 import { ACK_CHANNEL } from './purge-log.ts';
 
 /**
@@ -37,18 +37,22 @@ export class PgNodeStore {
   }
 
   /**
-   * Records that the node applied the log up to `seq`, and wakes coordinators waiting for it. Extends the
-   * lease unless fenced. Returns whether the node is fenced.
+   * Records that the node applied the log up to `seq`, and wakes coordinators waiting for it. Returns whether
+   * the node is fenced.
+   *
+   * Committed without waiting for the flush, and it does not touch the lease, which only `renew` (durable)
+   * extends: an acknowledgement lost in a crash of PostgreSQL only makes the node look behind, and it
+   * acknowledges again (`last_applied` only rises), while a lease end the node relies on is never lost.
    */
-  async ack(id: string, seq: number, leaseSeconds: number): Promise<{ fenced: boolean }> {
-    const { rows } = await this.pool.query<{ fenced: boolean }>(
-      `WITH updated AS (
-         UPDATE nodes SET last_applied = GREATEST(last_applied, $2),
-           lease_until = CASE WHEN fenced THEN lease_until ELSE now() + make_interval(secs => $3) END
-         WHERE id = $1 RETURNING fenced)
-       SELECT fenced, pg_notify($4, $1) FROM updated`,
-      [id, seq, leaseSeconds, ACK_CHANNEL],
-    );
+  async ack(id: string, seq: number): Promise<{ fenced: boolean }> {
+    const { rows } = await withTransaction(this.pool, async (client) => {
+      await client.query('SET LOCAL synchronous_commit TO OFF');
+      return client.query<{ fenced: boolean }>(
+        `WITH updated AS (UPDATE nodes SET last_applied = GREATEST(last_applied, $2) WHERE id = $1 RETURNING fenced)
+         SELECT fenced, pg_notify($3, $1) FROM updated`,
+        [id, seq, ACK_CHANNEL],
+      );
+    });
     return { fenced: rows[0]?.fenced ?? true };
   }
 
