@@ -254,6 +254,7 @@ export class Pictor {
     const render = (this.render = createRenderServer(delivery, metrics, logger, health, unavailable));
     const renderAddress = await render.listen(options.host, options.port);
     const renderUrl = displayUrl(renderAddress);
+    logListening(logger, 'render', renderAddress);
     const nodeId = options.nodeId ?? defaultNodeId(renderAddress.port);
 
     const edgePurger = (this.edgePurger = new EdgePurger());
@@ -346,8 +347,16 @@ export class Pictor {
       dashboard,
       unavailable,
     }));
-    await admin.listen({ host: options.adminHost, port: options.adminPort });
+    // Fastify would log one line per network interface of a wildcard address: this listener logs one, as the render one does.
+    const adminLogLevel = admin.log.level;
+    admin.log.level = 'warn';
+    try {
+      await admin.listen({ host: options.adminHost, port: options.adminPort });
+    } finally {
+      admin.log.level = adminLogLevel;
+    }
     const adminUrl = displayUrl(admin.server.address() as AddressInfo);
+    logListening(logger, 'admin', admin.server.address() as AddressInfo);
     await cluster?.announce({ render: renderUrl, admin: adminUrl });
     logger.info({ render: renderUrl, admin: adminUrl, data: options.dataDir, assets: options.assetsDir, store: stores.describe, node: nodeId }, 'Pictor is ready');
     return { renderUrl, adminUrl, firstApiKey, firstAdminPassword, defaultSourceId, recoveredPurges, nodeId, store: stores.describe, video: video.describe };
@@ -439,6 +448,12 @@ export class Pictor {
 }
 
 /** A URL a person can open: a wildcard bind address is shown as localhost. */
+/** One line per listener: the address it is bound to, and the URL to reach it by. */
+function logListening(logger: Logger, listener: 'render' | 'admin', address: AddressInfo): void {
+  const bound = address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
+  logger.info({ listener, address: bound }, `${listener} listener listening at ${displayUrl(address)} (bound to ${bound})`);
+}
+
 function displayUrl(address: AddressInfo): string {
   const host = address.address === '0.0.0.0' || address.address === '::' ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return `http://${host}:${address.port}`;

@@ -1,6 +1,4 @@
-import path from 'node:path';
 import type { Command } from 'commander';
-import { DEFAULTS } from '../config/options.ts';
 import { EdgePurger } from '../edges/edge-purger.ts';
 import { EdgeService } from '../edges/edge-service.ts';
 import { isPictorError } from '../errors.ts';
@@ -8,11 +6,7 @@ import { openDatabase } from '../store/db.ts';
 import { SqliteEdgeStore } from '../store/edge-store.ts';
 import { createPool, migrate } from '../store/postgres/database.ts';
 import { PgEdgeStore } from '../store/postgres/edge-store.ts';
-
-interface StoreFlags {
-  data?: string;
-  database?: string;
-}
+import { announceStore, storeOptions, storeSettings, type StoreFlags, type StoreUse } from './stores.ts';
 
 const FLAG_OF_FIELD: Record<string, string> = { name: '--name', url: '--url' };
 
@@ -20,9 +14,10 @@ const FLAG_OF_FIELD: Record<string, string> = { name: '--name', url: '--url' };
  * Works on the registry directly (the data directory's SQLite, or PostgreSQL with --database), whether or not
  * a server is running; errors are the API's, with the flag to fix named.
  */
-async function withEdges<T>(flags: StoreFlags, use: (edges: EdgeService) => Promise<T>): Promise<T> {
+async function withEdges<T>(flags: StoreFlags, use: (edges: EdgeService) => Promise<T>, how?: StoreUse): Promise<T> {
+  const { dataDir, databaseUrl } = storeSettings(flags);
+  announceStore({ dataDir, databaseUrl }, how);
   const purger = new EdgePurger();
-  const databaseUrl = flags.database ?? process.env.PICTOR_DATABASE_URL;
   let close: () => Promise<void> | void;
   let service: EdgeService;
   if (databaseUrl) {
@@ -31,7 +26,7 @@ async function withEdges<T>(flags: StoreFlags, use: (edges: EdgeService) => Prom
     await migrate(pool);
     service = new EdgeService(new PgEdgeStore(pool), purger);
   } else {
-    const db = openDatabase(path.resolve(flags.data ?? process.env.PICTOR_DATA_DIR ?? DEFAULTS.dataDir));
+    const db = openDatabase(dataDir);
     close = () => {
       db.close();
     };
@@ -49,12 +44,6 @@ async function withEdges<T>(flags: StoreFlags, use: (edges: EdgeService) => Prom
   }
 }
 
-function storeOptions(command: Command): Command {
-  return command
-    .option('--data <dir>', 'data directory (env PICTOR_DATA_DIR, default ./.pictor)')
-    .option('--database <url>', 'the cluster\'s PostgreSQL, postgres://USER@HOST:PORT/DB (env PICTOR_DATABASE_URL); else SQLite under --data');
-}
-
 export function registerEdgesCommands(program: Command): void {
   const edges = program.command('edges').description('manage the Varnish edges purged with every purge (the same rules as /api/v1/edges)');
 
@@ -69,7 +58,7 @@ export function registerEdgesCommands(program: Command): void {
   storeOptions(edges.command('list').description('list edges, and whether each is in rotation'))
     .option('--json', 'print an array of {name, url, in_rotation}')
     .action(async (flags: StoreFlags & { json?: boolean }) => {
-      const records = await withEdges(flags, (service) => service.list());
+      const records = await withEdges(flags, (service) => service.list(), { readOnly: true });
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(records.map((edge) => ({ name: edge.name, url: edge.url, in_rotation: edge.inRotation })), null, 2)}\n`);
         return;

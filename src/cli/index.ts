@@ -8,6 +8,7 @@ import { registerPurgeCommand } from './purge.ts';
 import { registerSecretsCommands } from './secrets.ts';
 import { registerServeCommand } from './serve.ts';
 import { registerSourcesCommands } from './sources.ts';
+import { NoStoreError } from './stores.ts';
 import { registerVclCommand } from './vcl.ts';
 
 const program = new Command()
@@ -27,5 +28,5 @@ registerEdgesCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`pictor: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
+  process.exit(error instanceof NoStoreError ? error.exitCode : 1);
 });

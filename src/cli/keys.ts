@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { ApiKeys, parsePermissions } from '../auth/api-keys.ts';
-import { storeOptions, withStores, type StoreFlags } from './stores.ts';
+import { storeOptions, withStores, type StoreFlags, type StoreUse } from './stores.ts';
 
-function withKeys<T>(flags: StoreFlags, use: (keys: ApiKeys) => Promise<T>): Promise<T> {
-  return withStores(flags, (stores) => use(new ApiKeys(stores.apiKeys)));
+function withKeys<T>(flags: StoreFlags, use: (keys: ApiKeys) => Promise<T>, how?: StoreUse): Promise<T> {
+  return withStores(flags, (stores) => use(new ApiKeys(stores.apiKeys)), how);
 }
 
 export function registerKeysCommands(program: Command): void {
@@ -24,7 +24,7 @@ export function registerKeysCommands(program: Command): void {
   storeOptions(keys.command('list').description('list API keys (never the keys themselves)'))
     .option('--json', 'print JSON')
     .action(async (flags: StoreFlags & { json?: boolean }) => {
-      const list = await withKeys(flags, (store) => store.list());
+      const list = await withKeys(flags, (store) => store.list(), { readOnly: true });
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
         return;

@@ -7,6 +7,7 @@ interface PurgeFlags {
   api: string;
   key?: string;
   wait?: boolean;
+  prefix?: boolean;
   timeout: string;
 }
 
@@ -15,6 +16,10 @@ interface Outcome {
   id?: string;
   status: string;
   origin?: string | null;
+  /** Cached files removed (exact purges). */
+  matched?: number | null;
+  /** The status document's `meta.pictor.warning`: a purge that cannot have been meant. */
+  warning?: string;
   ms?: number;
   error?: string;
 }
@@ -27,6 +32,7 @@ export function registerPurgeCommand(program: Command): void {
     .option('--file <file>', 'read more URLs from a file, one per line (- for standard input)')
     .option('--api <url>', 'admin API base URL (env PICTOR_API_URL)', process.env.PICTOR_API_URL ?? 'http://127.0.0.1:3001')
     .option('--key <key>', 'API key with the purge permission (env PICTOR_API_KEY)')
+    .option('--prefix', 'purge everything under each URL (a folder: match "prefix"), not the one asset')
     .option('--wait', 'wait until each purge has completed and print its result')
     .option('--timeout <seconds>', 'with --wait, how long to wait for each purge', '60')
     .action(async (urls: string[], flags: PurgeFlags) => {
@@ -34,7 +40,9 @@ export function registerPurgeCommand(program: Command): void {
       if (!key) throw new Error('an API key is needed: --key KEY or the PICTOR_API_KEY environment variable');
       const all = [...urls, ...(flags.file ? await readUrls(flags.file) : [])];
       if (all.length === 0) throw new Error('no URL to purge: pass URLs or --file FILE');
-      const api = new PurgeClient(flags.api.replace(/\/+$/, ''), key);
+      const api = new PurgeClient(flags.api.replace(/\/+$/, ''), key, flags.prefix ? 'prefix' : 'exact');
+      // Which Pictor the purges go to, on stderr: stdout carries only the results.
+      process.stderr.write(`Pictor API: ${flags.api}\n`);
 
       const bar = all.length > 1 ? progressBar(process.stderr) : undefined;
       bar?.start(all.length, 0);
@@ -50,6 +58,7 @@ export function registerPurgeCommand(program: Command): void {
         for (const outcome of outcomes) if (outcome.id) Object.assign(outcome, await api.waitFor(outcome.id, deadline));
       }
       for (const outcome of outcomes) process.stdout.write(`${formatOutcome(outcome)}\n`);
+      for (const outcome of outcomes) if (outcome.warning) process.stderr.write(`warning: ${outcome.url}: ${outcome.warning}\n`);
       if (outcomes.some((outcome) => outcome.status === 'failed' || outcome.status === 'error' || outcome.status === 'timeout')) process.exitCode = 1;
     });
 }
@@ -58,6 +67,7 @@ class PurgeClient {
   constructor(
     private readonly base: string,
     private readonly key: string,
+    private readonly match: 'exact' | 'prefix',
   ) {}
 
   async purge(url: string): Promise<Outcome> {
@@ -65,7 +75,7 @@ class PurgeClient {
       const response = await fetch(`${this.base}/api/v1/purge`, {
         method: 'POST',
         headers: { authorization: `Bearer ${this.key}`, 'content-type': 'application/vnd.api+json', accept: 'application/vnd.api+json' },
-        body: JSON.stringify({ data: { type: 'purges', attributes: { url } } }),
+        body: JSON.stringify({ data: { type: 'purges', attributes: { url, match: this.match } } }),
       });
       if (response.status === 429) {
         await sleep(Number(response.headers.get('retry-after') ?? '1') * 1000);
@@ -81,11 +91,12 @@ class PurgeClient {
     const started = Date.now();
     for (let delay = 20; Date.now() - started < timeoutMs; delay = Math.min(delay * 2, 1000)) {
       const response = await fetch(`${this.base}/api/v1/purges/${id}`, { headers: { authorization: `Bearer ${this.key}` } });
-      const body = (await response.json()) as { data?: { attributes: Record<string, string | null> } };
+      const body = (await response.json()) as { data?: { attributes: Record<string, string | null> & { matched?: number | null } }; meta?: { pictor?: { warning?: string } } };
       const attributes = body.data?.attributes;
       if (attributes && attributes.status !== 'pending') {
         const ms = Date.parse(attributes.completed_at ?? '') - Date.parse(attributes.created_at ?? '');
-        return { status: attributes.status ?? 'unknown', origin: attributes.origin, ms, error: attributes.error ?? undefined };
+        const warning = body.meta?.pictor?.warning;
+        return { status: attributes.status ?? 'unknown', origin: attributes.origin, matched: attributes.matched, ms, error: attributes.error ?? undefined, ...(warning ? { warning } : {}) };
       }
       await sleep(delay);
     }
@@ -108,6 +119,7 @@ function formatOutcome(outcome: Outcome): string {
   const parts = [outcome.status.padEnd(9), outcome.url];
   if (outcome.id) parts.push(`id=${outcome.id}`);
   if (outcome.origin) parts.push(`origin=${outcome.origin}`);
+  if (typeof outcome.matched === 'number') parts.push(`matched=${outcome.matched}`);
   if (outcome.ms !== undefined && Number.isFinite(outcome.ms)) parts.push(`${outcome.ms}ms`);
   if (outcome.origin === 'unchanged') parts.push('(the origin still has the same file: change or remove it at the origin first)');
   if (outcome.error) parts.push(`error: ${outcome.error}`);

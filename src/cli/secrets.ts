@@ -3,7 +3,7 @@ import { getMeta, openDatabase } from '../store/db.ts';
 import { checkSameKeys, keyFilePath, openSecrets, prependNewKey } from '../store/secret-keys.ts';
 import { SEALING_KEY_META } from '../store/source-secrets.ts';
 import { SqliteSourceStore } from '../store/source-store.ts';
-import { storeOptions, storeSettings, type StoreFlags } from './stores.ts';
+import { announceStore, storeOptions, storeSettings, type StoreFlags } from './stores.ts';
 
 export function registerSecretsCommands(program: Command): void {
   const secrets = program.command('secrets').description('manage the keys that encrypt Source secrets at rest');
@@ -26,6 +26,7 @@ export function registerSecretsCommands(program: Command): void {
             'with the first key when it starts), then drop the old key.',
         );
       }
+      announceStore({ dataDir, databaseUrl });
       const db = openDatabase(dataDir);
       try {
         // Every secret must open with the keys as they are before anything changes.

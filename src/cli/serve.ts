@@ -125,7 +125,8 @@ export function registerServeCommand(program: Command): void {
           `  Dashboard password: ${started.firstAdminPassword}`,
         );
       }
-      process.stdout.write(`${lines.join('\n')}\n\n`);
+      // On stderr: standard output carries only the JSON log lines, so a log collector never meets the banner.
+      process.stderr.write(`${lines.join('\n')}\n\n`);
 
       let stopping = false;
       const stop = (signal: string): void => {
@@ -133,10 +134,13 @@ export function registerServeCommand(program: Command): void {
         stopping = true;
         pictor.logger.info({ signal }, 'stopping: finishing in-flight requests and purges');
         pictor.stop().then(
-          () => process.exit(0),
+          () => {
+            pictor.logger.info({ signal }, 'stopped');
+            pictor.logger.flush(() => process.exit(0));
+          },
           (error: unknown) => {
             pictor.logger.error({ err: error }, 'unclean stop');
-            process.exit(1);
+            pictor.logger.flush(() => process.exit(1));
           },
         );
       };

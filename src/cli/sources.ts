@@ -7,7 +7,7 @@ import type { Deployment, SourceRecord, SourceType } from '../sources/model.ts';
 import { SOURCE_TYPES, sourceResource } from '../sources/source-document.ts';
 import { SourceService } from '../sources/source-service.ts';
 import { collect } from './flags.ts';
-import { storeOptions, withStores, type StoreFlags } from './stores.ts';
+import { storeOptions, withStores, type StoreFlags, type StoreUse } from './stores.ts';
 
 interface SourceFlags {
   name?: string;
@@ -59,10 +59,10 @@ const FLAG_OF_FIELD: Record<string, string> = {
  * (`--folder-root`, PICTOR_FOLDER_ROOTS) and secrets sealed with the server's keys (PICTOR_SECRET_KEY, else
  * the data directory's key file), as `serve` does. Errors are the API's, with the flag to fix named.
  */
-async function withSources<T>(flags: StoreFlags & { folderRoot?: string[] }, use: (sources: SourceService) => Promise<T>): Promise<T> {
+async function withSources<T>(flags: StoreFlags & { folderRoot?: string[] }, use: (sources: SourceService) => Promise<T>, how?: StoreUse): Promise<T> {
   const settings = resolveSourceSettings({ folderRoots: flags.folderRoot });
   try {
-    return await withStores(flags, (stores) => use(new SourceService(stores.sources, { baseDomain: baseDomain(), folderRoots: settings.folderRoots })));
+    return await withStores(flags, (stores) => use(new SourceService(stores.sources, { baseDomain: baseDomain(), folderRoots: settings.folderRoots })), how);
   } catch (error) {
     if (!isPictorError(error)) throw error;
     const field = error.pointer?.split('/').at(-1);
@@ -126,7 +126,7 @@ export function registerSourcesCommands(program: Command): void {
   storeOptions(sources.command('list').description('list Sources (secrets are never shown)'))
     .option('--json', 'print the Sources as the API returns them')
     .action(async (flags: StoreFlags & { json?: boolean }) => {
-      const { records } = await withSources(flags, (service) => service.list());
+      const { records } = await withSources(flags, (service) => service.list(), { readOnly: true });
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(records.map((record) => sourceResource(record)), null, 2)}\n`);
         return;

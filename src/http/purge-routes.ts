@@ -3,6 +3,7 @@ import type { ApiKey, ApiKeys } from '../auth/api-keys.ts';
 import { PictorError } from '../errors.ts';
 import type { PurgeRecord } from '../purge/model.ts';
 import { MAX_PURGE_URL_LENGTH } from '../purge/purge-request.ts';
+import { purgeWarning } from '../purge/purge-warning.ts';
 import type { PurgeRequest, Purges } from '../purge/purges.ts';
 import type { RateLimitStore } from '../store/stores.ts';
 import { videoPurgeNotice } from '../purge/video-notice.ts';
@@ -39,7 +40,9 @@ export function purgeRoutes(
     const record = await purges.get(request.params.id);
     if (!record) throw new PictorError('NOT_FOUND', `No purge has the id "${request.params.id}".`);
     const video = videoPurgeNotice(record);
-    return document(purgeResource(record), request.apiKey, video ? { pictor: { video } } : {});
+    const warning = purgeWarning(record);
+    const pictor = { ...(video ? { video } : {}), ...(warning ? { warning } : {}) };
+    return document(purgeResource(record), request.apiKey, Object.keys(pictor).length > 0 ? { pictor } : {});
   });
 }
 

@@ -1,4 +1,5 @@
-import { openPostgresStores } from './postgres/stores.ts';
+import path from 'node:path';
+import { describeUrl, openPostgresStores } from './postgres/stores.ts';
 import { openSqliteStores } from './sqlite-stores.ts';
 import type { Stores } from './stores.ts';
 
@@ -21,4 +22,14 @@ export async function openStores(settings: StoreSettings): Promise<Stores> {
   const lazy = settings.secrets === 'when-used';
   if (settings.databaseUrl !== undefined) return openPostgresStores(settings.databaseUrl, settings.dataDir, settings.secretKeys, lazy);
   return openSqliteStores(settings.dataDir, settings.secretKeys, lazy);
+}
+
+/** The SQLite file of a data directory. */
+export function sqliteFile(dataDir: string): string {
+  return path.join(dataDir, 'pictor.db');
+}
+
+/** What `openStores` would open, as `Stores.describe` says it once open: `SQLite at /x/pictor.db`, `PostgreSQL at host:port/db`. */
+export function describeStoreSettings(settings: Pick<StoreSettings, 'dataDir' | 'databaseUrl'>): string {
+  return settings.databaseUrl === undefined ? `SQLite at ${sqliteFile(settings.dataDir)}` : `PostgreSQL at ${describeUrl(settings.databaseUrl)}`;
 }

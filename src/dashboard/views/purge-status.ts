@@ -1,4 +1,5 @@
 import type { PurgeRecord } from '../../purge/model.ts';
+import { purgeWarning } from '../../purge/purge-warning.ts';
 import { videoPurgeNotice } from '../../purge/video-notice.ts';
 import { csrfField } from '../csrf.ts';
 import { html, type SafeHtml } from '../html.ts';
@@ -21,7 +22,10 @@ export interface PurgeSummary {
   durationLabel: string;
   origin: PurgeRecord['origin'] | null;
   originLabel: string;
-  /** What to do next, when the purge could not change what is served. */
+  /** Cached entries of the asset the purge removed (exact purges). */
+  matched: number | null;
+  matchedLabel: string;
+  /** What to do next, when the purge could not change what is served or cannot have been meant. */
   advice: string;
   error: string;
   requestedBy: string;
@@ -61,6 +65,11 @@ export function summarizePurge(record: PurgeRecord, sourceName?: string): PurgeS
   else if (record.status === 'pending') originLabel = 'waiting for the purge to run…';
   else if (record.match !== 'exact') originLabel = 'not asked: prefix and whole-Source purges do not check single files.';
   else originLabel = '—';
+  let matchedLabel: string;
+  if (record.matched !== undefined) matchedLabel = record.matched === 1 ? '1 cached file' : `${record.matched} cached files`;
+  else if (record.status === 'pending') matchedLabel = 'waiting for the purge to run…';
+  else if (record.match !== 'exact') matchedLabel = 'not counted for prefix and whole-Source purges.';
+  else matchedLabel = '—';
   return {
     id: record.id,
     status: record.status,
@@ -75,7 +84,9 @@ export function summarizePurge(record: PurgeRecord, sourceName?: string): PurgeS
     durationLabel: durationMs === null ? '—' : formatDuration(durationMs),
     origin: record.origin ?? null,
     originLabel,
-    advice: record.origin === 'unchanged' ? UNCHANGED_ADVICE : '',
+    matched: record.matched ?? null,
+    matchedLabel,
+    advice: record.origin === 'unchanged' ? UNCHANGED_ADVICE : (purgeWarning(record) ?? ''),
     error: record.error ?? '',
     requestedBy: record.requestedBy ?? '—',
     video: notice ? { notice: notice.message, sourceId: record.sourceId, path: record.path } : null,
@@ -97,6 +108,7 @@ export function purgeStatusPanel(summary: PurgeSummary, csrfToken: string): Safe
     <dt>Completed</dt><dd data-field="completedLabel">${summary.completedLabel}</dd>
     <dt>Took</dt><dd data-field="durationLabel">${summary.durationLabel}</dd>
     <dt>Origin</dt><dd data-field="originLabel">${summary.originLabel}</dd>
+    <dt>Removed</dt><dd data-field="matchedLabel">${summary.matchedLabel}</dd>
   </dl>
   <p class="alert warning" data-field="advice"${summary.advice ? '' : html` hidden`}>${summary.advice}</p>
   <p class="alert error" data-field="error"${summary.error ? '' : html` hidden`}>${summary.error}</p>
