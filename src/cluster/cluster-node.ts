@@ -7,6 +7,8 @@ import { ACK_CHANNEL, PURGE_CHANNEL, type LogEntry, type PgPurgeLog } from '../s
 const BATCH = 500;
 /** How long before the database's end of the lease this node stops trusting it (clock rate, latency). */
 const LEASE_MARGIN = 0.1;
+/** How long after applying purges their stale cache files are deleted (see `applyNewEntries`). */
+const FREE_SPACE_AFTER_MS = 1000;
 
 export interface ClusterNodeOptions {
   databaseUrl: string;
@@ -160,7 +162,9 @@ export class ClusterNode {
       await this.tryRenew(); // at join, or back from a pause: the lease is taken as soon as the node has caught up
     }
     this.fenced = fenced;
-    for (const entry of applied) this.onApplied(entry);
+    // Freeing the cache space (thousands of files for a popular asset) waits until the purge has had time to
+    // complete: it is event-loop work this node would otherwise do while others wait for it.
+    if (applied.length > 0) setTimeout(() => applied.forEach((entry) => this.onApplied(entry)), FREE_SPACE_AFTER_MS).unref();
   }
 
   /** Applies a snapshot if compaction has deleted entries this node had not applied; true if it did. */
