@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { SqliteAssetStore, type AssetFacts, type AssetListing, type AssetStore } from '../../src/store/asset-store.ts';
-import { openDatabase } from '../../src/store/db.ts';
 import { PgAssetStore } from '../../src/store/postgres/asset-store.ts';
-import { createPool, migrate, type PgPool } from '../../src/store/postgres/database.ts';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
+import { postgresBackend, sqliteBackend } from '../helpers/store-backends.ts';
 
 const SOURCE = 'aaaaaaaaaaaaaaaaaaaaaaaa';
 const OTHER = 'bbbbbbbbbbbbbbbbbbbbbbbb';
@@ -133,36 +129,11 @@ function assetStoreContract(open: () => Promise<AssetStore>): void {
 }
 
 describe('AssetStore on SQLite', () => {
-  const dirs: string[] = [];
-  const dbs: ReturnType<typeof openDatabase>[] = [];
-  after(() => {
-    for (const db of dbs) db.close();
-    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
-  });
-  assetStoreContract(async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pictor-assets-'));
-    dirs.push(dir);
-    const db = openDatabase(dir);
-    dbs.push(db);
-    return new SqliteAssetStore(db);
-  });
+  const sqlite = sqliteBackend('assets');
+  assetStoreContract(async () => new SqliteAssetStore(sqlite.open().db));
 });
 
 describe('AssetStore on PostgreSQL', () => {
-  let server: TestPostgres;
-  const pools: PgPool[] = [];
-  let databases = 0;
-  before(async () => {
-    server = await startPostgres({ durable: false });
-  });
-  after(async () => {
-    await Promise.all(pools.map((pool) => pool.end()));
-    await server?.stop();
-  });
-  assetStoreContract(async () => {
-    const pool = createPool({ url: await server.createDatabase(`assets_${++databases}`) });
-    pools.push(pool);
-    await migrate(pool);
-    return new PgAssetStore(pool);
-  });
+  const postgres = postgresBackend('assets');
+  assetStoreContract(async () => new PgAssetStore((await postgres.open()).pool));
 });

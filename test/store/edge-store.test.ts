@@ -1,13 +1,8 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { openDatabase } from '../../src/store/db.ts';
+import { describe, it } from 'node:test';
 import { SqliteEdgeStore, type EdgeStore } from '../../src/store/edge-store.ts';
-import { createPool, migrate, type PgPool } from '../../src/store/postgres/database.ts';
 import { PgEdgeStore } from '../../src/store/postgres/edge-store.ts';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
+import { postgresBackend, sqliteBackend } from '../helpers/store-backends.ts';
 
 /** The contract both implementations keep; `open` gives a store on an empty database. */
 function edgeStoreContract(open: () => Promise<EdgeStore>): void {
@@ -56,36 +51,11 @@ function edgeStoreContract(open: () => Promise<EdgeStore>): void {
 }
 
 describe('EdgeStore on SQLite', () => {
-  const dirs: string[] = [];
-  const dbs: ReturnType<typeof openDatabase>[] = [];
-  after(() => {
-    for (const db of dbs) db.close();
-    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
-  });
-  edgeStoreContract(async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pictor-edges-'));
-    dirs.push(dir);
-    const db = openDatabase(dir);
-    dbs.push(db);
-    return new SqliteEdgeStore(db);
-  });
+  const sqlite = sqliteBackend('edges');
+  edgeStoreContract(async () => new SqliteEdgeStore(sqlite.open().db));
 });
 
 describe('EdgeStore on PostgreSQL', () => {
-  let server: TestPostgres;
-  const pools: PgPool[] = [];
-  let databases = 0;
-  before(async () => {
-    server = await startPostgres({ durable: false });
-  });
-  after(async () => {
-    await Promise.all(pools.map((pool) => pool.end()));
-    await server?.stop();
-  });
-  edgeStoreContract(async () => {
-    const pool = createPool({ url: await server.createDatabase(`edges_${++databases}`) });
-    pools.push(pool);
-    await migrate(pool);
-    return new PgEdgeStore(pool);
-  });
+  const postgres = postgresBackend('edges');
+  edgeStoreContract(async () => new PgEdgeStore((await postgres.open()).pool));
 });

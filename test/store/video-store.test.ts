@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { openDatabase } from '../../src/store/db.ts';
-import { createPool, migrate, type PgPool } from '../../src/store/postgres/database.ts';
+import { describe, it } from 'node:test';
 import { PgVideoStore } from '../../src/store/postgres/video-store.ts';
 import { SqliteVideoStore, type VideoOrigin, type VideoStore } from '../../src/store/video-store.ts';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
+import { postgresBackend, sqliteBackend } from '../helpers/store-backends.ts';
 
 const ORIGIN_A: VideoOrigin = { etag: '"a"', lastModified: 'Tue, 01 Dec 2026 10:00:00 GMT', size: 1000, sha256: 'aa' };
 const ORIGIN_B: VideoOrigin = { etag: '"b"', lastModified: null, size: 2000, sha256: 'bb' };
@@ -85,36 +81,11 @@ function videoStoreContract(open: () => Promise<VideoStore>): void {
 }
 
 describe('VideoStore on SQLite', () => {
-  const dirs: string[] = [];
-  const dbs: ReturnType<typeof openDatabase>[] = [];
-  after(() => {
-    for (const db of dbs) db.close();
-    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
-  });
-  videoStoreContract(async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pictor-videos-'));
-    dirs.push(dir);
-    const db = openDatabase(dir);
-    dbs.push(db);
-    return new SqliteVideoStore(db);
-  });
+  const sqlite = sqliteBackend('videos');
+  videoStoreContract(async () => new SqliteVideoStore(sqlite.open().db));
 });
 
 describe('VideoStore on PostgreSQL', () => {
-  let server: TestPostgres;
-  const pools: PgPool[] = [];
-  let databases = 0;
-  before(async () => {
-    server = await startPostgres({ durable: false });
-  });
-  after(async () => {
-    await Promise.all(pools.map((pool) => pool.end()));
-    await server?.stop();
-  });
-  videoStoreContract(async () => {
-    const pool = createPool({ url: await server.createDatabase(`videos_${++databases}`) });
-    pools.push(pool);
-    await migrate(pool);
-    return new PgVideoStore(pool);
-  });
+  const postgres = postgresBackend('videos');
+  videoStoreContract(async () => new PgVideoStore((await postgres.open()).pool));
 });

@@ -1,15 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { openDatabase, type Db } from '../../src/store/db.ts';
-import { createPool, migrate, type PgPool } from '../../src/store/postgres/database.ts';
+import { describe, it } from 'node:test';
 import { PgTakedownStore } from '../../src/store/postgres/takedown-store.ts';
 import { SqliteTakedownStore, type NewTakedown, type TakedownStore } from '../../src/store/takedown-store.ts';
 import { eventually } from '../helpers/pictor.ts';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
+import { postgresBackend, sqliteBackend } from '../helpers/store-backends.ts';
 
 const SOURCE = 'a'.repeat(24);
 
@@ -109,48 +105,18 @@ function takedownStoreContract(open: () => Promise<{ store: TakedownStore; other
 }
 
 describe('TakedownStore on SQLite', () => {
-  const dirs: string[] = [];
-  const dbs: Db[] = [];
-  after(() => {
-    for (const db of dbs) db.close();
-    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const sqlite = sqliteBackend('takedowns');
   takedownStoreContract(async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pictor-takedowns-'));
-    dirs.push(dir);
     // Two connections to one file: a server and another process on the same data directory.
-    const db = openDatabase(dir);
-    const otherDb = openDatabase(dir);
-    dbs.push(db, otherDb);
-    return {
-      store: new SqliteTakedownStore(db),
-      other: new SqliteTakedownStore(otherDb),
-      tamper: async (sql) => db.prepare(sql).run(),
-    };
+    const { db, another } = sqlite.open();
+    return { store: new SqliteTakedownStore(db), other: new SqliteTakedownStore(another()), tamper: async (sql) => db.prepare(sql).run() };
   });
 });
 
 describe('TakedownStore on PostgreSQL', () => {
-  let server: TestPostgres;
-  const pools: PgPool[] = [];
-  let databases = 0;
-  before(async () => {
-    server = await startPostgres({ durable: false });
-  });
-  after(async () => {
-    await Promise.all(pools.map((pool) => pool.end()));
-    await server?.stop();
-  });
+  const postgres = postgresBackend('takedowns');
   takedownStoreContract(async () => {
-    const url = await server.createDatabase(`takedowns_${++databases}`);
-    const pool = createPool({ url });
-    const otherPool = createPool({ url });
-    pools.push(pool, otherPool);
-    await migrate(pool);
-    return {
-      store: new PgTakedownStore(pool, url),
-      other: new PgTakedownStore(otherPool, url),
-      tamper: (sql) => pool.query(sql),
-    };
+    const { pool, url, another } = await postgres.open();
+    return { store: new PgTakedownStore(pool, url), other: new PgTakedownStore(another(), url), tamper: (sql) => pool.query(sql) };
   });
 });
