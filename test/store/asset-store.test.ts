@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { describe, it } from 'node:test';
 import { SqliteAssetStore, type AssetFacts, type AssetListing, type AssetStore } from '../../src/store/asset-store.ts';
 import { PgAssetStore } from '../../src/store/postgres/asset-store.ts';

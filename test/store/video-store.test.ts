@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { describe, it } from 'node:test';
 import { PgVideoStore } from '../../src/store/postgres/video-store.ts';
 import { SqliteVideoStore, type VideoOrigin, type VideoStore } from '../../src/store/video-store.ts';

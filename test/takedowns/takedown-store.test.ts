@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { describe, it } from 'node:test';
 import { PgTakedownStore } from '../../src/store/postgres/takedown-store.ts';
 import { SqliteTakedownStore, type NewTakedown, type TakedownStore } from '../../src/store/takedown-store.ts';
