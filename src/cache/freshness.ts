@@ -31,6 +31,19 @@ export function sourceScope(sourceId: string): string {
   return `S:${sourceId}`;
 }
 
+/**
+ * The scopes covering one dependency: its Source, the asset, each folder above it — exactly the marks
+ * `isFresh` consults for it (which walks them inline, as it runs on every read).
+ */
+export function scopesCovering(dep: AssetRef): string[] {
+  const colon = dep.indexOf(':');
+  const sourceId = dep.slice(0, colon);
+  const path = dep.slice(colon + 1);
+  const scopes = [sourceScope(sourceId), assetScope(sourceId, path)];
+  for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) scopes.push(prefixScope(sourceId, path.slice(0, slash + 1)));
+  return scopes;
+}
+
 /** Sequence numbers reserved on disk at a time (see `reserve`). */
 const RESERVATION = 1000;
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { AssetRef } from '../cache/freshness.ts';
+import { scopesCovering, type AssetRef } from '../cache/freshness.ts';
 
 /**
  * Edge keys: the tags Varnish's xkey vmod files each cached render response under, so that one `PURGE` with
@@ -25,18 +25,6 @@ export function edgeKey(scope: string): string {
   const prefix = scope[1] === ':' ? KIND_PREFIX[scope[0]!] : undefined;
   if (prefix === undefined) throw new Error(`not a freshness scope: ${JSON.stringify(scope)}`);
   return prefix + createHash('sha256').update(scope).digest('hex').slice(0, 20);
-}
-
-/** The scopes covering one dependency `<sourceId>:<canonicalPath>`: the Source, the asset, each folder above it. */
-export function scopesCovering(dep: AssetRef): string[] {
-  const colon = dep.indexOf(':');
-  const sourceId = dep.slice(0, colon);
-  const path = dep.slice(colon + 1);
-  const scopes = [`S:${sourceId}`, `A:${dep}`];
-  for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) {
-    scopes.push(`P:${sourceId}:${path.slice(0, slash + 1)}`);
-  }
-  return scopes;
 }
 
 /** The keys a response built from these deps is tagged with: every covering scope's key, once each. */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { assetScope, prefixScope, sourceScope } from '../../src/cache/freshness.ts';
-import { edgeKey, edgeKeysFor, edgeKeysForPurge, scopesCovering } from '../../src/edges/edge-keys.ts';
+import { scopesCovering } from '../../src/cache/freshness.ts';
+import { edgeKey, edgeKeysFor, edgeKeysForPurge } from '../../src/edges/edge-keys.ts';
 
 describe('edge keys', () => {
   it('a key is the scope kind and 20 hex digits, whatever the path holds or how long it is', () => {

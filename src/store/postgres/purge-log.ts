@@ -161,12 +161,6 @@ export class PgPurgeLog {
     }
   }
 
-  /** The newest sequence number (0 for an empty log). */
-  async head(): Promise<number> {
-    const { rows } = await this.pool.query<{ seq: string | null }>('SELECT max(seq) AS seq FROM purge_log');
-    return Number(rows[0]?.seq ?? 0);
-  }
-
   async get(id: string): Promise<(PurgeRecord & { seq: number; scopes: string[] }) | undefined> {
     if (!UUID.test(id)) return undefined;
     const { rows } = await this.pool.query<LogRow>('SELECT * FROM purge_log WHERE id = $1', [id]);
