@@ -1,4 +1,5 @@
 import './threadpool.ts';
+import '../node-support.ts';
 import { Command } from 'commander';
 import { VERSION } from '../version.ts';
 import { registerAdminCommands } from './admin.ts';

@@ -5,6 +5,7 @@ import { SecretKeyError } from '../store/secret-box.ts';
 import { describeUrl } from '../store/postgres/stores.ts';
 import { storeFaultReason } from '../store/store-errors.ts';
 import { collect } from './flags.ts';
+import { nodeSupportNotice } from '../node-support.ts';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -115,6 +116,8 @@ export function registerServeCommand(program: Command): void {
         `  Dashboard:  ${started.adminUrl}/dashboard/`,
         `  Video:      ${started.video}`,
       ];
+      const notice = nodeSupportNotice();
+      if (notice) lines.push('', `  ${notice}`);
       if (started.firstApiKey) {
         lines.push('', '  An admin API key was created on this first start. It is shown only once; keep it safe:', `  API key: ${started.firstApiKey}`);
       }

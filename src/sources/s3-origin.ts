@@ -1,3 +1,4 @@
+import '../node-support.ts';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, type GetObjectCommandInput, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { PictorError } from '../errors.ts';
