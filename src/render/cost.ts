@@ -11,8 +11,8 @@
  *   AVIF/HEIF) cost several bytes per input pixel.
  * - Encoders that need the whole image (AVIF most of all, WebP, JPEG with optimised Huffman tables, palette
  *   quantisation) cost bytes per output pixel; PNG streams.
- * - Steps that materialise the whole image (trim, arbitrary rotation, blur, pixelate, fill=blur, blends and
- *   watermarks) hold a raw RGBA copy of it.
+ * - Steps that materialise the whole image (trim, arbitrary rotation, blur, pixelate, fill=blur, blends,
+ *   watermarks and text) hold a raw RGBA copy of it.
  * - Vector inputs are rasterised at the size the output needs; they are always heavy (their rasteriser can
  *   neither be bounded in time nor interrupted from within the process).
  */
@@ -116,6 +116,7 @@ function materialisingSteps(params: RenderParams): number {
   if (params.px !== undefined) steps++;
   if (params.fill === 'blur') steps++;
   if (params.mark !== undefined || params.blend !== undefined) steps++;
+  if (params.txt !== undefined) steps += 3; // the text layer and its masks (at most the image's size), the composite
   return steps;
 }
 

@@ -1,7 +1,7 @@
 /**
  * render(): bytes + normalised params → encoded output. A list of small steps over one context, in
- * imgix's order (orient → trim → rect → fit → flip/rot → adjust → stylize → pad → blend → mark → bg → cap
- * → encode);
+ * imgix's order (orient → trim → rect → fit → flip/rot → adjust → stylize → pad → blend → mark → txt → bg
+ * → cap → encode);
  * the PipelineBuilder packs them into as few sharp pipelines as their order allows.
  */
 import sharp, { type Metadata } from 'sharp';
@@ -24,6 +24,7 @@ import { orientStep, rectStep, resizeStep, trimStep } from './steps/geometry-ste
 import { markStep } from './steps/mark.ts';
 import { flipStep, rotateStep } from './steps/rotate.ts';
 import { stylizeStep } from './steps/stylize.ts';
+import { textStep } from './steps/text.ts';
 
 export interface RenderOptions {
   /** From negotiate.acceptClass(): '' | 'avif' | 'webp' | 'none'. */
@@ -77,6 +78,7 @@ const STEPS: readonly RenderStep[] = [
   padStep,
   blendStep,
   markStep,
+  textStep,
   backgroundStep,
   capStep,
 ];

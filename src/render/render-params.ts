@@ -128,6 +128,36 @@ export interface RenderParams {
   'blend-pad'?: number;
   'blend-x'?: number;
   'blend-y'?: number;
+
+  // Text (imgix `txt*`). Present only with a non-blank `txt`; defaults are dropped (text-params.ts). Every
+  // length is in CSS pixels, multiplied by `dpr` when drawn (steps/text.ts).
+  /** One line of text, control characters replaced by spaces. */
+  txt?: string;
+  /** Canonical face: `[family, weight?, 'italic'?]`, e.g. `['serif', 'bold']` (text/font-names.ts). */
+  'txt-font'?: string[];
+  /** Pixels (default 12). */
+  'txt-size'?: number;
+  'txt-color'?: Rgba;
+  /** Default bottom,right. */
+  'txt-align'?: Align;
+  /** Where an over-long text loses characters (default end), and whether an ellipsis marks the cut. */
+  'txt-clip'?: readonly ['start' | 'middle' | 'end', 'ellipsis'?];
+  /** Shrink the text to fit its box instead of clipping characters. */
+  'txt-fit'?: 'max';
+  /** The box's width; default the image's width less the padding on both sides. */
+  'txt-width'?: number;
+  /** Pixels from the aligned edges (default 10). */
+  'txt-pad'?: number;
+  /** Outline width in pixels, and its colour (default white). */
+  'txt-line'?: number;
+  'txt-line-color'?: Rgba;
+  /** Shadow strength, 0–10. */
+  'txt-shad'?: number;
+  /** Letter spacing in pixels. */
+  'txt-track'?: number;
+  /** Pixels from the left / top edge; each overrides txt-align and txt-pad on its axis. */
+  'txt-x'?: number;
+  'txt-y'?: number;
 }
 
 export interface Padding {
