@@ -17,6 +17,7 @@
  *   neither be bounded in time nor interrupted from within the process).
  */
 import type { OutputFormat } from './encode.ts';
+import { coversFaces, detectsFaces } from './faces-params.ts';
 import type { RenderParams } from './render-params.ts';
 
 export interface InputInfo {
@@ -87,6 +88,12 @@ const ENCODE_BYTES_PER_PIXEL: Record<OutputFormat, number> = {
   blurhash: 0,
 };
 
+/**
+ * Face detection: its input and output tensors and the inference's working memory, per render. (The model
+ * and its runtime, loaded once per process, are not per render.)
+ */
+const FACE_DETECTION_BYTES = 24 * 1024 * 1024;
+
 /** A raw RGBA copy of the output-sized image, held by steps that materialise it. */
 const MATERIALISED_BYTES_PER_PIXEL = 4;
 
@@ -104,7 +111,8 @@ export function estimateRenderCost(input: InputInfo, output: OutputInfo, params:
   // trim runs on the full-size input, before any resize; the other steps on the output-sized image.
   const trimmed = params.trim && !vector ? input.width * input.height : 0;
   const materialised = MATERIALISED_BYTES_PER_PIXEL * (materialisingSteps(params) * outputPixels + trimmed);
-  const bytes = Math.ceil(BASE_BYTES + decodePixels * decodeRate + outputPixels * ENCODE_BYTES_PER_PIXEL[output.format] + materialised);
+  const faces = detectsFaces(params) ? FACE_DETECTION_BYTES : 0;
+  const bytes = Math.ceil(BASE_BYTES + decodePixels * decodeRate + outputPixels * ENCODE_BYTES_PER_PIXEL[output.format] + materialised + faces);
   return { bytes, heavy: vector || bytes >= HEAVY_RENDER_BYTES };
 }
 
@@ -117,6 +125,7 @@ function materialisingSteps(params: RenderParams): number {
   if (params.fill === 'blur') steps++;
   if (params.mark !== undefined || params.blend !== undefined) steps++;
   if (params.txt !== undefined) steps += 3; // the text layer and its masks (at most the image's size), the composite
+  if (coversFaces(params)) steps++; // face-blur / face-pixel
   return steps;
 }
 

@@ -10,6 +10,7 @@
 import sharp, { type SharpOptions } from 'sharp';
 import { bufferBytes } from '../cache/footprint.ts';
 import { MemoryLru } from '../cache/memory-lru.ts';
+import { needsFaceGeometry } from './faces-params.ts';
 import { planGeometry, type OutputLimits, type ResizePlan, type Size } from './geometry.ts';
 import type { RenderParams } from './render-params.ts';
 import { mapSharpError } from './sharp-errors.ts';
@@ -85,7 +86,8 @@ export class DecodedMasters {
 
   private scaleFor(master: MasterInfo, params: RenderParams, limits: OutputLimits): number | undefined {
     if (!LEVEL_FORMATS.has(master.format) || master.pages > 1) return undefined;
-    if (params.trim || params.rect || params.orient !== undefined) return undefined;
+    // Face-aware crops cut regions in full-resolution coordinates, wherever the faces turn out to be.
+    if (params.trim || params.rect || params.orient !== undefined || needsFaceGeometry(params)) return undefined;
     const needed = neededFraction(planGeometry(master, params, limits).resize, master);
     if (needed === undefined) return undefined;
     for (const scale of SCALES) {

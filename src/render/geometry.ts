@@ -3,6 +3,9 @@
  * computed here, up front, so sharp is always told exact pixel sizes and the result is predictable.
  */
 import type { Rgba } from './colors.ts';
+import type { Face } from './faces/blazeface.ts';
+import { faceAreaRegion, faceCropRegion } from './faces/face-geometry.ts';
+import { isFaceArea, plainFit } from './faces-params.ts';
 import { paddingOf, type CropMode, type Padding, type RectValue, type RenderParams } from './render-params.ts';
 
 export interface Size {
@@ -58,10 +61,11 @@ export function resolveRect(rect: RectValue, source: Size): Region {
 
 /**
  * The resize for the fit mode, plus padding, scaled down together when the final output (including padding
- * and a pivot rotation's larger canvas) would exceed the limits.
+ * and a pivot rotation's larger canvas) would exceed the limits. `faces` (in `source` coordinates) are
+ * given once detected; without them, face-aware fits plan their largest possible outcome (the cost estimate).
  */
-export function planGeometry(source: Size, params: RenderParams, limits: OutputLimits): GeometryPlan {
-  const plan = planFit(source, params);
+export function planGeometry(source: Size, params: RenderParams, limits: OutputLimits, faces?: readonly Face[]): GeometryPlan {
+  const plan = planFit(source, params, faces);
   const padding = paddingOf(params);
   const output = finalSize(source, plan, padding, params);
   const k = Math.min(1, limits.maxSide / output.width, limits.maxSide / output.height, Math.sqrt(limits.maxPixels / (output.width * output.height)));
@@ -79,15 +83,19 @@ function finalSize(source: Size, plan: ResizePlan, padding: Padding, params: Ren
   return { width: rotated.width + padding.left + padding.right, height: rotated.height + padding.top + padding.bottom };
 }
 
-function planFit(source: Size, params: RenderParams): ResizePlan {
+function targetSize(source: Size, params: RenderParams): { tw: number | undefined; th: number | undefined; dpr: number } {
   const dpr = params.dpr ?? 1;
   const target = (v: number | undefined, side: number) =>
     v === undefined ? undefined : Math.max(1, Math.round((v <= 1 ? v * side : v) * dpr));
-  const tw = target(params.w, source.width);
-  const th = target(params.h, source.height);
-  const fit = params.fit ?? 'clip';
+  return { tw: target(params.w, source.width), th: target(params.h, source.height), dpr };
+}
 
-  if (fit === 'crop') return planCrop(source, params, tw, th, dpr);
+function planFit(source: Size, params: RenderParams, faces: readonly Face[] | undefined): ResizePlan {
+  if (isFaceArea(params)) return planFaceArea(source, params, faces);
+  const { tw, th, dpr } = targetSize(source, params);
+  const fit = plainFit(params);
+
+  if (fit === 'crop') return planCrop(source, params, tw, th, dpr, faces);
   if (tw === undefined && th === undefined) return { kind: 'none' };
   if (tw !== undefined && th !== undefined) {
     switch (fit) {
@@ -116,7 +124,33 @@ function planFit(source: Size, params: RenderParams): ResizePlan {
   return scaleTo(source, tw ?? Math.max(1, Math.round(source.width * scale)), th ?? Math.max(1, Math.round(source.height * scale)));
 }
 
-function planCrop(source: Size, params: RenderParams, tw0: number | undefined, th0: number | undefined, dpr: number): ResizePlan {
+/**
+ * fit=facearea: cut the face region and scale it to the box (to a square of the one side given; unscaled
+ * without w and h). No face (or no `faceindex`-th face): the fallback fit. Before detection, whichever of
+ * the two is larger, as if the whole image were the face.
+ */
+function planFaceArea(source: Size, params: RenderParams, faces: readonly Face[] | undefined): ResizePlan {
+  const { tw, th } = targetSize(source, params);
+  const whole: Face[] = [{ left: 0, top: 0, width: source.width, height: source.height } as Face];
+  const region = faces ? faceAreaRegion(source, faces, params, tw, th) : faceAreaRegion(source, whole, {}, tw, th);
+  const side = tw ?? th;
+  const face: ResizePlan | undefined = region && {
+    kind: 'focal',
+    region,
+    width: tw ?? side ?? region.width,
+    height: th ?? side ?? region.height,
+  };
+  if (face && faces) return face;
+  const { fit: _facearea, ...rest } = params;
+  const fallback = planFit(source, Array.isArray(params.fit) && params.fit[1] ? { ...rest, fit: params.fit[1] } : rest, faces);
+  return face && planPixels(face, source) > planPixels(fallback, source) ? face : fallback;
+}
+
+function planPixels(plan: ResizePlan, source: Size): number {
+  return plan.kind === 'none' ? source.width * source.height : plan.width * plan.height;
+}
+
+function planCrop(source: Size, params: RenderParams, tw0: number | undefined, th0: number | undefined, dpr: number, faces: readonly Face[] | undefined): ResizePlan {
   let tw = tw0;
   let th = th0;
   const ar = params.ar;
@@ -142,7 +176,14 @@ function planCrop(source: Size, params: RenderParams, tw0: number | undefined, t
   tw = bound(tw!, params['min-w'], params['max-w']);
   th = bound(th!, params['min-h'], params['max-h']);
   if (tw === source.width && th === source.height) return { kind: 'none' };
-  const crop = params.crop;
+  let crop = params.crop;
+  if (crop?.[0] === 'faces') {
+    // Centre the cover crop's window on the faces; without faces, the rest of the chain decides.
+    const cover = Math.max(tw / source.width, th / source.height);
+    const region = faces && faceCropRegion(source, faces, { width: tw / cover, height: th / cover });
+    if (region) return { kind: 'focal', region, width: tw, height: th };
+    crop = crop.slice(1);
+  }
   if (crop?.[0] === 'focalpoint') return planFocal(source, params, tw, th);
   return { kind: 'cover', width: tw, height: th, position: cropPosition(crop) };
 }

@@ -6,6 +6,7 @@
 import { PictorError } from '../errors.ts';
 import type { Rgba } from './colors.ts';
 import type { AutoFlag, CropMode, Fit, OutputFormatParam, RectValue, RenderParams } from './render-params.ts';
+import { FACE_PARAMS, normalizeFaceData, normalizeFaces, readFit } from './faces-params.ts';
 import { normalizeSubImages, SUB_IMAGE_PARAMS } from './sub-image-params.ts';
 import { normalizeText, TEXT_PARAMS } from './text-params.ts';
 import type { ParamValue } from './values.ts';
@@ -18,6 +19,7 @@ export const SUPPORTED = new Set([
   'invert', 'monochrome', 'sepia', 'px', 'trim', 'trim-color', 'trim-tol',
   ...SUB_IMAGE_PARAMS,
   ...TEXT_PARAMS,
+  ...FACE_PARAMS,
 ]);
 
 /** Absurd-but-valid sizes are bounded here; the planner then caps the output at maxOutputSide anyway. */
@@ -32,7 +34,12 @@ export function normalizeParams(values: ReadonlyMap<string, ParamValue>): Render
   const p: RenderParams = {};
 
   const fm = outputFormat(read.str('fm'));
-  if (fm === 'json') return { fm }; // metadata of the input: nothing else changes it
+  if (fm === 'json') {
+    // Metadata of the input: nothing else changes it, except asking for the faces in it.
+    const json: RenderParams = { fm };
+    normalizeFaceData(json, read);
+    return json;
+  }
 
   const w = positiveSize('w', read.num('w'));
   const h = positiveSize('h', read.num('h'));
@@ -42,6 +49,7 @@ export function normalizeParams(values: ReadonlyMap<string, ParamValue>): Render
   if ((w !== undefined || h !== undefined) && dpr !== undefined && dpr !== 1) p.dpr = dpr;
 
   normalizeFit(p, read);
+  normalizeFaces(p, read);
   normalizeFormat(p, read, fm);
   normalizeCanvas(p, read);
   normalizeOrientation(p, read);
@@ -58,9 +66,8 @@ export function normalizeParams(values: ReadonlyMap<string, ParamValue>): Render
 function normalizeFit(p: RenderParams, read: Reader): void {
   const both = p.w !== undefined && p.h !== undefined;
   const ar = read.num('ar');
-  let fit = (read.str('fit') ?? 'clip') as Fit | 'facearea';
-  // No face detector here: `facearea` behaves as if no face was found, i.e. the default fit.
-  if (fit === 'facearea') fit = 'clip';
+  // fit=facearea[,fallback]: the fallback is normalised here like any fit; normalizeFaces wraps it.
+  let fit = (readFit(read).fit ?? 'clip') as Fit;
   if (fit === 'crop') {
     // ar alone crops the source to that ratio; otherwise crop needs a box (or one side plus ar/min/max).
     const active = p.w !== undefined || p.h !== undefined || ar !== undefined;
@@ -73,7 +80,7 @@ function normalizeFit(p: RenderParams, read: Reader): void {
     for (const name of bounds) p[name] = read.num(name);
     const crop = normalizeCrop(read.list('crop') as string[] | undefined);
     if (crop) p.crop = crop;
-    if (crop?.[0] === 'focalpoint') {
+    if (crop?.includes('focalpoint')) {
       const fx = read.num('fp-x');
       const fy = read.num('fp-y');
       const fz = read.num('fp-z');
@@ -100,17 +107,19 @@ function normalizeFit(p: RenderParams, read: Reader): void {
 }
 
 /**
- * imgix's `crop` is a fallback chain. No face detector exists here, so `faces` always falls through
- * ("no face found"). The first remaining value decides: a strategy (focalpoint/edges/entropy) wins alone,
- * directions combine (`top,left`). Opposite directions cancel out; nothing left means the default centre.
+ * imgix's `crop` is a fallback chain. `faces`, wherever it is listed, is tried first (render time: centre
+ * on the faces if any are found); the rest applies otherwise. Of the rest, the first value decides: a
+ * strategy (focalpoint/edges/entropy) wins alone, directions combine (`top,left`). Opposite directions
+ * cancel out; nothing left means the default centre.
  */
 function normalizeCrop(values: string[] | undefined): CropMode[] | undefined {
+  const faces: CropMode[] = values?.includes('faces') ? ['faces'] : [];
   const chain = (values ?? []).filter((v) => v !== 'faces');
   const first = chain[0];
-  if (first === undefined) return undefined;
-  if (first === 'focalpoint' || first === 'edges' || first === 'entropy') return [first];
+  if (first === undefined) return faces.length > 0 ? faces : undefined;
+  if (first === 'focalpoint' || first === 'edges' || first === 'entropy') return [...faces, first];
   const has = (v: string) => chain.includes(v);
-  const out: CropMode[] = [];
+  const out: CropMode[] = [...faces];
   if (has('top') !== has('bottom')) out.push(has('top') ? 'top' : 'bottom');
   if (has('left') !== has('right')) out.push(has('left') ? 'left' : 'right');
   return out.length > 0 ? out : undefined;

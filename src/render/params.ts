@@ -135,6 +135,10 @@ const OVERRIDES = new Map<string, ParamSpec>();
     const withFraction = (position: string) => [...((list[position] as ExpectSpec[] | undefined) ?? []), fraction];
     OVERRIDES.set('rect', { ...rect, expects: [{ ...list, '2': withFraction('2'), '3': withFraction('3') }] });
   }
+  // fit also takes a fallback chain, `fit=facearea,fill`: the second fit applies when no face is found.
+  const fit = specFor('fit');
+  const modes = fit?.expects[0];
+  if (fit && modes) OVERRIDES.set('fit', { ...fit, expects: [...fit.expects, { type: 'list', possible_values: modes.possible_values }] });
   for (const name of ['rot', 'hue', 'mark-rot']) {
     const spec = specFor(name);
     if (spec) OVERRIDES.set(name, { ...spec, expects: spec.expects.map(({ suggested_range: _dropped, ...rest }) => rest) });

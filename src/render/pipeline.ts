@@ -18,6 +18,8 @@ import type { RenderParams } from './render-params.ts';
 import { mapSharpError } from './sharp-errors.ts';
 import { adjustStep } from './steps/adjust.ts';
 import { blendStep } from './steps/blend.ts';
+import { coverFacesStep, detectFacesStep } from './steps/faces.ts';
+import { withFaceData } from './faces/face-data.ts';
 import { backgroundStep, capStep, padStep } from './steps/canvas.ts';
 import type { RenderContext, RenderStep } from './steps/context.ts';
 import { orientStep, rectStep, resizeStep, trimStep } from './steps/geometry-steps.ts';
@@ -70,7 +72,9 @@ const STEPS: readonly RenderStep[] = [
   orientStep,
   trimStep,
   rectStep,
+  detectFacesStep,
   resizeStep,
+  coverFacesStep,
   flipStep,
   rotateStep,
   adjustStep,
@@ -121,7 +125,7 @@ export async function render(input: Buffer, params: RenderParams, options: Rende
   const deadline = options.timeoutSeconds && options.timeoutSeconds > 0 ? Date.now() + options.timeoutSeconds * 1000 : undefined;
   const { metadata, output } = prepared ?? (await prepareRender(input, params, options));
   const sourceFormat = String(metadata.format);
-  if (output.format === 'json') return renderJson(input, metadata, sourceFormat);
+  if (output.format === 'json') return withFaceData(renderJson(input, metadata, sourceFormat), input, metadata, params, options.maxInputPixels, deadline);
 
   // An explicit `orient` replaces the EXIF orientation; otherwise EXIF is always applied (sizes are oriented).
   // Only the first frame of animated inputs is read (sharp's default). failOn 'error' still rejects

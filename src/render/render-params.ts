@@ -5,8 +5,13 @@
 import type { Rgba } from './colors.ts';
 
 export type Fit = 'clamp' | 'clip' | 'crop' | 'fill' | 'fillmax' | 'max' | 'min' | 'scale';
-/** After normalisation `crop` is either one strategy or up to two directions (vertical first). */
-export type CropMode = 'top' | 'bottom' | 'left' | 'right' | 'entropy' | 'edges' | 'focalpoint';
+/**
+ * After normalisation `crop` is either one strategy or up to two directions (vertical first), optionally
+ * preceded by `faces` (tried first; the rest applies when no face is found).
+ */
+export type CropMode = 'top' | 'bottom' | 'left' | 'right' | 'entropy' | 'edges' | 'focalpoint' | 'faces';
+/** `fit=facearea`, with the fit used when no face is found (absent: imgix's default, clip). */
+export type FaceAreaFit = readonly ['facearea'] | readonly ['facearea', Fit];
 export type OutputFormatParam = 'jpg' | 'pjpg' | 'png' | 'png8' | 'png32' | 'webp' | 'avif' | 'gif' | 'json' | 'blurhash';
 export type AutoFlag = 'compress' | 'format';
 export type RectX = number | 'left' | 'center' | 'right';
@@ -29,7 +34,7 @@ export interface RenderParams {
   w?: number;
   h?: number;
   /** Absent means imgix's default `clip`. Only present when it changes the result. */
-  fit?: Fit;
+  fit?: Fit | FaceAreaFit;
   crop?: CropMode[];
   /** Width / height, e.g. 16:9 → 1.777… */
   ar?: number;
@@ -158,6 +163,17 @@ export interface RenderParams {
   /** Pixels from the left / top edge; each overrides txt-align and txt-pad on its axis. */
   'txt-x'?: number;
   'txt-y'?: number;
+  // Faces (imgix face detection). `fit=facearea` is the `fit` list above; `crop=faces` the first `crop` value.
+  /** fit=facearea only: the face to crop to, 1-based (faces are numbered largest first); absent = all faces. */
+  faceindex?: number;
+  /** fit=facearea only: the face box is multiplied by this (1–10; 1, the default, is dropped). */
+  facepad?: number;
+  /** fm=json only: list the detected faces. */
+  faces?: 1;
+  /** 1–100: blur each detected face (sigma relative to the face's size). */
+  'face-blur'?: number;
+  /** 1–100: pixelate each detected face (block size relative to the face's size). */
+  'face-pixel'?: number;
 }
 
 export interface Padding {

@@ -39,7 +39,7 @@ describe('parseParams: canonical form', () => {
     assert.equal(parseParams('w=400&fit=clip&dpr=1&q=75&bri=0&rot=360').canonical, 'w=400');
     assert.equal(parseParams('dpr=2').canonical, '', 'dpr needs w or h');
     assert.equal(parseParams('w=400&crop=top').canonical, 'w=400', 'crop needs fit=crop');
-    assert.equal(parseParams('w=400&h=300&fit=crop&crop=faces,top,left').canonical, parseParams('h=300&crop=left,top&fit=crop&w=400').canonical);
+    assert.equal(parseParams('w=400&h=300&fit=crop&crop=faces,top,left').canonical, parseParams('h=300&crop=left,top,faces&fit=crop&w=400').canonical);
     assert.equal(parseParams('w=400&h=300&bg=0fff').canonical, 'h=300&w=400', 'a transparent bg is the default');
   });
 
@@ -54,7 +54,7 @@ describe('parseParams: canonical form', () => {
   });
 
   it('is itself a query that parses back to the same canonical string', () => {
-    for (const query of ['w=0.5&h=200&fit=crop&ar=16:9&crop=focalpoint&fp-x=0.3&fp-z=2', 'rect=left,0.25,0.5,100&rot=-90&hue=370', 'bg=80ff0000&pad=10&pad-left=3&mono=imgixorange', 'w=1']) {
+    for (const query of ['w=0.5&h=200&fit=crop&ar=16:9&crop=focalpoint&fp-x=0.3&fp-z=2', 'rect=left,0.25,0.5,100&rot=-90&hue=370', 'bg=80ff0000&pad=10&pad-left=3&mono=imgixorange', 'w=1', 'fit=facearea,fill&fill-color=red&w=10&h=20&facepad=2&faceindex=2', 'fit=crop&crop=faces,entropy&w=5&h=5&face-blur=20', 'fm=json&faces=1']) {
       const { canonical } = parseParams(query);
       assert.equal(parseParams(canonical).canonical, canonical, query);
     }

@@ -8,6 +8,7 @@ import type { PipelineBuilder } from '../builder.ts';
 import type { OutputLimits } from '../geometry.ts';
 import type { OutputPlan } from '../encode.ts';
 import type { RenderParams } from '../render-params.ts';
+import type { DetectedFaces } from './faces.ts';
 
 export interface RenderContext {
   readonly params: RenderParams;
@@ -20,6 +21,8 @@ export interface RenderContext {
   readonly subImages?: { mark?: Buffer; blend?: Buffer };
   /** Pixel limit for decoding sub-images (the same as for the source). */
   readonly maxInputPixels: number;
+  /** Faces found before the resize (face steps), in the coordinates of the image as it was then. */
+  faces?: DetectedFaces;
 }
 
 export type RenderStep = (ctx: RenderContext) => Promise<void>;

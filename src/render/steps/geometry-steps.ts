@@ -73,7 +73,7 @@ export async function rectStep(ctx: RenderContext): Promise<void> {
 
 export async function resizeStep(ctx: RenderContext): Promise<void> {
   const { builder } = ctx;
-  const plan = planGeometry(builder, ctx.params, ctx.limits);
+  const plan = planGeometry(builder, ctx.params, ctx.limits, ctx.faces?.faces);
   ctx.padding = plan.padding;
   await applyResize(ctx, plan.resize);
 }
