@@ -135,18 +135,7 @@ export async function render(input: Buffer, params: RenderParams, options: Rende
 
   const maxInputPixels = Math.max(1, Math.floor(options.maxInputPixels));
   const limits = options.limits ?? DEFAULT_OUTPUT_LIMITS;
-  const runSteps = async (builder: PipelineBuilder): Promise<void> => {
-    const ctx: RenderContext = {
-      params,
-      builder,
-      output,
-      limits,
-      padding: { top: 0, right: 0, bottom: 0, left: 0 },
-      maxInputPixels,
-      ...(options.subImages ? { subImages: options.subImages } : {}),
-    };
-    for (const step of STEPS) await step(ctx);
-  };
+  const job: StepsJob = { params, output, limits, maxInputPixels, subImages: options.subImages };
   if (animation) {
     const { data, info } = await renderAnimation({
       input,
@@ -156,7 +145,7 @@ export async function render(input: Buffer, params: RenderParams, options: Rende
       hasAlpha: metadata.hasAlpha,
       maxInputPixels,
       deadline,
-      runSteps,
+      runSteps: (builder) => runSteps(builder, job),
       encode: (image) => applyEncoder(image, output, { delay: frames.delays, loop: frames.loop }),
     }, animation);
     return { body: exactCopy(data), contentType: contentTypeFor(output.format), format: reportedFormat(output.format), width: info.width, height: info.height };
@@ -180,7 +169,7 @@ export async function render(input: Buffer, params: RenderParams, options: Rende
     hasAlpha: decoded ? decoded.hasAlpha : metadata.hasAlpha,
     deadline,
   });
-  await runSteps(builder);
+  await runSteps(builder, job);
 
   if (output.format === 'blurhash') return renderBlurhash(builder);
   const { data, info } = await builder.finish((image) => applyEncoder(image, output));
@@ -194,6 +183,28 @@ export async function render(input: Buffer, params: RenderParams, options: Rende
     width: info.width,
     height: info.height,
   };
+}
+
+interface StepsJob {
+  params: RenderParams;
+  output: OutputPlan;
+  limits: OutputLimits;
+  maxInputPixels: number;
+  subImages: RenderOptions['subImages'];
+}
+
+/** Runs every step, in order, over one pipeline (a whole image, or one frame of an animation). */
+async function runSteps(builder: PipelineBuilder, job: StepsJob): Promise<void> {
+  const ctx: RenderContext = {
+    params: job.params,
+    builder,
+    output: job.output,
+    limits: job.limits,
+    padding: { top: 0, right: 0, bottom: 0, left: 0 },
+    maxInputPixels: job.maxInputPixels,
+    ...(job.subImages ? { subImages: job.subImages } : {}),
+  };
+  for (const step of STEPS) await step(ctx);
 }
 
 /** Header only (no pixel decoding), without sharp's own pixel limit so that we can answer 413 ourselves. */

@@ -6,8 +6,11 @@
  * - native: one sharp pipeline over every frame at once (`animated`/`pages`), for parameters whose sharp
  *   operations work page by page on libvips' stack of frames (resize, crops, extend, pointwise colour).
  *   Frames are decoded and encoded one after another, so memory stays about one frame's.
- * - per frame: the frames are decoded once into raw pixels, then every step runs on each frame in its own
- *   pipeline (marks, blends, rotations, blurs, trims, anything new), and the frames are encoded together.
+ * - per frame: the frames are decoded into raw pixels a batch at a time, every step runs on each frame in its
+ *   own pipeline (marks, blends, rotations, blurs, trims, anything new), and the rendered frames are encoded
+ *   together. A batch holds at most DECODE_BATCH_BYTES of decoded frames; a later batch decodes its pages
+ *   again from the start of the file (GIF and WebP frames build on the previous ones), which costs time only
+ *   when an animation is larger than one batch.
  *
  * The native builder refuses any operation it cannot run page by page, so a parameter that needs more than
  * the list below expects falls back to per frame instead of rendering a wrong animation.
@@ -18,6 +21,14 @@ import type { RenderParams } from '../render-params.ts';
 import type { FrameSelection } from './frames.ts';
 
 export type AnimationMode = 'native' | 'frames';
+
+/** Decoded frames held at once by the per-frame way (cost.ts charges it). */
+export const DECODE_BATCH_BYTES = 32 * 1024 * 1024;
+
+/** How many frames of this size one batch decodes. */
+export function decodeBatchFrames(width: number, height: number): number {
+  return Math.max(1, Math.floor(DECODE_BATCH_BYTES / (width * height * 4)));
+}
 
 /** sharp slots whose operation libvips applies to each page of a multi-page image (pipeline.cc, *MultiPage). */
 const PAGE_SAFE_SLOTS = new Set<Slot>([
@@ -92,37 +103,38 @@ async function renderNative(job: AnimationJob): Promise<{ data: Buffer; info: Ou
 
 async function renderPerFrame(job: AnimationJob): Promise<{ data: Buffer; info: OutputInfo }> {
   const { selection } = job;
-  const decoder = new PipelineBuilder({
-    input: job.input,
-    options: { page: selection.first, pages: selection.count, limitInputPixels: job.maxInputPixels, failOn: 'error', autoOrient: false },
-    width: job.width,
-    height: job.height * selection.count,
-    hasAlpha: job.hasAlpha,
-    deadline: job.deadline,
-  });
-  const source = await decoder.finish((image) => image.toColourspace('srgb').raw({ depth: 'uchar' }));
-  const channels = source.info.channels as 1 | 2 | 3 | 4;
-  const frameBytes = job.width * job.height * channels;
-
-  // The output frames go straight into one stack (sized from the first frame), never copied again.
+  // The rendered frames go straight into one stack (sized from the first frame), never copied again.
   let stack: Buffer | undefined;
   let size: { width: number; height: number } | undefined;
+  let builder: PipelineBuilder | undefined;
+  const batchFrames = decodeBatchFrames(job.width, job.height);
+  let batch: { first: number; count: number; data: Buffer; channels: 1 | 2 | 3 | 4 } | undefined;
   for (const [index, page] of selection.frames.entries()) {
-    const offset = (page - selection.first) * frameBytes;
-    const builder = new PipelineBuilder({
-      input: source.data.subarray(offset, offset + frameBytes),
-      options: { raw: { width: job.width, height: job.height, channels }, limitInputPixels: false },
+    if (!batch || page < batch.first || page >= batch.first + batch.count) {
+      batch = undefined; // released before the next batch is decoded
+      // Batches follow the output order (reversed animations decode backwards, one batch at a time).
+      const ascending = index + 1 >= selection.frames.length || selection.frames[index + 1]! > page;
+      const first = ascending ? page : Math.max(selection.first, page - batchFrames + 1);
+      const count = Math.min(batchFrames, selection.first + selection.count - first);
+      batch = await decodeFrames(job, first, count);
+    }
+    const frameBytes = job.width * job.height * batch.channels;
+    const offset = (page - batch.first) * frameBytes;
+    builder = new PipelineBuilder({
+      input: batch.data.subarray(offset, offset + frameBytes),
+      options: { raw: { width: job.width, height: job.height, channels: batch.channels }, limitInputPixels: false },
       width: job.width,
       height: job.height,
-      hasAlpha: channels === 2 || channels === 4,
+      hasAlpha: batch.channels === 2 || batch.channels === 4,
       deadline: job.deadline,
     });
     await job.runSteps(builder);
     // Every frame in the same shape: RGBA, and the first frame's size (a content-dependent step such as
     // trim may find another box in a later frame; it is scaled to the first).
     const target = size;
+    const rendered = { width: builder.width, height: builder.height };
     const { data, info } = await builder.finish((image) => {
-      const sized = target && (builder.width !== target.width || builder.height !== target.height)
+      const sized = target && (rendered.width !== target.width || rendered.height !== target.height)
         ? image.resize(target.width, target.height, { fit: 'fill' })
         : image;
       return sized.toColourspace('srgb').ensureAlpha().raw({ depth: 'uchar' });
@@ -131,10 +143,25 @@ async function renderPerFrame(job: AnimationJob): Promise<{ data: Buffer; info: 
     stack ??= Buffer.allocUnsafe(data.length * selection.frames.length);
     data.copy(stack, index * data.length);
   }
+  batch = undefined;
   const { width, height } = size!;
-  const joined = sharp(stack, { raw: { width, height: height * selection.frames.length, channels: 4, pageHeight: height }, limitInputPixels: false });
-  const result = await decoder.exec(job.encode(joined));
+  const joined = sharp(stack!, { raw: { width, height: height * selection.frames.length, channels: 4, pageHeight: height }, limitInputPixels: false });
+  const result = await builder!.exec(job.encode(joined)); // under the same deadline and error mapping
   return { data: result.data, info: { ...result.info, width, height } };
+}
+
+/** Pages first … first + count - 1 as raw 8-bit sRGB, one under the other. */
+async function decodeFrames(job: AnimationJob, first: number, count: number): Promise<{ first: number; count: number; data: Buffer; channels: 1 | 2 | 3 | 4 }> {
+  const decoder = new PipelineBuilder({
+    input: job.input,
+    options: { page: first, pages: count, limitInputPixels: job.maxInputPixels, failOn: 'error', autoOrient: false },
+    width: job.width,
+    height: job.height * count,
+    hasAlpha: job.hasAlpha,
+    deadline: job.deadline,
+  });
+  const { data, info } = await decoder.finish((image) => image.toColourspace('srgb').raw({ depth: 'uchar' }));
+  return { first, count, data, channels: info.channels as 1 | 2 | 3 | 4 };
 }
 
 /** Thrown by PageSafeBuilder: this render needs the per-frame way. */
