@@ -16,6 +16,7 @@
  * - Vector inputs are rasterised at the size the output needs; they are always heavy (their rasteriser can
  *   neither be bounded in time nor interrupted from within the process).
  */
+import { decodeBatchFrames, type AnimationMode } from './animation/render.ts';
 import type { OutputFormat } from './encode.ts';
 import { coversFaces, detectsFaces } from './faces-params.ts';
 import type { RenderParams } from './render-params.ts';
@@ -27,7 +28,7 @@ export interface InputInfo {
   height: number;
   /** Progressive JPEG or interlaced PNG. */
   progressive: boolean;
-  /** Frames decoded (1 until animation is rendered). */
+  /** Frames decoded: 1, or the pages an animated output reads. */
   frames: number;
   /** A vector input with filter effects, which the rasteriser renders on whole-image surfaces. */
   filters?: boolean;
@@ -35,9 +36,11 @@ export interface InputInfo {
 
 export interface OutputInfo {
   format: OutputFormat;
-  /** The final size, padding and rotated canvas included. */
+  /** The final size (of one frame), padding and rotated canvas included. */
   width: number;
   height: number;
+  /** Frames of an animated output (1 for a still). */
+  frames?: number;
 }
 
 export interface RenderCost {
@@ -93,13 +96,40 @@ const ENCODE_BYTES_PER_PIXEL: Record<OutputFormat, number> = {
  * and its runtime, loaded once per process, are not per render.)
  */
 const FACE_DETECTION_BYTES = 24 * 1024 * 1024;
+/** The encoded frames an animated output accumulates before it is written (WebP's muxer, GIF's buffer). */
+const ANIMATED_ENCODED_BYTES_PER_PIXEL = 1;
 
 /** A raw RGBA copy of the output-sized image, held by steps that materialise it. */
 const MATERIALISED_BYTES_PER_PIXEL = 4;
 
 export const VECTOR_FORMATS = new Set(['svg', 'pdf']);
 
-export function estimateRenderCost(input: InputInfo, output: OutputInfo, params: RenderParams): RenderCost {
+/**
+ * An animated output (animation/render.ts): the native way decodes and encodes frame after frame, holding
+ * about one frame of each plus the encoded result; the per-frame way holds a batch of decoded frames and
+ * every rendered frame as raw RGBA, and each frame's steps one at a time.
+ */
+function animationCost(input: InputInfo, output: OutputInfo, params: RenderParams, mode: AnimationMode): number {
+  const framePixels = input.width * input.height;
+  const outputPixels = output.width * output.height;
+  const frames = Math.max(1, output.frames ?? 1);
+  const decodeRate = DECODE_BYTES_PER_PIXEL[input.format] ?? UNKNOWN_DECODE_BYTES_PER_PIXEL;
+  const encodeRate = ENCODE_BYTES_PER_PIXEL[output.format];
+  const oneFrame = framePixels * decodeRate + outputPixels * encodeRate;
+  if (mode === 'native') return BASE_BYTES + oneFrame + frames * outputPixels * ANIMATED_ENCODED_BYTES_PER_PIXEL;
+  // Twice each: a finished batch and each frame's own output buffer wait for the garbage collector (counted
+  // once, the estimate came out at half the measured peak of a large GIF with a watermark).
+  const decoded = Math.min(input.frames, decodeBatchFrames(input.width, input.height)) * framePixels;
+  const stacks = 2 * MATERIALISED_BYTES_PER_PIXEL * (decoded + frames * outputPixels);
+  const steps = MATERIALISED_BYTES_PER_PIXEL * (materialisingSteps(params) * outputPixels + (params.trim ? framePixels : 0));
+  return BASE_BYTES + oneFrame + stacks + steps + frames * outputPixels * ANIMATED_ENCODED_BYTES_PER_PIXEL;
+}
+
+export function estimateRenderCost(input: InputInfo, output: OutputInfo, params: RenderParams, animation?: AnimationMode): RenderCost {
+  if (animation) {
+    const bytes = Math.ceil(animationCost(input, output, params, animation));
+    return { bytes, heavy: bytes >= HEAVY_RENDER_BYTES };
+  }
   const inputPixels = input.width * input.height * Math.max(1, input.frames);
   const outputPixels = output.width * output.height;
   const vector = VECTOR_FORMATS.has(input.format);

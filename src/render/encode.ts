@@ -23,9 +23,11 @@ const ALPHA_FORMATS = new Set<OutputFormat>(['png', 'png8', 'png32', 'webp', 'av
  * → explicit fm → auto=compress (PNG8 with alpha, else JPEG; it also replaces fm=gif, per imgix's docs)
  * → fm=gif → the source's own format (svg → png, tiff → jpg/png).
  */
-export function chooseOutput(params: RenderParams, sourceFormat: string, sourceHasAlpha: boolean, acceptClass: string): OutputPlan {
+export function chooseOutput(params: RenderParams, sourceFormat: string, sourceHasAlpha: boolean, acceptClass: string, animated = false): OutputPlan {
+  // An animation: auto=format prefers WebP (sharp writes no AVIF sequence), auto=compress keeps the format
+  // (imgix: it overrides fm "for non-animated images").
   const compress = hasAuto(params, 'compress');
-  const format = pickFormat(params, sourceFormat, sourceHasAlpha, acceptClass, compress);
+  const format = pickFormat(params, sourceFormat, sourceHasAlpha, animated && acceptClass === 'avif' ? 'webp' : acceptClass, compress && !animated);
   return {
     format,
     alpha: ALPHA_FORMATS.has(format),
@@ -65,8 +67,14 @@ function pickFormat(params: RenderParams, source: string, hasAlpha: boolean, acc
  */
 const AVIF_EFFORT = 1;
 
+/** Frame delays (ms, one per frame) and loop count (0 = forever) of an animated GIF or WebP output. */
+export interface AnimationTiming {
+  delay: number[];
+  loop: number;
+}
+
 /** Sets the encoder on the final pipeline. Metadata is stripped (sharp's default): imgix's cs=strip behaviour. */
-export function applyEncoder(image: Sharp, plan: OutputPlan): Sharp {
+export function applyEncoder(image: Sharp, plan: OutputPlan, animation?: AnimationTiming): Sharp {
   const { quality, lossless } = plan;
   switch (plan.format) {
     case 'jpg': return image.jpeg({ quality, progressive: false });
@@ -75,9 +83,10 @@ export function applyEncoder(image: Sharp, plan: OutputPlan): Sharp {
     // imgix's PNG8: a 256-colour palette (libimagequant), keeping 1-bit-ish alpha.
     case 'png8': return image.png({ palette: true, colours: 256 });
     case 'png32': return image.ensureAlpha().png();
-    case 'webp': return image.webp({ quality, lossless });
+    case 'webp': return image.webp({ quality, lossless, ...animation });
     case 'avif': return image.avif({ quality, lossless, effort: AVIF_EFFORT });
-    case 'gif': return image.gif();
+    // An animation's frames each get their own palette: reusing the input's (the first frame's) would tint the rest.
+    case 'gif': return image.gif(animation ? { ...animation, reuse: false } : {});
     default: throw new Error(`applyEncoder: ${plan.format} is not an image format`);
   }
 }

@@ -7,6 +7,7 @@ import { PictorError } from '../errors.ts';
 import type { Rgba } from './colors.ts';
 import type { AutoFlag, CropMode, Fit, OutputFormatParam, RectValue, RenderParams } from './render-params.ts';
 import { FACE_PARAMS, normalizeFaceData, normalizeFaces, readFit } from './faces-params.ts';
+import { ANIMATION_PARAMS, normalizeAnimation } from './animation-params.ts';
 import { normalizeSubImages, SUB_IMAGE_PARAMS } from './sub-image-params.ts';
 import { normalizeText, TEXT_PARAMS } from './text-params.ts';
 import type { ParamValue } from './values.ts';
@@ -20,6 +21,7 @@ export const SUPPORTED = new Set([
   ...SUB_IMAGE_PARAMS,
   ...TEXT_PARAMS,
   ...FACE_PARAMS,
+  ...ANIMATION_PARAMS,
 ]);
 
 /** Absurd-but-valid sizes are bounded here; the planner then caps the output at maxOutputSide anyway. */
@@ -57,6 +59,7 @@ export function normalizeParams(values: ReadonlyMap<string, ParamValue>): Render
   normalizeTrim(p, read);
   normalizeSubImages(p, read);
   normalizeText(p, read);
+  normalizeAnimation(p, read);
 
   const rect = read.list('rect');
   if (rect) p.rect = rect as unknown as RectValue;

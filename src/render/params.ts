@@ -125,7 +125,8 @@ function decodeBase64(key: string, value: string): string {
 }
 
 // Local refinements of the manifest: rect's width/height may also be fractions (imgix accepts them; the
-// manifest lists integers only), and rot/hue/mark-rot wrap around 360° instead of being clamped to 0..359.
+// manifest lists integers only), rot/hue/mark-rot wrap around 360° instead of being clamped to 0..359, and
+// frame reads "-N" as a range.
 const OVERRIDES = new Map<string, ParamSpec>();
 {
   const rect = specFor('rect');
@@ -139,6 +140,13 @@ const OVERRIDES = new Map<string, ParamSpec>();
   const fit = specFor('fit');
   const modes = fit?.expects[0];
   if (fit && modes) OVERRIDES.set('fit', { ...fit, expects: [...fit.expects, { type: 'list', possible_values: modes.possible_values }] });
+  // frame: "-5" is the range 1–5, not an integer clamped to 1, so the interval form is tried first; frame=0
+  // is refused rather than clamped (frames count from 1).
+  const frame = specFor('frame');
+  if (frame) {
+    const forms = [...frame.expects].sort((a, b) => Number(b.type === 'interval') - Number(a.type === 'interval'));
+    OVERRIDES.set('frame', { ...frame, expects: forms.map(({ suggested_range: _dropped, ...rest }) => (rest.type === 'integer' ? { ...rest, strict_range: { min: 1 } } : rest)) });
+  }
   for (const name of ['rot', 'hue', 'mark-rot']) {
     const spec = specFor(name);
     if (spec) OVERRIDES.set(name, { ...spec, expects: spec.expects.map(({ suggested_range: _dropped, ...rest }) => rest) });

@@ -7,6 +7,8 @@
 import sharp, { type Metadata } from 'sharp';
 import { exactCopy } from '../cache/footprint.ts';
 import { PictorError } from '../errors.ts';
+import { checkAnimationSize, isAnimatedOutput, selectFrames, type FrameSelection } from './animation/frames.ts';
+import { animationMode, renderAnimation, type AnimationMode } from './animation/render.ts';
 import { PipelineBuilder } from './builder.ts';
 import { renderBlurhash, renderJson } from './data-outputs.ts';
 import type { DecodedMasters } from './decoded-masters.ts';
@@ -63,6 +65,10 @@ export interface PreparedRender {
   /** The final size the render plans (an upper bound when `rect` or `trim` cut the source first). */
   size: Size;
   cost: RenderCost;
+  /** The frames to render: one for a still output (the page to decode), several for an animation. */
+  frames: FrameSelection;
+  /** Set when the output is animated: how its frames are rendered (animation/render.ts). */
+  animation?: AnimationMode;
 }
 
 /** imgix's output cap: 8192 px a side (and so at most 8192² pixels). */
@@ -101,61 +107,75 @@ export async function prepareRender(input: Buffer, params: RenderParams, options
     );
   }
   const sourceFormat = String(metadata.format);
-  const output = chooseOutput(params, sourceFormat, metadata.hasAlpha, options.acceptClass);
-  const source = params.orient === undefined ? metadata.autoOrient : { width: metadata.width, height: metadata.height };
+  // fm=json reads the header only: no frame is rendered, however many there are.
+  const frames = params.fm === 'json' ? selectFrames({}, params) : selectFrames(metadata, params);
+  const output = chooseOutput(params, sourceFormat, metadata.hasAlpha, options.acceptClass, frames.frames.length > 1);
+  const animated = isAnimatedOutput(frames, output.format);
+  const source = params.orient === undefined && !animated ? metadata.autoOrient : { width: metadata.width, height: metadata.height };
   const size = output.format === 'json' ? { width: 0, height: 0 } : planGeometry(source, params, options.limits ?? DEFAULT_OUTPUT_LIMITS).output;
+  if (animated) checkAnimationSize(frames.frames.length, size.width, size.height);
+  const animation = animated ? animationMode(params, frames) : undefined;
   const cost = estimateRenderCost(
     {
       format: sourceFormat,
       width: metadata.width,
       height: metadata.height,
       progressive: metadata.isProgressive === true,
-      frames: 1,
+      frames: animated ? frames.count : 1,
       // The whole file is searched (SVG is text; the input is bounded by --max-input-bytes): a filter hidden
       // after padding must still be charged.
       filters: sourceFormat === 'svg' && input.includes('filter'),
     },
-    { format: output.format, ...size },
+    { format: output.format, ...size, frames: animated ? frames.frames.length : 1 },
     params,
+    animation,
   );
-  return { metadata, output, size, cost };
+  return { metadata, output, size, cost, frames, ...(animation ? { animation } : {}) };
 }
 
 export async function render(input: Buffer, params: RenderParams, options: RenderOptions, prepared?: PreparedRender): Promise<RenderResult> {
   const deadline = options.timeoutSeconds && options.timeoutSeconds > 0 ? Date.now() + options.timeoutSeconds * 1000 : undefined;
-  const { metadata, output } = prepared ?? (await prepareRender(input, params, options));
+  const { metadata, output, frames, animation } = prepared ?? (await prepareRender(input, params, options));
   const sourceFormat = String(metadata.format);
   if (output.format === 'json') return withFaceData(renderJson(input, metadata, sourceFormat), input, metadata, params, options.maxInputPixels, deadline);
 
-  // An explicit `orient` replaces the EXIF orientation; otherwise EXIF is always applied (sizes are oriented).
-  // Only the first frame of animated inputs is read (sharp's default). failOn 'error' still rejects
-  // truncated files but tolerates the harmless warnings many camera JPEGs trigger.
   const maxInputPixels = Math.max(1, Math.floor(options.maxInputPixels));
-  const autoOrient = params.orient === undefined;
-  const size = autoOrient ? metadata.autoOrient : { width: metadata.width, height: metadata.height };
   const limits = options.limits ?? DEFAULT_OUTPUT_LIMITS;
+  const job: StepsJob = { params, output, limits, maxInputPixels, subImages: options.subImages };
+  if (animation) {
+    const { data, info } = await renderAnimation({
+      input,
+      selection: frames,
+      width: metadata.width,
+      height: metadata.height,
+      hasAlpha: metadata.hasAlpha,
+      maxInputPixels,
+      deadline,
+      runSteps: (builder) => runSteps(builder, job),
+      encode: (image) => applyEncoder(image, output, { delay: frames.delays, loop: frames.loop }),
+    }, animation);
+    return { body: exactCopy(data), contentType: contentTypeFor(output.format), format: reportedFormat(output.format), width: info.width, height: info.height };
+  }
+
+  // An explicit `orient` replaces the EXIF orientation; otherwise EXIF is always applied (sizes are oriented).
+  // A still output of an animated input reads the one frame it shows. failOn 'error' still rejects
+  // truncated files but tolerates the harmless warnings many camera JPEGs trigger.
+  const autoOrient = params.orient === undefined;
+  const page = (metadata.pages ?? 1) > 1 ? { page: frames.frames[0]! } : {};
+  const size = autoOrient ? metadata.autoOrient : { width: metadata.width, height: metadata.height };
   const master = { ...size, format: sourceFormat, pages: metadata.pages ?? 1, hasAlpha: metadata.hasAlpha, limitInputPixels: maxInputPixels };
   const decoded = options.decoded && (await options.decoded.masters.source(options.decoded.masterKey, input, master, params, limits));
   // Steps plan in the master's full-size coordinates even when a smaller decoded level stands in for it:
   // the level is only used when the resize is the first pixel operation, and it targets absolute sizes.
   const builder = new PipelineBuilder({
     input: decoded ? decoded.input : input,
-    options: decoded ? decoded.options : { limitInputPixels: maxInputPixels, failOn: 'error', autoOrient },
+    options: decoded ? decoded.options : { limitInputPixels: maxInputPixels, failOn: 'error', autoOrient, ...page },
     width: size.width,
     height: size.height,
     hasAlpha: decoded ? decoded.hasAlpha : metadata.hasAlpha,
     deadline,
   });
-  const ctx: RenderContext = {
-    params,
-    builder,
-    output,
-    limits,
-    padding: { top: 0, right: 0, bottom: 0, left: 0 },
-    maxInputPixels,
-    ...(options.subImages ? { subImages: options.subImages } : {}),
-  };
-  for (const step of STEPS) await step(ctx);
+  await runSteps(builder, job);
 
   if (output.format === 'blurhash') return renderBlurhash(builder);
   const { data, info } = await builder.finish((image) => applyEncoder(image, output));
@@ -169,6 +189,28 @@ export async function render(input: Buffer, params: RenderParams, options: Rende
     width: info.width,
     height: info.height,
   };
+}
+
+interface StepsJob {
+  params: RenderParams;
+  output: OutputPlan;
+  limits: OutputLimits;
+  maxInputPixels: number;
+  subImages: RenderOptions['subImages'];
+}
+
+/** Runs every step, in order, over one pipeline (a whole image, or one frame of an animation). */
+async function runSteps(builder: PipelineBuilder, job: StepsJob): Promise<void> {
+  const ctx: RenderContext = {
+    params: job.params,
+    builder,
+    output: job.output,
+    limits: job.limits,
+    padding: { top: 0, right: 0, bottom: 0, left: 0 },
+    maxInputPixels: job.maxInputPixels,
+    ...(job.subImages ? { subImages: job.subImages } : {}),
+  };
+  for (const step of STEPS) await step(ctx);
 }
 
 /** Header only (no pixel decoding), without sharp's own pixel limit so that we can answer 413 ourselves. */

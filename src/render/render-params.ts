@@ -174,6 +174,18 @@ export interface RenderParams {
   'face-blur'?: number;
   /** 1–100: pixelate each detected face (block size relative to the face's size). */
   'face-pixel'?: number;
+  // Animation (imgix `frame`, `fps`, `loop`, `reverse`, `skip`, `interval`); see animation-params.ts.
+  /** One frame (1-based), or a range "M-N" / "M-" (open end). */
+  frame?: number | string;
+  /** Frames per second, 1–100: every frame's delay becomes 1000 / fps ms. */
+  fps?: number;
+  /** Times to play (0 = forever); absent keeps the source's own loop count. */
+  loop?: number;
+  reverse?: true;
+  /** Drops every Nth frame starting with the first (N ≥ 2). */
+  skip?: number;
+  /** Keeps every Nth frame starting with the first (N ≥ 2). */
+  interval?: number;
 }
 
 export interface Padding {

@@ -1,0 +1,94 @@
+/**
+ * Animation bench: renders per second of a 20-frame GIF resize (in this process, render() directly), and
+ * the peak resident memory of a process that renders a large animated GIF (100 frames of 800×600), both ways
+ * an animation is rendered (animation/render.ts): a plain resize (one native pipeline) and a resize with a
+ * watermark (every frame through the steps).
+ *
+ * `node --import tsx bench/animation.ts` prints the figures; `benchAnimation()` returns them for bench/run.ts.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { parseParams } from '../src/render/params.ts';
+import { render } from '../src/render/pipeline.ts';
+
+const OPTIONS = { acceptClass: '', maxInputPixels: 50_000_000, timeoutSeconds: 120 };
+
+export interface AnimationBench {
+  /** Renders per second of `w=160` on a 20-frame 320×240 GIF. */
+  gifResizePerSecond: number;
+  /** Peak RSS (MiB) of a fresh process rendering the large GIF, by query; `idle` is that process before rendering. */
+  peakRssMb: Record<string, number>;
+  largeGif: { frames: number; width: number; height: number; bytes: number };
+}
+
+/** An animation with moving content, so that no frame repeats (encoders merge identical frames). */
+export async function movingGif(frames: number, width: number, height: number): Promise<Buffer> {
+  const pages: Buffer[] = [];
+  for (let i = 0; i < frames; i++) {
+    const x = Math.round((i / frames) * width);
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">` +
+      `<rect width="100%" height="100%" fill="hsl(${(i * 37) % 360},60%,50%)"/>` +
+      `<circle cx="${x}" cy="${height / 2}" r="${Math.round(height / 5)}" fill="#fff"/></svg>`;
+    pages.push(await sharp(Buffer.from(svg)).png().toBuffer());
+  }
+  return sharp(pages, { join: { animated: true } }).gif({ delay: Array(frames).fill(40), loop: 0 }).toBuffer();
+}
+
+async function rendersPerSecond(input: Buffer, query: string, seconds: number): Promise<number> {
+  const { params } = parseParams(query);
+  await render(input, params, OPTIONS); // warm
+  const started = performance.now();
+  let count = 0;
+  while (performance.now() - started < seconds * 1000) {
+    await render(input, params, OPTIONS);
+    count++;
+  }
+  return count / ((performance.now() - started) / 1000);
+}
+
+/** In a child: render `query` on the file once and report VmHWM before and after (MiB). */
+async function child(file: string, query: string): Promise<void> {
+  const hwm = () => Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024;
+  const input = readFileSync(file);
+  const mark = await sharp({ create: { width: 60, height: 60, channels: 4, background: '#fff8' } }).png().toBuffer();
+  const idle = hwm();
+  const result = await render(input, parseParams(query).params, { ...OPTIONS, subImages: { mark } });
+  process.stdout.write(JSON.stringify({ idle, peak: hwm(), bytes: result.body.length }) + '\n');
+}
+
+export async function benchAnimation(options: { quick?: boolean } = {}): Promise<AnimationBench> {
+  const small = await movingGif(20, 320, 240);
+  const gifResizePerSecond = await rendersPerSecond(small, 'w=160', options.quick ? 1 : 5);
+
+  const large = { frames: 100, width: 800, height: 600 };
+  const dir = mkdtempSync(join(tmpdir(), 'pictor-anim-'));
+  try {
+    const file = join(dir, 'large.gif');
+    const bytes = await movingGif(large.frames, large.width, large.height);
+    writeFileSync(file, bytes);
+    const peakRssMb: Record<string, number> = {};
+    for (const query of ['w=400', 'w=400&mark=/m.png&fm=webp']) {
+      const run = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', file, query], { encoding: 'utf8', timeout: 300_000 });
+      if (run.status !== 0) throw new Error(`animation bench child failed (${query}):\n${run.stderr}`);
+      const { idle, peak } = JSON.parse(run.stdout) as { idle: number; peak: number };
+      peakRssMb.idle = Math.round(idle);
+      peakRssMb[query] = Math.round(peak);
+    }
+    return { gifResizePerSecond, peakRssMb, largeGif: { ...large, bytes: bytes.length } };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  if (process.argv[2] === '--child') {
+    await child(process.argv[3]!, process.argv[4]!);
+  } else {
+    const result = await benchAnimation({ quick: process.env.BENCH_QUICK === '1' });
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  }
+}
