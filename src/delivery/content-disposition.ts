@@ -22,7 +22,7 @@ export function contentDisposition(wanted: string, contentType: string, assetPat
   const extension = EXTENSIONS[contentType.split(';')[0]!.trim().toLowerCase()];
   const base = safeBase(wanted) || safeBase(decodePath(assetPath)) || 'download';
   const name = extension ? `${base}.${extension}` : base;
-  const ascii = name.normalize('NFKD').replace(/[^\x20-\x7e]/g, '').replace(/[%\\"]/g, '_');
+  const ascii = name.normalize('NFKD').replace(/[^\x20-\x7e]/g, '').replace(/[%\\"]/g, '_').replace(/\s+(\.[^.]*)$/, '$1');
   const fallback = /[^._ -]/.test(ascii.replace(/\.[^.]*$/, '')) ? ascii : `download${extension ? `.${extension}` : ''}`;
   return `attachment; filename="${fallback}"; filename*=UTF-8''${encodeRfc8187(name)}`;
 }

@@ -43,6 +43,9 @@ export interface ParseOptions {
   hints?: HintValues;
 }
 
+/** imgix parameters applied outside the renderer: by the delivery layer (the URL's expiry, downloads, client hints). */
+export const DELIVERY_PARAMS: readonly string[] = ['expires', 'dl', 'ch'];
+
 /** Parameters that never affect the pixels: the signature and the SDK marker. */
 const SKIPPED = new Set(['s', 'ixlib']);
 /** imgix: `ch` cannot be a Source default (it would make every response vary); nor can an expiry. */
