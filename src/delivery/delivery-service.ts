@@ -12,7 +12,9 @@ import { canonicalPath } from '../sources/asset-path.ts';
 import type { ResolvedSource, SourceRegistry } from '../sources/registry.ts';
 import type { TakedownGate } from '../takedown/takedown-gate.ts';
 import type { Renderer } from './renderer.ts';
-import { RouteMemo, type Route } from './routes.ts';
+import { readHints, type HintHeaders } from './client-hints.ts';
+import { contentDisposition } from './content-disposition.ts';
+import { RouteMemo, withHints, type Route } from './routes.ts';
 import type { SubImage } from './sub-images.ts';
 import { respond, respondHit, respondRange, type DeliveryResponse, type ResponseContext } from './respond.ts';
 import { isVideoRequest } from '../video/video-params.ts';
@@ -25,6 +27,8 @@ export interface DeliveryRequest {
   ifNoneMatch: string | undefined;
   /** The `Range` header: honoured on passed-through videos and video outputs. */
   range?: string | undefined;
+  /** Client hint headers, applied only to URLs whose `ch` names them. */
+  hints?: HintHeaders;
 }
 
 /** The Video API (video/video-delivery.ts), handed the requests `isVideoRequest` picks out. */
@@ -84,17 +88,23 @@ export class DeliveryService {
   }
 
   private handleImage(source: ResolvedSource, request: DeliveryRequest): DeliveryResponse | Promise<DeliveryResponse> {
-    const route = this.route(source, request.target);
+    let route = this.route(source, request.target);
     // Before any cache tier: a taken-down asset, or a composite using one, is never served, not even a hit.
     this.takedowns?.check(route.deps);
     const { expires } = route;
     if (expires !== undefined && expires * 1000 <= Date.now()) throw new PictorError('URL_EXPIRED', 'This URL has expired.');
+    if (route.hints) {
+      const hints = readHints(route.hints, request.hints ?? {});
+      if (hints) route = withHints(route, source, hints);
+    }
     const format = acceptClass(route.params, request.accept);
     const key = (route.keys[format] ??= `${route.key}\n${format}`);
     const context = { ifNoneMatch: request.ifNoneMatch, expires };
     const inMemory = this.tiers.derivatives.fromMemory(key);
-    if (inMemory) return respondHit(inMemory, context, 'memory');
-    return this.handleMiss({ ...route, source, format, key }, context);
+    const plain = route.headers.length === 0 && route.download === undefined;
+    if (inMemory) return plain ? respondHit(inMemory, context, 'memory') : withRouteHeaders(respondHit(inMemory, context, 'memory'), route);
+    const response = this.handleMiss({ ...route, source, format, key }, context);
+    return plain ? response : response.then((settled) => withRouteHeaders(settled, route));
   }
 
   /** The request's route; one that cannot be parsed (a bad parameter, say) still answers 451 if its path is taken down. */
@@ -215,6 +225,20 @@ interface MissResult {
   derivative: Derivative;
   origin: OriginCacheResult;
   stored: boolean;
+}
+
+/**
+ * Adds the URL's own headers (routes.ts `Route.headers`, and `dl`'s Content-Disposition, named after the
+ * format actually served) to a rendered answer; errors and passed-through files go without them.
+ */
+function withRouteHeaders(response: DeliveryResponse, route: Route): DeliveryResponse {
+  if (response.status !== 200 && response.status !== 304) return response;
+  const headers = [...response.headers, ...route.headers];
+  if (route.download !== undefined) {
+    const contentType = response.headers[response.headers.indexOf('content-type') + 1] ?? '';
+    headers.push('content-disposition', contentDisposition(route.download, contentType, route.path));
+  }
+  return { ...response, headers };
 }
 
 function errorOutput(status: number, message: string): Output {

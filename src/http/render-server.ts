@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { HintHeaders } from '../delivery/client-hints.ts';
 import type { DeliveryRequest, DeliveryService } from '../delivery/delivery-service.ts';
 import type { DeliveryResponse } from '../delivery/respond.ts';
 import type { Health } from '../observability/health.ts';
@@ -161,20 +162,34 @@ function deliveryRequest(target: string, raw: string[]): DeliveryRequest {
   let accept: string | undefined;
   let ifNoneMatch: string | undefined;
   let range: string | undefined;
+  let hints: HintHeaders | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
     if (name.length === 5) {
-      if (range === undefined && name.toLowerCase() === 'range') range = value;
+      const lower = name.toLowerCase();
+      if (range === undefined && lower === 'range') range = value;
+      else if (lower === 'width') (hints ??= {}).width = value;
     } else if (name.length === 4) {
       if (host === undefined && name.toLowerCase() === 'host') host = value;
     } else if (name.length === 6) {
       if (name.toLowerCase() === 'accept') accept = accept === undefined ? value : `${accept}, ${value}`;
     } else if (name.length === 13) {
       if (name.toLowerCase() === 'if-none-match') ifNoneMatch = ifNoneMatch === undefined ? value : `${ifNoneMatch}, ${value}`;
+    } else if (name.length === 3 || name.length === 9 || name.length === 10 || name.length === 12) {
+      hints = readHint(name.toLowerCase(), value, hints);
     }
   }
-  return { host, target, accept, ifNoneMatch, range };
+  return hints === undefined ? { host, target, accept, ifNoneMatch, range } : { host, target, accept, ifNoneMatch, range, hints };
+}
+
+/** Client hint headers (delivery/client-hints.ts decides which apply); other headers leave `hints` as it was. */
+function readHint(name: string, value: string, hints: HintHeaders | undefined): HintHeaders | undefined {
+  if (name === 'dpr') return { ...hints, dpr: value };
+  if (name === 'save-data') return { ...hints, saveData: value };
+  if (name === 'sec-ch-dpr') return { ...hints, secChDpr: value };
+  if (name === 'sec-ch-width') return { ...hints, secChWidth: value };
+  return hints;
 }
 
 /**

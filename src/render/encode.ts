@@ -14,6 +14,10 @@ export interface OutputPlan {
   alpha: boolean;
   quality: number;
   lossless: boolean;
+  /** JPEG only: imgix's JPEGs are progressive unless `jpg-progressive=false`; `pjpg` always is. */
+  progressive: boolean;
+  /** JPEG only (`chromasub`). */
+  chromaSubsampling: '4:4:4' | '4:2:0';
 }
 
 const ALPHA_FORMATS = new Set<OutputFormat>(['png', 'png8', 'png32', 'webp', 'avif', 'gif']);
@@ -33,6 +37,8 @@ export function chooseOutput(params: RenderParams, sourceFormat: string, sourceH
     alpha: ALPHA_FORMATS.has(format),
     quality: clampQuality(params.q ?? (compress ? 45 : 75)),
     lossless: params.lossless === true,
+    progressive: format === 'pjpg' || params['jpg-progressive'] !== false,
+    chromaSubsampling: params.chromasub === 444 ? '4:4:4' : '4:2:0',
   };
 }
 
@@ -73,12 +79,12 @@ export interface AnimationTiming {
   loop: number;
 }
 
-/** Sets the encoder on the final pipeline. Metadata is stripped (sharp's default): imgix's cs=strip behaviour. */
+/** Sets the encoder on the final pipeline. Metadata is stripped (sharp's default); output-metadata.ts adds what is asked for. */
 export function applyEncoder(image: Sharp, plan: OutputPlan, animation?: AnimationTiming): Sharp {
-  const { quality, lossless } = plan;
+  const { quality, lossless, progressive, chromaSubsampling } = plan;
   switch (plan.format) {
-    case 'jpg': return image.jpeg({ quality, progressive: false });
-    case 'pjpg': return image.jpeg({ quality, progressive: true });
+    case 'jpg':
+    case 'pjpg': return image.jpeg({ quality, progressive, chromaSubsampling });
     case 'png': return image.png();
     // imgix's PNG8: a 256-colour palette (libimagequant), keeping 1-bit-ish alpha.
     case 'png8': return image.png({ palette: true, colours: 256 });

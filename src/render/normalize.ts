@@ -8,6 +8,7 @@ import type { Rgba } from './colors.ts';
 import type { AutoFlag, CropMode, Fit, OutputFormatParam, RectValue, RenderParams } from './render-params.ts';
 import { FACE_PARAMS, normalizeFaceData, normalizeFaces, readFit } from './faces-params.ts';
 import { ANIMATION_PARAMS, normalizeAnimation } from './animation-params.ts';
+import { normalizeOutput, OUTPUT_PARAMS } from './output-params.ts';
 import { normalizeSubImages, SUB_IMAGE_PARAMS } from './sub-image-params.ts';
 import { normalizeText, TEXT_PARAMS } from './text-params.ts';
 import type { ParamValue } from './values.ts';
@@ -22,6 +23,7 @@ export const SUPPORTED = new Set([
   ...TEXT_PARAMS,
   ...FACE_PARAMS,
   ...ANIMATION_PARAMS,
+  ...OUTPUT_PARAMS,
 ]);
 
 /** Absurd-but-valid sizes are bounded here; the planner then caps the output at maxOutputSide anyway. */
@@ -53,6 +55,7 @@ export function normalizeParams(values: ReadonlyMap<string, ParamValue>): Render
   normalizeFit(p, read);
   normalizeFaces(p, read);
   normalizeFormat(p, read, fm);
+  normalizeOutput(p, read);
   normalizeCanvas(p, read);
   normalizeOrientation(p, read);
   normalizeColour(p, read);
@@ -201,7 +204,11 @@ function normalizeTrim(p: RenderParams, read: Reader): void {
 
 function outputFormat(fm: string | undefined): OutputFormatParam | undefined {
   if (fm === undefined) return undefined;
-  if (fm === 'jp2' || fm === 'jxr') return 'jpg'; // no JPEG 2000 / JPEG XR encoder in prebuilt sharp
+  if (fm === 'jp2' || fm === 'jxr') {
+    // No JPEG 2000 / JPEG XR encoder in sharp's prebuilt libvips: say so rather than send a JPEG under that name.
+    const name = fm === 'jp2' ? 'JPEG 2000 (fm=jp2)' : 'JPEG XR (fm=jxr)';
+    throw new PictorError('INVALID_PARAMETER', `fm: ${name} cannot be produced here; ask for fm=avif, fm=webp or fm=jpg instead`, { pointer: 'fm' });
+  }
   return OUTPUT_FORMATS.has(fm) ? (fm as OutputFormatParam) : undefined; // mp4/webm/spritesheet: video, ignored
 }
 

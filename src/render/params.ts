@@ -19,31 +19,113 @@ export interface ParsedParams {
   canonical: string;
   /** Unix seconds from `expires` (kept out of `canonical`; the caller decides what an expired URL gets). */
   expires?: number;
-  /** Known imgix parameters that were validated but are not rendered (e.g. `txt`, `ch`, `dl`). */
+  /** Known imgix parameters that were validated but are not applied (named in `X-Pictor-Unsupported`). */
   ignored?: string[];
+  /** `dl`: answer as a download under this name (the delivery layer sets Content-Disposition). */
+  download?: string;
+  /** `ch`: the client hints the URL opts in to; the delivery layer reads their headers. */
+  hints?: ClientHint[];
 }
+
+export type ClientHint = 'width' | 'dpr' | 'save-data';
+
+/** Client hint values a request sent, already bounded and rounded (delivery/client-hints.ts). */
+export interface HintValues {
+  width?: number;
+  dpr?: number;
+  saveData?: boolean;
+}
+
+export interface ParseOptions {
+  /** The Source's `default_params` (name → value): each applies unless the query gives that parameter. */
+  defaults?: Readonly<Record<string, string>>;
+  /** Header values for the hints `ch` names; a hint that `ch` does not name is not applied. */
+  hints?: HintValues;
+}
+
+/** imgix parameters applied outside the renderer: by the delivery layer (the URL's expiry, downloads, client hints). */
+export const DELIVERY_PARAMS: readonly string[] = ['expires', 'dl', 'ch'];
 
 /** Parameters that never affect the pixels: the signature and the SDK marker. */
 const SKIPPED = new Set(['s', 'ixlib']);
+/** imgix: `ch` cannot be a Source default (it would make every response vary); nor can an expiry. */
+const NOT_DEFAULTS = new Set(['ch', 'expires']);
+/** What Save-Data lowers the quality to (imgix's documented value, as for auto=compress). */
+const SAVE_DATA_QUALITY = 45;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-export function parseParams(rawQuery: string): ParsedParams {
-  const raw = collect(rawQuery.startsWith('?') ? rawQuery.slice(1) : rawQuery);
+export function parseParams(rawQuery: string, options: ParseOptions = {}): ParsedParams {
+  let raw = collect(rawQuery.startsWith('?') ? rawQuery.slice(1) : rawQuery);
+  const defaults = options.defaults ? defaultsOf(options.defaults, raw) : undefined;
+  if (defaults) raw = new Map([...defaults, ...raw]);
   const values = new Map<string, ParamValue>();
-  let expires: number | undefined;
+  const parsed: ParsedParams = { params: {}, canonical: '' };
   const ignored: string[] = [];
   for (const [name, value] of raw) {
-    const validated = validateValue(name, value, effectiveSpec(name));
-    if (name === 'expires') expires = validated as number;
+    const validated = validateDefault(name, value, defaults?.has(name) === true);
+    if (name === 'expires') parsed.expires = validated as number;
+    else if (name === 'dl') parsed.download = validated as string;
+    else if (name === 'ch') parsed.hints = validated as ClientHint[];
     else if (SUPPORTED.has(name)) values.set(name, validated);
     else ignored.push(name);
   }
-  const params = normalizeParams(values);
-  const parsed: ParsedParams = { params, canonical: canonicalize(params) };
-  if (expires !== undefined) parsed.expires = expires;
+  if (parsed.hints && options.hints) applyHints(values, parsed.hints, options.hints);
+  parsed.params = normalizeParams(values);
+  parsed.canonical = canonicalize(parsed.params);
   if (ignored.length > 0) parsed.ignored = ignored;
   return parsed;
+}
+
+/** The defaults the query does not override, by canonical name (aliases and `…64` forms resolved alike). */
+function defaultsOf(defaults: Readonly<Record<string, string>>, query: ReadonlyMap<string, string>): Map<string, string> | undefined {
+  const pairs = Object.entries(defaults).map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`);
+  const applied = new Map<string, string>();
+  for (const [name, value] of collectDefaults(pairs.join('&'))) {
+    if (!query.has(name) && !NOT_DEFAULTS.has(name)) applied.set(name, value);
+  }
+  return applied.size > 0 ? applied : undefined;
+}
+
+function collectDefaults(query: string): Map<string, string> {
+  try {
+    return collect(query);
+  } catch (error) {
+    throw fromDefaults(error);
+  }
+}
+
+/** A bad default is the Source's fault, not the URL's: the message says where to fix it. */
+function validateDefault(name: string, value: string, isDefault: boolean): ParamValue {
+  try {
+    return validateValue(name, value, effectiveSpec(name));
+  } catch (error) {
+    throw isDefault ? fromDefaults(error) : error;
+  }
+}
+
+function fromDefaults(error: unknown): unknown {
+  if (!(error instanceof PictorError)) return error;
+  return new PictorError('INVALID_PARAMETER', `${error.message} (in the Source's default_params)`, { pointer: 'default_params' });
+}
+
+/**
+ * Client hints replace parameters before normalisation, so a hinted render is keyed and planned like the
+ * same URL written out. `Width` is the image's width in device pixels: it replaces `w` and the device pixel
+ * ratio is already in it, so `dpr` no longer applies. `DPR` replaces `dpr`. `Save-Data` lowers the quality
+ * to 45 (a lower `q` is kept).
+ */
+function applyHints(values: Map<string, ParamValue>, named: readonly ClientHint[], hints: HintValues): void {
+  if (named.includes('width') && hints.width !== undefined) {
+    values.set('w', hints.width);
+    values.delete('dpr');
+  } else if (named.includes('dpr') && hints.dpr !== undefined) {
+    values.set('dpr', hints.dpr);
+  }
+  if (named.includes('save-data') && hints.saveData === true) {
+    const q = values.get('q');
+    values.set('q', typeof q === 'number' ? Math.min(q, SAVE_DATA_QUALITY) : SAVE_DATA_QUALITY);
+  }
 }
 
 /** Serialises params sorted by name; values use the same syntax the parser accepts. */

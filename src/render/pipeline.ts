@@ -16,6 +16,7 @@ import { contentTypeFor } from './detect.ts';
 import { estimateRenderCost, type RenderCost } from './cost.ts';
 import { applyEncoder, chooseOutput, reportedFormat, type OutputPlan } from './encode.ts';
 import { planGeometry, type OutputLimits, type Size } from './geometry.ts';
+import { applyOutputMetadata } from './output-metadata.ts';
 import type { RenderParams } from './render-params.ts';
 import { mapSharpError } from './sharp-errors.ts';
 import { adjustStep } from './steps/adjust.ts';
@@ -178,7 +179,7 @@ export async function render(input: Buffer, params: RenderParams, options: Rende
   await runSteps(builder, job);
 
   if (output.format === 'blurhash') return renderBlurhash(builder);
-  const { data, info } = await builder.finish((image) => applyEncoder(image, output));
+  const { data, info } = await builder.finish((image) => applyOutputMetadata(applyEncoder(image, output), output.format, params, metadata));
   return {
     // sharp hands over libvips' write buffer as it is: its allocation is rounded up far beyond the bytes of
     // a small image (up to twice them for a large one), and V8 is told only the bytes. A cache keeping it

@@ -186,6 +186,18 @@ export interface RenderParams {
   skip?: number;
   /** Keeps every Nth frame starting with the first (N ≥ 2). */
   interval?: number;
+  // Output settings (imgix `jpg-progressive`, `chromasub`, `cs`, `dpi`, `iptc`; see output-params.ts).
+  // Present only when they differ from imgix's defaults and the output may be a format they apply to.
+  /** Only `false` (baseline): imgix's JPEGs are progressive by default. */
+  'jpg-progressive'?: false;
+  /** Only 444 (4:2:2 is served as 4:4:4); 4:2:0 is the default. */
+  chromasub?: 444;
+  /** Absent means imgix's default `origin`: the source's own RGB profile. */
+  cs?: 'srgb' | 'adobergb1998' | 'tinysrgb' | 'strip';
+  /** Density written into JPEG and PNG files (1–65535). */
+  dpi?: number;
+  /** Keep the source's IPTC block (JPEG to JPEG only). */
+  iptc?: 'allow';
 }
 
 export interface Padding {

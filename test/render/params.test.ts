@@ -72,8 +72,9 @@ describe('parseParams: canonical form', () => {
   });
 
   it('reports known but unrendered parameters as ignored', () => {
-    const parsed = parseParams('w=10&txt=hello&mark64=aHR0cHM6Ly9hc3NldHMuaW1naXgubmV0L2xvZ28ucG5n&ch=dpr');
-    assert.deepEqual(parsed.ignored, ['ch']);
+    const parsed = parseParams('w=10&txt=hello&bg-remove=true&mark64=aHR0cHM6Ly9hc3NldHMuaW1naXgubmV0L2xvZ28ucG5n&ch=dpr');
+    assert.deepEqual(parsed.ignored, ['bg-remove']);
+    assert.deepEqual(parsed.hints, ['dpr'], 'ch is applied by the delivery layer');
     assert.equal(parsed.canonical, 'mark=https://assets.imgix.net/logo.png&txt=hello&w=10', 'mark and txt are rendered now');
   });
 });

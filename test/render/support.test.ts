@@ -1,0 +1,23 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { describe, it } from 'node:test';
+import { parameterSupport, parametersMarkdown } from '../../src/render/support.ts';
+
+describe('the parameter support table', () => {
+  it('docs/parameters.md is current (regenerate it with scripts/parameters-table.ts)', () => {
+    assert.equal(fs.readFileSync('docs/parameters.md', 'utf8'), parametersMarkdown());
+  });
+
+  it('lists every manifest parameter once, with statuses from the code', () => {
+    const rows = parameterSupport();
+    assert.equal(new Set(rows.map((row) => row.name)).size, rows.length);
+    const status = (name: string) => rows.find((row) => row.name === name)?.status;
+    assert.equal(status('w'), 'implemented');
+    assert.equal(status('dl'), 'implemented');
+    assert.equal(status('ch'), 'implemented');
+    assert.equal(status('cs'), 'implemented');
+    assert.equal(status('bg-remove'), 'fallback');
+    assert.equal(status('video-codec'), 'video');
+    assert.equal(status('video-clip-start'), 'video', 'the manifest\'s "video rendering" spelling too');
+  });
+});
