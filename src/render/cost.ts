@@ -18,6 +18,7 @@
  */
 import type { OutputFormat } from './encode.ts';
 import type { RenderParams } from './render-params.ts';
+import { toneCopies } from './tone-params.ts';
 
 export interface InputInfo {
   /** sharp's format name: jpeg, png, webp, gif, tiff, avif, heif, svg… */
@@ -116,6 +117,7 @@ function materialisingSteps(params: RenderParams): number {
   if (params.px !== undefined) steps++;
   if (params.fill === 'blur') steps++;
   if (params.mark !== undefined || params.blend !== undefined) steps++;
+  steps += toneCopies(params);
   return steps;
 }
 

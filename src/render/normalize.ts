@@ -7,6 +7,8 @@ import { PictorError } from '../errors.ts';
 import type { Rgba } from './colors.ts';
 import type { AutoFlag, CropMode, Fit, OutputFormatParam, RectValue, RenderParams } from './render-params.ts';
 import { normalizeSubImages, SUB_IMAGE_PARAMS } from './sub-image-params.ts';
+import { normalizeTone, TONE_PARAMS } from './tone-params.ts';
+import { normalizeTrim, TRIM_PARAMS } from './trim-params.ts';
 import type { ParamValue } from './values.ts';
 
 /** Parameters the renderer implements. Anything else that imgix knows is validated, then ignored. */
@@ -14,8 +16,10 @@ export const SUPPORTED = new Set([
   'w', 'h', 'fit', 'crop', 'ar', 'rect', 'dpr', 'max-w', 'max-h', 'min-w', 'min-h', 'fp-x', 'fp-y', 'fp-z',
   'fm', 'q', 'lossless', 'auto', 'bg', 'fill', 'fill-color', 'pad', 'pad-top', 'pad-right', 'pad-bottom',
   'pad-left', 'rot', 'rot-type', 'flip', 'orient', 'blur', 'sharp', 'bri', 'con', 'sat', 'hue', 'gam', 'exp',
-  'invert', 'monochrome', 'sepia', 'px', 'trim', 'trim-color', 'trim-tol',
+  'invert', 'monochrome', 'sepia', 'px',
+  ...TRIM_PARAMS,
   ...SUB_IMAGE_PARAMS,
+  ...TONE_PARAMS,
 ]);
 
 /** Absurd-but-valid sizes are bounded here; the planner then caps the output at maxOutputSide anyway. */
@@ -46,6 +50,7 @@ export function normalizeParams(values: ReadonlyMap<string, ParamValue>): Render
   normalizeColour(p, read);
   normalizeTrim(p, read);
   normalizeSubImages(p, read);
+  normalizeTone(p, read);
 
   const rect = read.list('rect');
   if (rect) p.rect = rect as unknown as RectValue;
@@ -170,18 +175,6 @@ function normalizeColour(p: RenderParams, read: Reader): void {
   if (read.bool('invert') === true) p.invert = true;
   const mono = read.color('monochrome');
   if (mono && mono.a > 0) p.monochrome = mono;
-}
-
-function normalizeTrim(p: RenderParams, read: Reader): void {
-  const trim = read.str('trim');
-  if (trim === undefined) return;
-  // alpha / colorunlessalpha are approximated by the automatic trim (sharp's top-left-pixel background).
-  p.trim = trim === 'color' ? 'color' : 'auto';
-  if (p.trim !== 'color') return;
-  const color = read.color('trim-color');
-  if (color) p['trim-color'] = color;
-  const tol = read.num('trim-tol');
-  if (tol !== undefined && tol > 0) p['trim-tol'] = Math.min(255, tol);
 }
 
 function outputFormat(fm: string | undefined): OutputFormatParam | undefined {

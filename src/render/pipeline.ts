@@ -1,7 +1,7 @@
 /**
  * render(): bytes + normalised params → encoded output. A list of small steps over one context, in
- * imgix's order (orient → trim → rect → fit → flip/rot → adjust → stylize → pad → blend → mark → bg → cap
- * → encode);
+ * imgix's order (orient → trim → rect → fit → flip/rot → adjust → tone → stylize → duotone/halftone → pad
+ * → blend → mark → bg → cap → colorquant → encode);
  * the PipelineBuilder packs them into as few sharp pipelines as their order allows.
  */
 import sharp, { type Metadata } from 'sharp';
@@ -13,7 +13,7 @@ import type { DecodedMasters } from './decoded-masters.ts';
 import { contentTypeFor } from './detect.ts';
 import { estimateRenderCost, type RenderCost } from './cost.ts';
 import { applyEncoder, chooseOutput, reportedFormat, type OutputPlan } from './encode.ts';
-import { planGeometry, type OutputLimits, type Size } from './geometry.ts';
+import { planGeometry, resolveRect, type OutputLimits, type Size } from './geometry.ts';
 import type { RenderParams } from './render-params.ts';
 import { mapSharpError } from './sharp-errors.ts';
 import { adjustStep } from './steps/adjust.ts';
@@ -24,6 +24,7 @@ import { orientStep, rectStep, resizeStep, trimStep } from './steps/geometry-ste
 import { markStep } from './steps/mark.ts';
 import { flipStep, rotateStep } from './steps/rotate.ts';
 import { stylizeStep } from './steps/stylize.ts';
+import { colorquantStep, toneAdjustStep, toneStylizeStep } from './steps/tone.ts';
 
 export interface RenderOptions {
   /** From negotiate.acceptClass(): '' | 'avif' | 'webp' | 'none'. */
@@ -73,12 +74,15 @@ const STEPS: readonly RenderStep[] = [
   flipStep,
   rotateStep,
   adjustStep,
+  toneAdjustStep,
   stylizeStep,
+  toneStylizeStep,
   padStep,
   blendStep,
   markStep,
   backgroundStep,
   capStep,
+  colorquantStep,
 ];
 
 /**
@@ -97,6 +101,8 @@ export async function prepareRender(input: Buffer, params: RenderParams, options
   const sourceFormat = String(metadata.format);
   const output = chooseOutput(params, sourceFormat, metadata.hasAlpha, options.acceptClass);
   const source = params.orient === undefined ? metadata.autoOrient : { width: metadata.width, height: metadata.height };
+  // A rect outside the image is refused before admission; after a trim, only the render knows the size.
+  if (params.rect && !params.trim) resolveRect(params.rect, source);
   const size = output.format === 'json' ? { width: 0, height: 0 } : planGeometry(source, params, options.limits ?? DEFAULT_OUTPUT_LIMITS).output;
   const cost = estimateRenderCost(
     {
