@@ -20,6 +20,7 @@ import { decodeBatchFrames, type AnimationMode } from './animation/render.ts';
 import type { OutputFormat } from './encode.ts';
 import { coversFaces, detectsFaces } from './faces-params.ts';
 import type { RenderParams } from './render-params.ts';
+import { toneCopies } from './tone-params.ts';
 
 export interface InputInfo {
   /** sharp's format name: jpeg, png, webp, gif, tiff, avif, heif, svg… */
@@ -156,6 +157,7 @@ function materialisingSteps(params: RenderParams): number {
   if (params.mark !== undefined || params.blend !== undefined) steps++;
   if (params.txt !== undefined) steps += 3; // the text layer and its masks (at most the image's size), the composite
   if (coversFaces(params)) steps++; // face-blur / face-pixel
+  steps += toneCopies(params);
   return steps;
 }
 

@@ -2,6 +2,7 @@
  * Pure size arithmetic for `rect`, `w`/`h`/`dpr`/`ar`, the fit modes and the output cap. Everything is
  * computed here, up front, so sharp is always told exact pixel sizes and the result is predictable.
  */
+import { PictorError } from '../errors.ts';
 import type { Rgba } from './colors.ts';
 import type { Face } from './faces/blazeface.ts';
 import { faceAreaRegion, faceCropRegion } from './faces/face-geometry.ts';
@@ -47,13 +48,23 @@ export interface OutputLimits {
 
 const WHITE: Rgba = { r: 255, g: 255, b: 255, a: 255 };
 
-/** `rect` in pixels of `source`, clamped inside it. */
+/**
+ * `rect` in pixels of `source`: a rectangle partly outside is clipped to it; one wholly outside selects
+ * nothing, which is refused (INVALID_PARAMETER) rather than turned into a sliver of the edge.
+ */
 export function resolveRect(rect: RectValue, source: Size): Region {
   const [x, y, w, h] = rect;
   const width = clamp(Math.round(fractionOrPixels(w, source.width)), 1, source.width);
   const height = clamp(Math.round(fractionOrPixels(h, source.height)), 1, source.height);
   const left = typeof x === 'number' ? fractionOrPixels(x, source.width) : anchor(x, source.width, width);
   const top = typeof y === 'number' ? fractionOrPixels(y, source.height) : anchor(y, source.height, height);
+  if (Math.round(left) >= source.width || Math.round(top) >= source.height) {
+    throw new PictorError(
+      'INVALID_PARAMETER',
+      `rect starts at x=${Math.round(left)}, y=${Math.round(top)}, outside the ${source.width}×${source.height} image it is cut from; it must overlap the image`,
+      { pointer: 'rect' },
+    );
+  }
   const l = clamp(Math.round(left), 0, source.width - 1);
   const t = clamp(Math.round(top), 0, source.height - 1);
   return { left: l, top: t, width: Math.min(width, source.width - l), height: Math.min(height, source.height - t) };

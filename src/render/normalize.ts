@@ -11,6 +11,8 @@ import { ANIMATION_PARAMS, normalizeAnimation } from './animation-params.ts';
 import { normalizeOutput, OUTPUT_PARAMS } from './output-params.ts';
 import { normalizeSubImages, SUB_IMAGE_PARAMS } from './sub-image-params.ts';
 import { normalizeText, TEXT_PARAMS } from './text-params.ts';
+import { normalizeTone, TONE_PARAMS } from './tone-params.ts';
+import { normalizeTrim, TRIM_PARAMS } from './trim-params.ts';
 import type { ParamValue } from './values.ts';
 
 /** Parameters the renderer implements. Anything else that imgix knows is validated, then ignored. */
@@ -18,12 +20,14 @@ export const SUPPORTED = new Set([
   'w', 'h', 'fit', 'crop', 'ar', 'rect', 'dpr', 'max-w', 'max-h', 'min-w', 'min-h', 'fp-x', 'fp-y', 'fp-z',
   'fm', 'q', 'lossless', 'auto', 'bg', 'fill', 'fill-color', 'pad', 'pad-top', 'pad-right', 'pad-bottom',
   'pad-left', 'rot', 'rot-type', 'flip', 'orient', 'blur', 'sharp', 'bri', 'con', 'sat', 'hue', 'gam', 'exp',
-  'invert', 'monochrome', 'sepia', 'px', 'trim', 'trim-color', 'trim-tol',
+  'invert', 'monochrome', 'sepia', 'px',
+  ...TRIM_PARAMS,
   ...SUB_IMAGE_PARAMS,
   ...TEXT_PARAMS,
   ...FACE_PARAMS,
   ...ANIMATION_PARAMS,
   ...OUTPUT_PARAMS,
+  ...TONE_PARAMS,
 ]);
 
 /** Absurd-but-valid sizes are bounded here; the planner then caps the output at maxOutputSide anyway. */
@@ -63,6 +67,7 @@ export function normalizeParams(values: ReadonlyMap<string, ParamValue>): Render
   normalizeSubImages(p, read);
   normalizeText(p, read);
   normalizeAnimation(p, read);
+  normalizeTone(p, read);
 
   const rect = read.list('rect');
   if (rect) p.rect = rect as unknown as RectValue;
@@ -188,18 +193,6 @@ function normalizeColour(p: RenderParams, read: Reader): void {
   if (read.bool('invert') === true) p.invert = true;
   const mono = read.color('monochrome');
   if (mono && mono.a > 0) p.monochrome = mono;
-}
-
-function normalizeTrim(p: RenderParams, read: Reader): void {
-  const trim = read.str('trim');
-  if (trim === undefined) return;
-  // alpha / colorunlessalpha are approximated by the automatic trim (sharp's top-left-pixel background).
-  p.trim = trim === 'color' ? 'color' : 'auto';
-  if (p.trim !== 'color') return;
-  const color = read.color('trim-color');
-  if (color) p['trim-color'] = color;
-  const tol = read.num('trim-tol');
-  if (tol !== undefined && tol > 0) p['trim-tol'] = Math.min(255, tol);
 }
 
 function outputFormat(fm: string | undefined): OutputFormatParam | undefined {

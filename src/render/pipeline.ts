@@ -1,7 +1,7 @@
 /**
  * render(): bytes + normalised params → encoded output. A list of small steps over one context, in
- * imgix's order (orient → trim → rect → fit → flip/rot → adjust → stylize → pad → blend → mark → txt → bg
- * → cap → encode);
+ * imgix's order (orient → trim → rect → fit → flip/rot → adjust → tone → stylize → duotone/halftone → pad
+ * → blend → mark → txt → bg → cap → colorquant → encode);
  * the PipelineBuilder packs them into as few sharp pipelines as their order allows.
  */
 import sharp, { type Metadata } from 'sharp';
@@ -15,7 +15,7 @@ import type { DecodedMasters } from './decoded-masters.ts';
 import { contentTypeFor } from './detect.ts';
 import { estimateRenderCost, type RenderCost } from './cost.ts';
 import { applyEncoder, chooseOutput, reportedFormat, type OutputPlan } from './encode.ts';
-import { planGeometry, type OutputLimits, type Size } from './geometry.ts';
+import { planGeometry, resolveRect, type OutputLimits, type Size } from './geometry.ts';
 import { applyOutputMetadata } from './output-metadata.ts';
 import type { RenderParams } from './render-params.ts';
 import { mapSharpError } from './sharp-errors.ts';
@@ -30,6 +30,7 @@ import { markStep } from './steps/mark.ts';
 import { flipStep, rotateStep } from './steps/rotate.ts';
 import { stylizeStep } from './steps/stylize.ts';
 import { textStep } from './steps/text.ts';
+import { colorquantStep, toneAdjustStep, toneStylizeStep } from './steps/tone.ts';
 
 export interface RenderOptions {
   /** From negotiate.acceptClass(): '' | 'avif' | 'webp' | 'none'. */
@@ -85,13 +86,16 @@ const STEPS: readonly RenderStep[] = [
   flipStep,
   rotateStep,
   adjustStep,
+  toneAdjustStep,
   stylizeStep,
+  toneStylizeStep,
   padStep,
   blendStep,
   markStep,
   textStep,
   backgroundStep,
   capStep,
+  colorquantStep,
 ];
 
 /**
@@ -113,6 +117,8 @@ export async function prepareRender(input: Buffer, params: RenderParams, options
   const output = chooseOutput(params, sourceFormat, metadata.hasAlpha, options.acceptClass, frames.frames.length > 1);
   const animated = isAnimatedOutput(frames, output.format);
   const source = params.orient === undefined && !animated ? metadata.autoOrient : { width: metadata.width, height: metadata.height };
+  // A rect outside the image is refused before admission; after a trim, only the render knows the size.
+  if (params.rect && !params.trim) resolveRect(params.rect, source);
   const size = output.format === 'json' ? { width: 0, height: 0 } : planGeometry(source, params, options.limits ?? DEFAULT_OUTPUT_LIMITS).output;
   if (animated) checkAnimationSize(frames.frames.length, size.width, size.height);
   const animation = animated ? animationMode(params, frames) : undefined;

@@ -78,9 +78,15 @@ export interface RenderParams {
   monochrome?: Rgba;
   sepia?: number;
   px?: number;
-  trim?: 'auto' | 'color';
+  trim?: 'auto' | 'color' | 'alpha' | 'colorunlessalpha';
   'trim-color'?: Rgba;
+  /** Largest channel difference from trim-color still trimmed (0–255). */
   'trim-tol'?: number;
+  /** trim=auto: a border line's largest mean difference from the edge colour, and its largest standard deviation. */
+  'trim-md'?: number;
+  'trim-sd'?: number;
+  /** Pixels of the source kept (positive) or also cut (negative) around the trimmed box. */
+  'trim-pad'?: number;
 
   // Watermark (imgix `mark*`). Present only with `mark`; defaults (mark-pad 5, mark-alpha 100, fit clip,
   // align bottom,right — top,left when tiled) are dropped. See sub-images.ts for the exact rules.
@@ -198,6 +204,25 @@ export interface RenderParams {
   dpi?: number;
   /** Keep the source's IPTC block (JPEG to JPEG only). */
   iptc?: 'allow';
+  // Tone and texture (tone-params.ts, steps/tone.ts). Defaults and no-op values are dropped.
+  /** Shadow and highlight colours: luminance 0 maps to the first, 1 to the second. */
+  duotone?: readonly [shadows: Rgba, highlights: Rgba];
+  /** 1–99: how much of the duotone covers the image (100, the default, is dropped; 0 drops duotone). */
+  'duotone-alpha'?: number;
+  /** Unsharp mask amount, -100–100 (negative softens); radius `usmrad` in pixels (default 2.5, dropped). */
+  usm?: number;
+  usmrad?: number;
+  /** Highlights -100–0 (darker), shadows 0–100 (lighter), vibrance -100–100. */
+  high?: number;
+  shad?: number;
+  vib?: number;
+  /** Halftone, 1–100: black and white dots, larger cells for larger values. */
+  htn?: number;
+  /** Noise reduction: both present when either was given (the other at imgix's default, 20). */
+  nr?: number;
+  nrs?: number;
+  /** Exactly this many colours in the output (fewer when the image has fewer), 2–256. */
+  colorquant?: number;
 }
 
 export interface Padding {

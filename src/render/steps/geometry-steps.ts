@@ -5,7 +5,9 @@
 import type { Sharp } from 'sharp';
 import { STAGE } from '../builder.ts';
 import { toSharpColor } from '../colors.ts';
-import { planGeometry, resolveRect, type ResizePlan } from '../geometry.ts';
+import { planGeometry, resolveRect, type Region, type ResizePlan } from '../geometry.ts';
+import { alphaBox, borderBox, colorBox, padBox, topLeftColor } from '../trim.ts';
+import { TRIM_MEAN_DIFFERENCE, TRIM_STANDARD_DEVIATION, TRIM_TOLERANCE } from '../trim-params.ts';
 import { paint, type RenderContext } from './context.ts';
 
 /**
@@ -41,23 +43,31 @@ export async function orientStep(ctx: RenderContext): Promise<void> {
   }
 }
 
-/** trim=auto: sharp's trim against the top-left pixel; trim=color: against trim-color with trim-tol. */
+/**
+ * trim: the box to keep is found on the raw pixels (trim.ts), then cut out like `rect`. trim-pad keeps that
+ * many more source pixels around it (or cuts that many more, when negative); it never adds new ones.
+ */
 export async function trimStep(ctx: RenderContext): Promise<void> {
   const { params, builder } = ctx;
-  if (!params.trim) return;
-  const color = params['trim-color'];
-  await builder.add({
-    slots: ['trim'],
-    from: STAGE.trim,
-    geometric: true,
-    apply: (image) =>
-      image.trim({
-        ...(color ? { background: toSharpColor(color) } : {}),
-        threshold: params['trim-tol'] ?? 10,
-      }),
+  const mode = params.trim;
+  if (!mode) return;
+  let box: Region | undefined;
+  // The box is only known from the pixels, and everything after depends on it.
+  await builder.transformPixels((data, info) => {
+    const image = { data, width: info.width, height: info.height, channels: info.channels };
+    if (mode === 'auto') {
+      box = borderBox(image, params['trim-md'] ?? TRIM_MEAN_DIFFERENCE, params['trim-sd'] ?? TRIM_STANDARD_DEVIATION);
+    } else if (mode === 'alpha' || (mode === 'colorunlessalpha' && image.channels === 4)) {
+      box = alphaBox(image);
+    } else {
+      box = colorBox(image, params['trim-color'] ?? topLeftColor(image), params['trim-tol'] ?? TRIM_TOLERANCE);
+    }
   });
-  // The trimmed size is only known after running it, and everything after depends on it.
-  await builder.materialize();
+  if (!box) return;
+  const region = params['trim-pad'] === undefined ? box : padBox(box, params['trim-pad'], builder);
+  await builder.add({ slots: ['extractPre'], from: STAGE.extractPre, geometric: true, apply: (image) => image.extract(region) });
+  builder.width = region.width;
+  builder.height = region.height;
 }
 
 /** rect is cut from the (oriented, trimmed) source before any resizing. */
