@@ -14,7 +14,8 @@
  * - Steps that materialise the whole image (trim, arbitrary rotation, blur, pixelate, fill=blur, blends and
  *   watermarks) hold a raw RGBA copy of it.
  * - Vector inputs are rasterised at the size the output needs; they are always heavy (their rasteriser can
- *   neither be bounded in time nor interrupted from within the process).
+ *   neither be bounded in time nor interrupted from within the process). So are PDFs, whose page is drawn
+ *   at the raster size the caller passes as the input's (pdf/pdf-source.ts plans it).
  */
 import type { OutputFormat } from './encode.ts';
 import type { RenderParams } from './render-params.ts';
@@ -66,6 +67,8 @@ const DECODE_BYTES_PER_PIXEL: Record<string, number> = {
   avif: 20,
   heif: 20,
   svg: 4,
+  // pdf.js draws on an RGBA canvas, which is read back (a copy) and packed to RGB: charged per raster pixel.
+  pdf: 11,
 };
 /** SVG filter effects (blurs, offsets, composites) each take whole-image surfaces of the raster. */
 const VECTOR_FILTER_BYTES_PER_PIXEL = 30;
@@ -87,10 +90,13 @@ const ENCODE_BYTES_PER_PIXEL: Record<OutputFormat, number> = {
   blurhash: 0,
 };
 
+/** pdf.js itself beside the page raster: the parsed document, its fonts and decoded embedded images. */
+const PDF_BASE_BYTES = 64 * 1024 * 1024;
+
 /** A raw RGBA copy of the output-sized image, held by steps that materialise it. */
 const MATERIALISED_BYTES_PER_PIXEL = 4;
 
-export const VECTOR_FORMATS = new Set(['svg', 'pdf']);
+export const VECTOR_FORMATS = new Set(['svg']);
 
 export function estimateRenderCost(input: InputInfo, output: OutputInfo, params: RenderParams): RenderCost {
   const inputPixels = input.width * input.height * Math.max(1, input.frames);
@@ -104,8 +110,9 @@ export function estimateRenderCost(input: InputInfo, output: OutputInfo, params:
   // trim runs on the full-size input, before any resize; the other steps on the output-sized image.
   const trimmed = params.trim && !vector ? input.width * input.height : 0;
   const materialised = MATERIALISED_BYTES_PER_PIXEL * (materialisingSteps(params) * outputPixels + trimmed);
-  const bytes = Math.ceil(BASE_BYTES + decodePixels * decodeRate + outputPixels * ENCODE_BYTES_PER_PIXEL[output.format] + materialised);
-  return { bytes, heavy: vector || bytes >= HEAVY_RENDER_BYTES };
+  const base = input.format === 'pdf' ? BASE_BYTES + PDF_BASE_BYTES : BASE_BYTES;
+  const bytes = Math.ceil(base + decodePixels * decodeRate + outputPixels * ENCODE_BYTES_PER_PIXEL[output.format] + materialised);
+  return { bytes, heavy: vector || input.format === 'pdf' || bytes >= HEAVY_RENDER_BYTES };
 }
 
 /** How many whole-image raw copies the steps of these parameters hold (each of them at most once). */

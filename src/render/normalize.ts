@@ -6,6 +6,7 @@
 import { PictorError } from '../errors.ts';
 import type { Rgba } from './colors.ts';
 import type { AutoFlag, CropMode, Fit, OutputFormatParam, RectValue, RenderParams } from './render-params.ts';
+import { normalizePdf, PDF_PARAMS } from './pdf-params.ts';
 import { normalizeSubImages, SUB_IMAGE_PARAMS } from './sub-image-params.ts';
 import type { ParamValue } from './values.ts';
 
@@ -16,6 +17,7 @@ export const SUPPORTED = new Set([
   'pad-left', 'rot', 'rot-type', 'flip', 'orient', 'blur', 'sharp', 'bri', 'con', 'sat', 'hue', 'gam', 'exp',
   'invert', 'monochrome', 'sepia', 'px', 'trim', 'trim-color', 'trim-tol',
   ...SUB_IMAGE_PARAMS,
+  ...PDF_PARAMS,
 ]);
 
 /** Absurd-but-valid sizes are bounded here; the planner then caps the output at maxOutputSide anyway. */
@@ -49,6 +51,7 @@ export function normalizeParams(values: ReadonlyMap<string, ParamValue>): Render
 
   const rect = read.list('rect');
   if (rect) p.rect = rect as unknown as RectValue;
+  normalizePdf(p, read); // last: it needs to know whether any other parameter is present
   return p;
 }
 

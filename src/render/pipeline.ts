@@ -10,10 +10,11 @@ import { PictorError } from '../errors.ts';
 import { PipelineBuilder } from './builder.ts';
 import { renderBlurhash, renderJson } from './data-outputs.ts';
 import type { DecodedMasters } from './decoded-masters.ts';
-import { contentTypeFor } from './detect.ts';
+import { contentTypeFor, isPdf } from './detect.ts';
 import { estimateRenderCost, type RenderCost } from './cost.ts';
 import { applyEncoder, chooseOutput, reportedFormat, type OutputPlan } from './encode.ts';
 import { planGeometry, type OutputLimits, type Size } from './geometry.ts';
+import { pdfJson, pdfMetadata, planPdf, rasterizePdf, type PdfPlan } from './pdf/pdf-source.ts';
 import type { RenderParams } from './render-params.ts';
 import { mapSharpError } from './sharp-errors.ts';
 import { adjustStep } from './steps/adjust.ts';
@@ -60,6 +61,8 @@ export interface PreparedRender {
   /** The final size the render plans (an upper bound when `rect` or `trim` cut the source first). */
   size: Size;
   cost: RenderCost;
+  /** A PDF source: the page and the size it is drawn at. */
+  pdf?: PdfPlan;
 }
 
 /** imgix's output cap: 8192 px a side (and so at most 8192² pixels). */
@@ -86,9 +89,10 @@ const STEPS: readonly RenderStep[] = [
  * estimates the render's memory so that it can be admitted (or refused) before any decoding.
  */
 export async function prepareRender(input: Buffer, params: RenderParams, options: Pick<RenderOptions, 'acceptClass' | 'maxInputPixels' | 'limits'>): Promise<PreparedRender> {
-  const metadata = await readHeader(input);
   const maxInputPixels = Math.max(1, Math.floor(options.maxInputPixels));
-  if (metadata.width * metadata.height > maxInputPixels) {
+  const pdf = isPdf(input) ? await planPdf(input, params, options.limits ?? DEFAULT_OUTPUT_LIMITS, maxInputPixels) : undefined;
+  const metadata = pdf ? pdfMetadata(pdf) : await readHeader(input);
+  if (!pdf && metadata.width * metadata.height > maxInputPixels) {
     throw new PictorError(
       'INPUT_TOO_LARGE',
       `The source image is ${metadata.width}×${metadata.height} pixels, more than the limit of ${maxInputPixels}`,
@@ -101,8 +105,9 @@ export async function prepareRender(input: Buffer, params: RenderParams, options
   const cost = estimateRenderCost(
     {
       format: sourceFormat,
-      width: metadata.width,
-      height: metadata.height,
+      // A PDF page is drawn at the planned raster size, whatever its size in points.
+      width: pdf ? pdf.raster.width : metadata.width,
+      height: pdf ? pdf.raster.height : metadata.height,
       progressive: metadata.isProgressive === true,
       frames: 1,
       // The whole file is searched (SVG is text; the input is bounded by --max-input-bytes): a filter hidden
@@ -112,14 +117,14 @@ export async function prepareRender(input: Buffer, params: RenderParams, options
     { format: output.format, ...size },
     params,
   );
-  return { metadata, output, size, cost };
+  return { metadata, output, size, cost, ...(pdf ? { pdf } : {}) };
 }
 
 export async function render(input: Buffer, params: RenderParams, options: RenderOptions, prepared?: PreparedRender): Promise<RenderResult> {
   const deadline = options.timeoutSeconds && options.timeoutSeconds > 0 ? Date.now() + options.timeoutSeconds * 1000 : undefined;
-  const { metadata, output } = prepared ?? (await prepareRender(input, params, options));
+  const { metadata, output, pdf } = prepared ?? (await prepareRender(input, params, options));
   const sourceFormat = String(metadata.format);
-  if (output.format === 'json') return renderJson(input, metadata, sourceFormat);
+  if (output.format === 'json') return pdf ? pdfJson(input, pdf) : renderJson(input, metadata, sourceFormat);
 
   // An explicit `orient` replaces the EXIF orientation; otherwise EXIF is always applied (sizes are oriented).
   // Only the first frame of animated inputs is read (sharp's default). failOn 'error' still rejects
@@ -129,7 +134,7 @@ export async function render(input: Buffer, params: RenderParams, options: Rende
   const size = autoOrient ? metadata.autoOrient : { width: metadata.width, height: metadata.height };
   const limits = options.limits ?? DEFAULT_OUTPUT_LIMITS;
   const master = { ...size, format: sourceFormat, pages: metadata.pages ?? 1, hasAlpha: metadata.hasAlpha, limitInputPixels: maxInputPixels };
-  const decoded = options.decoded && (await options.decoded.masters.source(options.decoded.masterKey, input, master, params, limits));
+  const decoded = pdf ? await rasterizePdf(input, pdf, params, maxInputPixels) : options.decoded && (await options.decoded.masters.source(options.decoded.masterKey, input, master, params, limits));
   // Steps plan in the master's full-size coordinates even when a smaller decoded level stands in for it:
   // the level is only used when the resize is the first pixel operation, and it targets absolute sizes.
   const builder = new PipelineBuilder({

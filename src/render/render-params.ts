@@ -128,6 +128,12 @@ export interface RenderParams {
   'blend-pad'?: number;
   'blend-x'?: number;
   'blend-y'?: number;
+
+  // PDF (imgix `page`, `pdf-annotation`): only read when the source is a PDF (see pdf-params.ts).
+  /** 1-based page; absent means 1 (kept as 1 only when it is the URL's only parameter). */
+  page?: number;
+  /** false hides the page's annotations (imgix's default is to draw them). */
+  'pdf-annotation'?: false;
 }
 
 export interface Padding {
