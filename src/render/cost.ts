@@ -126,6 +126,14 @@ function materialisingSteps(params: RenderParams): number {
   return steps;
 }
 
+/**
+ * Reading a PDF's structure (in a render process, before its render is planned): pdf.js and its copy of
+ * the file, the cross-reference table and the objects it indexes, bounded by the file's size.
+ */
+export function pdfPlanCost(inputBytes: number): RenderCost {
+  return { bytes: BASE_BYTES + PDF_BASE_BYTES + inputBytes * 4, heavy: true };
+}
+
 /** `1.5 GB`, `320 MB`: for messages. */
 export function formatBytes(bytes: number): string {
   if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GB`;

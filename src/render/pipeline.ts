@@ -43,6 +43,12 @@ export interface RenderOptions {
    * skipped; an undecodable one fails with UNSUPPORTED_IMAGE (pointer `mark` / `blend`).
    */
   subImages?: { mark?: Buffer; blend?: Buffer };
+  /**
+   * Reads a PDF's structure and plans its raster (pdf/pdf-source.ts `planPdf` by default). The server
+   * passes one that runs in a render process: pdf.js parses in the calling thread, and a damaged file can
+   * keep it busy for long.
+   */
+  planPdf?: typeof planPdf;
 }
 
 export interface RenderResult {
@@ -88,9 +94,13 @@ const STEPS: readonly RenderStep[] = [
  * Reads the input's header (no pixels) and plans the output: refuses inputs over the pixel limit, and
  * estimates the render's memory so that it can be admitted (or refused) before any decoding.
  */
-export async function prepareRender(input: Buffer, params: RenderParams, options: Pick<RenderOptions, 'acceptClass' | 'maxInputPixels' | 'limits'>): Promise<PreparedRender> {
+export async function prepareRender(
+  input: Buffer,
+  params: RenderParams,
+  options: Pick<RenderOptions, 'acceptClass' | 'maxInputPixels' | 'limits' | 'planPdf'>,
+): Promise<PreparedRender> {
   const maxInputPixels = Math.max(1, Math.floor(options.maxInputPixels));
-  const pdf = isPdf(input) ? await planPdf(input, params, options.limits ?? DEFAULT_OUTPUT_LIMITS, maxInputPixels) : undefined;
+  const pdf = isPdf(input) ? await (options.planPdf ?? planPdf)(input, params, options.limits ?? DEFAULT_OUTPUT_LIMITS, maxInputPixels) : undefined;
   const metadata = pdf ? pdfMetadata(pdf) : await readHeader(input);
   if (!pdf && metadata.width * metadata.height > maxInputPixels) {
     throw new PictorError(
