@@ -67,8 +67,8 @@ const DECODE_BYTES_PER_PIXEL: Record<string, number> = {
   avif: 20,
   heif: 20,
   svg: 4,
-  // pdf.js draws on an RGBA canvas, which is read back (a copy) and packed to RGB: charged per raster pixel.
-  pdf: 11,
+  // pdf.js draws on an RGBA canvas, which is read back (a copy) and packed to RGB for sharp: per raster pixel.
+  pdf: 14,
 };
 /** SVG filter effects (blurs, offsets, composites) each take whole-image surfaces of the raster. */
 const VECTOR_FILTER_BYTES_PER_PIXEL = 30;
