@@ -7,6 +7,7 @@ import { isPictorError, PictorError } from '../errors.ts';
 import { acceptClass } from '../render/negotiate.ts';
 import type { DecodedMasters } from '../render/decoded-masters.ts';
 import { detectImageFormat } from '../render/detect.ts';
+import { rendersPdf } from '../render/pdf-params.ts';
 import { assetRef } from '../cache/freshness.ts';
 import { canonicalPath } from '../sources/asset-path.ts';
 import type { ResolvedSource, SourceRegistry } from '../sources/registry.ts';
@@ -148,7 +149,7 @@ export class DeliveryService {
     let output: Output;
     if (master.meta.kind === 'missing') {
       output = errorOutput(404, 'Asset not found.');
-    } else if (detectImageFormat(master.body) === null) {
+    } else if (detectImageFormat(master.body) === null && !rendersPdf(master.body, job.params)) {
       output = { status: 200, contentType: master.meta.contentType, body: master.body };
     } else {
       try {

@@ -1,6 +1,7 @@
 import type { DecodedMasters } from '../render/decoded-masters.ts';
 import type { OutputLimits } from '../render/geometry.ts';
 import type { IsolatedRenderer } from '../render/isolated-renderer.ts';
+import { pdfPlanCost } from '../render/cost.ts';
 import { prepareRender, render, type RenderResult } from '../render/pipeline.ts';
 import type { RenderParams } from '../render/render-params.ts';
 import type { RenderAdmission } from './render-admission.ts';
@@ -38,7 +39,11 @@ export class Renderer {
       timeoutSeconds: this.limits.renderTimeoutSeconds,
       ...(request.subImages ? { subImages: request.subImages } : {}),
     };
-    const prepared = await prepareRender(input, params, options);
+    const prepared = await prepareRender(input, params, {
+      ...options,
+      // A PDF's structure is read in a render process too, admitted like a render.
+      planPdf: (...args) => this.admission.run(pdfPlanCost(input.length), () => this.isolated.planPdf(...args, this.limits.renderTimeoutSeconds)),
+    });
     if (prepared.cost.heavy) return this.admission.run(prepared.cost, () => this.isolated.render(input, params, options));
     return this.admission.run(prepared.cost, () => render(input, params, { ...options, ...(request.decoded ? { decoded: request.decoded } : {}) }, prepared));
   }

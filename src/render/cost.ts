@@ -14,7 +14,8 @@
  * - Steps that materialise the whole image (trim, arbitrary rotation, blur, pixelate, fill=blur, blends,
  *   watermarks and text) hold a raw RGBA copy of it.
  * - Vector inputs are rasterised at the size the output needs; they are always heavy (their rasteriser can
- *   neither be bounded in time nor interrupted from within the process).
+ *   neither be bounded in time nor interrupted from within the process). So are PDFs, whose page is drawn
+ *   at the raster size the caller passes as the input's (pdf/pdf-source.ts plans it).
  */
 import { decodeBatchFrames, type AnimationMode } from './animation/render.ts';
 import type { OutputFormat } from './encode.ts';
@@ -71,6 +72,8 @@ const DECODE_BYTES_PER_PIXEL: Record<string, number> = {
   avif: 20,
   heif: 20,
   svg: 4,
+  // pdf.js draws on an RGBA canvas, which is read back (a copy) and packed to RGB for sharp: per raster pixel.
+  pdf: 14,
 };
 /** SVG filter effects (blurs, offsets, composites) each take whole-image surfaces of the raster. */
 const VECTOR_FILTER_BYTES_PER_PIXEL = 30;
@@ -99,11 +102,13 @@ const ENCODE_BYTES_PER_PIXEL: Record<OutputFormat, number> = {
 const FACE_DETECTION_BYTES = 24 * 1024 * 1024;
 /** The encoded frames an animated output accumulates before it is written (WebP's muxer, GIF's buffer). */
 const ANIMATED_ENCODED_BYTES_PER_PIXEL = 1;
+/** pdf.js itself beside the page raster: the parsed document, its fonts and decoded embedded images. */
+const PDF_BASE_BYTES = 64 * 1024 * 1024;
 
 /** A raw RGBA copy of the output-sized image, held by steps that materialise it. */
 const MATERIALISED_BYTES_PER_PIXEL = 4;
 
-export const VECTOR_FORMATS = new Set(['svg', 'pdf']);
+export const VECTOR_FORMATS = new Set(['svg']);
 
 /**
  * An animated output (animation/render.ts): the native way decodes and encodes frame after frame, holding
@@ -143,8 +148,9 @@ export function estimateRenderCost(input: InputInfo, output: OutputInfo, params:
   const trimmed = params.trim && !vector ? input.width * input.height : 0;
   const materialised = MATERIALISED_BYTES_PER_PIXEL * (materialisingSteps(params) * outputPixels + trimmed);
   const faces = detectsFaces(params) ? FACE_DETECTION_BYTES : 0;
-  const bytes = Math.ceil(BASE_BYTES + decodePixels * decodeRate + outputPixels * ENCODE_BYTES_PER_PIXEL[output.format] + materialised + faces);
-  return { bytes, heavy: vector || bytes >= HEAVY_RENDER_BYTES };
+  const base = input.format === 'pdf' ? BASE_BYTES + PDF_BASE_BYTES : BASE_BYTES;
+  const bytes = Math.ceil(base + decodePixels * decodeRate + outputPixels * ENCODE_BYTES_PER_PIXEL[output.format] + materialised + faces);
+  return { bytes, heavy: vector || input.format === 'pdf' || bytes >= HEAVY_RENDER_BYTES };
 }
 
 /** How many whole-image raw copies the steps of these parameters hold (each of them at most once). */
@@ -159,6 +165,14 @@ function materialisingSteps(params: RenderParams): number {
   if (coversFaces(params)) steps++; // face-blur / face-pixel
   steps += toneCopies(params);
   return steps;
+}
+
+/**
+ * Reading a PDF's structure (in a render process, before its render is planned): pdf.js and its copy of
+ * the file, the cross-reference table and the objects it indexes, bounded by the file's size.
+ */
+export function pdfPlanCost(inputBytes: number): RenderCost {
+  return { bytes: BASE_BYTES + PDF_BASE_BYTES + inputBytes * 4, heavy: true };
 }
 
 /** `1.5 GB`, `320 MB`: for messages. */

@@ -109,7 +109,7 @@ export interface MasterInfo extends Size {
 }
 
 /** The fraction of the source's resolution a resize needs, or undefined if it must see the full source. */
-function neededFraction(plan: ResizePlan, source: Size): number | undefined {
+export function neededFraction(plan: ResizePlan, source: Size): number | undefined {
   switch (plan.kind) {
     case 'scale':
     case 'cover':

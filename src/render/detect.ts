@@ -17,6 +17,14 @@ export function detectImageFormat(bytes: Buffer): ImageFormat | null {
   return null;
 }
 
+/**
+ * A PDF: `%PDF-` within the first 1024 bytes (readers accept a little junk before it). Not an image format
+ * above: a PDF is only rendered when the URL asks for an image (see pdf/pdf-source.ts).
+ */
+export function isPdf(bytes: Buffer): boolean {
+  return bytes.subarray(0, 1024).includes('%PDF-', 0, 'latin1') && detectImageFormat(bytes) === null;
+}
+
 const CONTENT_TYPES: Record<string, string> = {
   jpeg: 'image/jpeg',
   jpg: 'image/jpeg',
@@ -29,6 +37,7 @@ const CONTENT_TYPES: Record<string, string> = {
   tiff: 'image/tiff',
   avif: 'image/avif',
   svg: 'image/svg+xml',
+  pdf: 'application/pdf',
   json: 'application/json',
   blurhash: 'text/plain; charset=utf-8',
 };

@@ -60,6 +60,7 @@ function pickFormat(params: RenderParams, source: string, hasAlpha: boolean, acc
     case 'avif':
     case 'heif': return 'avif';
     case 'svg': return 'png';
+    case 'pdf': return 'png'; // text and line art: sharp edges, small files
     default: return hasAlpha ? 'png' : 'jpg'; // tiff and anything else browsers may not display
   }
 }

@@ -14,6 +14,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PictorError, type ErrorCode } from '../errors.ts';
+import type { OutputLimits } from './geometry.ts';
+import type { PdfPlan } from './pdf/pdf-source.ts';
 import type { RenderOptions, RenderResult } from './pipeline.ts';
 import type { RenderParams } from './render-params.ts';
 
@@ -23,11 +25,13 @@ export interface RenderJob {
   input: Uint8Array;
   params: RenderParams;
   options: Pick<RenderOptions, 'acceptClass' | 'maxInputPixels' | 'limits' | 'timeoutSeconds' | 'subImages'>;
+  /** Only read the PDF's structure and plan its raster (answers a PdfPlan instead of a RenderResult). */
+  planPdf?: true;
 }
 
 export type RenderReply =
   | { ready: true }
-  | { id: number; ok: true; result: RenderResult }
+  | { id: number; ok: true; result: RenderResult | PdfPlan }
   | { id: number; ok: false; error: { code?: ErrorCode; message: string; pointer?: string | undefined } };
 
 export interface IsolatedRendererOptions {
@@ -63,13 +67,23 @@ export class IsolatedRenderer {
 
   /** Renders in a render process; past `timeoutSeconds` the process is killed and RENDER_TIMEOUT thrown. */
   async render(input: Buffer, params: RenderParams, options: RenderJob['options']): Promise<RenderResult> {
+    const result = (await this.run({ id: this.nextId++, input, params, options })) as RenderResult;
+    result.body = Buffer.from(result.body.buffer, result.body.byteOffset, result.body.byteLength);
+    return result;
+  }
+
+  /** Plans a PDF's raster in a render process (pdf.js would block this thread on a damaged file), under the same deadline. */
+  async planPdf(input: Buffer, params: RenderParams, limits: OutputLimits, maxInputPixels: number, timeoutSeconds: number): Promise<PdfPlan> {
+    const options = { acceptClass: '', maxInputPixels, limits, timeoutSeconds };
+    return (await this.run({ id: this.nextId++, input, params, options, planPdf: true })) as PdfPlan;
+  }
+
+  private async run(job: RenderJob): Promise<RenderResult | PdfPlan> {
     if (this.closed) throw new PictorError('SHUTTING_DOWN', 'Pictor is stopping.');
     const proc = this.idle.pop() ?? (await this.start());
     clearTimeout(proc.idleTimer);
-    const job: RenderJob = { id: this.nextId++, input, params, options };
     try {
-      const result = await this.exchange(proc, job, (options.timeoutSeconds ?? 0) * 1000);
-      result.body = Buffer.from(result.body.buffer, result.body.byteOffset, result.body.byteLength);
+      const result = await this.exchange(proc, job, (job.options.timeoutSeconds ?? 0) * 1000);
       this.release(proc);
       return result;
     } catch (error) {
@@ -90,7 +104,7 @@ export class IsolatedRenderer {
     return this.all.size;
   }
 
-  private exchange(proc: RenderProcess, job: RenderJob, timeoutMs: number): Promise<RenderResult> {
+  private exchange(proc: RenderProcess, job: RenderJob, timeoutMs: number): Promise<RenderResult | PdfPlan> {
     return new Promise((resolve, reject) => {
       let settled = false;
       const finish = (outcome: () => void): void => {

@@ -9,6 +9,7 @@ import type { AutoFlag, CropMode, Fit, OutputFormatParam, RectValue, RenderParam
 import { FACE_PARAMS, normalizeFaceData, normalizeFaces, readFit } from './faces-params.ts';
 import { ANIMATION_PARAMS, normalizeAnimation } from './animation-params.ts';
 import { normalizeOutput, OUTPUT_PARAMS } from './output-params.ts';
+import { normalizePdf, PDF_PARAMS } from './pdf-params.ts';
 import { normalizeSubImages, SUB_IMAGE_PARAMS } from './sub-image-params.ts';
 import { normalizeText, TEXT_PARAMS } from './text-params.ts';
 import { normalizeTone, TONE_PARAMS } from './tone-params.ts';
@@ -28,6 +29,7 @@ export const SUPPORTED = new Set([
   ...ANIMATION_PARAMS,
   ...OUTPUT_PARAMS,
   ...TONE_PARAMS,
+  ...PDF_PARAMS,
 ]);
 
 /** Absurd-but-valid sizes are bounded here; the planner then caps the output at maxOutputSide anyway. */
@@ -71,6 +73,7 @@ export function normalizeParams(values: ReadonlyMap<string, ParamValue>): Render
 
   const rect = read.list('rect');
   if (rect) p.rect = rect as unknown as RectValue;
+  normalizePdf(p, read); // last: it needs to know whether any other parameter is present
   return p;
 }
 

@@ -12,11 +12,12 @@ import { animationMode, renderAnimation, type AnimationMode } from './animation/
 import { PipelineBuilder } from './builder.ts';
 import { renderBlurhash, renderJson } from './data-outputs.ts';
 import type { DecodedMasters } from './decoded-masters.ts';
-import { contentTypeFor } from './detect.ts';
+import { contentTypeFor, isPdf } from './detect.ts';
 import { estimateRenderCost, type RenderCost } from './cost.ts';
 import { applyEncoder, chooseOutput, reportedFormat, type OutputPlan } from './encode.ts';
 import { planGeometry, resolveRect, type OutputLimits, type Size } from './geometry.ts';
 import { applyOutputMetadata } from './output-metadata.ts';
+import { pdfJson, pdfMetadata, planPdf, rasterizePdf, type PdfPlan } from './pdf/pdf-source.ts';
 import type { RenderParams } from './render-params.ts';
 import { mapSharpError } from './sharp-errors.ts';
 import { adjustStep } from './steps/adjust.ts';
@@ -49,6 +50,12 @@ export interface RenderOptions {
    * skipped; an undecodable one fails with UNSUPPORTED_IMAGE (pointer `mark` / `blend`).
    */
   subImages?: { mark?: Buffer; blend?: Buffer };
+  /**
+   * Reads a PDF's structure and plans its raster (pdf/pdf-source.ts `planPdf` by default). The server
+   * passes one that runs in a render process: pdf.js parses in the calling thread, and a damaged file can
+   * keep it busy for long.
+   */
+  planPdf?: typeof planPdf;
 }
 
 export interface RenderResult {
@@ -71,6 +78,8 @@ export interface PreparedRender {
   frames: FrameSelection;
   /** Set when the output is animated: how its frames are rendered (animation/render.ts). */
   animation?: AnimationMode;
+  /** A PDF source: the page and the size it is drawn at. */
+  pdf?: PdfPlan;
 }
 
 /** imgix's output cap: 8192 px a side (and so at most 8192² pixels). */
@@ -102,10 +111,15 @@ const STEPS: readonly RenderStep[] = [
  * Reads the input's header (no pixels) and plans the output: refuses inputs over the pixel limit, and
  * estimates the render's memory so that it can be admitted (or refused) before any decoding.
  */
-export async function prepareRender(input: Buffer, params: RenderParams, options: Pick<RenderOptions, 'acceptClass' | 'maxInputPixels' | 'limits'>): Promise<PreparedRender> {
-  const metadata = await readHeader(input);
+export async function prepareRender(
+  input: Buffer,
+  params: RenderParams,
+  options: Pick<RenderOptions, 'acceptClass' | 'maxInputPixels' | 'limits' | 'planPdf'>,
+): Promise<PreparedRender> {
   const maxInputPixels = Math.max(1, Math.floor(options.maxInputPixels));
-  if (metadata.width * metadata.height > maxInputPixels) {
+  const pdf = isPdf(input) ? await (options.planPdf ?? planPdf)(input, params, options.limits ?? DEFAULT_OUTPUT_LIMITS, maxInputPixels) : undefined;
+  const metadata = pdf ? pdfMetadata(pdf) : await readHeader(input);
+  if (!pdf && metadata.width * metadata.height > maxInputPixels) {
     throw new PictorError(
       'INPUT_TOO_LARGE',
       `The source image is ${metadata.width}×${metadata.height} pixels, more than the limit of ${maxInputPixels}`,
@@ -125,8 +139,9 @@ export async function prepareRender(input: Buffer, params: RenderParams, options
   const cost = estimateRenderCost(
     {
       format: sourceFormat,
-      width: metadata.width,
-      height: metadata.height,
+      // A PDF page is drawn at the planned raster size, whatever its size in points.
+      width: pdf ? pdf.raster.width : metadata.width,
+      height: pdf ? pdf.raster.height : metadata.height,
       progressive: metadata.isProgressive === true,
       frames: animated ? frames.count : 1,
       // The whole file is searched (SVG is text; the input is bounded by --max-input-bytes): a filter hidden
@@ -137,14 +152,14 @@ export async function prepareRender(input: Buffer, params: RenderParams, options
     params,
     animation,
   );
-  return { metadata, output, size, cost, frames, ...(animation ? { animation } : {}) };
+  return { metadata, output, size, cost, frames, ...(animation ? { animation } : {}), ...(pdf ? { pdf } : {}) };
 }
 
 export async function render(input: Buffer, params: RenderParams, options: RenderOptions, prepared?: PreparedRender): Promise<RenderResult> {
   const deadline = options.timeoutSeconds && options.timeoutSeconds > 0 ? Date.now() + options.timeoutSeconds * 1000 : undefined;
-  const { metadata, output, frames, animation } = prepared ?? (await prepareRender(input, params, options));
+  const { metadata, output, frames, animation, pdf } = prepared ?? (await prepareRender(input, params, options));
   const sourceFormat = String(metadata.format);
-  if (output.format === 'json') return withFaceData(renderJson(input, metadata, sourceFormat), input, metadata, params, options.maxInputPixels, deadline);
+  if (output.format === 'json') return pdf ? pdfJson(input, pdf) : withFaceData(renderJson(input, metadata, sourceFormat), input, metadata, params, options.maxInputPixels, deadline);
 
   const maxInputPixels = Math.max(1, Math.floor(options.maxInputPixels));
   const limits = options.limits ?? DEFAULT_OUTPUT_LIMITS;
@@ -171,7 +186,7 @@ export async function render(input: Buffer, params: RenderParams, options: Rende
   const page = (metadata.pages ?? 1) > 1 ? { page: frames.frames[0]! } : {};
   const size = autoOrient ? metadata.autoOrient : { width: metadata.width, height: metadata.height };
   const master = { ...size, format: sourceFormat, pages: metadata.pages ?? 1, hasAlpha: metadata.hasAlpha, limitInputPixels: maxInputPixels };
-  const decoded = options.decoded && (await options.decoded.masters.source(options.decoded.masterKey, input, master, params, limits));
+  const decoded = pdf ? await rasterizePdf(input, pdf, params, maxInputPixels) : options.decoded && (await options.decoded.masters.source(options.decoded.masterKey, input, master, params, limits));
   // Steps plan in the master's full-size coordinates even when a smaller decoded level stands in for it:
   // the level is only used when the resize is the first pixel operation, and it targets absolute sizes.
   const builder = new PipelineBuilder({

@@ -223,6 +223,11 @@ export interface RenderParams {
   nrs?: number;
   /** Exactly this many colours in the output (fewer when the image has fewer), 2–256. */
   colorquant?: number;
+  // PDF (imgix `page`, `pdf-annotation`): only read when the source is a PDF (see pdf-params.ts).
+  /** 1-based page; absent means 1 (kept as 1 only when it is the URL's only parameter). */
+  page?: number;
+  /** false hides the page's annotations (imgix's default is to draw them). */
+  'pdf-annotation'?: false;
 }
 
 export interface Padding {

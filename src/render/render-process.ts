@@ -4,7 +4,8 @@
  * parent goes away.
  */
 import { isPictorError } from '../errors.ts';
-import { render } from './pipeline.ts';
+import { planPdf } from './pdf/pdf-source.ts';
+import { DEFAULT_OUTPUT_LIMITS, render } from './pipeline.ts';
 import { configureSharp } from './runtime.ts';
 import type { RenderJob, RenderReply } from './isolated-renderer.ts';
 
@@ -14,7 +15,11 @@ process.on('message', (job: RenderJob) => {
   const subImages: { mark?: Buffer; blend?: Buffer } = {};
   if (job.options.subImages?.mark) subImages.mark = asBuffer(job.options.subImages.mark);
   if (job.options.subImages?.blend) subImages.blend = asBuffer(job.options.subImages.blend);
-  render(asBuffer(job.input), job.params, { ...job.options, subImages }).then(
+  const input = asBuffer(job.input);
+  const work = job.planPdf
+    ? planPdf(input, job.params, job.options.limits ?? DEFAULT_OUTPUT_LIMITS, job.options.maxInputPixels)
+    : render(input, job.params, { ...job.options, subImages });
+  work.then(
     (result) => reply({ id: job.id, ok: true, result }),
     (error: unknown) => reply({ id: job.id, ok: false, error: describe(error) }),
   );
