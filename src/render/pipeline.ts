@@ -126,8 +126,8 @@ export async function prepareRender(
     );
   }
   const sourceFormat = String(metadata.format);
-  // fm=json reads the header only: no frame is rendered, however many there are.
-  const frames = params.fm === 'json' ? selectFrames({}, params) : selectFrames(metadata, params);
+  // fm=json reads the header only: no frame is rendered, however many there are. A PDF's pages are not frames.
+  const frames = params.fm === 'json' || pdf ? selectFrames({}, params) : selectFrames(metadata, params);
   const output = chooseOutput(params, sourceFormat, metadata.hasAlpha, options.acceptClass, frames.frames.length > 1);
   const animated = isAnimatedOutput(frames, output.format);
   const source = params.orient === undefined && !animated ? metadata.autoOrient : { width: metadata.width, height: metadata.height };
