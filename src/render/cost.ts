@@ -12,10 +12,12 @@
  * - Encoders that need the whole image (AVIF most of all, WebP, JPEG with optimised Huffman tables, palette
  *   quantisation) cost bytes per output pixel; PNG streams.
  * - Steps that materialise the whole image (trim, arbitrary rotation, blur, pixelate, fill=blur, blends and
- *   watermarks) hold a raw RGBA copy of it.
+ *   watermarks) hold a raw RGBA copy of it; so does each whole-image layer of masks, rounded borders and
+ *   gradient fills.
  * - Vector inputs are rasterised at the size the output needs; they are always heavy (their rasteriser can
  *   neither be bounded in time nor interrupted from within the process).
  */
+import { canvasLayers } from './canvas-params.ts';
 import type { OutputFormat } from './encode.ts';
 import type { RenderParams } from './render-params.ts';
 
@@ -116,6 +118,7 @@ function materialisingSteps(params: RenderParams): number {
   if (params.px !== undefined) steps++;
   if (params.fill === 'blur') steps++;
   if (params.mark !== undefined || params.blend !== undefined) steps++;
+  steps += canvasLayers(params);
   return steps;
 }
 

@@ -6,6 +6,7 @@
 import { PictorError } from '../errors.ts';
 import type { Rgba } from './colors.ts';
 import type { AutoFlag, CropMode, Fit, OutputFormatParam, RectValue, RenderParams } from './render-params.ts';
+import { CANVAS_PARAMS, normalizeCanvasFamily, normalizeGradient } from './canvas-params.ts';
 import { normalizeSubImages, SUB_IMAGE_PARAMS } from './sub-image-params.ts';
 import type { ParamValue } from './values.ts';
 
@@ -16,6 +17,7 @@ export const SUPPORTED = new Set([
   'pad-left', 'rot', 'rot-type', 'flip', 'orient', 'blur', 'sharp', 'bri', 'con', 'sat', 'hue', 'gam', 'exp',
   'invert', 'monochrome', 'sepia', 'px', 'trim', 'trim-color', 'trim-tol',
   ...SUB_IMAGE_PARAMS,
+  ...CANVAS_PARAMS,
 ]);
 
 /** Absurd-but-valid sizes are bounded here; the planner then caps the output at maxOutputSide anyway. */
@@ -46,6 +48,7 @@ export function normalizeParams(values: ReadonlyMap<string, ParamValue>): Render
   normalizeColour(p, read);
   normalizeTrim(p, read);
   normalizeSubImages(p, read);
+  normalizeCanvasFamily(p, read);
 
   const rect = read.list('rect');
   if (rect) p.rect = rect as unknown as RectValue;
@@ -88,8 +91,10 @@ function normalizeFit(p: RenderParams, read: Reader): void {
   if (fit === 'fill' || fit === 'fillmax') {
     if (read.str('fill') === 'blur') {
       p.fill = 'blur';
+    } else if (read.str('fill') === 'gradient') {
+      normalizeGradient(p, read);
     } else {
-      // fill=solid (and gen/gradient, which need models or are not implemented) paint fill-color, white by default.
+      // fill=solid (and gen, which needs a generative model) paint fill-color, white by default.
       const color = read.color('fill-color');
       if (color && !(color.r === 255 && color.g === 255 && color.b === 255 && color.a === 255)) p['fill-color'] = color;
     }

@@ -1,7 +1,7 @@
 /**
  * render(): bytes + normalised params → encoded output. A list of small steps over one context, in
- * imgix's order (orient → trim → rect → fit → flip/rot → adjust → stylize → pad → blend → mark → bg → cap
- * → encode);
+ * imgix's order (orient → trim → rect → fit → flip/rot → adjust → stylize → mask → pad → border → blend → mark
+ * → transparency grid → bg → cap → encode);
  * the PipelineBuilder packs them into as few sharp pipelines as their order allows.
  */
 import sharp, { type Metadata } from 'sharp';
@@ -18,7 +18,8 @@ import type { RenderParams } from './render-params.ts';
 import { mapSharpError } from './sharp-errors.ts';
 import { adjustStep } from './steps/adjust.ts';
 import { blendStep } from './steps/blend.ts';
-import { backgroundStep, capStep, padStep } from './steps/canvas.ts';
+import { backgroundStep, capStep, padStep, transparencyGridStep } from './steps/canvas.ts';
+import { borderStep, maskStep } from './steps/canvas-shapes.ts';
 import type { RenderContext, RenderStep } from './steps/context.ts';
 import { orientStep, rectStep, resizeStep, trimStep } from './steps/geometry-steps.ts';
 import { markStep } from './steps/mark.ts';
@@ -39,9 +40,9 @@ export interface RenderOptions {
   /**
    * The fetched (and, if their reference had a query, already rendered) sub-images named by
    * `subImageRefs(params)`: encoded bytes in any format sharp reads. A layer whose buffer is absent is
-   * skipped; an undecodable one fails with UNSUPPORTED_IMAGE (pointer `mark` / `blend`).
+   * skipped; an undecodable one fails with UNSUPPORTED_IMAGE (pointer `mark` / `blend` / `mask`).
    */
-  subImages?: { mark?: Buffer; blend?: Buffer };
+  subImages?: { mark?: Buffer; blend?: Buffer; mask?: Buffer };
 }
 
 export interface RenderResult {
@@ -74,9 +75,12 @@ const STEPS: readonly RenderStep[] = [
   rotateStep,
   adjustStep,
   stylizeStep,
+  maskStep,
   padStep,
+  borderStep,
   blendStep,
   markStep,
+  transparencyGridStep,
   backgroundStep,
   capStep,
 ];
@@ -146,6 +150,7 @@ export async function render(input: Buffer, params: RenderParams, options: Rende
     output,
     limits,
     padding: { top: 0, right: 0, bottom: 0, left: 0 },
+    border: { top: 0, right: 0, bottom: 0, left: 0 },
     maxInputPixels,
     ...(options.subImages ? { subImages: options.subImages } : {}),
   };

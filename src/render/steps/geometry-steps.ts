@@ -7,6 +7,7 @@ import { STAGE } from '../builder.ts';
 import { toSharpColor } from '../colors.ts';
 import { planGeometry, resolveRect, type ResizePlan } from '../geometry.ts';
 import { paint, type RenderContext } from './context.ts';
+import { applyGradientFill } from './gradient-fill.ts';
 
 /**
  * `orient` replaces the file's EXIF orientation (the pipeline then skips autoOrient). sharp applies flips
@@ -75,6 +76,7 @@ export async function resizeStep(ctx: RenderContext): Promise<void> {
   const { builder } = ctx;
   const plan = planGeometry(builder, ctx.params, ctx.limits);
   ctx.padding = plan.padding;
+  ctx.border = plan.border;
   await applyResize(ctx, plan.resize);
 }
 
@@ -115,6 +117,10 @@ async function applyContain(ctx: RenderContext, plan: Extract<ResizePlan, { kind
       geometric: true,
       apply: (image) => image.extend({ top, left, bottom: height - inner.height - top, right: width - inner.width - left, extendWith: 'copy' }),
     });
+    return;
+  }
+  if (fill === 'gradient') {
+    await applyGradientFill(ctx, plan);
     return;
   }
   if (fill === 'blur') {
