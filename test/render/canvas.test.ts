@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { isPictorError } from '../../src/errors.ts';
 import { estimateRenderCost } from '../../src/render/cost.ts';
 import { mixColors } from '../../src/render/color-mix.ts';
+import { IsolatedRenderer } from '../../src/render/isolated-renderer.ts';
 import { parseParams } from '../../src/render/params.ts';
 import { alphaPng, BLUE, GREEN, near, pixels, RED, renderQuery, solid } from './fixtures.ts';
 
@@ -138,6 +139,19 @@ describe('canvas: masks', () => {
     assert.equal(image.at(100, 230)[3], 0, 'transparent: hidden');
     const none = await render('mask=shapes/half.png');
     assert.deepEqual(none.image.at(300, 70), [...BLUE], 'no fetched mask: drawn without it');
+  });
+
+  it('an image mask reaches the separate render process of heavy renders', async () => {
+    const renderer = new IsolatedRenderer({ threads: 1, idleMs: 60_000 });
+    after(() => renderer.close());
+    const mask = await sharp({ create: { width: 2, height: 1, channels: 3, background: '#fff' } })
+      .composite([{ input: { create: { width: 1, height: 1, channels: 3, background: '#000' } }, left: 1, top: 0 }])
+      .png()
+      .toBuffer();
+    const result = await renderer.render(await blue(), parseParams('mask=m.png&fm=png').params, { acceptClass: '', maxInputPixels: 1_000_000, timeoutSeconds: 30, subImages: { mask } });
+    const image = await pixels(result.body);
+    assert.equal(image.at(50, 150)[3], 255);
+    assert.equal(image.at(350, 150)[3], 0);
   });
 
   it('an undecodable mask image is a clear 4xx naming the mask', async () => {
