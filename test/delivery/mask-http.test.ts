@@ -53,6 +53,15 @@ describe('image masks through the delivery layer', () => {
     }
   });
 
+  it('purging the mask image refreshes the images that use it', async () => {
+    const parent = '/photo.jpg?fm=png&w=400&mask=/masks/swap.png';
+    await t.put('masks/swap.png', await halfMask());
+    assert.equal((await rgba((await rawGet(t.renderPort, parent)).body, 300, 150))[3], 0);
+    await t.put('masks/swap.png', await sharp({ create: { width: 4, height: 4, channels: 3, background: '#fff' } }).png().toBuffer());
+    await t.purgeAndWait(`${t.renderUrl}/masks/swap.png`);
+    assert.equal((await rgba((await rawGet(t.renderPort, parent)).body, 300, 150))[3], 255, 'the all-white mask keeps everything');
+  });
+
   it('a mask that is missing renders the image without it', async () => {
     const response = await rawGet(t.renderPort, '/photo.jpg?fm=png&mask=/masks/none.png');
     assert.equal(response.status, 200);

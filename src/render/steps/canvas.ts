@@ -7,15 +7,9 @@ import { GRID_COLORS, GRID_SIZE } from '../canvas-params.ts';
 import { toSharpColor } from '../colors.ts';
 import { canvasColor, paint, type RenderContext } from './context.ts';
 
-/**
- * pad / pad-* in `bg` (transparent by default; white-ish once flattened for JPEG). The canvas also grows by
- * the border's widths here, in the same extend: borderStep then paints the border over that margin.
- */
+/** pad / pad-* in `bg` (transparent by default; white-ish once flattened for JPEG). */
 export async function padStep(ctx: RenderContext): Promise<void> {
-  const top = ctx.padding.top + ctx.border.top;
-  const right = ctx.padding.right + ctx.border.right;
-  const bottom = ctx.padding.bottom + ctx.border.bottom;
-  const left = ctx.padding.left + ctx.border.left;
+  const { top, right, bottom, left } = ctx.padding;
   if (top + right + bottom + left === 0) return;
   const { builder } = ctx;
   const background = canvasColor(ctx);
