@@ -85,6 +85,7 @@ const ENCODE_BYTES_PER_PIXEL: Record<OutputFormat, number> = {
   avif: 30,
   json: 0,
   blurhash: 0,
+  palette: 0, // analysed on a small nearest-neighbour sample
 };
 
 /** A raw RGBA copy of the output-sized image, held by steps that materialise it. */

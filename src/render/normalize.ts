@@ -6,6 +6,7 @@
 import { PictorError } from '../errors.ts';
 import type { Rgba } from './colors.ts';
 import type { AutoFlag, CropMode, Fit, OutputFormatParam, RectValue, RenderParams } from './render-params.ts';
+import { normalizePalette, PALETTE_PARAMS } from './palette-params.ts';
 import { normalizeSubImages, SUB_IMAGE_PARAMS } from './sub-image-params.ts';
 import type { ParamValue } from './values.ts';
 
@@ -16,6 +17,7 @@ export const SUPPORTED = new Set([
   'pad-left', 'rot', 'rot-type', 'flip', 'orient', 'blur', 'sharp', 'bri', 'con', 'sat', 'hue', 'gam', 'exp',
   'invert', 'monochrome', 'sepia', 'px', 'trim', 'trim-color', 'trim-tol',
   ...SUB_IMAGE_PARAMS,
+  ...PALETTE_PARAMS,
 ]);
 
 /** Absurd-but-valid sizes are bounded here; the planner then caps the output at maxOutputSide anyway. */
@@ -29,7 +31,9 @@ export function normalizeParams(values: ReadonlyMap<string, ParamValue>): Render
   const read = reader(values);
   const p: RenderParams = {};
 
-  const fm = outputFormat(read.str('fm'));
+  // A palette is computed from the rendered image, whatever fm says (fm, q and auto cannot change it).
+  const palette = normalizePalette(p, read);
+  const fm = palette ? undefined : outputFormat(read.str('fm'));
   if (fm === 'json') return { fm }; // metadata of the input: nothing else changes it
 
   const w = positiveSize('w', read.num('w'));
@@ -117,7 +121,8 @@ function normalizeFormat(p: RenderParams, read: Reader, fm: OutputFormatParam | 
   if (fm) p.fm = fm;
   const auto = (read.list('auto') ?? []).filter((v): v is AutoFlag => v === 'compress' || v === 'format');
   const flags = [...new Set(auto)].sort();
-  if (fm === 'blurhash') return; // a text hash: quality, lossless and format negotiation cannot matter
+  // Text outputs (a hash, a palette): quality, lossless and format negotiation cannot matter.
+  if (fm === 'blurhash' || p.palette !== undefined) return;
   if (flags.length > 0) p.auto = flags;
   const format = flags.includes('format');
   const compress = flags.includes('compress');

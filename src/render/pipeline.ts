@@ -8,7 +8,7 @@ import sharp, { type Metadata } from 'sharp';
 import { exactCopy } from '../cache/footprint.ts';
 import { PictorError } from '../errors.ts';
 import { PipelineBuilder } from './builder.ts';
-import { renderBlurhash, renderJson } from './data-outputs.ts';
+import { renderBlurhash, renderJson, renderPalette } from './data-outputs.ts';
 import type { DecodedMasters } from './decoded-masters.ts';
 import { contentTypeFor } from './detect.ts';
 import { estimateRenderCost, type RenderCost } from './cost.ts';
@@ -47,7 +47,7 @@ export interface RenderOptions {
 export interface RenderResult {
   body: Buffer;
   contentType: string;
-  /** jpg | png | webp | avif | gif | json | blurhash */
+  /** jpg | png | webp | avif | gif | json | blurhash | css */
   format: string;
   width?: number;
   height?: number;
@@ -152,6 +152,7 @@ export async function render(input: Buffer, params: RenderParams, options: Rende
   for (const step of STEPS) await step(ctx);
 
   if (output.format === 'blurhash') return renderBlurhash(builder);
+  if (output.format === 'palette') return renderPalette(builder, params);
   const { data, info } = await builder.finish((image) => applyEncoder(image, output));
   return {
     // sharp hands over libvips' write buffer as it is: its allocation is rounded up far beyond the bytes of

@@ -128,6 +128,14 @@ export interface RenderParams {
   'blend-pad'?: number;
   'blend-x'?: number;
   'blend-y'?: number;
+
+  // Palette (imgix `palette`, `colors`, `prefix`): a CSS or JSON palette of the rendered image instead of
+  // the image. Defaults (6 colours, prefix `image`) are dropped; `prefix` only with palette=css.
+  palette?: 'css' | 'json';
+  /** 0–16 colours in the `colors` set. */
+  colors?: number;
+  /** A CSS class name (checked in palette-params.ts). */
+  prefix?: string;
 }
 
 export interface Padding {
