@@ -83,10 +83,18 @@ export function createAdminServer(services: AdminServices): FastifyInstance {
     throw notFound(request);
   });
 
-  // The document is generated from the routes registered after it, in their own scope.
-  void app.register(registerOpenApi);
+  registerOpenApi(app);
   void app.register(async (api) => {
-    api.get('/healthz', async (_request, reply) => {
+    const health = {
+      tags: ['Health'],
+      summary: 'Whether this node serves',
+      description: 'No API key needed. 503 while the node must not serve (a cluster node behind on purges).',
+      response: {
+        200: { description: 'Ready (possibly degraded: see the conditions).', type: 'object', required: ['status'], properties: { status: { type: 'string' } } },
+        503: { description: 'Not serving now.', type: 'object', required: ['status'], properties: { status: { type: 'string' }, reason: { type: 'string' } } },
+      },
+    };
+    api.get('/healthz', { schema: health }, async (_request, reply) => {
       // A cluster node that cannot vouch for its freshness says so here too (503), as on the render listener.
       const reason = services.unavailable?.();
       if (reason !== undefined) return reply.status(503).header('cache-control', 'no-store').send({ status: 'unavailable', reason });

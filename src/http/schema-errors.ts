@@ -17,6 +17,8 @@ export const VALIDATOR_OPTIONS = {
   // The failing value and its schema, for a message that names both.
   verbose: true,
   keywords: [MUST],
+  // `type: ["string", "null"]` and the like, as OpenAPI 3.1 writes them.
+  allowUnionTypes: true,
 };
 
 type Schema = Record<string, unknown>;
