@@ -285,7 +285,7 @@ export class OutboundPreflight {
     }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), this.resolveTimeoutMs).unref();
+      timer = setTimeout(() => resolve(undefined), this.resolveTimeoutMs);
     });
     try {
       const addresses = await Promise.race([this.check.resolveAll(hostname), timeout]);
