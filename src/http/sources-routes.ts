@@ -3,6 +3,7 @@ import { hasPermission, type ApiKeys } from '../auth/api-keys.ts';
 import { PictorError } from '../errors.ts';
 import { sourceResource } from '../sources/source-document.ts';
 import { FILTER_FIELDS, parseSourceQuery, parseSparseFields } from '../sources/source-query.ts';
+import type { SourceRecord } from '../sources/model.ts';
 import type { SourceService } from '../sources/source-service.ts';
 import { requireKey } from './api-auth.ts';
 import { document, methodNotAllowed } from './jsonapi.ts';
@@ -96,7 +97,7 @@ export function sourcesRoutes(app: FastifyInstance, sources: SourceService, keys
     const fields = parseSparseFields(request.query as Record<string, unknown>);
     const record = await sources.create(readSourceDocument(request.body, undefined));
     reply.status(201).header('location', `/api/v1/sources/${record.id}`);
-    return document(sourceResource(record, fields), request.apiKey);
+    return document(sourceResource(record, fields), request.apiKey, await warningMeta(sources, record));
   });
 
   const read = { ...doc, summary: 'A Source', params: ID, querystring: queryParams(FIELDS), response: responses({ 200: successDocument(SOURCE) }) };
@@ -117,7 +118,7 @@ export function sourcesRoutes(app: FastifyInstance, sources: SourceService, keys
       });
     }
     const record = await sources.update(request.params.id, attributes);
-    return document(sourceResource(record, fields), request.apiKey);
+    return document(sourceResource(record, fields), request.apiKey, await warningMeta(sources, record));
   });
 
   app.route({ method: ['PUT', 'PATCH', 'DELETE'], url: '/api/v1/sources', ...methodNotAllowed('GET, POST', 'List Sources with GET, create one with POST.') });
@@ -126,6 +127,12 @@ export function sourcesRoutes(app: FastifyInstance, sources: SourceService, keys
     url: '/api/v1/sources/:id',
     ...methodNotAllowed('GET, PATCH', 'Sources are changed with PATCH and cannot be deleted; disable one with PATCH {"enabled": false}.'),
   });
+}
+
+/** `meta.pictor.warning` of a saved Source whose origin the outbound guard will refuse (the save stands). */
+async function warningMeta(sources: SourceService, record: SourceRecord): Promise<Record<string, unknown>> {
+  const warning = await sources.outboundWarning(record);
+  return warning === undefined ? {} : { pictor: { warning } };
 }
 
 /**
