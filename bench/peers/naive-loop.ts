@@ -34,7 +34,8 @@ setTimeout(() => {
 async function worker(): Promise<void> {
   while (performance.now() < deadline && next < jobs.length) {
     const job = jobs[next++]!;
-    const options = job.fm === 'avif' ? { quality: job.q, effort } : { quality: job.q };
+    // Pictor's JPEGs are progressive by default (imgix's default), so the loop's are too.
+    const options = job.fm === 'avif' ? { quality: job.q, effort } : job.fm === 'jpeg' ? { quality: job.q, progressive: true } : { quality: job.q };
     await sharp(master!).resize(job.w).toFormat(job.fm, options).toBuffer();
     if (performance.now() <= deadline) renders++;
   }

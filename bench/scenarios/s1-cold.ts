@@ -162,7 +162,7 @@ export const s1: Scenario = {
           `Widths 100–2000 px (each once per format, shuffled), JPEG/WebP/AVIF in turn, \`q\` = 70 + round (a fresh URL pool per round), concurrency 8, ${seconds} s per contender per round, ${rounds} rounds interleaved in the order of the table. "CPU per render" is the rendering process's CPU time (all threads) over the window divided by the renders completed in it; "machine busy" is the share of both cores in use, "other work" the share used by processes the bench did not start; "drain" is how long the server then needed to finish the renders wrk abandoned at the end (the next contender starts only after that; the naive loop finishes its own before exiting).`,
           table(['Contender', 'renders/s, median (min–max)', 'per round', 'CPU ms per render', 'machine busy, per round', 'other work, per round', 'p99 ms', 'drain s, per round'], rows),
           'Encoder check after the rounds: `w=1000`, `q=75` (not used in the rounds, so a render everywhere), one request per format and server, one at a time; bytes and time (a single request, so a rough cost only):',
-          table(['format', 'Pictor', 'ipx, encoder parity', 'ipx as shipped (progressive JPEG, AVIF effort 4)'], parityRows),
+          table(['format', 'Pictor', 'ipx, encoder parity', 'ipx as shipped (AVIF effort 4)'], parityRows),
           `Pictor's own count of renders (metrics delta) per round: ${pictorRenders.join('; ')} (renders ≥ responses: requests still running at the end are rendered but not counted). ${problems.length ? `**Problems:** ${problems.join('; ')}.` : 'No cache hit, no error, no URL pool exhausted.'}`,
         ],
         reading:
@@ -185,7 +185,7 @@ export const s1: Scenario = {
             ? `Other processes used up to ${pct(maxOther)} of the machine in some runs (the "other work" column): when that differs between the runs of a round, their renders/s are not comparable; renders per CPU-second (the cross-check above) depends on it less, though shared cores and caches still inflate CPU time under load. `
             : '') +
           `Sanity check: at the naive loop's ${fmt(cpuPerRenderMs(runs.naive), 0)} ms of CPU per render, two cores cannot exceed ${fmt(2000 / cpuPerRenderMs(runs.naive), 0)} renders/s; calibration figures of about 53/s for ipx and 62–69/s for the naive loop would need ≤ 35 ms per render, i.e. a much cheaper image or format mix than this photographic one with a third of the outputs in AVIF. ` +
-          `The comparison is at encoder parity on purpose: ipx as shipped encodes progressive JPEG and AVIF at sharp's effort 4, which in the encoder check took ${fmt(avifShippedFactor, 1)}× as long for an AVIF (and gave a smaller file) — a difference of settings, not of servers, which would make any ratio against ipx as shipped meaningless for Pictor's design.`,
+          `The comparison is at encoder parity on purpose: ipx as shipped encodes AVIF at sharp's effort 4, which in the encoder check took ${fmt(avifShippedFactor, 1)}× as long for an AVIF (and gave a smaller file) — a difference of settings, not of servers, which would make any ratio against ipx as shipped meaningless for Pictor's design.`,
         commands: [pictor.command, ipx.command, ...CONTENDERS.map((who) => runs[who][0]!.command), ipxDefaults.command],
       };
     } finally {

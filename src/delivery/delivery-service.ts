@@ -191,8 +191,8 @@ export class DeliveryService {
   }
 
   /** Encoded sub-images for the renderer; a layer whose image is missing or not an image is left out. */
-  private async loadSubImages(job: Job): Promise<{ mark?: Buffer; blend?: Buffer }> {
-    const layers: { mark?: Buffer; blend?: Buffer } = {};
+  private async loadSubImages(job: Job): Promise<{ mark?: Buffer; blend?: Buffer; mask?: Buffer }> {
+    const layers: { mark?: Buffer; blend?: Buffer; mask?: Buffer } = {};
     await Promise.all(
       job.subImages.map(async (sub) => {
         const body = await this.loadSubImage(sub);

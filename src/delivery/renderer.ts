@@ -16,7 +16,7 @@ export interface RenderRequest {
   acceptClass: string;
   /** Decoded, pre-shrunk levels of the master (light renders only). */
   decoded?: { masters: DecodedMasters; masterKey: string };
-  subImages?: { mark?: Buffer; blend?: Buffer };
+  subImages?: { mark?: Buffer; blend?: Buffer; mask?: Buffer };
 }
 
 /**

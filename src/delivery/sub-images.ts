@@ -6,9 +6,9 @@ import { canonicalPath } from '../sources/asset-path.ts';
 import type { ResolvedSource, SourceRegistry } from '../sources/registry.ts';
 import { requireSignature } from './signature.ts';
 
-/** A `mark` or `blend` image, resolved to the Source and asset it comes from. */
+/** A `mark`, `blend` or `mask` image, resolved to the Source and asset it comes from. */
 export interface SubImage {
-  layer: 'mark' | 'blend';
+  layer: 'mark' | 'blend' | 'mask';
   source: ResolvedSource;
   path: string;
   ref: AssetRef;
@@ -26,14 +26,14 @@ export interface SubImage {
 export function resolveSubImages(params: RenderParams, parent: { source: ResolvedSource; path: string }, sources: SourceRegistry): SubImage[] {
   const refs = subImageRefs(params);
   const layers: SubImage[] = [];
-  for (const layer of ['blend', 'mark'] as const) {
+  for (const layer of ['blend', 'mark', 'mask'] as const) {
     const reference = refs[layer];
     if (reference !== undefined) layers.push(resolveOne(layer, reference, parent, sources));
   }
   return layers;
 }
 
-function resolveOne(layer: 'mark' | 'blend', reference: string, parent: { source: ResolvedSource; path: string }, sources: SourceRegistry): SubImage {
+function resolveOne(layer: SubImage['layer'], reference: string, parent: { source: ResolvedSource; path: string }, sources: SourceRegistry): SubImage {
   let source = parent.source;
   let rawPath: string;
   let rawQuery: string;
@@ -59,7 +59,7 @@ function resolveOne(layer: 'mark' | 'blend', reference: string, parent: { source
   const path = canonicalPath(rawPath);
   if (source.record.id === parent.source.record.id && path === parent.path) throw invalid(layer, 'an image cannot be its own sub-image');
   const { params } = parseParams(rawQuery);
-  if (hasSubImages(params)) throw invalid(layer, 'a sub-image cannot have a mark or blend of its own');
+  if (hasSubImages(params)) throw invalid(layer, 'a sub-image cannot have a mark, blend or image mask of its own');
   return { layer, source, path, ref: assetRef(source.record.id, path), params, hasOwnParams: Object.keys(params).length > 0 };
 }
 

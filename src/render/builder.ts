@@ -21,6 +21,7 @@ export const STAGE = {
   gammaIn: 55,
   resize: 70,
   rotate90: 90,
+  joinChannel: 95,
   embed: 100,
   rotate: 110,
   extractPost: 120,
@@ -36,7 +37,7 @@ export const STAGE = {
 } as const;
 
 export type Slot = 'trim' | 'extractPre' | 'extractPost' | 'resize' | 'flip' | 'rotate' | 'extend' | 'flatten'
-  | 'gamma' | 'blur' | 'recomb' | 'modulate' | 'sharpen' | 'composite' | 'linear' | 'negate';
+  | 'gamma' | 'blur' | 'recomb' | 'modulate' | 'sharpen' | 'composite' | 'linear' | 'negate' | 'joinChannel';
 
 export interface Op {
   /** sharp keeps one of each per pipeline; reusing a slot starts a new pipeline. */

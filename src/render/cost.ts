@@ -12,12 +12,14 @@
  * - Encoders that need the whole image (AVIF most of all, WebP, JPEG with optimised Huffman tables, palette
  *   quantisation) cost bytes per output pixel; PNG streams.
  * - Steps that materialise the whole image (trim, arbitrary rotation, blur, pixelate, fill=blur, blends,
- *   watermarks and text) hold a raw RGBA copy of it.
+ *   watermarks and text) hold a raw RGBA copy of it; so does each whole-image layer of masks, rounded borders
+ *   and gradient fills.
  * - Vector inputs are rasterised at the size the output needs; they are always heavy (their rasteriser can
  *   neither be bounded in time nor interrupted from within the process). So are PDFs, whose page is drawn
  *   at the raster size the caller passes as the input's (pdf/pdf-source.ts plans it).
  */
 import { decodeBatchFrames, type AnimationMode } from './animation/render.ts';
+import { canvasLayers } from './canvas-params.ts';
 import type { OutputFormat } from './encode.ts';
 import { coversFaces, detectsFaces } from './faces-params.ts';
 import type { RenderParams } from './render-params.ts';
@@ -164,6 +166,7 @@ function materialisingSteps(params: RenderParams): number {
   if (params.txt !== undefined) steps += 3; // the text layer and its masks (at most the image's size), the composite
   if (coversFaces(params)) steps++; // face-blur / face-pixel
   steps += toneCopies(params);
+  steps += canvasLayers(params);
   return steps;
 }
 

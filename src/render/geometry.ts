@@ -3,6 +3,7 @@
  * computed here, up front, so sharp is always told exact pixel sizes and the result is predictable.
  */
 import { PictorError } from '../errors.ts';
+import { borderOf } from './canvas-params.ts';
 import type { Rgba } from './colors.ts';
 import type { Face } from './faces/blazeface.ts';
 import { faceAreaRegion, faceCropRegion } from './faces/face-geometry.ts';
@@ -29,14 +30,16 @@ export type ResizePlan =
   | { kind: 'cover'; width: number; height: number; position: Gravity | 'attention' | 'entropy' }
   /** Cut `region` out of the image and scale it to the box (focal-point crops). */
   | { kind: 'focal'; region: Region; width: number; height: number }
-  /** Fit `inner` inside the box and fill the rest: a colour, a blurred copy, or repeated edge pixels (clamp). */
-  | { kind: 'contain'; width: number; height: number; inner: Size; enlarge: boolean; fill: Rgba | 'blur' | 'edges' };
+  /** Fit `inner` inside the box and fill the rest: a colour, a blurred copy, a gradient or repeated edge pixels (clamp). */
+  | { kind: 'contain'; width: number; height: number; inner: Size; enlarge: boolean; fill: Rgba | 'blur' | 'gradient' | 'edges' };
 
 export interface GeometryPlan {
   resize: ResizePlan;
   /** Padding after scaling down for the output cap. */
   padding: Padding;
-  /** The final size: the resized image, a pivot rotation's larger canvas and the padding, within the limits. */
+  /** Border widths (outside the padding), scaled like the padding. */
+  border: Padding;
+  /** The final size: the resized image, a pivot rotation's larger canvas, padding and border, within the limits. */
   output: Size;
 }
 
@@ -71,27 +74,37 @@ export function resolveRect(rect: RectValue, source: Size): Region {
 }
 
 /**
- * The resize for the fit mode, plus padding, scaled down together when the final output (including padding
- * and a pivot rotation's larger canvas) would exceed the limits. `faces` (in `source` coordinates) are
+ * The resize for the fit mode, plus padding and border, scaled down together when the final output (including
+ * them and a pivot rotation's larger canvas) would exceed the limits. `faces` (in `source` coordinates) are
  * given once detected; without them, face-aware fits plan their largest possible outcome (the cost estimate).
+ *
+ * imgix: with no size requested, padding (and border) add to the image's size; when the image is resized or
+ * cropped, "the image (including the padding) will be sized to fit within the requested dimensions". So the
+ * fit is planned for the requested box less the padding and border, which are then added back around it.
  */
 export function planGeometry(source: Size, params: RenderParams, limits: OutputLimits, faces?: readonly Face[]): GeometryPlan {
-  const plan = planFit(source, params, faces);
   const padding = paddingOf(params);
-  const output = finalSize(source, plan, padding, params);
+  const border = borderOf(params);
+  const plan = planFit(source, params, sumInsets(padding, border), faces);
+  const output = finalSize(source, plan, sumInsets(padding, border), params);
   const k = Math.min(1, limits.maxSide / output.width, limits.maxSide / output.height, Math.sqrt(limits.maxPixels / (output.width * output.height)));
-  if (k >= 1) return { resize: plan, padding, output };
+  if (k >= 1) return { resize: plan, padding, border, output };
   // Floors (not rounding) so that the scaled parts never add up to more than the limits.
   const down = (v: number) => Math.floor(v * k);
-  const scaledPadding = { top: down(padding.top), right: down(padding.right), bottom: down(padding.bottom), left: down(padding.left) };
+  const scale = (p: Padding) => ({ top: down(p.top), right: down(p.right), bottom: down(p.bottom), left: down(p.left) });
+  const [scaledPadding, scaledBorder] = [scale(padding), scale(border)];
   const resize = scalePlan(plan, source, k);
-  return { resize, padding: scaledPadding, output: finalSize(source, resize, scaledPadding, params) };
+  return { resize, padding: scaledPadding, border: scaledBorder, output: finalSize(source, resize, sumInsets(scaledPadding, scaledBorder), params) };
 }
 
-function finalSize(source: Size, plan: ResizePlan, padding: Padding, params: RenderParams): Size {
+function sumInsets(a: Padding, b: Padding): Padding {
+  return { top: a.top + b.top, right: a.right + b.right, bottom: a.bottom + b.bottom, left: a.left + b.left };
+}
+
+function finalSize(source: Size, plan: ResizePlan, insets: Padding, params: RenderParams): Size {
   const box = plan.kind === 'none' ? source : plan;
   const rotated = params.rot !== undefined && params['rot-type'] === 'pivot' ? rotatedBounds(box, params.rot) : box;
-  return { width: rotated.width + padding.left + padding.right, height: rotated.height + padding.top + padding.bottom };
+  return { width: rotated.width + insets.left + insets.right, height: rotated.height + insets.top + insets.bottom };
 }
 
 function targetSize(source: Size, params: RenderParams): { tw: number | undefined; th: number | undefined; dpr: number } {
@@ -101,12 +114,15 @@ function targetSize(source: Size, params: RenderParams): { tw: number | undefine
   return { tw: target(params.w, source.width), th: target(params.h, source.height), dpr };
 }
 
-function planFit(source: Size, params: RenderParams, faces: readonly Face[] | undefined): ResizePlan {
-  if (isFaceArea(params)) return planFaceArea(source, params, faces);
-  const { tw, th, dpr } = targetSize(source, params);
+/** `insets` (padding + border) are taken off the requested box: the image is fitted into what remains. */
+function planFit(source: Size, params: RenderParams, insets: Padding, faces: readonly Face[] | undefined): ResizePlan {
+  if (isFaceArea(params)) return planFaceArea(source, params, insets, faces);
+  const { tw: tw0, th: th0, dpr } = targetSize(source, params);
   const fit = plainFit(params);
+  if (fit === 'crop') return planCrop(source, params, tw0, th0, dpr, insets, faces);
+  const tw = inset(tw0, insets.left + insets.right);
+  const th = inset(th0, insets.top + insets.bottom);
 
-  if (fit === 'crop') return planCrop(source, params, tw, th, dpr, faces);
   if (tw === undefined && th === undefined) return { kind: 'none' };
   if (tw !== undefined && th !== undefined) {
     switch (fit) {
@@ -120,7 +136,7 @@ function planFit(source: Size, params: RenderParams, faces: readonly Face[] | un
         const enlarge = fit !== 'fillmax';
         const inner = inside(source, tw, th, enlarge);
         if (inner.width === tw && inner.height === th) return scaleTo(source, tw, th);
-        const fill = fit === 'clamp' ? 'edges' : params.fill === 'blur' ? 'blur' : (params['fill-color'] ?? WHITE);
+        const fill = fit === 'clamp' ? 'edges' : params.fill ?? params['fill-color'] ?? WHITE;
         return { kind: 'contain', width: tw, height: th, inner, enlarge, fill };
       }
       default: {
@@ -135,13 +151,19 @@ function planFit(source: Size, params: RenderParams, faces: readonly Face[] | un
   return scaleTo(source, tw ?? Math.max(1, Math.round(source.width * scale)), th ?? Math.max(1, Math.round(source.height * scale)));
 }
 
+function inset(side: number | undefined, by: number): number | undefined {
+  return side === undefined ? undefined : Math.max(1, side - by);
+}
+
 /**
  * fit=facearea: cut the face region and scale it to the box (to a square of the one side given; unscaled
  * without w and h). No face (or no `faceindex`-th face): the fallback fit. Before detection, whichever of
  * the two is larger, as if the whole image were the face.
  */
-function planFaceArea(source: Size, params: RenderParams, faces: readonly Face[] | undefined): ResizePlan {
-  const { tw, th } = targetSize(source, params);
+function planFaceArea(source: Size, params: RenderParams, insets: Padding, faces: readonly Face[] | undefined): ResizePlan {
+  const target = targetSize(source, params);
+  const tw = inset(target.tw, insets.left + insets.right);
+  const th = inset(target.th, insets.top + insets.bottom);
   const whole: Face[] = [{ left: 0, top: 0, width: source.width, height: source.height } as Face];
   const region = faces ? faceAreaRegion(source, faces, params, tw, th) : faceAreaRegion(source, whole, {}, tw, th);
   const side = tw ?? th;
@@ -153,7 +175,7 @@ function planFaceArea(source: Size, params: RenderParams, faces: readonly Face[]
   };
   if (face && faces) return face;
   const { fit: _facearea, ...rest } = params;
-  const fallback = planFit(source, Array.isArray(params.fit) && params.fit[1] ? { ...rest, fit: params.fit[1] } : rest, faces);
+  const fallback = planFit(source, Array.isArray(params.fit) && params.fit[1] ? { ...rest, fit: params.fit[1] } : rest, insets, faces);
   return face && planPixels(face, source) > planPixels(fallback, source) ? face : fallback;
 }
 
@@ -161,7 +183,15 @@ function planPixels(plan: ResizePlan, source: Size): number {
   return plan.kind === 'none' ? source.width * source.height : plan.width * plan.height;
 }
 
-function planCrop(source: Size, params: RenderParams, tw0: number | undefined, th0: number | undefined, dpr: number, faces: readonly Face[] | undefined): ResizePlan {
+function planCrop(
+  source: Size,
+  params: RenderParams,
+  tw0: number | undefined,
+  th0: number | undefined,
+  dpr: number,
+  insets: Padding,
+  faces: readonly Face[] | undefined,
+): ResizePlan {
   let tw = tw0;
   let th = th0;
   const ar = params.ar;
@@ -186,6 +216,11 @@ function planCrop(source: Size, params: RenderParams, tw0: number | undefined, t
     clamp(v, min === undefined ? 1 : Math.round(min * dpr), max === undefined ? Infinity : Math.round(max * dpr));
   tw = bound(tw!, params['min-w'], params['max-w']);
   th = bound(th!, params['min-h'], params['max-h']);
+  if (tw0 !== undefined || th0 !== undefined) {
+    // A requested size is the output's: the image gets the box less padding and border.
+    tw = inset(tw, insets.left + insets.right)!;
+    th = inset(th, insets.top + insets.bottom)!;
+  }
   if (tw === source.width && th === source.height) return { kind: 'none' };
   let crop = params.crop;
   if (crop?.[0] === 'faces') {

@@ -10,6 +10,7 @@ import { FACE_PARAMS, normalizeFaceData, normalizeFaces, readFit } from './faces
 import { ANIMATION_PARAMS, normalizeAnimation } from './animation-params.ts';
 import { normalizeOutput, OUTPUT_PARAMS } from './output-params.ts';
 import { normalizePdf, PDF_PARAMS } from './pdf-params.ts';
+import { CANVAS_PARAMS, normalizeCanvasFamily, normalizeGradient } from './canvas-params.ts';
 import { normalizeSubImages, SUB_IMAGE_PARAMS } from './sub-image-params.ts';
 import { normalizeText, TEXT_PARAMS } from './text-params.ts';
 import { normalizeTone, TONE_PARAMS } from './tone-params.ts';
@@ -30,6 +31,7 @@ export const SUPPORTED = new Set([
   ...OUTPUT_PARAMS,
   ...TONE_PARAMS,
   ...PDF_PARAMS,
+  ...CANVAS_PARAMS,
 ]);
 
 /** Absurd-but-valid sizes are bounded here; the planner then caps the output at maxOutputSide anyway. */
@@ -70,6 +72,7 @@ export function normalizeParams(values: ReadonlyMap<string, ParamValue>): Render
   normalizeText(p, read);
   normalizeAnimation(p, read);
   normalizeTone(p, read);
+  normalizeCanvasFamily(p, read);
 
   const rect = read.list('rect');
   if (rect) p.rect = rect as unknown as RectValue;
@@ -112,8 +115,10 @@ function normalizeFit(p: RenderParams, read: Reader): void {
   if (fit === 'fill' || fit === 'fillmax') {
     if (read.str('fill') === 'blur') {
       p.fill = 'blur';
+    } else if (read.str('fill') === 'gradient') {
+      normalizeGradient(p, read);
     } else {
-      // fill=solid (and gen/gradient, which need models or are not implemented) paint fill-color, white by default.
+      // fill=solid (and gen, which needs a generative model) paint fill-color, white by default.
       const color = read.color('fill-color');
       if (color && !(color.r === 255 && color.g === 255 && color.b === 255 && color.a === 255)) p['fill-color'] = color;
     }

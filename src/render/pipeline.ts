@@ -1,7 +1,7 @@
 /**
  * render(): bytes + normalised params → encoded output. A list of small steps over one context, in
- * imgix's order (orient → trim → rect → fit → flip/rot → adjust → tone → stylize → duotone/halftone → pad
- * → blend → mark → txt → bg → cap → colorquant → encode);
+ * imgix's order (orient → trim → rect → fit → flip/rot → adjust → tone → stylize → duotone/halftone → mask
+ * → pad → border → blend → mark → txt → transparency grid → bg → cap → colorquant → encode);
  * the PipelineBuilder packs them into as few sharp pipelines as their order allows.
  */
 import sharp, { type Metadata } from 'sharp';
@@ -24,7 +24,8 @@ import { adjustStep } from './steps/adjust.ts';
 import { blendStep } from './steps/blend.ts';
 import { coverFacesStep, detectFacesStep } from './steps/faces.ts';
 import { withFaceData } from './faces/face-data.ts';
-import { backgroundStep, capStep, padStep } from './steps/canvas.ts';
+import { backgroundStep, capStep, padStep, transparencyGridStep } from './steps/canvas.ts';
+import { borderStep, maskStep } from './steps/canvas-shapes.ts';
 import type { RenderContext, RenderStep } from './steps/context.ts';
 import { orientStep, rectStep, resizeStep, trimStep } from './steps/geometry-steps.ts';
 import { markStep } from './steps/mark.ts';
@@ -47,9 +48,9 @@ export interface RenderOptions {
   /**
    * The fetched (and, if their reference had a query, already rendered) sub-images named by
    * `subImageRefs(params)`: encoded bytes in any format sharp reads. A layer whose buffer is absent is
-   * skipped; an undecodable one fails with UNSUPPORTED_IMAGE (pointer `mark` / `blend`).
+   * skipped; an undecodable one fails with UNSUPPORTED_IMAGE (pointer `mark` / `blend` / `mask`).
    */
-  subImages?: { mark?: Buffer; blend?: Buffer };
+  subImages?: { mark?: Buffer; blend?: Buffer; mask?: Buffer };
   /**
    * Reads a PDF's structure and plans its raster (pdf/pdf-source.ts `planPdf` by default). The server
    * passes one that runs in a render process: pdf.js parses in the calling thread, and a damaged file can
@@ -98,10 +99,13 @@ const STEPS: readonly RenderStep[] = [
   toneAdjustStep,
   stylizeStep,
   toneStylizeStep,
+  maskStep,
   padStep,
+  borderStep,
   blendStep,
   markStep,
   textStep,
+  transparencyGridStep,
   backgroundStep,
   capStep,
   colorquantStep,
@@ -229,6 +233,7 @@ async function runSteps(builder: PipelineBuilder, job: StepsJob): Promise<void> 
     output: job.output,
     limits: job.limits,
     padding: { top: 0, right: 0, bottom: 0, left: 0 },
+    border: { top: 0, right: 0, bottom: 0, left: 0 },
     maxInputPixels: job.maxInputPixels,
     ...(job.subImages ? { subImages: job.subImages } : {}),
   };

@@ -29,6 +29,12 @@ export type BlendMode =
   | 'normal' | 'multiply' | 'screen' | 'overlay' | 'darken' | 'lighten' | 'dodge' | 'burn' | 'hardlight'
   | 'softlight' | 'difference' | 'exclusion' | 'hue' | 'saturation' | 'color' | 'luminosity';
 
+/** Pixels: one for every corner, or four from the top-left, clockwise. */
+export type Radii = number | readonly [topLeft: number, topRight: number, bottomRight: number, bottomLeft: number];
+export type GradientColorSpace = 'linear' | 'srgb' | 'oklab' | 'hsl' | 'lch';
+/** Where a linear gradient flows to: one side, or vertical then horizontal for a diagonal. */
+export type LinearDirection = readonly ['top' | 'bottom' | 'left' | 'right'] | readonly ['top' | 'bottom', 'left' | 'right'];
+
 export interface RenderParams {
   /** Pixels (an integer ≥ 2) or a fraction of the source (0 < w ≤ 1). Same for `h`. */
   w?: number;
@@ -52,7 +58,7 @@ export interface RenderParams {
   lossless?: true;
   auto?: AutoFlag[];
   bg?: Rgba;
-  fill?: 'blur';
+  fill?: 'blur' | 'gradient';
   'fill-color'?: Rgba;
   /** Equal padding on all sides; unequal padding is stored as the four `pad-*` values instead. */
   pad?: number;
@@ -228,6 +234,43 @@ export interface RenderParams {
   page?: number;
   /** false hides the page's annotations (imgix's default is to draw them). */
   'pdf-annotation'?: false;
+  // Canvas (imgix `mask`, `border*`, `fill=gradient`, `transparency`). See canvas-params.ts for the rules.
+  /** `ellipse`, `corners`, or an image reference (URL or path) the delivery layer fetches, as given. */
+  mask?: string;
+  /** Only with mask=corners; absent means imgix's default of 20 % of the smaller side. */
+  'corner-radius'?: Radii;
+  /** Behind the masked-out area (default transparent; white once flattened). */
+  'mask-bg'?: Rgba;
+  /** Width (pixels) and colour; the border lies outside the padding, inside the requested size. */
+  border?: readonly [width: number, color: Rgba];
+  /** Per-side widths, only where they differ from border's width. */
+  'border-top'?: number;
+  'border-right'?: number;
+  'border-bottom'?: number;
+  'border-left'?: number;
+  /** Radius of the border's outer edge (the output's corners) and of its inner edge. */
+  'border-radius'?: Radii;
+  'border-radius-inner'?: Radii;
+  /** A line of this colour along the output's outer edge (both present or both absent). */
+  'border-stroke-size'?: number;
+  'border-stroke-color'?: Rgba;
+  /** With fill=gradient: absent means linear. Colours absent: derived from the image. */
+  'fill-gradient-type'?: 'radial';
+  'fill-gradient-cs'?: Exclude<GradientColorSpace, 'srgb'>;
+  'fill-gradient-linear'?: readonly [Rgba, Rgba];
+  /** Absent means towards the bottom. */
+  'fill-gradient-linear-direction'?: LinearDirection;
+  'fill-gradient-radial'?: readonly [Rgba, Rgba];
+  /** Radius of the first and second colour: pixels (≥ 2) or fractions (≤ 1) of the box's smaller side. */
+  'fill-gradient-radial-radius'?: readonly [number, number];
+  /** Centre: pixels (≥ 2) or a fraction (≤ 1) of the box's width / height; absent means 0.5. */
+  'fill-gradient-radial-x'?: number;
+  'fill-gradient-radial-y'?: number;
+  /** A checkerboard behind transparent pixels (the output becomes opaque). */
+  transparency?: 'grid';
+  'grid-colors'?: readonly [Rgba, Rgba];
+  /** Square size in pixels, multiplied by dpr (imgix docs); absent means 4. */
+  'grid-size'?: number;
 }
 
 export interface Padding {

@@ -12,9 +12,11 @@ import type { RenderJob, RenderReply } from './isolated-renderer.ts';
 configureSharp(Number(process.env.PICTOR_RENDER_THREADS ?? 1));
 
 process.on('message', (job: RenderJob) => {
-  const subImages: { mark?: Buffer; blend?: Buffer } = {};
-  if (job.options.subImages?.mark) subImages.mark = asBuffer(job.options.subImages.mark);
-  if (job.options.subImages?.blend) subImages.blend = asBuffer(job.options.subImages.blend);
+  const subImages: { mark?: Buffer; blend?: Buffer; mask?: Buffer } = {};
+  for (const layer of ['mark', 'blend', 'mask'] as const) {
+    const bytes = job.options.subImages?.[layer];
+    if (bytes) subImages[layer] = asBuffer(bytes);
+  }
   const input = asBuffer(job.input);
   const work = job.planPdf
     ? planPdf(input, job.params, job.options.limits ?? DEFAULT_OUTPUT_LIMITS, job.options.maxInputPixels)

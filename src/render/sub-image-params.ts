@@ -7,6 +7,7 @@
  * belong to are dropped, so equivalent URLs share one cache entry; references are kept verbatim.
  */
 import type { Rgba } from './colors.ts';
+import { MASK_SHAPES } from './canvas-params.ts';
 import type { Reader } from './normalize.ts';
 import type { Align, BlendFit, BlendMode, HorizontalAlign, MarkFit, RenderParams, VerticalAlign } from './render-params.ts';
 
@@ -32,6 +33,8 @@ export interface SubImageRefs {
   mark?: string;
   /** Only for image blends; colour blends need no fetch. */
   blend?: string;
+  /** Only for image masks (not the ellipse and corners shapes). */
+  mask?: string;
 }
 
 export function subImageRefs(params: RenderParams): SubImageRefs {
@@ -41,12 +44,13 @@ export function subImageRefs(params: RenderParams): SubImageRefs {
     refs.mark = base === undefined ? params.mark : joinBase(base, params.mark);
   }
   if (params.blend !== undefined) refs.blend = params.blend;
+  if (params.mask !== undefined && !MASK_SHAPES.has(params.mask)) refs.mask = params.mask;
   return refs;
 }
 
 /** True when rendering needs a fetched sub-image. A sub-image's own params must not have any (one level). */
 export function hasSubImages(params: RenderParams): boolean {
-  return params.mark !== undefined || params.blend !== undefined;
+  return params.mark !== undefined || params.blend !== undefined || (params.mask !== undefined && !MASK_SHAPES.has(params.mask));
 }
 
 /**

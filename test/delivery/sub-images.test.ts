@@ -44,7 +44,7 @@ describe('mark and blend sub-images through the delivery layer', () => {
   it('refuses loops, a second level, and URLs outside Pictor’s Sources with 400', async () => {
     for (const [path, reason] of [
       ['/logo.png?mark=/logo.png', /own sub-image/],
-      [`/photo.jpg?mark64=${b64('/logo.png?mark=/photo.jpg')}`, /mark or blend of its own/],
+      [`/photo.jpg?mark64=${b64('/logo.png?mark=/photo.jpg')}`, /mark, blend or image mask of its own/],
       [`/photo.jpg?mark64=${b64('https://elsewhere.example/logo.png')}`, /not a domain of any Source/],
     ] as const) {
       const response = await rawGet(t.renderPort, path);

@@ -124,7 +124,7 @@ describe('render: mark', () => {
   });
 
   it('works on a JPEG output, after a resize and padding (placement is relative to the padded result)', async () => {
-    const result = await renderQuery(await solid(800, 600, WHITE, 'jpeg'), 'w=380&pad=10&bg=fff&mark=logo.png', { subImages: { mark: await redMark() } });
+    const result = await renderQuery(await solid(800, 600, WHITE, 'jpeg'), 'w=400&pad=10&bg=fff&mark=logo.png', { subImages: { mark: await redMark() } });
     assert.equal(result.format, 'jpg');
     assert.deepEqual([result.width, result.height], [400, 305]);
     const image = await pixels(result.body);

@@ -1,10 +1,11 @@
 /**
- * Last geometric and colour touches: padding, `bg` behind transparent pixels (or the flatten that
- * JPEG needs), and the output-size cap.
+ * Last geometric and colour touches: padding, the transparency grid, `bg` behind transparent pixels (or the
+ * flatten that JPEG needs), and the output-size cap.
  */
 import { STAGE } from '../builder.ts';
+import { GRID_COLORS, GRID_SIZE } from '../canvas-params.ts';
 import { toSharpColor } from '../colors.ts';
-import { canvasColor, type RenderContext } from './context.ts';
+import { canvasColor, paint, type RenderContext } from './context.ts';
 
 /** pad / pad-* in `bg` (transparent by default; white-ish once flattened for JPEG). */
 export async function padStep(ctx: RenderContext): Promise<void> {
@@ -22,6 +23,38 @@ export async function padStep(ctx: RenderContext): Promise<void> {
   });
   builder.width += left + right;
   builder.height += top + bottom;
+}
+
+/**
+ * transparency=grid: a checkerboard of `grid-size` squares (times dpr, as imgix documents) behind transparent
+ * pixels, so the result is opaque. Images without alpha are left alone. It is laid under the image before
+ * `bg`, so bg has nothing left to fill.
+ */
+export async function transparencyGridStep(ctx: RenderContext): Promise<void> {
+  const { params, builder } = ctx;
+  if (params.transparency !== 'grid' || !builder.hasAlpha) return;
+  const square = Math.max(1, Math.round((params['grid-size'] ?? GRID_SIZE) * (params.dpr ?? 1)));
+  const [first, second] = (params['grid-colors'] ?? GRID_COLORS).map((color) => paint(ctx, color));
+  // One period of the pattern (two squares each way), cut to the image: sharp tiles it from the top-left.
+  const width = Math.min(builder.width, 2 * square);
+  const height = Math.min(builder.height, 2 * square);
+  const cell = Buffer.alloc(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const color = (Math.floor(x / square) + Math.floor(y / square)) % 2 === 0 ? first! : second!;
+      cell.set([color.r, color.g, color.b, color.a], (y * width + x) * 4);
+    }
+  }
+  const opaque = first!.a === 255 && second!.a === 255;
+  await builder.add({
+    slots: ['composite'],
+    from: STAGE.composite,
+    apply: (image) => {
+      image.composite([{ input: cell, raw: { width, height, channels: 4 }, tile: true, gravity: 'northwest', blend: 'dest-over' }]);
+      return opaque ? image.removeAlpha() : image;
+    },
+  });
+  builder.hasAlpha = !opaque;
 }
 
 /**

@@ -17,8 +17,10 @@ export interface RenderContext {
   readonly limits: OutputLimits;
   /** Padding to add in the canvas step, after the planner scaled it for the output cap. */
   padding: Padding;
-  /** Encoded `mark` / image `blend` fetched by the delivery layer; a layer whose buffer is missing is skipped. */
-  readonly subImages?: { mark?: Buffer; blend?: Buffer };
+  /** Border widths (outside the padding), scaled like it. */
+  border: Padding;
+  /** Encoded `mark` / image `blend` / image `mask` fetched by the delivery layer; a layer whose buffer is missing is skipped. */
+  readonly subImages?: { mark?: Buffer; blend?: Buffer; mask?: Buffer };
   /** Pixel limit for decoding sub-images (the same as for the source). */
   readonly maxInputPixels: number;
   /** Faces found before the resize (face steps), in the coordinates of the image as it was then. */

@@ -9,6 +9,7 @@ import { planGeometry, resolveRect, type Region, type ResizePlan } from '../geom
 import { alphaBox, borderBox, colorBox, padBox, topLeftColor } from '../trim.ts';
 import { TRIM_MEAN_DIFFERENCE, TRIM_STANDARD_DEVIATION, TRIM_TOLERANCE } from '../trim-params.ts';
 import { paint, type RenderContext } from './context.ts';
+import { applyGradientFill } from './gradient-fill.ts';
 
 /**
  * `orient` replaces the file's EXIF orientation (the pipeline then skips autoOrient). sharp applies flips
@@ -85,6 +86,7 @@ export async function resizeStep(ctx: RenderContext): Promise<void> {
   const { builder } = ctx;
   const plan = planGeometry(builder, ctx.params, ctx.limits, ctx.faces?.faces);
   ctx.padding = plan.padding;
+  ctx.border = plan.border;
   await applyResize(ctx, plan.resize);
 }
 
@@ -125,6 +127,10 @@ async function applyContain(ctx: RenderContext, plan: Extract<ResizePlan, { kind
       geometric: true,
       apply: (image) => image.extend({ top, left, bottom: height - inner.height - top, right: width - inner.width - left, extendWith: 'copy' }),
     });
+    return;
+  }
+  if (fill === 'gradient') {
+    await applyGradientFill(ctx, plan);
     return;
   }
   if (fill === 'blur') {

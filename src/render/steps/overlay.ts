@@ -1,5 +1,5 @@
 /**
- * Shared machinery for the sub-image layers (mark, blend): decode and size a sub-image into raw RGBA,
+ * Shared machinery for the sub-image layers (mark, blend, image masks): decode and size a sub-image into raw RGBA,
  * place it, clip it to the base, and composite it through the PipelineBuilder.
  *
  * Overlays are prepared in their own small sharp pipeline and handed to the base pipeline as raw pixels that
@@ -99,7 +99,7 @@ export function shrinkToFit(plan: OverlayResize, source: Size, box: Size, degree
  */
 export async function loadOverlay(
   ctx: RenderContext,
-  label: 'mark' | 'blend',
+  label: 'mark' | 'blend' | 'mask',
   buffer: Buffer,
   planFor: (source: Size) => { resize: OverlayResize; rotate?: number },
 ): Promise<RawRgba> {
