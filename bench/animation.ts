@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { parseParams } from '../src/render/params.ts';
 import { render } from '../src/render/pipeline.ts';
+import { configureSharp } from '../src/render/runtime.ts';
 import { RENDER_OPTIONS, rendersPerSecond } from './lib/renders.ts';
 
 /** The 20-frame GIF of the renders-per-second figure, and the query rendered on it. */
@@ -48,8 +49,9 @@ export async function movingGif(frames: number, width: number, height: number): 
   return sharp(pages, { join: { animated: true } }).gif({ delay: Array(frames).fill(40), loop: 0 }).toBuffer();
 }
 
-/** In a child: render `query` on the file once and report VmHWM before and after (MiB). */
+/** In a child set up as a render process is (one libvips thread, no operation cache): render `query` on the file once and report VmHWM before and after (MiB). */
 async function child(file: string, query: string): Promise<void> {
+  configureSharp(1);
   const hwm = () => Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024;
   const input = readFileSync(file);
   const mark = await sharp({ create: { width: 60, height: 60, channels: 4, background: '#fff8' } }).png().toBuffer();
