@@ -4,7 +4,8 @@
  * an animation is rendered (animation/render.ts): a plain resize (one native pipeline) and a resize with a
  * watermark (every frame through the steps).
  *
- * `node --import tsx bench/animation.ts` prints the figures; `benchAnimation()` returns them for bench/run.ts.
+ * `node --import tsx bench/animation.ts` prints the figures; `benchAnimation()` returns them; bench/rendering.ts
+ * measures the same cases beside the other rendering families.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,15 +15,25 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { parseParams } from '../src/render/params.ts';
 import { render } from '../src/render/pipeline.ts';
+import { configureSharp } from '../src/render/runtime.ts';
+import { RENDER_OPTIONS, rendersPerSecond } from './lib/renders.ts';
 
-const OPTIONS = { acceptClass: '', maxInputPixels: 50_000_000, timeoutSeconds: 120 };
+/** The 20-frame GIF of the renders-per-second figure, and the query rendered on it. */
+export const SMALL_GIF = { frames: 20, width: 320, height: 240, query: 'w=160' };
+/** The large animation of the memory figure. */
+export const LARGE_GIF = { frames: 100, width: 800, height: 600 };
+/** Both ways an animation is rendered: one native pipeline, and every frame through the steps. */
+export const LARGE_GIF_QUERIES = ['w=400', 'w=400&mark=/m.png&fm=webp'];
 
-export interface AnimationBench {
-  /** Renders per second of `w=160` on a 20-frame 320×240 GIF. */
-  gifResizePerSecond: number;
+export interface LargeGifMemory {
   /** Peak RSS (MiB) of a fresh process rendering the large GIF, by query; `idle` is that process before rendering. */
   peakRssMb: Record<string, number>;
   largeGif: { frames: number; width: number; height: number; bytes: number };
+}
+
+export interface AnimationBench extends LargeGifMemory {
+  /** Renders per second of `w=160` on a 20-frame 320×240 GIF. */
+  gifResizePerSecond: number;
 }
 
 /** An animation with moving content, so that no frame repeats (encoders merge identical frames). */
@@ -38,50 +49,42 @@ export async function movingGif(frames: number, width: number, height: number): 
   return sharp(pages, { join: { animated: true } }).gif({ delay: Array(frames).fill(40), loop: 0 }).toBuffer();
 }
 
-async function rendersPerSecond(input: Buffer, query: string, seconds: number): Promise<number> {
-  const { params } = parseParams(query);
-  await render(input, params, OPTIONS); // warm
-  const started = performance.now();
-  let count = 0;
-  while (performance.now() - started < seconds * 1000) {
-    await render(input, params, OPTIONS);
-    count++;
-  }
-  return count / ((performance.now() - started) / 1000);
-}
-
-/** In a child: render `query` on the file once and report VmHWM before and after (MiB). */
+/** In a child set up as a render process is (one libvips thread, no operation cache): render `query` on the file once and report VmHWM before and after (MiB). */
 async function child(file: string, query: string): Promise<void> {
+  configureSharp(1);
   const hwm = () => Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024;
   const input = readFileSync(file);
   const mark = await sharp({ create: { width: 60, height: 60, channels: 4, background: '#fff8' } }).png().toBuffer();
   const idle = hwm();
-  const result = await render(input, parseParams(query).params, { ...OPTIONS, subImages: { mark } });
+  const result = await render(input, parseParams(query).params, { ...RENDER_OPTIONS, subImages: { mark } });
   process.stdout.write(JSON.stringify({ idle, peak: hwm(), bytes: result.body.length }) + '\n');
 }
 
-export async function benchAnimation(options: { quick?: boolean } = {}): Promise<AnimationBench> {
-  const small = await movingGif(20, 320, 240);
-  const gifResizePerSecond = await rendersPerSecond(small, 'w=160', options.quick ? 1 : 5);
-
-  const large = { frames: 100, width: 800, height: 600 };
+/** Peak RSS of a fresh process rendering the large GIF once, for each of LARGE_GIF_QUERIES. */
+export async function largeGifMemory(): Promise<LargeGifMemory> {
   const dir = mkdtempSync(join(tmpdir(), 'pictor-anim-'));
   try {
     const file = join(dir, 'large.gif');
-    const bytes = await movingGif(large.frames, large.width, large.height);
+    const bytes = await movingGif(LARGE_GIF.frames, LARGE_GIF.width, LARGE_GIF.height);
     writeFileSync(file, bytes);
     const peakRssMb: Record<string, number> = {};
-    for (const query of ['w=400', 'w=400&mark=/m.png&fm=webp']) {
+    for (const query of LARGE_GIF_QUERIES) {
       const run = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', file, query], { encoding: 'utf8', timeout: 300_000 });
       if (run.status !== 0) throw new Error(`animation bench child failed (${query}):\n${run.stderr}`);
       const { idle, peak } = JSON.parse(run.stdout) as { idle: number; peak: number };
       peakRssMb.idle = Math.round(idle);
       peakRssMb[query] = Math.round(peak);
     }
-    return { gifResizePerSecond, peakRssMb, largeGif: { ...large, bytes: bytes.length } };
+    return { peakRssMb, largeGif: { ...LARGE_GIF, bytes: bytes.length } };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+export async function benchAnimation(options: { quick?: boolean } = {}): Promise<AnimationBench> {
+  const small = await movingGif(SMALL_GIF.frames, SMALL_GIF.width, SMALL_GIF.height);
+  const gifResizePerSecond = await rendersPerSecond(small, SMALL_GIF.query, options.quick ? 1 : 5);
+  return { gifResizePerSecond, ...(await largeGifMemory()) };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -24,7 +24,7 @@ import { getOk, pool, request } from './lib/http.ts';
 import { photoJpeg, tinyPng } from './lib/images.ts';
 import { REPO, startPictor, type Pictor } from './lib/pictor.ts';
 import { descendantPids, run, runToTheEnd, sleep } from './lib/proc.ts';
-import { machine, writeSeparateRun } from './lib/report.ts';
+import { machine, measuredOn, writeSeparateRun, type Figures } from './lib/report.ts';
 import { table } from './lib/scenario.ts';
 import { fmt, fmtMs, fmtRatio, median, percentile, ratios, spread } from './lib/stats.ts';
 import { wrk } from './lib/wrk.ts';
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
     ...(existsSync('/usr/bin/wrk') ? [] : ['wrk (apt-get install wrk)']),
   ];
   if (missing.length) throw new Error(`missing: ${missing.join('; ')} (.ci/run installs them)`);
-  const commit = (await run('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO })).output.trim();
+  const measured = measuredOn();
   log('npm run build…');
   const build = await run('npm', ['run', 'build'], { cwd: REPO, timeoutMs: 300_000 });
   if (build.code !== 0) throw new Error(`npm run build failed:\n${build.output}`);
@@ -125,7 +125,7 @@ async function main(): Promise<void> {
   const seconds = (performance.now() - started) / 1000;
   const verdicts = [...latency.verdicts, ...throughput.verdicts, ...hits.verdicts];
   const report = [
-    `**One run of \`npm run bench:cluster\`** (\`bench/cluster.ts\`) on ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}, Pictor ${commit} from \`dist/\`; ${(seconds / 60).toFixed(1)} min. ` +
+    `**One run of \`npm run bench:cluster\`** (\`bench/cluster.ts\`), Pictor from \`dist/\`; ${(seconds / 60).toFixed(1)} min. ` +
       `On this one machine (2 cores, load average before ${loadBefore}), against 127.0.0.1: a PostgreSQL (initdb in a temporary directory, durable: fsync on), ${NODES} \`pictor serve --database … --node-lease 10\` nodes and ${EDGES} Varnish edges (\`pictor vcl\`, xkey, \`-s malloc,256m\`), started by the cluster tests' launcher (\`test/helpers/cluster.ts\`). ` +
       `Processes the bench did not start used ${fmt(whole.otherShare * 100, 0)} % of the machine during the run${whole.topOthers ? ` (largest: ${whole.topOthers})` : ''}.${QUICK ? ' **BENCH_QUICK=1: short rounds; these numbers check the instrument, they do not measure Pictor.**' : ''}`,
     '',
@@ -138,7 +138,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${report}\n`);
   if (QUICK) log('BENCH_QUICK=1: BENCHMARKS.md left as it was');
   else {
-    writeSeparateRun(REPORT, 'cluster', report);
+    writeSeparateRun(REPORT, 'cluster', report, measured, latency.capacity);
     log('written to BENCHMARKS.md (the cluster section)');
   }
   log(`total ${seconds.toFixed(0)} s`);
@@ -153,6 +153,8 @@ interface Verdict {
 
 interface Part {
   verdicts: Verdict[];
+  /** The figures of the report's capacity table this part measures. */
+  capacity?: Figures['values'];
   render(otherShare: number): string[];
 }
 
@@ -287,6 +289,7 @@ async function purgeLatency(c: TestCluster, tiny: string, log: (line: string) =>
   const bigLabel = BIG.toLocaleString('en-US');
 
   return {
+    capacity: { 'purge-cluster': { value: `p50 ${fmt(median(allClient), 1)} ms, p99 ${fmt(p99, 1)} ms`, against: `target p99 ≤ 50 ms; ${bigLabel} derivatives per edge ${fmt(ratio.median, 2)}× 1 (target ≤ 2×)` } },
     verdicts: [
       { label: 'cluster purge POST → completed (3 nodes, 2 edges), client p99 over all samples', value: `${fmt(p99, 1)} ms`, target: '≤ 50 ms', pass: p99Pass },
       { label: `${bigLabel} derivatives per edge / 1 derivative (client latency, per round)`, value: fmtRatio(ratio), target: '≤ 2×', pass: ratioPass },

@@ -9,7 +9,8 @@
  * Cost on each photo scaled to 1200 px wide: the median over rounds of `fm=json&faces=1` (decode to 256 px,
  * inference, decoding the boxes), and the ratio of a `fit=facearea&w=300&h=300` render to a plain
  * `fit=crop&w=300&h=300` one, measured interleaved. Prints a markdown section; writes nothing.
- * BENCH_QUICK=1 runs fewer rounds. Run: `node --import tsx bench/faces.ts`.
+ * BENCH_QUICK=1 runs fewer rounds. Run: `node --import tsx bench/faces.ts`; bench/rendering.ts calls
+ * `benchFaces()` and reports it beside the other rendering families.
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -19,25 +20,35 @@ import sharp from 'sharp';
 import { parseParams } from '../src/render/params.ts';
 import { render } from '../src/render/pipeline.ts';
 import { photoJpeg } from './lib/images.ts';
+import { RENDER_OPTIONS, timedRender as timed } from './lib/renders.ts';
+import { median } from './lib/stats.ts';
 
-const ROUNDS = process.env.BENCH_QUICK === '1' ? 3 : 11;
 const EXPECTED = [3, 3, 3, 4, 5, 4];
-const OPTIONS = { acceptClass: '', maxInputPixels: 100_000_000, timeoutSeconds: 60 };
 const DEMO = join(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json'), '../demo');
 
+export const FACES_TITLE = 'Face detection (BlazeFace 256, onnxruntime-node CPU, one thread)';
+
+export interface FacesBench {
+  found: number;
+  missed: number;
+  falsePositives: number;
+  /** Median over the photos of each photo's median `fm=json&faces=1` time at 1200 px. */
+  detectMs: number;
+  /** Median over the photos of a facearea render's time ÷ a plain crop's. */
+  faceareaOverCrop: number;
+  /** The markdown section, without its heading. */
+  lines: string[];
+}
+
+/** face-api's demo photo `n` (1–6), scaled to 1200 px wide as every figure here uses it. */
+export async function demoPhoto(n: number): Promise<Buffer> {
+  return sharp(readFileSync(join(DEMO, `sample${n}.jpg`))).resize(1200).jpeg({ quality: 90 }).toBuffer();
+}
+
 async function faces(input: Buffer): Promise<number> {
-  const result = await render(input, parseParams('fm=json&faces=1').params, OPTIONS);
+  const result = await render(input, parseParams('fm=json&faces=1').params, RENDER_OPTIONS);
   return (JSON.parse(result.body.toString()) as { Faces: unknown[] }).Faces.length;
 }
-
-async function timed(input: Buffer, query: string): Promise<number> {
-  const params = parseParams(query).params;
-  const start = performance.now();
-  await render(input, params, OPTIONS);
-  return performance.now() - start;
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function nonFaceImages(): Promise<[string, Buffer][]> {
   const shapes = Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="1200" height="800"><rect width="1200" height="800" fill="#d8d2c4"/>
@@ -62,7 +73,7 @@ async function nonFaceImages(): Promise<[string, Buffer][]> {
   ];
 }
 
-async function main(): Promise<void> {
+export async function benchFaces(rounds: number): Promise<FacesBench> {
   const rows: string[] = [];
   let found = 0;
   let missed = 0;
@@ -71,8 +82,7 @@ async function main(): Promise<void> {
   const ratios: number[] = [];
   await faces(readFileSync(join(DEMO, 'sample1.jpg'))); // loads the model: not part of any figure
   for (let n = 1; n <= 6; n++) {
-    const original = readFileSync(join(DEMO, `sample${n}.jpg`));
-    const input = await sharp(original).resize(1200).jpeg({ quality: 90 }).toBuffer();
+    const input = await demoPhoto(n);
     const count = await faces(input);
     const expected = EXPECTED[n - 1]!;
     found += Math.min(count, expected);
@@ -80,7 +90,7 @@ async function main(): Promise<void> {
     spurious += Math.max(0, count - expected);
     const times: number[] = [];
     const roundRatios: number[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
+    for (let round = 0; round < rounds; round++) {
       times.push(await timed(input, 'fm=json&faces=1'));
       const area = await timed(input, 'fit=facearea&w=300&h=300');
       const crop = await timed(input, 'fit=crop&w=300&h=300');
@@ -96,8 +106,6 @@ async function main(): Promise<void> {
     rows.push(`| ${name} (1200×800) | 0 | ${count} | | |`);
   }
   const lines = [
-    '## Face detection (BlazeFace 256, onnxruntime-node CPU, one thread)',
-    '',
     `Faces found ${found} / ${found + missed}, missed ${missed}, false positives ${spurious} (on the 6 photos and 4 images without faces).`,
     `Detection per 1200 px image, median: ${median(detectMs).toFixed(1)} ms; a fit=facearea render costs ${median(ratios).toFixed(2)}× a plain fit=crop render of the same size.`,
     '',
@@ -105,7 +113,10 @@ async function main(): Promise<void> {
     '|---|---|---|---|---|',
     ...rows,
   ];
-  console.log(lines.join('\n'));
+  return { found, missed, falsePositives: spurious, detectMs: median(detectMs), faceareaOverCrop: median(ratios), lines };
 }
 
-await main();
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { lines } = await benchFaces(process.env.BENCH_QUICK === '1' ? 3 : 11);
+  console.log([`## ${FACES_TITLE}`, '', ...lines].join('\n'));
+}

@@ -2,27 +2,20 @@
  * `node --import tsx bench/pdf.ts`: PDF page renders per second at 800 px wide, in this process (the render
  * pipeline itself, without HTTP or the render process around it), for a two-page document written by the
  * test fixtures. Each render opens the document, draws the page with pdf.js and encodes a JPEG, as a cache
- * miss does. BENCH_QUICK=1 shortens the window. It prints one line and writes nothing.
+ * miss does. BENCH_QUICK=1 shortens the window. It prints one line and writes nothing; bench/rendering.ts
+ * measures the same case beside the other rendering families.
  */
-import { parseParams } from '../src/render/params.ts';
-import { render } from '../src/render/pipeline.ts';
 import { twoPagePdf } from '../test/render/pdf-fixtures.ts';
+import { rendersPerSecond } from './lib/renders.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 
+/** The page rendered: page 2 of the fixture at `width` px, as a JPEG. */
+export const pdfQuery = (width = 800): string => `page=2&w=${width}&fm=jpg`;
+
 /** Sequential renders of page 2 at `width` px for `seconds` after one warm-up; renders per second. */
 export async function pdfRendersPerSecond(seconds: number, width = 800): Promise<number> {
-  const input = twoPagePdf();
-  const { params } = parseParams(`page=2&w=${width}&fm=jpg`);
-  const options = { acceptClass: '', maxInputPixels: 100_000_000, timeoutSeconds: 30 };
-  await render(input, params, options);
-  const start = performance.now();
-  let renders = 0;
-  while (performance.now() - start < seconds * 1000) {
-    await render(input, params, options);
-    renders++;
-  }
-  return renders / ((performance.now() - start) / 1000);
+  return rendersPerSecond(twoPagePdf(), pdfQuery(width), seconds);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

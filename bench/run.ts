@@ -13,7 +13,7 @@ import { cpuWindow } from './lib/cpu.ts';
 import { photoJpeg, tinyPng } from './lib/images.ts';
 import { REPO } from './lib/pictor.ts';
 import { killAll, run, runToTheEnd } from './lib/proc.ts';
-import { machine, previousNotes, render, versions } from './lib/report.ts';
+import { machine, measuredOn, previousNotes, render, versions } from './lib/report.ts';
 import type { Context, Scenario, ScenarioResult } from './lib/scenario.ts';
 import { s1 } from './scenarios/s1-cold.ts';
 import { s2 } from './scenarios/s2-hit.ts';
@@ -75,6 +75,7 @@ async function main(): Promise<void> {
   const setup = await ensureTools(log);
 
   const versionRows = await versions(); // before building: the commit that dist/ is built from
+  const measured = measuredOn();
   log('npm run build…');
   const build = await run('npm', ['run', 'build'], { cwd: REPO, timeoutMs: 300_000 });
   if (build.code !== 0) throw new Error(`npm run build failed:\n${build.output}`);
@@ -124,7 +125,7 @@ async function main(): Promise<void> {
   const { otherShare, topOthers } = runWindow.end();
   machineRows.push(['CPU used by other processes during the run (share of both cores)', `${(otherShare * 100).toFixed(0)} %${topOthers ? ` (largest: ${topOthers})` : ''}`]);
   const report = render({
-    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    measured,
     seconds,
     machine: machineRows,
     versions: versionRows,

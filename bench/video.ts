@@ -23,7 +23,7 @@ import { photoJpeg } from './lib/images.ts';
 import { coldJobs, pictorPath } from './lib/jobs.ts';
 import { REPO, startPictor, type Pictor } from './lib/pictor.ts';
 import { descendantPids, run, runToTheEnd, sleep } from './lib/proc.ts';
-import { writeSeparateRun } from './lib/report.ts';
+import { measuredOn, writeSeparateRun } from './lib/report.ts';
 import { table } from './lib/scenario.ts';
 import { fmt, fmtRatio, median, ratios, spread } from './lib/stats.ts';
 
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
     process.stderr.write('bench:video: over its time limit, stopping everything\n');
     process.kill(process.pid, 'SIGTERM');
   }, 600_000).unref();
-  const commit = (await run('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO })).output.trim();
+  const measured = measuredOn();
   log('npm run build…');
   const build = await run('npm', ['run', 'build'], { cwd: REPO, timeoutMs: 300_000 });
   if (build.code !== 0) throw new Error(`npm run build failed:\n${build.output}`);
@@ -108,11 +108,11 @@ async function main(): Promise<void> {
     const whole = window.end();
     const seconds = (performance.now() - started) / 1000;
 
-    const report = render({ commit, loadBefore, video, clipSeconds, clipBytes, playable, quiet, busy, seconds, whole, command: pictor.command });
+    const report = render({ loadBefore, video, clipSeconds, clipBytes, playable, quiet, busy, seconds, whole, command: pictor.command });
     process.stdout.write(`${report}\n`);
     if (QUICK) log('BENCH_QUICK=1: BENCHMARKS.md left as it was');
     else {
-      writeSeparateRun(REPORT, 'video', report);
+      writeSeparateRun(REPORT, 'video', report, measured);
       log('written to BENCHMARKS.md (the video section)');
     }
     log(`total ${seconds.toFixed(0)} s`);
@@ -327,7 +327,6 @@ function ladderEncoder(serverPid: number): number | undefined {
 // ————— Report —————
 
 function render(r: {
-  commit: string;
   loadBefore: string;
   video: string;
   clipSeconds: number;
@@ -357,7 +356,7 @@ function render(r: {
   const mb = (bytes: number): string => `${fmt(bytes / 1e6, 1)} MB`;
 
   return [
-    `**One run of \`npm run bench:video\`** (\`bench/video.ts\`) on ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}, Pictor ${r.commit} from \`dist/\`; ${(r.seconds / 60).toFixed(1)} min. ` +
+    `**One run of \`npm run bench:video\`** (\`bench/video.ts\`), Pictor from \`dist/\`; ${(r.seconds / 60).toFixed(1)} min. ` +
       `On this one machine (${cpus().length} cores, load average before ${r.loadBefore}), against 127.0.0.1: one \`pictor serve\` with the defaults (\`--video-concurrency 1\`; encodes at the lowest CPU priority). ` +
       `Video: ${r.video}; the clips were made by the same ffmpeg. ` +
       `Processes the bench did not start used ${pct(r.whole.otherShare)} of the machine during the run${r.whole.topOthers ? ` (largest: ${r.whole.topOthers})` : ''}.${QUICK ? ' **BENCH_QUICK=1: short clips and windows; these numbers check the instrument, they do not measure Pictor.**' : ''}`,

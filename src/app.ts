@@ -40,6 +40,7 @@ import { BackgroundJob } from './purge/background-job.ts';
 import { PurgeRetention, type RetentionStore } from './purge/retention.ts';
 import { PurgeSearchIndex } from './purge/search-index.ts';
 import { SourceRegistry, type RegistryOptions } from './sources/registry.ts';
+import { OutboundPreflight } from './sources/outbound-guard.ts';
 import { SourceService } from './sources/source-service.ts';
 import { getMeta, setMeta } from './store/db.ts';
 import { SqliteAssetStore } from './store/asset-store.ts';
@@ -298,6 +299,7 @@ export class Pictor {
     const sourceService = new SourceService(stores.sources, {
       baseDomain: options.baseDomain,
       folderRoots: options.folderRoots,
+      outbound: new OutboundPreflight(options.outboundAllow),
       onChanged: (record) => sources.changed(record),
       // PATCH with `purge_derivatives: true`: a rendering change applies to what is already cached too.
       onRenderingChanged: async (sourceId) => void (await purges.purgeSource(sourceId, 'sources API (purge_derivatives)')),

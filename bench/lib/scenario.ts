@@ -1,4 +1,5 @@
 /** What every scenario module receives and returns. */
+import type { CapacityFigure, CapacityKey } from './report.ts';
 
 export interface Context {
   /** Root temp dir of this run (removed at the end). */
@@ -32,6 +33,8 @@ export interface ScenarioResult {
   verdicts: Verdict[];
   /** Markdown tables (and short lines) shown under the scenario. */
   body: string[];
+  /** The figures of the report's capacity table this scenario measures. */
+  capacity?: Partial<Record<CapacityKey, CapacityFigure>>;
   /** What the numbers mean, written from them ("Reading"). */
   reading: string;
   commands: string[];

@@ -151,6 +151,7 @@ export const s1: Scenario = {
       const maxOther = Math.max(...CONTENDERS.flatMap((who) => runs[who].map((r) => r.otherShare)));
       return {
         comparedWith: 'ipx 3.1.1 (same URLs in its syntax, same sharp) and a naive in-process sharp loop (own process)',
+        capacity: { cold: { value: `${fmt(median(values.pictor))} renders/s (${fmt(cpuPictor, 0)} ms of CPU each)`, against: `${fmtRatio(vsIpx)} ipx (target ≥ 1.3×)` } },
         verdicts: [
           { label: 'Pictor / ipx (renders/s, encoder parity)', value: fmtRatio(vsIpx), target: '≥ 1.3×', pass: ipxPass },
           { label: 'Pictor / naive loop (renders/s, encoder parity)', value: fmtRatio(vsNaive), target: '≥ 1.0×', pass: naivePass },

@@ -85,6 +85,7 @@ export const s2: Scenario = {
       const p99Pass = pictorP99.median <= 10;
       return {
         comparedWith: 'nginx (Debian, 1 worker) serving the same bytes as a static file; ipx 3.1.1 (same URL)',
+        capacity: { hits: { value: `${fmt(median(values.pictor), 0)} req/s, p99 ${fmtMs(median(p99.pictor!))} ms`, against: `${fmtRatio(vsNginx)} nginx (target ≥ 0.7×; p99 ≤ 10 ms)` } },
         verdicts: [
           { label: 'Pictor / nginx (req/s)', value: fmtRatio(vsNginx), target: '≥ 0.7×', pass: nginxPass },
           { label: 'Pictor p99 latency at c=64 (median of rounds)', value: `${msSpread(p99.pictor!)} ms`, target: '≤ 10 ms', pass: p99Pass },

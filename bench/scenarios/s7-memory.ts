@@ -35,6 +35,7 @@ export const s7: Scenario = {
       const pass = peak <= 300;
       return {
         comparedWith: 'published figures (not measured here): imgproxy 194 MB, thumbor 461 MB, imaginary 562 MB',
+        capacity: { 'memory-peak': { value: `${fmt(peak, 0)} MB peak, ${fmt(idle, 0)} MB idle`, against: 'target ≤ 300 MB' } },
         verdicts: [
           { label: 'peak RSS (VmHWM) of the Pictor process', value: `${fmt(peak, 0)} MB`, target: '≤ 300 MB', pass },
           { label: 'renders/s during the storm', value: fmt(result.okPerSecond, 1), target: 'informational', pass: undefined },

@@ -41,6 +41,8 @@ export interface DashboardServices {
 /** One-time messages carried from a POST to the page it redirects to (kept in memory, per session). */
 export interface Flash {
   notice?: string;
+  /** A caution about what was just done (a Source saved whose origin the outbound guard refuses). */
+  warning?: string | undefined;
   /** A key just created: shown once, never stored. */
   newKey?: { id: string; name: string; key: string };
 }
@@ -69,6 +71,7 @@ export interface RenderOptions {
   title: string;
   current?: NavItem;
   notice?: string | undefined;
+  warning?: string | undefined;
   body: HtmlValue;
   status?: number;
 }

@@ -14,7 +14,9 @@ import { assetsRoutes, type AssetsRoutesOptions } from './assets-routes.ts';
 import { registerBodyParsers } from './body-parsers.ts';
 import { edgesRoutes } from './edges-routes.ts';
 import { errorDocument, failureLevel, JSONAPI_CONTENT_TYPE, methodNotAllowed, toPictorError } from './jsonapi.ts';
+import { OPENAPI_PATH, registerOpenApi } from './openapi.ts';
 import { purgeRoutes } from './purge-routes.ts';
+import { schemaError, VALIDATOR_OPTIONS } from './schema-errors.ts';
 import { serverOptions } from './server-options.ts';
 import { sourcesRoutes } from './sources-routes.ts';
 import { takedownRoutes } from './takedown-routes.ts';
@@ -40,8 +42,10 @@ export interface AdminServices {
 
 /** The admin listener: the Management API (JSON:API), the dashboard, `/metrics` and `/healthz`. */
 export function createAdminServer(services: AdminServices): FastifyInstance {
-  const app = Fastify(serverOptions(services.logger, 'admin'));
+  const app = Fastify({ ...serverOptions(services.logger, 'admin'), ajv: { customOptions: VALIDATOR_OPTIONS }, schemaErrorFormatter: schemaError });
   registerBodyParsers(app);
+  // Response schemas document the API (openapi.ts); answers are written as the handlers return them.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
   // Once close() has begun, every response ends its connection, also one for a request already in flight:
   // close() would otherwise wait for that kept-alive connection until keepAliveTimeout (72 s).
@@ -54,7 +58,7 @@ export function createAdminServer(services: AdminServices): FastifyInstance {
     // A body left unread (an unknown route, a refused key or method) ends the connection: the client may
     // still be sending it, and it must never be read as the start of the next request.
     if (closing || (request.body === undefined && carriesBody(request))) reply.header('connection', 'close');
-    if (request.url.startsWith('/api/')) reply.header('content-type', JSONAPI_CONTENT_TYPE);
+    if (request.url.startsWith('/api/') && request.routeOptions.url !== OPENAPI_PATH) reply.header('content-type', JSONAPI_CONTENT_TYPE);
     return payload;
   });
   app.addHook('onResponse', async (request, reply) => {
@@ -79,25 +83,37 @@ export function createAdminServer(services: AdminServices): FastifyInstance {
     throw notFound(request);
   });
 
-  app.get('/healthz', async (_request, reply) => {
-    // A cluster node that cannot vouch for its freshness says so here too (503), as on the render listener.
-    const reason = services.unavailable?.();
-    if (reason !== undefined) return reply.status(503).header('cache-control', 'no-store').send({ status: 'unavailable', reason });
-    return services.health.document();
+  registerOpenApi(app);
+  void app.register(async (api) => {
+    const health = {
+      tags: ['Health'],
+      summary: 'Whether this node serves',
+      description: 'No API key needed. 503 while the node must not serve (a cluster node behind on purges).',
+      response: {
+        200: { description: 'Ready (possibly degraded: see the conditions).', type: 'object', required: ['status'], properties: { status: { type: 'string' } } },
+        503: { description: 'Not serving now.', type: 'object', required: ['status'], properties: { status: { type: 'string' }, reason: { type: 'string' } } },
+      },
+    };
+    api.get('/healthz', { schema: health }, async (_request, reply) => {
+      // A cluster node that cannot vouch for its freshness says so here too (503), as on the render listener.
+      const reason = services.unavailable?.();
+      if (reason !== undefined) return reply.status(503).header('cache-control', 'no-store').send({ status: 'unavailable', reason });
+      return services.health.document();
+    });
+    api.get('/metrics', async (_request, reply) => {
+      reply.type(services.metrics.registry.contentType);
+      return services.metrics.registry.metrics();
+    });
+    purgeRoutes(api, services.purges, services.keys, services.purgeLimiter, (coalesced) =>
+      services.metrics.purgesTotal.inc({ coalesced: String(coalesced) }),
+    );
+    sourcesRoutes(api, services.sources, services.keys);
+    edgesRoutes(api, services.edges, services.keys);
+    takedownRoutes(api, services.takedowns, services.keys);
+    if (services.assets) assetsRoutes(api, services.assets.service, services.keys, services.assets);
+    if (services.dashboard) registerDashboard(api, services.dashboard);
+    api.route({ method: ['GET', 'PUT', 'PATCH', 'DELETE'], url: '/api/v1/purge', ...methodNotAllowed('POST', 'Purges are created with POST.') });
   });
-  app.get('/metrics', async (_request, reply) => {
-    reply.type(services.metrics.registry.contentType);
-    return services.metrics.registry.metrics();
-  });
-  purgeRoutes(app, services.purges, services.keys, services.purgeLimiter, (coalesced) =>
-    services.metrics.purgesTotal.inc({ coalesced: String(coalesced) }),
-  );
-  sourcesRoutes(app, services.sources, services.keys);
-  edgesRoutes(app, services.edges, services.keys);
-  takedownRoutes(app, services.takedowns, services.keys);
-  if (services.assets) assetsRoutes(app, services.assets.service, services.keys, services.assets);
-  if (services.dashboard) registerDashboard(app, services.dashboard);
-  app.route({ method: ['GET', 'PUT', 'PATCH', 'DELETE'], url: '/api/v1/purge', ...methodNotAllowed('POST', 'Purges are created with POST.') });
   return app;
 }
 

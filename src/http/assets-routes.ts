@@ -1,12 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ApiKeys } from '../auth/api-keys.ts';
-import { assetId, assetResource, encodeCursor, parseAssetQuery, pathFromUrl, readAssetPatch } from '../assets/asset-document.ts';
+import { ASSET_LIMITS, assetId, assetResource, encodeCursor, parseAssetQuery, pathFromUrl, readAssetPatch } from '../assets/asset-document.ts';
 import type { AssetService } from '../assets/asset-service.ts';
 import { PictorError } from '../errors.ts';
 import type { AssetRecord } from '../store/asset-store.ts';
 import type { RateLimitStore } from '../store/stores.ts';
 import { requireKey } from './api-auth.ts';
 import { document, methodNotAllowed } from './jsonapi.ts';
+import { pathParams, queryParams, requestDocument, resource, responses, secured, successDocument } from './openapi.ts';
+import { MUST } from './schema-errors.ts';
 
 /** Largest upload; the route's own body limit (every other API body stays within API_BODY_LIMIT). */
 export const MAX_UPLOAD_BYTES = 30 * 1024 * 1024;
@@ -20,6 +22,55 @@ export interface AssetsRoutesOptions {
 
 const ASSETS = '/api/v1/sources/:source_id/assets';
 
+const TEXT_LIST = {
+  type: ['array', 'null'],
+  maxItems: ASSET_LIMITS.listItems,
+  items: { type: 'string', pattern: '\\S', maxLength: ASSET_LIMITS.item, [MUST]: 'a non-empty string' },
+};
+
+/** What people write about an asset; the other attributes are read-only (sent back as read, ignored). */
+const EDITABLE = {
+  name: { type: ['string', 'null'], maxLength: ASSET_LIMITS.name },
+  description: { type: ['string', 'null'], maxLength: ASSET_LIMITS.description },
+  tags: TEXT_LIST,
+  categories: TEXT_LIST,
+  custom_fields: {
+    type: ['object', 'null'],
+    maxProperties: ASSET_LIMITS.customFields,
+    additionalProperties: { type: ['string', 'number', 'boolean', 'null'], maxLength: ASSET_LIMITS.customFieldValue, [MUST]: 'a string, a number, true, false or null' },
+  },
+};
+
+const READ_ONLY = {
+  origin_path: { type: 'string' },
+  source_id: { type: 'string' },
+  media_kind: { type: ['string', 'null'] },
+  media_width: { type: ['integer', 'null'] },
+  media_height: { type: ['integer', 'null'] },
+  file_size: { type: ['integer', 'null'] },
+  content_type: { type: ['string', 'null'] },
+  date_created: { type: 'integer', description: 'Unix seconds.' },
+  date_modified: { type: 'integer', description: 'Unix seconds.' },
+  video_status: { type: ['string', 'null'] },
+};
+
+const ASSET = resource('assets', { ...EDITABLE, ...READ_ONLY });
+
+/** The key names of custom fields and the asset's id are checked in asset-document.ts. */
+const PATCH_BODY = requestDocument('assets', '{"data": {"type": "assets", "attributes": {…}}}', {
+  requireAttributes: false,
+  id: { type: 'string', description: 'When sent, the asset\'s id (`<source_id>/<path>`).' },
+  attributes: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { ...EDITABLE, ...Object.fromEntries(Object.entries(READ_ONLY).map(([name, schema]) => [name, { ...schema, readOnly: true }])) },
+  },
+});
+
+const SOURCE_ID = pathParams({ source_id: 'The Source\'s id.' });
+const ONE = pathParams({ source_id: 'The Source\'s id.', '*': 'The asset\'s origin path, percent-encoded once as in a render URL.' });
+const ASSET_DOCUMENT = successDocument(ASSET);
+
 /**
  * imgix's Assets API (Asset Manager), on the admin listener: reading needs `assets-browse`, everything else
  * `assets-edit` (which implies browse). An asset is named by the rest of the URL, its origin path percent-
@@ -28,9 +79,24 @@ const ASSETS = '/api/v1/sources/:source_id/assets';
 export function assetsRoutes(app: FastifyInstance, assets: AssetService, keys: ApiKeys, options: AssetsRoutesOptions): void {
   const browse = { onRequest: requireKey(keys, 'assets-browse') };
   const edit = { onRequest: requireKey(keys, 'assets-edit') };
+  const reading = { tags: ['Assets'], ...secured('assets-browse') };
+  const editing = { tags: ['Assets'], ...secured('assets-edit') };
   const uploadLimit = Math.min(MAX_UPLOAD_BYTES, options.maxInputBytes);
 
-  app.get<{ Params: { source_id: string } }>(ASSETS, browse, async (request) => {
+  const list = {
+    ...reading,
+    summary: 'List a Source\'s assets',
+    params: SOURCE_ID,
+    querystring: queryParams({
+      'page[cursor]': 'Where the previous page ended: its meta.cursor.next.',
+      'page[size]': 'Assets a page, 1 to 100.',
+      'filter[origin_path]': 'One asset, or every asset under a folder (ending with "/").',
+      'filter[media_kind]': 'IMAGE, VIDEO, …',
+      sort: 'The order, "-" before the field for descending.',
+    }),
+    response: responses({ 200: successDocument({ type: 'array', items: ASSET }, { meta: { cursor: { type: 'object' } }, links: true }) }),
+  };
+  app.get<{ Params: { source_id: string } }>(ASSETS, { ...browse, schema: list }, async (request) => {
     const sourceId = request.params.source_id;
     const { listing, cursor } = parseAssetQuery(request.query as Record<string, unknown>);
     const rows = await assets.list({ ...listing, sourceId, limit: listing.limit + 1 });
@@ -42,25 +108,31 @@ export function assetsRoutes(app: FastifyInstance, assets: AssetService, keys: A
     return { ...document(page.map(assetResource), request.apiKey, meta), links };
   });
 
-  app.get<{ Params: { source_id: string } }>(`${ASSETS}/*`, browse, async (request) =>
+  const read = { ...reading, summary: 'An asset', params: ONE, response: responses({ 200: ASSET_DOCUMENT }) };
+  app.get<{ Params: { source_id: string } }>(`${ASSETS}/*`, { ...browse, schema: read }, async (request) =>
     document(assetResource(await assets.get(request.params.source_id, assetPath(request))), request.apiKey),
   );
 
-  app.patch<{ Params: { source_id: string } }>(`${ASSETS}/*`, edit, async (request) => {
+  const change = { ...editing, summary: 'Change what is written about an asset', params: ONE, body: PATCH_BODY, response: responses({ 200: ASSET_DOCUMENT }) };
+  app.patch<{ Params: { source_id: string } }>(`${ASSETS}/*`, { ...edit, schema: change }, async (request) => {
     const sourceId = request.params.source_id;
     const path = assetPath(request);
     const changes = readAssetPatch(request.body, assetId({ sourceId, originPath: path }));
     return document(assetResource(await assets.edit(sourceId, path, changes)), request.apiKey);
   });
 
-  app.post<{ Params: { source_id: string } }>(`${ASSETS}/add/*`, edit, async (request, reply) => {
+  const add = { ...editing, summary: 'Add an asset that is already at the origin', params: ONE, response: responses({ 202: ASSET_DOCUMENT }) };
+  app.post<{ Params: { source_id: string } }>(`${ASSETS}/add/*`, { ...edit, schema: add }, async (request, reply) => {
     const record = await assets.add(request.params.source_id, assetPath(request, 'add/'));
     return reply.status(202).send(document(assetResource(record), request.apiKey));
   });
 
   app.post<{ Params: { source_id: string } }>(
     `${ASSETS}/refresh/*`,
-    { onRequest: requireKey(keys, 'assets-edit', options.refreshLimiter) },
+    {
+      onRequest: requireKey(keys, 'assets-edit', options.refreshLimiter),
+      schema: { ...editing, summary: 'Read an asset again from the origin', params: ONE, response: responses({ 200: ASSET_DOCUMENT }) },
+    },
     async (request) => {
       const record = await assets.refresh(request.params.source_id, assetPath(request, 'refresh/'), request.apiKey?.name);
       return document(assetResource(record), request.apiKey);
@@ -80,7 +152,18 @@ export function assetsRoutes(app: FastifyInstance, assets: AssetService, keys: A
     });
     scope.post<{ Params: { source_id: string }; Querystring: Record<string, unknown> }>(
       '/api/v1/sources/:source_id/upload/*',
-      { ...edit, bodyLimit: uploadLimit },
+      {
+        ...edit,
+        bodyLimit: uploadLimit,
+        schema: {
+          ...editing,
+          summary: 'Upload a file to the Source\'s origin',
+          description: `${editing.description} The body is the file's bytes, its type the Content-Type.`,
+          params: pathParams({ source_id: 'The Source\'s id.', '*': 'The path to write, percent-encoded once.' }),
+          querystring: queryParams({ overwrite: '`true` replaces a file already there.' }),
+          response: responses({ 200: ASSET_DOCUMENT, 201: ASSET_DOCUMENT }),
+        },
+      },
       async (request, reply) => {
         const sourceId = request.params.source_id;
         const path = assetPath(request, '', /^\/api\/v1\/sources\/[^/]+\/upload\/(.*)$/);

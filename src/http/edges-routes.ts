@@ -1,32 +1,61 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiKeys } from '../auth/api-keys.ts';
 import type { EdgeService } from '../edges/edge-service.ts';
-import { PictorError } from '../errors.ts';
 import type { EdgeRecord } from '../store/edge-store.ts';
 import { requireKey } from './api-auth.ts';
 import { document, methodNotAllowed } from './jsonapi.ts';
+import { pathParams, requestDocument, resource, responses, secured, successDocument } from './openapi.ts';
+
+const EDGE = resource('edges', {
+  name: { type: 'string' },
+  url: { type: 'string' },
+  in_rotation: { type: 'boolean' },
+  reason: { type: ['string', 'null'], description: 'Why the edge is out of rotation.' },
+  changed_at: { type: 'integer', description: 'Unix seconds.' },
+  created_at: { type: 'integer', description: 'Unix seconds.' },
+});
+
+/** The names and URLs themselves are checked by the edge service. */
+const EDGE_BODY = requestDocument('edges', '{"data": {"type": "edges", "attributes": {"name": …, "url": …}}}', {
+  requireAttributes: true,
+  attributes: {
+    type: 'object',
+    required: ['name', 'url'],
+    properties: {
+      name: { type: 'string', description: 'A lowercase name for the edge (letters, digits, hyphens).' },
+      url: { type: 'string', description: 'The edge\'s address for purges, http://HOST:PORT.' },
+    },
+  },
+});
+
+const NAME = pathParams({ name: 'The edge\'s name.' });
 
 /**
  * The Varnish edges registry: `GET|POST /api/v1/edges`, `DELETE /api/v1/edges/:name` and
  * `POST /api/v1/edges/:name/readmit` (flush, then back in rotation), all needing the `admin` permission.
  */
 export function edgesRoutes(app: FastifyInstance, edges: EdgeService, keys: ApiKeys): void {
-  const auth = { onRequest: requireKey(keys, 'admin') };
+  const onRequest = requireKey(keys, 'admin');
+  const doc = { tags: ['Edges'], ...secured('admin') };
 
-  app.get('/api/v1/edges', auth, async (request) => document((await edges.list()).map(edgeResource), request.apiKey));
+  const list = { ...doc, summary: 'List the edges', response: responses({ 200: successDocument({ type: 'array', items: EDGE }) }) };
+  app.get('/api/v1/edges', { onRequest, schema: list }, async (request) => document((await edges.list()).map(edgeResource), request.apiKey));
 
-  app.post('/api/v1/edges', auth, async (request, reply) => {
-    const edge = await edges.add(readEdgeDocument(request.body));
+  const add = { ...doc, summary: 'Add an edge', body: EDGE_BODY, response: responses({ 201: successDocument(EDGE) }) };
+  app.post('/api/v1/edges', { onRequest, schema: add }, async (request, reply) => {
+    const edge = await edges.add((request.body as { data: { attributes: unknown } }).data.attributes);
     reply.status(201).header('location', `/api/v1/edges/${encodeURIComponent(edge.name)}`);
     return document(edgeResource(edge), request.apiKey);
   });
 
-  app.delete<{ Params: { name: string } }>('/api/v1/edges/:name', auth, async (request, reply) => {
+  const remove = { ...doc, summary: 'Remove an edge', params: NAME, response: responses({ 204: null }) };
+  app.delete<{ Params: { name: string } }>('/api/v1/edges/:name', { onRequest, schema: remove }, async (request, reply) => {
     await edges.remove(request.params.name);
     return reply.status(204).send();
   });
 
-  app.post<{ Params: { name: string } }>('/api/v1/edges/:name/readmit', auth, async (request) =>
+  const readmit = { ...doc, summary: 'Flush an edge and put it back in rotation', params: NAME, response: responses({ 200: successDocument(EDGE) }) };
+  app.post<{ Params: { name: string } }>('/api/v1/edges/:name/readmit', { onRequest, schema: readmit }, async (request) =>
     document(edgeResource(await edges.readmit(request.params.name)), request.apiKey),
   );
 
@@ -47,17 +76,4 @@ export function edgeResource(edge: EdgeRecord): Record<string, unknown> {
       created_at: Math.floor(edge.createdAt / 1000),
     },
   };
-}
-
-/** `{"data": {"type": "edges", "attributes": {"name": …, "url": …}}}`: the attributes. */
-function readEdgeDocument(body: unknown): unknown {
-  const data = (body as { data?: unknown } | null)?.data as Record<string, unknown> | undefined;
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw new PictorError('BAD_REQUEST', 'The body must be a JSON:API document: {"data": {"type": "edges", "attributes": {"name": …, "url": …}}}.', { pointer: '/data' });
-  }
-  if (data.type !== 'edges') {
-    const got = data.type === undefined ? 'it is missing' : `got ${JSON.stringify(data.type)}`;
-    throw new PictorError('BAD_REQUEST', `"data.type" must be "edges" (JSON:API requires it), ${got}.`, { pointer: '/data/type' });
-  }
-  return data.attributes;
 }

@@ -9,8 +9,50 @@ import type { RateLimitStore } from '../store/stores.ts';
 import { videoPurgeNotice } from '../purge/video-notice.ts';
 import { requireKey } from './api-auth.ts';
 import { document } from './jsonapi.ts';
+import { pathParams, requestDocument, resource, responses, secured, successDocument } from './openapi.ts';
+import { MUST } from './schema-errors.ts';
 
-const SOURCE_ID = /^[0-9a-f]{24}$/;
+const SOURCE_ID = { type: 'string', pattern: '^[0-9a-f]{24}$', [MUST]: 'a Source id (24 hexadecimal digits)' };
+
+/** `POST /api/v1/purge`: the schema validates the document; whether the URL is one Pictor serves is the service's. */
+const PURGE_BODY = requestDocument('purges', '{"data": {"type": "purges", "attributes": {"url": "…"}}}', {
+  requireAttributes: true,
+  attributes: {
+    type: 'object',
+    [MUST]: 'an object with a "url"',
+    required: ['url'],
+    properties: {
+      url: { type: 'string', pattern: '\\S', maxLength: MAX_PURGE_URL_LENGTH, description: 'The full URL of the asset to purge.' },
+      source_id: { ...SOURCE_ID, type: ['string', 'null'], description: 'The Source the asset belongs to; required with `sub_image`.' },
+      sub_image: { type: 'boolean', description: 'Also purge every render that uses this asset as a sub-image; needs `source_id`.' },
+      match: { type: 'string', enum: ['exact', 'prefix'], description: '`prefix` purges every URL that starts with `url` (Pictor extension).' },
+    },
+  },
+});
+
+const ACCEPTED = successDocument(resource('purges', { purge_id: { type: 'string' } }), {
+  meta: { pictor: { type: 'object', properties: { coalesced: { type: 'boolean', description: 'It joined a purge already queued.' }, video: { type: 'object' } } } },
+});
+
+const PURGE_STATUS = successDocument(
+  resource('purges', {
+    purge_id: { type: 'string' },
+    url: { type: ['string', 'null'] },
+    source_id: { type: ['string', 'null'] },
+    sub_image: { type: 'boolean' },
+    match: { type: 'string', enum: ['exact', 'prefix'] },
+    status: { type: 'string' },
+    origin: { type: ['string', 'null'] },
+    matched: { type: ['integer', 'null'] },
+    generation: { type: ['integer', 'null'] },
+    error: { type: ['string', 'null'] },
+    created_at: { type: 'string', format: 'date-time' },
+    completed_at: { type: ['string', 'null'], format: 'date-time' },
+    nodes: { type: ['array', 'null'], description: 'The cluster\'s nodes and where the purge took effect.' },
+    edges: { type: ['array', 'null'], description: 'The Varnish edges and whether each was purged.' },
+  }),
+  { meta: { pictor: { type: 'object', properties: { video: { type: 'object' }, warning: { type: 'string' } } } } },
+);
 
 /** imgix's Purge API (`POST /api/v1/purge`) and Pictor's status resource (`GET /api/v1/purges/:id`). */
 export function purgeRoutes(
@@ -27,16 +69,32 @@ export function purgeRoutes(
     return document({ id: record.id, type: 'purges', attributes: { purge_id: record.id } }, caller, { pictor: video ? { coalesced, video } : { coalesced } });
   };
 
-  app.post('/api/v1/purge', { onRequest: requireKey(keys, 'purge', limiter) }, async (request) => {
-    const attributes = readPurgeDocument(request.body);
-    return accepted(await purges.purge({ ...attributes, requestedBy: request.apiKey?.name }), request.apiKey);
-  });
+  const purge = secured('purge');
+  app.post(
+    '/api/v1/purge',
+    {
+      onRequest: requireKey(keys, 'purge', limiter),
+      schema: { tags: ['Purges'], summary: 'Purge an asset', ...purge, body: PURGE_BODY, response: responses({ 200: ACCEPTED }) },
+    },
+    async (request) => {
+      const attributes = readPurgeAttributes(request.body as PurgeBody);
+      return accepted(await purges.purge({ ...attributes, requestedBy: request.apiKey?.name }), request.apiKey);
+    },
+  );
 
-  app.post<{ Params: { id: string } }>('/api/v1/sources/:id/purge', { onRequest: requireKey(keys, 'purge', limiter) }, async (request) => {
+  const sourcePurge = {
+    tags: ['Purges'],
+    summary: 'Purge every derivative of a Source',
+    ...purge,
+    params: pathParams({ id: 'The Source\'s id.' }),
+    response: responses({ 200: ACCEPTED }),
+  };
+  app.post<{ Params: { id: string } }>('/api/v1/sources/:id/purge', { onRequest: requireKey(keys, 'purge', limiter), schema: sourcePurge }, async (request) => {
     return accepted(await purges.purgeSource(request.params.id, request.apiKey?.name), request.apiKey);
   });
 
-  app.get<{ Params: { id: string } }>('/api/v1/purges/:id', { onRequest: requireKey(keys, 'purge') }, async (request) => {
+  const status = { tags: ['Purges'], summary: 'A purge\'s status', ...purge, params: pathParams({ id: 'The purge\'s id.' }), response: responses({ 200: PURGE_STATUS }) };
+  app.get<{ Params: { id: string } }>('/api/v1/purges/:id', { onRequest: requireKey(keys, 'purge'), schema: status }, async (request) => {
     const record = await purges.get(request.params.id);
     if (!record) throw new PictorError('NOT_FOUND', `No purge has the id "${request.params.id}".`);
     const video = videoPurgeNotice(record);
@@ -70,38 +128,12 @@ export function purgeResource(record: PurgeRecord): Record<string, unknown> {
   };
 }
 
-/** Validates a `purges` document; every problem is a 400 that points at the offending member. */
-function readPurgeDocument(body: unknown): Omit<PurgeRequest, 'requestedBy'> {
-  const data = objectAt(objectAt(body, '', 'The body must be a JSON:API document: {"data": {"type": "purges", "attributes": {"url": "…"}}}.').data, '/data', '"data" must be an object.');
-  if (data.type !== 'purges') {
-    const got = data.type === undefined ? 'it is missing' : `got ${JSON.stringify(data.type)}`;
-    throw new PictorError('BAD_REQUEST', `"data.type" must be "purges" (JSON:API requires it), ${got}.`, { pointer: '/data/type' });
-  }
-  const attributes = objectAt(data.attributes, '/data/attributes', '"data.attributes" must be an object with a "url".');
-  const { url, source_id: sourceId, sub_image: subImage, match } = attributes;
-  if (match !== undefined && match !== 'exact' && match !== 'prefix') {
-    throw new PictorError('BAD_REQUEST', `"match" must be "exact" or "prefix", got ${JSON.stringify(match)}.`, { pointer: '/data/attributes/match' });
-  }
-  if (typeof url !== 'string' || url.trim() === '') {
-    throw new PictorError('BAD_REQUEST', '"url" is required: the full URL of the asset to purge.', { pointer: '/data/attributes/url' });
-  }
-  if (url.length > MAX_PURGE_URL_LENGTH) {
-    throw new PictorError('BAD_REQUEST', `"url" may have at most ${MAX_PURGE_URL_LENGTH} characters, and this one has ${url.length}.`, {
-      pointer: '/data/attributes/url',
-    });
-  }
-  if (subImage !== undefined && typeof subImage !== 'boolean') {
-    throw new PictorError('BAD_REQUEST', `"sub_image" must be true or false, got ${JSON.stringify(subImage)}.`, { pointer: '/data/attributes/sub_image' });
-  }
-  if (sourceId !== undefined && sourceId !== null && (typeof sourceId !== 'string' || !SOURCE_ID.test(sourceId))) {
-    throw new PictorError('BAD_REQUEST', `"source_id" must be a Source id (24 hexadecimal digits), got ${JSON.stringify(sourceId)}.`, {
-      pointer: '/data/attributes/source_id',
-    });
-  }
-  return { url: url.trim(), sourceId: sourceId ?? undefined, subImage, match };
+interface PurgeBody {
+  data: { attributes: { url: string; source_id?: string | null; sub_image?: boolean; match?: 'exact' | 'prefix' } };
 }
 
-function objectAt(value: unknown, pointer: string, message: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new PictorError('BAD_REQUEST', message, { pointer: pointer || '/' });
-  return value as Record<string, unknown>;
+/** The attributes of a `purges` document that passed PURGE_BODY. */
+function readPurgeAttributes(body: PurgeBody): Omit<PurgeRequest, 'requestedBy'> {
+  const { url, source_id: sourceId, sub_image: subImage, match } = body.data.attributes;
+  return { url: url.trim(), sourceId: sourceId ?? undefined, subImage, match };
 }

@@ -5,25 +5,77 @@ import type { TakedownAuditEntry, TakedownRecord } from '../store/takedown-store
 import type { Takedowns } from '../takedown/takedowns.ts';
 import { requireKey } from './api-auth.ts';
 import { document, methodNotAllowed } from './jsonapi.ts';
+import { pathParams, queryParams, requestDocument, resource, responses, secured, successDocument } from './openapi.ts';
 
 const DEFAULT_PAGE_SIZE = 20;
 const MAX_PAGE_SIZE = 100;
+
+const REASON = { type: 'string', description: 'Why the asset is taken down (a notice, a ticket), for the audit trail.' };
+
+/** Creating: the URL and the reason. Whether the URL is one Pictor serves, and the reason's length, are the service's to check. */
+const CREATE_BODY = requestDocument('takedowns', '{"data": {"type": "takedowns", "attributes": {"url": "…", "reason": "…"}}}', {
+  requireAttributes: true,
+  attributes: {
+    type: 'object',
+    required: ['url', 'reason'],
+    additionalProperties: false,
+    properties: { url: { type: 'string', description: 'The full URL of the asset to take down.' }, reason: REASON },
+  },
+});
+
+/** Lifting: no body, or a document with only a reason. */
+const LIFT_BODY = {
+  ...requestDocument('takedowns', '{"data": {"type": "takedowns", "attributes": {"reason": "…"}}} (or no body)', {
+    requireAttributes: false,
+    attributes: { type: 'object', additionalProperties: false, properties: { reason: REASON } },
+  }),
+  type: ['object', 'null'],
+};
+
+const TAKEDOWN = resource('takedowns', {
+  url: { type: 'string' },
+  source_id: { type: 'string' },
+  path: { type: 'string' },
+  reason: { type: 'string' },
+  status: { type: 'string', enum: ['active', 'lifted'] },
+  purge_id: { type: ['string', 'null'] },
+  created_by: { type: 'string' },
+  created_at: { type: 'string', format: 'date-time' },
+  lifted_by: { type: ['string', 'null'] },
+  lifted_at: { type: ['string', 'null'], format: 'date-time' },
+  audit: { type: 'array', description: 'Every action on the takedown (one takedown only).', items: { type: 'object' } },
+});
+
+const PAGINATION = { type: 'object', description: 'Pages count from 0.' };
+const ID = pathParams({ id: 'The takedown\'s id.' });
 
 /**
  * Takedowns (Pictor's self-serve answer to a legal notice): `POST|GET /api/v1/takedowns`,
  * `GET|DELETE /api/v1/takedowns/:id`, all needing the `admin` permission.
  */
 export function takedownRoutes(app: FastifyInstance, takedowns: Takedowns, keys: ApiKeys): void {
-  const auth = { onRequest: requireKey(keys, 'admin') };
+  const onRequest = requireKey(keys, 'admin');
+  const doc = { tags: ['Takedowns'], ...secured('admin') };
 
-  app.post('/api/v1/takedowns', auth, async (request, reply) => {
-    const { url, reason } = readTakedownDocument(request.body, true);
+  const create = { ...doc, summary: 'Take an asset down', body: CREATE_BODY, response: responses({ 200: successDocument(TAKEDOWN), 201: successDocument(TAKEDOWN) }) };
+  app.post('/api/v1/takedowns', { onRequest, schema: create }, async (request, reply) => {
+    const { url, reason } = attributesOf(request.body);
     const { record, created } = await takedowns.create({ url: url!, reason: reason!, actor: actorOf(request.apiKey!) });
     reply.status(created ? 201 : 200).header('location', `/api/v1/takedowns/${record.id}`);
     return document(takedownResource(record), request.apiKey);
   });
 
-  app.get('/api/v1/takedowns', auth, async (request) => {
+  const list = {
+    ...doc,
+    summary: 'List takedowns',
+    querystring: queryParams({
+      'page[number]': 'The page, from 0.',
+      'page[size]': `Takedowns a page, 1 to ${MAX_PAGE_SIZE} (${DEFAULT_PAGE_SIZE} by default).`,
+      'filter[status]': '`active`: only the takedowns in force.',
+    }),
+    response: responses({ 200: successDocument({ type: 'array', items: TAKEDOWN }, { meta: { pagination: PAGINATION }, links: true }) }),
+  };
+  app.get('/api/v1/takedowns', { onRequest, schema: list }, async (request) => {
     const { number, size, activeOnly } = readListQuery(request.query as Record<string, unknown>);
     const { records, total } = await takedowns.list({ activeOnly, offset: number * size, limit: size });
     const totalPages = Math.ceil(total / size);
@@ -43,13 +95,21 @@ export function takedownRoutes(app: FastifyInstance, takedowns: Takedowns, keys:
     return { ...document(records.map((record) => takedownResource(record)), request.apiKey, { pagination }), links };
   });
 
-  app.get<{ Params: { id: string } }>('/api/v1/takedowns/:id', auth, async (request) => {
+  const read = { ...doc, summary: 'A takedown and its audit trail', params: ID, response: responses({ 200: successDocument(TAKEDOWN) }) };
+  app.get<{ Params: { id: string } }>('/api/v1/takedowns/:id', { onRequest, schema: read }, async (request) => {
     const { record, audit } = await takedowns.get(request.params.id);
     return document(takedownResource(record, audit), request.apiKey);
   });
 
-  app.delete<{ Params: { id: string } }>('/api/v1/takedowns/:id', auth, async (request) => {
-    const { reason } = request.body === undefined ? {} : readTakedownDocument(request.body, false);
+  const lift = {
+    ...doc,
+    summary: 'Lift a takedown',
+    params: ID,
+    body: LIFT_BODY,
+    response: responses({ 200: successDocument(TAKEDOWN, { meta: { pictor: { type: 'object', properties: { lifted_now: { type: 'boolean' } } } } }) }),
+  };
+  app.delete<{ Params: { id: string } }>('/api/v1/takedowns/:id', { onRequest, schema: lift }, async (request) => {
+    const { reason } = attributesOf(request.body);
     const { lifted } = await takedowns.lift(request.params.id, { actor: actorOf(request.apiKey!), reason });
     const { record, audit } = await takedowns.get(request.params.id);
     return document(takedownResource(record, audit), request.apiKey, { pictor: { lifted_now: lifted } });
@@ -85,39 +145,9 @@ export function takedownResource(record: TakedownRecord, audit?: readonly Takedo
   };
 }
 
-/** `{"data": {"type": "takedowns", "attributes": {"url": …, "reason": …}}}`; a lift may carry only a reason. */
-function readTakedownDocument(body: unknown, create: boolean): { url?: string; reason?: string } {
-  const example = create ? '{"data": {"type": "takedowns", "attributes": {"url": "…", "reason": "…"}}}' : '{"data": {"type": "takedowns", "attributes": {"reason": "…"}}} (or no body)';
-  if (!isObject(body) || !isObject(body.data)) throw new PictorError('BAD_REQUEST', `The body must be a JSON:API document: ${example}.`, { pointer: '/data' });
-  const { data } = body;
-  if (data.type !== 'takedowns') {
-    const got = data.type === undefined ? 'it is missing' : `got ${JSON.stringify(data.type)}`;
-    throw new PictorError('BAD_REQUEST', `"data.type" must be "takedowns" (JSON:API requires it), ${got}.`, { pointer: '/data/type' });
-  }
-  const attributes = data.attributes ?? {};
-  if (!isObject(attributes)) throw new PictorError('BAD_REQUEST', `"data.attributes" must be an object: ${example}.`, { pointer: '/data/attributes' });
-  const known = create ? ['url', 'reason'] : ['reason'];
-  const unknown = Object.keys(attributes).filter((name) => !known.includes(name));
-  if (unknown.length > 0) {
-    throw new PictorError('BAD_REQUEST', `Unknown attribute${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => `"${name}"`).join(', ')}; expected ${known.map((name) => `"${name}"`).join(' and ')}.`, {
-      pointer: `/data/attributes/${unknown[0]}`,
-    });
-  }
-  for (const name of known) {
-    const value = attributes[name];
-    if (value !== undefined && typeof value !== 'string') {
-      throw new PictorError('BAD_REQUEST', `"${name}" must be a string, got ${JSON.stringify(value)}.`, { pointer: `/data/attributes/${name}` });
-    }
-  }
-  if (create && attributes.url === undefined) {
-    throw new PictorError('BAD_REQUEST', '"url" is required: the full URL of the asset to take down.', { pointer: '/data/attributes/url' });
-  }
-  if (create && attributes.reason === undefined) {
-    throw new PictorError('BAD_REQUEST', '"reason" is required: why the asset is taken down (a notice, a ticket), for the audit trail.', {
-      pointer: '/data/attributes/reason',
-    });
-  }
-  return { url: attributes.url as string | undefined, reason: attributes.reason as string | undefined };
+/** The attributes of a document that passed CREATE_BODY or LIFT_BODY (none without a body). */
+function attributesOf(body: unknown): { url?: string; reason?: string } {
+  return (body as { data?: { attributes?: { url?: string; reason?: string } } } | null)?.data?.attributes ?? {};
 }
 
 function readListQuery(query: Record<string, unknown>): { number: number; size: number; activeOnly: boolean } {
@@ -153,8 +183,4 @@ function pageUrl(request: FastifyRequest, page: number, size: number): string {
   url.searchParams.set('page[number]', String(page));
   url.searchParams.set('page[size]', String(size));
   return url.toString();
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

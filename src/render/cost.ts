@@ -95,6 +95,7 @@ const ENCODE_BYTES_PER_PIXEL: Record<OutputFormat, number> = {
   avif: 30,
   json: 0,
   blurhash: 0,
+  palette: 0, // analysed on a small nearest-neighbour sample
 };
 
 /**

@@ -40,9 +40,10 @@ const CONTENT_TYPES: Record<string, string> = {
   pdf: 'application/pdf',
   json: 'application/json',
   blurhash: 'text/plain; charset=utf-8',
+  css: 'text/css',
 };
 
-/** MIME type for a detected input format or an output format name (`jpg`, `png8`, `json`, `blurhash`, …). */
+/** MIME type for a detected input format or an output format name (`jpg`, `png8`, `json`, `blurhash`, `css`, …). */
 export function contentTypeFor(format: string): string {
   return CONTENT_TYPES[format] ?? 'application/octet-stream';
 }

@@ -6,7 +6,8 @@ import type { Sharp } from 'sharp';
 import { hasAuto, type RenderParams } from './render-params.ts';
 
 export type ImageOutputFormat = 'jpg' | 'pjpg' | 'png' | 'png8' | 'png32' | 'webp' | 'avif' | 'gif';
-export type OutputFormat = ImageOutputFormat | 'json' | 'blurhash';
+/** `palette` is palette=css|json: which of the two is in the params. */
+export type OutputFormat = ImageOutputFormat | 'json' | 'blurhash' | 'palette';
 
 export interface OutputPlan {
   format: OutputFormat;
@@ -20,10 +21,11 @@ export interface OutputPlan {
   chromaSubsampling: '4:4:4' | '4:2:0';
 }
 
-const ALPHA_FORMATS = new Set<OutputFormat>(['png', 'png8', 'png32', 'webp', 'avif', 'gif']);
+// A palette keeps alpha so that transparent pixels are left out of it rather than counted as white.
+const ALPHA_FORMATS = new Set<OutputFormat>(['png', 'png8', 'png32', 'webp', 'avif', 'gif', 'palette']);
 
 /**
- * Precedence: data outputs (json, blurhash) → auto=format (AVIF, then WebP, if the client accepts them)
+ * Precedence: palette → data outputs (json, blurhash) → auto=format (AVIF, then WebP, if the client accepts them)
  * → explicit fm → auto=compress (PNG8 with alpha, else JPEG; it also replaces fm=gif, per imgix's docs)
  * → fm=gif → the source's own format (svg → png, tiff → jpg/png).
  */
@@ -43,6 +45,7 @@ export function chooseOutput(params: RenderParams, sourceFormat: string, sourceH
 }
 
 function pickFormat(params: RenderParams, source: string, hasAlpha: boolean, acceptClass: string, compress: boolean): OutputFormat {
+  if (params.palette !== undefined) return 'palette';
   const fm = params.fm;
   if (fm === 'json' || fm === 'blurhash') return fm;
   if (hasAuto(params, 'format')) {

@@ -11,6 +11,7 @@ import { ANIMATION_PARAMS, normalizeAnimation } from './animation-params.ts';
 import { normalizeOutput, OUTPUT_PARAMS } from './output-params.ts';
 import { normalizePdf, PDF_PARAMS } from './pdf-params.ts';
 import { CANVAS_PARAMS, normalizeCanvasFamily, normalizeGradient } from './canvas-params.ts';
+import { normalizePalette, PALETTE_PARAMS } from './palette-params.ts';
 import { normalizeSubImages, SUB_IMAGE_PARAMS } from './sub-image-params.ts';
 import { normalizeText, TEXT_PARAMS } from './text-params.ts';
 import { normalizeTone, TONE_PARAMS } from './tone-params.ts';
@@ -32,6 +33,7 @@ export const SUPPORTED = new Set([
   ...TONE_PARAMS,
   ...PDF_PARAMS,
   ...CANVAS_PARAMS,
+  ...PALETTE_PARAMS,
 ]);
 
 /** Absurd-but-valid sizes are bounded here; the planner then caps the output at maxOutputSide anyway. */
@@ -45,7 +47,9 @@ export function normalizeParams(values: ReadonlyMap<string, ParamValue>): Render
   const read = reader(values);
   const p: RenderParams = {};
 
-  const fm = outputFormat(read.str('fm'));
+  // A palette is computed from the rendered image, whatever fm says (fm, q and auto cannot change it).
+  const palette = normalizePalette(p, read);
+  const fm = palette ? undefined : outputFormat(read.str('fm'));
   if (fm === 'json') {
     // Metadata of the input: nothing else changes it, except asking for the faces in it.
     const json: RenderParams = { fm };
@@ -148,7 +152,8 @@ function normalizeFormat(p: RenderParams, read: Reader, fm: OutputFormatParam | 
   if (fm) p.fm = fm;
   const auto = (read.list('auto') ?? []).filter((v): v is AutoFlag => v === 'compress' || v === 'format');
   const flags = [...new Set(auto)].sort();
-  if (fm === 'blurhash') return; // a text hash: quality, lossless and format negotiation cannot matter
+  // Text outputs (a hash, a palette): quality, lossless and format negotiation cannot matter.
+  if (fm === 'blurhash' || p.palette !== undefined) return;
   if (flags.length > 0) p.auto = flags;
   const format = flags.includes('format');
   const compress = flags.includes('compress');

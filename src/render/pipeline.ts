@@ -10,7 +10,7 @@ import { PictorError } from '../errors.ts';
 import { checkAnimationSize, isAnimatedOutput, selectFrames, type FrameSelection } from './animation/frames.ts';
 import { animationMode, renderAnimation, type AnimationMode } from './animation/render.ts';
 import { PipelineBuilder } from './builder.ts';
-import { renderBlurhash, renderJson } from './data-outputs.ts';
+import { renderBlurhash, renderJson, renderPalette } from './data-outputs.ts';
 import type { DecodedMasters } from './decoded-masters.ts';
 import { contentTypeFor, isPdf } from './detect.ts';
 import { estimateRenderCost, type RenderCost } from './cost.ts';
@@ -62,7 +62,7 @@ export interface RenderOptions {
 export interface RenderResult {
   body: Buffer;
   contentType: string;
-  /** jpg | png | webp | avif | gif | json | blurhash */
+  /** jpg | png | webp | avif | gif | json | blurhash | css */
   format: string;
   width?: number;
   height?: number;
@@ -204,6 +204,7 @@ export async function render(input: Buffer, params: RenderParams, options: Rende
   await runSteps(builder, job);
 
   if (output.format === 'blurhash') return renderBlurhash(builder);
+  if (output.format === 'palette') return renderPalette(builder, params);
   const { data, info } = await builder.finish((image) => applyOutputMetadata(applyEncoder(image, output), output.format, params, metadata));
   return {
     // sharp hands over libvips' write buffer as it is: its allocation is rounded up far beyond the bytes of

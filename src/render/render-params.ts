@@ -271,6 +271,13 @@ export interface RenderParams {
   'grid-colors'?: readonly [Rgba, Rgba];
   /** Square size in pixels, multiplied by dpr (imgix docs); absent means 4. */
   'grid-size'?: number;
+  // Palette (imgix `palette`, `colors`, `prefix`): a CSS or JSON palette of the rendered image instead of
+  // the image. Defaults (6 colours, prefix `image`) are dropped; `prefix` only with palette=css.
+  palette?: 'css' | 'json';
+  /** 0–16 colours in the `colors` set. */
+  colors?: number;
+  /** A CSS class name (checked in palette-params.ts). */
+  prefix?: string;
 }
 
 export interface Padding {

@@ -160,12 +160,23 @@ export interface OutboundGuardOptions {
   resolve?: Resolver;
 }
 
+/** An address the guard refuses, and why (`loopback`, `private (RFC 1918)`, …). */
+export interface Refusal {
+  address: string;
+  reason: string;
+}
+
 /** The checks every guarded connection makes, whichever HTTP client opens it: the one implementation of the rules. */
 class ConnectionCheck {
   constructor(
     readonly policy: AddressPolicy,
     private readonly resolve: Resolver,
   ) {}
+
+  /** Every address of a host name, of either family. */
+  resolveAll(hostname: string): Promise<dns.LookupAddress[]> {
+    return this.resolve(hostname, 0);
+  }
 
   /** The refusal of an IP-literal host (net.connect skips `lookup` for those); undefined for an allowed IP or a name. */
   literalRefusal(host: string): PictorError | undefined {
@@ -175,15 +186,22 @@ class ConnectionCheck {
     return reason === undefined ? undefined : outboundRefused(`${hostname} is not a public address (${reason})`);
   }
 
+  /** The addresses of a resolved name that may be connected to, or why none may (the first address refused). */
+  judgeResolved(addresses: readonly dns.LookupAddress[]): { allowed: dns.LookupAddress[]; refused?: Refusal } {
+    const allowed = addresses.filter((entry) => this.policy.refusal(entry.address) === undefined);
+    const first = addresses[0];
+    if (allowed.length > 0 || first === undefined) return { allowed };
+    return { allowed, refused: { address: first.address, reason: this.policy.refusal(first.address)! } };
+  }
+
   /** A `net.connect` lookup that resolves the name, checks every address and returns only allowed ones. */
   readonly lookup = (hostname: string, options: dns.LookupOptions, callback: LookupCallback): void => {
     const family = typeof options.family === 'number' ? options.family : 0;
     this.resolve(hostname, family).then(
       (addresses) => {
-        const allowed = addresses.filter((entry) => this.policy.refusal(entry.address) === undefined);
+        const { allowed, refused } = this.judgeResolved(addresses);
         if (allowed.length === 0) {
-          const first = addresses[0];
-          const reason = first === undefined ? 'no address' : `${first.address}, not a public address (${this.policy.refusal(first.address)})`;
+          const reason = refused === undefined ? 'no address' : `${refused.address}, not a public address (${refused.reason})`;
           callback(outboundRefused(`${hostname} resolves to ${reason}`) as unknown as NodeJS.ErrnoException, []);
         } else if (options.all === true) {
           callback(null, allowed);
@@ -237,6 +255,46 @@ export class OutboundGuard {
 
   close(): Promise<void> {
     return this.agent.close();
+  }
+}
+
+/** How long a save waits for a host name to resolve before leaving it to the first fetch. */
+const PREFLIGHT_RESOLVE_MS = 2_000;
+
+/**
+ * Asks ahead of any fetch (when a Source is saved) whether the guard will refuse a destination, by the same
+ * `ConnectionCheck`: an IP-literal host is judged as it is; a name is resolved and refused when none of its
+ * addresses is allowed, as the connection would be. A name that does not resolve within a short wait, or at
+ * all, is not judged (the fetch reports it then).
+ */
+export class OutboundPreflight {
+  private readonly check: ConnectionCheck;
+  private readonly resolveTimeoutMs: number;
+
+  constructor(allowList: readonly string[], options: { resolve?: Resolver; resolveTimeoutMs?: number } = {}) {
+    this.check = new ConnectionCheck(new AddressPolicy(allowList), options.resolve ?? systemResolver);
+    this.resolveTimeoutMs = options.resolveTimeoutMs ?? PREFLIGHT_RESOLVE_MS;
+  }
+
+  /** The address of `url`'s host the guard refuses, or undefined when it connects (or cannot tell in time). */
+  async refusal(url: URL): Promise<Refusal | undefined> {
+    const hostname = stripZone(url.hostname.replace(/^\[(.*)\]$/, '$1'));
+    if (isIP(hostname) !== 0) {
+      const reason = this.check.policy.refusal(hostname);
+      return reason === undefined ? undefined : { address: hostname, reason };
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), this.resolveTimeoutMs);
+    });
+    try {
+      const addresses = await Promise.race([this.check.resolveAll(hostname), timeout]);
+      return addresses === undefined ? undefined : this.check.judgeResolved(addresses).refused;
+    } catch {
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 

@@ -4,6 +4,7 @@ import type { DomainClaim, SourceStore } from '../store/stores.ts';
 import { routingHosts, subdomainHost } from './domains.ts';
 import { FOLDER_ROOTS_SETTING, judgeFolder } from './folder-roots.ts';
 import type { Deployment, SourceRecord } from './model.ts';
+import type { OutboundPreflight } from './outbound-guard.ts';
 import { badRequest, mergeDeployment, parseSourceAttributes } from './source-document.ts';
 import { storedFilter, type SourceQuery } from './source-query.ts';
 
@@ -19,6 +20,11 @@ export interface SourceServiceOptions {
    * purge. Without it, such an update is refused (before anything is written) rather than silently half-done.
    */
   onRenderingChanged?: ((sourceId: string) => void | Promise<void>) | undefined;
+  /**
+   * The outbound guard's rules (`--outbound-allow`), asked when a Source is saved: a remote origin the guard
+   * will refuse is saved all the same, with a warning (`outboundWarning`). Without it, no warning is given.
+   */
+  outbound?: OutboundPreflight | undefined;
   /** Unix seconds; tests may pin it. */
   now?: () => number;
 }
@@ -106,6 +112,31 @@ export class SourceService {
     this.options.onChanged?.(record);
     if (changes.purgeDerivatives) await this.options.onRenderingChanged!(record.id);
     return record;
+  }
+
+  /**
+   * Why the outbound guard will refuse every fetch of this Source (its `webfolder_base_url`, or the custom
+   * `endpoint` of a storage type, at an address `--outbound-allow` does not admit), said where it was saved;
+   * undefined when it will not, or cannot tell in time.
+   */
+  async outboundWarning(record: SourceRecord): Promise<string | undefined> {
+    const d = record.deployment;
+    const field = d.type === 'webfolder' ? 'webfolder_base_url' : d.type === 's3' || d.type === 's3_compatible' || d.type === 'gcs' ? 'endpoint' : undefined;
+    const value = field === undefined ? undefined : d[field];
+    if (!this.options.outbound || !value) return undefined;
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      return undefined;
+    }
+    const refused = await this.options.outbound.refusal(url);
+    if (!refused) return undefined;
+    const where = refused.address === url.hostname.replace(/^\[(.*)\]$/, '$1') ? refused.address : `${url.hostname} (${refused.address})`;
+    return (
+      `Saved, but nothing of this Source can be fetched: its "deployment.${field}" is at ${where}, not a public address (${refused.reason}), ` +
+      `so the outbound guard refuses it (403). If this origin is intended, start Pictor with --outbound-allow ${refused.address} (or a range that covers it).`
+    );
   }
 
   /** A folder Source's folder exists and lies inside a folder root allowed at start, symlinks resolved. */

@@ -187,7 +187,7 @@ describe('Assets API', () => {
       [{ tags: ['ok', ''] }, '/data/attributes/tags/1', /"tags.1" must be a non-empty string/],
       [{ tags: Array.from({ length: 101 }, (_, i) => `t${i}`) }, '/data/attributes/tags', /at most 100 items/],
       [{ categories: ['x'.repeat(101)] }, '/data/attributes/categories/0', /at most 100 characters/],
-      [{ custom_fields: [] }, '/data/attributes/custom_fields', /must be an object, got an array/],
+      [{ custom_fields: [] }, '/data/attributes/custom_fields', /must be an object or null, got an array/],
       [{ custom_fields: { deep: { x: 1 } } }, '/data/attributes/custom_fields/deep', /must be a string, a number, true, false or null, got an object/],
       [{ custom_fields: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`f${i}`, i])) }, '/data/attributes/custom_fields', /at most 50 fields/],
       [{ custom_fields: { long: 'x'.repeat(1025) } }, '/data/attributes/custom_fields/long', /at most 1024 characters/],

@@ -144,6 +144,99 @@ describe('dashboard over HTTP: sessions, CSRF, rate limit, headers', () => {
     assert.equal(status.data.attributes.url, `${t.renderUrl}/a.jpg`, 'the URL purged is the one shown: no query, no fragment');
   });
 
+  it('purges a whole Source only after a confirmation naming it; no Source is chosen for the user', async () => {
+    const tools = await client.get('/dashboard/tools');
+    const select = /<select id="f-source_id"[\s\S]*?<\/select>/.exec(tools.text)![0];
+    assert.match(select, /<option value="" selected>Choose a Source…<\/option>/);
+    assert.doesNotMatch(select, /value="[0-9a-f]{24}" selected/, 'no Source pre-selected');
+    const csrf = DashboardClient.csrfOf(tools.text);
+
+    const none = await client.post('/dashboard/tools/purge-source', { _csrf: csrf, source_id: '' });
+    assert.equal(none.status, 400);
+    assert.match(none.text, /id="f-source_id-error">Choose the Source to purge\./);
+
+    const asked = await client.post('/dashboard/tools/purge-source', { _csrf: csrf, source_id: t.defaultSourceId });
+    assert.equal(asked.status, 200);
+    assert.match(asked.text, /Purge everything cached for the Source <strong>“default”<\/strong>/);
+    assert.match(asked.text, /<input type="hidden" name="confirm" value="yes">/);
+    assert.match(asked.text, /<button type="submit" class="danger">Purge the whole Source<\/button>/);
+    assert.match(asked.text, /<a href="\/dashboard\/tools">Cancel<\/a>/);
+    assert.doesNotMatch((await client.get('/dashboard/purges')).text, /Everything cached for the Source/, 'nothing purged yet');
+
+    // The confirmation's form, as sent from it; and it too needs the CSRF token.
+    assert.equal((await client.post('/dashboard/tools/purge-source', { source_id: t.defaultSourceId, confirm: 'yes' })).status, 403);
+    const done = await client.post('/dashboard/tools/purge-source', { _csrf: DashboardClient.csrfOf(asked.text), source_id: t.defaultSourceId, confirm: 'yes' });
+    assert.equal(done.status, 303);
+    const id = new URL(done.location!, t.adminUrl).searchParams.get('purge')!;
+    const status = (await (await fetch(`${t.adminUrl}/api/v1/purges/${id}`, { headers: { authorization: `Bearer ${t.apiKey}` } })).json()) as any;
+    assert.equal(status.data.attributes.source_id, t.defaultSourceId);
+    assert.equal(status.data.attributes.url, null, 'a whole-Source purge');
+  });
+
+  it('disables a Source only after a confirmation naming it and its domains; enabling acts at once', async () => {
+    const created = await fetch(`${t.adminUrl}/api/v1/sources`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.apiKey}`, 'content-type': 'application/vnd.api+json' },
+      body: JSON.stringify({ data: { type: 'sources', attributes: { name: 'Shop', deployment: { type: 'webproxy', custom_domains: ['shop.example.test'] } } } }),
+    });
+    const id = ((await created.json()) as any).data.id as string;
+    const enabled = async () =>
+      ((await (await fetch(`${t.adminUrl}/api/v1/sources/${id}`, { headers: { authorization: `Bearer ${t.apiKey}` } })).json()) as any).data.attributes.enabled;
+    const list = await client.get('/dashboard/sources');
+    const csrf = DashboardClient.csrfOf(list.text);
+
+    const asked = await client.post(`/dashboard/sources/${id}/enabled`, { _csrf: csrf, enabled: 'false', back: 'list' });
+    assert.equal(asked.status, 200);
+    assert.match(asked.text, /Disable the Source <strong>“Shop”<\/strong>/);
+    assert.match(asked.text, /<code>shop\.example\.test<\/code>\) answer <code>410 Gone<\/code> for every asset not cached yet/);
+    assert.match(asked.text, /<button type="submit" class="danger">Disable the Source<\/button>/);
+    assert.equal(await enabled(), true, 'nothing changed yet');
+
+    const done = await client.post(`/dashboard/sources/${id}/enabled`, { _csrf: csrf, enabled: 'false', back: 'list', confirm: 'yes' });
+    assert.equal(done.status, 303);
+    assert.equal(done.location, '/dashboard/sources');
+    assert.equal(await enabled(), false);
+    assert.match((await client.get('/dashboard/sources')).text, /Source “Shop” disabled\./);
+
+    const again = await client.post(`/dashboard/sources/${id}/enabled`, { _csrf: csrf, enabled: 'true', back: 'edit' });
+    assert.equal(again.status, 303, 'enabling needs no confirmation');
+    assert.equal(again.location, `/dashboard/sources/${id}`);
+    assert.equal(await enabled(), true);
+  });
+
+  it('saves a webfolder Source the outbound guard will refuse, and warns, naming --outbound-allow and the address', async () => {
+    const csrf = await client.csrf('/dashboard/sources/new');
+    const form = { _csrf: csrf, name: 'Intranet', enabled: 'on', type: 'webfolder', cache_ttl_behavior: 'respect_origin', cache_ttl_value: '60', cache_ttl_error: '60' };
+    const created = await client.post('/dashboard/sources', { ...form, 'webfolder.webfolder_base_url': 'http://127.0.0.1:8080/images/' });
+    assert.equal(created.status, 303, 'saved all the same');
+    const page = await client.get(created.location!);
+    assert.match(page.text, /<div class="alert notice" role="status">Source “Intranet” created\.<\/div>/);
+    const warning = /<div class="alert warning" role="alert" data-warning>([^<]*)<\/div>/.exec(page.text)?.[1];
+    assert.ok(warning, 'a warning is shown');
+    assert.match(warning, /is at 127\.0\.0\.1, not a public address \(loopback\), so the outbound guard refuses it/);
+    assert.match(warning, /start Pictor with --outbound-allow 127\.0\.0\.1 \(or a range that covers it\)/);
+    assert.doesNotMatch((await client.get(created.location!)).text, /data-warning/, 'shown once, after the save');
+
+    const id = /\/dashboard\/sources\/([0-9a-f]{24})$/.exec(created.location!)![1]!;
+    const fixed = await client.post(`/dashboard/sources/${id}`, { ...form, 'webfolder.webfolder_base_url': 'https://93.184.215.14/images/' });
+    assert.equal(fixed.status, 303);
+    const after = await client.get(fixed.location!);
+    assert.match(after.text, /Changes saved\./);
+    assert.doesNotMatch(after.text, /data-warning/, 'a public address: no warning');
+  });
+
+  it('the key form offers only the permissions that grant something, each saying what it grants', async () => {
+    const page = await client.get('/dashboard/keys');
+    const offered = [...page.text.matchAll(/name="permissions" value="([a-z-]+)"/g)].map((match) => match[1]);
+    assert.deepEqual(offered, ['purge', 'sources', 'assets-browse', 'assets-edit', 'admin']);
+    assert.doesNotMatch(page.text, /Analytics/);
+    assert.match(page.text, /aria-describedby="perm-purge-hint">[\s\S]*?<label for="perm-purge">Purge<\/label>\s*<p class="hint" id="perm-purge-hint">Purge assets, folders and whole Sources/);
+    assert.match(page.text, /id="perm-admin-hint">Everything above, and takedowns and edges\./);
+    const refused = await client.post('/dashboard/keys', { _csrf: DashboardClient.csrfOf(page.text), name: 'stats', permissions: 'analytics' });
+    assert.equal(refused.status, 400);
+    assert.match(refused.text, /id="permissions-error">Choose among the permissions listed \(got &quot;analytics&quot;\)\./);
+  });
+
   it('lists purges a page of 25 at a time, newest first, with links to the other pages that keep the filters', async () => {
     for (let i = 0; i < 27; i++) assert.equal((await t.purge(`${t.renderUrl}/paged/${String(i).padStart(2, '0')}.jpg`)).status, 200);
     const first = await client.get('/dashboard/purges?q=%2Fpaged%2F');

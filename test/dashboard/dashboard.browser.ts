@@ -204,8 +204,16 @@ describe('dashboard in Chromium', { timeout: 180_000 }, () => {
     await page.locator('[data-purge-status][data-status="completed"]').waitFor({ timeout: 10_000 });
     assert.equal(await page.locator('[data-field="target"]').innerText(), `Everything under ${t.renderUrl}/photos/`);
 
+    // No Source is chosen for the user; the purge waits for a confirmation that names the Source.
+    assert.equal(await page.getByLabel('Source', { exact: true }).inputValue(), '');
     await page.getByLabel('Source', { exact: true }).selectOption(t.defaultSourceId);
-    await page.getByRole('button', { name: 'Purge the whole Source' }).click();
+    await page.getByRole('button', { name: 'Purge the whole Source…' }).click();
+    await page.waitForURL(/\/dashboard\/tools\/purge-source$/);
+    assert.match(await page.locator('main').innerText(), /Purge everything cached for the Source “default”/);
+    await shot('tools-purge-source-confirm', { phone: true });
+    // Keyboard: the confirming button is reached with Tab and pressed with Enter.
+    await page.getByRole('button', { name: 'Purge the whole Source', exact: true }).focus();
+    await page.keyboard.press('Enter');
     await page.locator('[data-purge-status][data-status="completed"]').waitFor({ timeout: 10_000 });
     assert.match(await page.locator('[data-field="target"]').innerText(), /^Everything cached for the Source "default"/);
     assertConsoleClean();
@@ -320,6 +328,11 @@ describe('dashboard in Chromium', { timeout: 180_000 }, () => {
     await page.getByRole('status').filter({ hasText: 'Changes saved.' }).waitFor();
     assert.equal(await page.getByLabel('Cache TTL (seconds)').inputValue(), '3600');
     await page.getByRole('button', { name: 'Disable Photos' }).click();
+    await page.waitForURL(new RegExp(`/dashboard/sources/${id}/enabled$`));
+    assert.match(await page.locator('main').innerText(), /Disable the Source “Photos”/);
+    assert.equal(((await (await api(`/api/v1/sources/${id}`, t.apiKey)).json()) as any).data.attributes.enabled, true, 'nothing changed before the confirmation');
+    await shot('source-disable-confirm');
+    await page.getByRole('button', { name: 'Disable the Source' }).click();
     await page.getByRole('status').filter({ hasText: 'Source “Photos” disabled.' }).waitFor();
     assert.equal(((await (await api(`/api/v1/sources/${id}`, t.apiKey)).json()) as any).data.attributes.enabled, false);
     await page.getByRole('button', { name: 'Enable Photos' }).click();
@@ -394,6 +407,60 @@ describe('dashboard in Chromium', { timeout: 180_000 }, () => {
       body: JSON.stringify({ data: { type: 'purges', attributes: { url: `${t.renderUrl}/image%20file.jpg` } } }),
     });
     assert.equal(refused.status, 401);
+    assertConsoleClean();
+  });
+
+  it('lines up the Actions column at desktop width, and keeps badges and timestamps in the value column at phone width', async () => {
+    /** Per row of the table: the bottom edge of each cell (its bottom border), in CSS pixels. */
+    const cellBottoms = (table: string) =>
+      page.locator(`${table} tbody tr`).evaluateAll((rows) => rows.map((row) => [...row.children].map((cell) => cell.getBoundingClientRect().bottom)));
+    /**
+     * Where each element lies against its cell's label column (the cell's `::before`, at its padding edge):
+     * the value column starts past the label's right edge.
+     */
+    const besideLabels = (selector: string) =>
+      page.locator(selector).evaluateAll((elements) =>
+        elements.map((element) => {
+          const cell = element.closest('td')!;
+          const box = cell.getBoundingClientRect();
+          const style = getComputedStyle(cell);
+          const label = getComputedStyle(cell, '::before');
+          const labelRight = box.left + parseFloat(style.borderLeftWidth) + parseFloat(style.paddingLeft) + parseFloat(label.marginLeft) + parseFloat(label.width);
+          const own = element.getBoundingClientRect();
+          return { text: element.textContent, left: own.left, right: own.right, labelRight, cellRight: box.right };
+        }),
+      );
+
+    for (const [pathname, table, inValueColumn, name] of [
+      ['/dashboard/keys', 'table.keys', 'table.keys td[data-label="State"] time, table.keys td[data-label="State"] .status', 'layout-keys'],
+      ['/dashboard/sources', 'table.sources', 'table.sources .tag', 'layout-sources'],
+    ] as const) {
+      await visit(pathname);
+      const rows = await cellBottoms(table);
+      assert.ok(rows.length >= 2, `${table}: rows to compare`);
+      for (const bottoms of rows) {
+        assert.ok(Math.max(...bottoms) - Math.min(...bottoms) < 0.5, `${table}: every cell of a row ends on the same line at desktop width (${bottoms.join(', ')})`);
+      }
+      await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+
+      await page.setViewportSize(PHONE);
+      const placed = await besideLabels(inValueColumn);
+      assert.ok(placed.length >= 2, `${table}: badges or timestamps to check`);
+      for (const box of placed) {
+        assert.ok(box.left >= box.labelRight, `${table}: "${box.text}" starts at x=${box.left}, right of the label column (${box.labelRight})`);
+        assert.ok(box.right <= box.cellRight + 0.5, `${table}: "${box.text}" stays inside its cell`);
+      }
+      await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-phone.png`), fullPage: true });
+      await page.setViewportSize(LAPTOP);
+    }
+    // The cases the phone layout had wrong: a revoked key's timestamp, and both badges of a Source.
+    await visit('/dashboard/keys');
+    assert.ok((await page.locator('table.keys td[data-label="State"] time').count()) >= 1, 'a revoked key with its timestamp');
+    await visit('/dashboard/sources');
+    assert.deepEqual(
+      [...new Set(await page.locator('table.sources .tag').allInnerTexts())].sort(),
+      ['default', 'signed URLs'],
+    );
     assertConsoleClean();
   });
 

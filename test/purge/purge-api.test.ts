@@ -84,7 +84,7 @@ describe('Purge API contract (POST /api/v1/purge)', () => {
     const cases: [string, string, RegExp][] = [
       ['{not json', '', /not valid JSON/],
       ['', '', /empty/],
-      ['[]', '/', /JSON:API document/],
+      ['[]', '/data', /JSON:API document/],
       [JSON.stringify({ data: { type: 'purges', attributes: {} } }), '/data/attributes/url', /"url" is required/],
       [JSON.stringify({ data: { type: 'purges', attributes: { url: '/a.jpg' } } }), '/data/attributes/url', /absolute http\(s\) URL/],
       [JSON.stringify({ data: { type: 'purges', attributes: { url: 'ftp://localhost/a.jpg' } } }), '/data/attributes/url', /http or https/],

@@ -73,7 +73,7 @@ describe('animated inputs', () => {
     const input = await animation();
     const result = await renderQuery(input, 'w=30&h=30&fit=crop&crop=left&pad=5&bg=000&invert=true');
     const out = await frames(result.body);
-    assert.deepEqual([out.width, out.height], [40, 40]);
+    assert.deepEqual([out.width, out.height], [30, 30], 'the padding fits inside the requested box');
     assert.deepEqual(out.delay, DELAYS);
     assertColours(out.centres, COLOURS.map((c) => c.map((v) => 255 - v)));
     assert.deepEqual(out.pixel(2, 1, 1), [0, 0, 0], 'the padding is bg');

@@ -5,7 +5,7 @@ import { request } from 'undici';
 import { isPictorError } from '../../src/errors.ts';
 import { canonicalPath } from '../../src/sources/asset-path.ts';
 import { createGuardedFetcher, type GuardedFetcher } from '../../src/sources/http-fetch.ts';
-import { AddressPolicy, classifyAddress, guardedNodeAgents, OutboundGuard } from '../../src/sources/outbound-guard.ts';
+import { AddressPolicy, classifyAddress, guardedNodeAgents, OutboundGuard, OutboundPreflight } from '../../src/sources/outbound-guard.ts';
 import { WebFolderOrigin } from '../../src/sources/webfolder-origin.ts';
 import { WebProxyOrigin } from '../../src/sources/webproxy-origin.ts';
 import { startOrigin, type TestOrigin } from '../helpers/origin-server.ts';
@@ -235,5 +235,34 @@ describe('guarded fetches (SSRF)', () => {
     for (const bad of ['/not-a-url.png', '/ftp%3A%2F%2Fexample.com%2Fa.png', '/file%3A%2F%2F%2Fetc%2Fpasswd', '/http%3A%2F%2F', '/javascript%3Aalert(1)']) {
       await assert.rejects(proxy.fetch(bad), (error) => isPictorError(error) && error.code === 'INVALID_PATH' && error.status === 400, bad);
     }
+  });
+});
+
+describe('OutboundPreflight: the guard asked when a Source is saved', () => {
+  const table = (addresses: Record<string, string[]>) => (hostname: string) =>
+    Promise.resolve((addresses[hostname] ?? []).map((address) => ({ address, family: address.includes(':') ? 6 : 4 })));
+
+  it('judges an IP literal as the connection would, the allow-list included', async () => {
+    const preflight = new OutboundPreflight([]);
+    assert.deepEqual(await preflight.refusal(new URL('http://127.0.0.1:8080/a/')), { address: '127.0.0.1', reason: 'loopback' });
+    assert.deepEqual(await preflight.refusal(new URL('http://[::ffff:10.0.0.1]/')), { address: '::ffff:a00:1', reason: 'IPv4-mapped private (RFC 1918)' });
+    assert.equal(await preflight.refusal(new URL('https://93.184.215.14/')), undefined);
+    assert.equal(await new OutboundPreflight(['10.0.0.0/8']).refusal(new URL('http://10.1.2.3/')), undefined);
+  });
+
+  it('resolves a name and refuses it only when none of its addresses may be reached', async () => {
+    const resolve = table({ 'intranet.test': ['10.0.0.7', '192.168.1.2'], 'mixed.test': ['10.0.0.7', '93.184.215.14'], 'public.test': ['93.184.215.14'] });
+    const preflight = new OutboundPreflight([], { resolve });
+    assert.deepEqual(await preflight.refusal(new URL('http://intranet.test/')), { address: '10.0.0.7', reason: 'private (RFC 1918)' });
+    assert.equal(await preflight.refusal(new URL('http://mixed.test/')), undefined, 'the connection goes to the public address');
+    assert.equal(await preflight.refusal(new URL('http://public.test/')), undefined);
+    assert.equal(await new OutboundPreflight(['10.0.0.0/8', '192.168.0.0/16'], { resolve }).refusal(new URL('http://intranet.test/')), undefined);
+  });
+
+  it('does not judge a name that fails to resolve, or does not resolve within its wait', async () => {
+    const failing = new OutboundPreflight([], { resolve: () => Promise.reject(Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' })) });
+    assert.equal(await failing.refusal(new URL('http://nowhere.test/')), undefined);
+    const silent = new OutboundPreflight([], { resolve: () => new Promise(() => {}), resolveTimeoutMs: 20 });
+    assert.equal(await silent.refusal(new URL('http://slow.test/')), undefined);
   });
 });

@@ -328,6 +328,35 @@ describe('Sources API: create, get, update', () => {
     assert.equal((await call('PATCH', `/api/v1/sources/${id}`, { data: { id, type: 'sources' } })).status, 200, 'a PATCH without attributes redeploys');
   });
 
+  it('saves a remote origin the outbound guard will refuse, with a warning in meta.pictor.warning naming --outbound-allow and the address', async () => {
+    const created = await call('POST', '/api/v1/sources', sourceDoc({ name: 'intranet', deployment: { type: 'webfolder', webfolder_base_url: 'http://10.1.2.3/images/' } }));
+    assert.equal(created.status, 201, 'saved all the same');
+    assert.match(created.body.meta.pictor.warning, /"deployment\.webfolder_base_url" is at 10\.1\.2\.3, not a public address \(private \(RFC 1918\)\)/);
+    assert.match(created.body.meta.pictor.warning, /--outbound-allow 10\.1\.2\.3 /);
+    const { id } = created.body.data;
+    // A name is resolved (with a short wait), as the guard resolves it when it connects.
+    const byName = await call('PATCH', `/api/v1/sources/${id}`, sourceDoc({ deployment: { webfolder_base_url: 'http://localhost:8080/' } }));
+    assert.equal(byName.status, 200);
+    assert.match(byName.body.meta.pictor.warning, /is at localhost \((127\.0\.0\.1|::1)\), not a public address \(loopback\).*--outbound-allow (127\.0\.0\.1|::1) /);
+    const storage = await call('PATCH', `/api/v1/sources/${id}`, sourceDoc({ deployment: { type: 's3_compatible', bucket_name: 'b', endpoint: 'http://[fd00::5]:9000' } }));
+    assert.match(storage.body.meta.pictor.warning, /"deployment\.endpoint" is at fd00::5, not a public address \(unique local \(ULA\)\)/);
+    // A public address: no warning.
+    const fine = await call('PATCH', `/api/v1/sources/${id}`, sourceDoc({ deployment: { type: 'webfolder', webfolder_base_url: 'https://93.184.215.14/images/' } }));
+    assert.equal(fine.status, 200);
+    assert.equal(fine.body.meta.pictor, undefined);
+    assert.equal((await call('GET', `/api/v1/sources/${id}`)).body.meta.pictor, undefined, 'warned at save only');
+
+    // Admitted by --outbound-allow: no warning.
+    const allowing = await startPictor({ options: { outboundAllow: '10.0.0.0/8' } });
+    try {
+      const allowed = await client(allowing)('POST', '/api/v1/sources', sourceDoc({ name: 'intranet', deployment: { type: 'webfolder', webfolder_base_url: 'http://10.1.2.3/images/' } }));
+      assert.equal(allowed.status, 201);
+      assert.equal(allowed.body.meta.pictor, undefined);
+    } finally {
+      await allowing.stop();
+    }
+  });
+
   it('404 for unknown ids; 405 for DELETE', async () => {
     for (const [method, body] of [['GET', undefined], ['PATCH', sourceDoc({ name: 'x' })]] as const) {
       const response = await call(method, '/api/v1/sources/0123456789abcdef01234567', body);

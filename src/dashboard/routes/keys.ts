@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { PERMISSIONS, type Permission } from '../../auth/api-keys.ts';
+import type { Permission } from '../../auth/api-keys.ts';
 import { PictorError } from '../../errors.ts';
 import { formOf, redirect, sendPage, sessionOf, type DashboardContext } from '../context.ts';
-import { keysView, revokeView } from '../views/keys.ts';
+import { keysView, OFFERED_PERMISSIONS, revokeView } from '../views/keys.ts';
 
 export function keysRoutes(app: FastifyInstance, context: DashboardContext): void {
   const { keys } = context.services;
@@ -27,8 +27,8 @@ export function keysRoutes(app: FastifyInstance, context: DashboardContext): voi
     if (name === '') errors.name = 'Give the key a name.';
     else if (name.length > 200) errors.name = 'Keep the name under 200 characters.';
     if (permissions.length === 0) errors.permissions = 'Choose at least one permission.';
-    const unknown = permissions.filter((permission) => !(PERMISSIONS as readonly string[]).includes(permission));
-    if (unknown.length > 0) errors.permissions = `Unknown permission ${unknown.map((permission) => `"${permission}"`).join(', ')}.`;
+    const unknown = permissions.filter((permission) => !OFFERED_PERMISSIONS.some((offered) => offered.permission === permission));
+    if (unknown.length > 0) errors.permissions = `Choose among the permissions listed (got ${unknown.map((permission) => `"${permission}"`).join(', ')}).`;
     if (Object.keys(errors).length > 0) {
       return sendPage(context, request, reply, {
         title: 'API keys',

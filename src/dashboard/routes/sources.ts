@@ -13,7 +13,7 @@ import {
   typeField,
   type SourceFormValues,
 } from '../source-form.ts';
-import { sourceFormView, sourcesListView } from '../views/sources.ts';
+import { confirmDisableView, sourceFormView, sourcesListView } from '../views/sources.ts';
 
 export const SOURCES_PAGE_SIZE = 50;
 
@@ -25,12 +25,14 @@ export function sourcesRoutes(app: FastifyInstance, context: DashboardContext): 
     request: FastifyRequest,
     reply: FastifyReply,
     options: { record?: SourceRecord; values: SourceFormValues; errors?: Record<string, string>; formError?: string; status?: number },
-  ): FastifyReply =>
-    sendPage(context, request, reply, {
+  ): FastifyReply => {
+    const flash = options.status === undefined ? context.flash.take(sessionOf(request)) : {};
+    return sendPage(context, request, reply, {
       title: options.record ? `Source “${options.record.name}”` : 'New Source',
       current: 'sources',
       status: options.status,
-      notice: options.status === undefined ? context.flash.take(sessionOf(request)).notice : undefined,
+      notice: flash.notice,
+      warning: flash.warning,
       body: sourceFormView({
         csrfToken: sessionOf(request).csrfToken,
         mode: options.record ? 'update' : 'create',
@@ -42,6 +44,7 @@ export function sourcesRoutes(app: FastifyInstance, context: DashboardContext): 
         isDefault: options.record?.id === defaultSourceId,
       }),
     });
+  };
 
   /** Runs a create or update; a validation error is shown next to its field (or above the form). */
   const save = async (request: FastifyRequest, reply: FastifyReply, current: SourceRecord | undefined): Promise<FastifyReply> => {
@@ -52,7 +55,8 @@ export function sourcesRoutes(app: FastifyInstance, context: DashboardContext): 
     try {
       const record = current ? await sources.update(current.id, attributes) : await sources.create(attributes);
       request.log.info({ source: record.id, by: sessionOf(request).username }, current ? 'Source updated in the dashboard' : 'Source created in the dashboard');
-      context.flash.set(sessionOf(request), { notice: current ? 'Changes saved.' : `Source “${record.name}” created.` });
+      const saved = current ? 'Changes saved.' : `Source “${record.name}” created.`;
+      context.flash.set(sessionOf(request), { notice: saved, warning: await sources.outboundWarning(record) });
       return redirect(reply, `/dashboard/sources/${record.id}`);
     } catch (error) {
       if (!isPictorError(error) || error.status >= 500) throw error;
@@ -91,13 +95,23 @@ export function sourcesRoutes(app: FastifyInstance, context: DashboardContext): 
   });
   app.post<{ Params: { id: string } }>('/sources/:id', async (request, reply) => save(request, reply, await sources.require(request.params.id)));
 
+  // Disabling shows a confirmation page first (nothing changes), and acts only when sent again from it (`confirm=yes`).
   app.post<{ Params: { id: string } }>('/sources/:id/enabled', async (request, reply) => {
     const form = formOf(request);
     const enabled = form.get('enabled') === 'true';
-    const record = await sources.update((await sources.require(request.params.id)).id, { enabled });
+    const back = form.get('back') === 'edit' ? 'edit' : 'list';
+    const current = await sources.require(request.params.id);
+    if (!enabled && current.enabled && form.get('confirm') !== 'yes') {
+      return sendPage(context, request, reply, {
+        title: 'Disable Source',
+        current: 'sources',
+        body: confirmDisableView(sessionOf(request).csrfToken, current, hostsOf(current), back),
+      });
+    }
+    const record = await sources.update(current.id, { enabled });
     request.log.info({ source: record.id, enabled, by: sessionOf(request).username }, 'Source enabled or disabled in the dashboard');
     context.flash.set(sessionOf(request), { notice: `Source “${record.name}” ${enabled ? 'enabled' : 'disabled'}.` });
-    return redirect(reply, form.get('back') === 'edit' ? `/dashboard/sources/${record.id}` : '/dashboard/sources');
+    return redirect(reply, back === 'edit' ? `/dashboard/sources/${record.id}` : '/dashboard/sources');
   });
 }
 

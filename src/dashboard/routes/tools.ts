@@ -1,9 +1,9 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { isPictorError } from '../../errors.ts';
 import { actor, formOf, redirect, sendPage, sessionOf, type DashboardContext } from '../context.ts';
 import { directRenderOrigin } from '../preview-url.ts';
 import { summarizePurge } from '../views/purge-status.ts';
-import { toolsView, type ToolsView } from '../views/tools.ts';
+import { confirmPurgeSourceView, toolsView, type ToolsView } from '../views/tools.ts';
 import type { TakedownForm } from '../views/takedowns.ts';
 import { takedownsRoutes } from './takedowns.ts';
 
@@ -90,19 +90,25 @@ export function toolsRoutes(app: FastifyInstance, context: DashboardContext): vo
     return sendPage(context, request, reply, { title: 'Tools', current: 'tools', status: 400, body: toolsView(await view(request, { form: values })) });
   });
 
+  // A whole-Source purge shows a confirmation page first (nothing is purged), and acts only when sent again from it (`confirm=yes`).
   app.post('/tools/purge-source', async (request, reply) => {
-    const sourceId = formOf(request).get('source_id') ?? '';
+    const form = formOf(request);
+    const sourceId = form.get('source_id') ?? '';
+    const refused = (status: number, error: string): Promise<FastifyReply> =>
+      view(request, { sourceForm: { sourceId, error } }).then((body) => sendPage(context, request, reply, { title: 'Tools', current: 'tools', status, body: toolsView(body) }));
+    if (sourceId === '') return refused(400, 'Choose the Source to purge.');
+    const source = await sources.get(sourceId);
+    if (!source) return refused(404, `No Source has the id "${sourceId}".`);
+    if (form.get('confirm') !== 'yes') {
+      return sendPage(context, request, reply, { title: 'Purge a whole Source', current: 'tools', body: confirmPurgeSourceView(sessionOf(request).csrfToken, source) });
+    }
     try {
       const { record } = await purges.purgeSource(sourceId, actor(request));
+      request.log.info({ purge: record.id, source: sourceId, by: actor(request) }, 'whole Source purged in the dashboard');
       return redirect(reply, `/dashboard/tools?purge=${encodeURIComponent(record.id)}`);
     } catch (error) {
       if (!isPictorError(error) || error.status >= 500) throw error;
-      return sendPage(context, request, reply, {
-        title: 'Tools',
-        current: 'tools',
-        status: error.status,
-        body: toolsView(await view(request, { sourceForm: { sourceId, error: error.message } })),
-      });
+      return refused(error.status, error.message);
     }
   });
 

@@ -88,7 +88,7 @@ ${
       asset.videoStatus ? html`<span class="status video-${asset.videoStatus}">${VIDEO_STATES[asset.videoStatus]}</span>` : html`<span class="muted">—</span>`
     }</td>
     <td role="cell" data-label="Modified">${timeTag(asset.dateModified)}</td>
-    <td role="cell" class="actions" data-label="">
+    <td role="cell" class="actions-cell" data-label=""><div class="actions">
       <a href="/dashboard/preview?source=${asset.sourceId}&amp;path=${encodeURIComponent(asset.originPath)}">Preview<span class="visually-hidden"> ${asset.originPath}</span></a>
       <form method="post" action="/dashboard/asset-manager/refresh" class="inline">
         ${csrfField(view.csrfToken)}
@@ -97,7 +97,7 @@ ${
         <input type="hidden" name="back" value="${back}">
         <button type="submit" class="small">Refresh<span class="visually-hidden"> ${asset.originPath}</span></button>
       </form>
-    </td>
+    </div></td>
   </tr>`,
   )}
   </tbody>

@@ -14,6 +14,18 @@ export const PERMISSION_LABELS: Record<Permission, string> = {
   admin: 'Admin',
 };
 
+/**
+ * What each permission the key form offers grants in Pictor. `analytics` is not offered: Pictor has no
+ * analytics, so it grants nothing (the CLI still accepts it, as imgix's name, for scripts that ask for it).
+ */
+export const OFFERED_PERMISSIONS: readonly { permission: Permission; grants: string }[] = [
+  { permission: 'purge', grants: 'Purge assets, folders and whole Sources, and read how a purge went.' },
+  { permission: 'sources', grants: 'List, create and change Sources (purging on save needs Purge too).' },
+  { permission: 'assets-browse', grants: 'List and read the assets of every Source.' },
+  { permission: 'assets-edit', grants: 'What Asset Manager Browse may, and change, add, upload and refresh assets.' },
+  { permission: 'admin', grants: 'Everything above, and takedowns and edges.' },
+];
+
 export interface KeysView {
   csrfToken: string;
   keys: readonly ApiKey[];
@@ -33,13 +45,15 @@ ${view.newKey ? newKeyPanel(view.newKey) : ''}
     ${textField({ name: 'name', label: 'Name', value: form.name, required: true, error: form.errors.name, hint: 'To recognise the key by, e.g. “CMS purge hook”.' })}
     <fieldset class="permissions${form.errors.permissions ? ' has-error' : ''}"${form.errors.permissions ? html` aria-describedby="permissions-error"` : ''}>
       <legend>Permissions</legend>
-      ${(Object.entries(PERMISSION_LABELS) as [Permission, string][]).map(
-        ([permission, label]) => html`<div class="field check">
-        <input type="checkbox" id="perm-${permission}" name="permissions" value="${permission}"${form.permissions.includes(permission) ? html` checked` : ''}>
-        <label for="perm-${permission}">${label}</label>
+      ${OFFERED_PERMISSIONS.map(
+        ({ permission, grants }) => html`<div class="field check">
+        <input type="checkbox" id="perm-${permission}" name="permissions" value="${permission}" aria-describedby="perm-${permission}-hint"${
+          form.permissions.includes(permission) ? html` checked` : ''
+        }>
+        <label for="perm-${permission}">${PERMISSION_LABELS[permission]}</label>
+        <p class="hint" id="perm-${permission}-hint">${grants}</p>
       </div>`,
       )}
-      <p class="hint">Admin includes every other permission.</p>
       ${form.errors.permissions ? html`<p class="error" id="permissions-error">${form.errors.permissions}</p>` : ''}
     </fieldset>
     <button type="submit" class="primary">Create key</button>
@@ -75,7 +89,9 @@ function keysTable(keys: readonly ApiKey[]): SafeHtml {
     <td role="cell" data-label="Created">${timeTag(key.createdAt.getTime())}</td>
     <td role="cell" data-label="Last used">${key.lastUsedAt ? timeTag(key.lastUsedAt.getTime()) : html`<span class="muted">never</span>`}</td>
     <td role="cell" data-label="State">${key.revokedAt ? html`<span class="status status-revoked">Revoked</span> ${timeTag(key.revokedAt.getTime())}` : html`<span class="status status-active">Active</span>`}</td>
-    <td role="cell" class="actions" data-label="">${key.revokedAt ? '' : html`<a class="danger-link" href="/dashboard/keys/${key.id}/revoke">Revoke<span class="visually-hidden"> ${key.name}</span></a>`}</td>
+    <td role="cell" class="actions-cell" data-label=""><div class="actions">${
+      key.revokedAt ? '' : html`<a class="danger-link" href="/dashboard/keys/${key.id}/revoke">Revoke<span class="visually-hidden"> ${key.name}</span></a>`
+    }</div></td>
   </tr>`,
   )}
   </tbody>

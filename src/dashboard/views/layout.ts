@@ -27,6 +27,8 @@ export interface PageOptions {
   current?: NavItem;
   /** A one-time message from the previous action (a `role="status"` banner). */
   notice?: string | undefined;
+  /** A one-time caution about the previous action (an alert shown below the notice). */
+  warning?: string | undefined;
   body: HtmlValue;
 }
 
@@ -64,6 +66,7 @@ export function page(options: PageOptions): SafeHtml {
 <main id="main" tabindex="-1">
   <h1>${options.title}</h1>
   ${options.notice ? html`<div class="alert notice" role="status">${options.notice}</div>` : ''}
+  ${options.warning ? html`<div class="alert warning" role="alert" data-warning>${options.warning}</div>` : ''}
   ${options.body}
 </main>
 </body>

@@ -43,11 +43,11 @@ export function sourcesListView({ csrfToken, rows, page, pageSize, total }: Sour
     <td role="cell" data-label="Type">${TYPE_LABELS[record.deployment.type].replace(/ \(.*\)$/, '')}</td>
     <td role="cell" data-label="Domains">${hosts.length > 0 ? html`<ul class="plain domains">${hosts.map((host) => html`<li><code>${host}</code></li>`)}</ul>` : html`<span class="muted">none</span>`}</td>
     <td role="cell" data-label="State"><span class="status status-${record.enabled ? 'active' : 'revoked'}">${record.enabled ? 'Enabled' : 'Disabled'}</span></td>
-    <td role="cell" class="actions" data-label="">
+    <td role="cell" class="actions-cell" data-label=""><div class="actions">
       <a href="/dashboard/sources/${record.id}">Edit<span class="visually-hidden"> ${record.name}</span></a>
       <a href="/dashboard/preview?source=${record.id}">Preview<span class="visually-hidden"> ${record.name}</span></a>
       ${enableForm(csrfToken, record, 'list')}
-    </td>
+    </div></td>
   </tr>`,
   )}
   </tbody>
@@ -71,6 +71,24 @@ export function enableForm(csrfToken: string, record: SourceRecord, back: 'list'
   <input type="hidden" name="back" value="${back}">
   <button type="submit" class="small">${record.enabled ? 'Disable' : 'Enable'}<span class="visually-hidden"> ${record.name}</span></button>
 </form>`;
+}
+
+/** The confirmation step of disabling a Source: which one, and what its clients will get. */
+export function confirmDisableView(csrfToken: string, record: SourceRecord, hosts: readonly string[], back: 'list' | 'edit'): SafeHtml {
+  return html`<section class="card narrow">
+  <p>Disable the Source <strong>“${record.name}”</strong> (<code>${record.id}</code>)?</p>
+  <p>${
+    hosts.length > 0 ? html`Its domains (${hosts.map((host, index) => html`${index > 0 ? ', ' : ''}<code>${host}</code>`)}) answer` : 'It answers'
+  } <code>410 Gone</code> for every asset not cached yet, from now on. Enable it again at any time.</p>
+  <form method="post" action="/dashboard/sources/${record.id}/enabled" class="actions">
+    ${csrfField(csrfToken)}
+    <input type="hidden" name="enabled" value="false">
+    <input type="hidden" name="back" value="${back}">
+    <input type="hidden" name="confirm" value="yes">
+    <button type="submit" class="danger">Disable the Source</button>
+    <a href="${back === 'edit' ? `/dashboard/sources/${record.id}` : '/dashboard/sources'}">Cancel</a>
+  </form>
+</section>`;
 }
 
 export interface SourceFormView {

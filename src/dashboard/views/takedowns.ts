@@ -61,7 +61,7 @@ export function takedownSection(view: TakedownSection): SafeHtml {
       <td role="cell" data-label="Reason">${record.reason}</td>
       <td role="cell" data-label="By">${record.createdBy}</td>
       <td role="cell" data-label="Since">${timeTag(record.createdAt)}</td>
-      <td role="cell" class="actions" data-label=""><a class="danger-link" href="/dashboard/tools/takedowns/${record.id}/lift">Lift<span class="visually-hidden"> the takedown of ${record.url}</span></a></td>
+      <td role="cell" class="actions-cell" data-label=""><div class="actions"><a class="danger-link" href="/dashboard/tools/takedowns/${record.id}/lift">Lift<span class="visually-hidden"> the takedown of ${record.url}</span></a></div></td>
     </tr>`,
     )}
     </tbody>

@@ -69,11 +69,37 @@ ${view.purgeMissing ? html`<div class="alert error" role="alert">${view.purgeMis
 <section class="card" aria-labelledby="purge-source-title">
   <h2 id="purge-source-title">Purge a whole Source</h2>
   <p>Purges everything cached for one Source — every asset and every derivative. The next requests are rendered again from the origin.</p>
-  <form method="post" action="/dashboard/tools/purge-source">
+  <form method="post" action="/dashboard/tools/purge-source" novalidate>
     ${csrfField(view.csrfToken)}
-    ${select({ name: 'source_id', label: 'Source', value: view.sourceForm?.sourceId, options: sourceOptions, error: view.sourceForm?.error, required: true })}
-    <button type="submit">Purge the whole Source</button>
+    ${select({
+      name: 'source_id',
+      label: 'Source',
+      value: view.sourceForm?.sourceId ?? '',
+      // No Source is chosen for the user: the one purged is always one they picked.
+      options: [{ value: '', label: 'Choose a Source…' }, ...sourceOptions],
+      error: view.sourceForm?.error,
+      required: true,
+      hint: 'You confirm on the next page before anything is purged.',
+    })}
+    <button type="submit">Purge the whole Source…</button>
   </form>
 </section>
 ${takedownSection(view.takedowns)}`;
+}
+
+
+/** The confirmation step of a whole-Source purge: which Source, and what it costs. */
+export function confirmPurgeSourceView(csrfToken: string, source: SourceRecord): SafeHtml {
+  return html`<section class="card narrow">
+  <p>Purge everything cached for the Source <strong>“${source.name}”</strong> (<code>${source.id}</code>)?</p>
+  <p>Every asset of it and every derivative is removed from every cache tier. Until they are cached again, each request
+    is rendered anew from the origin, which then takes the whole load. This cannot be undone.</p>
+  <form method="post" action="/dashboard/tools/purge-source" class="actions">
+    ${csrfField(csrfToken)}
+    <input type="hidden" name="source_id" value="${source.id}">
+    <input type="hidden" name="confirm" value="yes">
+    <button type="submit" class="danger">Purge the whole Source</button>
+    <a href="/dashboard/tools">Cancel</a>
+  </form>
+</section>`;
 }
