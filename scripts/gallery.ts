@@ -1,0 +1,25 @@
+/**
+ * `npm run gallery`: renders one or more samples of every parameter family with a real Pictor on loopback
+ * and writes test-output/gallery/index.html (open it from disk) with the images beside it. Exits non-zero
+ * when a response was not 200, so a broken family is noticed from the command line too.
+ */
+import path from 'node:path';
+import { buildGallery } from './gallery/build.ts';
+
+/** The gallery finishes well within this; past it something hangs, and the script says so and stops. */
+const DEADLINE_MS = 120_000;
+
+const outDir = path.resolve('test-output', 'gallery');
+const deadline = setTimeout(() => {
+  console.error(`The gallery did not finish within ${DEADLINE_MS / 1000} s; stopping.`);
+  process.exit(1);
+}, DEADLINE_MS);
+deadline.unref();
+
+const started = Date.now();
+const { htmlFile, entries } = await buildGallery({ outDir });
+const failed = entries.filter((entry) => entry.status !== 200);
+console.log(`${entries.length} samples in ${((Date.now() - started) / 1000).toFixed(1)} s: ${htmlFile}`);
+for (const entry of failed) console.log(`  ${entry.status || 'no response'}  ${entry.displayUrl}  ${(entry.text ?? '').split('\n')[0]!.slice(0, 160)}`);
+for (const entry of entries.filter((each) => each.notApplied)) console.log(`  not applied (${entry.unsupported})  ${entry.displayUrl}`);
+process.exit(failed.length ? 1 : 0);

@@ -1,0 +1,68 @@
+/**
+ * The reference gallery end to end: the whole gallery is built against a real Pictor, then the page is read
+ * back like a person would — every family has its section, every image it shows is a file beside it that
+ * decodes, and every response was a 200.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
+import { buildGallery, encodeSampleUrl, legibleUrl, type GalleryResult } from '../../scripts/gallery/build.ts';
+import { FAMILIES } from '../../scripts/gallery/families.ts';
+
+describe('reference gallery', () => {
+  let outDir: string;
+  let result: GalleryResult;
+  let html: string;
+
+  before(async () => {
+    outDir = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-gallery-'));
+    result = await buildGallery({ outDir });
+    html = await fs.readFile(result.htmlFile, 'utf8');
+  });
+  after(() => fs.rm(outDir, { recursive: true, force: true }));
+
+  it('has a section for every family, with every sample of it', () => {
+    for (const family of FAMILIES) {
+      assert.ok(html.includes(`<section id="${family.id}" data-family="${family.id}">`), `section ${family.id}`);
+      assert.equal(result.entries.filter((entry) => entry.familyId === family.id).length, family.samples.length, family.id);
+    }
+    for (const required of ['size', 'rect-trim', 'adjust', 'tone', 'stylize', 'canvas', 'fill', 'transparency', 'mark', 'blend', 'text', 'faces', 'animation', 'pdf', 'palette', 'json', 'formats', 'fallback']) {
+      assert.ok(FAMILIES.some((family) => family.id === required), `family ${required} is in the gallery`);
+    }
+  });
+
+  it('answers every sample with a 200', () => {
+    const failed = result.entries.filter((entry) => entry.status !== 200).map((entry) => `${entry.status} ${entry.requestPath}: ${entry.text}`);
+    assert.deepEqual(failed, []);
+    assert.ok(!html.includes('class="failed"'));
+  });
+
+  it('shows only image files that exist beside the page and decode', async () => {
+    const sources = [...html.matchAll(/<img src="([^"]+)"/g)].map((match) => match[1]!);
+    assert.equal(sources.length, result.entries.filter((entry) => entry.contentType.startsWith('image/')).length);
+    for (const source of sources) {
+      assert.match(source, /^[\w.-]+$/, 'a relative link to a file beside the page');
+      const { width, height } = await sharp(path.join(outDir, source), { animated: true }).metadata();
+      assert.ok(width && height, `${source} decodes`);
+    }
+  });
+
+  it('shows data outputs as text, and the fallback header', () => {
+    const json = result.entries.find((entry) => entry.url === '/sunset.jpg?fm=json')!;
+    assert.equal(json.contentType, 'application/json');
+    assert.match(html, /&quot;PixelWidth&quot;: 1600/);
+    const fallback = result.entries.find((entry) => entry.familyId === 'fallback' && entry.url.includes('bg-remove'))!;
+    assert.equal(fallback.unsupported, 'bg-remove');
+    assert.match(html, /X-Pictor-Unsupported: <code>bg-remove<\/code>/);
+  });
+
+  it('writes copyable URLs that Pictor reads back as written', () => {
+    const path = encodeSampleUrl('/sunset.jpg?txt=こんにちは 世界&mark=/logo.png&ar=1:1');
+    assert.equal(path, '/sunset.jpg?txt=%E3%81%93%E3%82%93%E3%81%AB%E3%81%A1%E3%81%AF%20%E4%B8%96%E7%95%8C&mark=/logo.png&ar=1:1');
+    assert.equal(legibleUrl(path), '/sunset.jpg?txt=こんにちは%20世界&mark=/logo.png&ar=1:1');
+    assert.ok(html.includes('txt=مرحبا%20بالعالم'), 'non-ASCII text is shown as letters');
+  });
+});
