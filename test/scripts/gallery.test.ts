@@ -40,6 +40,11 @@ describe('reference gallery', () => {
     assert.ok(!html.includes('class="failed"'));
   });
 
+  it('applies every parameter it shows, outside the fallback family', () => {
+    const notApplied = result.entries.filter((entry) => entry.notApplied).map((entry) => `${entry.url}: ${entry.unsupported}`);
+    assert.deepEqual(notApplied, []);
+  });
+
   it('shows only image files that exist beside the page and decode', async () => {
     const sources = [...html.matchAll(/<img src="([^"]+)"/g)].map((match) => match[1]!);
     assert.equal(sources.length, result.entries.filter((entry) => entry.contentType.startsWith('image/')).length);
