@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { extensionFor } from '../../src/render/detect.ts';
 import { startPictor } from '../../test/helpers/pictor.ts';
 import { FAMILIES, type GalleryFamily, type GallerySample } from './families.ts';
 import { renderPage } from './page.ts';
@@ -121,22 +122,9 @@ export function legibleUrl(encoded: string): string {
   });
 }
 
-const EXTENSIONS: Record<string, string> = {
-  'image/jpeg': 'jpg',
-  'image/png': 'png',
-  'image/webp': 'webp',
-  'image/avif': 'avif',
-  'image/gif': 'gif',
-  'image/svg+xml': 'svg',
-  'application/json': 'json',
-  'application/vnd.api+json': 'json',
-  'text/css': 'css',
-  'text/plain': 'txt',
-  'application/pdf': 'pdf',
-};
 
 function extensionOf(contentType: string): string {
-  return EXTENSIONS[contentType] ?? 'bin';
+  return extensionFor(contentType) ?? 'bin';
 }
 
 /** A text body as a person reads it: JSON indented, anything else as it is. */

@@ -4,22 +4,13 @@
  * extension) and the characters file systems refuse; its extension becomes that of the format actually
  * served. `filename` is an ASCII fallback; `filename*` carries the name in UTF-8 (RFC 8187).
  */
+import { extensionFor } from '../render/detect.ts';
 
 /** Characters of the name kept, before the extension (file systems take 255 bytes; UTF-8 may need 4 a character). */
 const MAX_NAME = 60;
-const EXTENSIONS: Record<string, string> = {
-  'image/jpeg': 'jpg',
-  'image/png': 'png',
-  'image/webp': 'webp',
-  'image/avif': 'avif',
-  'image/gif': 'gif',
-  'image/svg+xml': 'svg',
-  'application/json': 'json',
-  'text/plain': 'txt',
-};
 
 export function contentDisposition(wanted: string, contentType: string, assetPath: string): string {
-  const extension = EXTENSIONS[contentType.split(';')[0]!.trim().toLowerCase()];
+  const extension = extensionFor(contentType);
   const base = safeBase(wanted) || safeBase(decodePath(assetPath)) || 'download';
   const name = extension ? `${base}.${extension}` : base;
   const ascii = name.normalize('NFKD').replace(/[^\x20-\x7e]/g, '').replace(/[%\\"]/g, '_').replace(/\s+(\.[^.]*)$/, '$1');

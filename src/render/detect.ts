@@ -97,3 +97,23 @@ function after(text: string, terminator: string): string {
   const end = text.indexOf(terminator);
   return end === -1 ? '' : text.slice(end + terminator.length).trimStart();
 }
+
+const EXTENSIONS: Record<string, string> = {
+  'image/jpeg': 'jpg',
+  'image/png': 'png',
+  'image/webp': 'webp',
+  'image/avif': 'avif',
+  'image/gif': 'gif',
+  'image/tiff': 'tiff',
+  'image/svg+xml': 'svg',
+  'application/pdf': 'pdf',
+  'application/json': 'json',
+  'application/vnd.api+json': 'json',
+  'text/css': 'css',
+  'text/plain': 'txt',
+};
+
+/** The usual file extension (no dot) for a content type, parameters such as `; charset=…` ignored. */
+export function extensionFor(contentType: string): string | undefined {
+  return EXTENSIONS[contentType.split(';')[0]!.trim().toLowerCase()];
+}

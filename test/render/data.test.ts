@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { isPictorError } from '../../src/errors.ts';
 import { parseExif } from '../../src/render/data/exif.ts';
@@ -179,15 +180,6 @@ function withPngText(png: Buffer, keyword: string, text: string): Buffer {
   crc.writeUInt32BE(crc32(body));
   const afterHeader = 8 + 25; // signature, then IHDR: length, type, 13 bytes, CRC
   return Buffer.concat([png.subarray(0, afterHeader), length, body, crc, png.subarray(afterHeader)]);
-}
-
-function crc32(bytes: Buffer): number {
-  let crc = 0xffffffff;
-  for (const byte of bytes) {
-    crc ^= byte;
-    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
-  }
-  return (crc ^ 0xffffffff) >>> 0;
 }
 
 describe('fm=json', () => {

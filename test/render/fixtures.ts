@@ -1,7 +1,7 @@
 /**
  * Test images generated with sharp at test time (no binaries in the repository), plus small helpers.
  */
-import { deflateSync } from 'node:zlib';
+import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { parseParams } from '../../src/render/params.ts';
 import { render, type RenderOptions, type RenderResult } from '../../src/render/pipeline.ts';
@@ -110,15 +110,6 @@ export function hugeHeaderPng(): Buffer {
     chunk('IDAT', deflateSync(Buffer.alloc(16))),
     chunk('IEND', Buffer.alloc(0)),
   ]);
-}
-
-function crc32(bytes: Buffer): number {
-  let crc = 0xffffffff;
-  for (const byte of bytes) {
-    crc ^= byte;
-    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
-  }
-  return (crc ^ 0xffffffff) >>> 0;
 }
 
 export const OPTIONS: RenderOptions = { acceptClass: '', maxInputPixels: 50_000_000, timeoutSeconds: 30 };
