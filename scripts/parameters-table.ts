@@ -1,10 +1,9 @@
 /**
- * Writes docs/parameters.md, the support table of every imgix parameter, from the manifest and the code
- * (src/render/support.ts). Run it after implementing a parameter: `node --import tsx scripts/parameters-table.ts`.
+ * Rewrites the support table in README.md (every imgix parameter and its status) from the manifest and the
+ * code (src/render/support.ts). Run it after implementing a parameter: `npm run parameters`.
  */
 import fs from 'node:fs';
-import { parametersMarkdown } from '../src/render/support.ts';
+import { withCurrentTable } from '../src/render/support.ts';
 
-fs.mkdirSync('docs', { recursive: true });
-fs.writeFileSync('docs/parameters.md', parametersMarkdown());
-console.log('docs/parameters.md written');
+fs.writeFileSync('README.md', withCurrentTable(fs.readFileSync('README.md', 'utf8')));
+console.log('README.md: the parameter support table is current');
