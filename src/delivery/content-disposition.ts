@@ -15,7 +15,12 @@ export function contentDisposition(wanted: string, contentType: string, assetPat
   const name = extension ? `${base}.${extension}` : base;
   const ascii = name.normalize('NFKD').replace(/[^\x20-\x7e]/g, '').replace(/[%\\"]/g, '_').replace(/\s+(\.[^.]*)$/, '$1');
   const fallback = /[^._ -]/.test(ascii.replace(/\.[^.]*$/, '')) ? ascii : `download${extension ? `.${extension}` : ''}`;
-  return `attachment; filename="${fallback}"; filename*=UTF-8''${encodeRfc8187(name)}`;
+  return attachment(name, fallback);
+}
+
+/** The header value for a file saved as `name`; `ascii` is the plain `filename` older clients read instead. */
+export function attachment(name: string, ascii = name): string {
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeRfc8187(name)}`;
 }
 
 /** The name without folders, unsafe characters, leading dots or its own extension. */

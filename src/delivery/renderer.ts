@@ -44,7 +44,10 @@ export class Renderer {
       // A PDF's structure is read in a render process too, admitted like a render.
       planPdf: (...args) => this.admission.run(pdfPlanCost(input.length), () => this.isolated.planPdf(...args, this.limits.renderTimeoutSeconds)),
     });
-    if (prepared.cost.heavy) return this.admission.run(prepared.cost, () => this.isolated.render(input, params, options));
+    if (prepared.cost.heavy) {
+      const job = prepared.pdf ? { ...options, pdfPlan: prepared.pdf } : options;
+      return this.admission.run(prepared.cost, () => this.isolated.render(input, params, job));
+    }
     return this.admission.run(prepared.cost, () => render(input, params, { ...options, ...(request.decoded ? { decoded: request.decoded } : {}) }, prepared));
   }
 }

@@ -24,7 +24,7 @@ export interface RenderJob {
   id: number;
   input: Uint8Array;
   params: RenderParams;
-  options: Pick<RenderOptions, 'acceptClass' | 'maxInputPixels' | 'limits' | 'timeoutSeconds' | 'subImages'>;
+  options: Pick<RenderOptions, 'acceptClass' | 'maxInputPixels' | 'limits' | 'timeoutSeconds' | 'subImages' | 'pdfPlan'>;
   /** Only read the PDF's structure and plan its raster (answers a PdfPlan instead of a RenderResult). */
   planPdf?: true;
 }

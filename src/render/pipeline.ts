@@ -57,6 +57,8 @@ export interface RenderOptions {
    * keep it busy for long.
    */
   planPdf?: typeof planPdf;
+  /** A PDF's plan already made (by the server, before it sent the render here): the document is not read twice. */
+  pdfPlan?: PdfPlan;
 }
 
 export interface RenderResult {
@@ -118,10 +120,10 @@ const STEPS: readonly RenderStep[] = [
 export async function prepareRender(
   input: Buffer,
   params: RenderParams,
-  options: Pick<RenderOptions, 'acceptClass' | 'maxInputPixels' | 'limits' | 'planPdf'>,
+  options: Pick<RenderOptions, 'acceptClass' | 'maxInputPixels' | 'limits' | 'planPdf' | 'pdfPlan'>,
 ): Promise<PreparedRender> {
   const maxInputPixels = Math.max(1, Math.floor(options.maxInputPixels));
-  const pdf = isPdf(input) ? await (options.planPdf ?? planPdf)(input, params, options.limits ?? DEFAULT_OUTPUT_LIMITS, maxInputPixels) : undefined;
+  const pdf = !isPdf(input) ? undefined : options.pdfPlan ?? await (options.planPdf ?? planPdf)(input, params, options.limits ?? DEFAULT_OUTPUT_LIMITS, maxInputPixels);
   const metadata = pdf ? pdfMetadata(pdf) : await readHeader(input);
   if (!pdf && metadata.width * metadata.height > maxInputPixels) {
     throw new PictorError(

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { sign } from '../auth/url-signing.ts';
+import { attachment } from '../delivery/content-disposition.ts';
 import type { DeliveryRequest } from '../delivery/delivery-service.ts';
 import { contentRange, parseRange } from '../delivery/ranges.ts';
 import type { Renderer } from '../delivery/renderer.ts';
@@ -205,7 +206,7 @@ function addDownload(headers: string[], query: VideoQuery, assetPath: string, ex
   const wanted = query.download !== '' && !/^(1|true)$/i.test(query.download) ? query.download : decodeURIComponent(path.posix.basename(assetPath)).replace(/\.[^.]*$/, '');
   const base = wanted.replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9._ -]+/g, '_').replace(/^[.\s]+/, '').slice(0, 120) || 'video';
   const name = `${base}.${extension}`;
-  headers.push('content-disposition', `attachment; filename="${name}"; filename*=UTF-8''${encodeURIComponent(name)}`);
+  headers.push('content-disposition', attachment(name));
 }
 
 function extensionOf(contentType: string): string {
