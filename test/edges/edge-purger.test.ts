@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -114,6 +115,7 @@ describe('EdgePurger against real Varnish edges', () => {
     const cache = two.cachePid();
     process.kill(cache, 'SIGSTOP');
     try {
+      await stoppedState(cache);
       const started = Date.now();
       const report = await purger.purge(edges(), ['k4']);
       const elapsed = Date.now() - started;
@@ -134,3 +136,14 @@ describe('EdgePurger against real Varnish edges', () => {
     await assert.rejects(purger.flush({ name: refusing.name, url: refusing.url }), /edge edge-refusing could not be flushed: answered 403/);
   });
 });
+
+/** kill() returns before every thread of the target has stopped: wait until the kernel reports it stopped. */
+async function stoppedState(pid: number): Promise<void> {
+  const deadline = Date.now() + 2000;
+  while (Date.now() < deadline) {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('T')) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error(`process ${pid} did not stop`);
+}
