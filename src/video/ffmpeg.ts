@@ -19,8 +19,9 @@ const FIX = 'Install ffmpeg (with libx264) and pass its path with --ffmpeg / PIC
 /**
  * Finds ffmpeg and ffprobe: the paths given (`--ffmpeg`, `--ffprobe`), else the static binaries the npm
  * packages `@ffmpeg-installer/ffmpeg` and `ffprobe-static` ship, so `npm install` alone gives a working
- * Video API. Each is run once (`-version`) and ffmpeg must have the H.264 encoder: a binary that does not
- * run is reported now, not at the first video request.
+ * Video API. Each is run once (`-version`), ffmpeg must have the H.264 encoder and ffprobe must not open a
+ * MOV's external references by default: a binary that does not run, or would, is reported now, not at the
+ * first video request.
  */
 export async function checkVideoTools(paths: { ffmpeg?: string | undefined; ffprobe?: string | undefined }): Promise<ToolsCheck> {
   const ffmpeg = paths.ffmpeg ?? bundled('@ffmpeg-installer/ffmpeg');
@@ -32,6 +33,13 @@ export async function checkVideoTools(paths: { ffmpeg?: string | undefined; ffpr
     const ffprobeVersion = await version(ffprobe);
     const encoders = await runTool(ffmpeg, ['-hide_banner', '-encoders'], { timeoutMs: CHECK_TIMEOUT_MS, stdoutLimit: 1024 * 1024 });
     if (!/\blibx264\b/.test(encoders.stdout)) return { ok: false, problem: `${ffmpeg} has no H.264 encoder (libx264). ${FIX}` };
+    // The probe detects the container, so it cannot pass the MOV demuxer's `-enable_drefs 0` (media-input.ts):
+    // it relies on that default, which old builds do not have (they open every reference).
+    const mov = await runTool(ffprobe, ['-hide_banner', '-h', 'demuxer=mov'], { timeoutMs: CHECK_TIMEOUT_MS, stdoutLimit: 1024 * 1024 });
+    if (!/-enable_drefs\b.*\(default false\)/.test(mov.stdout)) {
+      const problem = `${ffprobe} opens the files a MOV/MP4 file refers to (its mov demuxer has no -enable_drefs off by default)`;
+      return { ok: false, problem: `${problem}. ${FIX}` };
+    }
     return { ok: true, tools: { ffmpeg, ffprobe, describe: `ffmpeg ${ffmpegVersion} (${ffmpeg}), ffprobe ${ffprobeVersion} (${ffprobe})` } };
   } catch (error) {
     const reason = error instanceof ToolError ? error.message : String(error);

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { MediaInput, ToolArg } from './media-input.ts';
 import type { VideoProbe } from './probe.ts';
 
 /**
@@ -60,11 +61,15 @@ export function rungForResolution(rungs: readonly Rung[], res: 'high' | 'medium'
   return sorted.find((rung) => rung.lines <= cap) ?? sorted.at(-1)!;
 }
 
-/** ffmpeg's arguments for the whole ladder in one pass: one decode, a split, one HLS output per rung. */
-export function ladderArgs(input: string, outDir: string, rungs: readonly Rung[], hasAudio: boolean): string[] {
+/**
+ * ffmpeg's arguments for the whole ladder in one pass: one decode, a split, one HLS output per rung. At most
+ * `maxSeconds` of the input are read (`-t`, on the decoded timestamps, not the header's duration).
+ */
+export function ladderArgs(input: MediaInput, outDir: string, rungs: readonly Rung[], hasAudio: boolean, maxSeconds: number): ToolArg[] {
   const splits = rungs.map((_rung, index) => `[s${index}]`).join('');
   const scales = rungs.map((rung, index) => `[s${index}]scale=${rung.width}:${rung.height},setsar=1[v${index}]`).join(';');
-  const args = ['-nostdin', '-y', '-loglevel', 'error', '-i', input, '-filter_complex', `[0:v]split=${rungs.length}${splits};${scales}`];
+  const args: ToolArg[] = ['-nostdin', '-y', '-loglevel', 'error', '-t', String(maxSeconds), input];
+  args.push('-filter_complex', `[0:v]split=${rungs.length}${splits};${scales}`);
   rungs.forEach((rung, index) => {
     const dir = path.join(outDir, rung.name);
     args.push('-map', `[v${index}]`);
@@ -80,9 +85,18 @@ export function ladderArgs(input: string, outDir: string, rungs: readonly Rung[]
   return args;
 }
 
-/** Measures each encoded rung (its segments' sizes and lengths) for the master playlist. */
-export async function describeLadder(outDir: string, rungs: readonly Rung[], hasAudio: boolean, durationSeconds: number): Promise<LadderInfo> {
+/**
+ * Measures each encoded rung (its segments' sizes and lengths) for the master playlist; `encodedSeconds` is
+ * the longest rung's length, what was decoded whatever the header said.
+ */
+export async function describeLadder(
+  outDir: string,
+  rungs: readonly Rung[],
+  hasAudio: boolean,
+  durationSeconds: number,
+): Promise<{ ladder: LadderInfo; encodedSeconds: number }> {
   const encoded: EncodedRung[] = [];
+  let encodedSeconds = 0;
   for (const rung of rungs) {
     const dir = path.join(outDir, rung.name);
     const segments = parseVariant(await fs.readFile(path.join(dir, 'index.m3u8'), 'utf8'));
@@ -97,8 +111,9 @@ export async function describeLadder(outDir: string, rungs: readonly Rung[], has
       seconds += segment.seconds;
     }
     encoded.push({ ...rung, bandwidth: Math.ceil(peak), averageBandwidth: Math.ceil(bits / Math.max(seconds, 0.5)) });
+    encodedSeconds = Math.max(encodedSeconds, seconds);
   }
-  return { rungs: encoded, codecs: hasAudio ? `${VIDEO_CODEC},${AUDIO_CODEC}` : VIDEO_CODEC, durationSeconds };
+  return { ladder: { rungs: encoded, codecs: hasAudio ? `${VIDEO_CODEC},${AUDIO_CODEC}` : VIDEO_CODEC, durationSeconds }, encodedSeconds };
 }
 
 export interface VariantSegment {

@@ -1,4 +1,5 @@
 import { PictorError } from '../errors.ts';
+import { demuxerOf, notAContainer, refusedFormat, type Demuxer } from './media-input.ts';
 import { failureLine, runTool, ToolError } from './run.ts';
 
 /** What processing needs to know about a video, read by ffprobe; `raw` is ffprobe's JSON (`fm=json`). */
@@ -8,6 +9,7 @@ export interface VideoProbe {
   height: number;
   videoCodec: string;
   hasAudio: boolean;
+  /** `format.format_name` names the demuxer every later run reads the file with (demuxerOfProbe). */
   raw: { streams: unknown[]; format: Record<string, unknown> };
 }
 
@@ -20,18 +22,18 @@ export interface ProbeLimits {
 const PROBE_TIMEOUT_MS = 30_000;
 /** ffprobe's JSON for a file with a handful of streams is a few kB; a file claiming thousands is refused. */
 const PROBE_OUTPUT_LIMIT = 1024 * 1024;
-/** Container formats of still images: ffprobe reports a JPEG or PNG as a one-frame video stream. */
-const IMAGE_FORMATS = /(^|,)(image2|\w+_pipe|gif|png|apng|webp)(,|$)/;
 
 /**
- * Reads a video file with ffprobe and checks it against the processing limits. A file ffprobe cannot read
- * (corrupt, truncated, not a video) is UNSUPPORTED_VIDEO (422) with ffprobe's own reason; a video over a
- * limit is VIDEO_TOO_LARGE (413) saying which.
+ * Reads a video file with ffprobe and checks it against the processing limits. Only a plain media container
+ * is read (media-input.ts): a playlist or any other format is UNSUPPORTED_VIDEO (422) naming the format it
+ * was detected as, before anything it names is opened. A file ffprobe cannot read (corrupt, truncated, not
+ * a video) is UNSUPPORTED_VIDEO with ffprobe's own reason; a video over a limit is VIDEO_TOO_LARGE (413)
+ * saying which.
  */
 export async function probeVideo(ffprobe: string, file: string, limits: ProbeLimits, signal?: AbortSignal): Promise<VideoProbe> {
   let stdout: string;
   try {
-    ({ stdout } = await runTool(ffprobe, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file], {
+    ({ stdout } = await runTool(ffprobe, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', { file }], {
       timeoutMs: PROBE_TIMEOUT_MS,
       stdoutLimit: PROBE_OUTPUT_LIMIT,
       background: true,
@@ -39,13 +41,17 @@ export async function probeVideo(ffprobe: string, file: string, limits: ProbeLim
     }));
   } catch (error) {
     if (!(error instanceof ToolError)) throw error;
+    const refused = refusedFormat(error.stderrTail);
+    if (refused !== undefined) throw notAContainer(refused);
     throw new PictorError('UNSUPPORTED_VIDEO', `The file cannot be read as a video: ${failureLine(error.stderrTail, file) || error.message}`);
   }
   const raw = JSON.parse(stdout) as { streams?: Record<string, unknown>[]; format?: Record<string, unknown> };
   const streams = raw.streams ?? [];
   const format = raw.format ?? {};
+  // ffprobe was held to the whitelist; what it reports is checked again before any work depends on it.
+  demuxerOf(String(format.format_name ?? ''));
   const video = streams.find((stream) => stream.codec_type === 'video' && (stream.disposition as Record<string, number> | undefined)?.attached_pic !== 1);
-  if (!video || IMAGE_FORMATS.test(String(format.format_name ?? ''))) throw new PictorError('UNSUPPORTED_VIDEO', 'The file has no video stream.');
+  if (!video) throw new PictorError('UNSUPPORTED_VIDEO', 'The file has no video stream.');
   // A phone video stored sideways plays rotated (ffmpeg turns it on decoding): its shown size is swapped.
   const sideways = Math.abs(rotation(video)) % 180 === 90;
   const width = Number(sideways ? video.height : video.width);
@@ -67,6 +73,11 @@ export async function probeVideo(ffprobe: string, file: string, limits: ProbeLim
     hasAudio: streams.some((stream) => stream.codec_type === 'audio'),
     raw: { streams, format: withoutFilename(format) },
   };
+}
+
+/** The demuxer a probed file is read with from now on. */
+export function demuxerOfProbe(probe: Pick<VideoProbe, 'raw'>): Demuxer {
+  return demuxerOf(String(probe.raw.format.format_name ?? ''));
 }
 
 function rotation(stream: Record<string, unknown>): number {

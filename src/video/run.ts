@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
+import type { Readable } from 'node:stream';
+import { toolArgv, type ToolArg } from './media-input.ts';
 
 export interface RunOptions {
   /** The process is killed (SIGKILL) after this long, and the run fails. */
@@ -10,6 +12,8 @@ export interface RunOptions {
   stdoutLimit?: number;
   /** Aborting kills the process (at shutdown). */
   signal?: AbortSignal;
+  /** Written to the process's stdin (an input `{ stdin: true }`); otherwise stdin is closed. */
+  stdin?: Readable;
 }
 
 export interface RunResult {
@@ -32,13 +36,16 @@ const STDERR_TAIL = 4096;
 
 /**
  * Runs ffmpeg or ffprobe with arguments (never through a shell), bounded in time and in what it keeps of
- * its output. Resolves when it exits with 0; rejects with a ToolError otherwise.
+ * its output. Inputs are MediaInputs, restricted as media-input.ts says. Resolves when it exits with 0;
+ * rejects with a ToolError otherwise.
  */
-export function runTool(file: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
+export function runTool(file: string, args: readonly ToolArg[], options: RunOptions): Promise<RunResult> {
+  const argv = toolArgv(args);
   return new Promise((resolve, reject) => {
     let child: ReturnType<typeof spawn>;
     try {
-      child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], killSignal: 'SIGKILL', ...(options.signal ? { signal: options.signal } : {}) });
+      const stdin = options.stdin ? 'pipe' : 'ignore';
+      child = spawn(file, argv, { stdio: [stdin, 'pipe', 'pipe'], killSignal: 'SIGKILL', ...(options.signal ? { signal: options.signal } : {}) });
     } catch (error) {
       reject(new ToolError(`${file} could not be started: ${(error as Error).message}`, ''));
       return;
@@ -54,6 +61,13 @@ export function runTool(file: string, args: readonly string[], options: RunOptio
     let stdoutBytes = 0;
     let stderr = '';
     let failure: string | undefined;
+    if (options.stdin) {
+      feed(child, options.stdin, (error) => {
+        // Its code, not its message: that names a path under the data directory.
+        failure ??= `the input of ${file} could not be read (${(error as NodeJS.ErrnoException).code ?? error.name})`;
+        child.kill('SIGKILL');
+      });
+    }
     child.stdout!.on('data', (chunk: Buffer) => {
       if (options.stdoutLimit === undefined) return;
       stdoutBytes += chunk.length;
@@ -76,10 +90,19 @@ export function runTool(file: string, args: readonly string[], options: RunOptio
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      options.stdin?.destroy();
       if (failure === undefined && code === 0) return resolve({ stdout: Buffer.concat(stdout).toString('utf8') });
       reject(new ToolError(failure ?? `${file} exited with ${code ?? signal}`, stderr.trim()));
     });
   });
+}
+
+/** Pipes `input` into the child's stdin. */
+function feed(child: ReturnType<typeof spawn>, input: Readable, onError: (error: Error) => void): void {
+  // A tool that stops reading early (it failed, or has what it needs) closes the pipe: its exit says why.
+  child.stdin!.on('error', () => {});
+  input.on('error', onError);
+  input.pipe(child.stdin!);
 }
 
 /**
@@ -89,6 +112,7 @@ export function runTool(file: string, args: readonly string[], options: RunOptio
 export function failureLine(stderr: string, file?: string): string {
   const lines = stderr.split('\n').map((line) => line.trim()).filter((line) => line !== '' && !/^(Cannot use rename|Last message repeated)/.test(line));
   const line = lines.find((candidate) => /invalid data|partial file|moov atom|corrupt|no such file/i.test(candidate)) ?? lines.at(-1) ?? '';
-  const scrubbed = file === undefined ? line : line.replaceAll(file, 'the file');
+  // Inputs are named `file:<path>` (media-input.ts).
+  const scrubbed = file === undefined ? line : line.replaceAll(`file:${file}`, 'the file').replaceAll(file, 'the file');
   return scrubbed.replace(/^\[[^\]]*@ 0x[0-9a-f]+\]\s*/, '');
 }

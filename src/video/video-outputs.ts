@@ -1,8 +1,11 @@
+import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { PictorError } from '../errors.ts';
 import type { VideoTools } from './ffmpeg.ts';
-import { rungForResolution, type LadderInfo, type Rung } from './ladder.ts';
+import { parseVariant, rungForResolution, segmentFile, type LadderInfo, type Rung } from './ladder.ts';
+import type { MediaInput, ToolArg } from './media-input.ts';
 import type { Limiter } from './queue.ts';
 import { failureLine, runTool, ToolError } from './run.ts';
 import type { VideoFiles } from './video-files.ts';
@@ -28,6 +31,8 @@ export interface StoryboardLayout {
  * Outputs made from an encoded version when first asked for, then kept in its directory (`out/`): the MP4
  * of a rendition (a remux of its segments, no new encode), frames, GIFs and storyboards (from the top
  * rendition). Each is made once however many requests ask at the same time, through a Limiter, at low priority.
+ * Inputs are only Pictor's own files, read with the demuxer they were written with (media-input.ts): the
+ * segments as one MPEG-TS stream on stdin (never through a playlist), the MP4s as MP4.
  */
 export class VideoOutputs {
   private readonly building = new Map<string, Promise<string>>();
@@ -39,11 +44,14 @@ export class VideoOutputs {
     private readonly signal: AbortSignal,
   ) {}
 
-  /** The MP4 of one rendition. */
+  /** The MP4 of one rendition: its segments, in order, are one MPEG-TS stream (they were cut from one). */
   mp4(dir: string, rung: Rung): Promise<string> {
-    return this.ensure(dir, `${rung.name}.mp4`, (output) =>
-      this.ffmpeg(['-i', path.join(dir, rung.name, 'index.m3u8'), '-c', 'copy', '-bsf:a', 'aac_adtstoasc', '-movflags', '+faststart', '-f', 'mp4', output]),
-    );
+    return this.ensure(dir, `${rung.name}.mp4`, async (output) => {
+      const segments = await this.segments(dir, rung);
+      const input = { stdin: true, demuxer: 'mpegts' } as const;
+      const args = [input, '-c', 'copy', '-bsf:a', 'aac_adtstoasc', '-movflags', '+faststart', '-f', 'mp4', output];
+      await this.ffmpeg(args, Readable.from(concatenated(segments)));
+    });
   }
 
   /** One frame as PNG, at `seconds` (clamped into the video), for the image pipeline. */
@@ -51,9 +59,9 @@ export class VideoOutputs {
     const at = Math.round(Math.min(Math.max(seconds, 0), Math.max(0, ladder.durationSeconds - 0.1)) * 10) / 10;
     const source = await this.top(dir, ladder);
     return this.ensure(dir, `frame-${Math.round(at * 1000)}.png`, async (output) => {
-      await this.ffmpeg(['-ss', String(at), '-i', source, '-frames:v', '1', '-f', 'image2', '-c:v', 'png', output]);
+      await this.ffmpeg(['-ss', String(at), source, '-frames:v', '1', '-f', 'image2', '-c:v', 'png', output]);
       // A seek onto the very last frame can yield none: take the last frame there is.
-      if (!(await nonEmpty(output))) await this.ffmpeg(['-sseof', '-1', '-i', source, '-update', '1', '-f', 'image2', '-c:v', 'png', output]);
+      if (!(await nonEmpty(output))) await this.ffmpeg(['-sseof', '-1', source, '-update', '1', '-f', 'image2', '-c:v', 'png', output]);
     });
   }
 
@@ -64,7 +72,7 @@ export class VideoOutputs {
     const name = `gif-${Math.round(start * 100)}-${Math.round(end * 100)}-${fps}.gif`;
     return this.ensure(dir, name, (output) =>
       this.ffmpeg([
-        '-ss', String(start), '-t', String(end - start), '-i', source,
+        '-ss', String(start), '-t', String(end - start), source,
         '-filter_complex', `fps=${fps},scale=${width}:-2:flags=lanczos,split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=bayer:bayer_scale=5`,
         '-loop', '0', '-f', 'gif', output,
       ]),
@@ -77,7 +85,7 @@ export class VideoOutputs {
     const layout = storyboardLayout(ladder);
     return this.ensure(dir, `storyboard.${format}`, (output) =>
       this.ffmpeg([
-        '-i', source,
+        source,
         '-vf', `fps=1/${layout.interval},scale=${layout.tileWidth}:${layout.tileHeight},setsar=1,tile=${layout.columns}x${layout.rows}`,
         '-frames:v', '1', '-f', 'image2', ...(format === 'jpg' ? ['-q:v', '4'] : ['-c:v', 'png']), output,
       ]),
@@ -85,13 +93,29 @@ export class VideoOutputs {
   }
 
   /** The top rendition's MP4: the source of frames, GIFs and storyboards (seekable, at most 1080p). */
-  private top(dir: string, ladder: LadderInfo): Promise<string> {
-    return this.mp4(dir, rungForResolution(ladder.rungs, 'high'));
+  private async top(dir: string, ladder: LadderInfo): Promise<MediaInput> {
+    return { file: await this.mp4(dir, rungForResolution(ladder.rungs, 'high')), demuxer: 'mov' };
   }
 
-  private async ffmpeg(args: string[]): Promise<void> {
+  /** A rendition's segment files, in playlist order. */
+  private async segments(dir: string, rung: Rung): Promise<string[]> {
+    let playlist: string;
     try {
-      await runTool(this.tools.ffmpeg, ['-nostdin', '-y', '-loglevel', 'error', ...args], { timeoutMs: OUTPUT_TIMEOUT_MS, background: true, signal: this.signal });
+      playlist = await fs.readFile(path.join(dir, rung.name, 'index.m3u8'), 'utf8');
+    } catch {
+      throw replaced(dir);
+    }
+    return parseVariant(playlist).map((segment) => path.join(dir, rung.name, segmentFile(segment.index)));
+  }
+
+  private async ffmpeg(args: ToolArg[], stdin?: Readable): Promise<void> {
+    try {
+      await runTool(this.tools.ffmpeg, ['-nostdin', '-y', '-loglevel', 'error', ...args], {
+        timeoutMs: OUTPUT_TIMEOUT_MS,
+        background: true,
+        signal: this.signal,
+        ...(stdin ? { stdin } : {}),
+      });
     } catch (error) {
       if (!(error instanceof ToolError)) throw error;
       throw new PictorError('UNSUPPORTED_VIDEO', `This output could not be made from the video: ${failureLine(error.stderrTail) || error.message}`);
@@ -148,6 +172,12 @@ function replaced(dir: string): PictorError {
   return new PictorError('VIDEO_PROCESSING', `A newer version of this video is being processed (${path.basename(dir)} was replaced); try again shortly.`, {
     headers: { 'retry-after': '5' },
   });
+}
+
+async function* concatenated(files: readonly string[]): AsyncGenerator<Buffer> {
+  for (const file of files) {
+    for await (const chunk of createReadStream(file)) yield chunk as Buffer;
+  }
 }
 
 async function nonEmpty(file: string): Promise<boolean> {

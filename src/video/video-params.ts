@@ -101,7 +101,10 @@ export function parseVideoQuery(rawQuery: string): VideoQuery {
   if (fm === 'hls') {
     const rendition = video.get('rendition');
     if (rendition === undefined) return { output: { kind: 'master' }, download, expires };
-    if (!/^\d{3,4}p$/.test(rendition)) throw invalid('rendition', `must name a rendition of the master playlist, such as 720p, got "${rendition}"`);
+    // Renditions are named by their shorter side (ladder.ts): from 2p for the smallest video to 1080p.
+    if (!/^[1-9]\d{0,3}p$/.test(rendition)) {
+      throw invalid('rendition', `must name a rendition of the master playlist, such as 720p, got "${rendition}"`);
+    }
     const version = wholeNumber(video, 'version', 1);
     if (!video.has('segment')) return { output: { kind: 'variant', rendition, version }, download, expires };
     return { output: { kind: 'segment', rendition, version, segment: wholeNumber(video, 'segment', 0, 100_000) }, download, expires };

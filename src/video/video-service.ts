@@ -7,7 +7,7 @@ import type { ResolvedSource, SourceRegistry } from '../sources/registry.ts';
 import type { VideoOrigin, VideoRecord, VideoStore } from '../store/video-store.ts';
 import type { ToolsCheck, VideoTools } from './ffmpeg.ts';
 import { describeLadder, ladderArgs, ladderFor, type LadderInfo } from './ladder.ts';
-import { probeVideo, type VideoProbe } from './probe.ts';
+import { demuxerOfProbe, probeVideo, type VideoProbe } from './probe.ts';
 import { JobQueue } from './queue.ts';
 import { failureLine, runTool, ToolError } from './run.ts';
 import type { VideoFiles } from './video-files.ts';
@@ -41,8 +41,16 @@ export interface RefreshResult {
 
 /** How long a client waits before asking again for a video being processed. */
 const RETRY_AFTER_SECONDS = 5;
-/** An encode may take this many times the video's length (at low priority, beside image renders), plus a minute. */
+/** An encode may take this many times the longest video it may read (at low priority, beside image renders), plus a minute. */
 const ENCODE_TIMEOUT_PER_SECOND_MS = 20_000;
+/**
+ * The duration limit holds on the decoded stream, not the header: the encode reads at most this much past the
+ * limit, and a video whose encode is longer than the limit by more than DECODED_TOLERANCE_SECONDS went on
+ * past it. (The tolerance absorbs the last frame's length and rounding; it is below the margin, so a video
+ * that went on is always caught.)
+ */
+const DECODED_MARGIN_SECONDS = 1;
+const DECODED_TOLERANCE_SECONDS = 0.5;
 const RECHECK_BATCH = 100;
 
 /**
@@ -113,6 +121,7 @@ export class VideoService {
     let record = await this.store.get(source.record.id, assetPath);
     if (!record) record = await this.admitOnce(key, () => this.admit(source, assetPath, tools));
     if (!record) throw new PictorError('ASSET_NOT_FOUND', 'Asset not found.');
+    if (record.state === 'processed') record = await this.recheckContainer(record);
     if (record.state === 'error') throw new PictorError(errorCode(record.errorCode), record.reason ?? 'The video could not be processed.');
     if (record.state === 'processing') {
       // Left by a run that ended before finishing it (and not resumed yet): queue it again.
@@ -186,6 +195,23 @@ export class VideoService {
   private requireTools(): VideoTools {
     if (!this.tools.ok) throw new PictorError('VIDEO_UNAVAILABLE', `The Video API is off on this server: ${this.tools.problem}`);
     return this.tools.tools;
+  }
+
+  /**
+   * A processed video whose container is not one inputs are restricted to now (media-input.ts): processed by
+   * an earlier version that read playlists, its outputs may show another file. They are deleted, and the
+   * video is answered as it would be now (422, in the error state).
+   */
+  private async recheckContainer(record: VideoRecord): Promise<VideoRecord> {
+    try {
+      demuxerOfProbe(record.probe as VideoProbe);
+      return record;
+    } catch (error) {
+      if (!isPictorError(error)) throw error;
+      await this.files.removeVersions(record.sourceId, record.path);
+      await this.store.markError(record.sourceId, record.path, record.version, { code: error.code, reason: error.message }, this.now());
+      return { ...record, state: 'error', errorCode: error.code, reason: error.message };
+    }
   }
 
   private async resume(): Promise<void> {
@@ -298,14 +324,7 @@ export class VideoService {
     const temp = this.files.tempPath();
     const aborted = AbortSignal.any([signal, this.stopping.signal]);
     try {
-      const rungs = ladderFor(probe);
-      await Promise.all(rungs.map((rung) => fs.mkdir(path.join(temp, rung.name), { recursive: true })));
-      await runTool(tools.ffmpeg, ladderArgs(input, temp, rungs, probe.hasAudio), {
-        timeoutMs: 60_000 + probe.durationSeconds * ENCODE_TIMEOUT_PER_SECOND_MS,
-        background: true,
-        signal: aborted,
-      });
-      const ladder = await describeLadder(temp, rungs, probe.hasAudio, probe.durationSeconds);
+      const ladder = await this.encodeLadder(input, temp, probe, tools, aborted);
       await fs.writeFile(path.join(temp, 'ladder.json'), JSON.stringify(ladder));
       if (aborted.aborted) return;
       const dir = this.files.versionDir(sourceId, assetPath, version);
@@ -319,13 +338,34 @@ export class VideoService {
       // Aborted: a newer version replaced this one, or the server is stopping (the record stays `processing`
       // and is queued again at the next start). Neither is the video's fault.
       if (aborted.aborted) return;
-      const reason = error instanceof ToolError ? `ffmpeg could not encode the video: ${failureLine(error.stderrTail, input) || error.message}` : undefined;
-      if (reason === undefined) this.options.onError(error, `encoding ${keyOf(sourceId, assetPath)}`);
-      await this.store.markError(sourceId, assetPath, version, { code: 'UNSUPPORTED_VIDEO', reason: reason ?? 'The video could not be encoded.' }, this.now());
+      const failure = videoFailure(error, input);
+      if (failure === undefined) this.options.onError(error, `encoding ${keyOf(sourceId, assetPath)}`);
+      const state = failure ?? { code: 'UNSUPPORTED_VIDEO', reason: 'The video could not be encoded.' };
+      await this.store.markError(sourceId, assetPath, version, state, this.now());
     } finally {
+      // Whatever was encoded of a video refused here (past the duration limit, say) goes with the directory.
       await this.files.remove(temp);
       await this.files.remove(input);
     }
+  }
+
+  /**
+   * Encodes the ladder into `temp` and measures it. The input is read with the demuxer its probe found, and
+   * no further than the duration limit (plus a margin): a video that went on past it is VIDEO_TOO_LARGE.
+   */
+  private async encodeLadder(input: string, temp: string, probe: VideoProbe, tools: VideoTools, signal: AbortSignal): Promise<LadderInfo> {
+    const limit = this.options.maxDurationSeconds;
+    const rungs = ladderFor(probe);
+    await Promise.all(rungs.map((rung) => fs.mkdir(path.join(temp, rung.name), { recursive: true })));
+    const readSeconds = limit + DECODED_MARGIN_SECONDS;
+    const args = ladderArgs({ file: input, demuxer: demuxerOfProbe(probe) }, temp, rungs, probe.hasAudio, readSeconds);
+    await runTool(tools.ffmpeg, args, { timeoutMs: 60_000 + readSeconds * ENCODE_TIMEOUT_PER_SECOND_MS, background: true, signal });
+    const { ladder, encodedSeconds } = await describeLadder(temp, rungs, probe.hasAudio, probe.durationSeconds);
+    if (encodedSeconds > limit + DECODED_TOLERANCE_SECONDS) {
+      const reason = `The video lasts more than ${limit} s once decoded (its header says ${Math.round(probe.durationSeconds)} s)`;
+      throw new PictorError('VIDEO_TOO_LARGE', `${reason}, over the limit of ${limit} s (--video-max-duration).`);
+    }
+    return ladder;
   }
 
   /** The ladder of a version on this node's disk, or undefined when its directory is not (or no longer) there. */
@@ -345,6 +385,13 @@ export function processing(): PictorError {
 
 function keyOf(sourceId: string, assetPath: string): string {
   return `${sourceId}${assetPath}`;
+}
+
+/** The error state of a video whose encode failed for a reason of its own; undefined for any other failure. */
+function videoFailure(error: unknown, input: string): { code: ErrorCode; reason: string } | undefined {
+  if (isPictorError(error)) return { code: error.code, reason: error.message };
+  if (!(error instanceof ToolError)) return undefined;
+  return { code: 'UNSUPPORTED_VIDEO', reason: `ffmpeg could not encode the video: ${failureLine(error.stderrTail, input) || error.message}` };
 }
 
 function errorCode(code: string | null): ErrorCode {

@@ -65,3 +65,43 @@ export async function untilProcessed(url: string, init: RequestInit = {}, timeou
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/** An HLS playlist naming one media file (a path or a `file://` URL): what a file named `.mp4` may hold. */
+export function hlsPlaylist(uri: string): string {
+  return `#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:4\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:4.0,\n${uri}\n#EXT-X-ENDLIST\n`;
+}
+
+/** An ffconcat list naming one media file. */
+export function ffconcatList(file: string): string {
+  return `ffconcat version 1.0\nfile '${file}'\n`;
+}
+
+/**
+ * A Matroska video of `seconds` (a test pattern at `rate` frames a second, no audio) whose header claims
+ * `claimedSeconds`: the Segment Info's Duration (EBML id 0x4489, an 8-byte float in milliseconds) is
+ * rewritten. Every frame is still there, with its true timestamp.
+ */
+export async function makeLyingClip(options: {
+  width: number;
+  height: number;
+  seconds: number;
+  claimedSeconds: number;
+  rate?: number;
+}): Promise<Buffer> {
+  const { width, height, seconds, claimedSeconds, rate = 1 } = options;
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-clip-'));
+  const file = path.join(dir, 'clip.mkv');
+  try {
+    await run(FFMPEG, [
+      '-nostdin', '-y', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${rate}:duration=${seconds}`,
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-f', 'matroska', file,
+    ]);
+    const body = await fs.readFile(file);
+    const at = body.indexOf(Buffer.from([0x44, 0x89, 0x88]));
+    if (at === -1 || body.readDoubleBE(at + 3) !== seconds * 1000) throw new Error(`no Duration of ${seconds} s found in the Matroska header`);
+    body.writeDoubleBE(claimedSeconds * 1000, at + 3);
+    return body;
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseRange } from '../../src/delivery/ranges.ts';
 import { ladderFor, masterPlaylist, parseVariant, rungForResolution, variantPlaylist } from '../../src/video/ladder.ts';
+import { demuxerOf, refusedFormat, toolArgv } from '../../src/video/media-input.ts';
 import { failureLine } from '../../src/video/run.ts';
 import { isVideoRequest, parseVideoQuery } from '../../src/video/video-params.ts';
 
@@ -66,6 +67,9 @@ describe('video units', () => {
     assert.equal(isVideoRequest('/a.jpg?fm=json'), false);
     assert.deepEqual(parseVideoQuery('fm=hls').output, { kind: 'master' });
     assert.deepEqual(parseVideoQuery('fm=hls&rendition=720p&version=3&segment=2').output, { kind: 'segment', rendition: '720p', version: 3, segment: 2 });
+    const tiny = parseVideoQuery('fm=hls&rendition=64p&version=1').output;
+    assert.deepEqual(tiny, { kind: 'variant', rendition: '64p', version: 1 }, 'a rendition under 100p');
+    assert.deepEqual(parseVideoQuery('fm=hls&rendition=2p&version=1').output, { kind: 'variant', rendition: '2p', version: 1 });
     assert.deepEqual(parseVideoQuery('fm=mp4').output, { kind: 'mp4', res: 'high' });
     assert.deepEqual(parseVideoQuery('vdl=holiday').output, { kind: 'mp4', res: 'high' });
     assert.equal(parseVideoQuery('vdl=holiday').download, 'holiday');
@@ -76,9 +80,31 @@ describe('video units', () => {
       imageQuery: 'w=100&fm=webp',
     });
     assert.equal(parseVideoQuery('fm=hls&expires=2000000000').expires, 2_000_000_000);
-    for (const bad of ['fm=mp4&res=ultra', 'video-generate=poster', 'fm=hls&rendition=720p', 'video-generate=gif&video-gif-fps=31', 'video-generate=gif&video-gif-time-start=-1', 'video-generate=thumbnail&video-thumbnail-time=x', 'fm=hls&rendition=720p&version=1&segment=-1']) {
+    const bads = [
+      'fm=mp4&res=ultra', 'video-generate=poster', 'fm=hls&rendition=720p', 'video-generate=gif&video-gif-fps=31',
+      'video-generate=gif&video-gif-time-start=-1', 'video-generate=thumbnail&video-thumbnail-time=x', 'fm=hls&rendition=720p&version=1&segment=-1',
+      'fm=hls&rendition=064p&version=1', 'fm=hls&rendition=10800p&version=1',
+    ];
+    for (const bad of bads) {
       assert.throws(() => parseVideoQuery(bad), /INVALID_PARAMETER|must/, bad);
     }
+  });
+
+  it('ffmpeg inputs: restricted to files (or stdin) and plain containers, the MOV demuxer without references; a bare -i is refused', () => {
+    const whitelist = ['-protocol_whitelist', 'file', '-format_whitelist', 'mov,matroska,avi,mpegts,mpeg,flv,ogg'];
+    assert.deepEqual(toolArgv(['-v', 'error', { file: '/d/a:b.mp4' }]), ['-v', 'error', ...whitelist, '-i', 'file:/d/a:b.mp4']);
+    const mov = toolArgv(['-ss', '1', { file: '/d/a.mp4', demuxer: 'mov' }, 'out.png']);
+    assert.deepEqual(mov, ['-ss', '1', ...whitelist, '-f', 'mov', '-enable_drefs', '0', '-i', 'file:/d/a.mp4', 'out.png']);
+    const piped = toolArgv([{ stdin: true, demuxer: 'mpegts' }]);
+    assert.deepEqual(piped, ['-protocol_whitelist', 'pipe', ...whitelist.slice(2), '-f', 'mpegts', '-i', 'pipe:0']);
+    assert.throws(() => toolArgv(['-i', '/d/a.mp4']), /MediaInput/);
+    assert.equal(demuxerOf('mov,mp4,m4a,3gp,3g2,mj2'), 'mov');
+    assert.equal(demuxerOf('matroska,webm'), 'matroska');
+    for (const refused of ['hls,applehttp', 'hls', 'concat', 'image2', 'dash', 'sdp', 'png_pipe', '']) {
+      assert.throws(() => demuxerOf(refused), (error: Error) => error.message.includes(`detected as "${refused}"`), refused);
+    }
+    assert.equal(refusedFormat("[hls,applehttp @ 0x402375c0] Format not on whitelist 'mov'\nfile:/x.mp4: Invalid argument\n"), 'hls,applehttp');
+    assert.equal(refusedFormat('[mov,mp4,m4a,3gp,3g2,mj2 @ 0x1] moov atom not found\n'), undefined);
   });
 
   it('failure reasons: the line that names the problem, without server paths', () => {
@@ -86,5 +112,7 @@ describe('video units', () => {
     assert.equal(failureLine(stderr, '/srv/data/video/tmp/x.mp4'), 'the file: Invalid data found when processing input');
     assert.equal(failureLine('[mov,mp4 @ 0xabc] moov atom not found\n'), 'moov atom not found');
     assert.equal(failureLine('something else\nlast words\n'), 'last words');
+    const named = failureLine('file:/srv/t/x.mp4: Invalid data found when processing input\n', '/srv/t/x.mp4');
+    assert.equal(named, 'the file: Invalid data found when processing input');
   });
 });

@@ -35,6 +35,8 @@ describe('Video API', { timeout: 240_000 }, () => {
         'broken.mp4': Buffer.concat([clip360.subarray(0, 4000)]),
         'not-a-video.mp4': Buffer.from('this is text, not a video\n'),
         'photo.jpg': await solidImage(40, 30, [10, 200, 10]),
+        'tiny.mp4': await makeClip({ width: 64, height: 64, seconds: 1, audio: false }),
+        'small.mp4': await makeClip({ width: 200, height: 112, seconds: 1 }),
       },
     });
   });
@@ -96,6 +98,23 @@ describe('Video API', { timeout: 240_000 }, () => {
     assert.equal(preflight.status, 204);
     assert.equal(preflight.headers.get('access-control-allow-origin'), '*');
     assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /Range/);
+  });
+
+  it('every rendition a master playlist lists answers 200, and every segment in it, down to a 64×64 video', async () => {
+    for (const [name, resolution] of [['tiny.mp4', '64x64'], ['small.mp4', '200x112']] as const) {
+      const masterUrl = `${t.renderUrl}/${name}?fm=hls`;
+      const listed = variants(await (await untilProcessed(masterUrl)).text());
+      assert.deepEqual(listed.map((variant) => variant.resolution), [resolution]);
+      for (const { uri } of listed) {
+        const variantUrl = new URL(uri, masterUrl);
+        const variant = await fetch(variantUrl);
+        const body = await variant.text();
+        assert.equal(variant.status, 200, `${variantUrl.search}: ${body}`);
+        const segments = segmentUris(body);
+        assert.ok(segments.length >= 1);
+        for (const segment of segments) assert.equal((await fetch(new URL(segment, variantUrl))).status, 200, segment);
+      }
+    }
   });
 
   it('caps the ladder at the source: a 720p video gets 720p and 360p, no 1080p', async () => {
