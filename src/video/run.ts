@@ -113,6 +113,8 @@ export function failureLine(stderr: string, file?: string): string {
   const lines = stderr.split('\n').map((line) => line.trim()).filter((line) => line !== '' && !/^(Cannot use rename|Last message repeated)/.test(line));
   const line = lines.find((candidate) => /invalid data|partial file|moov atom|corrupt|no such file/i.test(candidate)) ?? lines.at(-1) ?? '';
   // Inputs are named `file:<path>` (media-input.ts).
-  const scrubbed = file === undefined ? line : line.replaceAll(`file:${file}`, 'the file').replaceAll(file, 'the file');
+  const named = file === undefined ? line : line.replaceAll(`file:${file}`, 'the file').replaceAll(file, 'the file');
+  // Any other path (an output under the data directory) is nobody's business either.
+  const scrubbed = named.replace(/(^|[\s'"])(?:file:)?\/[^\s'":,]+/g, '$1a file');
   return scrubbed.replace(/^\[[^\]]*@ 0x[0-9a-f]+\]\s*/, '');
 }

@@ -112,6 +112,10 @@ describe('video units', () => {
     assert.equal(failureLine(stderr, '/srv/data/video/tmp/x.mp4'), 'the file: Invalid data found when processing input');
     assert.equal(failureLine('[mov,mp4 @ 0xabc] moov atom not found\n'), 'moov atom not found');
     assert.equal(failureLine('something else\nlast words\n'), 'last words');
+    assert.equal(
+      failureLine("Error opening output file '/srv/data/video/assets/ab/v1/out/x.gif': No such file or directory (30000/1001 fps)\n"),
+      "Error opening output file 'a file': No such file or directory (30000/1001 fps)",
+    );
     const named = failureLine('file:/srv/t/x.mp4: Invalid data found when processing input\n', '/srv/t/x.mp4');
     assert.equal(named, 'the file: Invalid data found when processing input');
   });
