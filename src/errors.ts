@@ -49,6 +49,10 @@ export const ERRORS = {
   /** A name already taken (an edge). */
   CONFLICT: { status: 409, title: 'Conflict' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload Too Large' },
+  /**
+   * A request body of a type the API does not take, an upload whose bytes are no media, or (Rendering API) a
+   * file whose bytes are no media, which the render listener never serves.
+   */
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported Media Type' },
   RATE_LIMITED: { status: 429, title: 'Too Many Requests' },
   SHUTTING_DOWN: { status: 503, title: 'Service Unavailable' },

@@ -5,6 +5,7 @@ import type { Purges } from '../purge/purges.ts';
 import type { ResolvedSource, SourceRegistry } from '../sources/registry.ts';
 import type { AssetEdit, AssetListing, AssetRecord, AssetStore, VideoStatus } from '../store/asset-store.ts';
 import { masterFile, mediaFacts, type OriginFileFacts } from './media.ts';
+import { checkUploadFile, checkUploadPath } from './upload-check.ts';
 
 /** Called when an asset was refreshed or uploaded: the Video API reprocesses it if its bytes changed. */
 export type RefreshListener = (sourceId: string, path: string) => Promise<void>;
@@ -83,14 +84,17 @@ export class AssetService {
 
   /**
    * Writes a file through the Source's origin, then refreshes the asset: a cached 404 or an older version
-   * of it is purged before this answers.
+   * of it is purged before this answers. Its path and bytes are checked first (upload-check.ts): only media
+   * are written, with a type and a name that fit their bytes.
    */
   async upload(sourceId: string, path: string, file: { body: Buffer; contentType: string; overwrite: boolean }, requestedBy: string | undefined): Promise<{ record: AssetRecord; created: boolean }> {
     const source = this.source(sourceId);
     if (!source.origin.write) {
       throw new PictorError('BAD_REQUEST', `Uploads go to folder, s3, s3_compatible and gcs Sources; this Source is of type "${source.record.deployment.type}".`);
     }
-    const outcome = await source.origin.write(path, file);
+    checkUploadPath(path);
+    const contentType = checkUploadFile(path, file.body, file.contentType);
+    const outcome = await source.origin.write(path, { ...file, contentType });
     const record = await this.refresh(sourceId, path, requestedBy);
     return { record, created: outcome === 'created' };
   }

@@ -7,6 +7,7 @@ import { isPictorError, PictorError } from '../errors.ts';
 import { acceptClass } from '../render/negotiate.ts';
 import type { DecodedMasters } from '../render/decoded-masters.ts';
 import { detectImageFormat } from '../render/detect.ts';
+import { describeBytes, passThroughType } from '../render/media-types.ts';
 import { rendersPdf } from '../render/pdf-params.ts';
 import { assetRef } from '../cache/freshness.ts';
 import { canonicalPath } from '../sources/asset-path.ts';
@@ -150,7 +151,7 @@ export class DeliveryService {
     if (master.meta.kind === 'missing') {
       output = errorOutput(404, 'Asset not found.');
     } else if (detectImageFormat(master.body) === null && !rendersPdf(master.body, job.params)) {
-      output = { status: 200, contentType: master.meta.contentType, body: master.body };
+      output = passThrough(master.body, master.meta.contentType);
     } else {
       try {
         output = await this.renderImage(master, job);
@@ -240,6 +241,20 @@ function withRouteHeaders(response: DeliveryResponse, route: Route): DeliveryRes
     headers.push('content-disposition', contentDisposition(route.download, contentType, route.path));
   }
   return { ...response, headers };
+}
+
+/**
+ * A file that is not rendered. Security invariant: it is served only as the media its bytes are, with the type
+ * those bytes decide (render/media-types.ts), whatever its name or its origin's type say; anything else
+ * (HTML, scripts, stylesheets, JSON, text, unknown bytes) is refused with 415, so the render listener never
+ * serves a page or a script of its own origin.
+ */
+function passThrough(body: Buffer, originType: string): Output {
+  const contentType = passThroughType(body, originType);
+  if (contentType !== undefined) return { status: 200, contentType, body };
+  const message = `This file is not served: its bytes are ${describeBytes(body)}, and only images, videos, audio and PDF documents are.`;
+  const refusal = new PictorError('UNSUPPORTED_MEDIA_TYPE', message);
+  return errorOutput(refusal.status, refusal.message);
 }
 
 function errorOutput(status: number, message: string): Output {

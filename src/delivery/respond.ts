@@ -1,6 +1,7 @@
 import type { Derivative, DerivativeMeta, Tier } from '../cache/derivative-cache.ts';
 import { edgeKeysFor } from '../edges/edge-keys.ts';
 import { contentRange, parseRange } from './ranges.ts';
+import { RENDER_SECURITY_HEADERS } from './security-headers.ts';
 
 export interface DeliveryResponse {
   status: number;
@@ -60,8 +61,8 @@ function build(derivative: Derivative, context: ResponseContext, cacheStatus: st
 }
 
 /**
- * Cache-Control, ETag, Vary, Cache-Status and the edge keys (`xkey`, see edges/edge-keys.ts); Content-Length
- * unless the response has no body (304).
+ * Cache-Control, ETag, Vary, Cache-Status, the edge keys (`xkey`, see edges/edge-keys.ts) and the render
+ * listener's security headers (security-headers.ts); Content-Length unless the response has no body (304).
  */
 function headerBlock(meta: DerivativeMeta, maxAge: number, cacheStatus: string, contentLength: number | undefined, fresh: boolean): string[] {
   const headers = [
@@ -69,14 +70,13 @@ function headerBlock(meta: DerivativeMeta, maxAge: number, cacheStatus: string, 
     'cache-control', !fresh ? 'no-store' : maxAge > 0 ? `public, max-age=${maxAge}` : 'no-cache',
     'etag', meta.etag,
     'cache-status', cacheStatus,
-    'x-content-type-options', 'nosniff',
     'xkey', xkeyOf(meta),
+    ...RENDER_SECURITY_HEADERS,
   ];
   if (contentLength !== undefined) headers.push('content-length', String(contentLength));
   if (meta.varyAccept) headers.push('vary', 'Accept');
   // What a `<video src>` needs to seek: byte ranges of the file passed through (respondRange).
   if (meta.status === 200 && meta.contentType.startsWith('video/')) headers.push('accept-ranges', 'bytes');
-  if (meta.contentType.startsWith('image/svg')) headers.push('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox");
   return headers;
 }
 

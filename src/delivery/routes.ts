@@ -11,7 +11,7 @@ import { requireSignature } from './signature.ts';
 import { resolveSubImages, type SubImage } from './sub-images.ts';
 
 /** Part of every derivative key: bump it when rendering changes, so disk caches from older versions are not served. */
-const RENDERER_VERSION = 'r3';
+const RENDERER_VERSION = 'r4';
 
 /** Bound of the memo, all Sources together: parsing again costs microseconds, so this is a shortcut, not a cache. */
 const ROUTE_MEMO_BYTES = 32 * 1024 * 1024;

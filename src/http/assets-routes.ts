@@ -158,7 +158,9 @@ export function assetsRoutes(app: FastifyInstance, assets: AssetService, keys: A
         schema: {
           ...editing,
           summary: 'Upload a file to the Source\'s origin',
-          description: `${editing.description} The body is the file's bytes, its type the Content-Type.`,
+          description: `${editing.description} The body is the file's bytes, its type the Content-Type. Only media are taken, judged by `
+            + 'their bytes: an image, a video, audio or a PDF, with a Content-Type and a name that fit those bytes (else 415); each name '
+            + 'at most 255 bytes and the path at most 1024 (else 400). A symbolic link at the path is never replaced (403).',
           params: pathParams({ source_id: 'The Source\'s id.', '*': 'The path to write, percent-encoded once.' }),
           querystring: queryParams({ overwrite: '`true` replaces a file already there.' }),
           response: responses({ 200: ASSET_DOCUMENT, 201: ASSET_DOCUMENT }),

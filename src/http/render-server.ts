@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { HintHeaders } from '../delivery/client-hints.ts';
 import type { DeliveryRequest, DeliveryService } from '../delivery/delivery-service.ts';
 import type { DeliveryResponse } from '../delivery/respond.ts';
+import { RENDER_SECURITY_HEADERS } from '../delivery/security-headers.ts';
 import type { Health } from '../observability/health.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -55,7 +56,7 @@ export function createRenderServer(
     const headers = withRequestHeaders(['cache-control', 'no-store', 'retry-after', '1'], id, closing);
     if (request.url === '/healthz') {
       const body = Buffer.from(JSON.stringify({ status: 'unavailable', reason }));
-      send(response, request.method, 503, ['content-type', 'application/json; charset=utf-8', 'content-length', String(body.length), ...headers], body);
+      send(response, request.method, 503, [...JSON_HEADERS, 'content-length', String(body.length), ...headers], body);
     } else {
       sendText(response, request.method, 503, `Pictor cannot serve from this node now: ${reason}. Try again shortly.`, headers);
     }
@@ -99,7 +100,7 @@ export function createRenderServer(
     if (target === '/healthz') {
       // 200 while degraded too: the node still serves, and the body says what is wrong.
       const body = health.ok ? HEALTHY : Buffer.from(JSON.stringify(health.document()));
-      const headers = withRequestHeaders(['content-type', 'application/json; charset=utf-8', 'cache-control', 'no-store', 'content-length', String(body.length)], id, closing);
+      const headers = withRequestHeaders([...JSON_HEADERS, 'cache-control', 'no-store', 'content-length', String(body.length)], id, closing);
       send(response, method, 200, headers, body);
       return finish(request, id, started, 200, 'none');
     }
@@ -143,6 +144,10 @@ export function createRenderServer(
 
 const HEALTHY = Buffer.from('{"status":"ok"}');
 
+/** Every answer written here carries the security headers too (see delivery/security-headers.ts). */
+const JSON_HEADERS = ['content-type', 'application/json; charset=utf-8', ...RENDER_SECURITY_HEADERS];
+const TEXT_HEADERS = ['content-type', 'text/plain; charset=utf-8', ...RENDER_SECURITY_HEADERS];
+
 const PREFLIGHT = [
   'access-control-allow-origin', '*',
   'access-control-allow-methods', 'GET, HEAD, OPTIONS',
@@ -150,6 +155,7 @@ const PREFLIGHT = [
   'access-control-max-age', '86400',
   'allow', 'GET, HEAD, OPTIONS',
   'content-length', '0',
+  ...RENDER_SECURITY_HEADERS,
 ];
 
 /**
@@ -228,5 +234,5 @@ function sendFile(
 
 function sendText(response: http.ServerResponse, method: string | undefined, status: number, message: string, headers: string[]): void {
   const body = Buffer.from(`${message}\n`);
-  send(response, method, status, ['content-type', 'text/plain; charset=utf-8', 'content-length', String(body.length), ...headers], body);
+  send(response, method, status, [...TEXT_HEADERS, 'content-length', String(body.length), ...headers], body);
 }

@@ -1,6 +1,7 @@
 /**
  * Image type from magic bytes, without decoding. Anything that is not one of the formats the renderer can
- * decode gives `null`, and the caller passes those bytes through unchanged.
+ * decode gives `null`: the caller passes those bytes through unchanged if they are other media (media-types.ts),
+ * and refuses them otherwise.
  */
 
 export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'tiff' | 'avif' | 'svg';

@@ -20,7 +20,10 @@ import { contentTypeFromPath, type Origin, type OriginFile, type OriginResult, t
  *   only, so a folder replaced by a symlink afterwards cannot lead elsewhere either.
  * - Nothing outside `root` is ever written (uploads): the file's folder, after symlinks, must lie under the
  *   real root, and folders are created only below one that does; the file is written beside its final name
- *   and moved into place, so no reader sees half of it and a symlink at that name is replaced, not followed.
+ *   and moved into place, so no reader sees half of it. A symlink at that name, wherever it leads, is
+ *   refused with 403 and left as it is with its target: an upload neither follows nor replaces one. (One
+ *   made there between that check and the move would be replaced, never followed: the move renames over
+ *   the link itself.)
  */
 export class FolderOrigin implements Origin {
   private realRoot: Promise<string> | undefined;
@@ -72,6 +75,9 @@ export class FolderOrigin implements Origin {
     const target = path.join(folder, path.basename(relative));
     const existing = await fs.lstat(target).catch((error: unknown) => (isMissing(error) ? undefined : Promise.reject(originFailure(error))));
     if (existing?.isDirectory()) throw new PictorError('CONFLICT', `${canonicalPath} is a folder at the origin; choose another name.`);
+    if (existing?.isSymbolicLink()) {
+      throw new PictorError('FORBIDDEN_PATH', `${canonicalPath} is a symbolic link at the origin; an upload never replaces or follows one.`);
+    }
     if (existing && !file.overwrite) throw alreadyThere(canonicalPath);
     const temporary = path.join(folder, `.${path.basename(relative).slice(0, 64)}.upload-${randomBytes(6).toString('hex')}`);
     try {
@@ -86,7 +92,7 @@ export class FolderOrigin implements Origin {
       else await fs.link(temporary, target); // fails if a file appeared meanwhile: never replaces one
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw alreadyThere(canonicalPath);
-      throw error instanceof PictorError ? error : originFailure(error);
+      throw error instanceof PictorError ? error : writeFailure(error);
     } finally {
       await fs.rm(temporary, { force: true });
     }
@@ -115,7 +121,7 @@ export class FolderOrigin implements Origin {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EEXIST' || code === 'ENOTDIR') throw new PictorError('CONFLICT', 'A file at the origin is in the way of a folder of this path.');
-      throw error instanceof PictorError ? error : originFailure(error);
+      throw error instanceof PictorError ? error : writeFailure(error);
     }
   }
 
@@ -174,6 +180,12 @@ async function syncFolder(folder: string): Promise<void> {
 function isMissing(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;
   return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG' || code === 'ELOOP';
+}
+
+/** A path too long for this folder (its own path counts too) is the request's fault; anything else the origin's. */
+function writeFailure(error: unknown): PictorError {
+  if ((error as NodeJS.ErrnoException).code !== 'ENAMETOOLONG') return originFailure(error);
+  return new PictorError('INVALID_PATH', "Invalid path: it is too long for the Source's folder; choose shorter names.");
 }
 
 function originFailure(error: unknown): PictorError {

@@ -29,13 +29,23 @@ export interface OriginFile {
   overwrite: boolean;
 }
 
+/**
+ * Types by file extension: what an origin without types of its own (a folder) reports, and the names an upload
+ * may have (assets/upload-check.ts). The render listener never serves a file by this type: passed-through
+ * files are served as their bytes are (render/media-types.ts).
+ */
 const CONTENT_TYPES: Record<string, string> = {
   jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png', gif: 'image/gif', webp: 'image/webp', avif: 'image/avif',
   tif: 'image/tiff', tiff: 'image/tiff', svg: 'image/svg+xml', ico: 'image/x-icon', bmp: 'image/bmp',
-  heic: 'image/heic', json: 'application/json', txt: 'text/plain; charset=utf-8', pdf: 'application/pdf',
-  mp4: 'video/mp4', m4v: 'video/x-m4v', mov: 'video/quicktime', mkv: 'video/x-matroska', webm: 'video/webm', css: 'text/css', js: 'text/javascript', html: 'text/html; charset=utf-8',
+  heic: 'image/heic', heif: 'image/heif', jxl: 'image/jxl', jp2: 'image/jp2', pdf: 'application/pdf',
+  mp4: 'video/mp4', m4v: 'video/x-m4v', mov: 'video/quicktime', mkv: 'video/x-matroska', webm: 'video/webm', ogv: 'video/ogg',
+  avi: 'video/x-msvideo', m2ts: 'video/mp2t', mpg: 'video/mpeg', mpeg: 'video/mpeg', '3gp': 'video/3gpp', '3g2': 'video/3gpp2',
+  mp3: 'audio/mpeg', m4a: 'audio/mp4', aac: 'audio/aac', wav: 'audio/wav', flac: 'audio/flac', ogg: 'audio/ogg', oga: 'audio/ogg',
+  opus: 'audio/ogg', weba: 'audio/webm', aif: 'audio/aiff', aiff: 'audio/aiff',
+  json: 'application/json', txt: 'text/plain; charset=utf-8', css: 'text/css', js: 'text/javascript', html: 'text/html; charset=utf-8',
 };
 
+/** The type an extension stands for; `application/octet-stream` for one not listed, or none. */
 export function contentTypeFromPath(filePath: string): string {
   const dot = filePath.lastIndexOf('.');
   const ext = dot === -1 ? '' : filePath.slice(dot + 1).toLowerCase();

@@ -6,6 +6,7 @@ import type { DeliveryRequest } from '../delivery/delivery-service.ts';
 import { contentRange, parseRange } from '../delivery/ranges.ts';
 import type { Renderer } from '../delivery/renderer.ts';
 import type { DeliveryResponse } from '../delivery/respond.ts';
+import { RENDER_SECURITY_HEADERS } from '../delivery/security-headers.ts';
 import { requireSignature } from '../delivery/signature.ts';
 import { isPictorError, PictorError } from '../errors.ts';
 import { acceptClass } from '../render/negotiate.ts';
@@ -175,7 +176,7 @@ const IMMUTABLE = 'immutable';
 const COMMON = [
   'access-control-allow-origin', '*',
   'access-control-expose-headers', 'Content-Length, Content-Range, Accept-Ranges, ETag, Retry-After',
-  'x-content-type-options', 'nosniff',
+  ...RENDER_SECURITY_HEADERS,
 ];
 
 function cacheControl(maxAge: number | 'immutable'): string {

@@ -13,7 +13,10 @@ describe('dashboard: Assets page', () => {
     t = await startPictor({ assets: { 'red.jpg': await solidImage(40, 30, [255, 0, 0]), 'docs/readme.txt': 'hello', 'clip.mp4': 'not a video' } });
     client = new DashboardClient(t.adminUrl);
     assert.equal((await client.signIn('admin', t.adminPassword)).status, 303);
-    for (const path of ['/red.jpg?w=10', '/docs/readme.txt', '/clip.mp4']) assert.equal((await rawGet(t.renderPort, path)).status, 200);
+    // Served (or, for files that are no media, refused with 415), and so indexed.
+    for (const [path, status] of [['/red.jpg?w=10', 200], ['/docs/readme.txt', 415], ['/clip.mp4', 415]] as const) {
+      assert.equal((await rawGet(t.renderPort, path)).status, status, path);
+    }
     await eventually(async () => (await page()).text.includes('/clip.mp4'));
   });
   after(() => t?.stop());

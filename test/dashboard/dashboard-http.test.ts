@@ -12,7 +12,7 @@ describe('dashboard over HTTP: sessions, CSRF, rate limit, headers', () => {
   let client: DashboardClient;
   before(async () => {
     t = await startPictor({
-      assets: { 'a.jpg': await solidImage(20, 10, [10, 20, 30]), 'page.html': '<script>alert(1)</script>' },
+      assets: { 'a.jpg': await solidImage(20, 10, [10, 20, 30]), 'page.html': '<script>alert(1)</script>', 'doc.pdf': '%PDF-1.4\n%%EOF\n' },
       options: { purgeRateLimit: '1000' },
     });
     client = new DashboardClient(t.adminUrl);
@@ -307,8 +307,12 @@ describe('dashboard over HTTP: sessions, CSRF, rate limit, headers', () => {
     assert.equal(image.headers.get('content-type'), 'image/jpeg');
     assert.match(image.headers.get('content-security-policy') ?? '', /sandbox/);
     const html = await client.get(`/dashboard/preview/image?source=${t.defaultSourceId}&target=${encodeURIComponent('/page.html')}`);
-    assert.equal(html.status, 502);
+    assert.equal(html.status, 415, 'the render listener refuses a page; its plain-text refusal is relayed');
+    assert.match(html.headers.get('content-type') ?? '', /^text\/plain/);
     assert.doesNotMatch(html.text, /<script>/);
+    const pdf = await client.get(`/dashboard/preview/image?source=${t.defaultSourceId}&target=${encodeURIComponent('/doc.pdf')}`);
+    assert.equal(pdf.status, 502, 'media other than images stay on the render listener');
+    assert.match(pdf.text, /answered with application\/pdf, not an image/);
     const missing = await client.get(`/dashboard/preview/image?source=${t.defaultSourceId}&target=${encodeURIComponent('/nope.jpg')}`);
     assert.equal(missing.status, 404);
     assert.match(missing.headers.get('content-type') ?? '', /^text\/plain/);

@@ -31,7 +31,7 @@ describe('Rendering API over HTTP', () => {
     t = await startPictor({
       assets: {
         'photo.jpg': await solidImage(400, 300, [10, 120, 200]),
-        'notes.txt': 'plain text, passed through\n',
+        'notes.txt': 'plain text, never passed through\n',
         'dir/nested.png': await solidImage(20, 20, [0, 0, 0], 'png'),
       },
       hooks: {
@@ -120,10 +120,10 @@ describe('Rendering API over HTTP', () => {
     assert.match(fit.body.toString(), /fit/);
   });
 
-  it('passes non-image files through unchanged', async () => {
+  it('refuses a file that is no media (415) instead of passing it through', async () => {
     const response = await rawGet(t.renderPort, '/notes.txt?w=100');
-    assert.equal(response.status, 200);
-    assert.equal(response.body.toString(), 'plain text, passed through\n');
+    assert.equal(response.status, 415);
+    assert.equal(response.body.toString(), 'This file is not served: its bytes are text, and only images, videos, audio and PDF documents are.\n');
     assert.match(String(response.headers['content-type']), /^text\/plain/);
   });
 

@@ -105,3 +105,21 @@ export async function makeLyingClip(options: {
     await fs.rm(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * A short media file in the container its name's extension picks, made by ffmpeg from lavfi sources (a test
+ * pattern, a tone): `video` files carry a picture, `audio` files a tone, `image` files one frame. `args` are
+ * the codec and muxer options written before the output.
+ */
+export async function makeMedia(name: string, kind: 'video' | 'audio' | 'image', args: string[] = []): Promise<Buffer> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-media-'));
+  const file = path.join(dir, name);
+  const source = kind === 'audio' ? 'sine=frequency=440:sample_rate=44100:duration=0.3' : 'testsrc2=size=64x48:rate=10:duration=0.5';
+  const frames = kind === 'image' ? ['-frames:v', '1'] : [];
+  try {
+    await run(FFMPEG, ['-nostdin', '-y', '-loglevel', 'error', '-f', 'lavfi', '-i', source, ...frames, ...args, file]);
+    return await fs.readFile(file);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}

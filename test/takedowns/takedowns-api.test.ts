@@ -30,7 +30,7 @@ describe('Takedowns: API, 451 gate, lift, audit trail', () => {
         'image file.jpg': await solidImage(40, 30, RED),
         'base.jpg': await solidImage(200, 150, BLUE),
         'logo.png': await solidImage(20, 20, RED, 'png'),
-        'clip.mp4': Buffer.from('not really a video, passed through unchanged'),
+        'clip.mp4': Buffer.from('\0\0\0\x18ftypisom\0\0\x02\0isomiso2 an MP4 header before bytes no player reads', 'latin1'),
         'kept.jpg': await solidImage(40, 30, BLUE),
       },
       options: { publicUrl: 'https://images.example.com' },

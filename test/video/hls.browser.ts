@@ -1,7 +1,7 @@
 /**
  * HLS playback in a real browser: hls.js in Debian's Chromium (playwright-core) plays Pictor's `fm=hls` of a
- * clip made by ffmpeg, from a page Pictor serves itself and from a page on another origin (CORS). Run with
- * `npm run test:browser`.
+ * clip made by ffmpeg, from a page on another origin (CORS): the render listener serves no pages or scripts
+ * (test/delivery/render-origin.test.ts), so a player's page is always elsewhere. Run with `npm run test:browser`.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -42,9 +42,9 @@ describe('HLS in Chromium with hls.js', { timeout: 180_000 }, () => {
   before(async () => {
     assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y --no-install-recommends chromium`);
     t = await startPictor({
-      assets: { 'clip.mp4': await makeClip({ width: 1280, height: 720, seconds: 4 }), 'page.html': PAGE, 'hls.min.js': HLS_JS },
+      assets: { 'clip.mp4': await makeClip({ width: 1280, height: 720, seconds: 4 }) },
     });
-    // Another origin (another port): the page and hls.js only; the video comes from Pictor.
+    // Another origin (another port): the page and hls.js; the video comes from Pictor.
     elsewhere = http.createServer((request, response) => {
       const file = new URL(request.url ?? '/', 'http://x').pathname;
       if (file === '/page.html') response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE);
@@ -77,16 +77,10 @@ describe('HLS in Chromium with hls.js', { timeout: 180_000 }, () => {
     }
   }
 
-  it('plays from a page Pictor serves (same origin)', async () => {
-    const result = await play(`${t.renderUrl}/page.html?src=${encodeURIComponent('/clip.mp4?fm=hls')}`);
-    assert.equal(result.ok, true, JSON.stringify(result));
-    assert.ok(result.t! > 1);
-    assert.deepEqual([...result.levels!].sort((a, b) => a - b), [360, 720]);
-  });
-
-  it('plays from a page on another origin (CORS on playlists and segments)', async () => {
+  it('plays from a page on another origin (CORS on playlists and segments), every rendition offered', async () => {
     const result = await play(`${elsewhereUrl}/page.html?src=${encodeURIComponent(`${t.renderUrl}/clip.mp4?fm=hls`)}`);
     assert.equal(result.ok, true, JSON.stringify(result));
     assert.ok(result.t! > 1);
+    assert.deepEqual([...result.levels!].sort((a, b) => a - b), [360, 720]);
   });
 });

@@ -80,8 +80,9 @@ export function previewRoutes(app: FastifyInstance, context: DashboardContext): 
       return reply.status(400).type('text/plain; charset=utf-8').send('Bad preview request.');
     }
     const response = await requestRender(renderUrl, host, target, request.headers.accept ? { accept: request.headers.accept } : {});
-    // Served from the dashboard's origin: only images and plain-text errors, each in a sandbox of its own (a
-    // folder may hold HTML or scripts, which the render listener passes through unchanged).
+    // Served from the dashboard's origin: only images and plain-text errors, each in a sandbox of its own. The
+    // render listener serves no pages or scripts (delivery-service.ts), but passes videos, audio and PDFs
+    // through, and this origin is the dashboard's: it relays none of them.
     reply.header('content-security-policy', "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox");
     reply.header('cache-control', 'private, no-store');
     const type = response.headers['content-type'] ?? '';
