@@ -99,12 +99,12 @@ describe('Video API inputs: only the asset\'s own bytes are read', { timeout: 24
     }
   });
 
-  it('a playlist uploaded through the Assets API with an assets-edit key is refused when requested', async () => {
+  it('a playlist uploaded through the Assets API with an assets-edit key is refused at the upload, and nothing is written', async () => {
     const key = await createKey(t, ['assets-edit']);
     const uploadPath = `/api/v1/sources/${t.defaultSourceId}/upload/uploads/holiday.mp4`;
     const upload = await apiCaller(t)('POST', uploadPath, key, Buffer.from(hlsPlaylist(privateVideo)), { 'content-type': 'video/mp4' });
-    assert.equal(upload.status, 201, JSON.stringify(upload.body));
-    await assertRefused('/uploads/holiday.mp4', /detected as "hls[^"]*"/);
+    assert.equal(upload.status, 415, JSON.stringify(upload.body));
+    await assert.rejects(fs.access(path.join(t.assetsDir, 'uploads/holiday.mp4')));
   });
 
   it('a playlist naming a taken-down video is 422, never that video\'s frames', async () => {
