@@ -55,7 +55,7 @@ export async function probe(body: Buffer, suffix = '.mp4'): Promise<{ width: num
 }
 
 /** GETs until the answer is no longer 423 (processing), for at most `timeoutMs`. */
-export async function untilProcessed(url: string, init: RequestInit = {}, timeoutMs = 60_000): Promise<Response> {
+export async function untilProcessed(url: string, init: RequestInit = {}, timeoutMs = 180_000): Promise<Response> {
   const deadline = Date.now() + timeoutMs;
   while (true) {
     const response = await fetch(url, init);
