@@ -221,6 +221,19 @@ function migrate(db: Db): void {
   }
 }
 
+/**
+ * Runs a statement that writes and returns rows (`INSERT … RETURNING`, `UPDATE … RETURNING`) to its end, and
+ * answers its first row.
+ *
+ * Invariant: never `.get()` such a statement. `.get()` steps once and then resets the statement, and
+ * better-sqlite3 drops what that reset reports; outside a transaction, the reset is where SQLite commits. A
+ * commit that fails there (a full disk: SQLITE_FULL) is rolled back while `.get()` still answers the row, so
+ * the caller would acknowledge a write that was never stored. `.all()` steps to the end and throws instead.
+ */
+export function writeReturning<Row>(statement: Database.Statement, ...params: unknown[]): Row | undefined {
+  return statement.all(...params)[0] as Row | undefined;
+}
+
 export function getMeta(db: Db, key: string): string | undefined {
   const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
   return row?.value;
