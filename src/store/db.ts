@@ -1,6 +1,6 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { ensureDataDir, restrictDatabaseFiles } from './data-dir.ts';
 
 export type Db = Database.Database;
 
@@ -10,8 +10,10 @@ export type Db = Database.Database;
  * the purge API answer 200 only once a purge is on disk.
  */
 export function openDatabase(dataDir: string): Db {
-  fs.mkdirSync(dataDir, { recursive: true });
-  const db = new Database(path.join(dataDir, 'pictor.db'));
+  ensureDataDir(dataDir);
+  const file = path.join(dataDir, 'pictor.db');
+  restrictDatabaseFiles(file);
+  const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
