@@ -47,6 +47,8 @@ export interface Outcome {
   ok: boolean;
   /** The refusal's message (a 503's detail or page, the CLI's stderr); checked to name the full store. */
   text: string;
+  /** What the refusal must say, when not FULL_STORE. */
+  says?: RegExp;
 }
 
 /** Mounts a small file system and starts a server with its data directory there; `hooks.after` undoes both. */
@@ -133,7 +135,7 @@ export async function untilRefused(what: string, attempt: (i: number) => Promise
       acknowledged.push(i);
       continue;
     }
-    assert.match(outcome.text, FULL_STORE, `${what} ${i} was refused for another reason`);
+    assert.match(outcome.text, outcome.says ?? FULL_STORE, `${what} ${i} was refused for another reason`);
     return { acknowledged, refused: i };
   }
   assert.fail(`${what}: ${limit} writes on a full disk were all acknowledged; the full disk was never met`);
