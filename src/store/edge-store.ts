@@ -52,7 +52,9 @@ export class SqliteEdgeStore implements EdgeStore {
 
   async add(edge: { name: string; url: string }): Promise<EdgeRecord | undefined> {
     const now = Date.now();
-    const insert = this.db.prepare('INSERT INTO edges (name, url, in_rotation, changed_at, created_at) VALUES (?, ?, 1, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING *');
+    const insert = this.db.prepare(
+      'INSERT INTO edges (name, url, in_rotation, changed_at, created_at) VALUES (?, ?, 1, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING *',
+    );
     const row = writeReturning<EdgeRow>(insert, edge.name, edge.url, now, now);
     return row && toRecord(row);
   }

@@ -67,7 +67,8 @@ describe('servers started at once on one new store with different secret keys', 
         for (let waiting = 0, tries = 0; waiting < 3; tries++) {
           assert.ok(tries < 1200, `${waiting} of the three nodes reached the lock`);
           await new Promise((resolve) => setTimeout(resolve, 50));
-          const { rows } = await holder.query<{ n: string }>("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND NOT granted", [LOCKS.sources]);
+          const waiters = "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND NOT granted";
+          const { rows } = await holder.query<{ n: string }>(waiters, [LOCKS.sources]);
           waiting = Number(rows[0]!.n);
         }
         await holder.query('SELECT pg_advisory_unlock($1)', [LOCKS.sources]);
