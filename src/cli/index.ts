@@ -1,6 +1,7 @@
 import './threadpool.ts';
 import '../node-support.ts';
 import { Command } from 'commander';
+import { storeFault } from '../store/store-errors.ts';
 import { VERSION } from '../version.ts';
 import { registerAdminCommands } from './admin.ts';
 import { registerEdgesCommands } from './edges.ts';
@@ -27,7 +28,10 @@ registerSecretsCommands(program);
 registerVclCommand(program);
 registerEdgesCommands(program);
 
+// A store that cannot write (a full disk, a lock held too long) is said as such: nothing was recorded, and the
+// command exits non-zero without printing its result.
 program.parseAsync(process.argv).catch((error: unknown) => {
-  process.stderr.write(`pictor: ${error instanceof Error ? error.message : String(error)}\n`);
+  const message = storeFault(error)?.message ?? (error instanceof Error ? error.message : String(error));
+  process.stderr.write(`pictor: ${message}\n`);
   process.exit(error instanceof NoStoreError ? error.exitCode : 1);
 });

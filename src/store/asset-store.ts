@@ -1,4 +1,4 @@
-import type { Db } from './db.ts';
+import { writeReturning, type Db } from './db.ts';
 
 /** What kind of media an asset is: what the Assets API reports and filters by. */
 export const MEDIA_KINDS = ['IMAGE', 'VIDEO', 'OTHER'] as const;
@@ -156,9 +156,8 @@ export class SqliteAssetStore implements AssetStore {
   }
 
   async index(sourceId: string, originPath: string, facts: AssetFacts, at: number): Promise<AssetRecord> {
-    const row = this.db
-      .prepare(
-        `INSERT INTO assets (source_id, origin_path, media_kind, media_width, media_height, file_size, content_type, content_hash, date_created, date_modified)
+    const upsert = this.db.prepare(
+      `INSERT INTO assets (source_id, origin_path, media_kind, media_width, media_height, file_size, content_type, content_hash, date_created, date_modified)
          VALUES (@sourceId, @originPath, @mediaKind, @mediaWidth, @mediaHeight, @fileSize, @contentType, @contentHash, @at, @at)
          ON CONFLICT (source_id, origin_path) DO UPDATE SET
            media_kind = excluded.media_kind, media_width = excluded.media_width, media_height = excluded.media_height,
@@ -166,9 +165,8 @@ export class SqliteAssetStore implements AssetStore {
            date_modified = CASE WHEN assets.content_hash = excluded.content_hash AND assets.content_type = excluded.content_type
                                 THEN assets.date_modified ELSE excluded.date_modified END
          RETURNING *`,
-      )
-      .get({ sourceId, originPath, ...facts, at }) as AssetRow;
-    return toAssetRecord(row);
+    );
+    return toAssetRecord(writeReturning<AssetRow>(upsert, { sourceId, originPath, ...facts, at })!);
   }
 
   async edit(sourceId: string, originPath: string, edit: AssetEdit, at: number): Promise<AssetRecord | undefined> {
@@ -183,9 +181,8 @@ export class SqliteAssetStore implements AssetStore {
     if (edit.tags !== undefined) set('tags', JSON.stringify(edit.tags));
     if (edit.categories !== undefined) set('categories', JSON.stringify(edit.categories));
     if (edit.customFields !== undefined) set('custom_fields', JSON.stringify(edit.customFields));
-    const row = this.db
-      .prepare(`UPDATE assets SET ${sets.join(', ')} WHERE source_id = @sourceId AND origin_path = @originPath RETURNING *`)
-      .get(values) as AssetRow | undefined;
+    const update = this.db.prepare(`UPDATE assets SET ${sets.join(', ')} WHERE source_id = @sourceId AND origin_path = @originPath RETURNING *`);
+    const row = writeReturning<AssetRow>(update, values);
     return row && toAssetRecord(row);
   }
 

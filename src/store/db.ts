@@ -1,6 +1,6 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { ensureDataDir, restrictDatabaseFiles } from './data-dir.ts';
 
 export type Db = Database.Database;
 
@@ -10,8 +10,10 @@ export type Db = Database.Database;
  * the purge API answer 200 only once a purge is on disk.
  */
 export function openDatabase(dataDir: string): Db {
-  fs.mkdirSync(dataDir, { recursive: true });
-  const db = new Database(path.join(dataDir, 'pictor.db'));
+  ensureDataDir(dataDir);
+  const file = path.join(dataDir, 'pictor.db');
+  restrictDatabaseFiles(file);
+  const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
@@ -219,6 +221,19 @@ function migrate(db: Db): void {
       db.pragma(`user_version = ${i + 1}`);
     })();
   }
+}
+
+/**
+ * Runs a statement that writes and returns rows (`INSERT … RETURNING`, `UPDATE … RETURNING`) to its end, and
+ * answers its first row.
+ *
+ * Invariant: never `.get()` such a statement. `.get()` steps once and then resets the statement, and
+ * better-sqlite3 drops what that reset reports; outside a transaction, the reset is where SQLite commits. A
+ * commit that fails there (a full disk: SQLITE_FULL) is rolled back while `.get()` still answers the row, so
+ * the caller would acknowledge a write that was never stored. `.all()` steps to the end and throws instead.
+ */
+export function writeReturning<Row>(statement: Database.Statement, ...params: unknown[]): Row | undefined {
+  return statement.all(...params)[0] as Row | undefined;
 }
 
 export function getMeta(db: Db, key: string): string | undefined {

@@ -1,4 +1,4 @@
-import type { Db } from './db.ts';
+import { writeReturning, type Db } from './db.ts';
 
 /** A Varnish edge in the registry. */
 export interface EdgeRecord {
@@ -52,9 +52,10 @@ export class SqliteEdgeStore implements EdgeStore {
 
   async add(edge: { name: string; url: string }): Promise<EdgeRecord | undefined> {
     const now = Date.now();
-    const row = this.db
-      .prepare('INSERT INTO edges (name, url, in_rotation, changed_at, created_at) VALUES (?, ?, 1, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING *')
-      .get(edge.name, edge.url, now, now) as EdgeRow | undefined;
+    const insert = this.db.prepare(
+      'INSERT INTO edges (name, url, in_rotation, changed_at, created_at) VALUES (?, ?, 1, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING *',
+    );
+    const row = writeReturning<EdgeRow>(insert, edge.name, edge.url, now, now);
     return row && toRecord(row);
   }
 

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { ensureDataDir } from './data-dir.ts';
 import { describeUrl, openPostgresStores } from './postgres/stores.ts';
 import { openSqliteStores } from './sqlite-stores.ts';
 import type { Stores } from './stores.ts';
@@ -19,6 +20,8 @@ export interface StoreSettings {
 
 /** The stores a server or a CLI command works with: PostgreSQL when a database URL is given, else SQLite. */
 export async function openStores(settings: StoreSettings): Promise<Stores> {
+  // Before anything else writes there (the disk cache, the key file): a new data directory is its owner's only.
+  ensureDataDir(settings.dataDir);
   const lazy = settings.secrets === 'when-used';
   if (settings.databaseUrl !== undefined) return openPostgresStores(settings.databaseUrl, settings.dataDir, settings.secretKeys, lazy);
   return openSqliteStores(settings.dataDir, settings.secretKeys, lazy);

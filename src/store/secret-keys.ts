@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { ensureDataDir } from './data-dir.ts';
 import { getMeta, type Db } from './db.ts';
 import { decodeSecretKey, keyId, newSecretKey, SecretBox, SecretKeyError } from './secret-box.ts';
 import { SEALING_KEY_META } from './source-secrets.ts';
@@ -99,7 +100,7 @@ export function readKeyFile(file: string): Buffer[] {
 
 /** A new key file with one random key, readable by its owner only; never replaces a file another process just made. */
 function createKeyFile(file: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  ensureDataDir(path.dirname(file));
   try {
     fs.writeFileSync(file, `${newSecretKey().toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
   } catch (error) {

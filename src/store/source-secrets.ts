@@ -1,8 +1,30 @@
-import { sealedKeyId, type SecretBox } from './secret-box.ts';
+import { sealedKeyId, SecretKeyError, type SecretBox } from './secret-box.ts';
 import { SECRET_FIELDS, type Deployment, type SourceRecord } from '../sources/model.ts';
 
 /** Meta key: the id of the key the last server start (or rotation) sealed with. */
 export const SEALING_KEY_META = 'secret_key_id';
+
+/**
+ * Security invariant: one store has one sealing key. `sealAll` calls this under the lock that serialises it
+ * (SQLite's write lock, PostgreSQL's LOCKS.sources), just before it records its key: the first start on a new
+ * store records its key, and every start after it — also one that began at the same moment and saw no key
+ * recorded yet — must hold that key, or stop here. Otherwise nodes started at once with different keys would
+ * all serve, each sealing secrets the others cannot open, and all but one would be refused only at their next
+ * start. A deliberate change of key keeps the recorded key after the new one (rotation), so it passes.
+ */
+export function refuseOtherSealingKey(recorded: string | undefined, box: SecretBox, shared: boolean): void {
+  if (recorded === undefined || box.hasKey(recorded)) return;
+  if (shared) {
+    throw new SecretKeyError(
+      `The shared database's Source secrets are encrypted with the key ${recorded} (recorded by the node that started first), ` +
+        `which ${box.origin} does not hold. Every node needs the same key: set PICTOR_SECRET_KEY to it on every node.`,
+    );
+  }
+  throw new SecretKeyError(
+    `This data directory's Source secrets are encrypted with the key ${recorded} (recorded by another server on it, or an earlier start), ` +
+      `which ${box.origin} does not hold. Start with that key; to change keys, give the new key first and ${recorded} after it.`,
+  );
+}
 
 /** A Source as both stores hold it: the secrets in `deployment` and `secure_url_token` sealed. */
 export interface StoredSource {

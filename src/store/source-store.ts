@@ -1,8 +1,8 @@
 import type { Statement } from 'better-sqlite3';
-import { setMeta, type Db } from './db.ts';
+import { getMeta, setMeta, type Db } from './db.ts';
 import { NameRanks } from './name-ranks.ts';
 import type { SecretBox } from './secret-box.ts';
-import { openSource, SEALING_KEY_META, sealingKeyIds, sealSource, staleSecrets } from './source-secrets.ts';
+import { openSource, refuseOtherSealingKey, SEALING_KEY_META, sealingKeyIds, sealSource, staleSecrets } from './source-secrets.ts';
 import type { DomainOwner, SourceChangeListener, SourceListing, SourceStore, SourceWrite } from './stores.ts';
 import { normalizeHost, type SourceRecord } from '../sources/model.ts';
 import { filterCondition } from './source-filters.ts';
@@ -164,6 +164,7 @@ export class SqliteSourceStore implements SourceStore {
           const record = this.toRecord(row);
           if (stale.sealed + stale.resealed > 0) this.write(record);
         }
+        refuseOtherSealingKey(getMeta(this.db, SEALING_KEY_META), this.secrets, false);
         setMeta(this.db, SEALING_KEY_META, this.secrets.currentKeyId);
       }).immediate();
       if (counts.sealed + counts.resealed > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');

@@ -1,4 +1,4 @@
-import type { Db } from './db.ts';
+import { writeReturning, type Db } from './db.ts';
 
 export type VideoState = 'processing' | 'processed' | 'error';
 
@@ -78,16 +78,15 @@ export class SqliteVideoStore implements VideoStore {
   }
 
   async startVersion(sourceId: string, path: string, origin: VideoOrigin, probe: unknown, at: number): Promise<VideoRecord> {
-    const row = this.db
-      .prepare(
-        `INSERT INTO videos (source_id, path, state, version, origin, probe, created_at, updated_at, checked_at)
+    const upsert = this.db.prepare(
+      `INSERT INTO videos (source_id, path, state, version, origin, probe, created_at, updated_at, checked_at)
          VALUES (?, ?, 'processing', 1, ?, ?, ?, ?, ?)
          ON CONFLICT (source_id, path) DO UPDATE SET state = 'processing', error_code = NULL, reason = NULL, version = videos.version + 1,
            origin = excluded.origin, probe = excluded.probe, updated_at = excluded.updated_at, checked_at = excluded.checked_at
          RETURNING *`,
-      )
-      .get(sourceId, path, JSON.stringify(origin), probe === null ? null : JSON.stringify(probe), at, at, at) as VideoRow;
-    return toVideoRecord(row);
+    );
+    const row = writeReturning<VideoRow>(upsert, sourceId, path, JSON.stringify(origin), probe === null ? null : JSON.stringify(probe), at, at, at);
+    return toVideoRecord(row!);
   }
 
   async markProcessed(sourceId: string, path: string, version: number, at: number): Promise<boolean> {

@@ -5,6 +5,7 @@ import type { Purges } from '../purge/purges.ts';
 import type { SourceRegistry } from '../sources/registry.ts';
 import type { TakedownAuditEntry, TakedownRecord, TakedownStore } from '../store/takedown-store.ts';
 import type { TakedownGate } from './takedown-gate.ts';
+import { storeFaultReason } from '../store/store-errors.ts';
 
 /** Reasons are kept forever in the audit trail, so their size is bounded. */
 export const MAX_TAKEDOWN_REASON_LENGTH = 2000;
@@ -52,8 +53,7 @@ export class Takedowns {
     }
     this.gate.block(sourceId, path);
     await this.gate.reload().catch((error: unknown) => this.onError(error, 'reloading the takedowns'));
-    const { record: purge } = await this.purges.purge({ url, requestedBy: `${request.actor} (takedown)` });
-    await this.store.setPurge(record.id, purge.id);
+    const purge = await this.purge(record, url, request.actor);
     for (const hook of this.onTakedown) {
       try {
         await hook(sourceId, path);
@@ -62,6 +62,27 @@ export class Takedowns {
       }
     }
     return { record: { ...record, purgeId: purge.id }, created };
+  }
+
+  /**
+   * Purges the asset of a recorded takedown and records that purge. A store that cannot write is STORE_UNAVAILABLE
+   * saying so, not "nothing was recorded": the takedown is, and it is in effect; repeating the request finishes it.
+   */
+  private async purge(record: TakedownRecord, url: string, actor: string): Promise<{ id: string }> {
+    try {
+      const { record: purge } = await this.purges.purge({ url, requestedBy: `${actor} (takedown)` });
+      await this.store.setPurge(record.id, purge.id);
+      return purge;
+    } catch (error) {
+      const reason = storeFaultReason(error instanceof PictorError ? error.cause : error);
+      if (reason === undefined) throw error;
+      throw new PictorError(
+        'STORE_UNAVAILABLE',
+        `Takedown ${record.id} is recorded and in effect (the asset is answered 451), but Pictor cannot write its purge to its store (${reason}). ` +
+          'Send the same request again shortly to finish it.',
+        { headers: { 'retry-after': '5' }, cause: error },
+      );
+    }
   }
 
   /**

@@ -22,8 +22,11 @@ export interface SmallFs {
   command(argv: string[]): string[];
   /** Runs a shell script where the mount is visible; resolves with its standard output. */
   sh(script: string): Promise<string>;
-  /** Takes every free byte with a filler file, so the next write that needs space fails with ENOSPC. */
-  fill(): Promise<void>;
+  /**
+   * Takes every free byte with a filler file, so the next write that needs space fails with ENOSPC; with
+   * `leaveBytes`, that many bytes stay free, so the next few small writes still fit.
+   */
+  fill(leaveBytes?: number): Promise<void>;
   /** Deletes the filler file. */
   free(): Promise<void>;
   /**
@@ -39,6 +42,7 @@ export interface SmallFs {
 type Mode = { kind: 'root' } | { kind: 'userns' } | { kind: 'unavailable'; reason: string };
 
 const FILLER = '.filler';
+const SPARE = '.spare';
 
 let mode: Promise<Mode> | undefined;
 
@@ -63,9 +67,11 @@ export async function mountSmallFs(t: { after(fn: () => Promise<void>): void }, 
     dir,
     command: (argv) => mount.command(argv),
     sh: async (script) => mount.run(['sh', '-c', script]),
-    fill: async () => {
+    fill: async (leaveBytes = 0) => {
+      const spare = quote(path.join(dir, SPARE));
+      const reserve = leaveBytes > 0 ? `dd if=/dev/zero of=${spare} bs=4096 count=${Math.ceil(leaveBytes / 4096)} 2>/dev/null && ` : '';
       // dd stops with ENOSPC once the file system is full, which is the point.
-      await mount.run(['sh', '-c', `dd if=/dev/zero of=${quote(path.join(dir, FILLER))} bs=65536 2>/dev/null; true`]);
+      await mount.run(['sh', '-c', `${reserve}dd if=/dev/zero of=${quote(path.join(dir, FILLER))} bs=65536 2>/dev/null; rm -f ${spare}`]);
     },
     free: async () => {
       await mount.run(['rm', '-f', path.join(dir, FILLER)]);

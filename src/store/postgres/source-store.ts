@@ -3,7 +3,7 @@ import { compareSourceNames, normalizeHost, type SourceRecord } from '../../sour
 import { filterCondition } from '../source-filters.ts';
 import type { SortKey } from '../../sources/source-query.ts';
 import type { SecretBox } from '../secret-box.ts';
-import { openSource, SEALING_KEY_META, sealSource, staleSecrets, type StoredSource } from '../source-secrets.ts';
+import { openSource, refuseOtherSealingKey, SEALING_KEY_META, sealSource, staleSecrets, type StoredSource } from '../source-secrets.ts';
 import type { DomainOwner, SourceChangeListener, SourceListing, SourceStore, SourceWrite } from '../stores.ts';
 import { LOCKS, withTransaction, type PgClient, type PgPool } from './database.ts';
 
@@ -127,6 +127,8 @@ export class PgSourceStore implements SourceStore {
         const record = toRecord(row, box);
         if (stale.sealed + stale.resealed > 0) await this.write(client, record);
       }
+      const recorded = await client.query<{ value: string }>('SELECT value FROM meta WHERE key = $1', [SEALING_KEY_META]);
+      refuseOtherSealingKey(recorded.rows[0]?.value, box, true);
       await client.query(
         'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE meta.value IS DISTINCT FROM excluded.value',
         [SEALING_KEY_META, box.currentKeyId],
