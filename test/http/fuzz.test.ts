@@ -216,7 +216,7 @@ describe('fuzzing both listeners with random and hostile requests', () => {
       assert.ok((answer.status >= 200 && answer.status < 500) || shed, `${answer.status} for ${request.method} ${request.path}: ${answer.body}`);
       assert.equal(server.child.exitCode, null, 'the server process is still running');
     });
-  const options = { numRuns: RUNS, interruptAfterTimeLimit: 120_000, markInterruptAsFailure: false };
+  const options = { numRuns: RUNS, interruptAfterTimeLimit: 120_000, markInterruptAsFailure: false, includeErrorInReport: true };
 
   it('the render listener answers every request below 500', async () => {
     const port = () => Number(new URL(server.renderUrl).port);
