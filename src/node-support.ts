@@ -6,12 +6,14 @@
  * release Pictor pins works on 20, so that warning says nothing an operator can act on beyond the notice
  * below; it is turned off here, before any S3 client exists.
  */
+import { setNativeEnvironment } from './config/native-environment.ts';
+
 export const SUPPORTED_NODE_LINES = [22, 24] as const;
 export const OLDEST_WORKING_NODE_LINE = 20;
 
 const major = Number(process.versions.node.split('.')[0]);
 
-if (major < SUPPORTED_NODE_LINES[0]) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+if (major < SUPPORTED_NODE_LINES[0]) setNativeEnvironment('AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED', 'true', { unlessSet: true });
 
 /** A line for the start banner when this Node.js is past its end of life, else undefined. */
 export function nodeSupportNotice(): string | undefined {

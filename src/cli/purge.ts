@@ -1,11 +1,12 @@
 import fs from 'node:fs/promises';
 import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
+import { resolveClientSettings } from '../config/options.ts';
+import { CLIENT_SETTINGS } from '../config/settings.ts';
+import { addSettingOptions, settingFlags } from './setting-options.ts';
 
 interface PurgeFlags {
   file?: string;
-  api: string;
-  key?: string;
   wait?: boolean;
   prefix?: boolean;
   timeout: string;
@@ -26,23 +27,22 @@ interface Outcome {
 
 /** `pictor purge URL…`: purges through the API (so it works against any Pictor, local or not). */
 export function registerPurgeCommand(program: Command): void {
-  program
+  const command = program
     .command('purge [urls...]')
     .description('purge assets (every derivative of each URL) through the Purge API')
-    .option('--file <file>', 'read more URLs from a file, one per line (- for standard input)')
-    .option('--api <url>', 'admin API base URL (env PICTOR_API_URL)', process.env.PICTOR_API_URL ?? 'http://127.0.0.1:3001')
-    .option('--key <key>', 'API key with the purge permission (env PICTOR_API_KEY)')
+    .option('--file <file>', 'read more URLs from a file, one per line (- for standard input)');
+  addSettingOptions(command, CLIENT_SETTINGS)
     .option('--prefix', 'purge everything under each URL (a folder: match "prefix"), not the one asset')
     .option('--wait', 'wait until each purge has completed and print its result')
     .option('--timeout <seconds>', 'with --wait, how long to wait for each purge', '60')
     .action(async (urls: string[], flags: PurgeFlags) => {
-      const key = flags.key ?? process.env.PICTOR_API_KEY;
+      const { apiUrl, apiKey: key } = resolveClientSettings(settingFlags(CLIENT_SETTINGS, { ...flags }));
       if (!key) throw new Error('an API key is needed: --key KEY or the PICTOR_API_KEY environment variable');
       const all = [...urls, ...(flags.file ? await readUrls(flags.file) : [])];
       if (all.length === 0) throw new Error('no URL to purge: pass URLs or --file FILE');
-      const api = new PurgeClient(flags.api.replace(/\/+$/, ''), key, flags.prefix ? 'prefix' : 'exact');
+      const api = new PurgeClient(apiUrl.replace(/\/+$/, ''), key, flags.prefix ? 'prefix' : 'exact');
       // Which Pictor the purges go to, on stderr: stdout carries only the results.
-      process.stderr.write(`Pictor API: ${flags.api}\n`);
+      process.stderr.write(`Pictor API: ${apiUrl}\n`);
 
       const bar = all.length > 1 ? progressBar(process.stderr) : undefined;
       bar?.start(all.length, 0);

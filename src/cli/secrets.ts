@@ -11,7 +11,7 @@ export function registerSecretsCommands(program: Command): void {
   storeOptions(
     secrets.command('rotate').description('put a new key first in <data>/secret.key (older keys kept) and encrypt every Source secret with it'),
   ).action(async (flags: StoreFlags) => {
-      const { dataDir, databaseUrl } = storeSettings(flags);
+      const { dataDir, databaseUrl, secretKeys } = storeSettings(flags);
       if (databaseUrl !== undefined) {
         throw new Error(
           'With --database, every node must hold the same keys, so a key file of one node is not rotated here. Rotate through ' +
@@ -19,7 +19,7 @@ export function registerSecretsCommands(program: Command): void {
             'restart the nodes one by one (each encrypts with the first key when it starts), then drop the old key.',
         );
       }
-      if (process.env.PICTOR_SECRET_KEY) {
+      if (secretKeys !== undefined) {
         throw new Error(
           'PICTOR_SECRET_KEY is set, so the key file is not used. Rotate it there: put a new key first ' +
             '(e.g. from `openssl rand -base64 32`), keep the old one after it, restart every server (each encrypts ' +

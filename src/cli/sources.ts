@@ -1,12 +1,13 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { resolveSourceSettings } from '../config/options.ts';
+import { resolveSourceSettings, type SourceSettings } from '../config/options.ts';
+import { SETTINGS } from '../config/settings.ts';
 import { isPictorError } from '../errors.ts';
 import { subdomainHost } from '../sources/domains.ts';
 import type { Deployment, SourceRecord, SourceType } from '../sources/model.ts';
 import { SOURCE_TYPES, sourceResource } from '../sources/source-document.ts';
 import { SourceService } from '../sources/source-service.ts';
-import { collect } from './flags.ts';
+import { addSettingOptions, settingFlags } from './setting-options.ts';
 import { storeOptions, withStores, type StoreFlags, type StoreUse } from './stores.ts';
 
 interface SourceFlags {
@@ -60,9 +61,9 @@ const FLAG_OF_FIELD: Record<string, string> = {
  * the data directory's key file), as `serve` does. Errors are the API's, with the flag to fix named.
  */
 async function withSources<T>(flags: StoreFlags & { folderRoot?: string[] }, use: (sources: SourceService) => Promise<T>, how?: StoreUse): Promise<T> {
-  const settings = resolveSourceSettings({ folderRoots: flags.folderRoot });
+  const { baseDomain, folderRoots } = sourceSettings(flags);
   try {
-    return await withStores(flags, (stores) => use(new SourceService(stores.sources, { baseDomain: baseDomain(), folderRoots: settings.folderRoots })), how);
+    return await withStores(flags, (stores) => use(new SourceService(stores.sources, { baseDomain, folderRoots })), how);
   } catch (error) {
     if (!isPictorError(error)) throw error;
     const field = error.pointer?.split('/').at(-1);
@@ -71,10 +72,13 @@ async function withSources<T>(flags: StoreFlags & { folderRoot?: string[] }, use
   }
 }
 
-/** The base domain of a server on this data directory, if the environment says (for the uniqueness check). */
-function baseDomain(): string | undefined {
-  const raw = process.env.PICTOR_BASE_DOMAIN?.trim().toLowerCase().replace(/\.$/, '');
-  return raw ? raw : undefined;
+/**
+ * The settings shared with the server on these stores, resolved as `serve` does: its folder roots
+ * (`--folder-root`, PICTOR_FOLDER_ROOTS, and PICTOR_ASSETS_DIR) and its base domain (PICTOR_BASE_DOMAIN, for
+ * the uniqueness check of subdomain labels).
+ */
+function sourceSettings(flags: StoreFlags & { folderRoot?: string[] }): SourceSettings {
+  return resolveSourceSettings(settingFlags(SETTINGS, { ...flags }, ['folderRoots']));
 }
 
 /** Flags → API attributes. `type` is the Source's type after the change (typed flags map through it). */
@@ -104,7 +108,7 @@ function print(record: SourceRecord): string {
 }
 
 function withSourceOptions(command: Command): Command {
-  return storeOptions(command)
+  storeOptions(command)
     .option('--folder-path <dir>', 'folder: the directory served')
     .option('--base-url <url>', 'webfolder: the origin URL paths are appended to')
     .option('--bucket <name>', 's3, s3_compatible, gcs: the bucket')
@@ -116,8 +120,8 @@ function withSourceOptions(command: Command): Command {
     .option('--domain <host...>', 'custom domains (replace the list)')
     .option('--subdomain <label...>', 'imgix_subdomains labels, served as <label>.<base domain> (replace the list)')
     .option('--secure', 'sign URLs (secure_url_enabled); a token is created and printed')
-    .option('--no-secure', 'stop requiring signed URLs')
-    .option('--folder-root <dir>', 'a directory folder Sources may serve from, repeatable, as for serve (env PICTOR_FOLDER_ROOTS)', collect);
+    .option('--no-secure', 'stop requiring signed URLs');
+  return addSettingOptions(command, SETTINGS, ['folderRoots']);
 }
 
 export function registerSourcesCommands(program: Command): void {
@@ -131,7 +135,7 @@ export function registerSourcesCommands(program: Command): void {
         process.stdout.write(`${JSON.stringify(records.map((record) => sourceResource(record)), null, 2)}\n`);
         return;
       }
-      const base = baseDomain();
+      const base = sourceSettings(flags).baseDomain;
       const rows = records.map((record) => {
         const labels = record.deployment.imgix_subdomains.map((label) => (base ? subdomainHost(label, base) : `${label}.<base domain>`));
         const domains = [...record.deployment.custom_domains, ...labels].join(',') || '-';

@@ -1,24 +1,26 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { DEFAULTS, resolveStoreSettings, type StoreSettings } from '../config/options.ts';
+import { resolveStoreSettings, type StoreSettings } from '../config/options.ts';
+import { SETTINGS } from '../config/settings.ts';
 import { describeStoreSettings, openStores, sqliteFile } from '../store/open-stores.ts';
 import type { Stores } from '../store/stores.ts';
+import { addSettingOptions, settingFlags } from './setting-options.ts';
 
 export interface StoreFlags {
   data?: string;
   database?: string;
 }
 
+const STORE_SETTINGS = ['dataDir', 'databaseUrl'] as const;
+
 /** `--data` and `--database`, as `serve` reads them (with the same environment variables). */
 export function storeOptions(command: Command): Command {
-  return command
-    .option('--data <dir>', `data directory (env PICTOR_DATA_DIR, default ${DEFAULTS.dataDir})`)
-    .option('--database <url>', "a cluster's PostgreSQL, postgres://USER@HOST:PORT/DB (env PICTOR_DATABASE_URL); else SQLite under --data");
+  return addSettingOptions(command, SETTINGS, STORE_SETTINGS);
 }
 
 /** The stores' settings, resolved as for `serve`. */
 export function storeSettings(flags: StoreFlags): StoreSettings {
-  return resolveStoreSettings({ dataDir: flags.data, databaseUrl: flags.database });
+  return resolveStoreSettings(settingFlags(SETTINGS, { ...flags }, STORE_SETTINGS));
 }
 
 /** A read-only command found no store to read: exit status 2, as for a usage error. */

@@ -18,12 +18,15 @@
  *   neither be bounded in time nor interrupted from within the process). So are PDFs, whose page is drawn
  *   at the raster size the caller passes as the input's (pdf/pdf-source.ts plans it).
  */
+import { HEAVY_RENDER_BYTES, lightReserve } from '../config/render-budget.ts';
 import { decodeBatchFrames, type AnimationMode } from './animation/render.ts';
 import { canvasLayers } from './canvas-params.ts';
 import type { OutputFormat } from './encode.ts';
 import { coversFaces, detectsFaces } from './faces-params.ts';
 import type { RenderParams } from './render-params.ts';
 import { toneCopies } from './tone-params.ts';
+
+export { HEAVY_RENDER_BYTES, lightReserve };
 
 export interface InputInfo {
   /** sharp's format name: jpeg, png, webp, gif, tiff, avif, heif, svg… */
@@ -52,14 +55,6 @@ export interface RenderCost {
   bytes: number;
   /** Runs in the isolated render process (see HEAVY_RENDER_BYTES). */
   heavy: boolean;
-}
-
-/** Renders estimated at or above this run in the isolated render process, where a deadline can kill them. */
-export const HEAVY_RENDER_BYTES = 64 * 1024 * 1024;
-
-/** What light renders can hold at most, `lightConcurrency` at a time: set aside from the render memory budget. */
-export function lightReserve(lightConcurrency: number): number {
-  return lightConcurrency * HEAVY_RENDER_BYTES;
 }
 
 /** Fixed overhead of any render (pipeline state, the encoded input and output buffers of small images). */

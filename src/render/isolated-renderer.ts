@@ -157,11 +157,11 @@ export class IsolatedRenderer {
 
   private async start(): Promise<RenderProcess> {
     const { file, execArgv } = entryPoint();
-    const child = fork(file, [], {
+    // The thread count travels as the process's argument: a render process reads no settings of its own.
+    const child = fork(file, [String(this.options.threads)], {
       execArgv,
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-      env: { ...process.env, PICTOR_RENDER_THREADS: String(this.options.threads) },
     });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const proc: RenderProcess = { child, exited, renders: 0, idleTimer: undefined };

@@ -1,7 +1,7 @@
 /**
  * The entry point of a render process (see isolated-renderer.ts): renders one job at a time, sent over the
  * IPC channel, and answers with the result or the error. It holds no state between jobs, and exits when its
- * parent goes away.
+ * parent goes away. Its one argument is the number of libvips threads per render.
  */
 import { isPictorError } from '../errors.ts';
 import { planPdf } from './pdf/pdf-source.ts';
@@ -9,7 +9,8 @@ import { DEFAULT_OUTPUT_LIMITS, render } from './pipeline.ts';
 import { configureSharp } from './runtime.ts';
 import type { RenderJob, RenderReply } from './isolated-renderer.ts';
 
-configureSharp(Number(process.env.PICTOR_RENDER_THREADS ?? 1));
+/** libvips threads per render: the parent's --render-threads, passed as the only argument. */
+configureSharp(Number(process.argv[2] ?? 1));
 
 process.on('message', (job: RenderJob) => {
   const subImages: { mark?: Buffer; blend?: Buffer; mask?: Buffer } = {};

@@ -1,4 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { decodeSecretKey, KEY_BYTES } from '../config/secret-key.ts';
+
+export { decodeSecretKey, KEY_BYTES };
 
 /**
  * Secrets at rest: AES-256-GCM with a random 96-bit IV per value. A stored value reads
@@ -17,19 +20,9 @@ export class SecretKeyError extends Error {
   }
 }
 
-export const KEY_BYTES = 32;
 const PREFIX = 'enc:v1:';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-
-/** A 32-byte key written as 64 hex digits or as base64 (standard or URL-safe); undefined when it is neither. */
-export function decodeSecretKey(text: string): Buffer | undefined {
-  const trimmed = text.trim();
-  if (/^[0-9a-fA-F]{64}$/.test(trimmed)) return Buffer.from(trimmed, 'hex');
-  if (!/^[A-Za-z0-9+/_-]{43}=?$/.test(trimmed)) return undefined;
-  const key = Buffer.from(trimmed.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-  return key.length === KEY_BYTES ? key : undefined;
-}
 
 export function newSecretKey(): Buffer {
   return randomBytes(KEY_BYTES);

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os, { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, resolveOptions, resolveSourceSettings, resolveStoreSettings } from '../../src/config/options.ts';
+import { ConfigError, resolveClientSettings, resolveOptions, resolveSourceSettings, resolveStoreSettings } from '../../src/config/options.ts';
+import { SETTINGS, settingName } from '../../src/config/settings.ts';
 
 describe('options: flag ?? environment ?? default, validated at start', () => {
   it('has the documented defaults', () => {
@@ -103,5 +104,72 @@ describe('options: flag ?? environment ?? default, validated at start', () => {
     assert.deepEqual(store, { dataDir: serve.dataDir, databaseUrl: serve.databaseUrl, secretKeys: serve.secretKeys });
     assert.equal(resolveStoreSettings({ dataDir: '/tmp/y', databaseUrl: 'postgres://v@w/z' }, env).databaseUrl, 'postgres://v@w/z');
     assert.throws(() => resolveStoreSettings({ databaseUrl: 'http://x/y' }, {}), /--database/);
+  });
+});
+
+describe('options: one rule for every kind of setting', () => {
+  // [setting, flag, environment, value from the flag, from the environment, by default]
+  const samples: [keyof typeof SETTINGS, string, string, unknown, unknown, unknown][] = [
+    ['port', '8080', '9090', 8080, 9090, 3000],
+    ['purgeRateLimit', '2.5', '0.5', 2.5, 0.5, 10],
+    ['diskCacheBytes', '1gb', '512k', 1024 ** 3, 512 * 1024, 2 * 1024 ** 3],
+    ['purgeRetentionSeconds', '12h', '90m', 12 * 3600, 90 * 60, 7 * 24 * 3600],
+    ['serveWhenIsolated', 'true', 'yes', true, true, false],
+    ['logLevel', 'debug', 'warn', 'debug', 'warn', 'info'],
+    ['ffmpegPath', '/opt/ffmpeg', '/usr/bin/ffmpeg', '/opt/ffmpeg', '/usr/bin/ffmpeg', undefined],
+    ['dataDir', 'flag-data', 'env-data', path.resolve('flag-data'), path.resolve('env-data'), path.resolve('.pictor')],
+    ['host', '[::1]', '127.0.0.2', '::1', '127.0.0.2', '0.0.0.0'],
+    ['baseDomain', 'Img.Example.com.', 'cdn.example.org', 'img.example.com', 'cdn.example.org', undefined],
+    ['databaseUrl', 'postgres://a@h/one', 'postgres://b@h/two', 'postgres://a@h/one', 'postgres://b@h/two', undefined],
+    ['nodeId', 'node-1', 'node-2', 'node-1', 'node-2', undefined],
+    ['outboundAllow', '10.0.0.0/8', '127.0.0.1/32,::1', ['10.0.0.0/8'], ['127.0.0.1/32', '::1'], []],
+  ];
+
+  for (const [key, flag, env, fromFlag, fromEnv, byDefault] of samples) {
+    it(`${settingName(SETTINGS[key])}: the flag, else the environment, else the default; an empty value counts as none`, () => {
+      const variable = SETTINGS[key].env;
+      assert.deepEqual(resolveOptions({ [key]: flag }, { [variable]: env })[key], fromFlag);
+      assert.deepEqual(resolveOptions({}, { [variable]: env })[key], fromEnv);
+      assert.deepEqual(resolveOptions({ [key]: '' }, { [variable]: env })[key], fromEnv);
+      assert.deepEqual(resolveOptions({}, { [variable]: '' })[key], byDefault);
+    });
+  }
+
+  it('--public-url: the flag, else PICTOR_PUBLIC_URL, else none', () => {
+    assert.equal(resolveOptions({ publicUrl: 'https://a.example' }, { PICTOR_PUBLIC_URL: 'https://b.example' }).publicUrl?.host, 'a.example');
+    assert.equal(resolveOptions({}, { PICTOR_PUBLIC_URL: 'https://b.example' }).publicUrl?.host, 'b.example');
+    assert.equal(resolveOptions({}, {}).publicUrl, undefined);
+  });
+
+  it('an environment variable spelled like a setting but naming none is ignored, not an error', () => {
+    const options = resolveOptions({}, { PICTOR_PROT: 'eighty', PICTOR_RENDER_THREAD: 'many', PICTOR_SECRET_KEYS: 'not a key' });
+    assert.equal(options.port, 3000);
+    assert.equal(options.renderThreads, 1);
+    assert.equal(options.secretKeys, undefined);
+  });
+
+  it('too little render memory for the render concurrency names the value in use, also the default', () => {
+    assert.throws(
+      () => resolveOptions({}, { PICTOR_RENDER_CONCURRENCY: '100' }),
+      /--render-memory \(PICTOR_RENDER_MEMORY\) must be at least 6464mb with 100 renders at once \(--render-concurrency\), got "1gb"$/,
+    );
+    assert.throws(() => resolveOptions({ renderMemoryBytes: '100mb' }, {}), /must be at least \d+mb with \d+ renders at once .*, got "100mb"/);
+  });
+
+  it('the sources commands resolve the base domain as serve does, and refuse an invalid one', () => {
+    assert.equal(resolveSourceSettings({}, { PICTOR_BASE_DOMAIN: 'Images.Example.com.' }).baseDomain, 'images.example.com');
+    assert.equal(resolveSourceSettings({}, {}).baseDomain, undefined);
+    assert.throws(() => resolveSourceSettings({}, { PICTOR_BASE_DOMAIN: 'not a domain' }), /\(PICTOR_BASE_DOMAIN\) must be a domain name/);
+  });
+
+  it('pictor purge: --api, else PICTOR_API_URL, else the local admin listener; --key, else PICTOR_API_KEY', () => {
+    assert.deepEqual(resolveClientSettings({}, {}), { apiUrl: 'http://127.0.0.1:3001', apiKey: undefined });
+    assert.deepEqual(resolveClientSettings({}, { PICTOR_API_URL: 'https://pictor.internal:3001/', PICTOR_API_KEY: 'ak_env' }), {
+      apiUrl: 'https://pictor.internal:3001/',
+      apiKey: 'ak_env',
+    });
+    const env = { PICTOR_API_URL: 'https://x', PICTOR_API_KEY: 'ak_env' };
+    assert.deepEqual(resolveClientSettings({ apiUrl: 'http://other:1', apiKey: 'ak_flag' }, env), { apiUrl: 'http://other:1', apiKey: 'ak_flag' });
+    assert.throws(() => resolveClientSettings({ apiUrl: 'localhost:3001' }, {}), /--api \(PICTOR_API_URL\) must be an http or https URL/);
   });
 });

@@ -15,6 +15,7 @@ import { mkdirSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { setNativeEnvironment } from '../../config/native-environment.ts';
 
 /** Family names as fontconfig reports them from the packaged files. */
 export const FAMILY = {
@@ -37,7 +38,7 @@ let configured: string | undefined;
 /** Writes the fonts.conf (once per process) and points fontconfig at it. Returns its path. */
 export function useBundledFonts(): string {
   if (configured === undefined) configured = writeFontsConf();
-  process.env.FONTCONFIG_FILE = configured;
+  setNativeEnvironment('FONTCONFIG_FILE', configured);
   return configured;
 }
 
