@@ -7,9 +7,9 @@ import { CLIENT_SETTINGS, SETTINGS, type Setting } from '../../src/config/settin
 
 const exec = promisify(execFile);
 
-/** The help of the real CLI (bin/pictor.js, as installed), its lines' wrapping undone. */
+/** The help of the real CLI (its sources: a build in dist/ may be older), its lines' wrapping undone. */
 async function help(...command: string[]): Promise<string> {
-  const { stdout } = await exec(process.execPath, ['bin/pictor.js', ...command, '--help']);
+  const { stdout } = await exec(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...command, '--help']);
   return stdout.replace(/\s+/g, ' ');
 }
 
