@@ -104,6 +104,8 @@ describe('memory accounting of the in-memory tiers', () => {
           expiresAt: Date.now() + 3600_000,
           builtAt: 0,
           deps: [assetRef(SOURCE_ID, `/tiny/t${i}.png`)],
+          // Its own strings, as an entry read back from the disk tier has them.
+          content: [`folder:/srv/pictor/assets/tiny/t${i}.png`, `sha256:${createHash('sha256').update(body).digest('hex')}`],
           varyAccept: false,
         },
       };
