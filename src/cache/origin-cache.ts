@@ -39,8 +39,8 @@ export type OriginVerdict = 'removed' | 'replaced' | 'unchanged';
 
 const MASTER_FILE = 'master';
 
-/** A master's objects besides its body: the record and its metadata (validators, content hash, types). */
-const MASTER_OBJECT_BYTES = 640;
+/** A master's objects besides its body: the record, its metadata (validators, content hash, origin object, types) and its content id list. */
+const MASTER_OBJECT_BYTES = 1100;
 
 /**
  * The origin cache: masters fetched from Sources, in memory and on disk, revalidated conditionally when
