@@ -314,7 +314,9 @@ export class Pictor {
     // A takedown removes its content from the edges, under every URL it was cached at (its own URL's purge
     // does not reach the others, nor Video API outputs), and deletes every Video API output of the asset (the
     // 451 gate already blocks them).
-    takedowns.onTakedown.push(async ({ originObject, sha256 }) => void (await edgePhase.purgeKeys(contentEdgeKeys(contentIds(originObject, sha256)))));
+    takedowns.onTakedown.push(async ({ originObject, sha256 }) => {
+      await edgePhase.purgeKeys(contentEdgeKeys(contentIds(originObject, sha256)));
+    });
     takedowns.onTakedown.push(async ({ sourceId, path }) => void (await video.service.remove(sourceId, path)));
     this.startVideoRecheck(video.service);
     metrics.probes.purgeQueueDepth = () => purges.depth;

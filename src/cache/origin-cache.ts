@@ -155,7 +155,8 @@ function toMaster(source: SourceRecord, result: OriginResult, builtAt: number, s
     const cacheControl = result.cacheControl ?? stale.meta.cacheControl;
     const ttl = originTtlSeconds(source.deployment, cacheControl);
     // Same bytes: keep the original `builtAt`, so derivatives built from them stay valid too.
-    return { body: stale.body, meta: { ...stale.meta, validators: result.validators, cacheControl, expiresAt: now + ttl * 1000, maxAge: ttl, object: result.object } };
+    const meta = { ...stale.meta, validators: result.validators, cacheControl, expiresAt: now + ttl * 1000, maxAge: ttl, object: result.object };
+    return { body: stale.body, meta };
   }
   if (result.kind === 'found') {
     const ttl = originTtlSeconds(source.deployment, result.cacheControl);

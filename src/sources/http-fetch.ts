@@ -36,8 +36,9 @@ const RETRIED_4XX = new Set([408, 429]);
  * Outbound HTTP GET for `webfolder`, `webproxy` and sub-image URLs, behind the SSRF guard (outbound-guard.ts).
  *
  * - Conditional: `If-None-Match` / `If-Modified-Since` from the validators; `304` → `not-modified`.
- * - `2xx` → `found`, with the URL that answered (after redirects) as its object, the response's `Content-Type` (or one guessed from the URL's extension when the
- *   origin sends none or `application/octet-stream`), `ETag`, `Last-Modified` and `Cache-Control`.
+ * - `2xx` → `found`, with the URL that answered (after redirects) as its object, the response's
+ *   `Content-Type` (or one guessed from the URL's extension when the origin sends none or
+ *   `application/octet-stream`), `ETag`, `Last-Modified` and `Cache-Control`.
  * - `404`, `410` and every other `4xx` except `408`/`429` → `missing`: a web origin that refuses a file
  *   (`401`, `403`, …) does not serve it, and the error is cached for the Source's error TTL like a 404.
  * - Network errors, `5xx`, `408` and `429` are retried (`retries`, exponential backoff with jitter), then
@@ -146,7 +147,8 @@ export function createGuardedFetcher(options: GuardedFetcherOptions): GuardedFet
       }
       const declared = header('content-type');
       const contentType = declared === undefined || /^application\/octet-stream\b/i.test(declared) ? contentTypeFromPath(url.pathname) : declared;
-      return withCacheControl({ kind: 'found' as const, body: Buffer.concat(chunks, total), contentType, validators: current, object: urlObject(url) });
+      const bytes = Buffer.concat(chunks, total);
+      return withCacheControl({ kind: 'found' as const, body: bytes, contentType, validators: current, object: urlObject(url) });
     }
     await body.dump().catch(() => undefined);
     if (statusCode === 304) {

@@ -149,7 +149,8 @@ export class SqliteTakedownStore implements TakedownStore {
   }
 
   async active(): Promise<TakenDownAsset[]> {
-    return (this.db.prepare('SELECT source_id, path, origin_object, sha256 FROM takedowns WHERE lifted_at IS NULL').all() as TakedownRow[]).map(activeFromRow);
+    const rows = this.db.prepare('SELECT source_id, path, origin_object, sha256 FROM takedowns WHERE lifted_at IS NULL').all() as TakedownRow[];
+    return rows.map(activeFromRow);
   }
 
   /**

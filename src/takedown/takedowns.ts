@@ -48,7 +48,8 @@ export class Takedowns {
   async create(request: TakedownRequest): Promise<{ record: TakedownRecord; created: boolean }> {
     const { url, reason, sourceId, path } = this.validate(request);
     const content = await this.inspect(sourceId, path);
-    const { record, created } = await this.store.create({ id: randomUUID(), url, sourceId, path, ...content, reason, createdBy: request.actor, createdAt: Date.now() });
+    const takedown = { id: randomUUID(), url, sourceId, path, ...content, reason, createdBy: request.actor, createdAt: Date.now() };
+    const { record, created } = await this.store.create(takedown);
     if (!created && record.purgeId !== null) {
       throw new PictorError(
         'CONFLICT',
@@ -82,10 +83,13 @@ export class Takedowns {
     let problem: string;
     try {
       const fetched = await origin.fetch(path);
-      if (fetched.kind === 'found') return { originObject: fetched.object, sha256: createHash('sha256').update(fetched.body).digest('hex'), originNote: null };
+      if (fetched.kind === 'found') {
+        return { originObject: fetched.object, sha256: createHash('sha256').update(fetched.body).digest('hex'), originNote: null };
+      }
       problem = 'The origin had no such file when the takedown was created';
     } catch (error) {
-      problem = `The origin could not be read when the takedown was created (${isPictorError(error) ? error.message.replace(/\.$/, '') : 'it failed'})`;
+      const why = isPictorError(error) ? error.message.replace(/\.$/, '') : 'it failed';
+      problem = `The origin could not be read when the takedown was created (${why})`;
     }
     const object = await origin.objectFor?.(path).catch(() => undefined);
     const blocked = object === undefined ? 'only this URL\'s Source and path are blocked' : 'this path and the origin object it names are blocked';

@@ -26,7 +26,8 @@ describe('OriginCache: the origin object of masters', () => {
     const assets = await tempDir();
     await fs.writeFile(path.join(assets, 'a.jpg'), 'the bytes');
     await fs.symlink('a.jpg', path.join(assets, 'alias.jpg'));
-    const source: SourceRecord = { id: 's', name: 'default', enabled: true, secureUrlToken: undefined, dateDeployed: 0, deployment: { ...DEFAULT_DEPLOYMENT, type: 'folder', folder_path: assets } };
+    const deployment = { ...DEFAULT_DEPLOYMENT, type: 'folder' as const, folder_path: assets };
+    const source: SourceRecord = { id: 's', name: 'default', enabled: true, secureUrlToken: undefined, dateDeployed: 0, deployment };
     const folder = new FolderOrigin(assets, 1e6, [assets]);
     const results: OriginResult['kind'][] = [];
     const origin: Origin = { fetch: async (p, validators) => ((result) => (results.push(result.kind), result))(await folder.fetch(p, validators)) };

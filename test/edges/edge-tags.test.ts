@@ -66,7 +66,9 @@ describe('Edge keys on render responses', () => {
     const keys = keysOf(response.headers.xkey);
     assert.ok(keys.includes(edgeKey(assetScope(t.defaultSourceId, '/logo.png'))));
     assert.ok(keys.includes(edgeKey(assetScope(t.defaultSourceId, '/photos/cat.jpg'))));
-    for (const key of [...(await contentKeys('logo.png', logo)), ...(await contentKeys('photos/cat.jpg', cat))]) assert.ok(keys.includes(key), 'the content keys of both images');
+    for (const key of [...(await contentKeys('logo.png', logo)), ...(await contentKeys('photos/cat.jpg', cat))]) {
+      assert.ok(keys.includes(key), 'the content keys of both images');
+    }
     assert.equal(new Set(keys).size, keys.length, 'each key once');
   });
 

@@ -28,8 +28,13 @@ describe('a takedown removes its content from the edges under every URL', { time
       await stores.close();
     }
     const api = (path: string, body: unknown, key: string) =>
-      fetch(`${t.adminUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/vnd.api+json' }, body: JSON.stringify(body) });
-    const mirror = await api('/api/v1/sources', { data: { type: 'sources', attributes: { name: 'mirror', deployment: { type: 'folder', folder_path: t.assetsDir, custom_domains: [MIRROR] } } } }, sourcesKey);
+      fetch(`${t.adminUrl}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/vnd.api+json' },
+        body: JSON.stringify(body),
+      });
+    const deployment = { type: 'folder', folder_path: t.assetsDir, custom_domains: [MIRROR] };
+    const mirror = await api('/api/v1/sources', { data: { type: 'sources', attributes: { name: 'mirror', deployment } } }, sourcesKey);
     assert.equal(mirror.status, 201);
     edge = await startVarnish({ vcl: renderVcl({ backends: [`127.0.0.1:${t.renderPort}`] }), name: 'edge-1' });
     const registered = await api('/api/v1/edges', { data: { type: 'edges', attributes: { name: edge.name, url: edge.url } } }, t.apiKey);
@@ -69,10 +74,17 @@ describe('a takedown removes its content from the edges under every URL', { time
     assert.equal(master.status, 200);
     const variant = master.body.toString().split('\n').find((line) => line.includes('rendition='))!.slice(1);
 
-    const targets: [string | undefined, string][] = [[MIRROR, '/taken.jpg?w=20'], [MIRROR, '/copy.jpg'], [undefined, '/copy.jpg?w=30'], [MIRROR, '/clip.mp4?fm=hls'], [MIRROR, variant]];
+    const targets: [string | undefined, string][] = [
+      [MIRROR, '/taken.jpg?w=20'],
+      [MIRROR, '/copy.jpg'],
+      [undefined, '/copy.jpg?w=30'],
+      [MIRROR, '/clip.mp4?fm=hls'],
+      [MIRROR, variant],
+    ];
     for (const [host, target] of targets) {
       assert.equal((await viaEdge(host, target)).status, 200, target);
-      assert.match(String((await viaEdge(host, target)).headers['cache-status']), /edge-1; hit/, `${host ?? 'default'} ${target} is cached at the edge`);
+      const hit = await viaEdge(host, target);
+      assert.match(String(hit.headers['cache-status']), /edge-1; hit/, `${host ?? 'default'} ${target} is cached at the edge`);
     }
     assert.equal((await viaEdge(MIRROR, '/kept.jpg')).status, 200);
 

@@ -53,7 +53,7 @@ describe('Takedowns across restarts and nodes', { timeout: 120_000 }, () => {
     assert.deepEqual(lifted.data.attributes.audit.map((entry: any) => entry.action), ['created', 'lifted']);
   });
 
-  it('in a cluster, the node that takes the takedown blocks at once and the others within moments, its content too; a lift reaches them too', async () => {
+  it('in a cluster, the node taking the takedown blocks it and its content at once, the others within moments; a lift reaches them too', async () => {
     const photo = await solidImage(50, 40, RED);
     const cluster: TestCluster = await startCluster({ nodes: 2, edges: 0, assets: { 'photo.jpg': photo, 'copy.jpg': photo } });
     cleanup.push(() => cluster.stop());
