@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { startCluster, type TestCluster } from '../helpers/cluster.ts';
-import { eventually, rawGet, solidImage, startPictor } from '../helpers/pictor.ts';
+import { eventually, rawGet, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
 
 const RED: [number, number, number] = [220, 0, 0];
 
@@ -19,7 +19,16 @@ describe('Takedowns across restarts and nodes', { timeout: 120_000 }, () => {
     cleanup.push(() => fs.rm(dataDir, { recursive: true, force: true }));
     const photo = await solidImage(50, 40, RED);
     const assets = { 'photo.jpg': photo, 'copy.jpg': photo };
-    const first = await startPictor({ dataDir, assets });
+    // Each server is stopped once, here or by the cleanup if an assertion fails first (a server left running
+    // would keep the test process alive).
+    const started = async (): Promise<TestPictor & { stopNow: () => Promise<void> }> => {
+      const pictor = await startPictor({ dataDir, assets });
+      let stopping: Promise<void> | undefined;
+      const stopNow = () => (stopping ??= pictor.stop());
+      cleanup.push(stopNow);
+      return { ...pictor, stopNow };
+    };
+    const first = await started();
     const apiKey = first.apiKey;
     const api = (adminUrl: string, method: string, urlPath: string, body?: unknown) =>
       fetch(`${adminUrl}${urlPath}`, {
@@ -32,10 +41,10 @@ describe('Takedowns across restarts and nodes', { timeout: 120_000 }, () => {
     assert.equal(created.status, 201);
     const id = ((await created.json()) as any).data.id as string;
     assert.equal((await rawGet(first.renderPort, '/photo.jpg?w=20')).status, 451);
-    await first.stop();
+    await first.stopNow();
 
     // The origin still has the file; the restarted server blocks it before it answers anything.
-    const second = await startPictor({ dataDir, assets });
+    const second = await started();
     assert.equal((await rawGet(second.renderPort, '/photo.jpg?w=20')).status, 451);
     assert.equal((await rawGet(second.renderPort, '/photo.jpg')).status, 451);
     assert.equal((await rawGet(second.renderPort, '/copy.jpg?w=20')).status, 451, 'its content too');
@@ -44,10 +53,9 @@ describe('Takedowns across restarts and nodes', { timeout: 120_000 }, () => {
     assert.deepEqual(read.data.attributes.audit.map((entry: any) => entry.action), ['created']);
     assert.equal((await api(second.adminUrl, 'DELETE', `/api/v1/takedowns/${id}`)).status, 200);
     assert.equal((await rawGet(second.renderPort, '/photo.jpg?w=20')).status, 200);
-    await second.stop();
+    await second.stopNow();
 
-    const third = await startPictor({ dataDir, assets });
-    cleanup.push(() => third.stop());
+    const third = await started();
     assert.equal((await rawGet(third.renderPort, '/photo.jpg?w=20')).status, 200);
     const lifted = (await (await api(third.adminUrl, 'GET', `/api/v1/takedowns/${id}`)).json()) as any;
     assert.deepEqual(lifted.data.attributes.audit.map((entry: any) => entry.action), ['created', 'lifted']);
