@@ -15,7 +15,7 @@ import { defaultNodeId, type PictorOptions } from './config/options.ts';
 import { DeliveryService } from './delivery/delivery-service.ts';
 import { DecodedMasters } from './render/decoded-masters.ts';
 import { EdgePurger } from './edges/edge-purger.ts';
-import { edgeKeysForPurge } from './edges/edge-keys.ts';
+import { contentEdgeKeys, edgeKeysForPurge } from './edges/edge-keys.ts';
 import { EdgeService } from './edges/edge-service.ts';
 import { EdgePhase } from './purge/edge-phase.ts';
 import { configureSharp } from './render/runtime.ts';
@@ -40,6 +40,7 @@ import { BackgroundJob } from './purge/background-job.ts';
 import { PurgeRetention, type RetentionStore } from './purge/retention.ts';
 import { PurgeSearchIndex } from './purge/search-index.ts';
 import { SourceRegistry, type RegistryOptions } from './sources/registry.ts';
+import { contentIds } from './sources/origin.ts';
 import { OutboundPreflight } from './sources/outbound-guard.ts';
 import { SourceService } from './sources/source-service.ts';
 import { getMeta, setMeta } from './store/db.ts';
@@ -233,6 +234,7 @@ export class Pictor {
           .finally(() => this.videoStates.delete(shown!));
         if (shown) this.videoStates.add(shown);
       },
+      (content) => takedownGate.checkContent(content),
     );
     this.video = video.service;
     logger.info({ video: video.describe }, 'Video API');
@@ -309,8 +311,13 @@ export class Pictor {
     // A refresh reaches the Video API too: new bytes are encoded again (and the old outputs never served
     // again), the same bytes are not, and a video gone at the origin loses every output.
     assets.onRefresh(async (sourceId, path) => void (await video.service.refresh(sourceId, path)));
-    // A takedown deletes every Video API output of the asset (the 451 gate already blocks them).
-    takedowns.onTakedown.push(async (sourceId, path) => void (await video.service.remove(sourceId, path)));
+    // A takedown removes its content from the edges, under every URL it was cached at (its own URL's purge
+    // does not reach the others, nor Video API outputs), and deletes every Video API output of the asset (the
+    // 451 gate already blocks them).
+    takedowns.onTakedown.push(async ({ originObject, sha256 }) => {
+      await edgePhase.purgeKeys(contentEdgeKeys(contentIds(originObject, sha256)));
+    });
+    takedowns.onTakedown.push(async ({ sourceId, path }) => void (await video.service.remove(sourceId, path)));
     this.startVideoRecheck(video.service);
     metrics.probes.purgeQueueDepth = () => purges.depth;
     metrics.probes.renderQueueDepth = () => admission.depth;

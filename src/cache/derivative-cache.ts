@@ -1,3 +1,4 @@
+import type { ContentId } from '../sources/origin.ts';
 import type { DiskStore } from './disk-store.ts';
 import { bufferBytes, compact } from './footprint.ts';
 import type { AssetRef, Freshness } from './freshness.ts';
@@ -16,16 +17,22 @@ export interface DerivativeMeta {
   builtAt: number;
   /** The assets it was built from: the asset itself, then any sub-images. */
   deps: AssetRef[];
+  /**
+   * The content it was built from, whatever Source or path led there: the origin object and bytes of the
+   * asset and of each sub-image (sources/origin.ts `ContentId`), which the takedown gate checks on every hit.
+   * Empty for a missing asset. Absent in entries written by older versions: see `usable`.
+   */
+  content?: ContentId[];
   varyAccept: boolean;
 }
 
 export type Tier = 'memory' | 'disk';
 
 /**
- * A derivative's objects besides its body: the record, its metadata with the ETag and the dependency list,
- * and the header blocks its first hits build (one per tier).
+ * A derivative's objects besides its body: the record, its metadata with the ETag, the dependency and
+ * content id lists, and the header blocks its first hits build (one per tier).
  */
-const DERIVATIVE_OBJECT_BYTES = 1536;
+const DERIVATIVE_OBJECT_BYTES = 1856;
 
 export interface Derivative {
   meta: DerivativeMeta;
@@ -77,8 +84,14 @@ export class DerivativeCache {
     return this.disk.write(group, entryName(key), derivative.meta, derivative.body);
   }
 
+  /**
+   * Fresh, unexpired, and with its content ids. An entry an older version wrote has none, so no takedown
+   * could be checked against it, and an edge would file its response under no content key: it is never
+   * served, but rendered again (once: the new entry replaces it) from the master, itself revalidated if it
+   * lacks its origin object (cache/origin-cache.ts).
+   */
   private usable(meta: DerivativeMeta, now: number): boolean {
-    return meta.expiresAt > now && this.freshness.isFresh(meta.deps, meta.builtAt);
+    return meta.expiresAt > now && meta.content !== undefined && this.freshness.isFresh(meta.deps, meta.builtAt);
   }
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { SourceRecord } from '../sources/model.ts';
-import type { Origin, OriginResult, Validators } from '../sources/origin.ts';
+import { contentIds, type ContentId, type Origin, type OriginObject, type OriginResult, type Validators } from '../sources/origin.ts';
 import { Coalescer } from './coalescer.ts';
 import type { DiskStore } from './disk-store.ts';
 import { bufferBytes, compact } from './footprint.ts';
@@ -15,8 +15,13 @@ export interface MasterMeta {
   contentType: string;
   validators: Validators;
   cacheControl: string | undefined;
-  /** SHA-256 of the body, to tell a replaced asset from a touched one. */
+  /** SHA-256 of the body, to tell a replaced asset from a touched one (and, with `object`, a takedown's content). */
   hash: string;
+  /**
+   * What the origin served (sources/origin.ts `OriginObject`), for found masters. Masters cached by older
+   * versions have none: they are revalidated (a conditional fetch, which names the object) before use.
+   */
+  object?: OriginObject;
   builtAt: number;
   expiresAt: number;
   /** The Cache-Control max-age derivatives of this master are served with. */
@@ -34,8 +39,8 @@ export type OriginVerdict = 'removed' | 'replaced' | 'unchanged';
 
 const MASTER_FILE = 'master';
 
-/** A master's objects besides its body: the record and its metadata (validators, content hash, types). */
-const MASTER_OBJECT_BYTES = 640;
+/** A master's objects besides its body: the record, its metadata (validators, content hash, origin object, types) and its content id list. */
+const MASTER_OBJECT_BYTES = 1100;
 
 /**
  * The origin cache: masters fetched from Sources, in memory and on disk, revalidated conditionally when
@@ -62,7 +67,7 @@ export class OriginCache {
   async get(source: SourceRecord, origin: Origin, path: string): Promise<{ master: Master; result: OriginCacheResult }> {
     const ref = assetRef(source.id, path);
     const cached = await this.lookup(source.id, path);
-    if (cached && cached.meta.expiresAt > Date.now()) return { master: cached, result: 'hit' };
+    if (cached && cached.meta.expiresAt > Date.now() && !lacksObject(cached.meta)) return { master: cached, result: 'hit' };
     const { promise } = this.fetches.run(ref, [ref], (builtAt) => this.fetch(source, origin, path, builtAt, cached));
     const master = await promise;
     return { master, result: cached && master.body === cached.body ? 'revalidated' : 'miss' };
@@ -150,7 +155,8 @@ function toMaster(source: SourceRecord, result: OriginResult, builtAt: number, s
     const cacheControl = result.cacheControl ?? stale.meta.cacheControl;
     const ttl = originTtlSeconds(source.deployment, cacheControl);
     // Same bytes: keep the original `builtAt`, so derivatives built from them stay valid too.
-    return { body: stale.body, meta: { ...stale.meta, validators: result.validators, cacheControl, expiresAt: now + ttl * 1000, maxAge: ttl } };
+    const meta = { ...stale.meta, validators: result.validators, cacheControl, expiresAt: now + ttl * 1000, maxAge: ttl, object: result.object };
+    return { body: stale.body, meta };
   }
   if (result.kind === 'found') {
     const ttl = originTtlSeconds(source.deployment, result.cacheControl);
@@ -162,6 +168,7 @@ function toMaster(source: SourceRecord, result: OriginResult, builtAt: number, s
         validators: result.validators,
         cacheControl: result.cacheControl,
         hash: sha256(result.body),
+        object: result.object,
         builtAt,
         expiresAt: now + ttl * 1000,
         maxAge: ttl,
@@ -173,6 +180,24 @@ function toMaster(source: SourceRecord, result: OriginResult, builtAt: number, s
     body: Buffer.alloc(0),
     meta: { kind: 'missing', contentType: 'text/plain', validators: {}, cacheControl: undefined, hash: '', builtAt, expiresAt: now + errorTtl * 1000, maxAge: errorTtl },
   };
+}
+
+/** Content id lists by master: the derivatives of one master share one list (and its strings). */
+const contentLists = new WeakMap<MasterMeta, ContentId[]>();
+
+/**
+ * The content a master is, as takedowns match it: its origin object and its bytes (none for a missing
+ * asset). The list is shared: never change it.
+ */
+export function masterContent(meta: MasterMeta): ContentId[] {
+  let content = contentLists.get(meta);
+  if (content === undefined) contentLists.set(meta, (content = meta.kind === 'found' ? contentIds(meta.object, meta.hash) : []));
+  return content;
+}
+
+/** A found master cached by a version that did not record origin objects. */
+function lacksObject(meta: MasterMeta): boolean {
+  return meta.kind === 'found' && meta.object === undefined;
 }
 
 function masterBytes(master: Master): number {

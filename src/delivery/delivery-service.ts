@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Coalescer } from '../cache/coalescer.ts';
-import type { Derivative, DerivativeCache } from '../cache/derivative-cache.ts';
+import type { Derivative, DerivativeCache, DerivativeMeta } from '../cache/derivative-cache.ts';
 import type { Freshness } from '../cache/freshness.ts';
-import type { Master, OriginCache, OriginCacheResult } from '../cache/origin-cache.ts';
+import { masterContent, type Master, type OriginCache, type OriginCacheResult } from '../cache/origin-cache.ts';
 import { isPictorError, PictorError } from '../errors.ts';
 import { acceptClass } from '../render/negotiate.ts';
 import type { DecodedMasters } from '../render/decoded-masters.ts';
@@ -11,6 +11,7 @@ import { describeBytes, passThroughType } from '../render/media-types.ts';
 import { rendersPdf } from '../render/pdf-params.ts';
 import { assetRef } from '../cache/freshness.ts';
 import { canonicalPath } from '../sources/asset-path.ts';
+import type { ContentId } from '../sources/origin.ts';
 import type { ResolvedSource, SourceRegistry } from '../sources/registry.ts';
 import type { TakedownGate } from '../takedown/takedown-gate.ts';
 import type { Renderer } from './renderer.ts';
@@ -104,6 +105,7 @@ export class DeliveryService {
     const context = { ifNoneMatch: request.ifNoneMatch, expires };
     const inMemory = this.tiers.derivatives.fromMemory(key);
     const plain = route.headers.length === 0 && route.download === undefined;
+    if (inMemory) this.checkContent(inMemory.meta);
     if (inMemory) return plain ? respondHit(inMemory, context, 'memory') : withRouteHeaders(respondHit(inMemory, context, 'memory'), route);
     const response = this.handleMiss({ ...route, source, format, key }, context);
     return plain ? response : response.then((settled) => withRouteHeaders(settled, route));
@@ -131,13 +133,24 @@ export class DeliveryService {
     this.takedowns?.check([assetRef(source.record.id, path)]);
   }
 
+  /**
+   * Throws TAKEN_DOWN (451) when a derivative was built from content under a takedown, reached through
+   * whatever Source or path: every answer goes through it, hits included (takedown/takedown-gate.ts).
+   */
+  private checkContent(meta: DerivativeMeta): void {
+    if (this.takedowns !== undefined && this.takedowns.size > 0) this.takedowns.checkContent(meta.content ?? []);
+  }
+
   private async handleMiss(job: Job, context: ResponseContext): Promise<DeliveryResponse> {
     const onDisk = await this.tiers.derivatives.fromDisk(job.key, job.group);
+    if (onDisk) this.checkContent(onDisk.meta);
     if (onDisk) return respondHit(onDisk, context, 'disk');
     if (!job.source.record.enabled) throw new PictorError('SOURCE_DISABLED', 'This Source is disabled.');
 
     const { promise, joined } = this.renders.run(job.key, job.deps, (builtAt) => this.miss(job, builtAt));
     const { derivative, origin, stored } = await promise;
+    // Also for a render joined or started before a takedown that has closed the gate since.
+    this.checkContent(derivative.meta);
     const originStatus = origin === 'miss' ? 'fwd=miss' : 'hit';
     // Checked again as the headers are built: a purge applied while this rendered must keep edges from storing it.
     const fresh = this.freshness.isFresh(derivative.meta.deps, derivative.meta.builtAt);
@@ -147,6 +160,9 @@ export class DeliveryService {
   /** Builds the derivative for a miss (a render, a passed-through file or a cacheable error) and stores it. */
   private async miss(job: Job, builtAt: number): Promise<MissResult> {
     const { master, result } = await this.tiers.originCache.get(job.source.record, job.source.origin, job.path);
+    const own = masterContent(master.meta);
+    // Content taken down through another Source or path is neither rendered nor cached.
+    this.takedowns?.checkContent(own);
     let output: Output;
     if (master.meta.kind === 'missing') {
       output = errorOutput(404, 'Asset not found.');
@@ -172,6 +188,8 @@ export class DeliveryService {
         expiresAt: isError ? Date.now() + errorTtl * 1000 : master.meta.expiresAt,
         builtAt,
         deps: job.deps,
+        // The master's own list, shared by its derivatives, unless sub-images add theirs.
+        content: output.subContent?.length ? [...own, ...output.subContent] : own,
         varyAccept: job.varyAccept,
       },
     };
@@ -180,7 +198,8 @@ export class DeliveryService {
   }
 
   private async renderImage(master: Master, job: Job): Promise<Output> {
-    const subImages = await this.loadSubImages(job);
+    const subContent: ContentId[] = [];
+    const subImages = await this.loadSubImages(job, subContent);
     const started = performance.now();
     const output = await this.renderer.render(master.body, job.params, {
       acceptClass: job.format,
@@ -188,24 +207,31 @@ export class DeliveryService {
       subImages,
     });
     this.observers.render((performance.now() - started) / 1000, output.format);
-    return { status: 200, contentType: output.contentType, body: output.body };
+    return { status: 200, contentType: output.contentType, body: output.body, subContent };
   }
 
-  /** Encoded sub-images for the renderer; a layer whose image is missing or not an image is left out. */
-  private async loadSubImages(job: Job): Promise<{ mark?: Buffer; blend?: Buffer; mask?: Buffer }> {
+  /**
+   * Encoded sub-images for the renderer; a layer whose image is missing or not an image is left out. The
+   * content ids of every layer are added to `content`.
+   */
+  private async loadSubImages(job: Job, content: ContentId[]): Promise<{ mark?: Buffer; blend?: Buffer; mask?: Buffer }> {
     const layers: { mark?: Buffer; blend?: Buffer; mask?: Buffer } = {};
     await Promise.all(
       job.subImages.map(async (sub) => {
-        const body = await this.loadSubImage(sub);
+        const body = await this.loadSubImage(sub, content);
         if (body) layers[sub.layer] = body;
       }),
     );
     return layers;
   }
 
-  private async loadSubImage(sub: SubImage): Promise<Buffer | undefined> {
+  private async loadSubImage(sub: SubImage, content: ContentId[]): Promise<Buffer | undefined> {
     if (!sub.source.record.enabled) return undefined;
     const { master } = await this.tiers.originCache.get(sub.source.record, sub.source.origin, sub.path);
+    const own = masterContent(master.meta);
+    // A layer taken down through another Source or path makes the whole image unavailable, as its own URL does.
+    this.takedowns?.checkContent(own);
+    content.push(...own);
     if (master.meta.kind !== 'found' || detectImageFormat(master.body) === null) return undefined;
     if (!sub.hasOwnParams) return master.body;
     return (await this.renderer.render(master.body, sub.params, { acceptClass: '' })).body;
@@ -221,6 +247,8 @@ interface Output {
   status: number;
   contentType: string;
   body: Buffer;
+  /** The content ids of the sub-images it was composed with. */
+  subContent?: ContentId[];
 }
 
 interface MissResult {

@@ -103,7 +103,7 @@ const xkeys = new WeakMap<DerivativeMeta, string>();
 
 function xkeyOf(meta: DerivativeMeta): string {
   let value = xkeys.get(meta);
-  if (value === undefined) xkeys.set(meta, (value = edgeKeysFor(meta.deps).join(' ')));
+  if (value === undefined) xkeys.set(meta, (value = edgeKeysFor(meta.deps, meta.content).join(' ')));
   return value;
 }
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { scopesCovering, type AssetRef } from '../cache/freshness.ts';
+import type { ContentId } from '../sources/origin.ts';
 
 /**
  * Edge keys: the tags Varnish's xkey vmod files each cached render response under, so that one `PURGE` with
@@ -17,6 +18,10 @@ import { scopesCovering, type AssetRef } from '../cache/freshness.ts';
  * so purging a prefix sends the one key of that prefix (`edgeKeysForPurge`), and the edge removes every
  * derivative under the folder, however many, without Pictor listing them. The cost is a few keys per
  * response, one per folder level.
+ *
+ * A response also carries a `c-` key per content id it was built from (sources/origin.ts `ContentId`: the
+ * origin object and the SHA-256 of the asset and of each sub-image), so a takedown removes every copy of
+ * its content from the edges, under whatever Source's URL they were cached (`contentEdgeKeys`).
  */
 const KIND_PREFIX: Record<string, string> = { A: 'a-', P: 'p-', S: 's-' };
 
@@ -27,13 +32,19 @@ export function edgeKey(scope: string): string {
   return prefix + createHash('sha256').update(scope).digest('hex').slice(0, 20);
 }
 
-/** The keys a response built from these deps is tagged with: every covering scope's key, once each. */
-export function edgeKeysFor(deps: readonly AssetRef[]): string[] {
+/** The keys a response built from these deps and this content is tagged with: every covering scope's key and every content key, once each. */
+export function edgeKeysFor(deps: readonly AssetRef[], content: readonly ContentId[] = []): string[] {
   const keys = new Set<string>();
   for (const dep of deps) {
     for (const scope of scopesCovering(dep)) keys.add(edgeKey(scope));
   }
+  for (const key of contentEdgeKeys(content)) keys.add(key);
   return [...keys];
+}
+
+/** The edge keys of content ids: what a takedown purges, and what every response built from the content carries. */
+export function contentEdgeKeys(content: readonly ContentId[]): string[] {
+  return content.map((id) => `c-${createHash('sha256').update(id).digest('hex').slice(0, 20)}`);
 }
 
 /** The keys to purge at the edges for a purge of this scope (asset, prefix or Source): its own key. */

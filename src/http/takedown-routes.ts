@@ -36,6 +36,17 @@ const TAKEDOWN = resource('takedowns', {
   url: { type: 'string' },
   source_id: { type: 'string' },
   path: { type: 'string' },
+  origin_object: {
+    type: ['string', 'null'],
+    description:
+      'What the URL resolved to at the origin when it was taken down: `folder:<real path, after symlinks>`, ' +
+      '`s3:<endpoint host or aws>/<bucket>/<key>` or `url:<final URL>`. Requests reaching it through any Source or path are answered 451.',
+  },
+  sha256: { type: ['string', 'null'], description: 'SHA-256 (hex) of the bytes the origin had then: every copy of them is answered 451.' },
+  origin_note: {
+    type: ['string', 'null'],
+    description: 'Why `origin_object` or `sha256` could not be recorded (the origin had no such file, or failed); null when both were.',
+  },
   reason: { type: 'string' },
   status: { type: 'string', enum: ['active', 'lifted'] },
   purge_id: { type: ['string', 'null'] },
@@ -133,6 +144,9 @@ export function takedownResource(record: TakedownRecord, audit?: readonly Takedo
       url: record.url,
       source_id: record.sourceId,
       path: record.path,
+      origin_object: record.originObject,
+      sha256: record.sha256,
+      origin_note: record.originNote,
       reason: record.reason,
       status: record.liftedAt === null ? 'active' : 'lifted',
       purge_id: record.purgeId,

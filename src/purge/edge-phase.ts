@@ -40,10 +40,14 @@ export class EdgePhase {
     private readonly onError: (error: unknown) => void = () => {},
   ) {}
 
-  async propagate(scopes: readonly string[]): Promise<PurgeReport['edges']> {
+  propagate(scopes: readonly string[]): Promise<PurgeReport['edges']> {
+    return this.purgeKeys(this.keysFor(scopes));
+  }
+
+  /** The same for edge keys named directly (a takedown's content keys, edges/edge-keys.ts). */
+  async purgeKeys(keys: readonly string[]): Promise<PurgeReport['edges']> {
     const edges = await this.directory.list();
-    if (edges.length === 0) return { purged: [], out_of_rotation: [] };
-    const keys = this.keysFor(scopes);
+    if (edges.length === 0 || keys.length === 0) return { purged: [], out_of_rotation: [] };
     const targets = edges.filter((edge) => edge.inRotation);
     const { purged, failed } = await this.sender.purge(targets, keys);
     for (const { name, reason } of failed) await this.directory.takeOut(name, reason);
@@ -58,7 +62,7 @@ export class EdgePhase {
     this.timers.clear();
   }
 
-  private again(keys: string[]): void {
+  private again(keys: readonly string[]): void {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       this.directory

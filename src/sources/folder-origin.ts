@@ -5,7 +5,7 @@ import path from 'node:path';
 import { PictorError } from '../errors.ts';
 import { decodeAssetPath } from './asset-path.ts';
 import { FOLDER_ROOTS_SETTING, isInsideRoots } from './folder-roots.ts';
-import { contentTypeFromPath, type Origin, type OriginFile, type OriginResult, type Validators } from './origin.ts';
+import { contentTypeFromPath, type Origin, type OriginFile, type OriginObject, type OriginResult, type Validators } from './origin.ts';
 
 /**
  * A local directory. Security invariants:
@@ -56,14 +56,25 @@ export class FolderOrigin implements Origin {
       const stat = await handle.stat();
       if (!stat.isFile()) return { kind: 'missing' };
       const current: Validators = { etag: `"${stat.size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}"`, lastModified: stat.mtime.toUTCString() };
-      if (validators?.etag !== undefined && validators.etag === current.etag) return { kind: 'not-modified', validators: current };
+      const object = folderObject(file);
+      if (validators?.etag !== undefined && validators.etag === current.etag) return { kind: 'not-modified', validators: current, object };
       if (stat.size > this.maxBytes) {
         throw new PictorError('INPUT_TOO_LARGE', `The asset is ${stat.size} bytes, over the limit of ${this.maxBytes} bytes.`);
       }
       const body = await handle.readFile();
-      return { kind: 'found', body, contentType: contentTypeFromPath(file), validators: current };
+      return { kind: 'found', body, contentType: contentTypeFromPath(file), validators: current, object };
     } finally {
       await handle.close();
+    }
+  }
+
+  /** The real path the file has, or would have under the real root while it does not exist. */
+  async objectFor(canonicalPath: string): Promise<OriginObject | undefined> {
+    try {
+      const file = await this.resolve(canonicalPath);
+      return folderObject(file ?? path.join(await this.getRealRoot(), decodeAssetPath(canonicalPath)));
+    } catch {
+      return undefined; // outside the root, or the root is not served: nothing there to name
     }
   }
 
@@ -156,6 +167,11 @@ export class FolderOrigin implements Origin {
     }
     return real;
   }
+}
+
+/** Real paths, so a symlink and its target, or two Sources on one folder, name one object. */
+function folderObject(realPath: string): OriginObject {
+  return `folder:${realPath}`;
 }
 
 function checkInside(root: string, real: string): string {

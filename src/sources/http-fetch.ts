@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { PictorError } from '../errors.ts';
-import { contentTypeFromPath, type OriginResult, type Validators } from './origin.ts';
+import { contentTypeFromPath, type OriginObject, type OriginResult, type Validators } from './origin.ts';
 import { findRefusal, OutboundGuard, outboundRefused, type Resolver } from './outbound-guard.ts';
 
 /** A guarded GET of an absolute http(s) URL, answered as an Origin answers. */
@@ -36,8 +36,9 @@ const RETRIED_4XX = new Set([408, 429]);
  * Outbound HTTP GET for `webfolder`, `webproxy` and sub-image URLs, behind the SSRF guard (outbound-guard.ts).
  *
  * - Conditional: `If-None-Match` / `If-Modified-Since` from the validators; `304` → `not-modified`.
- * - `2xx` → `found`, with the response's `Content-Type` (or one guessed from the URL's extension when the
- *   origin sends none or `application/octet-stream`), `ETag`, `Last-Modified` and `Cache-Control`.
+ * - `2xx` → `found`, with the URL that answered (after redirects) as its object, the response's
+ *   `Content-Type` (or one guessed from the URL's extension when the origin sends none or
+ *   `application/octet-stream`), `ETag`, `Last-Modified` and `Cache-Control`.
  * - `404`, `410` and every other `4xx` except `408`/`429` → `missing`: a web origin that refuses a file
  *   (`401`, `403`, …) does not serve it, and the error is cached for the Source's error TTL like a 404.
  * - Network errors, `5xx`, `408` and `429` are retried (`retries`, exponential backoff with jitter), then
@@ -146,14 +147,15 @@ export function createGuardedFetcher(options: GuardedFetcherOptions): GuardedFet
       }
       const declared = header('content-type');
       const contentType = declared === undefined || /^application\/octet-stream\b/i.test(declared) ? contentTypeFromPath(url.pathname) : declared;
-      return withCacheControl({ kind: 'found' as const, body: Buffer.concat(chunks, total), contentType, validators: current });
+      const bytes = Buffer.concat(chunks, total);
+      return withCacheControl({ kind: 'found' as const, body: bytes, contentType, validators: current, object: urlObject(url) });
     }
     await body.dump().catch(() => undefined);
     if (statusCode === 304) {
       if (validators?.etag === undefined && validators?.lastModified === undefined) {
         throw new PictorError('ORIGIN_UNAVAILABLE', `The origin ${url.host} answered 304 to an unconditional request.`);
       }
-      return withCacheControl({ kind: 'not-modified' as const, validators: { ...validators, ...current } });
+      return withCacheControl({ kind: 'not-modified' as const, validators: { ...validators, ...current }, object: urlObject(url) });
     }
     if (REDIRECTS.has(statusCode)) {
       const location = header('location');
@@ -172,6 +174,11 @@ export function createGuardedFetcher(options: GuardedFetcherOptions): GuardedFet
   }
 
   return Object.assign(fetcher, { close: () => guard.close() });
+}
+
+/** The origin object of a web file: the URL it was finally served from, after redirects. */
+export function urlObject(url: URL): OriginObject {
+  return `url:${url.href}`;
 }
 
 interface Redirect {

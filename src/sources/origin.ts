@@ -8,19 +8,47 @@ export interface Validators {
   lastModified?: string;
 }
 
+/**
+ * What an origin served, named independently of the Source and the path that led to it (see `ContentId`):
+ * `folder:<real path, after symlinks>`, `s3:<endpoint host or "aws">/<bucket>/<key>`, `url:<final URL, after
+ * redirects>`. Two Sources on one folder, a symlink and its target, a webfolder and a webproxy of one URL
+ * each name the same object.
+ */
+export type OriginObject = string;
+
 export type OriginResult =
-  | { kind: 'found'; body: Buffer; contentType: string; validators: Validators; cacheControl?: string }
-  | { kind: 'not-modified'; validators: Validators; cacheControl?: string }
+  | { kind: 'found'; body: Buffer; contentType: string; validators: Validators; cacheControl?: string; object: OriginObject }
+  | { kind: 'not-modified'; validators: Validators; cacheControl?: string; object: OriginObject }
   | { kind: 'missing' };
 
 export interface Origin {
   fetch(canonicalPath: string, validators?: Validators): Promise<OriginResult>;
+  /**
+   * The object a path would name, without reading it: for a takedown of a file the origin does not have (yet).
+   * Undefined when the origin cannot tell (a folder outside its root).
+   */
+  objectFor?(canonicalPath: string): Promise<OriginObject | undefined>;
   /**
    * Writes a file (the Assets API's uploads): folder and S3-type origins can, others have no `write`. Refuses
    * with CONFLICT when the file exists and `overwrite` is false, and with the same refusals as `fetch` for a
    * path that escapes the origin; resolves once the file is stored durably.
    */
   write?(canonicalPath: string, file: OriginFile): Promise<'created' | 'replaced'>;
+}
+
+/**
+ * An identity of content a cached entry was built from, as takedowns match it (takedown/takedown-gate.ts):
+ * an origin object (prefixed by its kind), or `sha256:<hex>` of the bytes. Neither alone suffices: a copy
+ * has other objects and the same bytes; a file replaced since the takedown has other bytes and the same object.
+ */
+export type ContentId = string;
+
+/** The content ids of one origin file: its object (unknown for entries recorded by older versions) and its bytes. */
+export function contentIds(object: OriginObject | null | undefined, sha256: string | null | undefined): ContentId[] {
+  const ids: ContentId[] = [];
+  if (object) ids.push(object);
+  if (sha256) ids.push(`sha256:${sha256}`);
+  return ids;
 }
 
 export interface OriginFile {

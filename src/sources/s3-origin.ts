@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, type GetObjectCommandInput, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { PictorError } from '../errors.ts';
 import { decodeAssetPath } from './asset-path.ts';
-import { contentTypeFromPath, type Origin, type OriginFile, type OriginResult, type Validators } from './origin.ts';
+import { contentTypeFromPath, type Origin, type OriginFile, type OriginObject, type OriginResult, type Validators } from './origin.ts';
 import { findRefusal, guardedNodeAgents, type Resolver } from './outbound-guard.ts';
 
 export interface S3OriginConfig {
@@ -66,6 +66,8 @@ const CREDENTIAL_ERRORS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch'
 export class S3Origin implements Origin {
   readonly client: S3Client;
   private readonly prefix: string;
+  /** `s3:<endpoint host>/<bucket>/`, or `s3:aws/<bucket>/` (AWS bucket names are global): objects are this plus the key. */
+  private readonly objectPrefix: string;
 
   constructor(private readonly config: S3OriginConfig) {
     const endpoint = config.endpoint?.trim() || undefined;
@@ -91,6 +93,11 @@ export class S3Origin implements Origin {
     this.client = new S3Client(clientConfig);
     const prefix = (config.prefix ?? '').replace(/^\/+|\/+$/g, '');
     this.prefix = prefix === '' ? '' : `${prefix}/`;
+    this.objectPrefix = `s3:${endpoint === undefined ? 'aws' : endpointHost(endpoint)}/${config.bucket}/`;
+  }
+
+  async objectFor(canonicalPath: string): Promise<OriginObject> {
+    return this.objectPrefix + this.keyFor(canonicalPath);
   }
 
   /** The object key of a canonical path. */
@@ -116,7 +123,7 @@ export class S3Origin implements Origin {
       try {
         output = await this.client.send(new GetObjectCommand(input), { abortSignal: controller.signal });
       } catch (error) {
-        return this.mapError(error, validators, controller.signal);
+        return this.mapError(error, validators, controller.signal, key);
       }
       const current: Validators = {};
       if (output.ETag !== undefined) current.etag = output.ETag;
@@ -129,7 +136,7 @@ export class S3Origin implements Origin {
       const bytes = body === undefined ? Buffer.alloc(0) : await this.readCapped(body, controller.signal);
       const declared = output.ContentType;
       const contentType = declared === undefined || declared === '' || /^(application\/octet-stream|binary\/octet-stream)\b/i.test(declared) ? contentTypeFromPath(key) : declared;
-      const result: OriginResult = { kind: 'found', body: bytes, contentType, validators: current };
+      const result: OriginResult = { kind: 'found', body: bytes, contentType, validators: current, object: this.objectPrefix + key };
       if (output.CacheControl !== undefined) result.cacheControl = output.CacheControl;
       return result;
     } finally {
@@ -149,7 +156,7 @@ export class S3Origin implements Origin {
         await this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: key }), { abortSignal: signal });
         return true;
       } catch (error) {
-        return this.mapError(error, undefined, signal).kind !== 'missing';
+        return this.mapError(error, undefined, signal, key).kind !== 'missing';
       }
     });
     if (existed && !file.overwrite) throw new PictorError('CONFLICT', `${canonicalPath} already exists at the origin; add ?overwrite=true to replace it.`);
@@ -202,12 +209,12 @@ export class S3Origin implements Origin {
     return Buffer.concat(chunks, total);
   }
 
-  private mapError(error: unknown, validators: Validators | undefined, signal: AbortSignal): OriginResult {
+  private mapError(error: unknown, validators: Validators | undefined, signal: AbortSignal, key: string): OriginResult {
     const refusal = findRefusal(error);
     if (refusal) throw refusal;
     const name = (error as { name?: string } | undefined)?.name ?? '';
     const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
-    if (status === 304 || name === 'NotModified') return { kind: 'not-modified', validators: { ...validators } };
+    if (status === 304 || name === 'NotModified') return { kind: 'not-modified', validators: { ...validators }, object: this.objectPrefix + key };
     if (name === 'NoSuchKey' || name === 'NotFound' || name === 'AccessDenied' || (status === 404 && name !== 'NoSuchBucket')) return { kind: 'missing' };
     if (signal.aborted) throw this.unavailable(`did not answer within ${this.config.timeoutSeconds} s`, error);
     if (CREDENTIAL_ERRORS.has(name)) throw this.unavailable(`refused the Source's credentials (${name})`, error);
@@ -222,6 +229,15 @@ export class S3Origin implements Origin {
 
   close(): void {
     this.client.destroy();
+  }
+}
+
+/** The endpoint's host, lower-cased (path-style or virtual-hosted, the bucket is named apart). */
+function endpointHost(endpoint: string): string {
+  try {
+    return new URL(endpoint).host.toLowerCase();
+  } catch {
+    return endpoint.toLowerCase();
   }
 }
 

@@ -1,7 +1,7 @@
 import { PictorError } from '../errors.ts';
 import { canonicalPath as toCanonicalPath } from './asset-path.ts';
-import type { GuardedFetcher } from './http-fetch.ts';
-import type { Origin, OriginResult, Validators } from './origin.ts';
+import { urlObject, type GuardedFetcher } from './http-fetch.ts';
+import type { Origin, OriginObject, OriginResult, Validators } from './origin.ts';
 
 /**
  * `webfolder`: the canonical path appended to `webfolder_base_url`, with exactly one slash between them.
@@ -39,5 +39,10 @@ export class WebFolderOrigin implements Origin {
 
   async fetch(canonicalPath: string, validators?: Validators): Promise<OriginResult> {
     return this.fetcher(this.urlFor(canonicalPath), validators);
+  }
+
+  /** The URL before any redirect: where the origin would be asked. */
+  async objectFor(canonicalPath: string): Promise<OriginObject> {
+    return urlObject(this.urlFor(canonicalPath));
   }
 }

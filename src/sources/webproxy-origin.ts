@@ -1,7 +1,7 @@
 import { PictorError } from '../errors.ts';
 import { decodeAssetPath } from './asset-path.ts';
-import type { GuardedFetcher } from './http-fetch.ts';
-import type { Origin, OriginResult, Validators } from './origin.ts';
+import { urlObject, type GuardedFetcher } from './http-fetch.ts';
+import type { Origin, OriginObject, OriginResult, Validators } from './origin.ts';
 
 /**
  * `webproxy`: the canonical path *is* the percent-encoded absolute origin URL, e.g.
@@ -32,6 +32,11 @@ export class WebProxyOrigin implements Origin {
 
   async fetch(canonicalPath: string, validators?: Validators): Promise<OriginResult> {
     return this.fetcher(this.urlFor(canonicalPath), validators);
+  }
+
+  /** The URL before any redirect: where the origin would be asked. */
+  async objectFor(canonicalPath: string): Promise<OriginObject> {
+    return urlObject(this.urlFor(canonicalPath));
   }
 }
 

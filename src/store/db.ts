@@ -211,6 +211,11 @@ export const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX videos_state ON videos (state, updated_at);
    CREATE INDEX videos_checked ON videos (checked_at);`,
+  // What a takedown's URL resolved to at the origin (its object, the SHA-256 of its bytes), so the content
+  // is blocked whatever Source or path leads to it, and why either is missing (takedown/takedowns.ts).
+  `ALTER TABLE takedowns ADD COLUMN origin_object TEXT;
+   ALTER TABLE takedowns ADD COLUMN sha256 TEXT;
+   ALTER TABLE takedowns ADD COLUMN origin_note TEXT;`,
 ];
 
 function migrate(db: Db): void {

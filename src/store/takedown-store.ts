@@ -8,6 +8,16 @@ export interface TakedownRecord {
   sourceId: string;
   /** Canonical path, as purges and renders name the asset. */
   path: string;
+  /**
+   * What the URL resolved to at the origin when it was taken down (sources/origin.ts `OriginObject`): the
+   * same object reached through another Source, path or symlink is blocked too. Null when the origin could
+   * not name it.
+   */
+  originObject: string | null;
+  /** SHA-256 (hex) of the bytes the origin had then: copies are blocked too. Null when it had none to read. */
+  sha256: string | null;
+  /** Why the object or the bytes could not be recorded (the origin had no such file, or failed); null when both were. */
+  originNote: string | null;
   reason: string;
   createdBy: string;
   createdAt: number;
@@ -27,11 +37,8 @@ export interface TakedownAuditEntry {
 
 export type NewTakedown = Omit<TakedownRecord, 'purgeId' | 'liftedAt' | 'liftedBy'>;
 
-/** An asset under a takedown. */
-export interface TakenDownAsset {
-  sourceId: string;
-  path: string;
-}
+/** An asset under a takedown, and the content it was when taken down. */
+export type TakenDownAsset = Pick<TakedownRecord, 'sourceId' | 'path' | 'originObject' | 'sha256'>;
 
 /**
  * Takedowns and their audit trail, in SQLite (one node) or PostgreSQL (a cluster:
@@ -70,6 +77,9 @@ interface TakedownRow {
   url: string;
   source_id: string;
   path: string;
+  origin_object: string | null;
+  sha256: string | null;
+  origin_note: string | null;
   reason: string;
   created_by: string;
   created_at: number;
@@ -96,8 +106,8 @@ export class SqliteTakedownStore implements TakedownStore {
     return this.db.transaction(() => {
       const inserted = this.db
         .prepare(
-          `INSERT INTO takedowns (id, url, source_id, path, reason, created_by, created_at)
-           VALUES (@id, @url, @sourceId, @path, @reason, @createdBy, @createdAt) ON CONFLICT DO NOTHING`,
+          `INSERT INTO takedowns (id, url, source_id, path, origin_object, sha256, origin_note, reason, created_by, created_at)
+           VALUES (@id, @url, @sourceId, @path, @originObject, @sha256, @originNote, @reason, @createdBy, @createdAt) ON CONFLICT DO NOTHING`,
         )
         .run(takedown);
       if (inserted.changes === 0) {
@@ -139,7 +149,8 @@ export class SqliteTakedownStore implements TakedownStore {
   }
 
   async active(): Promise<TakenDownAsset[]> {
-    return (this.db.prepare('SELECT source_id, path FROM takedowns WHERE lifted_at IS NULL').all() as TakedownRow[]).map((row) => ({ sourceId: row.source_id, path: row.path }));
+    const rows = this.db.prepare('SELECT source_id, path, origin_object, sha256 FROM takedowns WHERE lifted_at IS NULL').all() as TakedownRow[];
+    return rows.map(activeFromRow);
   }
 
   /**
@@ -171,6 +182,9 @@ function toRecord(row: TakedownRow): TakedownRecord {
     url: row.url,
     sourceId: row.source_id,
     path: row.path,
+    originObject: row.origin_object,
+    sha256: row.sha256,
+    originNote: row.origin_note,
     reason: row.reason,
     createdBy: row.created_by,
     createdAt: Number(row.created_at),
@@ -180,9 +194,13 @@ function toRecord(row: TakedownRow): TakedownRecord {
   };
 }
 
+function activeFromRow(row: Pick<TakedownRow, 'source_id' | 'path' | 'origin_object' | 'sha256'>): TakenDownAsset {
+  return { sourceId: row.source_id, path: row.path, originObject: row.origin_object, sha256: row.sha256 };
+}
+
 function toAuditEntry(row: AuditRow): TakedownAuditEntry {
   return { takedownId: row.takedown_id, action: row.action, actor: row.actor, reason: row.reason, at: Number(row.at) };
 }
 
 /** Shared with the PostgreSQL store, whose rows have the same columns (BIGINTs as strings). */
-export { toRecord as takedownFromRow, toAuditEntry as auditEntryFromRow, type TakedownRow, type AuditRow };
+export { toRecord as takedownFromRow, activeFromRow as activeTakedownFromRow, toAuditEntry as auditEntryFromRow, type TakedownRow, type AuditRow };

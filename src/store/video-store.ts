@@ -9,6 +9,8 @@ export interface VideoOrigin {
   size: number;
   /** SHA-256 of the bytes: a file touched but not changed is not encoded again. */
   sha256: string;
+  /** The origin object they were read from (sources/origin.ts); absent in records of older versions. */
+  object?: string;
 }
 
 /** The Video API's state of one video (a Source and an origin path). */

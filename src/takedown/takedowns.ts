@@ -1,17 +1,20 @@
-import { randomUUID } from 'node:crypto';
-import { PictorError } from '../errors.ts';
+import { createHash, randomUUID } from 'node:crypto';
+import { isPictorError, PictorError } from '../errors.ts';
 import { MAX_PURGE_URL_LENGTH, resolveAssetUrl } from '../purge/purge-request.ts';
 import type { Purges } from '../purge/purges.ts';
 import type { SourceRegistry } from '../sources/registry.ts';
-import type { TakedownAuditEntry, TakedownRecord, TakedownStore } from '../store/takedown-store.ts';
+import type { NewTakedown, TakedownAuditEntry, TakedownRecord, TakedownStore } from '../store/takedown-store.ts';
 import type { TakedownGate } from './takedown-gate.ts';
 import { storeFaultReason } from '../store/store-errors.ts';
 
 /** Reasons are kept forever in the audit trail, so their size is bounded. */
 export const MAX_TAKEDOWN_REASON_LENGTH = 2000;
 
-/** Told of every new takedown after its purge: outputs a purge does not reach (the Video API's) are removed here. */
-export type TakedownHook = (sourceId: string, path: string) => void | Promise<void>;
+/**
+ * Told of every new takedown after its purge: what a purge does not reach is handled here (the Video API's
+ * outputs removed, the edges' copies of its content purged).
+ */
+export type TakedownHook = (takedown: TakedownRecord) => void | Promise<void>;
 
 export interface TakedownRequest {
   url: string;
@@ -21,9 +24,11 @@ export interface TakedownRequest {
 }
 
 /**
- * The one owner of takedowns, for the API and the dashboard alike. A takedown is recorded durably (with its
- * audit entry), then blocks the asset on this node's 451 gate, then purges every cache tier through `Purges`
- * — in that order, so nothing fetched after the purge can be cached or served before the gate closes.
+ * The one owner of takedowns, for the API and the dashboard alike. A takedown reads the URL's file through
+ * its Source's origin (its object and SHA-256: the content, see takedown-gate.ts), is recorded durably (with
+ * its audit entry), then blocks the asset and its content on this node's 451 gate, then purges every cache
+ * tier through `Purges`, then runs the hooks — in that order, so nothing fetched after the purge can be
+ * cached or served before the gate closes.
  */
 export class Takedowns {
   /** Run after each new takedown's purge; a hook that fails is reported to `onHookError` and does not undo anything. */
@@ -43,7 +48,9 @@ export class Takedowns {
    */
   async create(request: TakedownRequest): Promise<{ record: TakedownRecord; created: boolean }> {
     const { url, reason, sourceId, path } = this.validate(request);
-    const { record, created } = await this.store.create({ id: randomUUID(), url, sourceId, path, reason, createdBy: request.actor, createdAt: Date.now() });
+    const content = await this.inspect(sourceId, path);
+    const takedown = { id: randomUUID(), url, sourceId, path, ...content, reason, createdBy: request.actor, createdAt: Date.now() };
+    const { record, created } = await this.store.create(takedown);
     if (!created && record.purgeId !== null) {
       throw new PictorError(
         'CONFLICT',
@@ -51,17 +58,42 @@ export class Takedowns {
         { pointer: '/data/attributes/url' },
       );
     }
-    this.gate.block(sourceId, path);
+    this.gate.block(record);
     await this.gate.reload().catch((error: unknown) => this.onError(error, 'reloading the takedowns'));
     const purge = await this.purge(record, url, request.actor);
+    const done = { ...record, purgeId: purge.id };
     for (const hook of this.onTakedown) {
       try {
-        await hook(sourceId, path);
+        await hook(done);
       } catch (error) {
-        this.onError(error, 'removing outputs of a takedown');
+        this.onError(error, 'removing what a purge does not reach');
       }
     }
-    return { record: { ...record, purgeId: purge.id }, created };
+    return { record: done, created };
+  }
+
+  /**
+   * The content the URL names now, read through its Source's origin: the object it resolves to and the
+   * SHA-256 of its bytes. A takedown goes ahead whatever the origin says; what could not be recorded is
+   * said in `originNote` (the object alone is named when the origin can tell it without the file).
+   */
+  private async inspect(sourceId: string, path: string): Promise<Pick<NewTakedown, 'originObject' | 'sha256' | 'originNote'>> {
+    const origin = this.sources.get(sourceId)?.origin;
+    if (!origin) return { originObject: null, sha256: null, originNote: 'The Source could not be read when the takedown was created.' };
+    let problem: string;
+    try {
+      const fetched = await origin.fetch(path);
+      if (fetched.kind === 'found') {
+        return { originObject: fetched.object, sha256: createHash('sha256').update(fetched.body).digest('hex'), originNote: null };
+      }
+      problem = 'The origin had no such file when the takedown was created';
+    } catch (error) {
+      const why = isPictorError(error) ? error.message.replace(/\.$/, '') : 'it failed';
+      problem = `The origin could not be read when the takedown was created (${why})`;
+    }
+    const object = await origin.objectFor?.(path).catch(() => undefined);
+    const blocked = object === undefined ? 'only this URL\'s Source and path are blocked' : 'this path and the origin object it names are blocked';
+    return { originObject: object ?? null, sha256: null, originNote: `${problem}: ${blocked}, not copies of its bytes elsewhere.` };
   }
 
   /**

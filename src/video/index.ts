@@ -10,7 +10,7 @@ import { VideoDelivery } from './video-delivery.ts';
 import { VideoFiles } from './video-files.ts';
 import { VideoOutputs } from './video-outputs.ts';
 import { reportingStates, type ReportedVideoState } from './state-reporting.ts';
-import { VideoService } from './video-service.ts';
+import { VideoService, type VideoServiceOptions } from './video-service.ts';
 
 /** Largest width and height of a video accepted for processing. */
 const MAX_VIDEO_SIDE = 4096;
@@ -35,6 +35,7 @@ export async function startVideo(
   renderer: Renderer,
   onError: (error: unknown, what: string) => void,
   onState: (sourceId: string, path: string, state: ReportedVideoState) => void = () => {},
+  checkContent?: VideoServiceOptions['checkContent'],
 ): Promise<Video> {
   const tools = await checkVideoTools({ ffmpeg: options.ffmpegPath, ffprobe: options.ffprobePath });
   const store = reportingStates(stores.kind === 'sqlite' ? new SqliteVideoStore(stores.sqliteDb) : new PgVideoStore(stores.pgPool), onState);
@@ -45,6 +46,7 @@ export async function startVideo(
     maxDurationSeconds: options.videoMaxDurationSeconds,
     maxSide: MAX_VIDEO_SIDE,
     onError,
+    checkContent,
   });
   await service.start();
   const outputs = tools.ok ? new VideoOutputs(tools.tools, files, new Limiter(OUTPUT_CONCURRENCY, OUTPUT_QUEUE_LIMIT), service.signal) : undefined;

@@ -11,7 +11,9 @@ import { requireSignature } from '../delivery/signature.ts';
 import { isPictorError, PictorError } from '../errors.ts';
 import { acceptClass } from '../render/negotiate.ts';
 import { parseParams } from '../render/params.ts';
+import { contentEdgeKeys } from '../edges/edge-keys.ts';
 import { canonicalPath } from '../sources/asset-path.ts';
+import { contentIds } from '../sources/origin.ts';
 import type { ResolvedSource } from '../sources/registry.ts';
 import { masterPlaylist, rungForResolution, segmentFile, variantPlaylist } from './ladder.ts';
 import type { VideoProbe } from './probe.ts';
@@ -53,7 +55,11 @@ export class VideoDelivery {
     if (query.expires !== undefined && query.expires * 1000 <= Date.now()) throw new PictorError('URL_EXPIRED', 'This URL has expired.');
     if (!source.record.enabled) throw new PictorError('SOURCE_DISABLED', 'This Source is disabled.');
     const video = await this.service.ready(source, assetPath);
-    const links = new Links(source, rawPath, query.expires);
+    const response = await this.output(video, new Links(source, rawPath, query.expires), request, query, assetPath);
+    return { ...response, headers: [...response.headers, 'xkey', contentKeys(video)] };
+  }
+
+  private async output(video: ReadyVideo, links: Links, request: DeliveryRequest, query: VideoQuery, assetPath: string): Promise<DeliveryResponse> {
     const { output } = query;
     switch (output.kind) {
       case 'master':
@@ -191,12 +197,21 @@ function text(body: string, contentType: string, maxAge: number | 'immutable', q
 }
 
 /**
- * Errors as plain text, with CORS (a player must see the status). 423 and 5xx are never stored by a cache;
- * other errors for the error TTL, as on the Rendering API.
+ * The edge keys of the video's content (edges/edge-keys.ts), so a takedown of its content purges every
+ * output an edge holds, under whatever Source's URL.
+ */
+function contentKeys(video: ReadyVideo): string {
+  return contentEdgeKeys(contentIds(video.record.origin.object, video.record.origin.sha256)).join(' ');
+}
+
+/**
+ * Errors as plain text, with CORS (a player must see the status). 423, a takedown's 451 (it lasts only
+ * until it is lifted) and 5xx are never stored by a cache; other errors for the error TTL, as on the
+ * Rendering API.
  */
 function errorResponse(error: PictorError): DeliveryResponse {
   const body = Buffer.from(`${error.message}\n`);
-  const cache = error.status === 423 || error.status >= 500 ? 'no-store' : 'public, max-age=300';
+  const cache = error.status === 423 || error.status === 451 || error.status >= 500 ? 'no-store' : 'public, max-age=300';
   const headers = [...COMMON, 'content-type', 'text/plain; charset=utf-8', 'cache-control', cache, 'content-length', String(body.length), ...Object.entries(error.headers ?? {}).flat()];
   return { status: error.status, headers, body, cache: 'none' };
 }

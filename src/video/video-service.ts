@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { isPictorError, PictorError, type ErrorCode } from '../errors.ts';
-import type { Validators } from '../sources/origin.ts';
+import { contentIds, type ContentId, type Validators } from '../sources/origin.ts';
 import type { ResolvedSource, SourceRegistry } from '../sources/registry.ts';
 import type { VideoOrigin, VideoRecord, VideoStore } from '../store/video-store.ts';
 import type { ToolsCheck, VideoTools } from './ffmpeg.ts';
@@ -22,6 +22,12 @@ export interface VideoServiceOptions {
   maxSide: number;
   /** A failure that is not the video's (the store, the disk): logged. */
   onError: (error: unknown, what: string) => void;
+  /**
+   * Throws TAKEN_DOWN (451) when this content (sources/origin.ts `ContentId`: origin object, SHA-256) is under
+   * a takedown (takedown/takedown-gate.ts): whatever Source or path leads to a video, none of its outputs is
+   * served while its content is taken down.
+   */
+  checkContent?: (content: readonly ContentId[]) => void;
   now?: () => number;
 }
 
@@ -121,6 +127,8 @@ export class VideoService {
     let record = await this.store.get(source.record.id, assetPath);
     if (!record) record = await this.admitOnce(key, () => this.admit(source, assetPath, tools));
     if (!record) throw new PictorError('ASSET_NOT_FOUND', 'Asset not found.');
+    // In every state: a copy first asked for after the takedown is processed once, and served only after the lift.
+    this.options.checkContent?.(contentIds(record.origin.object, record.origin.sha256));
     if (record.state === 'processed') record = await this.recheckContainer(record);
     if (record.state === 'error') throw new PictorError(errorCode(record.errorCode), record.reason ?? 'The video could not be processed.');
     if (record.state === 'processing') {
@@ -251,10 +259,10 @@ export class VideoService {
     }
     const now = this.now();
     if (fetched.kind === 'not-modified') {
-      await this.store.markChecked(id, assetPath, { ...previous.origin, ...originValidators(fetched.validators) }, now);
+      await this.store.markChecked(id, assetPath, { ...previous.origin, ...originValidators(fetched.validators), object: fetched.object }, now);
       return { outcome: 'unchanged', record: await this.store.get(id, assetPath) };
     }
-    const origin = { ...originValidators(fetched.validators), size: fetched.body.length, sha256: sha256(fetched.body) };
+    const origin = { ...originValidators(fetched.validators), size: fetched.body.length, sha256: sha256(fetched.body), object: fetched.object };
     if (origin.sha256 === previous.origin.sha256 && previous.state !== 'processing') {
       await this.store.markChecked(id, assetPath, origin, now);
       return { outcome: 'unchanged', record: await this.store.get(id, assetPath) };
@@ -268,7 +276,7 @@ export class VideoService {
   private async admit(source: ResolvedSource, assetPath: string, tools: VideoTools): Promise<VideoRecord | undefined> {
     const fetched = await source.origin.fetch(assetPath);
     if (fetched.kind !== 'found') return undefined;
-    const origin = { ...originValidators(fetched.validators), size: fetched.body.length, sha256: sha256(fetched.body) };
+    const origin = { ...originValidators(fetched.validators), size: fetched.body.length, sha256: sha256(fetched.body), object: fetched.object };
     return this.startProcessing(source, assetPath, fetched.body, origin, tools);
   }
 

@@ -17,7 +17,7 @@ import { exactCopy } from '../../src/cache/footprint.ts';
 import { assetRef, Freshness } from '../../src/cache/freshness.ts';
 import { assetGroup } from '../../src/cache/layout.ts';
 import { MemoryLru } from '../../src/cache/memory-lru.ts';
-import { OriginCache, type Master } from '../../src/cache/origin-cache.ts';
+import { masterContent, OriginCache, type Master } from '../../src/cache/origin-cache.ts';
 import { respondHit } from '../../src/delivery/respond.ts';
 import { RouteMemo } from '../../src/delivery/routes.ts';
 import { DecodedMasters } from '../../src/render/decoded-masters.ts';
@@ -104,6 +104,8 @@ describe('memory accounting of the in-memory tiers', () => {
           expiresAt: Date.now() + 3600_000,
           builtAt: 0,
           deps: [assetRef(SOURCE_ID, `/tiny/t${i}.png`)],
+          // Its own strings, as an entry read back from the disk tier has them.
+          content: [`folder:/srv/pictor/assets/tiny/t${i}.png`, `sha256:${createHash('sha256').update(body).digest('hex')}`],
           varyAccept: false,
         },
       };
@@ -118,7 +120,7 @@ describe('memory accounting of the in-memory tiers', () => {
     assertHonest((await retained()) - before, memory.bytes, BOUND);
   });
 
-  it('counts what tiny masters keep, metadata and content hash included', async () => {
+  it('counts what tiny masters keep, metadata, content hash and content ids included', async () => {
     const assets = await tempDir();
     for (let i = 0; i < 3000; i++) await fs.writeFile(path.join(assets, `t${i}.png`), `tiny master ${i} `.repeat(4));
     const source: SourceRecord = {
@@ -134,7 +136,8 @@ describe('memory accounting of the in-memory tiers', () => {
     const memory = new MemoryLru<Master>(BOUND);
     const cache = new OriginCache(new Freshness(), disk, memory);
     const before = await retained();
-    for (let i = 0; i < 3000; i++) await cache.get(source, origin, `/t${i}.png`);
+    // Each with its content id list, as a render makes it (shared by the master's derivatives).
+    for (let i = 0; i < 3000; i++) masterContent((await cache.get(source, origin, `/t${i}.png`)).master.meta);
     for (let i = 0; i < 3000; i++) await writesDone(disk, assetGroup(SOURCE_ID, `/t${i}.png`));
     assert.ok(memory.size > 500 && memory.size < 3000, `${memory.size} entries: the tier is full and evicting`);
     assertHonest((await retained()) - before, memory.bytes, BOUND);

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { assetScope, prefixScope, sourceScope } from '../../src/cache/freshness.ts';
 import type { Origin } from '../../src/sources/origin.ts';
-import { edgeKey } from '../../src/edges/edge-keys.ts';
+import { contentEdgeKeys, edgeKey } from '../../src/edges/edge-keys.ts';
 import { eventually, gate, rawGet, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
 
 function keysOf(header: string | string[] | undefined): string[] {
@@ -13,9 +15,16 @@ function keysOf(header: string | string[] | undefined): string[] {
 describe('Edge keys on render responses', () => {
   let t: TestPictor;
   let hold: ReturnType<typeof gate> | undefined;
+  let cat: Buffer;
+  let logo: Buffer;
+  /** The content keys of a file of the assets folder: its real path and its bytes. */
+  const contentKeys = async (name: string, body: Buffer): Promise<string[]> =>
+    contentEdgeKeys([`folder:${await fs.realpath(t.assetsDir)}/${name}`, `sha256:${createHash('sha256').update(body).digest('hex')}`]);
   before(async () => {
+    cat = await solidImage(40, 30, [200, 10, 10]);
+    logo = await solidImage(8, 8, [0, 0, 255], 'png');
     t = await startPictor({
-      assets: { 'photos/cat.jpg': await solidImage(40, 30, [200, 10, 10]), 'logo.png': await solidImage(8, 8, [0, 0, 255], 'png'), 'race.jpg': await solidImage(40, 30, [0, 200, 0]) },
+      assets: { 'photos/cat.jpg': cat, 'logo.png': logo, 'race.jpg': await solidImage(40, 30, [0, 200, 0]) },
       hooks: {
         originInterceptor: (origin): Origin => ({
           fetch: async (path, validators) => {
@@ -31,9 +40,11 @@ describe('Edge keys on render responses', () => {
   });
   after(() => t.stop());
 
-  it('a miss, a hit and a 304 carry the keys of the asset, its folders and its Source', async () => {
+  it('a miss, a hit and a 304 carry the keys of the asset, its folders and its Source, and of its content', async () => {
     const src = t.defaultSourceId;
-    const expected = [sourceScope(src), assetScope(src, '/photos/cat.jpg'), prefixScope(src, '/'), prefixScope(src, '/photos/')].map(edgeKey);
+    const scopes = [sourceScope(src), assetScope(src, '/photos/cat.jpg'), prefixScope(src, '/'), prefixScope(src, '/photos/')].map(edgeKey);
+    const expected = [...scopes, ...(await contentKeys('photos/cat.jpg', cat))];
+    assert.equal(expected.length, 6);
     const miss = await rawGet(t.renderPort, '/photos/cat.jpg?w=20');
     assert.equal(miss.status, 200);
     assert.match(String(miss.headers['cache-status']), /fwd=miss/);
@@ -55,6 +66,9 @@ describe('Edge keys on render responses', () => {
     const keys = keysOf(response.headers.xkey);
     assert.ok(keys.includes(edgeKey(assetScope(t.defaultSourceId, '/logo.png'))));
     assert.ok(keys.includes(edgeKey(assetScope(t.defaultSourceId, '/photos/cat.jpg'))));
+    for (const key of [...(await contentKeys('logo.png', logo)), ...(await contentKeys('photos/cat.jpg', cat))]) {
+      assert.ok(keys.includes(key), 'the content keys of both images');
+    }
     assert.equal(new Set(keys).size, keys.length, 'each key once');
   });
 

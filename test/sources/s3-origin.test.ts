@@ -105,6 +105,22 @@ describe('s3, s3_compatible and gcs origins against a real s3rver', () => {
     assert.equal((await origin.fetch('/photo.jpg', { etag: '"0123"' })).kind, 'found');
   });
 
+  it('names the object it served by endpoint, bucket and key, whichever type of Source and prefix lead to it', async () => {
+    const host = new URL(endpoint).host;
+    const s3 = make({ type: 's3', s3_bucket: 'media', s3_prefix: 'site', s3_access_key: KEY, s3_secret_key: KEY, endpoint });
+    const compatible = make({ type: 's3_compatible', bucket_name: 'media', access_key: KEY, secret_key: KEY, endpoint });
+    const found = await s3.fetch('/a%20b%2Bc.png');
+    assert.equal(found.kind === 'found' && found.object, `s3:${host}/media/site/a b+c.png`);
+    const same = await compatible.fetch('/site/a%20b%2Bc.png');
+    assert.equal(same.kind === 'found' && same.object, `s3:${host}/media/site/a b+c.png`, 'another Source on the same object');
+    const etag = found.kind === 'found' ? found.validators.etag : undefined;
+    const notModified = await s3.fetch('/a%20b%2Bc.png', { etag });
+    assert.equal(notModified.kind === 'not-modified' && notModified.object, `s3:${host}/media/site/a b+c.png`);
+    assert.equal(await s3.objectFor!('/not%20yet.png'), `s3:${host}/media/site/not yet.png`, 'named without reading it');
+    const aws = make({ type: 's3', s3_bucket: 'media', region: 'eu-west-1' });
+    assert.equal(await aws.objectFor!('/x.jpg'), 's3:aws/media/x.jpg', 'AWS bucket names are global');
+  });
+
   it('s3: the byte limit (413)', async () => {
     const origin = make({ type: 's3', s3_bucket: 'media', s3_access_key: KEY, s3_secret_key: KEY, endpoint }, { maxInputBytes: 1000 });
     await assert.rejects(origin.fetch('/big.bin'), (error) => isPictorError(error) && error.code === 'INPUT_TOO_LARGE' && error.status === 413);

@@ -172,6 +172,14 @@ describe('webfolder origin against a real HTTP origin', () => {
     assert.deepEqual(result.kind === 'found' && result.body, PNG);
   });
 
+  it('names the object it served by the URL that finally answered, after redirects', async () => {
+    const redirected = await webfolder().fetch('/hop1-of-2.png');
+    assert.equal(redirected.kind === 'found' && redirected.object, `url:${origin.url}/images/a.png`);
+    const direct = await webfolder().fetch('/a.png');
+    assert.equal(direct.kind === 'found' && direct.object, `url:${origin.url}/images/a.png`, 'the same object by another path');
+    assert.equal(await webfolder().objectFor('/later%20on.png'), `url:${origin.url}/images/later%20on.png`, 'named without reading it');
+  });
+
   it('refuses a 4th redirect (502) without following it', async () => {
     const before = origin.requests.length;
     await assert.rejects(webfolder().fetch('/hop1-of-4.png'), (error) => isPictorError(error) && error.code === 'ORIGIN_UNAVAILABLE' && /more than 3 times/.test(error.message));

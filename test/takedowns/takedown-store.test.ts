@@ -9,7 +9,18 @@ import { postgresBackend, sqliteBackend } from '../helpers/store-backends.ts';
 const SOURCE = 'a'.repeat(24);
 
 function newTakedown(pathName: string, at: number, reason = 'notice'): NewTakedown {
-  return { id: randomUUID(), url: `https://images.example.com${pathName}`, sourceId: SOURCE, path: pathName, reason, createdBy: 'key:k1 (legal)', createdAt: at };
+  return {
+    id: randomUUID(),
+    url: `https://images.example.com${pathName}`,
+    sourceId: SOURCE,
+    path: pathName,
+    originObject: `folder:/srv/images${pathName}`,
+    sha256: 'ab'.repeat(32),
+    originNote: null,
+    reason,
+    createdBy: 'key:k1 (legal)',
+    createdAt: at,
+  };
 }
 
 /**
@@ -33,7 +44,25 @@ function takedownStoreContract(open: () => Promise<{ store: TakedownStore; other
 
     await store.setPurge(first.id, 'purge-1');
     assert.equal((await store.get(first.id))?.purgeId, 'purge-1');
-    assert.deepEqual(await store.active(), [{ sourceId: SOURCE, path: '/a.jpg' }]);
+    assert.deepEqual(await store.active(), [{ sourceId: SOURCE, path: '/a.jpg', originObject: 'folder:/srv/images/a.jpg', sha256: 'ab'.repeat(32) }]);
+  });
+
+  it('keeps what the origin had (its object, the SHA-256 of its bytes), or what could not be recorded and why', async () => {
+    const { store, other } = await open();
+    const absent = { ...newTakedown('/later.jpg', 1000), sha256: null, originNote: 'The origin had no such file when the takedown was created.' };
+    const unknown = { ...newTakedown('/down.jpg', 2000), originObject: null, sha256: null, originNote: 'The origin could not be read.' };
+    for (const takedown of [absent, unknown]) {
+      assert.deepEqual((await store.create(takedown)).record, { ...takedown, purgeId: null, liftedAt: null, liftedBy: null });
+      assert.deepEqual(await other.get(takedown.id), { ...takedown, purgeId: null, liftedAt: null, liftedBy: null }, 'as another writer reads it');
+    }
+    const active = await other.active();
+    assert.deepEqual(
+      active.sort((a, b) => a.path.localeCompare(b.path)),
+      [
+        { sourceId: SOURCE, path: '/down.jpg', originObject: null, sha256: null },
+        { sourceId: SOURCE, path: '/later.jpg', originObject: 'folder:/srv/images/later.jpg', sha256: null },
+      ],
+    );
   });
 
   it('lifts once, audited; the asset may then be taken down again', async () => {
@@ -58,7 +87,7 @@ function takedownStoreContract(open: () => Promise<{ store: TakedownStore; other
     assert.deepEqual(await store.active(), []);
     const second = await store.create(newTakedown('/a.jpg', 7000));
     assert.equal(second.created, true);
-    assert.deepEqual(await store.active(), [{ sourceId: SOURCE, path: '/a.jpg' }]);
+    assert.deepEqual((await store.active()).map((asset) => asset.path), ['/a.jpg']);
   });
 
   it('lists newest first (same millisecond: the later one first), paged, all or only the active ones', async () => {

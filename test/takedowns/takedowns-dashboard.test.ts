@@ -61,6 +61,8 @@ describe('dashboard: Tools → Takedown', () => {
     const tools = await client.get('/dashboard/tools');
     assert.match(tools.text, /is taken down: it answers 451/);
     assert.match(tools.text, new RegExp(`data-takedown-id="${active.id}"`));
+    const sha = active.attributes.sha256 as string;
+    assert.match(tools.text, new RegExp(`Content: SHA-256 <code title="${sha}">${sha.slice(0, 12)}…</code>`), 'what it recorded of the content');
     const liftHref = `/dashboard/tools/takedowns/${active.id}/lift`;
     assert.ok(tools.text.includes(`href="${liftHref}"`));
 

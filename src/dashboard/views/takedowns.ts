@@ -26,8 +26,9 @@ export function takedownSection(view: TakedownSection): SafeHtml {
   return html`<section class="card" aria-labelledby="takedown-title" id="takedown">
   <h2 id="takedown-title">Takedown</h2>
   <p>For a legal notice: purges the asset from every cache tier and answers <code>451 Unavailable For Legal Reasons</code>
-    for it — every parameter, every format, and every image that uses it as a mark or blend — until the takedown is lifted,
-    even while the origin still has the file. Who did it, when and why is kept in an audit trail.</p>
+    for it — every parameter, every format, and every image that uses it as a mark, blend or mask — until the takedown is lifted,
+    even while the origin still has the file. The same file and the same bytes are blocked too, through any Source, path,
+    symlink or copy. Who did it, when and why is kept in an audit trail.</p>
   <form method="post" action="/dashboard/tools/takedown" novalidate>
     ${csrfField(view.csrfToken)}
     ${formError(form.formError)}
@@ -57,7 +58,7 @@ export function takedownSection(view: TakedownSection): SafeHtml {
     <tbody role="rowgroup">
     ${view.active.map(
       (record) => html`<tr role="row" data-takedown-id="${record.id}">
-      <td role="cell" class="url" data-label="URL"><code class="wrap">${record.url}</code></td>
+      <td role="cell" class="url" data-label="URL"><code class="wrap">${record.url}</code>${contentLine(record)}</td>
       <td role="cell" data-label="Reason">${record.reason}</td>
       <td role="cell" data-label="By">${record.createdBy}</td>
       <td role="cell" data-label="Since">${timeTag(record.createdAt)}</td>
@@ -71,12 +72,21 @@ export function takedownSection(view: TakedownSection): SafeHtml {
 </section>`;
 }
 
+/** What the takedown recorded of the content: its bytes' SHA-256 and origin object, or why they are missing. */
+function contentLine(record: TakedownRecord): SafeHtml {
+  if (record.sha256 === null) return html`<br><small class="muted">${record.originNote ?? ''}</small>`;
+  return html`<br><small class="muted">Content: SHA-256 <code title="${record.sha256}">${record.sha256.slice(0, 12)}…</code>${
+    record.originObject === null ? '' : html`, <code class="wrap">${record.originObject}</code>`
+  }</small>`;
+}
+
 /** The confirmation step: what exactly will be blocked, and the button that does it. */
 export function confirmTakedownView(csrfToken: string, takedown: { url: string; reason: string; sourceName: string; path: string }): SafeHtml {
   return html`<section class="card narrow">
   <p>Take down <code class="wrap">${takedown.path}</code> of the Source <strong>${takedown.sourceName}</strong>?</p>
   <p>Every request for it answers <code>451</code> from now on, with any parameters and on every domain of the Source, as do
-    images that use it as a mark or blend; its cached copies are purged. It stays blocked until the takedown is lifted.</p>
+    images that use it as a mark, blend or mask, and every request that reaches the same file or the same bytes through another
+    Source, path or symlink; its cached copies are purged. It stays blocked until the takedown is lifted.</p>
   <p>Reason: ${takedown.reason}</p>
   <form method="post" action="/dashboard/tools/takedown" class="actions">
     ${csrfField(csrfToken)}

@@ -216,6 +216,10 @@ export const PG_MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX videos_state ON videos (state, updated_at);
    CREATE INDEX videos_checked ON videos (checked_at);`,
+  // A takedown's origin object, SHA-256 and the note on what could not be recorded, as SQLite holds them (db.ts).
+  `ALTER TABLE takedowns ADD COLUMN origin_object TEXT;
+   ALTER TABLE takedowns ADD COLUMN sha256 TEXT;
+   ALTER TABLE takedowns ADD COLUMN origin_note TEXT;`,
 ];
 
 /** Applies the migrations not applied yet; safe when several nodes start at once. */

@@ -1,12 +1,12 @@
 import type { NewTakedown, TakedownAuditEntry, TakedownRecord, TakedownStore, TakenDownAsset } from '../takedown-store.ts';
-import { auditEntryFromRow, takedownFromRow, type AuditRow, type TakedownRow } from '../takedown-store.ts';
+import { activeTakedownFromRow, auditEntryFromRow, takedownFromRow, type AuditRow, type TakedownRow } from '../takedown-store.ts';
 import { withTransaction, type PgClient, type PgPool } from './database.ts';
 import { listen } from './listener.ts';
 
 /** The channel of takedown changes; the payload is the takedown's id. */
 export const TAKEDOWNS_CHANNEL = 'pictor_takedowns';
 
-const COLUMNS = 'id, url, source_id, path, reason, created_by, created_at, purge_id, lifted_at, lifted_by';
+const COLUMNS = 'id, url, source_id, path, origin_object, sha256, origin_note, reason, created_by, created_at, purge_id, lifted_at, lifted_by';
 
 /**
  * Takedowns in PostgreSQL, shared by every node. Each creation and lift sends NOTIFY `pictor_takedowns` in
@@ -22,8 +22,20 @@ export class PgTakedownStore implements TakedownStore {
   async create(takedown: NewTakedown): Promise<{ record: TakedownRecord; created: boolean }> {
     return withTransaction(this.pool, async (client) => {
       const inserted = await client.query(
-        `INSERT INTO takedowns (id, url, source_id, path, reason, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-        [takedown.id, takedown.url, takedown.sourceId, takedown.path, takedown.reason, takedown.createdBy, takedown.createdAt],
+        `INSERT INTO takedowns (id, url, source_id, path, origin_object, sha256, origin_note, reason, created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+        [
+          takedown.id,
+          takedown.url,
+          takedown.sourceId,
+          takedown.path,
+          takedown.originObject,
+          takedown.sha256,
+          takedown.originNote,
+          takedown.reason,
+          takedown.createdBy,
+          takedown.createdAt,
+        ],
       );
       if (inserted.rowCount !== 1) {
         const { rows } = await client.query<TakedownRow>(`SELECT ${COLUMNS} FROM takedowns WHERE source_id = $1 AND path = $2 AND lifted_at IS NULL`, [
@@ -74,8 +86,8 @@ export class PgTakedownStore implements TakedownStore {
   }
 
   async active(): Promise<TakenDownAsset[]> {
-    const { rows } = await this.pool.query<{ source_id: string; path: string }>('SELECT source_id, path FROM takedowns WHERE lifted_at IS NULL');
-    return rows.map((row) => ({ sourceId: row.source_id, path: row.path }));
+    const { rows } = await this.pool.query<TakedownRow>('SELECT source_id, path, origin_object, sha256 FROM takedowns WHERE lifted_at IS NULL');
+    return rows.map(activeTakedownFromRow);
   }
 
   /** Notifications sent while the LISTEN connection was lost are gone: a reconnection counts as a change. */
