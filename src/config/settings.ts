@@ -207,7 +207,7 @@ export const SETTINGS = {
     help: 'memory renders may hold together, by their estimates, e.g. 1gb',
     meaning:
       'memory renders may hold together, by their estimates (see *Renders are budgeted* under ' +
-      '[Rendering API](../README.md#rendering-api)); at least `--render-concurrency` × 64 MB + 64 MB. A render estimated over ' +
+      '[Rendering API](../README.md#rendering-api); a heavy render\'s includes its render process); at least `--render-concurrency` × 64 MB + 64 MB. A render estimated over ' +
       "what is left after the light renders' share is refused with `413`",
   },
   purgeRetentionSeconds: {

@@ -1,5 +1,5 @@
 import { PictorError } from '../errors.ts';
-import { formatBytes, HEAVY_RENDER_BYTES, lightReserve, type RenderCost } from '../render/cost.ts';
+import { formatBytes, HEAVY_RENDER_BYTES, lightReserve, MAX_RENDER_SECONDS, type RenderCost } from '../render/cost.ts';
 
 export interface AdmissionOptions {
   /** Light renders running at once (`--render-concurrency`). */
@@ -28,6 +28,7 @@ interface Lane {
  * - heavy renders share what is left of the budget, at most `heavyConcurrency` at a time, first come first
  *   served. One that could never fit is refused at once (413), one that would wait past the queue limit
  *   gets 503 with Retry-After. Memory is released when the render's work has really ended.
+ * Any render estimated to take longer than MAX_RENDER_SECONDS of work is refused at once too (413).
  */
 export class RenderAdmission {
   private readonly light: Lane = { running: 0, bytes: 0, waiting: [] };
@@ -46,7 +47,14 @@ export class RenderAdmission {
       throw new PictorError(
         'RENDER_TOO_LARGE',
         `This render would need about ${formatBytes(cost.bytes)} of memory, more than the ${formatBytes(this.heavyBudget)} available to one render ` +
-          '(--render-memory); ask for a smaller size, or a format such as webp, jpg or png instead of avif',
+          '(--render-memory); ask for a smaller size, smaller or fewer layers (mark, blend, mask, txt), or a format such as webp, jpg or png instead of avif',
+      );
+    }
+    if (cost.seconds > MAX_RENDER_SECONDS) {
+      throw new PictorError(
+        'RENDER_TOO_LARGE',
+        `This render would take about ${Math.ceil(cost.seconds)} s of work, more than the ${MAX_RENDER_SECONDS} s one render may take; ` +
+          'ask for a smaller size, or fewer effects drawn pixel by pixel (blend modes, masks, text outlines and shadows, SVG filters)',
       );
     }
   }

@@ -66,12 +66,11 @@ export function normalizeGradient(p: RenderParams, read: Reader): void {
 }
 
 /**
- * How many whole-image RGBA layers the canvas steps rasterise (charged by cost.ts): a mask shape or image,
- * the rounded border's ring and outline, the stroke, a gradient fill.
+ * How many whole-image RGBA layers the canvas steps rasterise (charged by cost.ts): the rounded border's
+ * ring and outline, the stroke, a gradient fill. (Masks are layers of their own: layer-cost.ts.)
  */
 export function canvasLayers(params: RenderParams): number {
   let layers = 0;
-  if (params.mask !== undefined) layers++;
   if (params['border-radius'] !== undefined || params['border-radius-inner'] !== undefined) layers += 2;
   if (params['border-stroke-size'] !== undefined) layers++;
   if (params.fill === 'gradient') layers++;

@@ -8,7 +8,9 @@
  *
  * Processes are started on demand, one job at a time each (the admission bounds how many run), kept for
  * a while for the next heavy render, and replaced after a number of renders so that allocator growth
- * never accumulates.
+ * never accumulates. A process that is left holding much memory after a job (the raw pixels of a large
+ * render wait for a garbage collection that an idle process never runs, and the allocator keeps what it
+ * freed) exits at once instead of idling with it: the next heavy render starts a fresh one.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -29,10 +31,11 @@ export interface RenderJob {
   planPdf?: true;
 }
 
+/** A job's answer carries the process's resident memory (bytes) once the job is done. */
 export type RenderReply =
   | { ready: true }
-  | { id: number; ok: true; result: RenderResult | PdfPlan }
-  | { id: number; ok: false; error: { code?: ErrorCode; message: string; pointer?: string | undefined } };
+  | { id: number; ok: true; result: RenderResult | PdfPlan; rss: number }
+  | { id: number; ok: false; error: { code?: ErrorCode; message: string; pointer?: string | undefined }; rss: number };
 
 export interface IsolatedRendererOptions {
   /** libvips threads per render. */
@@ -41,12 +44,16 @@ export interface IsolatedRendererOptions {
   idleMs?: number;
   /** A process is replaced after this many renders. */
   rendersPerProcess?: number;
+  /** A process whose resident memory is above this after a job exits instead of idling. */
+  retireAboveBytes?: number;
   /** Told when a render process ends unexpectedly (it crashed or was killed by the system). */
   onCrash?: (reason: string) => void;
 }
 
 const DEFAULT_IDLE_MS = 30_000;
 const DEFAULT_RENDERS_PER_PROCESS = 100;
+/** About twice what a fresh render process holds: more is what a large render left behind. */
+export const DEFAULT_RETIRE_ABOVE_BYTES = 192 * 1024 * 1024;
 /** How long a render process may take to start. */
 const START_TIMEOUT_MS = 20_000;
 
@@ -55,6 +62,8 @@ interface RenderProcess {
   exited: Promise<void>;
   renders: number;
   idleTimer: NodeJS.Timeout | undefined;
+  /** Resident memory reported with the last answer. */
+  rss: number;
 }
 
 export class IsolatedRenderer {
@@ -117,6 +126,7 @@ export class IsolatedRenderer {
       };
       const onMessage = (reply: RenderReply): void => {
         if (!('id' in reply) || reply.id !== job.id) return;
+        proc.rss = reply.rss;
         finish(() => (reply.ok ? resolve(reply.result) : reject(toError(reply.error))));
       };
       const onExit = (code: number | null, signal: string | null): void => {
@@ -142,7 +152,8 @@ export class IsolatedRenderer {
 
   private release(proc: RenderProcess): void {
     proc.renders++;
-    if (this.closed || proc.renders >= (this.options.rendersPerProcess ?? DEFAULT_RENDERS_PER_PROCESS)) {
+    const worn = proc.renders >= (this.options.rendersPerProcess ?? DEFAULT_RENDERS_PER_PROCESS);
+    if (this.closed || worn || proc.rss > (this.options.retireAboveBytes ?? DEFAULT_RETIRE_ABOVE_BYTES)) {
       proc.child.kill();
       return;
     }
@@ -164,7 +175,7 @@ export class IsolatedRenderer {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const proc: RenderProcess = { child, exited, renders: 0, idleTimer: undefined };
+    const proc: RenderProcess = { child, exited, renders: 0, idleTimer: undefined, rss: 0 };
     this.all.add(proc);
     void exited.then(() => {
       this.all.delete(proc);

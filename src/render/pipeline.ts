@@ -14,6 +14,8 @@ import { renderBlurhash, renderJson, renderPalette } from './data-outputs.ts';
 import type { DecodedMasters } from './decoded-masters.ts';
 import { contentTypeFor, isPdf } from './detect.ts';
 import { estimateRenderCost, type RenderCost } from './cost.ts';
+import { sampleBytesOf } from './decode-cost.ts';
+import { readLayers } from './layer-cost.ts';
 import { applyEncoder, chooseOutput, reportedFormat, type OutputPlan } from './encode.ts';
 import { planGeometry, resolveRect, type OutputLimits, type Size } from './geometry.ts';
 import { applyOutputMetadata } from './output-metadata.ts';
@@ -120,7 +122,7 @@ const STEPS: readonly RenderStep[] = [
 export async function prepareRender(
   input: Buffer,
   params: RenderParams,
-  options: Pick<RenderOptions, 'acceptClass' | 'maxInputPixels' | 'limits' | 'planPdf' | 'pdfPlan'>,
+  options: Pick<RenderOptions, 'acceptClass' | 'maxInputPixels' | 'limits' | 'planPdf' | 'pdfPlan' | 'subImages'>,
 ): Promise<PreparedRender> {
   const maxInputPixels = Math.max(1, Math.floor(options.maxInputPixels));
   const pdf = !isPdf(input) ? undefined : options.pdfPlan ?? await (options.planPdf ?? planPdf)(input, params, options.limits ?? DEFAULT_OUTPUT_LIMITS, maxInputPixels);
@@ -142,6 +144,8 @@ export async function prepareRender(
   const size = output.format === 'json' ? { width: 0, height: 0 } : planGeometry(source, params, options.limits ?? DEFAULT_OUTPUT_LIMITS).output;
   if (animated) checkAnimationSize(frames.frames.length, size.width, size.height);
   const animation = animated ? animationMode(params, frames) : undefined;
+  const layers = output.format === 'json' ? {} : await readLayers(params, options.subImages, size, maxInputPixels);
+  const encodedBytes = input.length + Object.values(options.subImages ?? {}).reduce((sum, buffer) => sum + buffer.length, 0);
   const cost = estimateRenderCost(
     {
       format: sourceFormat,
@@ -153,10 +157,14 @@ export async function prepareRender(
       // The whole file is searched (SVG is text; the input is bounded by --max-input-bytes): a filter hidden
       // after padding must still be charged.
       filters: sourceFormat === 'svg' && input.includes('filter'),
+      channels: metadata.channels,
+      sampleBytes: sampleBytesOf(metadata.depth),
+      encodedBytes,
+      ...(pdf ? { pages: pdf.pages } : {}),
     },
     { format: output.format, ...size, frames: animated ? frames.frames.length : 1 },
     params,
-    animation,
+    { ...(animation ? { animation } : {}), layers },
   );
   return { metadata, output, size, cost, frames, ...(animation ? { animation } : {}), ...(pdf ? { pdf } : {}) };
 }

@@ -1,7 +1,8 @@
 /**
  * The entry point of a render process (see isolated-renderer.ts): renders one job at a time, sent over the
- * IPC channel, and answers with the result or the error. It holds no state between jobs, and exits when its
- * parent goes away. Its one argument is the number of libvips threads per render.
+ * IPC channel, and answers with the result or the error, and its resident memory once the job is done (the
+ * parent retires a process that kept much of it). It holds no state between jobs, and exits when its parent
+ * goes away. Its one argument is the number of libvips threads per render.
  */
 import { isPictorError } from '../errors.ts';
 import { planPdf } from './pdf/pdf-source.ts';
@@ -23,8 +24,8 @@ process.on('message', (job: RenderJob) => {
     ? planPdf(input, job.params, job.options.limits ?? DEFAULT_OUTPUT_LIMITS, job.options.maxInputPixels)
     : render(input, job.params, { ...job.options, subImages });
   work.then(
-    (result) => reply({ id: job.id, ok: true, result }),
-    (error: unknown) => reply({ id: job.id, ok: false, error: describe(error) }),
+    (result) => reply({ id: job.id, ok: true, result, rss: process.memoryUsage.rss() }),
+    (error: unknown) => reply({ id: job.id, ok: false, error: describe(error), rss: process.memoryUsage.rss() }),
   );
 });
 process.on('disconnect', () => process.exit(0));

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RenderAdmission } from '../../src/delivery/render-admission.ts';
-import { HEAVY_RENDER_BYTES } from '../../src/render/cost.ts';
+import { HEAVY_RENDER_BYTES, MAX_RENDER_SECONDS } from '../../src/render/cost.ts';
 import { isPictorError } from '../../src/errors.ts';
 
 const MB = 1024 * 1024;
-const light = { bytes: 10 * MB, heavy: false };
-const heavy = (mb: number) => ({ bytes: mb * MB, heavy: true });
+const light = { bytes: 10 * MB, heavy: false, seconds: 0 };
+const heavy = (mb: number, seconds = 0) => ({ bytes: mb * MB, heavy: true, seconds });
 
 /** A task that runs until released, recording when it started. */
 function held(log: string[], name: string) {
@@ -46,6 +46,15 @@ describe('RenderAdmission', () => {
     b.release();
     await Promise.all(runs);
     assert.equal(admission.bytesInUse, 0);
+  });
+
+  it('a render estimated to take longer than MAX_RENDER_SECONDS is refused at once with 413 naming the limit', async () => {
+    const admission = new RenderAdmission(options);
+    await assert.rejects(
+      admission.run(heavy(100, MAX_RENDER_SECONDS + 1), async () => assert.fail('it must not run')),
+      (error) => isPictorError(error) && error.status === 413 && new RegExp(`about ${MAX_RENDER_SECONDS + 1} s of work, more than the ${MAX_RENDER_SECONDS} s`).test(error.message),
+    );
+    await admission.run(heavy(100, MAX_RENDER_SECONDS), async () => {});
   });
 
   it('a render that could never fit is refused at once with 413; a full heavy queue with 503 and Retry-After', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { estimateRenderCost, HEAVY_RENDER_BYTES, type InputInfo } from '../../src/render/cost.ts';
+import { estimateRenderCost, HEAVY_RENDER_BYTES, MAX_RENDER_SECONDS, RENDER_PROCESS_BYTES, type InputInfo } from '../../src/render/cost.ts';
 import { parseParams } from '../../src/render/params.ts';
 
 const photo: InputInfo = { format: 'jpeg', width: 1600, height: 1067, progressive: false, frames: 1 };
@@ -35,12 +35,39 @@ describe('estimateRenderCost', () => {
 
   it('vector inputs are always heavy and charged at the size they are rasterised to', () => {
     const svg: InputInfo = { format: 'svg', width: 9990, height: 9990, progressive: false, frames: 1 };
+    // Beside the render process that every heavy render holds.
+    const render = (...args: Parameters<typeof cost>) => cost(...args).bytes - RENDER_PROCESS_BYTES;
     const small = cost(svg, 'png', 100, 100);
     assert.equal(small.heavy, true);
-    assert.ok(small.bytes < 8 * 1024 * 1024, `${small.bytes}`);
-    assert.ok(cost(svg, 'png', 8192, 8192).bytes > 30 * small.bytes);
-    const filtered = cost({ ...svg, filters: true }, 'png', 4000, 4000).bytes;
-    assert.ok(filtered > 5 * cost(svg, 'png', 4000, 4000).bytes, 'filter effects multiply what rasterising takes');
+    assert.ok(render(svg, 'png', 100, 100) < 8 * 1024 * 1024, `${small.bytes}`);
+    assert.ok(render(svg, 'png', 8192, 8192) > 30 * render(svg, 'png', 100, 100));
+    const filtered = render({ ...svg, filters: true }, 'png', 4000, 4000);
+    assert.ok(filtered > 5 * render(svg, 'png', 4000, 4000), 'filter effects multiply what rasterising takes');
+  });
+
+  it('a heavy render is charged for its render process and the copies of its files sent there', () => {
+    const huge: InputInfo = { format: 'jpeg', width: 8000, height: 8000, progressive: true, frames: 1, encodedBytes: 40_000_000 };
+    const withFiles = cost(huge, 'jpg', 100, 100);
+    const without = cost({ ...huge, encodedBytes: 0 }, 'jpg', 100, 100);
+    assert.equal(withFiles.heavy, true);
+    assert.equal(withFiles.bytes - without.bytes, 2 * 40_000_000);
+    assert.ok(without.bytes > RENDER_PROCESS_BYTES + 8000 * 8000 * 3, `${without.bytes}`);
+  });
+
+  it('a 16-bit input costs twice an 8-bit one where it is held whole and in a PNG encoder', () => {
+    const png: InputInfo = { format: 'png', width: 6000, height: 6000, progressive: true, frames: 1, channels: 4 };
+    const eight = cost(png, 'png', 6000, 6000, 'rot=33').bytes - RENDER_PROCESS_BYTES;
+    const sixteen = cost({ ...png, sampleBytes: 2 }, 'png', 6000, 6000, 'rot=33').bytes - RENDER_PROCESS_BYTES;
+    assert.ok(sixteen > 1.9 * eight, `${eight} → ${sixteen}`);
+    // An interlaced PNG is decoded whole, every band at its depth: 8 bytes per pixel for 16-bit RGBA.
+    assert.ok(cost({ ...png, sampleBytes: 2 }, 'jpg', 100, 100).bytes > 6000 * 6000 * 8);
+  });
+
+  it('rasterising SVG filter effects is charged in seconds: over MAX_RENDER_SECONDS at the sizes that take that long', () => {
+    const bomb: InputInfo = { format: 'svg', width: 9990, height: 9990, progressive: false, frames: 1, filters: true };
+    assert.ok(cost(bomb, 'png', 5000, 5000).seconds > MAX_RENDER_SECONDS, 'a blur over 5000² took about 30 s');
+    assert.ok(cost(bomb, 'png', 1000, 1000).seconds < 2);
+    assert.equal(cost({ ...bomb, filters: false }, 'png', 5000, 5000).seconds, 0);
   });
 
   it('steps that hold a whole raw copy add to it; trim is charged at the input size', () => {

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { isPictorError } from '../../src/errors.ts';
-import { IsolatedRenderer } from '../../src/render/isolated-renderer.ts';
+import { RENDER_PROCESS_BYTES } from '../../src/render/cost.ts';
+import { DEFAULT_RETIRE_ABOVE_BYTES, IsolatedRenderer } from '../../src/render/isolated-renderer.ts';
 import { parseParams } from '../../src/render/params.ts';
-import { solidImage } from '../helpers/pictor.ts';
+import { prepareRender } from '../../src/render/pipeline.ts';
+import { eventually, solidImage } from '../helpers/pictor.ts';
 import { FILTER_BOMB_SVG } from './fixtures.ts';
 
 const isAlive = (pid: number): boolean => {
@@ -52,5 +55,59 @@ describe('IsolatedRenderer: renders in a separate process that the deadline kill
     // A new process takes the next render.
     const again = await renderer.render(await solidImage(40, 40, [200, 0, 0]), parseParams('w=20').params, options(30));
     assert.equal(again.width, 20);
+  });
+});
+
+/** A field of /proc/<pid>/status in bytes (VmHWM: peak resident memory; VmRSS: now). */
+function procBytes(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+}
+
+/** The pid of the renderer's one render process. */
+function onlyProcess(renderer: IsolatedRenderer): number {
+  const all = [...(renderer as unknown as { all: Set<{ child: { pid: number } }> }).all];
+  assert.equal(all.length, 1);
+  return all[0]!.child.pid;
+}
+
+describe('Render processes and memory', { skip: process.platform !== 'linux' && 'reads /proc' }, () => {
+  const options = { acceptClass: '', maxInputPixels: 100_000_000, timeoutSeconds: 120 };
+  // A text layer grown far beyond its ink by an outline and a shadow (both scaled by dpr=5): a 4000² output.
+  const textQuery = 'w=800&h=800&fit=fill&dpr=5&txt=%E2%96%88%E2%96%88%E2%96%88%E2%96%88&txt-size=100000&txt-line=100&txt-shad=1000&fm=png';
+
+  it('the estimate covers what the render process really holds for a large text layer', async () => {
+    const renderer = new IsolatedRenderer({ threads: 1, idleMs: 60_000, retireAboveBytes: Number.POSITIVE_INFINITY });
+    try {
+      const input = await solidImage(1600, 1067, [90, 120, 200]);
+      const params = parseParams(textQuery).params;
+      await renderer.render(await solidImage(40, 40, [1, 2, 3]), parseParams('w=20').params, options); // started, warm
+      const pid = onlyProcess(renderer);
+      const before = procBytes(pid, 'VmRSS');
+      const { cost } = await prepareRender(input, params, options);
+      const result = await renderer.render(input, params, options);
+      assert.deepEqual([result.width, result.height], [4000, 4000]);
+      const held = procBytes(pid, 'VmHWM') - before;
+      assert.ok(held > 150 * 1024 * 1024, `the render really is large: ${held} bytes`);
+      assert.ok(cost.bytes - RENDER_PROCESS_BYTES >= held, `estimated ${cost.bytes - RENDER_PROCESS_BYTES} bytes beside the process, measured ${held}`);
+    } finally {
+      await renderer.close();
+    }
+  });
+
+  it('a render process left holding much memory after a job exits at once; one that stayed small is kept', async () => {
+    const renderer = new IsolatedRenderer({ threads: 1, idleMs: 60_000 });
+    try {
+      await renderer.render(await solidImage(40, 40, [1, 2, 3]), parseParams('w=20').params, options);
+      const small = onlyProcess(renderer);
+      assert.ok(procBytes(small, 'VmRSS') < DEFAULT_RETIRE_ABOVE_BYTES);
+      await renderer.render(await solidImage(1600, 1067, [90, 120, 200]), parseParams(textQuery).params, options);
+      // It reported more than DEFAULT_RETIRE_ABOVE_BYTES with its answer, and was told to exit.
+      await eventually(() => !isAlive(small), 10_000);
+      assert.equal(renderer.size, 0, 'no render process idles with the memory of the last render');
+      await renderer.render(await solidImage(40, 40, [1, 2, 3]), parseParams('w=20').params, options);
+      assert.equal(renderer.size, 1, 'the next heavy render starts a fresh one, which stays');
+    } finally {
+      await renderer.close();
+    }
   });
 });

@@ -4,6 +4,8 @@ import sharp from 'sharp';
 import { isPictorError } from '../../src/errors.ts';
 import { isPdf } from '../../src/render/detect.ts';
 import { parseParams } from '../../src/render/params.ts';
+import { MAX_PDF_PAGES } from '../../src/render/pdf/pdf-document.ts';
+import { PDF_HEAP_MB } from '../../src/render/pdf/pdf-thread.ts';
 import { prepareRender } from '../../src/render/pipeline.ts';
 import { rawGet, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
 import { near, OPTIONS, pixels, renderQuery } from './fixtures.ts';
@@ -153,6 +155,20 @@ describe('PDF: hostile and broken documents', () => {
     const tooLarge = await failure(renderQuery(poster, 'rect=0,0,100,100'));
     assert.equal(tooLarge.status, 413);
     assert.match(tooLarge.message, /14400×14400 points/);
+  });
+
+  it('a document of more than MAX_PDF_PAGES pages is a 413 naming the limit, and so is one whose structure outgrows the PDF thread', async () => {
+    const pages = (count: number) => buildPdf(Array.from({ length: count }, (_, i) => ({ width: 200, height: 100, fill: [i % 2, 0.5, 0.2] as const })));
+    const over = await failure(renderQuery(pages(MAX_PDF_PAGES + 1), `page=${MAX_PDF_PAGES}&w=100`));
+    assert.equal(over.status, 413);
+    assert.match(over.message, new RegExp(`This PDF has ${MAX_PDF_PAGES + 1} pages, more than the limit of ${MAX_PDF_PAGES}`));
+    // One flat page tree of 60,000 pages: pdf.js keeps a dictionary of every page when it opens the document,
+    // more than its heap may hold, before the page count can be checked.
+    const huge = await failure(renderQuery(pages(60_000), 'w=100'));
+    assert.equal(huge.status, 413);
+    assert.match(huge.message, new RegExp(`needs more than the ${PDF_HEAP_MB} MB of memory a document may take`));
+    const after = await renderQuery(twoPagePdf(), 'w=50');
+    assert.equal(after.width, 50, 'the next document is read by a new thread');
   });
 
   it('charges the raster in the memory estimate', async () => {

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { isPictorError } from '../../src/errors.ts';
-import { estimateRenderCost } from '../../src/render/cost.ts';
 import { IsolatedRenderer } from '../../src/render/isolated-renderer.ts';
 import { parseParams } from '../../src/render/params.ts';
+import { prepareRender } from '../../src/render/pipeline.ts';
 import { MAX_TEXT_LENGTH } from '../../src/render/text-params.ts';
 import { useBundledFonts } from '../../src/render/text/fonts.ts';
 import { OPTIONS, pixels, renderQuery, solid, type Pixels } from './fixtures.ts';
@@ -204,10 +204,15 @@ describe('txt: text drawn over the image', () => {
     assert.ok(huge.height <= 300, 'text never taller than the image');
   });
 
-  it('charges the text layer in the render estimate', () => {
-    const input = { format: 'jpeg', width: 2000, height: 2000, progressive: false, frames: 1 };
-    const output = { format: 'jpg' as const, width: 2000, height: 2000 };
-    assert.ok(estimateRenderCost(input, output, parseParams('txt=Hi').params).bytes > estimateRenderCost(input, output, {}).bytes + 3 * 2000 * 2000 * 4 - 1);
+  it('charges the text layer in the render estimate at the size it is drawn, measured before the render', async () => {
+    const input = await solid(2000, 2000, WHITE);
+    const bytes = async (query: string) => (await prepareRender(input, parseParams(query).params, OPTIONS)).cost.bytes;
+    const plain = await bytes('fm=jpg');
+    const small = await bytes('fm=jpg&txt=Hi');
+    const large = await bytes('fm=jpg&txt=Hi&txt-size=1500&txt-shad=10');
+    assert.ok(small - plain < 2000 * 2000, `a small text costs far less than a copy of the image: ${small - plain}`);
+    // Ink of about 1500 × 1100 px: its layer painted as RGBA, and its mask, shadow and glyphs besides.
+    assert.ok(large - plain > 4 * 1500 * 1000, `${large - plain}`);
   });
 
   it('uses only the fonts that ship with Pictor, in the render process too', async () => {

@@ -9,14 +9,14 @@
  * poster-sized page draws 64 px. Either way the raster is within the output limits or the input pixel limit.
  */
 import type { Metadata } from 'sharp';
-import { isPictorError, PictorError } from '../../errors.ts';
+import { PictorError } from '../../errors.ts';
 import type { PipelineSource } from '../decoded-masters.ts';
 import { neededFraction } from '../decoded-masters.ts';
 import type { DataResult } from '../data-outputs.ts';
 import { contentTypeFor } from '../detect.ts';
 import { planGeometry, type OutputLimits, type Size } from '../geometry.ts';
 import type { RenderParams } from '../render-params.ts';
-import { loadPdfJs, openPdf, type PdfDocument } from './pdfjs.ts';
+import { drawPdfPage, readPdfPage } from './pdf-thread.ts';
 
 /** PDF user space units per inch: the page size in points is its size in pixels at this density. */
 export const PDF_DPI = 72;
@@ -34,29 +34,22 @@ export interface PdfPlan {
 
 /**
  * Reads the document's structure (not the page's content) and plans the raster. A page beyond the
- * document is a 400; an unreadable document a 422; a raster over the input pixel limit a 413.
+ * document is a 400; an unreadable document a 422; a raster over the input pixel limit, a document over
+ * MAX_PDF_PAGES pages or one whose structure needs more than the PDF thread's heap, a 413.
  */
 export async function planPdf(input: Buffer, params: RenderParams, limits: OutputLimits, maxInputPixels: number): Promise<PdfPlan> {
-  return withDocument(input, maxInputPixels, async (doc) => {
-    const pages = doc.numPages;
-    const page = params.page ?? 1;
-    if (page > pages) {
-      const has = pages === 1 ? 'has 1 page' : `has ${pages} pages`;
-      throw new PictorError('INVALID_PARAMETER', `page must be between 1 and ${pages}: this PDF ${has}, got "${page}"`, { pointer: 'page' });
-    }
-    const viewport = (await doc.getPage(page)).getViewport({ scale: 1 });
-    const size = { width: Math.round(viewport.width), height: Math.round(viewport.height) };
-    if (!(size.width >= 1 && size.height >= 1)) throw new PictorError('UNSUPPORTED_IMAGE', `Page ${page} of the PDF has no area to render`);
-    const raster = rasterSize(size, params, limits);
-    if (raster.width * raster.height > maxInputPixels) {
-      throw new PictorError(
-        'INPUT_TOO_LARGE',
-        `Page ${page} of the PDF is ${size.width}×${size.height} points, more than the limit of ${maxInputPixels} pixels at ${PDF_DPI} dpi; ` +
-          'ask for a size (w or h) without rect, trim or orient to render it smaller',
-      );
-    }
-    return { pages, page, size, raster };
-  });
+  const page = params.page ?? 1;
+  const { pages, size } = await readPdfPage(input, page, maxInputPixels);
+  if (!(size.width >= 1 && size.height >= 1)) throw new PictorError('UNSUPPORTED_IMAGE', `Page ${page} of the PDF has no area to render`);
+  const raster = rasterSize(size, params, limits);
+  if (raster.width * raster.height > maxInputPixels) {
+    throw new PictorError(
+      'INPUT_TOO_LARGE',
+      `Page ${page} of the PDF is ${size.width}×${size.height} points, more than the limit of ${maxInputPixels} pixels at ${PDF_DPI} dpi; ` +
+        'ask for a size (w or h) without rect, trim or orient to render it smaller',
+    );
+  }
+  return { pages, page, size, raster };
 }
 
 /** What the pipeline needs to know of the source, in sharp's terms: an opaque 8-bit RGB image of the page's size. */
@@ -81,25 +74,9 @@ export function pdfMetadata(plan: PdfPlan): Metadata {
 
 /** Draws the planned page (white background, annotations unless `pdf-annotation=false`) into raw RGB pixels. */
 export async function rasterizePdf(input: Buffer, plan: PdfPlan, params: RenderParams, maxInputPixels: number): Promise<PipelineSource> {
-  const lib = await loadPdfJs();
-  // Loaded here, not at start: only render processes draw pages.
-  const { createCanvas } = await import('@napi-rs/canvas');
-  return withDocument(input, maxInputPixels, async (doc) => {
-    const page = await doc.getPage(plan.page);
-    const { width, height } = plan.raster;
-    const viewport = page.getViewport({ scale: width / page.getViewport({ scale: 1 }).width });
-    const canvas = createCanvas(width, height);
-    const context = canvas.getContext('2d');
-    type RenderArgs = Parameters<typeof page.render>[0];
-    await page.render({
-      canvas: canvas as unknown as RenderArgs['canvas'],
-      canvasContext: context as unknown as RenderArgs['canvasContext'],
-      viewport,
-      annotationMode: params['pdf-annotation'] === false ? lib.AnnotationMode.DISABLE : lib.AnnotationMode.ENABLE,
-    }).promise;
-    const rgb = packRgb(context.getImageData(0, 0, width, height).data);
-    return { input: rgb, options: { raw: { width, height, channels: 3 }, limitInputPixels: false }, hasAlpha: false, level: 1 };
-  });
+  const { width, height } = plan.raster;
+  const rgb = await drawPdfPage(input, plan.page, plan.raster, params['pdf-annotation'] !== false, maxInputPixels);
+  return { input: rgb, options: { raw: { width, height, channels: 3 }, limitInputPixels: false }, hasAlpha: false, level: 1 };
 }
 
 /** fm=json of a PDF: imgix's keys for the page's raster at 72 dpi, plus the document's page count and page. */
@@ -126,30 +103,4 @@ function rasterSize(size: Size, params: RenderParams, limits: OutputLimits): Siz
   const needed = neededFraction(planGeometry(size, params, limits).resize, size);
   if (needed === undefined) return size;
   return { width: Math.max(1, Math.ceil(size.width * needed)), height: Math.max(1, Math.ceil(size.height * needed)) };
-}
-
-/** pdf.js errors while reading a page (a damaged object, a broken stream) are about the file: 422. */
-async function withDocument<T>(input: Buffer, maxInputPixels: number, use: (doc: PdfDocument) => Promise<T>): Promise<T> {
-  const doc = await openPdf(input, { maxImagePixels: maxInputPixels });
-  try {
-    return await use(doc);
-  } catch (error) {
-    if (isPictorError(error)) throw error;
-    const message = error instanceof Error ? error.message : String(error);
-    throw new PictorError('UNSUPPORTED_IMAGE', `The PDF could not be rendered: ${message.split('\n', 1)[0]?.slice(0, 200)}`, { cause: error });
-  } finally {
-    await doc.destroy();
-  }
-}
-
-/** RGBA (always opaque here: the page is drawn on white) → RGB, a quarter smaller for the rest of the render. */
-function packRgb(rgba: Uint8ClampedArray): Buffer {
-  const pixels = rgba.length / 4;
-  const rgb = Buffer.allocUnsafe(pixels * 3);
-  for (let i = 0, o = 0; i < rgba.length; i += 4, o += 3) {
-    rgb[o] = rgba[i]!;
-    rgb[o + 1] = rgba[i + 1]!;
-    rgb[o + 2] = rgba[i + 2]!;
-  }
-  return rgb;
 }

@@ -3,9 +3,9 @@
  * alone with prebuilt binaries and need no system package; the prebuilt sharp has no PDF loader, and the
  * fast alternative (mupdf) is AGPL. pdfjs-dist is pinned to the last release that supports Node 20.
  *
- * In Node pdf.js runs its "worker" in the calling thread, so parsing and drawing block it: pages are only
- * drawn in a render process (see cost.ts), where the render deadline kills them; the server process only
- * reads the document's structure (page count and sizes) to plan and cost the render.
+ * In Node pdf.js runs its "worker" in the calling thread, so parsing and drawing block it, and its parsed
+ * structures grow with the document: it runs only in the PDF thread (pdf-thread.ts) of a render process,
+ * where a heap limit bounds what any document can take and the render deadline kills the work.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -37,14 +37,14 @@ export interface OpenOptions {
 }
 
 /**
- * Opens a document from a copy of `input` (pdf.js takes ownership of the bytes it is given, and the
- * caller's buffer may be a cached master). Unreadable, damaged beyond repair or password-protected
- * documents give UNSUPPORTED_IMAGE (422).
+ * Opens a document from `input`, which pdf.js takes ownership of: the PDF thread's own copy, a plain
+ * Uint8Array (pdf.js refuses a Buffer, which is then copied). Unreadable, damaged beyond repair or
+ * password-protected documents give UNSUPPORTED_IMAGE (422).
  */
-export async function openPdf(input: Buffer, options: OpenOptions): Promise<PdfDocument> {
+export async function openPdf(input: Uint8Array, options: OpenOptions): Promise<PdfDocument> {
   const lib = await loadPdfJs();
   const task = lib.getDocument({
-    data: new Uint8Array(input),
+    data: Buffer.isBuffer(input) ? new Uint8Array(input) : input,
     ...RESOURCES,
     isEvalSupported: false,
     maxImageSize: Math.max(1, Math.floor(options.maxImagePixels)),

@@ -14,12 +14,11 @@
  * - `blend-alpha` multiplies the overlay's alpha. Modes: see blend-modes.ts (all 16 are exact W3C maths;
  *   sharp composites when libvips is exact, the rest is a raw per-pixel pass).
  */
-import type { RawRgba } from '../blend-modes.ts';
 import type { Gravity, Size } from '../geometry.ts';
 import type { CropMode, RenderParams } from '../render-params.ts';
 import { BLEND_ALIGN } from '../sub-image-params.ts';
 import type { RenderContext } from './context.ts';
-import { blendOnto, clipToBase, isOpaque, loadOverlay, placeOverlay, planBox, scaleAlpha, sideOf, type OverlayResize } from './overlay.ts';
+import { blendOnto, isOpaque, loadPlacedOverlay, placeOverlay, planBox, scaleAlpha, sideOf, type OverlayResize } from './overlay.ts';
 
 export async function blendStep(ctx: RenderContext): Promise<void> {
   const { params, builder } = ctx;
@@ -35,18 +34,20 @@ export async function blendStep(ctx: RenderContext): Promise<void> {
   if (params.blend === undefined || buffer === undefined) return; // no buffer: the delivery layer decided to skip it
 
   const base: Size = { width: builder.width, height: builder.height };
-  const inherit = params['blend-size'] === 'inherit';
-  const overlay: RawRgba = await loadOverlay(ctx, 'blend', buffer, (source) => ({ resize: blendResize(source, base, params) }));
-  scaleAlpha(overlay, alpha);
-  const { left, top } = inherit
-    ? { left: 0, top: 0 }
-    : placeOverlay(overlay, base, params['blend-align'] ?? BLEND_ALIGN, params['blend-pad'] ?? 0, params['blend-x'], params['blend-y']);
-  const visible = clipToBase(overlay, left, top, base);
+  const visible = await loadPlacedOverlay(ctx, 'blend', buffer, base, (source) => blendResize(source, base, params), (size) => blendPlace(size, base, params));
   if (!visible) return;
+  scaleAlpha(visible.image, alpha);
   await blendOnto(ctx, { kind: 'image', ...visible }, mode, isOpaque(visible.image));
 }
 
-function blendResize(source: Size, base: Size, params: RenderParams): OverlayResize {
+/** Where the blend image goes: the top-left corner with blend-size=inherit, else its alignment or position. */
+export function blendPlace(size: Size, base: Size, params: RenderParams): { left: number; top: number } {
+  if (params['blend-size'] === 'inherit') return { left: 0, top: 0 };
+  return placeOverlay(size, base, params['blend-align'] ?? BLEND_ALIGN, params['blend-pad'] ?? 0, params['blend-x'], params['blend-y']);
+}
+
+/** The blend image's size: blend-size=inherit covers the base, else blend-w/blend-h with blend-fit (its own size without them). */
+export function blendResize(source: Size, base: Size, params: RenderParams): OverlayResize {
   if (params['blend-size'] === 'inherit') {
     const crop = params['blend-crop'] ?? (params.fit === 'crop' ? params.crop : undefined);
     return planBox(source, base.width, base.height, 'crop', gravityOf(crop));

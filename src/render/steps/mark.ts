@@ -18,7 +18,8 @@ import type { RenderParams } from '../render-params.ts';
 import type { RawRgba } from '../blend-modes.ts';
 import type { RenderContext } from './context.ts';
 import {
-  clipToBase, compositeLayer, cropRaw, loadOverlay, placeOverlay, planBox, scaleAlpha, shrinkToFit, sideOf, type OverlayResize,
+  clipToBase, compositeLayer, cropRaw, loadOverlay, loadPlacedOverlay, placeOverlay, planBox, scaleAlpha, shrinkToFit, sideOf, type OverlayResize,
+  type PlacedOverlay,
 } from './overlay.ts';
 
 export async function markStep(ctx: RenderContext): Promise<void> {
@@ -29,34 +30,47 @@ export async function markStep(ctx: RenderContext): Promise<void> {
   if (base.width < (params['mark-if-min-width'] ?? 0) || base.height < (params['mark-if-min-height'] ?? 0)) return;
 
   const rotate = params['mark-rot'];
+  const tile = params['mark-tile'] === 'grid';
+  const align = params['mark-align'] ?? (tile ? MARK_TILE_ALIGN : MARK_ALIGN);
+  const pad = params['mark-pad'] ?? MARK_PAD;
+  const place = (size: Size) => placeOverlay(size, base, align, pad, params['mark-x'], params['mark-y']);
+  const alpha = (params['mark-alpha'] ?? 100) / 100;
+  if (!tile && rotate === undefined) {
+    // Only the part of the mark inside the image is decoded.
+    const visible = await loadPlacedOverlay(ctx, 'mark', buffer, base, (source) => markPlan(source, base, params), place);
+    if (!visible) return;
+    scaleAlpha(visible.image, alpha);
+    await compositeMark(ctx, visible);
+    return;
+  }
   let mark = await loadOverlay(ctx, 'mark', buffer, (source) => ({
-    resize: shrinkToFit(markResize(source, base, params), source, base, rotate),
+    resize: markPlan(source, base, params),
     ...(rotate === undefined ? {} : { rotate }),
   }));
   // libvips may round a rotated canvas one pixel beyond the predicted bounds.
   if (mark.width > base.width || mark.height > base.height) {
     mark = cropRaw(mark, 0, 0, Math.min(mark.width, base.width), Math.min(mark.height, base.height));
   }
-  scaleAlpha(mark, (params['mark-alpha'] ?? 100) / 100);
-
-  const tile = params['mark-tile'] === 'grid';
-  const align = params['mark-align'] ?? (tile ? MARK_TILE_ALIGN : MARK_ALIGN);
-  const pad = params['mark-pad'] ?? MARK_PAD;
-  const { left, top } = placeOverlay(mark, base, align, pad, params['mark-x'], params['mark-y']);
+  scaleAlpha(mark, alpha);
+  const { left, top } = place(mark);
   if (tile) {
     await tileMark(ctx, mark, left, top, pad, base);
     return;
   }
   const visible = clipToBase(mark, left, top, base);
-  if (!visible) return;
-  const { image } = visible;
-  await compositeLayer(ctx, {
-    input: image.data,
-    raw: { width: image.width, height: image.height, channels: 4 },
-    left: visible.left,
-    top: visible.top,
-    blend: 'over',
-  });
+  if (visible) await compositeMark(ctx, visible);
+}
+
+async function compositeMark(ctx: RenderContext, { image, left, top }: PlacedOverlay): Promise<void> {
+  await compositeLayer(ctx, { input: image.data, raw: { width: image.width, height: image.height, channels: 4 }, left, top, blend: 'over' });
+}
+
+/**
+ * The mark's size: mark-scale, else mark-w/mark-h with mark-fit, else its own; always shrunk to fit inside
+ * the base, rotation (mark-rot) included.
+ */
+export function markPlan(source: Size, base: Size, params: RenderParams): OverlayResize {
+  return shrinkToFit(markResize(source, base, params), source, base, params['mark-rot']);
 }
 
 function markResize(source: Size, base: Size, params: RenderParams): OverlayResize {

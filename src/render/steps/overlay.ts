@@ -11,6 +11,7 @@ import { isPictorError, PictorError } from '../../errors.ts';
 import { STAGE } from '../builder.ts';
 import { toSharpColor } from '../colors.ts';
 import { blendPixels, SHARP_BLEND, sharpIsExact, type BlendSource, type RawRgba } from '../blend-modes.ts';
+import { sampleBytesOf } from '../decode-cost.ts';
 import { rotatedBounds, type Gravity, type Size } from '../geometry.ts';
 import type { Align, BlendMode } from '../render-params.ts';
 import { mapSharpError } from '../sharp-errors.ts';
@@ -92,6 +93,41 @@ export function shrinkToFit(plan: OverlayResize, source: Size, box: Size, degree
   }
 }
 
+/** What a sub-image's header tells before any pixel is decoded: enough to plan and cost its decoding (cost.ts). */
+export interface SubImageHeader {
+  format: string;
+  /** Oriented size (EXIF orientation applied). */
+  width: number;
+  height: number;
+  channels: number;
+  /** Bytes per sample: 1 for 8-bit images, 2 for 16-bit ones (sharp's `ushort`), 4 for float TIFFs. */
+  sampleBytes: number;
+  /** Progressive JPEG or interlaced PNG: decoded whole. */
+  progressive: boolean;
+  /** The encoded file. */
+  bytes: number;
+}
+
+/** Reads a sub-image's header (no pixels); over the input pixel limit is INPUT_TOO_LARGE, unreadable UNSUPPORTED_IMAGE. */
+export async function readSubImageHeader(label: 'mark' | 'blend' | 'mask', buffer: Buffer, maxInputPixels: number): Promise<SubImageHeader> {
+  return named(label, async () => {
+    const meta = await sharp(buffer, { limitInputPixels: false }).metadata();
+    const { width, height } = meta.autoOrient;
+    if (width * height > maxInputPixels) {
+      throw new PictorError('INPUT_TOO_LARGE', `The ${label} image is ${width}×${height} pixels, more than the limit of ${maxInputPixels}`, { pointer: label });
+    }
+    return {
+      format: String(meta.format),
+      width,
+      height,
+      channels: meta.channels,
+      sampleBytes: sampleBytesOf(meta.depth),
+      progressive: meta.isProgressive === true,
+      bytes: buffer.length,
+    };
+  });
+}
+
 /**
  * Decodes `buffer` (any format sharp reads; EXIF-oriented, first frame), sizes it with the plan that
  * `planFor` returns for its oriented size, rotates it counter-clockwise by `rotate` degrees (imgix's
@@ -103,21 +139,54 @@ export async function loadOverlay(
   buffer: Buffer,
   planFor: (source: Size) => { resize: OverlayResize; rotate?: number },
 ): Promise<RawRgba> {
+  const source = await readSubImageHeader(label, buffer, ctx.maxInputPixels);
+  const { resize, rotate } = planFor(source);
   return named(label, async () => {
-    const meta = await sharp(buffer, { limitInputPixels: false }).metadata();
-    const source = meta.autoOrient;
-    if (source.width * source.height > ctx.maxInputPixels) {
-      throw new PictorError('INPUT_TOO_LARGE', `The ${label} image is ${source.width}×${source.height} pixels, more than the limit of ${ctx.maxInputPixels}`, { pointer: label });
-    }
-    const { resize, rotate } = planFor(source);
     const image = sharp(buffer, { limitInputPixels: ctx.maxInputPixels, failOn: 'error', autoOrient: true });
     applyResize(image, resize);
     // sharp rotates clockwise for positive angles; imgix's mark-rot is counter-clockwise.
     if (rotate) image.rotate(-rotate, { background: TRANSPARENT });
-    const { data, info } = await ctx.builder.exec(image.ensureAlpha().toColourspace('srgb').raw({ depth: 'uchar' }));
-    if (info.channels !== 4) throw new Error(`loadOverlay: expected 4 bands, got ${info.channels}`);
-    return { data, width: info.width, height: info.height };
+    return rawRgba(ctx, image);
   });
+}
+
+/**
+ * Decodes `buffer` sized by the plan `planFor` returns and placed where `place` puts it, keeping only the
+ * part inside `base`: the rest is never decoded into raw pixels (a blend larger than the image keeps its
+ * own size and would otherwise be held whole, then copied once more to clip it). Undefined when no part of
+ * it is inside.
+ */
+export async function loadPlacedOverlay(
+  ctx: RenderContext,
+  label: 'mark' | 'blend',
+  buffer: Buffer,
+  base: Size,
+  planFor: (source: Size) => OverlayResize,
+  place: (size: Size) => { left: number; top: number },
+): Promise<PlacedOverlay | undefined> {
+  const source = await readSubImageHeader(label, buffer, ctx.maxInputPixels);
+  const resize = planFor(source);
+  const size = resizedSize(resize, source);
+  const { left, top } = place(size);
+  const part = visiblePart(size, left, top, base);
+  if (!part) return undefined;
+  const whole = part.width === size.width && part.height === size.height;
+  // sharp extends the edges (blend-fit=clamp) after a post-resize extract, not before: clipped once decoded.
+  const extendsEdges = resize.kind === 'contain' && resize.fill === 'edges';
+  const image = await named(label, async () => {
+    const pipeline = sharp(buffer, { limitInputPixels: ctx.maxInputPixels, failOn: 'error', autoOrient: true });
+    applyResize(pipeline, resize);
+    if (!whole && !extendsEdges) pipeline.extract({ left: part.left - left, top: part.top - top, width: part.width, height: part.height });
+    return rawRgba(ctx, pipeline);
+  });
+  if (whole || !extendsEdges) return { image, left: part.left, top: part.top };
+  return clipToBase(image, left, top, base);
+}
+
+async function rawRgba(ctx: RenderContext, image: Sharp): Promise<RawRgba> {
+  const { data, info } = await ctx.builder.exec(image.ensureAlpha().toColourspace('srgb').raw({ depth: 'uchar' }));
+  if (info.channels !== 4) throw new Error(`loadOverlay: expected 4 bands, got ${info.channels}`);
+  return { data, width: info.width, height: info.height };
 }
 
 function applyResize(image: Sharp, plan: OverlayResize): void {
@@ -193,15 +262,29 @@ export function placeOverlay(size: Size, base: Size, align: Align, pad: number, 
   };
 }
 
-/** The part of an overlay at (left, top) that lies inside `base`, re-based to its new corner; undefined if none. */
-export function clipToBase(image: RawRgba, left: number, top: number, base: Size): { image: RawRgba; left: number; top: number } | undefined {
+/** An overlay at its place in the base. */
+export interface PlacedOverlay {
+  image: RawRgba;
+  left: number;
+  top: number;
+}
+
+/** The rectangle (in the base's coordinates) of an overlay of `size` at (left, top) that lies inside `base`; undefined if none. */
+export function visiblePart(size: Size, left: number, top: number, base: Size): { left: number; top: number; width: number; height: number } | undefined {
   const x0 = Math.max(0, left);
   const y0 = Math.max(0, top);
-  const x1 = Math.min(base.width, left + image.width);
-  const y1 = Math.min(base.height, top + image.height);
+  const x1 = Math.min(base.width, left + size.width);
+  const y1 = Math.min(base.height, top + size.height);
   if (x1 <= x0 || y1 <= y0) return undefined;
-  if (x0 === left && y0 === top && x1 - x0 === image.width && y1 - y0 === image.height) return { image, left, top };
-  return { image: cropRaw(image, x0 - left, y0 - top, x1 - x0, y1 - y0), left: x0, top: y0 };
+  return { left: x0, top: y0, width: x1 - x0, height: y1 - y0 };
+}
+
+/** The part of an overlay at (left, top) that lies inside `base`, re-based to its new corner; undefined if none. */
+export function clipToBase(image: RawRgba, left: number, top: number, base: Size): PlacedOverlay | undefined {
+  const part = visiblePart(image, left, top, base);
+  if (!part) return undefined;
+  if (part.width === image.width && part.height === image.height) return { image, left, top };
+  return { image: cropRaw(image, part.left - left, part.top - top, part.width, part.height), left: part.left, top: part.top };
 }
 
 export function cropRaw(image: RawRgba, left: number, top: number, width: number, height: number): RawRgba {

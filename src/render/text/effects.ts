@@ -2,7 +2,7 @@
  * An ink mask → the RGBA layer that is composited: the text in its colour, over its outline (`txt-line`,
  * the ink grown by that many pixels), over its shadow (`txt-shad`, the ink blurred, darkened and moved
  * down-right). The layer is larger than the mask by `margin` on every side, so nothing of the outline or
- * shadow is cut.
+ * shadow is cut; only the part of it that lands on the image (`window`) is painted and kept.
  */
 import sharp from 'sharp';
 import type { Rgba } from '../colors.ts';
@@ -17,21 +17,45 @@ export interface TextLook {
   shadow?: { sigma: number; offset: number; opacity: number };
 }
 
+interface InkLayer {
+  alpha: Buffer;
+  color: Rgba;
+  opacity: number;
+  dx: number;
+  dy: number;
+}
+
 export interface TextLayer {
   image: RawRgba;
   /** Pixels of layer around the mask on each side. */
   margin: number;
 }
 
-export async function paintText(mask: Mask, look: TextLook, exec: Exec): Promise<TextLayer> {
+/** Pixels the outline and the shadow reach beyond the ink, on every side. */
+export function layerMargin(look: TextLook): number {
   const outline = look.outline ? Math.round(look.outline.width) : 0;
   const shadowReach = look.shadow ? Math.ceil(3 * look.shadow.sigma) + look.shadow.offset : 0;
-  const margin = outline + shadowReach;
+  return outline + shadowReach;
+}
+
+/** A rectangle of the layer (the mask grown by its margin), in the layer's own coordinates. */
+export interface LayerWindow {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+/** Paints the `window` part of the text layer (the whole layer by default) into raw RGBA. */
+export async function paintText(mask: Mask, look: TextLook, exec: Exec, window?: LayerWindow): Promise<TextLayer> {
+  const outline = look.outline ? Math.round(look.outline.width) : 0;
+  const margin = layerMargin(look);
   const width = mask.width + 2 * margin;
   const height = mask.height + 2 * margin;
   const ink = padMask(mask, margin);
+  const area = window ?? { left: 0, top: 0, width, height };
 
-  const layers: { alpha: Buffer; color: Rgba; opacity: number; dx: number; dy: number }[] = [];
+  const layers: InkLayer[] = [];
   if (look.shadow) {
     const { sigma, offset, opacity } = look.shadow;
     const { data } = await exec(sharp(ink, { raw: { width, height, channels: 1 } }).blur(Math.max(0.3, sigma)).toColourspace('b-w').raw({ depth: 'uchar' }));
@@ -42,11 +66,16 @@ export async function paintText(mask: Mask, look: TextLook, exec: Exec): Promise
   }
   layers.push({ alpha: ink, color: look.color, opacity: 1, dx: 0, dy: 0 });
 
-  // Straight-alpha "over", bottom layer first; a pixel no layer covers stays transparent.
-  const out = Buffer.alloc(width * height * 4);
+  const image = composeLayers(layers, width, area);
+  return { image, margin };
+}
+
+/** Straight-alpha "over" of the layers (bottom first) over `area` of the layer; a pixel no layer covers stays transparent. */
+function composeLayers(layers: readonly InkLayer[], width: number, area: LayerWindow): RawRgba {
+  const out = Buffer.alloc(area.width * area.height * 4);
   const weights = layers.map((layer) => (layer.color.a / 255) * layer.opacity / 255);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
+  for (let y = area.top; y < area.top + area.height; y++) {
+    for (let x = area.left; x < area.left + area.width; x++) {
       let r = 0, g = 0, b = 0, a = 0;
       for (let l = 0; l < layers.length; l++) {
         const layer = layers[l]!;
@@ -69,14 +98,14 @@ export async function paintText(mask: Mask, look: TextLook, exec: Exec): Promise
         a = na;
       }
       if (a === 0) continue;
-      const i = (y * width + x) * 4;
+      const i = ((y - area.top) * area.width + (x - area.left)) * 4;
       out[i] = r;
       out[i + 1] = g;
       out[i + 2] = b;
       out[i + 3] = a * 255 + 0.5;
     }
   }
-  return { image: { data: out, width, height }, margin };
+  return { data: out, width: area.width, height: area.height };
 }
 
 function padMask(mask: Mask, margin: number): Buffer {

@@ -51,6 +51,8 @@ const MEASURE_SIZE = 24;
 /** Widest measuring raster, leaving headroom under the rasteriser's 32767 px. */
 const MEASURE_WIDTH = 16000;
 const ELLIPSIS = '\u2026';
+/** How much larger than its scaled measurement a final drawing may come out (hinting, rounding). */
+const DRAWING_SLACK = 1.1;
 /** Final drawings that still overflow lose one more character, at most this many times, then are cut. */
 const RETRIES = 3;
 
@@ -88,6 +90,37 @@ export async function layoutText(
     if (clip === 'fit' || attempt === RETRIES || kept === 0) return cropMask(mask, box.width);
     kept--;
   }
+}
+
+/**
+ * The largest mask `layoutText` can draw for these arguments, from one measurement at a small size: the
+ * ink scaled as layoutText scales it, with room for the final drawing coming out a little larger than its
+ * scaled measurement (never wider than the box: wider drawings are cut, `cut` tells that they may be).
+ * Undefined when nothing is drawn.
+ */
+export async function maskBound(
+  text: string,
+  style: TextStyle,
+  box: TextBox,
+  clip: { position: ClipPosition; ellipsis: boolean } | 'fit',
+  exec: Exec,
+): Promise<(Size & { cut: boolean }) | undefined> {
+  const full = await inkSize(text, style, exec);
+  if (!full) return undefined;
+  let run = scaled(style, box.maxHeight / full.height);
+  const k = run.size / style.size;
+  let ink = { width: full.width * k, height: full.height * k };
+  if (clip === 'fit') {
+    run = scaled(run, Math.min(box.width / ink.width, box.height / ink.height));
+    ink = { width: full.width * (run.size / style.size), height: full.height * (run.size / style.size) };
+  } else if (ink.width > box.width) {
+    const parts = [...graphemes.segment(text)].map((part) => part.segment);
+    const kept = clipped(parts, await fittingCount(parts, run, box.width, clip, exec), clip);
+    ink = (kept === '' ? undefined : await inkSize(kept, run, exec)) ?? { width: 0, height: 0 };
+  }
+  if (run.size < 1 || ink.width === 0) return undefined;
+  const grown = (side: number) => Math.ceil(side * DRAWING_SLACK) + 2;
+  return { width: Math.min(box.width, grown(ink.width)), height: grown(ink.height), cut: grown(ink.width) > box.width };
 }
 
 /** The ink size of `text` at `style.size`, measured at a small size and scaled (exact up to MEASURE_SIZE). */
