@@ -127,7 +127,7 @@ describe('the nginx configuration of docs/production.md', { skip }, () => {
     assert.equal(plain.headers.location, `https://${RENDER_NAME}/sunset.jpg?w=64`);
   });
 
-  it('takes purges over https on the admin name, and serves /metrics there as the scrape configuration reads it', async () => {
+  it('takes purges over https on the admin name, links its API pages with https, and serves /metrics as the scrape configuration reads it', async () => {
     const purge = await request(ADMIN_NAME, '/api/v1/purge', {
       method: 'POST',
       headers: { authorization: `Bearer ${t.apiKey}`, 'content-type': 'application/vnd.api+json' },
@@ -142,6 +142,14 @@ describe('the nginx configuration of docs/production.md', { skip }, () => {
       status = JSON.parse(read.body.toString()).data.attributes.status;
     }
     assert.equal(status, 'completed');
+
+    const page = await request(ADMIN_NAME, '/api/v1/sources?page[size]=1', { headers: { authorization: `Bearer ${t.apiKey}` } });
+    assert.equal(page.status, 200, page.body.toString());
+    const links = JSON.parse(page.body.toString()).links as Record<string, string | null>;
+    assert.ok(links.next, 'two Sources, one a page: there is a next page');
+    for (const link of Object.values(links).filter((each) => each !== null)) {
+      assert.ok(link!.startsWith(`https://${ADMIN_NAME}/api/v1/sources?`), `links say https, as the client asked: ${link}`);
+    }
 
     const scrape = example('prometheus');
     assert.match(scrape, /scheme: https\n/);
