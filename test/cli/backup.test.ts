@@ -100,7 +100,14 @@ describe('pictor backup', () => {
     await fs.mkdir(keyless, { mode: 0o700 });
     await fs.copyFile(file, path.join(keyless, 'pictor.db'));
     const keyId = /with the key ([0-9a-f]+)/.exec((await cli(['backup', path.join(work, 'again.db'), '--data', t.dataDir])).stdout)![1]!;
-    await assert.rejects(startPictor({ dataDir: keyless }), (error: Error) => error.message.includes(keyId) && /secret\.key is missing/.test(error.message));
+    const serve = ['serve', '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--data', keyless, '--assets', t.assetsDir];
+    const refused = await cli(serve).then(
+      () => assert.fail('a server started without the key'),
+      (error: { code: number; stderr: string }) => error,
+    );
+    assert.equal(refused.code, 2, 'exit status 2, which the systemd unit does not restart');
+    assert.ok(refused.stderr.includes(keyId), refused.stderr);
+    assert.match(refused.stderr, /secret\.key is missing/);
   });
 
   it('refuses a PostgreSQL store, a missing store, a missing folder and the store\'s own files, writing nothing', async () => {
