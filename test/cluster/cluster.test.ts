@@ -4,6 +4,7 @@ import pg from 'pg';
 import { startCluster, type TestCluster } from '../helpers/cluster.ts';
 import { DashboardClient } from '../dashboard/http-client.ts';
 import { meanColour, solidImage } from '../helpers/pictor.ts';
+import { skipWithout } from '../helpers/tools.ts';
 
 /**
  * Three real `pictor serve` processes on a real PostgreSQL, behind two real Varnish edges, on loopback:
@@ -17,7 +18,7 @@ const GREEN: [number, number, number] = [30, 200, 30];
 const YELLOW: [number, number, number] = [220, 220, 30];
 const DERIVATIVES = ['/cat.jpg', '/cat.jpg?w=40', '/cat.jpg?w=20&fm=png', '/cat.jpg?w=30&mark=/logo.png'];
 
-describe('a cluster of three nodes behind two edges', { timeout: 240_000 }, () => {
+describe('a cluster of three nodes behind two edges', { timeout: 240_000, skip: skipWithout('varnish') }, () => {
   let cluster: TestCluster;
   before(async () => {
     cluster = await startCluster({

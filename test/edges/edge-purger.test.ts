@@ -8,6 +8,7 @@ import { renderVcl } from '../../src/edges/vcl.ts';
 import { eventually } from '../helpers/pictor.ts';
 import { freePort } from '../helpers/ports.ts';
 import { startVarnish, type TestVarnish } from '../helpers/varnish.ts';
+import { skipWithout } from '../helpers/tools.ts';
 
 /** `/<tag>/<anything>` is tagged with `<tag>` and `all`. */
 function taggedBackend(): http.Server {
@@ -41,7 +42,7 @@ describe('splitKeys', () => {
   });
 });
 
-describe('EdgePurger against real Varnish edges', () => {
+describe('EdgePurger against real Varnish edges', { skip: skipWithout('varnish') }, () => {
   let backend: http.Server;
   let one: TestVarnish;
   let two: TestVarnish;

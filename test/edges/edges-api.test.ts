@@ -10,6 +10,7 @@ import { eventually, solidImage, startPictor, type TestPictor } from '../helpers
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { freePort } from '../helpers/ports.ts';
 import { startVarnish, type TestVarnish } from '../helpers/varnish.ts';
+import { skipWithout } from '../helpers/tools.ts';
 
 const exec = promisify(execFile);
 const cli = (args: string[]) => exec(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args]);
@@ -38,7 +39,7 @@ interface ApiResponse {
   body: any;
 }
 
-describe('Edges API and CLI', () => {
+describe('Edges API and CLI', { skip: skipWithout('varnish') }, () => {
   let t: TestPictor;
   let edge: TestVarnish;
   let api: (method: string, path: string, body?: unknown, key?: string) => Promise<ApiResponse>;
