@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import { cli } from '../helpers/cli.ts';
 import { startCluster, type TestCluster } from '../helpers/cluster.ts';
 import { DashboardClient } from '../dashboard/http-client.ts';
 import { meanColour, solidImage } from '../helpers/pictor.ts';
@@ -94,12 +95,7 @@ describe('a cluster of three nodes behind two edges', { timeout: 240_000, skip: 
     }
 
     const password = 'a long cluster passphrase';
-    const { execFile } = await import('node:child_process');
-    await new Promise<void>((resolve, reject) =>
-      execFile(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'admin', 'set-password', '--password', password, '--database', cluster.databaseUrl], (error) =>
-        error ? reject(error) : resolve(),
-      ),
-    );
+    await cli(['admin', 'set-password', '--password', password, '--database', cluster.databaseUrl]);
     const client = new DashboardClient(cluster.nodes[0]!.adminUrl);
     assert.equal((await client.signIn('admin', password)).status, 303);
     const elsewhere = new DashboardClient(cluster.nodes[1]!.adminUrl);
