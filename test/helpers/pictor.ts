@@ -143,7 +143,11 @@ export function gate(): { wait: () => Promise<void>; open: () => void; waiting: 
   };
 }
 
-export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 5000): Promise<void> {
+/**
+ * Waits until `check` holds. The bound only turns a wait that would never end into a failure: it is generous,
+ * since a loaded machine may take long.
+ */
+export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');

@@ -222,7 +222,7 @@ describe('fuzzing both listeners with random and hostile requests', () => {
   const reasonOf = async (answer: Answer): Promise<string> => {
     if (answer.body !== '' || answer.requestId === undefined) return answer.body;
     const logged = () => server.output().split('\n').find((line) => line.includes(`"reqId":"${answer.requestId}"`));
-    await eventually(() => logged() !== undefined).catch(() => {});
+    await eventually(() => logged() !== undefined, 10_000).catch(() => {});
     return logged() ?? '';
   };
   const options = { numRuns: RUNS, interruptAfterTimeLimit: 120_000, markInterruptAsFailure: false, includeErrorInReport: true };
