@@ -52,7 +52,8 @@ export async function spawnServer(args: string[], env: NodeJS.ProcessEnv = {}, c
     });
   });
   if (!started) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`pictor exited early (${child.exitCode ?? child.signalCode}):\n${output}`);
+    const exit = child.exitCode ?? child.signalCode;
+    if (exit !== null) throw new Error(`pictor exited early (${exit}):\n${output}`);
     child.kill('SIGKILL');
     throw new Error(`pictor did not start in time:\n${output}`);
   }

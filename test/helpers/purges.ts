@@ -15,7 +15,12 @@ export interface PurgeApi {
   apiKey: string;
 }
 
-export async function requestPurge(api: PurgeApi, url: string, attributes: Record<string, unknown> = {}): Promise<{ status: number; body: PurgeDocument }> {
+export interface PurgeAnswer {
+  status: number;
+  body: PurgeDocument;
+}
+
+export async function requestPurge(api: PurgeApi, url: string, attributes: Record<string, unknown> = {}): Promise<PurgeAnswer> {
   const response = await fetch(`${api.adminUrl}/api/v1/purge`, {
     method: 'POST',
     headers: { authorization: `Bearer ${api.apiKey}`, 'content-type': 'application/vnd.api+json' },

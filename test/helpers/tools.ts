@@ -49,7 +49,8 @@ export function toolAvailable(tool: Tool, probe: () => boolean = PROBES[tool]): 
  * (the suite runs, and fails on a missing tool through `assertTool`).
  */
 export function skipWithout(tool: Tool): string | false {
-  if (toolAvailable(tool) || requiredTools().has(tool)) return false;
+  const required = requiredTools(); // read first: a misspelt name stops every run, not only a run that lacks the tool
+  if (toolAvailable(tool) || required.has(tool)) return false;
   return MISSING[tool];
 }
 

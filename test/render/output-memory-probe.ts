@@ -26,7 +26,10 @@ function nativeBytes(): number {
 }
 
 const input = await sharp({ create: { width: 32, height: 32, channels: 3, background: '#c84' } }).png().toBuffer();
-const renderOne = async (i: number): Promise<Buffer> => (await render(input, parseParams(`w=${4 + (i % 24)}&fm=${FORMATS[i % 3]}`).params, OPTIONS)).body;
+const renderOne = async (i: number): Promise<Buffer> => {
+  const { params } = parseParams(`w=${4 + (i % 24)}&fm=${FORMATS[i % 3]}`);
+  return (await render(input, params, OPTIONS)).body;
+};
 for (let i = 0; i < 300; i++) await renderOne(i); // libvips' thread and its memory are warm
 const before = nativeBytes();
 const kept: Buffer[] = [];
