@@ -7,7 +7,7 @@ import { EdgePurger, MAX_KEYS_HEADER_BYTES, splitKeys } from '../../src/edges/ed
 import { renderVcl } from '../../src/edges/vcl.ts';
 import { eventually } from '../helpers/pictor.ts';
 import { freePort } from '../helpers/ports.ts';
-import { startVarnish, type TestVarnish } from '../helpers/varnish.ts';
+import { edgeStatus, startVarnish, type TestVarnish } from '../helpers/varnish.ts';
 import { skipWithout } from '../helpers/tools.ts';
 
 /** `/<tag>/<anything>` is tagged with `<tag>` and `all`. */
@@ -16,17 +16,6 @@ function taggedBackend(): http.Server {
     if (request.url === '/healthz') return void response.end('ok');
     const tag = request.url!.split('/')[1]!;
     response.writeHead(200, { 'cache-control': 'public, max-age=3600', xkey: `${tag} all`, 'content-type': 'text/plain' }).end(request.url);
-  });
-}
-
-function edgeStatus(port: number, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path, agent: false }, (response) => {
-        response.resume();
-        response.on('end', () => resolve(String(response.headers['cache-status']).split(',').at(-1)!.trim()));
-      })
-      .on('error', reject);
   });
 }
 

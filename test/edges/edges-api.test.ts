@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { renderVcl } from '../../src/edges/vcl.ts';
 import { openDatabase } from '../../src/store/db.ts';
@@ -8,7 +7,7 @@ import { cli, runCli } from '../helpers/cli.ts';
 import { eventually, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { freePort } from '../helpers/ports.ts';
-import { startVarnish, type TestVarnish } from '../helpers/varnish.ts';
+import { edgeStatus, startVarnish, type TestVarnish } from '../helpers/varnish.ts';
 import { skipWithout } from '../helpers/tools.ts';
 
 const cliError = async (args: string[]): Promise<string> => {
@@ -16,17 +15,6 @@ const cliError = async (args: string[]): Promise<string> => {
   if (code === 0) throw new Error(`pictor ${args.join(' ')} succeeded`);
   return stderr;
 };
-
-function edgeStatus(port: number, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path, agent: false }, (response) => {
-        response.resume();
-        response.on('end', () => resolve(String(response.headers['cache-status']).split(',').at(-1)!.trim()));
-      })
-      .on('error', reject);
-  });
-}
 
 interface ApiResponse {
   status: number;

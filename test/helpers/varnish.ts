@@ -119,6 +119,18 @@ export async function startVarnish(options: { vcl: string; name: string; storage
   };
 }
 
+/** GETs `path` from the edge on `port`: the edge's own entry in Cache-Status (the last one, RFC 9211). */
+export function edgeStatus(port: number, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path, agent: false }, (response) => {
+        response.resume();
+        response.on('end', () => resolve(String(response.headers['cache-status']).split(',').at(-1)!.trim()));
+      })
+      .on('error', reject);
+  });
+}
+
 /** The PIDs whose parent is `pid` (from /proc). */
 function childrenOf(pid: number): number[] {
   const children: number[] = [];
