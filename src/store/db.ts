@@ -218,13 +218,22 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE takedowns ADD COLUMN origin_note TEXT;`,
 ];
 
+/**
+ * Applies the steps not applied yet. Processes may open a new data directory at once (a CLI beside a starting
+ * server, two servers): each step reads the version under the write lock (BEGIN IMMEDIATE), so exactly one of
+ * them applies it and the others see it done.
+ */
 function migrate(db: Db): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
-  for (let i = version; i < MIGRATIONS.length; i++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[i]!);
-      db.pragma(`user_version = ${i + 1}`);
-    })();
+  if ((db.pragma('user_version', { simple: true }) as number) >= MIGRATIONS.length) return;
+  const step = db.transaction((): boolean => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version >= MIGRATIONS.length) return false;
+    db.exec(MIGRATIONS[version]!);
+    db.pragma(`user_version = ${version + 1}`);
+    return true;
+  });
+  while (step.immediate()) {
+    // one step per transaction, as before: a failed step leaves the ones before it applied
   }
 }
 

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -15,10 +15,6 @@ export interface TestNginx {
   /** What nginx wrote to standard error (its error log). */
   output(): string;
   stop(): Promise<void>;
-}
-
-export function nginxAvailable(): boolean {
-  return spawnSync('nginx', ['-v']).status === 0;
 }
 
 /** A temporary directory for an nginx; readable by its workers, which run as another user when started as root. */

@@ -11,7 +11,8 @@ import https from 'node:https';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { nginxAvailable, nginxDir, startNginx, type TestNginx } from '../helpers/nginx.ts';
+import { nginxDir, startNginx, type TestNginx } from '../helpers/nginx.ts';
+import { skipWithout } from '../helpers/tools.ts';
 import { rawGet, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
 import { freePort } from '../helpers/ports.ts';
 import { example, substitute } from './guide.ts';
@@ -21,11 +22,7 @@ const ADMIN_NAME = 'admin.example.com';
 /** The domain of a second Source: the one name this test adds to the configuration, as the guide says to. */
 const PHOTOS_NAME = 'photos.example.com';
 
-const skip = !nginxAvailable()
-  ? 'nginx is not installed (Debian package nginx; .ci/run installs it)'
-  : spawnSync('openssl', ['version']).status !== 0
-    ? 'openssl is not installed'
-    : false;
+const skip = skipWithout('nginx');
 
 interface Answer {
   status: number;

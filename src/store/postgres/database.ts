@@ -220,6 +220,9 @@ export const PG_MIGRATIONS: readonly string[] = [
   `ALTER TABLE takedowns ADD COLUMN origin_object TEXT;
    ALTER TABLE takedowns ADD COLUMN sha256 TEXT;
    ALTER TABLE takedowns ADD COLUMN origin_note TEXT;`,
+  // The defaults SQLite has (db.ts): a purge matches the exact path, a Source is enabled.
+  `ALTER TABLE purge_log ALTER COLUMN match SET DEFAULT 'exact';
+   ALTER TABLE sources ALTER COLUMN enabled SET DEFAULT true;`,
 ];
 
 /** Applies the migrations not applied yet; safe when several nodes start at once. */
