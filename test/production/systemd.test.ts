@@ -122,7 +122,9 @@ describe('Pictor under the unit\'s restrictions', { skip: sandboxMissing }, () =
     fs.writeFileSync(path.join(assets, 'sunset.jpg'), await solidImage(120, 80, [220, 120, 40]));
     fs.writeFileSync(path.join(assets, 'mark.svg'), '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><circle cx="20" cy="20" r="18" fill="red"/></svg>');
     // The unit's User= is a system user; `nobody` stands for it when it can read this checkout.
-    const nobodyReads = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'test', '-r', 'src/cli/index.ts']).status === 0;
+    const nobody = ['--reuid=65534', '--regid=65534', '--clear-groups'];
+    const nobodyReads = spawnSync('setpriv', [...nobody, 'test', '-r', 'src/cli/index.ts']).status === 0 &&
+      spawnSync('setpriv', [...nobody, 'test', '-x', process.execPath]).status === 0;
     uid = nobodyReads ? 65534 : 0;
     fs.chownSync(data, uid, uid);
     fs.chmodSync(work, 0o755);
