@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { assetScope, Freshness } from '../src/cache/freshness.ts';
 import type { PurgeRecord } from '../src/purge/model.ts';
 import { PurgeRetention } from '../src/purge/retention.ts';
-import { openDatabase, type Db } from '../src/store/db.ts';
-import { PurgeStore } from '../src/store/purge-store.ts';
+import { openDatabase, type Db } from '../src/store/sqlite/db.ts';
+import { PurgeStore } from '../src/store/sqlite/purge-store.ts';
 
 const SIZES = (process.env.BENCH_PURGES ?? '10000,200000').split(',').map(Number);
 const SOURCE = 'a'.repeat(24);

@@ -43,20 +43,14 @@ import { SourceRegistry, type RegistryOptions } from './sources/registry.ts';
 import { contentIds } from './sources/origin.ts';
 import { OutboundPreflight } from './sources/outbound-guard.ts';
 import { SourceService } from './sources/source-service.ts';
-import { getMeta, setMeta } from './store/db.ts';
-import { SqliteAssetStore } from './store/asset-store.ts';
-import { SqliteEdgeStore } from './store/edge-store.ts';
-import { PgAssetStore } from './store/postgres/asset-store.ts';
-import { PgEdgeStore } from './store/postgres/edge-store.ts';
+import { getMeta, setMeta } from './store/sqlite/db.ts';
 import { clusterId } from './store/postgres/database.ts';
 import { Cluster } from './cluster/cluster.ts';
-import { GroupCommit } from './store/group-commit.ts';
+import { GroupCommit } from './store/sqlite/group-commit.ts';
 import { openStores } from './store/open-stores.ts';
 import { storeFault } from './store/store-errors.ts';
-import { PurgeStore } from './store/purge-store.ts';
+import { PurgeStore } from './store/sqlite/purge-store.ts';
 import type { Stores } from './store/stores.ts';
-import { SqliteTakedownStore } from './store/takedown-store.ts';
-import { PgTakedownStore } from './store/postgres/takedown-store.ts';
 import { TakedownGate } from './takedown/takedown-gate.ts';
 import { Takedowns } from './takedown/takedowns.ts';
 import { startVideo } from './video/index.ts';
@@ -187,7 +181,7 @@ export class Pictor {
     void ready.then(() => logger.debug({ files: disk.files, bytes: disk.bytes }, 'disk cache index rebuilt'));
 
     // Assets are indexed as they are first served: the origin cache tells of every file it fetched.
-    const assetStore = stores.kind === 'sqlite' ? new SqliteAssetStore(stores.sqliteDb) : new PgAssetStore(stores.pgPool);
+    const assetStore = stores.assets;
     const assetIndexer = (this.assetIndexer = new AssetIndexer(assetStore, (error) => logger.debug({ err: error }, 'an asset could not be indexed')));
     const originCache = new OriginCache(
       freshness,
@@ -216,14 +210,14 @@ export class Pictor {
     });
     const decodedMasters = new DecodedMasters(options.decodedMemoryBytes);
     // Takedowns are loaded before anything is served, and followed as other nodes or processes change them.
-    const takedownStore = stores.kind === 'sqlite' ? new SqliteTakedownStore(stores.sqliteDb) : new PgTakedownStore(stores.pgPool, stores.url);
+    const takedownStore = stores.takedowns;
     const takedownGate = (this.takedownGate = new TakedownGate(takedownStore, options.publicUrl));
     await takedownGate.open((error) => logger.warn({ err: error }, 'takedowns changed elsewhere could not be read; keeping the ones in memory'));
     // The Assets API shows each video's processing state; the Asset Manager is built further down.
     const late: { assets?: AssetService } = {};
     const video = await startVideo(
       options,
-      stores,
+      stores.videos,
       sources,
       renderer,
       (error, what) => logger.warn({ err: error }, `video: failed ${what}`),
@@ -261,7 +255,7 @@ export class Pictor {
     const nodeId = options.nodeId ?? defaultNodeId(renderAddress.port);
 
     const edgePurger = (this.edgePurger = new EdgePurger());
-    const edges = new EdgeService(stores.kind === 'sqlite' ? new SqliteEdgeStore(stores.sqliteDb) : new PgEdgeStore(stores.pgPool), edgePurger);
+    const edges = new EdgeService(stores.edges, edgePurger);
     const edgePhase = (this.edgePhase = new EdgePhase(edges, edgePurger, (scopes) => scopes.flatMap(edgeKeysForPurge), (error) =>
       logger.debug({ err: error }, 'the second purge of the edges failed'),
     ));

@@ -1,7 +1,7 @@
 import type { PurgeCoordinator } from '../cluster/coordinator.ts';
 import type { SourceRegistry } from '../sources/registry.ts';
 import type { PgPurgeLog } from '../store/postgres/purge-log.ts';
-import type { PurgeListQuery } from '../store/purge-store.ts';
+import type { PurgeListQuery } from '../store/sqlite/purge-store.ts';
 import { storeFault } from '../store/store-errors.ts';
 import type { PurgeRecord } from './model.ts';
 import { assetPurgeRecord, purgeRecord, scopeOf, sourcePurgeRecord } from './purge-request.ts';

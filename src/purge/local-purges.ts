@@ -1,6 +1,6 @@
 import type { SourceRegistry } from '../sources/registry.ts';
-import type { GroupCommit } from '../store/group-commit.ts';
-import type { PurgeListQuery, PurgeStore } from '../store/purge-store.ts';
+import type { GroupCommit } from '../store/sqlite/group-commit.ts';
+import type { PurgeListQuery, PurgeStore } from '../store/sqlite/purge-store.ts';
 import type { PurgeApplier } from './purge-applier.ts';
 import type { PurgeRecord } from './model.ts';
 import { assetPurgeRecord, purgeRecord, sourcePurgeRecord } from './purge-request.ts';

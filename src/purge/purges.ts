@@ -1,4 +1,4 @@
-import type { PurgeListQuery } from '../store/purge-store.ts';
+import type { PurgeListQuery } from '../store/sqlite/purge-store.ts';
 import type { PurgeRecord } from './model.ts';
 
 export interface PurgeRequest {

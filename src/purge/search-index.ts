@@ -1,4 +1,4 @@
-import type { PurgeStore } from '../store/purge-store.ts';
+import type { PurgeStore } from '../store/sqlite/purge-store.ts';
 import { BackgroundJob } from './background-job.ts';
 
 /**

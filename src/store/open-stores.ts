@@ -1,7 +1,8 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { ensureDataDir } from './data-dir.ts';
 import { describeUrl, openPostgresStores } from './postgres/stores.ts';
-import { openSqliteStores } from './sqlite-stores.ts';
+import { openSqliteStores } from './sqlite/stores.ts';
 import type { Stores } from './stores.ts';
 
 export interface StoreSettings {
@@ -28,8 +29,21 @@ export async function openStores(settings: StoreSettings): Promise<Stores> {
 }
 
 /** The SQLite file of a data directory. */
-export function sqliteFile(dataDir: string): string {
+function sqliteFile(dataDir: string): string {
   return path.join(dataDir, 'pictor.db');
+}
+
+/**
+ * Whether there is a store to read: a data directory's SQLite file exists; a database URL names one (whether
+ * it can be reached is known only once it is opened).
+ */
+export function storeExists(settings: Pick<StoreSettings, 'dataDir' | 'databaseUrl'>): boolean {
+  return settings.databaseUrl !== undefined || fs.existsSync(sqliteFile(settings.dataDir));
+}
+
+/** Where the stores are, for a message that says what cannot be used: `the store in /x`, `the database host:port/db`. */
+export function storeLocation(settings: Pick<StoreSettings, 'dataDir' | 'databaseUrl'>): string {
+  return settings.databaseUrl === undefined ? `the store in ${settings.dataDir}` : `the database ${describeUrl(settings.databaseUrl)}`;
 }
 
 /** What `openStores` would open, as `Stores.describe` says it once open: `SQLite at /x/pictor.db`, `PostgreSQL at host:port/db`. */

@@ -8,8 +8,8 @@ import sharp from 'sharp';
 import { startOrigin, type TestOrigin } from '../helpers/origin-server.ts';
 import { eventually, gate, solidImage } from '../helpers/pictor.ts';
 import { spawnServer } from '../helpers/process.ts';
-import { openDatabase } from '../../src/store/db.ts';
-import { PurgeStore } from '../../src/store/purge-store.ts';
+import { openDatabase } from '../../src/store/sqlite/db.ts';
+import { PurgeStore } from '../../src/store/sqlite/purge-store.ts';
 
 interface Answer {
   status: number;

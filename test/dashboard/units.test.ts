@@ -16,10 +16,10 @@ import { fieldForPointer, formToAttributes, parseParams, recordToFormValues } fr
 import type { PurgeRecord } from '../../src/purge/model.ts';
 import { DEFAULT_DEPLOYMENT, type SourceRecord } from '../../src/sources/model.ts';
 import { SourceService } from '../../src/sources/source-service.ts';
-import type { Db } from '../../src/store/db.ts';
-import { PurgeStore } from '../../src/store/purge-store.ts';
-import { openSqliteStores } from '../../src/store/sqlite-stores.ts';
-import type { SqliteStores } from '../../src/store/stores.ts';
+import { openDatabase, type Db } from '../../src/store/sqlite/db.ts';
+import { PurgeStore } from '../../src/store/sqlite/purge-store.ts';
+import { openStores } from '../../src/store/open-stores.ts';
+import type { Stores } from '../../src/store/stores.ts';
 
 describe('html template', () => {
   it('escapes every interpolated value, except html fragments; arrays are joined; null, undefined and false render nothing', () => {
@@ -32,14 +32,15 @@ describe('html template', () => {
 
 describe('sessions and accounts', () => {
   let dir: string;
-  let stores: SqliteStores;
+  let stores: Stores;
   let db: Db;
   before(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-dash-'));
-    stores = openSqliteStores(dir, undefined);
-    db = stores.sqliteDb;
+    stores = await openStores({ dataDir: dir });
+    db = openDatabase(dir);
   });
   after(async () => {
+    db.close();
     await stores.close();
     await fs.rm(dir, { recursive: true, force: true });
   });
@@ -207,7 +208,7 @@ describe('Source form ↔ Sources API attributes', () => {
 
   it('round-trips through the service: a Source read into the form and saved unchanged stays the same', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-form-'));
-    const formStores = openSqliteStores(dir, undefined);
+    const formStores = await openStores({ dataDir: dir });
     try {
       const service = new SourceService(formStores.sources, { folderRoots: [] });
       const created = await service.create({

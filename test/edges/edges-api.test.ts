@@ -4,8 +4,7 @@ import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { renderVcl } from '../../src/edges/vcl.ts';
-import { openDatabase } from '../../src/store/db.ts';
-import { SqliteEdgeStore } from '../../src/store/edge-store.ts';
+import { openStores } from '../../src/store/open-stores.ts';
 import { eventually, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { freePort } from '../helpers/ports.ts';
@@ -110,13 +109,12 @@ describe('Edges API and CLI', () => {
     await api('POST', '/api/v1/edges', edgeDocument({ name: 'edge-r', url: edge.url }));
     await api('POST', '/api/v1/edges', edgeDocument({ name: 'edge-down', url: `http://127.0.0.1:${await freePort()}` }));
     // Taken out as the purge pipeline does when an edge misses a purge.
-    const db = openDatabase(t.dataDir);
+    const stores = await openStores({ dataDir: t.dataDir });
     try {
-      const store = new SqliteEdgeStore(db);
-      await store.setInRotation('edge-r', false, 'no answer within 500 ms');
-      await store.setInRotation('edge-down', false, 'no answer within 500 ms');
+      await stores.edges.setInRotation('edge-r', false, 'no answer within 500 ms');
+      await stores.edges.setInRotation('edge-down', false, 'no answer within 500 ms');
     } finally {
-      db.close();
+      await stores.close();
     }
     await edgeStatus(edge.port, '/a.jpg?w=5');
     assert.match(await edgeStatus(edge.port, '/a.jpg?w=5'), /; hit/);

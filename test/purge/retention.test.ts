@@ -6,9 +6,9 @@ import { after, describe, it } from 'node:test';
 import { assetRef, assetScope, Freshness, prefixScope } from '../../src/cache/freshness.ts';
 import { PurgeRetention } from '../../src/purge/retention.ts';
 import type { PurgeRecord } from '../../src/purge/model.ts';
-import { openDatabase } from '../../src/store/db.ts';
-import { LAZY_COMMIT_MS } from '../../src/store/group-commit.ts';
-import { PurgeStore } from '../../src/store/purge-store.ts';
+import { openDatabase } from '../../src/store/sqlite/db.ts';
+import { LAZY_COMMIT_MS } from '../../src/store/sqlite/group-commit.ts';
+import { PurgeStore } from '../../src/store/sqlite/purge-store.ts';
 import { meanColour, rawGet, solidImage, startPictor } from '../helpers/pictor.ts';
 
 const DAY = 24 * 3600 * 1000;

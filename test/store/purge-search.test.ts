@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { PurgeRecord } from '../../src/purge/model.ts';
-import { openDatabase, type Db } from '../../src/store/db.ts';
-import { PurgeStore } from '../../src/store/purge-store.ts';
+import { openDatabase, type Db } from '../../src/store/sqlite/db.ts';
+import { PurgeStore } from '../../src/store/sqlite/purge-store.ts';
 
 function record(n: number, url: string): PurgeRecord {
   return {

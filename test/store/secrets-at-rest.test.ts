@@ -11,7 +11,7 @@ import S3rver from 's3rver';
 import { Pictor } from '../../src/app.ts';
 import { resolveOptions } from '../../src/config/options.ts';
 import type { SourceRecord } from '../../src/sources/model.ts';
-import { openDatabase } from '../../src/store/db.ts';
+import { openDatabase } from '../../src/store/sqlite/db.ts';
 import { keyId, newSecretKey, SecretKeyError } from '../../src/store/secret-box.ts';
 import { readKeyFile } from '../../src/store/secret-keys.ts';
 import { rawGet, solidImage } from '../helpers/pictor.ts';

@@ -1,5 +1,5 @@
 import type { PurgeRecord, PurgeReport } from '../../purge/model.ts';
-import type { PurgeListQuery } from '../purge-store.ts';
+import type { PurgeListQuery } from '../sqlite/purge-store.ts';
 import { LOCKS, withTransaction, type PgPool } from './database.ts';
 
 /** NOTIFY channels: a purge was appended (payload: its sequence number); a node applied purges. */

@@ -44,6 +44,10 @@ export class PgSourceStore implements SourceStore {
     private readonly secrets: () => Promise<SecretBox>,
   ) {}
 
+  async checkKeys(): Promise<void> {
+    await this.secrets();
+  }
+
   async all(): Promise<SourceRecord[]> {
     const { rows } = await this.pool.query<SourceRow>(`SELECT ${COLUMNS} FROM sources ORDER BY created_at, created_seq`);
     const box = await this.secrets();

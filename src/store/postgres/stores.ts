@@ -3,7 +3,11 @@ import { checkSameKeys, secretBoxFor } from '../secret-keys.ts';
 import { SEALING_KEY_META, sealingKeyIds } from '../source-secrets.ts';
 import type { AccountStore, ApiKeyRow, ApiKeyStore, DeviceRow, DeviceStore, MetaStore, PostgresStores, RateLimitStore, SessionRow, SessionStore } from '../stores.ts';
 import { createPool, LOCKS, migrate, PG_MIGRATIONS, withTransaction, type PgPool } from './database.ts';
+import { PgAssetStore } from './asset-store.ts';
+import { PgEdgeStore } from './edge-store.ts';
 import { PgSourceStore, storedSecretRows } from './source-store.ts';
+import { PgTakedownStore } from './takedown-store.ts';
+import { PgVideoStore } from './video-store.ts';
 
 /**
  * The stores of a cluster: one PostgreSQL database shared by every node (and the CLI). Migrations run here
@@ -36,6 +40,10 @@ export async function openPostgresStores(url: string, dataDir: string, secretKey
       accounts: new PgAccountStore(pool),
       sessions: new PgSessionStore(pool),
       devices: new PgDeviceStore(pool),
+      assets: new PgAssetStore(pool),
+      edges: new PgEdgeStore(pool),
+      takedowns: new PgTakedownStore(pool, url),
+      videos: new PgVideoStore(pool),
       rateLimiter: (name, ratePerSecond, burst) => new PgRateLimit(pool, name, ratePerSecond, burst),
       exclusive: (fn) => exclusive(pool, LOCKS.bootstrap, fn),
       close: () => pool.end(),

@@ -1,13 +1,17 @@
 import path from 'node:path';
-import { RateLimiter } from '../auth/rate-limit.ts';
+import { RateLimiter } from '../../auth/rate-limit.ts';
+import type { SecretBox } from '../secret-box.ts';
+import { checkSameKeys, secretBoxFor } from '../secret-keys.ts';
+import { SEALING_KEY_META } from '../source-secrets.ts';
+import type { AccountStore, MetaStore, RateLimitStore, SessionRow, SessionStore, SqliteStores } from '../stores.ts';
 import { SqliteApiKeyStore } from './api-key-store.ts';
+import { SqliteAssetStore } from './asset-store.ts';
 import { getMeta, openDatabase, setMeta, type Db } from './db.ts';
 import { forgetDevices, SqliteDeviceStore } from './device-store.ts';
-import type { SecretBox } from './secret-box.ts';
-import { checkSameKeys, openSecrets } from './secret-keys.ts';
-import { SEALING_KEY_META } from './source-secrets.ts';
-import { SqliteSourceStore } from './source-store.ts';
-import type { AccountStore, MetaStore, RateLimitStore, SessionRow, SessionStore, SqliteStores } from './stores.ts';
+import { SqliteEdgeStore } from './edge-store.ts';
+import { SqliteSourceStore, storedKeyIds } from './source-store.ts';
+import { SqliteTakedownStore } from './takedown-store.ts';
+import { SqliteVideoStore } from './video-store.ts';
 
 /**
  * The stores of one machine: one SQLite file under the data directory. A server and the CLI may use it at
@@ -34,6 +38,10 @@ export function openSqliteStores(dataDir: string, secretKeys: Buffer[] | undefin
       accounts: new SqliteAccountStore(db),
       sessions: new SqliteSessionStore(db),
       devices: new SqliteDeviceStore(db),
+      assets: new SqliteAssetStore(db),
+      edges: new SqliteEdgeStore(db),
+      takedowns: new SqliteTakedownStore(db),
+      videos: new SqliteVideoStore(db),
       rateLimiter: (_name, ratePerSecond, burst) => new MemoryRateLimit(ratePerSecond, burst),
       exclusive: (fn) => exclusive(db, fn),
       close: async () => {
@@ -44,6 +52,14 @@ export function openSqliteStores(dataDir: string, secretKeys: Buffer[] | undefin
     db.close();
     throw error;
   }
+}
+
+/**
+ * The SecretBox of a data directory: from `envKeys` (already validated), else from the key file, which is
+ * created when missing — unless the database already holds secrets, which a new key could not read.
+ */
+function openSecrets(db: Db, dataDir: string, envKeys: Buffer[] | undefined): SecretBox {
+  return secretBoxFor(dataDir, envKeys, () => ({ inUse: [...storedKeyIds(db)], recorded: getMeta(db, SEALING_KEY_META) }));
 }
 
 /**

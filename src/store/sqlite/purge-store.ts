@@ -1,5 +1,5 @@
 import { getMeta, setMeta, type Db } from './db.ts';
-import type { PurgeRecord, PurgeReport } from '../purge/model.ts';
+import type { PurgeRecord, PurgeReport } from '../../purge/model.ts';
 
 const MARK_FLOOR = 'mark_floor';
 

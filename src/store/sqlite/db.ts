@@ -1,6 +1,6 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { ensureDataDir, restrictDatabaseFiles } from './data-dir.ts';
+import { ensureDataDir, restrictDatabaseFiles } from '../data-dir.ts';
 
 export type Db = Database.Database;
 

@@ -1,5 +1,5 @@
 import type { Db } from './db.ts';
-import { storeFault } from './store-errors.ts';
+import { storeFault } from '../store-errors.ts';
 
 /** How long a lazy write may wait for a commit to ride along with before it is committed on its own. */
 export const LAZY_COMMIT_MS = 50;
