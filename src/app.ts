@@ -7,7 +7,6 @@ import { AssetIndexer } from './assets/asset-indexer.ts';
 import { AssetService } from './assets/asset-service.ts';
 import { DerivativeCache, type DerivativeMeta } from './cache/derivative-cache.ts';
 import { DiskStore } from './cache/disk-store.ts';
-import { Freshness } from './cache/freshness.ts';
 import { MemoryLru } from './cache/memory-lru.ts';
 import { OriginCache, type MasterMeta } from './cache/origin-cache.ts';
 import { bootstrap, type Bootstrapped } from './bootstrap.ts';
@@ -15,9 +14,9 @@ import { defaultNodeId, type PictorOptions } from './config/options.ts';
 import { DeliveryService } from './delivery/delivery-service.ts';
 import { DecodedMasters } from './render/decoded-masters.ts';
 import { EdgePurger } from './edges/edge-purger.ts';
-import { contentEdgeKeys, edgeKeysForPurge } from './edges/edge-keys.ts';
+import { contentEdgeKeys } from './edges/edge-keys.ts';
 import { EdgeService } from './edges/edge-service.ts';
-import { EdgePhase } from './purge/edge-phase.ts';
+import { EdgePhase } from './edges/edge-phase.ts';
 import { configureSharp } from './render/runtime.ts';
 import { RenderAdmission } from './delivery/render-admission.ts';
 import { Renderer } from './delivery/renderer.ts';
@@ -32,24 +31,21 @@ import { createRenderServer, type RenderListener } from './http/render-server.ts
 import { Health } from './observability/health.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
-import { PurgeApplier } from './purge/purge-applier.ts';
-import { LocalPurges } from './purge/local-purges.ts';
-import type { Purges } from './purge/purges.ts';
-import type { PurgeRecord } from './purge/model.ts';
+import type { PurgeRecord } from './store/purge-log.ts';
 import { BackgroundJob } from './purge/background-job.ts';
-import { PurgeRetention, type RetentionStore } from './purge/retention.ts';
+import { PurgeCoordinator } from './purge/coordinator.ts';
+import { PurgeLedger } from './purge/ledger.ts';
+import { PurgeRetention } from './purge/retention.ts';
+import { VerdictStep } from './purge/verdict.ts';
+import { PurgedSpace } from './cache/purged-space.ts';
+import { nodeMembership, type Membership } from './cluster/membership.ts';
 import { PurgeSearchIndex } from './purge/search-index.ts';
 import { SourceRegistry, type RegistryOptions } from './sources/registry.ts';
 import { contentIds } from './sources/origin.ts';
 import { OutboundPreflight } from './sources/outbound-guard.ts';
 import { SourceService } from './sources/source-service.ts';
-import { getMeta, setMeta } from './store/sqlite/db.ts';
-import { clusterId } from './store/postgres/database.ts';
-import { Cluster } from './cluster/cluster.ts';
-import { GroupCommit } from './store/sqlite/group-commit.ts';
 import { openStores } from './store/open-stores.ts';
 import { storeFault } from './store/store-errors.ts';
-import { PurgeStore } from './store/sqlite/purge-store.ts';
 import type { Stores } from './store/stores.ts';
 import { TakedownGate } from './takedown/takedown-gate.ts';
 import { Takedowns } from './takedown/takedowns.ts';
@@ -104,8 +100,10 @@ export class Pictor {
   private sources: SourceRegistry | undefined;
   private render: RenderListener | undefined;
   private admin: FastifyInstance | undefined;
-  private purges: Purges | undefined;
-  private cluster: Cluster | undefined;
+  private ledger: PurgeLedger | undefined;
+  private purges: PurgeCoordinator | undefined;
+  private membership: Membership | undefined;
+  private purgedSpace: PurgedSpace | undefined;
   private edgePurger: EdgePurger | undefined;
   private edgePhase: EdgePhase | undefined;
   private disk: DiskStore<MasterMeta | DerivativeMeta> | undefined;
@@ -134,7 +132,7 @@ export class Pictor {
     const { options, logger, metrics, health } = this;
     configureSharp(options.renderThreads);
     // A missing or wrong secret key stops the start here (SecretKeyError, reported by the caller); nothing was changed.
-    const stores = (this.stores = await openStores(options));
+    const stores = (this.stores = await openStores({ ...options, onWriteOutcome: (problem) => health.report('store', problem) }));
     const keys = new ApiKeys(stores.apiKeys);
 
     const registryOptions = {
@@ -151,27 +149,12 @@ export class Pictor {
     const { defaultSourceId, firstApiKey, firstAdminPassword, sources } = await this.prepareStores(stores, registryOptions);
     const accounts = new AdminAccounts(stores.accounts);
 
-    // Freshness: on one node, from the marks in SQLite; in a cluster, from a snapshot of the purge log, whose
-    // sequence numbers are the cluster's (so cache files live under the cluster's id: numbers of another
-    // database's log would mean nothing).
-    let freshness: Freshness;
-    let cacheDir = path.join(options.dataDir, 'cache');
-    let purgeStore: PurgeStore | undefined;
-    if (stores.kind === 'sqlite') {
-      const db = stores.sqliteDb;
-      purgeStore = new PurgeStore(db);
-      freshness = new Freshness(purgeStore.marks(), Number(getMeta(db, 'seq_reserved') ?? 0), (upTo) => setMeta(db, 'seq_reserved', String(upTo)), purgeStore.floor());
-    } else {
-      const cluster = (this.cluster = await Cluster.open({
-        pool: stores.pgPool,
-        databaseUrl: options.databaseUrl!,
-        leaseSeconds: options.nodeLeaseSeconds,
-        serveWhenIsolated: options.serveWhenIsolated,
-        onError: (error, during) => logger.warn({ err: error }, `cluster: failed ${during}; trying again`),
-      }));
-      freshness = cluster.freshness;
-      cacheDir = path.join(options.dataDir, `cache-${(await clusterId(stores.pgPool)).slice(0, 8)}`);
-    }
+    // Freshness from the purge log's snapshot. A shared log's sequence numbers are the cluster's, so cache
+    // files live under its id: numbers of another database's log would mean nothing.
+    const ledger = (this.ledger = await PurgeLedger.open(stores.purgeLog));
+    const freshness = ledger.view;
+    const shared = stores.purgeLog.shared;
+    const cacheDir = path.join(options.dataDir, shared ? `cache-${(await shared.id()).slice(0, 8)}` : 'cache');
     const disk = (this.disk = new DiskStore<MasterMeta | DerivativeMeta>(cacheDir, options.diskCacheBytes, {
       health: (problem) => health.report('disk-cache', problem),
       writeError: (code) => metrics.cacheWriteErrors.inc({ code }),
@@ -244,10 +227,12 @@ export class Pictor {
 
     // The render listener opens first (its port names the node), but answers 503 until the node has caught up
     // with the purge log: nothing is served before every purge this node missed is applied.
-    let joined = stores.kind === 'sqlite';
-    const cluster = this.cluster;
-    const unavailable = (): string | undefined =>
-      !joined ? 'this node is starting and replaying the purge log' : cluster?.unavailableReason();
+    const membership = (this.membership = nodeMembership(stores, ledger, {
+      leaseSeconds: options.nodeLeaseSeconds,
+      serveWhenIsolated: options.serveWhenIsolated,
+      onError: (error, during) => logger.warn({ err: error }, `cluster: failed ${during}; trying again`),
+    }));
+    const unavailable = (): string | undefined => membership.unavailableReason();
     const render = (this.render = createRenderServer(delivery, metrics, logger, health, unavailable));
     const renderAddress = await render.listen(options.host, options.port);
     const renderUrl = displayUrl(renderAddress);
@@ -256,39 +241,35 @@ export class Pictor {
 
     const edgePurger = (this.edgePurger = new EdgePurger());
     const edges = new EdgeService(stores.edges, edgePurger);
-    const edgePhase = (this.edgePhase = new EdgePhase(edges, edgePurger, (scopes) => scopes.flatMap(edgeKeysForPurge), (error) =>
-      logger.debug({ err: error }, 'the second purge of the edges failed'),
-    ));
-    const onCompleted = (record: PurgeRecord): void =>
-      metrics.purgeCompletionSeconds.observe({ status: record.status }, ((record.completedAt ?? Date.now()) - record.createdAt) / 1000);
+    const edgePhase = (this.edgePhase = new EdgePhase(edges, edgePurger, (error) => logger.debug({ err: error }, 'the second purge of the edges failed')));
+    const purgedSpace = (this.purgedSpace = new PurgedSpace(originCache, disk));
+    ledger.onApplied((entries) => purgedSpace.applied(entries));
+    const verdict = new VerdictStep(async (record) => {
+      const source = sources.get(record.sourceId);
+      return source && originCache.verdictAsker(source.record, source.origin, record.path);
+    }, [200, 1000, 3000]);
     // A store that cannot write is reported once, as the `store` health condition; other failures each time.
     const onPurgeError = (error: unknown, record: PurgeRecord): void =>
       logger[storeFault(error) ? 'debug' : 'warn']({ err: error, purge: record.id }, 'purge could not be applied');
-    let purges: Purges;
-    let recoveredPurges = 0;
-    if (stores.kind === 'sqlite') {
-      const db = stores.sqliteDb;
-      const commits = new GroupCommit(db, (problem) => health.report('store', problem));
-      const applier = new PurgeApplier(freshness, sources, originCache, disk, purgeStore!, commits, {
-        concurrency: 32,
-        retryDelaysMs: [200, 1000, 3000],
-        propagate: async (_record, scopes) => ({ nodes: { applied: [nodeId], fenced: [] }, edges: await edgePhase.propagate(scopes) }),
-        onCompleted,
+    const purges = (this.purges = new PurgeCoordinator(
+      ledger,
+      sources,
+      { matched: (sourceId, path) => purgedSpace.matched(sourceId, path), verdict, nodes: membership.nodes, edges: edgePhase },
+      {
+        nodeId: () => nodeId,
+        // Longer than the longest a live coordinator takes (a lease, then the edges' tries): past it, another
+        // node drives the purge.
+        claimMs: options.nodeLeaseSeconds * 1000 + 3000,
+        stopGraceMs: options.nodeLeaseSeconds * 1000 + 1500,
+        onCompleted: (record) => metrics.purgeCompletionSeconds.observe({ status: record.status }, ((record.completedAt ?? Date.now()) - record.createdAt) / 1000),
         onError: onPurgeError,
-      });
-      const local = new LocalPurges(sources, purgeStore!, commits, applier);
-      recoveredPurges = local.recover();
-      purges = local;
-      this.startRetention(purgeStore!, freshness);
-      this.startSearchIndex(purgeStore!);
-      if (recoveredPurges > 0) logger.info({ purges: recoveredPurges }, 'recovered acknowledged purges; their assets are already invalidated');
-    } else {
-      purges = cluster!.purges({ sources, originCache, disk, edges: (scopes) => edgePhase.propagate(scopes), onCompleted, onError: onPurgeError });
-      await cluster!.join(nodeId);
-      joined = true;
-      this.startRetention(cluster!.retentionStore, freshness);
-    }
-    this.purges = purges;
+      },
+    ));
+    await membership.join(nodeId);
+    const recoveredPurges = await purges.start();
+    if (recoveredPurges > 0) logger.info({ purges: recoveredPurges }, 'recovered acknowledged purges; their assets are already invalidated');
+    this.startRetention(ledger);
+    this.startSearchIndex(ledger);
     const takedowns = (this.takedowns = new Takedowns(takedownStore, sources, purges, takedownGate, (error, during) =>
       logger.warn({ err: error }, `takedown: failed ${during}`),
     ));
@@ -360,7 +341,7 @@ export class Pictor {
     }
     const adminUrl = displayUrl(admin.server.address() as AddressInfo);
     logListening(logger, 'admin', admin.server.address() as AddressInfo);
-    await cluster?.announce({ render: renderUrl, admin: adminUrl });
+    await membership.announce({ render: renderUrl, admin: adminUrl });
     logger.info({ render: renderUrl, admin: adminUrl, data: options.dataDir, assets: options.assetsDir, store: stores.describe, node: nodeId }, 'Pictor is ready');
     return { renderUrl, adminUrl, firstApiKey, firstAdminPassword, defaultSourceId, recoveredPurges, nodeId, store: stores.describe, video: video.describe };
   }
@@ -383,9 +364,9 @@ export class Pictor {
   }
 
   /** Keeps the purge history bounded (see purge/retention.ts), in the background. */
-  private startRetention(store: RetentionStore, freshness: Freshness): void {
+  private startRetention(ledger: PurgeLedger): void {
     const { logger, options } = this;
-    this.purgeRetention = new PurgeRetention(store, freshness, {
+    this.purgeRetention = new PurgeRetention(ledger, {
       retentionMs: options.purgeRetentionSeconds * 1000,
       intervalMs: RETENTION_INTERVAL_MS,
       onCompacted: (result) => {
@@ -396,9 +377,9 @@ export class Pictor {
     this.purgeRetention.start();
   }
 
-  /** On one node, the Purges search index is filled in the background (see purge/search-index.ts). */
-  private startSearchIndex(purgeStore: PurgeStore): void {
-    this.searchIndex = new PurgeSearchIndex(purgeStore, {
+  /** The Purges search index is filled in the background (see purge/search-index.ts). */
+  private startSearchIndex(ledger: PurgeLedger): void {
+    this.searchIndex = new PurgeSearchIndex(ledger, {
       intervalMs: SEARCH_INDEX_INTERVAL_MS,
       onError: (error) => this.logger.debug({ err: error }, 'the Purges search index could not be updated; trying again later'),
     });
@@ -414,8 +395,10 @@ export class Pictor {
     await Promise.all(this.videoStates);
     await this.searchIndex?.stop();
     await this.purges?.stop();
+    await this.membership?.stop();
+    await this.ledger?.stop();
+    this.purgedSpace?.stop();
     await this.assetIndexer?.stop();
-    await this.cluster?.stop();
     await this.takedownGate?.close();
     this.edgePhase?.stop();
     await this.edgePurger?.close();

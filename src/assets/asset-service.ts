@@ -1,6 +1,6 @@
 import type { OriginCache } from '../cache/origin-cache.ts';
 import { PictorError } from '../errors.ts';
-import type { PurgeRecord } from '../purge/model.ts';
+import type { PurgeRecord } from '../store/purge-log.ts';
 import type { Purges } from '../purge/purges.ts';
 import type { ResolvedSource, SourceRegistry } from '../sources/registry.ts';
 import type { AssetEdit, AssetListing, AssetRecord, AssetStore, VideoStatus } from '../store/asset-store.ts';
@@ -107,7 +107,9 @@ export class AssetService {
   async refresh(sourceId: string, path: string, requestedBy: string | undefined): Promise<AssetRecord> {
     const source = this.source(sourceId);
     const purge = await this.completed((await this.purges.purgeAsset(sourceId, path, requestedBy)).record);
-    if (purge.status === 'failed') throw new PictorError('ORIGIN_UNAVAILABLE', `The origin could not be revalidated: ${purge.error ?? 'unknown error'}. Nothing cached was purged.`);
+    if (purge.origin === 'unknown') {
+      throw new PictorError('ORIGIN_UNAVAILABLE', `The origin could not be revalidated: ${purge.originError ?? 'no answer'}. Every cached output of ${path} was purged; refresh it again once the origin answers.`);
+    }
     const { master } = await this.originCache.get(source.record, source.origin, path);
     if (master.meta.kind !== 'found') {
       await this.store.remove(sourceId, path);

@@ -4,7 +4,7 @@ import { contentIds, type ContentId, type Origin, type OriginObject, type Origin
 import { Coalescer } from './coalescer.ts';
 import type { DiskStore } from './disk-store.ts';
 import { bufferBytes, compact } from './footprint.ts';
-import { assetRef, type Freshness } from './freshness.ts';
+import { assetRef, type FreshnessView } from './freshness.ts';
 import type { MemoryLru } from './memory-lru.ts';
 import { assetGroup } from './layout.ts';
 import { originTtlSeconds } from './ttl.ts';
@@ -50,7 +50,7 @@ export class OriginCache {
   private readonly fetches: Coalescer<Master>;
 
   constructor(
-    private readonly freshness: Freshness,
+    private readonly freshness: FreshnessView,
     private readonly disk: DiskStore<MasterMeta>,
     private readonly memory: MemoryLru<Master>,
     private readonly observeFetch: (seconds: number, outcome: string) => void = () => {},
@@ -74,16 +74,20 @@ export class OriginCache {
   }
 
   /**
-   * What the origin says now compared with the master cached, for a purge's `origin` verdict. Reads the
-   * origin without caching the result: the purge that follows makes every earlier entry stale anyway.
+   * For a purge's `origin` verdict: reads the master cached now (even if stale), and answers a question to
+   * the origin that compares what it has with that master. Asked again on a retry, it compares with the same
+   * master, whatever was fetched or freed meanwhile. The origin's answer is not cached: the purge makes every
+   * earlier entry stale anyway.
    */
-  async verdict(source: SourceRecord, origin: Origin, path: string): Promise<OriginVerdict> {
+  async verdictAsker(source: SourceRecord, origin: Origin, path: string): Promise<() => Promise<OriginVerdict>> {
     const cached = await this.lookup(source.id, path, { evenIfStale: true });
     const known = cached?.meta.kind === 'found' ? cached : undefined;
-    const now = await this.timed(() => origin.fetch(path, known?.meta.validators));
-    if (now.kind === 'missing') return 'removed';
-    if (now.kind === 'not-modified' || !known) return 'unchanged';
-    return sha256(now.body) === known.meta.hash ? 'unchanged' : 'replaced';
+    return async () => {
+      const now = await this.timed(() => origin.fetch(path, known?.meta.validators));
+      if (now.kind === 'missing') return 'removed';
+      if (now.kind === 'not-modified' || !known) return 'unchanged';
+      return sha256(now.body) === known.meta.hash ? 'unchanged' : 'replaced';
+    };
   }
 
   /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Coalescer } from '../cache/coalescer.ts';
 import type { Derivative, DerivativeCache, DerivativeMeta } from '../cache/derivative-cache.ts';
-import type { Freshness } from '../cache/freshness.ts';
+import type { FreshnessView } from '../cache/freshness.ts';
 import { masterContent, type Master, type OriginCache, type OriginCacheResult } from '../cache/origin-cache.ts';
 import { isPictorError, PictorError } from '../errors.ts';
 import { acceptClass } from '../render/negotiate.ts';
@@ -62,7 +62,7 @@ export class DeliveryService {
 
   constructor(
     private readonly sources: SourceRegistry,
-    private readonly freshness: Freshness,
+    private readonly freshness: FreshnessView,
     private readonly tiers: DeliveryTiers,
     private readonly renderer: Renderer,
     private readonly observers: DeliveryObservers,

@@ -1,5 +1,5 @@
-import type { PurgeStore } from '../store/sqlite/purge-store.ts';
 import { BackgroundJob } from './background-job.ts';
+import type { PurgeLedger } from './ledger.ts';
 
 /**
  * Purges added to the index per pass. Indexing a URL costs tens of microseconds of the event loop, so each pass
@@ -11,13 +11,14 @@ const BATCH = 200;
 /**
  * Keeps the Purges search's trigram index caught up, in the background: adding a URL to it costs more than
  * the purge's own row, and that cost belongs nowhere near the acknowledgement of a purge. Searches match the
- * few purges it has not reached yet without it (PurgeStore.list), so they never miss one.
+ * few purges it has not reached yet without it (sqlite/purge-log.ts `list`), so they never miss one. A log
+ * searched without an index of its own (PostgreSQL's) has nothing to add.
  */
 export class PurgeSearchIndex {
   private readonly job: BackgroundJob<number>;
 
-  constructor(store: PurgeStore, options: { intervalMs: number; onError?: (error: unknown) => void }) {
-    this.job = new BackgroundJob(async () => store.indexForSearch(BATCH), options);
+  constructor(ledger: PurgeLedger, options: { intervalMs: number; onError?: (error: unknown) => void }) {
+    this.job = new BackgroundJob(() => ledger.indexForSearch(BATCH), options);
   }
 
   start(): void {

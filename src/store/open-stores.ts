@@ -17,15 +17,19 @@ export interface StoreSettings {
    * touch no Source (`keys`, `admin`) work without them. Default `at-open`: a wrong key stops the open.
    */
   secrets?: 'at-open' | 'when-used';
+  /**
+   * Told whether the store could write as purges are recorded: what stops it (a full disk, a lock held too
+   * long), or undefined once it writes again.
+   */
+  onWriteOutcome?: (problem: string | undefined) => void;
 }
 
 /** The stores a server or a CLI command works with: PostgreSQL when a database URL is given, else SQLite. */
 export async function openStores(settings: StoreSettings): Promise<Stores> {
   // Before anything else writes there (the disk cache, the key file): a new data directory is its owner's only.
   ensureDataDir(settings.dataDir);
-  const lazy = settings.secrets === 'when-used';
-  if (settings.databaseUrl !== undefined) return openPostgresStores(settings.databaseUrl, settings.dataDir, settings.secretKeys, lazy);
-  return openSqliteStores(settings.dataDir, settings.secretKeys, lazy);
+  if (settings.databaseUrl !== undefined) return openPostgresStores(settings.databaseUrl, settings);
+  return openSqliteStores(settings);
 }
 
 /** The SQLite file of a data directory. */

@@ -2,8 +2,8 @@ import type { SourceRecord } from '../sources/model.ts';
 import type { SortKey, SourceFilter } from '../sources/source-query.ts';
 import type { AssetStore } from './asset-store.ts';
 import type { EdgeStore } from './edge-store.ts';
-import type { PgPool } from './postgres/database.ts';
-import type { Db } from './sqlite/db.ts';
+import type { NodeStates } from './node-states.ts';
+import type { PurgeLog } from './purge-log.ts';
 import type { TakedownStore } from './takedown-store.ts';
 import type { VideoStore } from './video-store.ts';
 
@@ -150,7 +150,7 @@ export interface RateLimitStore {
   take(caller: string): Promise<number>;
 }
 
-interface StoresBase {
+export interface Stores {
   /** For logs and messages: `SQLite at /x/pictor.db`, `PostgreSQL at host:port/db` (never a password). */
   describe: string;
   meta: MetaStore;
@@ -166,6 +166,10 @@ interface StoresBase {
   takedowns: TakedownStore;
   /** The Video API's state of each video. */
   videos: VideoStore;
+  /** Every purge, numbered, with the marks of the scopes it purged; `purgeLog.shared` when nodes share it. */
+  purgeLog: PurgeLog;
+  /** The nodes applying the purge log, and their leases. */
+  nodes: NodeStates;
   /**
    * A token bucket per caller, `ratePerSecond` tokens a second up to `burst`; `name` keeps limiters apart.
    * SQLite: in this process's memory. PostgreSQL: one row per caller, so the limit holds across nodes.
@@ -178,19 +182,3 @@ interface StoresBase {
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
-
-export interface SqliteStores extends StoresBase {
-  kind: 'sqlite';
-  /** The purge side (PurgeStore, GroupCommit) works on this handle directly. */
-  sqliteDb: Db;
-}
-
-export interface PostgresStores extends StoresBase {
-  kind: 'postgres';
-  /** The purge side works on this pool directly. */
-  pgPool: PgPool;
-  /** The database's URL (with any password), for connections of its own such as LISTEN. */
-  url: string;
-}
-
-export type Stores = SqliteStores | PostgresStores;

@@ -13,11 +13,9 @@ import { safeNext } from '../../src/dashboard/routes/sign-in.ts';
 import { exactPurgeUrl } from '../../src/dashboard/routes/tools.ts';
 import { SESSION_TTL_MS, Sessions, parseCookies, serializeCookie } from '../../src/dashboard/session.ts';
 import { fieldForPointer, formToAttributes, parseParams, recordToFormValues } from '../../src/dashboard/source-form.ts';
-import type { PurgeRecord } from '../../src/purge/model.ts';
 import { DEFAULT_DEPLOYMENT, type SourceRecord } from '../../src/sources/model.ts';
 import { SourceService } from '../../src/sources/source-service.ts';
 import { openDatabase, type Db } from '../../src/store/sqlite/db.ts';
-import { PurgeStore } from '../../src/store/sqlite/purge-store.ts';
 import { openStores } from '../../src/store/open-stores.ts';
 import type { Stores } from '../../src/store/stores.ts';
 
@@ -134,26 +132,6 @@ describe('sessions and accounts', () => {
     for (const next of ['//evil.example', '/dashboard//evil', 'https://evil.example/', '/api/v1/sources', '/dashboard/sign-out', undefined]) {
       assert.equal(safeNext(next), '/dashboard/tools', String(next));
     }
-  });
-
-  it('PurgeStore.list: newest first, by status, by URL text (% and _ literal), paged, with the total', () => {
-    const store = new PurgeStore(db);
-    const record = (i: number, url: string, status: PurgeRecord['status']): PurgeRecord => ({
-      id: `p${i}`, url, sourceId: 's', path: '/', match: 'exact', subImage: false, parentSourceId: undefined, status,
-      origin: undefined, matched: undefined, generation: undefined, error: undefined, requestedBy: 'user:admin', createdAt: 1000 + i, completedAt: undefined,
-    });
-    store.insert(record(1, 'http://a/image%20file.jpg', 'pending'));
-    store.insert(record(2, 'http://a/image_file.jpg', 'pending'));
-    store.insert(record(3, 'http://a/imageXfile.jpg', 'pending'));
-    store.finish({ ...record(3, 'http://a/imageXfile.jpg', 'completed'), generation: 1, completedAt: 2000 }, []);
-    const ids = (query: Parameters<PurgeStore['list']>[0]) => store.list(query).records.map((r) => r.id);
-    assert.deepEqual(ids({ limit: 10, offset: 0 }), ['p3', 'p2', 'p1']);
-    assert.deepEqual(ids({ status: 'pending', limit: 10, offset: 0 }), ['p2', 'p1']);
-    assert.deepEqual(ids({ urlContains: '%20', limit: 10, offset: 0 }), ['p1']);
-    assert.deepEqual(ids({ urlContains: 'image_', limit: 10, offset: 0 }), ['p2']);
-    assert.deepEqual(ids({ urlContains: 'IMAGE', limit: 10, offset: 0 }), ['p3', 'p2', 'p1']);
-    assert.deepEqual(store.list({ limit: 2, offset: 2 }), { records: [store.get('p1')!], total: 3 });
-    assert.equal(store.list({ status: 'failed', limit: 2, offset: 0 }).total, 0);
   });
 });
 

@@ -2,7 +2,7 @@ import pg from 'pg';
 
 /**
  * PostgreSQL, the shared store of a cluster: every node connects to the same database. Each node keeps a
- * small pool for queries and one dedicated connection for LISTEN (see cluster/…).
+ * small pool for queries and one dedicated connection for LISTEN (listener.ts).
  *
  * Migrations run at start inside one transaction holding an advisory lock, so nodes starting at once on an
  * empty database apply each step exactly once; `schema_version` counts the steps applied.
@@ -220,6 +220,8 @@ export const PG_MIGRATIONS: readonly string[] = [
   `ALTER TABLE takedowns ADD COLUMN origin_object TEXT;
    ALTER TABLE takedowns ADD COLUMN sha256 TEXT;
    ALTER TABLE takedowns ADD COLUMN origin_note TEXT;`,
+  // Why the origin could not be asked when a purge's verdict is unknown, as SQLite holds it (sqlite/db.ts).
+  `ALTER TABLE purge_log ADD COLUMN origin_error TEXT;`,
 ];
 
 /** Applies the migrations not applied yet; safe when several nodes start at once. */

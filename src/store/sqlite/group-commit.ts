@@ -44,7 +44,8 @@ export class GroupCommit {
     return new Promise((resolve, reject) => this.pending.push({ write, resolve, reject }));
   }
 
-  private flush(): void {
+  /** Commits what is pending now (before the store closes). */
+  flush(): void {
     if (this.immediate) clearImmediate(this.immediate);
     if (this.timer) clearTimeout(this.timer);
     this.immediate = undefined;
