@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { SourceRecord } from '../sources/model.ts';
+import type { SourceRecord } from '../store/source-record.ts';
 import { contentIds, type ContentId, type Origin, type OriginObject, type OriginResult, type Validators } from '../sources/origin.ts';
 import { Coalescer } from './coalescer.ts';
 import type { DiskStore } from './disk-store.ts';

@@ -6,7 +6,7 @@ import { MAX_PURGE_URL_LENGTH } from '../purge/purge-request.ts';
 import { purgeWarning } from '../purge/purge-warning.ts';
 import type { PurgeRequest, Purges } from '../purge/purges.ts';
 import type { RateLimitStore } from '../store/stores.ts';
-import { videoPurgeNotice } from '../purge/video-notice.ts';
+import { videoPurgeNotice } from '../video/purge-notice.ts';
 import { requireKey } from './api-auth.ts';
 import { document } from './jsonapi.ts';
 import { pathParams, requestDocument, resource, responses, secured, successDocument } from './openapi.ts';

@@ -8,7 +8,7 @@ import { RENDER_SECURITY_HEADERS } from '../delivery/security-headers.ts';
 import type { Health } from '../observability/health.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { failureLevel, toPictorError } from './jsonapi.ts';
+import { failureLevel, toPictorError } from '../failures.ts';
 import { requestIdGenerator } from './request-id.ts';
 
 /**

@@ -1,5 +1,4 @@
-import type { SourceRecord } from '../sources/model.ts';
-import type { SortKey, SourceFilter } from '../sources/source-query.ts';
+import type { SortKey, SourceFilter, SourceRecord } from './source-record.ts';
 import type { AssetStore } from './asset-store.ts';
 import type { EdgeStore } from './edge-store.ts';
 import type { NodeStates } from './node-states.ts';

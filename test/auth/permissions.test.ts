@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApiKeys, PERMISSIONS, type Permission } from '../../src/auth/api-keys.ts';
 import { sign } from '../../src/auth/url-signing.ts';
-import { DEFAULT_DEPLOYMENT } from '../../src/sources/model.ts';
+import { DEFAULT_DEPLOYMENT } from '../../src/store/source-record.ts';
 import { openStores } from '../../src/store/open-stores.ts';
 import { DashboardClient } from '../dashboard/http-client.ts';
 import { startOrigin, type TestOrigin } from '../helpers/origin-server.ts';

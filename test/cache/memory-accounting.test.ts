@@ -23,7 +23,7 @@ import { RouteMemo } from '../../src/delivery/routes.ts';
 import { DecodedMasters } from '../../src/render/decoded-masters.ts';
 import { parseParams } from '../../src/render/params.ts';
 import { FolderOrigin } from '../../src/sources/folder-origin.ts';
-import { DEFAULT_DEPLOYMENT, type SourceRecord } from '../../src/sources/model.ts';
+import { DEFAULT_DEPLOYMENT, type SourceRecord } from '../../src/store/source-record.ts';
 import { SourceRegistry } from '../../src/sources/registry.ts';
 import { bootstrap } from '../../src/bootstrap.ts';
 import { openStores } from '../../src/store/open-stores.ts';

@@ -13,7 +13,7 @@ import { safeNext } from '../../src/dashboard/routes/sign-in.ts';
 import { exactPurgeUrl } from '../../src/dashboard/routes/tools.ts';
 import { SESSION_TTL_MS, Sessions, parseCookies, serializeCookie } from '../../src/dashboard/session.ts';
 import { fieldForPointer, formToAttributes, parseParams, recordToFormValues } from '../../src/dashboard/source-form.ts';
-import { DEFAULT_DEPLOYMENT, type SourceRecord } from '../../src/sources/model.ts';
+import { DEFAULT_DEPLOYMENT, type SourceRecord } from '../../src/store/source-record.ts';
 import { SourceService } from '../../src/sources/source-service.ts';
 import { openDatabase, type Db } from '../../src/store/sqlite/db.ts';
 import { openStores } from '../../src/store/open-stores.ts';

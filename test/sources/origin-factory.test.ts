@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isPictorError } from '../../src/errors.ts';
 import { FolderOrigin } from '../../src/sources/folder-origin.ts';
-import { DEFAULT_DEPLOYMENT, type Deployment, type SourceRecord } from '../../src/sources/model.ts';
+import { DEFAULT_DEPLOYMENT, type Deployment, type SourceRecord } from '../../src/store/source-record.ts';
 import { createOrigin, GCS_ENDPOINT } from '../../src/sources/origin-factory.ts';
 import { S3Origin } from '../../src/sources/s3-origin.ts';
 import { WebFolderOrigin } from '../../src/sources/webfolder-origin.ts';

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { DEFAULT_DEPLOYMENT } from '../../src/sources/model.ts';
+import { DEFAULT_DEPLOYMENT } from '../../src/store/source-record.ts';
 import { SourceRegistry, type RegistryOptions } from '../../src/sources/registry.ts';
 import { SourceService } from '../../src/sources/source-service.ts';
 import { openStores } from '../../src/store/open-stores.ts';

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { bootstrap } from '../../src/bootstrap.ts';
-import { DEFAULT_DEPLOYMENT, type SourceRecord } from '../../src/sources/model.ts';
+import { DEFAULT_DEPLOYMENT, type SourceRecord } from '../../src/store/source-record.ts';
 import { newSecretKey, SecretKeyError } from '../../src/store/secret-box.ts';
 import type { DomainClaim } from '../../src/store/stores.ts';
 import { eventually } from '../helpers/pictor.ts';

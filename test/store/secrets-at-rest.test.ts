@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import S3rver from 's3rver';
 import { Pictor } from '../../src/app.ts';
 import { resolveOptions } from '../../src/config/options.ts';
-import type { SourceRecord } from '../../src/sources/model.ts';
+import type { SourceRecord } from '../../src/store/source-record.ts';
 import { openDatabase } from '../../src/store/sqlite/db.ts';
 import { keyId, newSecretKey, SecretKeyError } from '../../src/store/secret-box.ts';
 import { readKeyFile } from '../../src/store/secret-keys.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { compareSourceNames, DEFAULT_DEPLOYMENT, type SourceRecord } from '../../src/sources/model.ts';
+import { compareSourceNames, DEFAULT_DEPLOYMENT, type SourceRecord } from '../../src/store/source-record.ts';
 import { SourceService } from '../../src/sources/source-service.ts';
 import { MIGRATIONS } from '../../src/store/sqlite/db.ts';
 import type { SourceStore } from '../../src/store/stores.ts';

@@ -1,6 +1,6 @@
 import type { PurgeRecord } from '../../store/purge-log.ts';
 import { purgeWarning } from '../../purge/purge-warning.ts';
-import { videoPurgeNotice } from '../../purge/video-notice.ts';
+import { videoPurgeNotice } from '../../video/purge-notice.ts';
 import { csrfField } from '../csrf.ts';
 import { html, type SafeHtml } from '../html.ts';
 import { formatDuration, formatTime } from './format.ts';
@@ -29,7 +29,7 @@ export interface PurgeSummary {
   advice: string;
   error: string;
   requestedBy: string;
-  /** A purge of a video: what it did not clear, and the asset to refresh (see purge/video-notice.ts). */
+  /** A purge of a video: what it did not clear, and the asset to refresh (see video/purge-notice.ts). */
   video: { notice: string; sourceId: string; path: string } | null;
 }
 

@@ -1,7 +1,6 @@
 import { listen } from './listener.ts';
-import { compareSourceNames, normalizeHost, type SourceRecord } from '../../sources/model.ts';
+import { compareSourceNames, normalizeHost, type SortKey, type SourceRecord } from '../source-record.ts';
 import { filterCondition } from '../source-filters.ts';
-import type { SortKey } from '../../sources/source-query.ts';
 import type { SecretBox } from '../secret-box.ts';
 import { openSource, refuseOtherSealingKey, SEALING_KEY_META, sealSource, staleSecrets, type StoredSource } from '../source-secrets.ts';
 import type { DomainOwner, SourceChangeListener, SourceListing, SourceStore, SourceWrite } from '../stores.ts';

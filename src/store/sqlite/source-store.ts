@@ -4,9 +4,8 @@ import { NameRanks } from './name-ranks.ts';
 import type { SecretBox } from '../secret-box.ts';
 import { openSource, refuseOtherSealingKey, SEALING_KEY_META, sealingKeyIds, sealSource, staleSecrets } from '../source-secrets.ts';
 import type { DomainOwner, SourceChangeListener, SourceListing, SourceStore, SourceWrite } from '../stores.ts';
-import { normalizeHost, type SourceRecord } from '../../sources/model.ts';
+import { normalizeHost, type SortKey, type SourceRecord } from '../source-record.ts';
 import { filterCondition } from '../source-filters.ts';
-import type { SortKey } from '../../sources/source-query.ts';
 
 /**
  * How often another process's writes are looked for: SQLite's `data_version`, one read of shared memory, so it

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { RateLimiter } from '../../auth/rate-limit.ts';
 import type { SecretBox } from '../secret-box.ts';
 import { checkSameKeys, secretBoxFor } from '../secret-keys.ts';
 import { SEALING_KEY_META } from '../source-secrets.ts';
@@ -15,6 +14,7 @@ import { SqliteNodeStates } from './node-states.ts';
 import { SqlitePurgeLog } from './purge-log.ts';
 import { SqliteSourceStore, storedKeyIds } from './source-store.ts';
 import { SqliteTakedownStore } from './takedown-store.ts';
+import { RateLimiter } from './token-bucket.ts';
 import { SqliteVideoStore } from './video-store.ts';
 
 /**

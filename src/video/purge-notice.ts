@@ -1,4 +1,4 @@
-import { isVideoPath } from '../video/video-params.ts';
+import { isVideoPath } from './video-params.ts';
 import type { PurgeRecord } from '../store/purge-log.ts';
 
 export interface VideoPurgeNotice {
