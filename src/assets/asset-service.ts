@@ -108,7 +108,11 @@ export class AssetService {
     const source = this.source(sourceId);
     const purge = await this.completed((await this.purges.purgeAsset(sourceId, path, requestedBy)).record);
     if (purge.origin === 'unknown') {
-      throw new PictorError('ORIGIN_UNAVAILABLE', `The origin could not be revalidated: ${purge.originError ?? 'no answer'}. Every cached output of ${path} was purged; refresh it again once the origin answers.`);
+      const reason = purge.originError ?? 'no answer';
+      throw new PictorError(
+        'ORIGIN_UNAVAILABLE',
+        `The origin could not be revalidated: ${reason}. Every cached output of ${path} was purged; refresh it again once the origin answers.`,
+      );
     }
     const { master } = await this.originCache.get(source.record, source.origin, path);
     if (master.meta.kind !== 'found') {

@@ -97,7 +97,8 @@ class PurgeClient {
         const ms = Date.parse(attributes.completed_at ?? '') - Date.parse(attributes.created_at ?? '');
         const warning = body.meta?.pictor?.warning;
         const error = attributes.error ?? attributes.origin_error ?? undefined;
-        return { status: attributes.status ?? 'unknown', origin: attributes.origin, matched: attributes.matched, ms, error, ...(warning ? { warning } : {}) };
+        const outcome = { status: attributes.status ?? 'unknown', origin: attributes.origin, matched: attributes.matched, ms, error };
+        return warning ? { ...outcome, warning } : outcome;
       }
       await sleep(delay);
     }

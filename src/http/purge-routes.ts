@@ -45,7 +45,9 @@ const PURGE_STATUS = successDocument(
     origin: {
       type: ['string', 'null'],
       enum: ['removed', 'replaced', 'unchanged', 'unknown', null],
-      description: 'What the origin has now, compared with what was cached (exact purges); `unknown` when it could not be asked. Informational: the purge takes effect either way.',
+      description:
+        'What the origin has now, compared with what was cached (exact purges); `unknown` when it could not be asked. ' +
+        'Informational: the purge takes effect either way.',
     },
     origin_error: { type: ['string', 'null'], description: 'With `origin: "unknown"`: why the origin could not be asked.' },
     matched: { type: ['integer', 'null'] },

@@ -2,9 +2,9 @@ import { BackgroundJob } from './background-job.ts';
 import type { PurgeLedger } from './ledger.ts';
 
 /**
- * Purges added to the index per pass. Indexing a URL costs tens of microseconds of the event loop, so each pass
- * is small: a burst of purges is indexed over the following seconds, and searches meanwhile match the purges
- * not indexed yet by scanning just those.
+ * Purges added to the index per pass. Indexing a URL takes event-loop time, more than the purge's own row, so
+ * each pass is small: a burst of purges is indexed over the following seconds, and searches meanwhile match
+ * the purges not indexed yet by scanning just those.
  */
 const BATCH = 200;
 

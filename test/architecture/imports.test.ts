@@ -24,7 +24,11 @@ function folderOf(file: string): string {
 /** The relative modules a file imports or re-exports (`import … from`, `export … from`, `import '…'`, `import('…')`). */
 function importsOf(text: string): string[] {
   const found: string[] = [];
-  const patterns = [/\b(?:import|export)\s[^'"`;]*?\bfrom\s*['"](\.[^'"]+)['"]/g, /\bimport\s*['"](\.[^'"]+)['"]/g, /\bimport\(\s*['"](\.[^'"]+)['"]\s*\)/g];
+  const patterns = [
+    /\b(?:import|export)\s[^'"`;]*?\bfrom\s*['"](\.[^'"]+)['"]/g,
+    /\bimport\s*['"](\.[^'"]+)['"]/g,
+    /\bimport\(\s*['"](\.[^'"]+)['"]\s*\)/g,
+  ];
   for (const pattern of patterns) for (const match of text.matchAll(pattern)) found.push(match[1]!);
   return found;
 }

@@ -82,7 +82,8 @@ for (const backend of [SQLITE, POSTGRES]) {
       const log = await open();
       const logged = await append(log, '/a.jpg', { matched: 2 });
       const report = { nodes: { applied: ['node-a'], fenced: [] }, edges: { purged: ['edge-1'], out_of_rotation: [] } };
-      const completed: PurgeRecord = { ...logged, status: 'completed', origin: 'unknown', originError: 'The origin did not answer.', report, completedAt: logged.createdAt + 5 };
+      const verdict = { origin: 'unknown' as const, originError: 'The origin did not answer.' };
+      const completed: PurgeRecord = { ...logged, ...verdict, status: 'completed', report, completedAt: logged.createdAt + 5 };
       await log.complete(completed);
       await log.complete({ ...completed, origin: 'replaced', originError: undefined, completedAt: logged.createdAt + 9 });
       const read = await log.get(logged.id);
@@ -157,7 +158,8 @@ for (const backend of [SQLITE, POSTGRES]) {
         'a pending purge is never deleted, whatever its age',
       );
       const snapshot = await (await fresh.open()).purgeLog.snapshot();
-      assert.deepEqual({ ...snapshot, marks: [...snapshot.marks].sort() }, { seq: stuck.seq, marks: [[scope('/recent.jpg'), recent.seq], [scope('/stuck.jpg'), stuck.seq]].sort(), floor: older.seq });
+      const marks = [[scope('/recent.jpg'), recent.seq], [scope('/stuck.jpg'), stuck.seq]].sort();
+      assert.deepEqual({ ...snapshot, marks: [...snapshot.marks].sort() }, { seq: stuck.seq, marks, floor: older.seq });
     });
 
     it('numbers above every purge ever logged, even once retention has deleted every purge and mark', async () => {

@@ -61,7 +61,9 @@ export function summarizePurge(record: PurgeRecord, sourceName?: string): PurgeS
   const notice = videoPurgeNotice(record);
   const durationMs = record.completedAt === undefined ? null : record.completedAt - record.createdAt;
   let originLabel: string;
-  if (record.origin === 'unknown') originLabel = `unknown — the origin could not be asked (${record.originError ?? 'no answer'}); the purge took effect all the same.`;
+  if (record.origin === 'unknown') {
+    originLabel = `unknown — the origin could not be asked (${record.originError ?? 'no answer'}); the purge took effect all the same.`;
+  }
   else if (record.origin) originLabel = ORIGIN_LABELS[record.origin];
   else if (record.status === 'pending') originLabel = 'waiting for the purge to run…';
   else if (record.match !== 'exact') originLabel = 'not asked: prefix and whole-Source purges do not check single files.';

@@ -1,4 +1,15 @@
-import type { LogEntry, LogListener, LogSnapshot, LoggedPurge, PurgeClaim, PurgeListQuery, PurgeLog, PurgeRecord, PurgeReport, SharedLog } from '../purge-log.ts';
+import type {
+  LogEntry,
+  LogListener,
+  LogSnapshot,
+  LoggedPurge,
+  PurgeClaim,
+  PurgeListQuery,
+  PurgeLog,
+  PurgeRecord,
+  PurgeReport,
+  SharedLog,
+} from '../purge-log.ts';
 import { clusterId, LOCKS, withTransaction, type PgPool } from './database.ts';
 import { listen } from './listener.ts';
 

@@ -36,7 +36,8 @@ export class SqliteNodeStates implements NodeStates {
   }
 
   async states(): Promise<NodeState[]> {
-    return [...this.nodes].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, node]) => ({ id, lastApplied: node.lastApplied, expired: false, fenced: false }));
+    const sorted = [...this.nodes].sort(([a], [b]) => (a < b ? -1 : 1));
+    return sorted.map(([id, node]) => ({ id, lastApplied: node.lastApplied, expired: false, fenced: false }));
   }
 
   async fence(): Promise<boolean> {
