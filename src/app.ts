@@ -79,7 +79,7 @@ export class Pictor {
     const video = await startNodeVideo(node, stores, sources, renderer, gate);
     const observe = { render: (seconds: number, format: string) => this.metrics.renderSeconds.observe({ format }, seconds) };
     const delivery = new DeliveryService(sources, ledger.view, caches, renderer, observe, gate, video.video.delivery);
-    const membership = nodeMembership(stores, ledger, {
+    const membership = nodeMembership(stores.nodes, ledger, {
       leaseSeconds: node.options.nodeLeaseSeconds,
       serveWhenIsolated: node.options.serveWhenIsolated,
       onError: (error, during) => this.logger.warn({ err: error }, `cluster: failed ${during}; trying again`),

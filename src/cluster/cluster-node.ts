@@ -1,11 +1,8 @@
 import type { PurgeLedger } from '../purge/ledger.ts';
 import type { NodeStates } from '../store/node-states.ts';
-import type { SharedLog } from '../store/purge-log.ts';
 import { STARTING, type Membership } from './membership.ts';
 import { NodeProgress } from './node-progress.ts';
 
-/** Entries fetched per round trip while catching up. */
-const BATCH = 500;
 /** How long before the database's end of the lease this node stops trusting it (clock rate, latency). */
 const LEASE_MARGIN = 0.1;
 /** Nodes fenced and silent this long are forgotten (no longer named in every purge's report). */
@@ -27,9 +24,9 @@ export interface ClusterNodeOptions {
 /**
  * This node's membership in a cluster: it follows the shared purge log and holds a lease.
  *
- * - **Following.** A dedicated connection listens for new entries; each is applied to this node's purge
- *   state in log order (PurgeLedger.applyEntries), then acknowledged (NodeStates.ack). A missed notification
- *   costs at most one renewal interval: renewing fails while the node is behind, and makes it catch up.
+ * - **Following.** A dedicated connection listens for new entries; this node's ledger applies them in log
+ *   order (PurgeLedger.follow), then the node acknowledges them (NodeStates.ack). A missed notification costs
+ *   at most one renewal interval: renewing fails while the node is behind, and makes it catch up.
  * - **Lease.** Renewed every lease/4, and only while the node has applied the whole log and is not fenced.
  *   A coordinator that waits for this node longer than its lease fences it and completes without it.
  * - **Serving.** The node serves only while its own view of the lease holds (the time the renewal was sent,
@@ -41,8 +38,6 @@ export class ClusterNode implements Membership {
   readonly nodes: NodeProgress;
   private listening: { close(): Promise<void> } | undefined;
   private nodeId: string | undefined;
-  /** The newest sequence number up to which this node has applied every entry, in log order. */
-  private lastApplied: number;
   private leaseValidUntil = 0;
   private fenced = false;
   private catchingUp: Promise<void> | undefined;
@@ -53,12 +48,10 @@ export class ClusterNode implements Membership {
   private readonly ackListeners = new Set<() => void>();
 
   constructor(
-    private readonly log: SharedLog,
     private readonly states: NodeStates,
     private readonly ledger: PurgeLedger,
     private readonly options: ClusterNodeOptions,
   ) {
-    this.lastApplied = ledger.openedAt;
     this.nodes = new NodeProgress(states, this);
   }
 
@@ -130,25 +123,16 @@ export class ClusterNode implements Membership {
   }
 
   private async applyNewEntries(): Promise<void> {
-    for (;;) {
-      const entries = await this.log.after(this.lastApplied, BATCH);
-      // A gap: entries this node never applied may have been deleted by retention (it was away that long).
-      if (entries.length > 0 && entries[0]!.seq > this.lastApplied + 1) await this.resyncIfCompacted();
-      const fresh = entries.filter((entry) => entry.seq > this.lastApplied);
-      this.ledger.applyEntries(fresh);
-      this.lastApplied = fresh.at(-1)?.seq ?? this.lastApplied;
-      if (entries.length < BATCH) break;
-    }
-    await this.acknowledge();
+    await this.acknowledge(await this.ledger.follow());
   }
 
   /** Acknowledges what it applied; fenced, rejoins once caught up; else takes the lease if it has none. */
-  private async acknowledge(): Promise<void> {
-    let { fenced } = await this.states.ack(this.id, this.lastApplied);
+  private async acknowledge(applied: number): Promise<void> {
+    let { fenced } = await this.states.ack(this.id, applied);
     if (fenced) {
       // Fenced: it was away for at least a lease, maybe longer than the retention, and the entries it missed
       // may be gone from the log. Their marks are not: it resyncs from a snapshot before it rejoins.
-      if (await this.resyncIfCompacted()) await this.states.ack(this.id, this.lastApplied);
+      if (await this.ledger.resync()) await this.states.ack(this.id, this.ledger.appliedThrough);
       const sentAt = Date.now();
       fenced = !(await this.states.rejoin(this.id, this.options.leaseSeconds));
       if (!fenced) this.extendLease(sentAt);
@@ -156,14 +140,6 @@ export class ClusterNode implements Membership {
       await this.tryRenew(); // at join, or back from a pause: the lease is taken as soon as the node has caught up
     }
     this.fenced = fenced;
-  }
-
-  /** Applies a snapshot if compaction has deleted entries this node had not applied; true if it did. */
-  private async resyncIfCompacted(): Promise<boolean> {
-    const seq = await this.ledger.resync(this.lastApplied);
-    if (seq === undefined) return false;
-    this.lastApplied = seq;
-    return true;
   }
 
   private async renew(): Promise<void> {
@@ -190,7 +166,7 @@ export class ClusterNode implements Membership {
 
   private async listen(): Promise<void> {
     const catchUp = (): void => void this.catchUp().catch((error: unknown) => this.options.onError?.(error, 'applying purges'));
-    this.listening = await this.log.listen({
+    this.listening = await this.ledger.listen({
       appended: catchUp,
       acknowledged: () => {
         for (const listener of this.ackListeners) listener();

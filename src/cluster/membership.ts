@@ -1,7 +1,6 @@
 import type { NodesPhase } from '../purge/coordinator.ts';
 import type { PurgeLedger } from '../purge/ledger.ts';
 import type { NodeStates } from '../store/node-states.ts';
-import type { Stores } from '../store/stores.ts';
 import { ClusterNode, type ClusterNodeOptions } from './cluster-node.ts';
 import { NodeProgress } from './node-progress.ts';
 
@@ -20,10 +19,9 @@ export interface Membership {
   stop(): Promise<void>;
 }
 
-/** A member of a cluster when other nodes share the log (cluster-node.ts), else the log's only node. */
-export function nodeMembership(stores: Pick<Stores, 'purgeLog' | 'nodes'>, ledger: PurgeLedger, options: ClusterNodeOptions): Membership {
-  const shared = stores.purgeLog.shared;
-  return shared ? new ClusterNode(shared, stores.nodes, ledger, options) : new SoleNode(stores.nodes, ledger);
+/** A member of a cluster when other nodes share the purge log (cluster-node.ts), else the log's only node. */
+export function nodeMembership(nodes: NodeStates, ledger: PurgeLedger, options: ClusterNodeOptions): Membership {
+  return ledger.shared ? new ClusterNode(nodes, ledger, options) : new SoleNode(nodes, ledger);
 }
 
 /**

@@ -1,9 +1,11 @@
 import { Freshness, type FreshnessView } from '../cache/freshness.ts';
-import type { LogEntry, LoggedPurge, PurgeClaim, PurgeListQuery, PurgeLog, PurgeRecord } from '../store/purge-log.ts';
+import type { LogEntry, LoggedPurge, LogListener, PurgeClaim, PurgeListQuery, PurgeLog, PurgeRecord, SharedLog } from '../store/purge-log.ts';
 import { storeFault } from '../store/store-errors.ts';
 
 /** Rows deleted per statement by compaction: each is short, and the event loop runs between them. */
 const COMPACTION_BATCH = 2000;
+/** Entries read per round trip while following a shared log. */
+const FOLLOW_BATCH = 500;
 
 export interface CompactionResult {
   floor: number;
@@ -28,15 +30,15 @@ export class PurgeLedger {
   private readonly completing = new Map<string, PurgeRecord>();
   private readonly writes = new Set<Promise<void>>();
   private readonly appliedListeners: ((entries: readonly LogEntry[]) => void)[] = [];
-  /** The newest sequence number of the snapshot this node started from: a follower goes on after it. */
-  readonly openedAt: number;
+  /** Of a shared log: the newest sequence number up to which this node has applied every entry, in log order. */
+  private followed: number;
 
   private constructor(
     private readonly log: PurgeLog,
     snapshot: { seq: number; marks: [string, number][]; floor: number },
   ) {
     this.freshness = new Freshness(snapshot.marks, snapshot.seq, snapshot.floor);
-    this.openedAt = this.freshness.current();
+    this.followed = this.freshness.current();
   }
 
   static async open(log: PurgeLog): Promise<PurgeLedger> {
@@ -74,23 +76,49 @@ export class PurgeLedger {
     this.appliedListeners.push(listener);
   }
 
-  /** Purges other nodes appended, in log order (cluster/cluster-node.ts). */
-  applyEntries(entries: readonly LogEntry[]): void {
-    this.apply(entries);
+  /** Whether other nodes append to the log too (a cluster): then this node follows it (cluster/cluster-node.ts). */
+  get shared(): boolean {
+    return this.log.shared !== undefined;
+  }
+
+  /** Of a shared log: the newest sequence number up to which this node has applied every entry, in log order. */
+  get appliedThrough(): number {
+    return this.followed;
+  }
+
+  /** Listens for what other nodes do with a shared log (appends, acknowledgements); closed at stop. */
+  listen(listener: LogListener): Promise<{ close(): Promise<void> }> {
+    return this.sharedLog().listen(listener);
   }
 
   /**
-   * For a node that was away longer than the retention: when compaction has deleted entries after `seq`,
-   * applies a new snapshot's marks instead of them and answers the snapshot's sequence number; undefined when
-   * every entry after `seq` is still in the log.
+   * Applies every entry of a shared log after the last one this node applied, in log order; resolves with the
+   * newest sequence number up to which every entry is applied. A node that was away longer than the retention
+   * finds entries gone from the log: it applies the marks of a new snapshot instead (`resync`).
    */
-  async resync(seq: number): Promise<number | undefined> {
+  async follow(): Promise<number> {
+    for (;;) {
+      const entries = await this.sharedLog().after(this.followed, FOLLOW_BATCH);
+      if (entries.length > 0 && entries[0]!.seq > this.followed + 1) await this.resync();
+      const unseen = entries.filter((entry) => entry.seq > this.followed);
+      this.apply(unseen);
+      this.followed = unseen.at(-1)?.seq ?? this.followed;
+      if (entries.length < FOLLOW_BATCH) return this.followed;
+    }
+  }
+
+  /**
+   * When compaction has deleted entries this node has not applied, applies a new snapshot's marks instead of
+   * them; true if it did. A fenced node does this before it rejoins: it may have been away that long.
+   */
+  async resync(): Promise<boolean> {
     const snapshot = await this.log.snapshot();
-    if (snapshot.floor <= seq) return undefined;
-    for (const [scope, mark] of snapshot.marks) if (mark > seq) this.freshness.applyAt([scope], mark);
+    if (snapshot.floor <= this.followed) return false;
+    for (const [scope, mark] of snapshot.marks) if (mark > this.followed) this.freshness.applyAt([scope], mark);
     this.freshness.applyAt([], snapshot.seq);
     this.freshness.compact(snapshot.floor);
-    return snapshot.seq;
+    this.followed = snapshot.seq;
+    return true;
   }
 
   /** A purge's status, ahead of the log while its completion is being written. */
@@ -152,6 +180,11 @@ export class PurgeLedger {
     if (entries.length === 0) return;
     for (const entry of entries) this.freshness.applyAt(entry.scopes, entry.seq);
     for (const listener of this.appliedListeners) listener(entries);
+  }
+
+  private sharedLog(): SharedLog {
+    if (!this.log.shared) throw new Error('this node is the only writer of its purge log: there is nothing to follow');
+    return this.log.shared;
   }
 
   private async read<T>(query: () => Promise<T>): Promise<T> {
