@@ -114,7 +114,9 @@ export class AssetService {
         `The origin could not be revalidated: ${reason}. Every cached output of ${path} was purged; refresh it again once the origin answers.`,
       );
     }
-    const { master } = await this.originCache.get(source.record, source.origin, path);
+    // Indexed here, and only here: a refresh refused because its write failed must leave the index as it was,
+    // so the background indexer is not told of this fetch.
+    const { master } = await this.originCache.get(source.record, source.origin, path, { told: false });
     if (master.meta.kind !== 'found') {
       await this.store.remove(sourceId, path);
       throw new PictorError('ASSET_NOT_FOUND', `${path} is no longer at the origin: every cached output of it was purged, and it was removed from the Asset Manager.`);

@@ -64,11 +64,16 @@ export class OriginCache {
     this.fetches = new Coalescer(freshness);
   }
 
-  async get(source: SourceRecord, origin: Origin, path: string): Promise<{ master: Master; result: OriginCacheResult }> {
+  /**
+   * The master of an asset, from a tier or the origin. `told: false`: a file this call fetches is not told of
+   * (`onFetched`), for a caller that records it itself, and must record nothing when it fails.
+   */
+  async get(source: SourceRecord, origin: Origin, path: string, options: { told?: boolean } = {}): Promise<{ master: Master; result: OriginCacheResult }> {
     const ref = assetRef(source.id, path);
     const cached = await this.lookup(source.id, path);
     if (cached && cached.meta.expiresAt > Date.now() && !lacksObject(cached.meta)) return { master: cached, result: 'hit' };
-    const { promise } = this.fetches.run(ref, [ref], (builtAt) => this.fetch(source, origin, path, builtAt, cached));
+    const told = options.told ?? true;
+    const { promise } = this.fetches.run(ref, [ref], (builtAt) => this.fetch(source, origin, path, builtAt, cached, told));
     const master = await promise;
     return { master, result: cached && master.body === cached.body ? 'revalidated' : 'miss' };
   }
@@ -117,11 +122,11 @@ export class OriginCache {
     return master;
   }
 
-  private async fetch(source: SourceRecord, origin: Origin, path: string, builtAt: number, stale: Master | undefined): Promise<Master> {
+  private async fetch(source: SourceRecord, origin: Origin, path: string, builtAt: number, stale: Master | undefined, told: boolean): Promise<Master> {
     const result = await this.timed(() => origin.fetch(path, stale?.meta.kind === 'found' ? stale.meta.validators : undefined));
     const master = toMaster(source, result, builtAt, stale);
     this.store(source.id, path, master);
-    if (result.kind === 'found') {
+    if (result.kind === 'found' && told) {
       try {
         this.onFetched(source.id, path, master);
       } catch {

@@ -2,7 +2,7 @@ import type { DiskStore } from './disk-store.ts';
 import { assetGroup } from './layout.ts';
 import type { OriginCache } from './origin-cache.ts';
 
-/** How long after a purge is applied the cache space it made stale is freed. */
+/** How long after applying a purge another node completes this node frees the cache space it made stale. */
 const FREE_AFTER_MS = 1000;
 
 /** A purge as this node applied it (store/purge-log.ts `LogEntry`). */
@@ -32,11 +32,11 @@ export class PurgedSpace {
   }
 
   /**
-   * Frees what these purges made stale, a moment after they were applied: deleting thousands of files for a
-   * popular asset is event-loop work, kept out of the time the purge takes to complete, and out of the way of
-   * its origin verdict (which compares with the master cached before it).
+   * Frees what purges completed by other nodes made stale, a moment after this node applied them: deleting
+   * thousands of files for a popular asset is event-loop work, kept out of the time those nodes wait for this
+   * one, and out of the way of the purge's origin verdict (which compares with the master cached before it).
    */
-  applied(purges: readonly AppliedPurge[]): void {
+  followed(purges: readonly AppliedPurge[]): void {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       for (const purge of purges) this.free(purge);
@@ -51,8 +51,11 @@ export class PurgedSpace {
     this.timers.clear();
   }
 
-  /** A master fetched since the purge is kept. */
-  private free(purge: AppliedPurge): void {
+  /**
+   * Frees what a purge this node completed made stale, now: it is complete, its verdict is in, nobody waits.
+   * A master fetched since the purge is kept.
+   */
+  free(purge: AppliedPurge): void {
     if (purge.match === 'exact') this.originCache.dropAsset(purge.sourceId, purge.path, purge.seq);
     else if (purge.match === 'source') this.disk.dropGroup(purge.sourceId);
   }

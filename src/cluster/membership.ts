@@ -39,7 +39,7 @@ class SoleNode implements Membership {
     private readonly ledger: PurgeLedger,
   ) {
     this.nodes = new NodeProgress(states, this);
-    ledger.onApplied((entries) => void this.ack(entries.at(-1)!.seq));
+    ledger.onLogged((purge) => void this.ack(purge.seq));
   }
 
   async join(id: string): Promise<void> {

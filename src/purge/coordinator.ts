@@ -1,6 +1,7 @@
 import type { SourceRegistry } from '../sources/registry.ts';
 import type { LoggedPurge, PurgeListQuery, PurgeRecord, PurgeReport } from '../store/purge-log.ts';
 import type { PurgeLedger } from './ledger.ts';
+import { Pauses } from './pauses.ts';
 import { assetPurgeRecord, purgeRecord, scopeOf, sourcePurgeRecord } from './purge-request.ts';
 import type { AcceptedPurge, PurgeRequest, Purges } from './purges.ts';
 import type { Verdict, VerdictStep } from './verdict.ts';
@@ -62,7 +63,7 @@ export class PurgeCoordinator implements Purges {
   /** Purges of the same thing being logged now, which a repeat joins. */
   private readonly logging = new Map<string, Promise<LoggedPurge>>();
   private readonly driving = new Set<string>();
-  private readonly pauses = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
+  private readonly pauses = new Pauses();
   private idleWaiters: (() => void)[] = [];
   private sweeper: NodeJS.Timeout | undefined;
   /** Stopping: no more waits between tries. Stopped: nothing more is written. */
@@ -121,7 +122,7 @@ export class PurgeCoordinator implements Purges {
     this.stopping = true;
     clearInterval(this.sweeper);
     this.phases.verdict.stop();
-    for (const pause of this.pauses) pause.wake();
+    this.pauses.wakeAll();
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.stopGraceMs)));
     await Promise.race([this.idle(), grace]);
@@ -171,7 +172,7 @@ export class PurgeCoordinator implements Purges {
       } catch (error) {
         this.options.onError?.(error, purge);
         if (this.stopping) return; // pending in the log: completed after a restart, or by another node
-        await this.pause(Math.min(RETRY_MAX_MS, RETRY_MS * 2 ** attempt));
+        await this.pauses.wait(Math.min(RETRY_MAX_MS, RETRY_MS * 2 ** attempt));
       }
     }
   }
@@ -193,19 +194,6 @@ export class PurgeCoordinator implements Purges {
 
   private idle(): Promise<void> {
     return new Promise((resolve) => (this.driving.size === 0 ? resolve() : this.idleWaiters.push(resolve)));
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const pause = {
-        timer: setTimeout(() => {
-          this.pauses.delete(pause);
-          resolve();
-        }, ms),
-        wake: resolve,
-      };
-      this.pauses.add(pause);
-    });
   }
 }
 

@@ -17,8 +17,8 @@ export interface CompactionResult {
  * The one owner of a node's purge state: the sequence, the marks and the floor (the freshness state every
  * purge is applied to, cache/freshness.ts), the log (store/purge-log.ts) and each purge's status. The
  * coordinator appends and completes purges through it, a cluster's follower applies the other nodes' purges
- * through it, retention compacts through it; caches only read the freshness state (`view`), and hear of
- * applied purges (`onApplied`) to free the space they made stale.
+ * through it, retention compacts through it; caches only read the freshness state (`view`), and hear of the
+ * purges that made cached entries stale (`onFollowed`, `onCompleted`) to free the space they take.
  *
  * Invariant: a purge is applied here the moment its append is durable, before it is acknowledged. The log
  * numbers it and writes its marks in that same transaction, so a node that starts (or restarts after a
@@ -29,7 +29,11 @@ export class PurgeLedger {
   /** Completions not durable yet: read from here at once, while the log catches up. */
   private readonly completing = new Map<string, PurgeRecord>();
   private readonly writes = new Set<Promise<void>>();
-  private readonly appliedListeners: ((entries: readonly LogEntry[]) => void)[] = [];
+  private readonly listeners = {
+    logged: [] as ((purge: LoggedPurge) => void)[],
+    followed: [] as ((entries: readonly LogEntry[]) => void)[],
+    completed: [] as ((purge: LoggedPurge) => void)[],
+  };
   /** Of a shared log: the newest sequence number up to which this node has applied every entry, in log order. */
   private followed: number;
 
@@ -68,12 +72,23 @@ export class PurgeLedger {
     }
     const logged: LoggedPurge = { ...record, seq, scopes: [...scopes], generation: seq };
     this.apply([logged]);
+    for (const listener of this.listeners.logged) listener(logged);
     return logged;
   }
 
-  /** Told of the purges applied here (this node's own, and those the follower applies), once applied. */
-  onApplied(listener: (entries: readonly LogEntry[]) => void): void {
-    this.appliedListeners.push(listener);
+  /** Told of each purge this node logs, once it is applied here. */
+  onLogged(listener: (purge: LoggedPurge) => void): void {
+    this.listeners.logged.push(listener);
+  }
+
+  /** Told of the purges other nodes logged, once this node has applied them by following the shared log. */
+  onFollowed(listener: (entries: readonly LogEntry[]) => void): void {
+    this.listeners.followed.push(listener);
+  }
+
+  /** Told of each purge this node completes, once its completion is recorded. */
+  onCompleted(listener: (purge: LoggedPurge) => void): void {
+    this.listeners.completed.push(listener);
   }
 
   /** Whether other nodes append to the log too (a cluster): then this node follows it (cluster/cluster-node.ts). */
@@ -102,6 +117,7 @@ export class PurgeLedger {
       if (entries.length > 0 && entries[0]!.seq > this.followed + 1) await this.resync();
       const unseen = entries.filter((entry) => entry.seq > this.followed);
       this.apply(unseen);
+      if (unseen.length > 0) for (const listener of this.listeners.followed) listener(unseen);
       this.followed = unseen.at(-1)?.seq ?? this.followed;
       if (entries.length < FOLLOW_BATCH) return this.followed;
     }
@@ -140,7 +156,7 @@ export class PurgeLedger {
    * Records a purge's outcome: reported at once, durable soon after. Rejects while the store cannot write it
    * (the caller tries again; a restart finds the purge pending and completes it again).
    */
-  async complete(record: PurgeRecord): Promise<void> {
+  async complete(record: LoggedPurge): Promise<void> {
     this.completing.set(record.id, record);
     const write = this.log.complete(record);
     this.writes.add(write);
@@ -150,6 +166,7 @@ export class PurgeLedger {
     } finally {
       this.writes.delete(write);
     }
+    for (const listener of this.listeners.completed) listener(record);
   }
 
   /**
@@ -177,9 +194,7 @@ export class PurgeLedger {
 
   /** Applies purges to the freshness state: one map write per scope, whatever is cached. */
   private apply(entries: readonly LogEntry[]): void {
-    if (entries.length === 0) return;
     for (const entry of entries) this.freshness.applyAt(entry.scopes, entry.seq);
-    for (const listener of this.appliedListeners) listener(entries);
   }
 
   private sharedLog(): SharedLog {

@@ -1,5 +1,6 @@
 import { isPictorError } from '../errors.ts';
 import type { PurgeRecord } from '../store/purge-log.ts';
+import { Pauses } from './pauses.ts';
 
 /** Origin verdicts asked at once; more wait their turn, so a burst of purges is not a burst at the origin. */
 const CONCURRENCY = 32;
@@ -19,7 +20,7 @@ export type Verdict = Pick<PurgeRecord, 'origin' | 'originError'>;
 export class VerdictStep {
   private running = 0;
   private readonly waiting: (() => void)[] = [];
-  private readonly sleeping = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
+  private readonly pauses = new Pauses();
   private stopping = false;
 
   /**
@@ -49,11 +50,7 @@ export class VerdictStep {
   /** Ends the waits between tries (at stop): a verdict waiting to ask again asks one last time now. */
   stop(): void {
     this.stopping = true;
-    for (const sleeper of this.sleeping) {
-      clearTimeout(sleeper.timer);
-      sleeper.wake();
-    }
-    this.sleeping.clear();
+    this.pauses.wakeAll();
   }
 
   private async withRetries(ask: AskOrigin): Promise<Verdict> {
@@ -66,7 +63,7 @@ export class VerdictStep {
         if (isPictorError(error) && error.status < 500) return { origin: error.status === 403 ? 'removed' : 'replaced' };
         const delay = this.retryDelaysMs[attempt];
         if (delay === undefined || this.stopping) return unknown(error);
-        await this.sleep(delay);
+        await this.pauses.wait(delay);
       }
     }
   }
@@ -81,20 +78,6 @@ export class VerdictStep {
         this.running++;
         resolve();
       });
-    });
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const sleeper = {
-        timer: setTimeout(() => {
-          this.sleeping.delete(sleeper);
-          resolve();
-        }, ms),
-        wake: resolve,
-      };
-      sleeper.timer.unref();
-      this.sleeping.add(sleeper);
     });
   }
 }

@@ -47,7 +47,9 @@ export interface NodePurges {
 export async function startPurges(node: NodeContext, parts: PurgeParts): Promise<NodePurges> {
   const { ledger, caches, membership } = parts;
   const { edges, edgePhase } = startEdges(node, parts.stores);
-  ledger.onApplied((entries) => caches.purgedSpace.applied(entries));
+  // Stale entries are never served: freeing their space waits until the purge is complete, here or elsewhere.
+  ledger.onCompleted((purge) => caches.purgedSpace.free(purge));
+  ledger.onFollowed((entries) => caches.purgedSpace.followed(entries));
   const purges = coordinator(node, parts, edgePhase);
   node.onStop('purges', () => purges.stop());
   node.onStop('purges', () => membership.stop());
