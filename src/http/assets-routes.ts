@@ -8,6 +8,7 @@ import type { RateLimitStore } from '../store/stores.ts';
 import { requireKey } from './api-auth.ts';
 import { document, methodNotAllowed } from './jsonapi.ts';
 import { pathParams, queryParams, requestDocument, resource, responses, secured, successDocument } from './openapi.ts';
+import { requestOrigin } from '../request-origin.ts';
 import { MUST } from './schema-errors.ts';
 
 /** Largest upload; the route's own body limit (every other API body stays within API_BODY_LIMIT). */
@@ -218,7 +219,7 @@ function overwriteFlag(value: unknown): boolean {
 
 /** The list's URL (filters, sort and size kept), with another cursor if given. */
 function listUrl(request: FastifyRequest, cursor?: string): string {
-  const url = new URL(request.url, `${request.protocol}://${request.host}`);
+  const url = new URL(request.url, requestOrigin(request));
   if (cursor !== undefined) url.searchParams.set('page[cursor]', cursor);
   return url.toString();
 }

@@ -8,6 +8,7 @@ import type { SourceService } from '../sources/source-service.ts';
 import { requireKey } from './api-auth.ts';
 import { document, methodNotAllowed } from './jsonapi.ts';
 import { pathParams, queryParams, requestDocument, resource, responses, secured, successDocument } from './openapi.ts';
+import { requestOrigin } from '../request-origin.ts';
 import { MUST } from './schema-errors.ts';
 
 const FIELDS = { 'fields[sources]': 'The attributes to return, comma-separated (`deployment.<field>` for nested ones).' };
@@ -159,7 +160,7 @@ function readSourceDocument(body: unknown, id: string | undefined): unknown {
 
 /** The same list URL (filters, sort, fields kept) for another page. */
 function pageUrl(request: FastifyRequest, page: number, size: number): string {
-  const url = new URL(request.url, `${request.protocol}://${request.host}`);
+  const url = new URL(request.url, requestOrigin(request));
   url.searchParams.set('page[number]', String(page));
   url.searchParams.set('page[size]', String(size));
   return url.toString();

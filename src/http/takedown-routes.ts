@@ -6,6 +6,7 @@ import type { Takedowns } from '../takedown/takedowns.ts';
 import { requireKey } from './api-auth.ts';
 import { document, methodNotAllowed } from './jsonapi.ts';
 import { pathParams, queryParams, requestDocument, resource, responses, secured, successDocument } from './openapi.ts';
+import { requestOrigin } from '../request-origin.ts';
 
 const DEFAULT_PAGE_SIZE = 20;
 const MAX_PAGE_SIZE = 100;
@@ -193,7 +194,7 @@ function badQuery(message: string): PictorError {
 
 /** The same list URL for another page. */
 function pageUrl(request: FastifyRequest, page: number, size: number): string {
-  const url = new URL(request.url, `${request.protocol}://${request.host}`);
+  const url = new URL(request.url, requestOrigin(request));
   url.searchParams.set('page[number]', String(page));
   url.searchParams.set('page[size]', String(size));
   return url.toString();

@@ -26,7 +26,7 @@ import { HEAVY_RENDER_BYTES, lightReserve } from '../config/render-budget.ts';
 import { decodeBatchFrames, type AnimationMode } from './animation/render.ts';
 import { canvasLayers } from './canvas-params.ts';
 import { decodeRate, DECODE_BYTES_PER_PIXEL, UNKNOWN_DECODE_BYTES_PER_PIXEL } from './decode-cost.ts';
-import type { OutputFormat } from './encode.ts';
+import { paletteEffort, type OutputFormat } from './encode.ts';
 import { coversFaces, detectsFaces } from './faces-params.ts';
 import { layersCost, layersSeconds, type LayersInfo } from './layer-cost.ts';
 import { PDF_HEAP_MB } from './pdf/pdf-thread.ts';
@@ -54,6 +54,8 @@ export interface InputInfo {
   encodedBytes?: number;
   /** A PDF's page count. */
   pages?: number;
+  /** The encoded file's bytes per pixel of all its frames: how much detail it holds (see `grain`). */
+  bytesPerPixel?: number;
 }
 
 export interface OutputInfo {
@@ -113,6 +115,36 @@ const ENCODE_BYTES_PER_PIXEL: Record<OutputFormat, number> = {
 };
 
 /**
+ * Seconds of one core per output pixel the slow encoders take, with Pictor's settings (AVIF at effort 1,
+ * palettes at the effort encode.ts picks by size), on a smooth photo and on pure grain. Between the two the
+ * rate follows the input's grain (see `grain`); AVIF at this effort takes about the same on both. Charged so
+ * that a render that would encode past MAX_RENDER_SECONDS is refused up front rather than stopped at its
+ * deadline. JPEG and PNG encode fast enough per pixel for the output size limit.
+ */
+const ENCODE_SECONDS_PER_PIXEL: Partial<Record<OutputFormat | 'palette-full' | 'palette-low', { smooth: number; grainy: number }>> = {
+  avif: { smooth: 0.75e-6, grainy: 0.75e-6 },
+  webp: { smooth: 0.06e-6, grainy: 0.25e-6 },
+  // The full effort's palette search grows with the distinct colours: seconds on grain even at a modest size.
+  'palette-full': { smooth: 0.2e-6, grainy: 6e-6 },
+  'palette-low': { smooth: 0.15e-6, grainy: 0.5e-6 },
+};
+/**
+ * Bytes per pixel of an encoded file of pure grain, per input format: a file at or above it counts as all
+ * grain, a smaller one in proportion (a smooth photo compresses far below it).
+ */
+const GRAIN_BYTES_PER_PIXEL: Record<string, number> = { jpeg: 0.5, webp: 0.5, avif: 0.3, heif: 0.3, gif: 0.9, png: 2.5, tiff: 3 };
+
+/**
+ * How grainy the input is, from 0 (smooth) to 1 (grain): its encoded bytes per pixel against what grain takes
+ * in its format. Unknown (a vector, a PDF page) counts as grain.
+ */
+function grain(input: InputInfo): number {
+  const full = GRAIN_BYTES_PER_PIXEL[input.format];
+  if (full === undefined || input.bytesPerPixel === undefined) return 1;
+  return Math.min(1, input.bytesPerPixel / full);
+}
+
+/**
  * Face detection: its input and output tensors and the inference's working memory, per render. (The model
  * and its runtime, loaded once per process, are not per render.)
  */
@@ -169,11 +201,20 @@ export function estimateRenderCost(input: InputInfo, output: OutputInfo, params:
   return { bytes: Math.ceil(bytes + isolation), heavy, seconds: workSeconds(input, output, params, layers) };
 }
 
-/** See RenderCost.seconds: an animation runs its layers once per frame. */
+/** See RenderCost.seconds: an animation runs its layers, and its encoder, once per frame. */
 function workSeconds(input: InputInfo, output: OutputInfo, params: RenderParams, layers: LayersInfo): number {
   const outputPixels = output.width * output.height;
+  const frames = Math.max(1, output.frames ?? 1);
   const filters = VECTOR_FORMATS.has(input.format) && input.filters ? VECTOR_FILTER_SECONDS_PER_PIXEL * outputPixels : 0;
-  return filters + Math.max(1, output.frames ?? 1) * layersSeconds(output, params, layers);
+  return filters + frames * layersSeconds(output, params, layers) + encodeSeconds(output.format, outputPixels * frames, grain(input));
+}
+
+/** See ENCODE_SECONDS_PER_PIXEL; `pixels` counts every frame, `grainLevel` is `grain`'s. */
+export function encodeSeconds(format: OutputFormat, pixels: number, grainLevel: number): number {
+  const palette = format === 'png8' || format === 'gif';
+  const rates = ENCODE_SECONDS_PER_PIXEL[palette ? (paletteEffort(pixels) > 3 ? 'palette-full' : 'palette-low') : format];
+  if (rates === undefined) return 0;
+  return pixels * (rates.smooth + (rates.grainy - rates.smooth) * grainLevel);
 }
 
 function stillCost(input: InputInfo, output: OutputInfo, params: RenderParams, layers: LayersInfo): number {

@@ -19,6 +19,21 @@ export interface OutputPlan {
   progressive: boolean;
   /** JPEG only (`chromasub`). */
   chromaSubsampling: '4:4:4' | '4:2:0';
+  /** PNG8 and GIF only: libimagequant's effort (see paletteEffort); set once the output's size is known. */
+  paletteEffort?: number;
+}
+
+/**
+ * Palette outputs (PNG8, GIF) up to this many pixels, frames counted, get libimagequant's full effort; larger
+ * ones a low effort. The full effort's palette search grows with the number of distinct colours, not only the
+ * pixels, so on a grainy image it takes seconds even at a modest size; the low effort costs a little file size
+ * on photos and stays proportional to the pixels (cost.ts charges it by them).
+ */
+export const FULL_PALETTE_EFFORT_PIXELS = 1_000_000;
+
+/** libimagequant's effort for a palette output of `pixels` (all frames together). */
+export function paletteEffort(pixels: number): number {
+  return pixels <= FULL_PALETTE_EFFORT_PIXELS ? 7 : 3;
 }
 
 // A palette keeps alpha so that transparent pixels are left out of it rather than counted as white.
@@ -90,12 +105,12 @@ export function applyEncoder(image: Sharp, plan: OutputPlan, animation?: Animati
     case 'pjpg': return image.jpeg({ quality, progressive, chromaSubsampling });
     case 'png': return image.png();
     // imgix's PNG8: a 256-colour palette (libimagequant), keeping 1-bit-ish alpha.
-    case 'png8': return image.png({ palette: true, colours: 256 });
+    case 'png8': return image.png({ palette: true, colours: 256, effort: plan.paletteEffort ?? 7 });
     case 'png32': return image.ensureAlpha().png();
     case 'webp': return image.webp({ quality, lossless, ...animation });
     case 'avif': return image.avif({ quality, lossless, effort: AVIF_EFFORT });
     // An animation's frames each get their own palette: reusing the input's (the first frame's) would tint the rest.
-    case 'gif': return image.gif(animation ? { ...animation, reuse: false } : {});
+    case 'gif': return image.gif({ effort: plan.paletteEffort ?? 7, ...(animation ? { ...animation, reuse: false } : {}) });
     default: throw new Error(`applyEncoder: ${plan.format} is not an image format`);
   }
 }

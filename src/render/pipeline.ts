@@ -16,7 +16,7 @@ import { contentTypeFor, isPdf } from './detect.ts';
 import { estimateRenderCost, type RenderCost } from './cost.ts';
 import { sampleBytesOf } from './decode-cost.ts';
 import { readLayers } from './layer-cost.ts';
-import { applyEncoder, chooseOutput, reportedFormat, type OutputPlan } from './encode.ts';
+import { applyEncoder, chooseOutput, paletteEffort, reportedFormat, type OutputPlan } from './encode.ts';
 import { planGeometry, resolveRect, type OutputLimits, type Size } from './geometry.ts';
 import { applyOutputMetadata } from './output-metadata.ts';
 import { pdfJson, pdfMetadata, planPdf, rasterizePdf, type PdfPlan } from './pdf/pdf-source.ts';
@@ -136,13 +136,14 @@ export async function prepareRender(
   const sourceFormat = String(metadata.format);
   // fm=json reads the header only: no frame is rendered, however many there are. A PDF's pages are not frames.
   const frames = params.fm === 'json' || pdf ? selectFrames({}, params) : selectFrames(metadata, params);
-  const output = chooseOutput(params, sourceFormat, metadata.hasAlpha, options.acceptClass, frames.frames.length > 1);
-  const animated = isAnimatedOutput(frames, output.format);
+  const chosen = chooseOutput(params, sourceFormat, metadata.hasAlpha, options.acceptClass, frames.frames.length > 1);
+  const animated = isAnimatedOutput(frames, chosen.format);
   const source = params.orient === undefined && !animated ? metadata.autoOrient : { width: metadata.width, height: metadata.height };
   // A rect outside the image is refused before admission; after a trim, only the render knows the size.
   if (params.rect && !params.trim) resolveRect(params.rect, source);
-  const size = output.format === 'json' ? { width: 0, height: 0 } : planGeometry(source, params, options.limits ?? DEFAULT_OUTPUT_LIMITS).output;
+  const size = chosen.format === 'json' ? { width: 0, height: 0 } : planGeometry(source, params, options.limits ?? DEFAULT_OUTPUT_LIMITS).output;
   if (animated) checkAnimationSize(frames.frames.length, size.width, size.height);
+  const output = { ...chosen, paletteEffort: paletteEffort(size.width * size.height * (animated ? frames.frames.length : 1)) };
   const animation = animated ? animationMode(params, frames) : undefined;
   const layers = output.format === 'json' ? {} : await readLayers(params, options.subImages, size, maxInputPixels);
   const encodedBytes = input.length + Object.values(options.subImages ?? {}).reduce((sum, buffer) => sum + buffer.length, 0);
@@ -160,7 +161,7 @@ export async function prepareRender(
       channels: metadata.channels,
       sampleBytes: sampleBytesOf(metadata.depth),
       encodedBytes,
-      ...(pdf ? { pages: pdf.pages } : {}),
+      ...(pdf ? { pages: pdf.pages } : { bytesPerPixel: input.length / Math.max(1, metadata.width * metadata.height * (metadata.pages ?? 1)) }),
     },
     { format: output.format, ...size, frames: animated ? frames.frames.length : 1 },
     params,

@@ -33,7 +33,7 @@ export async function openStores(settings: StoreSettings): Promise<Stores> {
 }
 
 /** The SQLite file of a data directory. */
-function sqliteFile(dataDir: string): string {
+export function sqliteFile(dataDir: string): string {
   return path.join(dataDir, 'pictor.db');
 }
 

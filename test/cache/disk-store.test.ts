@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { DiskStore } from '../../src/cache/disk-store.ts';
 import { assetGroup, entryName } from '../../src/cache/layout.ts';
@@ -11,9 +11,15 @@ import { MemoryLru } from '../../src/cache/memory-lru.ts';
 
 const exec = promisify(execFile);
 
+const tempDirs: string[] = [];
+
 async function tempDir(): Promise<string> {
-  return fs.mkdtemp(path.join(os.tmpdir(), 'pictor-disk-'));
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-disk-'));
+  tempDirs.push(dir);
+  return dir;
 }
+
+after(() => Promise.all(tempDirs.map((dir) => fs.rm(dir, { recursive: true, force: true }))));
 
 describe('DiskStore', () => {
   it('round-trips metadata and body', async () => {

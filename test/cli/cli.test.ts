@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
+import * as pictor from '../helpers/cli.ts';
 import { solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
 
-const exec = promisify(execFile);
-const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-  exec(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], { env: { ...process.env, ...env } });
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => pictor.cli(args, { env });
 
 describe('pictor keys', () => {
   let dataDir: string;

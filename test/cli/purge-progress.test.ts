@@ -4,10 +4,11 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { cliArgv } from '../helpers/cli.ts';
 import { solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
 
 const exec = promisify(execFile);
-const CLI = [process.execPath, '--import', 'tsx', 'src/cli/index.ts'];
+const CLI = cliArgv([]);
 
 /** util-linux `script` runs a command on a pseudo-terminal: the only way to give the CLI a real TTY stderr. */
 const hasScript = process.platform === 'linux' && /util-linux/.test(spawnSync('script', ['--version'], { encoding: 'utf8' }).stdout ?? '');

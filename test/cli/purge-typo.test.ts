@@ -1,25 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { NOTHING_THERE_WARNING } from '../../src/purge/purge-warning.ts';
 import { DashboardClient } from '../dashboard/http-client.ts';
+import { runCli } from '../helpers/cli.ts';
 import { rawGet, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
 
-const exec = promisify(execFile);
-
 /** `pictor purge … --wait`; resolves with the exit code and both outputs, whatever the code. */
-async function purge(t: TestPictor, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'purge', ...args, '--api', t.adminUrl, '--wait'], {
-      env: { ...process.env, PICTOR_API_KEY: t.apiKey },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failure = error as { code: number; stdout: string; stderr: string };
-    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
-  }
-}
+const purge = (t: TestPictor, args: string[]) => runCli(['purge', ...args, '--api', t.adminUrl, '--wait'], { env: { PICTOR_API_KEY: t.apiKey } });
 
 const idOf = (line: string): string => /id=(\S+)/.exec(line)![1]!;
 

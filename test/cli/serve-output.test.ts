@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { eventually } from '../helpers/pictor.ts';
+import { spawnServer } from '../helpers/process.ts';
 
 interface LogLine {
   msg: string;
@@ -21,26 +22,12 @@ describe('pictor serve: what an operator reads from start to stop', () => {
   after(() => fs.rm(root, { recursive: true, force: true }));
 
   it('the banner on stderr, only JSON log lines on stdout (one "listening" line per listener), "stopped" after "stopping"', async () => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/index.ts', 'serve', '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--data', path.join(root, 'data'), '--assets', path.join(root, 'assets')],
-      { env: { ...process.env, PICTOR_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const deadline = Date.now() + 30_000;
-    while (!/Dashboard password: \S+/.test(stderr) || !stdout.includes('Pictor is ready')) {
-      if (child.exitCode !== null || Date.now() > deadline) {
-        child.kill('SIGKILL');
-        assert.fail(`pictor did not start:\n${stdout}\n${stderr}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0, stderr);
+    const server = await spawnServer(['--data', path.join(root, 'data'), '--assets', path.join(root, 'assets')], { PICTOR_LOG_LEVEL: 'info' });
+    await eventually(() => /Dashboard password: \S+/.test(server.stderr()) && server.stdout().includes('Pictor is ready'), 30_000);
+    server.child.kill('SIGTERM');
+    assert.equal(await server.exited, 0, server.stderr());
+    const stdout = server.stdout();
+    const stderr = server.stderr();
 
     const renderUrl = /Render URL:\s+(\S+?)\/?\n/.exec(stderr)?.[1];
     const adminUrl = /Admin URL:\s+(\S+?)\/?\n/.exec(stderr)?.[1];

@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { helpDefault } from '../../src/config/reference.ts';
 import { CLIENT_SETTINGS, SETTINGS, type Setting } from '../../src/config/settings.ts';
-
-const exec = promisify(execFile);
+import { cli } from '../helpers/cli.ts';
 
 /** The help of the real CLI (its sources: a build in dist/ may be older), its lines' wrapping undone. */
 async function help(...command: string[]): Promise<string> {
-  const { stdout } = await exec(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...command, '--help']);
+  const { stdout } = await cli([...command, '--help']);
   return stdout.replace(/\s+/g, ' ');
 }
 

@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
+import * as pictor from '../helpers/cli.ts';
 import { eventually, rawGet, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
 
-const exec = promisify(execFile);
-const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-  exec(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], { env: { ...process.env, ...env } });
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => pictor.cli(args, { env });
 
 /** `sources add` prints the Source as JSON, then its id alone on the last line. */
 function parseAdded(stdout: string): { id: string; json: any } {
@@ -46,9 +43,8 @@ describe('pictor sources', () => {
     assert.deepEqual(json.attributes.deployment.imgix_subdomains, ['cli']);
     assert.equal(json.attributes.deployment.folder_path, folder);
 
-    const started = Date.now();
-    await eventually(async () => (await rawGet(t.renderPort, '/a.jpg?w=8', { host: 'cli.example.test' })).status === 200, 3000);
-    assert.ok(Date.now() - started < 2500, `seen after ${Date.now() - started} ms`);
+    // The running server sees the new Source without a restart (the bound only ends a wait that never would).
+    await eventually(async () => (await rawGet(t.renderPort, '/a.jpg?w=8', { host: 'cli.example.test' })).status === 200, 15_000);
     assert.equal((await rawGet(t.renderPort, '/a.jpg?w=8', { host: 'cli.images.example.com' })).status, 200);
 
     const fromApi = await fetch(`${t.adminUrl}/api/v1/sources/${id}`, { headers: { authorization: `Bearer ${t.apiKey}` } });

@@ -1,30 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { runCli } from '../helpers/cli.ts';
 import { startPictor, type TestPictor } from '../helpers/pictor.ts';
 
-const entry = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url));
-const tsx = import.meta.resolve('tsx');
-
 /** Runs the CLI from `cwd` (as a user in another directory would), without the store variables of this shell. */
-function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const base = { ...process.env };
-  delete base.PICTOR_DATA_DIR;
-  delete base.PICTOR_DATABASE_URL;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', tsx, entry, ...args], { cwd, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) =>
+  runCli(args, { cwd, env: { PICTOR_DATA_DIR: undefined, PICTOR_DATABASE_URL: undefined, ...env } });
 
 describe('the CLI says which store it uses, and read-only commands never make a new one', () => {
   let t: TestPictor;

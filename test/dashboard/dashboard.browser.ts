@@ -4,7 +4,6 @@
  * test-output/screenshots/ (laptop width, and phone width for the main pages).
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,13 +11,13 @@ import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { Origin } from '../../src/sources/origin.ts';
 import { gate, meanColour, rawGet, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
+import { assertTool, CHROMIUM, skipWithout } from '../helpers/tools.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = path.resolve('test-output/screenshots');
 const LAPTOP = { width: 1280, height: 860 };
 const PHONE = { width: 390, height: 844 };
 
-describe('dashboard in Chromium', { timeout: 180_000 }, () => {
+describe('dashboard in Chromium', { skip: skipWithout('chromium'), timeout: 180_000 }, () => {
   let t: TestPictor;
   let browser: Browser;
   let context: BrowserContext;
@@ -31,7 +30,7 @@ describe('dashboard in Chromium', { timeout: 180_000 }, () => {
   let purgeOnlyKey = '';
 
   before(async () => {
-    assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y --no-install-recommends chromium`);
+    assertTool('chromium');
     await fsp.mkdir(SCREENSHOTS, { recursive: true });
     photosDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'pictor-photos-'));
     await fsp.writeFile(path.join(photosDir, 'dog.jpg'), await solidImage(64, 48, [30, 160, 60]));

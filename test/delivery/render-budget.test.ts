@@ -10,7 +10,7 @@ describe('Renders are budgeted: admitted by estimated memory, heavy ones stopped
   let t: TestPictor;
   before(async () => {
     t = await startPictor({
-      assets: { 'photo.jpg': await solidImage(400, 300, [200, 40, 40]), 'bomb.svg': FILTER_BOMB_SVG },
+      assets: { 'photo.jpg': await solidImage(400, 300, [200, 40, 40]), 'bomb.svg': FILTER_BOMB_SVG, 'grain.jpg': await grain(1500) },
       options: { renderTimeoutSeconds: '2' },
     });
   });
@@ -50,6 +50,16 @@ describe('Renders are budgeted: admitted by estimated memory, heavy ones stopped
     const small = await rawGet(t.renderPort, '/bomb.svg?w=64&fm=png');
     assert.equal(small.status, 200);
     assert.equal(small.headers['content-type'], 'image/png');
+  });
+
+  it('an encode that would take longer than a render may is refused with 413 before anything is rendered', async () => {
+    for (const target of ['/photo.jpg?w=4000&h=4000&fit=fill&fm=avif', '/grain.jpg?w=8192&fm=gif', '/grain.jpg?w=8192&fm=webp']) {
+      const response = await rawGet(t.renderPort, target);
+      assert.equal(response.status, 413, target);
+      assert.match(response.body.toString(), /would take about \d+ s of work, more than the 10 s one render may take/, target);
+    }
+    const metrics = await (await fetch(`${t.adminUrl}/metrics`)).text();
+    assert.doesNotMatch(metrics, /pictor_render_duration_seconds_count\{format="(avif|gif|webp)"\}/, 'nothing was rendered');
   });
 
   it('memory held by renders is back to zero once they are done', async () => {
@@ -110,3 +120,9 @@ describe('The most expensive requests reported: refused up front, or rendered wi
     await refused('/pages-20000.pdf?page=19999&w=8192', /This PDF has 20000 pages, more than the limit of 10000/);
   });
 });
+
+/** A JPEG of pure grain, side² pixels: the slowest content for palette and WebP encoders. */
+function grain(side: number): Promise<Buffer> {
+  const noise = { type: 'gaussian' as const, mean: 128, sigma: 60 };
+  return sharp({ create: { width: side, height: side, channels: 3, background: '#808080', noise } }).jpeg({ quality: 90 }).toBuffer();
+}

@@ -5,24 +5,23 @@
  * `npm run test:browser`.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 import { solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
+import { assertTool, CHROMIUM, skipWithout } from '../helpers/tools.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SCRIPT = '<script>document.title = "ran"</script>';
 
-describe('the render listener in Chromium', { timeout: 120_000 }, () => {
+describe('the render listener in Chromium', { skip: skipWithout('chromium'), timeout: 120_000 }, () => {
   let t: TestPictor;
   let browser: Browser;
   let elsewhere: http.Server;
   let elsewhereUrl = '';
 
   before(async () => {
-    assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y --no-install-recommends chromium`);
+    assertTool('chromium');
     t = await startPictor({
       assets: {
         'page.html': `<!doctype html><title>page</title>${SCRIPT}`,

@@ -134,7 +134,7 @@ describe('Sources end to end: created over the API, served by Host, signed, and 
     await put('brand/logo.png', await solidImage(40, 20, [0, 0, 220], 'png'));
     const { status, body } = await t.purge('http://brand.test/brand/logo.png', { sub_image: true, source_id: t.defaultSourceId });
     assert.equal(status, 200);
-    for (let i = 0; i < 300 && (await t.purgeStatus(body.data!.id)).status === 'pending'; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await t.waitForPurge(body.data!.id);
     assert.equal((await t.purgeStatus(body.data!.id)).origin, 'replaced');
 
     const first = await rawGet(t.renderPort, parents[0]!);

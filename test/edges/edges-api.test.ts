@@ -1,43 +1,26 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { renderVcl } from '../../src/edges/vcl.ts';
 import { openStores } from '../../src/store/open-stores.ts';
+import { cli, runCli } from '../helpers/cli.ts';
 import { eventually, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { freePort } from '../helpers/ports.ts';
-import { startVarnish, type TestVarnish } from '../helpers/varnish.ts';
+import { edgeStatus, startVarnish, type TestVarnish } from '../helpers/varnish.ts';
+import { skipWithout } from '../helpers/tools.ts';
 
-const exec = promisify(execFile);
-const cli = (args: string[]) => exec(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args]);
 const cliError = async (args: string[]): Promise<string> => {
-  try {
-    await cli(args);
-  } catch (error) {
-    return (error as { stderr: string }).stderr;
-  }
-  throw new Error(`pictor ${args.join(' ')} succeeded`);
+  const { code, stderr } = await runCli(args);
+  if (code === 0) throw new Error(`pictor ${args.join(' ')} succeeded`);
+  return stderr;
 };
-
-function edgeStatus(port: number, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path, agent: false }, (response) => {
-        response.resume();
-        response.on('end', () => resolve(String(response.headers['cache-status']).split(',').at(-1)!.trim()));
-      })
-      .on('error', reject);
-  });
-}
 
 interface ApiResponse {
   status: number;
   body: any;
 }
 
-describe('Edges API and CLI', () => {
+describe('Edges API and CLI', { skip: skipWithout('varnish') }, () => {
   let t: TestPictor;
   let edge: TestVarnish;
   let api: (method: string, path: string, body?: unknown, key?: string) => Promise<ApiResponse>;

@@ -3,9 +3,10 @@ import { after, before, describe, it } from 'node:test';
 import { renderVcl } from '../../src/edges/vcl.ts';
 import { meanColour, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
 import { startVarnish, type TestVarnish } from '../helpers/varnish.ts';
+import { skipWithout } from '../helpers/tools.ts';
 
 /** One Pictor (SQLite) behind one real Varnish: a purge reaches the edge before it completes. */
-describe('a single node behind a Varnish edge', () => {
+describe('a single node behind a Varnish edge', { skip: skipWithout('varnish') }, () => {
   let t: TestPictor;
   let edge: TestVarnish;
   let down: TestVarnish;

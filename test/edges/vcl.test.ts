@@ -7,6 +7,7 @@ import { edgeKey } from '../../src/edges/edge-keys.ts';
 import { renderVcl } from '../../src/edges/vcl.ts';
 import { eventually, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
 import { compileVcl, startVarnish, type TestVarnish } from '../helpers/varnish.ts';
+import { skipWithout } from '../helpers/tools.ts';
 
 interface EdgeResponse {
   status: number;
@@ -36,7 +37,7 @@ function edgeStatus(response: EdgeResponse): string {
 }
 
 describe('renderVcl', () => {
-  it('compiles in varnishd, with several backends, purger ranges and a name', () => {
+  it('compiles in varnishd, with several backends, purger ranges and a name', { skip: skipWithout('varnish') }, () => {
     compileVcl(renderVcl({ backends: ['127.0.0.1:3000', '[::1]:3001', 'localhost:3002'], purgers: ['10.0.0.0/8', '192.168.1.7', 'fd00::/8'], name: 'edge-1' }));
     compileVcl(renderVcl({ backends: ['127.0.0.1:3000'] }));
   });
@@ -59,7 +60,7 @@ describe('renderVcl', () => {
   });
 });
 
-describe('A real Varnish edge in front of Pictor', () => {
+describe('A real Varnish edge in front of Pictor', { skip: skipWithout('varnish') }, () => {
   let t: TestPictor;
   let edge: TestVarnish;
   let src: string;
@@ -173,7 +174,7 @@ describe('A real Varnish edge in front of Pictor', () => {
   });
 });
 
-describe('The director drops a backend whose /healthz fails', () => {
+describe('The director drops a backend whose /healthz fails', { skip: skipWithout('varnish') }, () => {
   let t: TestPictor;
   let edge: TestVarnish;
   let other: http.Server;

@@ -3,10 +3,10 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { renderVcl } from '../../src/edges/vcl.ts';
-import type { PurgeDocument } from './pictor.ts';
 import { startPostgres, type TestPostgres } from './postgres.ts';
 import { spawnServer, type ServerProcess } from './process.ts';
 import { freePort } from './ports.ts';
+import { purgeStatus, requestPurge, waitForPurge, type PurgeDocument } from './purges.ts';
 import { startVarnish, type TestVarnish } from './varnish.ts';
 
 /**
@@ -63,8 +63,15 @@ export async function startCluster(setup: ClusterSetup): Promise<TestCluster> {
   const assetsDir = path.join(root, 'assets');
   await fs.mkdir(assetsDir, { recursive: true });
   for (const [name, body] of Object.entries(setup.assets ?? {})) await fs.writeFile(path.join(assetsDir, name), body);
-  const pg = await startPostgres();
-  const databaseUrl = await pg.createDatabase('pictor');
+  let pg: TestPostgres;
+  let databaseUrl: string;
+  try {
+    pg = await startPostgres();
+    databaseUrl = await pg.createDatabase('pictor');
+  } catch (error) {
+    await fs.rm(root, { recursive: true, force: true });
+    throw error;
+  }
   const secretKey = randomBytes(32).toString('base64');
   const nodes: TestNode[] = [];
   for (let i = 0; i < setup.nodes; i++) {
@@ -103,6 +110,7 @@ export async function startCluster(setup: ClusterSetup): Promise<TestCluster> {
     if (node.process.apiKey) apiKey = node.process.apiKey;
   };
 
+  const purgeApi = (node: number) => ({ adminUrl: nodes[node]!.adminUrl, apiKey });
   const api = async (method: string, urlPath: string, body?: unknown, node = 0) => {
     const response = await fetch(`${nodes[node]!.adminUrl}${urlPath}`, {
       method,
@@ -128,33 +136,20 @@ export async function startCluster(setup: ClusterSetup): Promise<TestCluster> {
       await fs.writeFile(`${file}.tmp`, body);
       await fs.rename(`${file}.tmp`, file);
     },
-    purge: async (url, node = 0, attributes = {}) => {
-      const { status, body } = await api('POST', '/api/v1/purge', { data: { type: 'purges', attributes: { url, ...attributes } } }, node);
-      return { status, body: body as PurgeDocument };
-    },
-    status: async (id, node = 0) => ((await api('GET', `/api/v1/purges/${id}`, undefined, node)).body as PurgeDocument).data!.attributes,
-    waitCompleted: async (id, timeoutMs = 15_000, node = 0) => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const attributes = await cluster.status(id, node);
-        if (attributes.status !== 'pending') return attributes;
-        if (Date.now() > deadline) throw new Error(`purge ${id} still pending after ${timeoutMs} ms`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    },
+    purge: (url, node = 0, attributes = {}) => requestPurge(purgeApi(node), url, attributes),
+    status: (id, node = 0) => purgeStatus(purgeApi(node), id),
+    waitCompleted: (id, timeoutMs = 60_000, node = 0) => waitForPurge(purgeApi(node), id, timeoutMs),
     api,
     startNode,
+    // Whatever fails on the way, every process is stopped and the files removed.
     stop: async () => {
-      for (const node of nodes) {
-        if (!node.process || node.process.child.exitCode !== null) continue;
-        node.process.child.kill('SIGCONT');
-        node.process.child.kill('SIGTERM');
-        const stopped = await Promise.race([node.process.exited, new Promise((resolve) => setTimeout(() => resolve('timeout'), 10_000))]);
-        if (stopped === 'timeout') node.process.child.kill('SIGKILL');
+      try {
+        await Promise.all(nodes.map((node) => stopNode(node)));
+        await Promise.allSettled(edges.map((edge) => edge.stop()));
+        await pg.stop();
+      } finally {
+        await fs.rm(root, { recursive: true, force: true });
       }
-      for (const edge of edges) await edge.stop();
-      await pg.stop();
-      await fs.rm(root, { recursive: true, force: true });
     },
   };
 
@@ -174,4 +169,15 @@ export async function startCluster(setup: ClusterSetup): Promise<TestCluster> {
     throw error;
   }
   return cluster;
+}
+
+/** SIGTERM (after SIGCONT, for a node a test stopped), then SIGKILL if it has not exited within 10 s. */
+async function stopNode(node: TestNode): Promise<void> {
+  const running = node.process;
+  if (!running || running.child.exitCode !== null || running.child.signalCode !== null) return;
+  running.child.kill('SIGCONT');
+  running.child.kill('SIGTERM');
+  const timer = setTimeout(() => running.child.kill('SIGKILL'), 10_000);
+  await running.exited;
+  clearTimeout(timer);
 }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { runCli, type CliResult } from './cli.ts';
 import { solidImage } from './pictor.ts';
 import { spawnServer, type ServerProcess } from './process.ts';
 import { mountSmallFs, type SmallFs } from './small-fs.ts';
@@ -36,11 +36,7 @@ export interface ApiAnswer {
   detail: string | undefined;
 }
 
-export interface CliAnswer {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type CliAnswer = CliResult;
 
 /** What a write answered: `ok` (2xx, or exit 0) or `refused` (503, or a non-zero exit), and the text to check. */
 export interface Outcome {
@@ -100,24 +96,11 @@ export async function startFullDiskPictor(hooks: { after(fn: () => Promise<void>
       server = await start();
       fixture.server = server;
     },
-    cli: (args, input = '') => runCli(small, args, input),
+    cli: (args, input = '') => runCli(args, { input, command: small.command }),
   };
   return fixture;
 }
 
-function runCli(small: SmallFs, args: string[], input: string): Promise<CliAnswer> {
-  const [file, ...rest] = small.command([process.execPath, '--import', 'tsx', 'src/cli/index.ts', ...args]);
-  return new Promise((resolve, reject) => {
-    const child = spawn(file!, rest, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
 
 /** What a refusal says: the store cannot write because its disk is full, and nothing was recorded. */
 export const FULL_STORE = /cannot write to its store \(the disk holding it is full: SQLITE_(FULL|IOERR\w*)\), so nothing was recorded/;

@@ -5,6 +5,9 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { Pictor, type PictorHooks } from '../../src/app.ts';
 import { resolveOptions, type PictorOptions } from '../../src/config/options.ts';
+import { purgeAndWait, purgeStatus, requestPurge, waitForPurge, type PurgeDocument } from './purges.ts';
+
+export type { PurgeDocument } from './purges.ts';
 
 export interface TestPictor {
   pictor: Pictor;
@@ -26,13 +29,8 @@ export interface TestPictor {
   /** Purges and waits until the purge is no longer pending. */
   purgeAndWait(url: string): Promise<Record<string, unknown>>;
   purgeStatus(id: string): Promise<Record<string, unknown>>;
-}
-
-export interface PurgeDocument {
-  data?: { id: string; type: string; attributes: Record<string, unknown> };
-  errors?: { detail: string; status: string; title: string; id: string; source?: { pointer: string } }[];
-  meta?: Record<string, unknown>;
-  [key: string]: unknown;
+  /** Waits until the purge is no longer pending. */
+  waitForPurge(id: string): Promise<Record<string, unknown>>;
 }
 
 /** A real Pictor on loopback ports picked by the OS, with its own data and assets folders. */
@@ -52,25 +50,18 @@ export async function startPictor(
     {},
   );
   const pictor = new Pictor(options, setup.hooks);
-  const started = await pictor.start();
+  const started = await pictor.start().catch(async (error: unknown) => {
+    await pictor.stop().catch(() => {});
+    await fs.rm(root, { recursive: true, force: true });
+    throw error;
+  });
   const renderPort = Number(new URL(started.renderUrl).port);
   const adminPort = Number(new URL(started.adminUrl).port);
   const apiKey = started.firstApiKey ?? '';
   const adminPassword = started.firstAdminPassword ?? '';
   const adminUrl = started.adminUrl;
 
-  const purge = async (url: string, attributes: Record<string, unknown> = {}) => {
-    const response = await fetch(`${adminUrl}/api/v1/purge`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/vnd.api+json' },
-      body: JSON.stringify({ data: { type: 'purges', attributes: { url, ...attributes } } }),
-    });
-    return { status: response.status, body: (await response.json()) as PurgeDocument };
-  };
-  const purgeStatus = async (id: string) => {
-    const response = await fetch(`${adminUrl}/api/v1/purges/${id}`, { headers: { authorization: `Bearer ${apiKey}` } });
-    return ((await response.json()) as PurgeDocument).data!.attributes;
-  };
+  const api = { adminUrl, apiKey };
 
   return {
     pictor,
@@ -84,8 +75,11 @@ export async function startPictor(
     assetsDir,
     defaultSourceId: started.defaultSourceId,
     stop: async () => {
-      await pictor.stop();
-      await fs.rm(root, { recursive: true, force: true });
+      try {
+        await pictor.stop();
+      } finally {
+        await fs.rm(root, { recursive: true, force: true });
+      }
     },
     put: async (name, body) => {
       const file = path.join(assetsDir, name);
@@ -95,18 +89,10 @@ export async function startPictor(
       await fs.rename(tmp, file);
     },
     remove: (name) => fs.rm(path.join(assetsDir, name), { force: true }),
-    purge,
-    purgeStatus,
-    purgeAndWait: async (url) => {
-      const { status, body } = await purge(url);
-      if (status !== 200 || !body.data) throw new Error(`purge refused: ${status} ${JSON.stringify(body)}`);
-      for (let i = 0; i < 500; i++) {
-        const attributes = await purgeStatus(body.data.id);
-        if (attributes.status !== 'pending') return attributes;
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      throw new Error('purge did not complete in 5 s');
-    },
+    purge: (url, attributes) => requestPurge(api, url, attributes),
+    purgeStatus: (id) => purgeStatus(api, id),
+    purgeAndWait: (url) => purgeAndWait(api, url),
+    waitForPurge: (id) => waitForPurge(api, id),
   };
 }
 
@@ -157,7 +143,11 @@ export function gate(): { wait: () => Promise<void>; open: () => void; waiting: 
   };
 }
 
-export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 5000): Promise<void> {
+/**
+ * Waits until `check` holds. The bound only turns a wait that would never end into a failure: it is generous,
+ * since a loaded machine may take long.
+ */
+export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');

@@ -4,6 +4,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './ports.ts';
+import { assertTool, toolAvailable } from './tools.ts';
 
 /**
  * A real Varnish edge for tests: `varnishd -F` (in the foreground, so the spawned process is the manager)
@@ -24,12 +25,14 @@ export interface TestVarnish {
   stop(): Promise<void>;
 }
 
+/** varnishd and varnishadm are installed, and the xkey vmod loads. */
 export function varnishAvailable(): boolean {
-  return spawnSync('varnishd', ['-V']).status === 0;
+  return toolAvailable('varnish');
 }
 
 /** Compiles a VCL with `varnishd -C`; throws with varnishd's message when it does not compile. */
 export function compileVcl(vcl: string): void {
+  assertTool('varnish');
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pictor-vcl-'));
   fs.chmodSync(work, 0o755); // as root, varnishd reads the file as its own user
   try {
@@ -43,6 +46,7 @@ export function compileVcl(vcl: string): void {
 }
 
 export async function startVarnish(options: { vcl: string; name: string; storage?: string }): Promise<TestVarnish> {
+  assertTool('varnish');
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pictor-varnish-'));
   fs.chmodSync(work, 0o755); // as root, varnishd's cache process runs as its own user and reads from here
   const file = path.join(work, 'edge.vcl');
@@ -113,6 +117,18 @@ export async function startVarnish(options: { vcl: string; name: string; storage
       process.removeListener('exit', killNow);
     },
   };
+}
+
+/** GETs `path` from the edge on `port`: the edge's own entry in Cache-Status (the last one, RFC 9211). */
+export function edgeStatus(port: number, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path, agent: false }, (response) => {
+        response.resume();
+        response.on('end', () => resolve(String(response.headers['cache-status']).split(',').at(-1)!.trim()));
+      })
+      .on('error', reject);
+  });
 }
 
 /** The PIDs whose parent is `pid` (from /proc). */

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { solidImage } from '../helpers/pictor.ts';
+import { eventually, solidImage } from '../helpers/pictor.ts';
 import { spawnServer, type ServerProcess } from '../helpers/process.ts';
 
 const RUNS = 500;
@@ -32,6 +32,7 @@ interface Request {
 interface Answer {
   status: number;
   body: string;
+  requestId: string | undefined;
 }
 
 function send(port: number, request: Request): Promise<Answer> {
@@ -42,7 +43,8 @@ function send(port: number, request: Request): Promise<Answer> {
       answered = true;
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8', 0, 300) }));
+      const requestId = response.headers['x-request-id'] as string | undefined;
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8', 0, 300), requestId }));
       response.on('error', reject);
     });
     outgoing.setTimeout(REQUEST_TIMEOUT_MS, () => outgoing.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
@@ -212,10 +214,17 @@ describe('fuzzing both listeners with random and hostile requests', () => {
       const answer = await send(port(), request);
       statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
       // Load shedding is allowed (a render past its deadline, a full queue); no other 5xx.
-      const shed = answer.status === 503 && /took too long|Too many/.test(answer.body);
+      const shed = answer.status === 503 && /took too long|Too many/.test(await reasonOf(answer));
       assert.ok((answer.status >= 200 && answer.status < 500) || shed, `${answer.status} for ${request.method} ${request.path}: ${answer.body}`);
       assert.equal(server.child.exitCode, null, 'the server process is still running');
     });
+  /** What a failure says: its body, or for a HEAD (no body) the server's log line of that request. */
+  const reasonOf = async (answer: Answer): Promise<string> => {
+    if (answer.body !== '' || answer.requestId === undefined) return answer.body;
+    const logged = () => server.output().split('\n').find((line) => line.includes(`"reqId":"${answer.requestId}"`));
+    await eventually(() => logged() !== undefined, 10_000).catch(() => {});
+    return logged() ?? '';
+  };
   const options = { numRuns: RUNS, interruptAfterTimeLimit: 120_000, markInterruptAsFailure: false, includeErrorInReport: true };
 
   it('the render listener answers every request below 500', async () => {

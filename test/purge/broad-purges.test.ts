@@ -18,14 +18,7 @@ describe('Prefix and whole-Source purges', () => {
   });
   after(() => t.stop());
 
-  const waitFor = async (id: string) => {
-    for (let i = 0; i < 500; i++) {
-      const status = await t.purgeStatus(id);
-      if (status.status !== 'pending') return status;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    throw new Error('purge did not complete');
-  };
+  const waitFor = (id: string) => t.waitForPurge(id);
 
   it('a prefix purge covers every asset under the folder, and nothing else', async () => {
     const { status, body } = await t.purge(`${t.renderUrl}/photos`, { match: 'prefix' });

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { eventually, gate, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
+import { cli } from '../helpers/cli.ts';
+import { heldOrigin } from '../helpers/held-origin.ts';
+import { eventually, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
 
 const run = promisify(execFile);
 
@@ -69,7 +71,7 @@ describe('Purge API contract (POST /api/v1/purge)', () => {
   });
 
   it('403 for a key without the purge permission; an admin key has it', async () => {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'keys', 'create', '--name', 'sources only', '--permissions', 'sources', '--data', t.dataDir]);
+    const { stdout } = await cli(['keys', 'create', '--name', 'sources only', '--permissions', 'sources', '--data', t.dataDir]);
     const key = stdout.trim().split('\n').at(-1)!;
     const response = await fetch(`${t.adminUrl}/api/v1/purge`, {
       method: 'POST',
@@ -170,27 +172,18 @@ describe('Purge rate limit', () => {
 
 describe('Repeated purges', () => {
   let t: TestPictor;
-  let hold: ReturnType<typeof gate> | undefined;
+  const origin = heldOrigin();
   before(async () => {
     t = await startPictor({
       assets: { 'a.jpg': await solidImage(20, 20, [1, 2, 3]) },
       options: { purgeRateLimit: '1000' },
-      hooks: {
-        originInterceptor: (origin) => ({
-          fetch: async (path, validators) => {
-            const held = hold;
-            if (held) await held.wait();
-            return origin.fetch(path, validators);
-          },
-        }),
-      },
+      hooks: { originInterceptor: origin.interceptor },
     });
   });
   after(() => t.stop());
 
   it('a repeat while the first purge is still asking its origin is a purge of its own: the first took effect when acknowledged', async () => {
-    hold = gate();
-    const held = hold;
+    const held = origin.holdNext();
     try {
       const first = await t.purge(`${t.renderUrl}/a.jpg`);
       await eventually(() => held.waiting() > 0); // the first purge's verdict is being fetched
@@ -199,11 +192,10 @@ describe('Repeated purges', () => {
       assert.notEqual(repeat.body.data!.id, first.body.data!.id);
       assert.equal((repeat.body.meta as any).pictor.coalesced, false);
       assert.equal((await t.purgeStatus(first.body.data!.id)).status, 'pending', 'completed only once the origin answers');
-      hold = undefined;
       held.open();
       await eventually(async () => (await t.purgeStatus(first.body.data!.id)).status === 'completed');
     } finally {
-      hold = undefined;
+      origin.disarm();
       held.open(); // never leave the verdict waiting: a failed assertion must end the test, not hang it
     }
   });

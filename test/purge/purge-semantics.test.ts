@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PictorError } from '../../src/errors.ts';
 import type { Origin } from '../../src/sources/origin.ts';
-import { eventually, gate, meanColour, rawGet, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
+import { heldOrigin } from '../helpers/held-origin.ts';
+import { eventually, meanColour, rawGet, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
 
 const RED: [number, number, number] = [220, 20, 20];
 const BLUE: [number, number, number] = [20, 20, 220];
@@ -13,18 +14,11 @@ function near(actual: number[], expected: number[]): boolean {
 
 describe('Purging: every derivative and cached error of an asset, exactly that asset', () => {
   let t: TestPictor;
-  let originReads = 0;
+  const origin = heldOrigin();
   before(async () => {
     t = await startPictor({
       assets: { 'photo.jpg': await solidImage(300, 200, RED), 'image file.jpg': await solidImage(60, 40, RED), 'image+file.jpg': await solidImage(60, 40, RED) },
-      hooks: {
-        originInterceptor: (origin) => ({
-          fetch: (path, validators) => {
-            originReads++;
-            return origin.fetch(path, validators);
-          },
-        }),
-      },
+      hooks: { originInterceptor: origin.interceptor },
     });
   });
   after(() => t.stop());
@@ -104,36 +98,20 @@ describe('Purging: every derivative and cached error of an asset, exactly that a
     assert.equal(status.status, 'completed');
     assert.equal(status.matched, 0);
     assert.equal(status.origin, 'removed');
-    assert.ok(originReads > 0);
+    assert.ok(origin.reads() > 0);
   });
 });
 
 describe('Race safety: a fetch that started before a purge never lands in a cache after it', () => {
   let t: TestPictor;
-  let hold: ReturnType<typeof gate> | undefined;
-  let reads = 0;
+  const origin = heldOrigin();
   before(async () => {
-    t = await startPictor({
-      assets: { 'race.jpg': await solidImage(80, 60, RED) },
-      hooks: {
-        originInterceptor: (origin): Origin => ({
-          fetch: async (path, validators) => {
-            reads++;
-            const result = await origin.fetch(path, validators);
-            const held = hold;
-            hold = undefined; // hold only the first read after arming
-            if (held) await held.wait();
-            return result;
-          },
-        }),
-      },
-    });
+    t = await startPictor({ assets: { 'race.jpg': await solidImage(80, 60, RED) }, hooks: { originInterceptor: origin.interceptor } });
   });
   after(() => t.stop());
 
   it('holds an origin read open across a completed purge', async () => {
-    hold = gate();
-    const held = hold;
+    const held = origin.holdNext();
     // Released in `finally`: an assertion that fails while the read is held must fail the test, not hang it.
     try {
       const early = rawGet(t.renderPort, '/race.jpg?w=40'); // reads the old bytes, then waits
@@ -148,7 +126,7 @@ describe('Race safety: a fetch that started before a purge never lands in a cach
       assert.ok(near(await meanColour(late.body), BLUE), 'a request after the purge sees the new version');
       assert.doesNotMatch(String(late.headers['cache-status']), /collapsed/);
       assert.match(String(late.headers['cache-status']), /stored/);
-      const readsBeforeRelease = reads;
+      const readsBeforeRelease = origin.reads();
 
       held.open();
       const earlyResponse = await early;
@@ -162,11 +140,11 @@ describe('Race safety: a fetch that started before a purge never lands in a cach
       // Nor did the held read store its master over the new one: a new size renders from the cached master.
       const otherSize = await rawGet(t.renderPort, '/race.jpg?w=33');
       assert.ok(near(await meanColour(otherSize.body), BLUE));
-      assert.equal(reads, readsBeforeRelease, 'the new master was still cached: no origin read');
+      assert.equal(origin.reads(), readsBeforeRelease, 'the new master was still cached: no origin read');
 
       const original = await rawGet(t.renderPort, '/race.jpg');
       assert.ok(near(await meanColour(original.body), BLUE), 'the old master was not cached either');
-      assert.ok(reads >= 2);
+      assert.ok(origin.reads() >= 2);
     } finally {
       held.open();
     }

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { estimateRenderCost, HEAVY_RENDER_BYTES, MAX_RENDER_SECONDS, RENDER_PROCESS_BYTES, type InputInfo } from '../../src/render/cost.ts';
+import { encodeSeconds, estimateRenderCost, HEAVY_RENDER_BYTES, MAX_RENDER_SECONDS, RENDER_PROCESS_BYTES, type InputInfo } from '../../src/render/cost.ts';
+import { paletteEffort } from '../../src/render/encode.ts';
 import { parseParams } from '../../src/render/params.ts';
 
 const photo: InputInfo = { format: 'jpeg', width: 1600, height: 1067, progressive: false, frames: 1 };
-const cost = (input: InputInfo, format: 'jpg' | 'webp' | 'avif' | 'png', width: number, height: number, query = '') =>
+const cost = (input: InputInfo, format: 'jpg' | 'webp' | 'avif' | 'png' | 'png8' | 'gif', width: number, height: number, query = '') =>
   estimateRenderCost(input, { format, width, height }, parseParams(query).params);
 
 describe('estimateRenderCost', () => {
@@ -61,6 +62,31 @@ describe('estimateRenderCost', () => {
     assert.ok(sixteen > 1.9 * eight, `${eight} → ${sixteen}`);
     // An interlaced PNG is decoded whole, every band at its depth: 8 bytes per pixel for 16-bit RGBA.
     assert.ok(cost({ ...png, sampleBytes: 2 }, 'jpg', 100, 100).bytes > 6000 * 6000 * 8);
+  });
+
+  it('slow encoders are charged in seconds: AVIF by its pixels, palettes and WebP by the input\'s grain too', () => {
+    // A smooth photo (a JPEG of a few hundredths of a byte per pixel) and grain (half a byte per pixel).
+    const smooth: InputInfo = { ...photo, bytesPerPixel: 0.015 };
+    const grainy: InputInfo = { ...photo, bytesPerPixel: 0.5 };
+    assert.ok(cost(smooth, 'avif', 3600, 3600).seconds < MAX_RENDER_SECONDS);
+    assert.ok(cost(smooth, 'avif', 4000, 4000).seconds > MAX_RENDER_SECONDS, 'AVIF takes as long on a smooth photo');
+    assert.ok(cost(grainy, 'gif', 8000, 8000).seconds > MAX_RENDER_SECONDS);
+    assert.ok(cost(smooth, 'gif', 8000, 8000).seconds < cost(grainy, 'gif', 8000, 8000).seconds / 2);
+    assert.ok(cost(grainy, 'gif', 4000, 4000).seconds < MAX_RENDER_SECONDS, 'a large palette is searched with the low effort');
+    assert.ok(cost(grainy, 'webp', 8192, 8192).seconds > MAX_RENDER_SECONDS);
+    assert.ok(cost(smooth, 'webp', 8192, 8192).seconds < MAX_RENDER_SECONDS);
+    assert.equal(cost(grainy, 'jpg', 8192, 8192).seconds, 0);
+    // An input whose grain cannot be told counts as grain.
+    assert.equal(cost(photo, 'gif', 2000, 2000).seconds, cost(grainy, 'gif', 2000, 2000).seconds);
+  });
+
+  it('palettes get the full effort up to a million pixels, frames counted, and are charged for it', () => {
+    assert.equal(paletteEffort(1000 * 1000), 7);
+    assert.equal(paletteEffort(1000 * 1001), 3);
+    assert.ok(encodeSeconds('png8', 1e6, 1) > 5, 'the full effort searches grain for seconds');
+    assert.ok(encodeSeconds('png8', 2e6, 1) < encodeSeconds('png8', 1e6, 1), 'the low effort does not');
+    const frames = estimateRenderCost({ ...photo, bytesPerPixel: 0.9, format: 'gif', frames: 100 }, { format: 'gif', width: 800, height: 600, frames: 100 }, {});
+    assert.ok(frames.seconds > MAX_RENDER_SECONDS, `${frames.seconds}`);
   });
 
   it('rasterising SVG filter effects is charged in seconds: over MAX_RENDER_SECONDS at the sizes that take that long', () => {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { runCli } from '../helpers/cli.ts';
 import { solidImage } from '../helpers/pictor.ts';
 import { spawnServer } from '../helpers/process.ts';
 
@@ -14,16 +14,7 @@ async function modeOf(file: string): Promise<string> {
   return ((await fs.stat(file)).mode & 0o777).toString(8);
 }
 
-function cli(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  const [file, ...rest] = usualUmask([process.execPath, '--import', 'tsx', 'src/cli/index.ts', ...args]);
-  return new Promise((resolve, reject) => {
-    const child = spawn(file!, rest, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stderr }));
-  });
-}
+const cli = (args: string[]) => runCli(args, { command: usualUmask });
 
 describe('the data directory is readable by its owner only', () => {
   let root: string;

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
 import S3rver from 's3rver';
@@ -14,11 +12,10 @@ import type { SourceRecord } from '../../src/store/source-record.ts';
 import { openDatabase } from '../../src/store/sqlite/db.ts';
 import { keyId, newSecretKey, SecretKeyError } from '../../src/store/secret-box.ts';
 import { readKeyFile } from '../../src/store/secret-keys.ts';
+import { cli as pictorCli, runCli } from '../helpers/cli.ts';
 import { rawGet, solidImage } from '../helpers/pictor.ts';
 
-const exec = promisify(execFile);
-const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-  exec(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], { env: { ...process.env, PICTOR_SECRET_KEY: '', ...env } });
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => pictorCli(args, { env: { PICTOR_SECRET_KEY: '', ...env } });
 
 // s3rver's only account: access key S3RVER, secret S3RVER.
 const KEY = 'S3RVER';
@@ -251,16 +248,9 @@ describe('Source secrets at rest', () => {
     fs.mkdirSync(dataDir);
     fs.writeFileSync(path.join(dataDir, 'secret.key'), `${newSecretKey().toString('base64')}\n`, { mode: 0o644 });
     fs.chmodSync(path.join(dataDir, 'secret.key'), 0o644);
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'serve', '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--data', dataDir, '--assets', assetsDir], {
-      env: { ...process.env, PICTOR_LOG_LEVEL: 'silent', PICTOR_SECRET_KEY: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    clearTimeout(timer);
+    const serve = ['serve', '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--data', dataDir, '--assets', assetsDir];
+    const { code, stdout, stderr } = await runCli(serve, { env: { PICTOR_LOG_LEVEL: 'silent', PICTOR_SECRET_KEY: '' } });
+    const output = stdout + stderr;
     assert.equal(code, 2, output);
     assert.match(output, /^pictor: cannot start: .*secret\.key may be read by other users \(mode 0644\); allow only its owner: chmod 600 /m);
     assert.doesNotMatch(output, /^\s+at /m, 'no stack trace');

@@ -5,6 +5,7 @@ import { renderVcl } from '../../src/edges/vcl.ts';
 import { openStores } from '../../src/store/open-stores.ts';
 import { rawGet, solidImage, startPictor, type RawResponse, type TestPictor } from '../helpers/pictor.ts';
 import { startVarnish, type TestVarnish } from '../helpers/varnish.ts';
+import { skipWithout } from '../helpers/tools.ts';
 import { makeClip } from '../helpers/video.ts';
 
 const MIRROR = 'mirror.example';
@@ -13,7 +14,7 @@ const MIRROR = 'mirror.example';
  * One Pictor behind a real Varnish edge, with a second Source on the same folder: a takedown leaves no copy
  * of its content at the edge, under whatever Source's URL the edge cached it.
  */
-describe('a takedown removes its content from the edges under every URL', { timeout: 120_000 }, () => {
+describe('a takedown removes its content from the edges under every URL', { timeout: 120_000, skip: skipWithout('varnish') }, () => {
   let t: TestPictor;
   let edge: TestVarnish;
   before(async () => {

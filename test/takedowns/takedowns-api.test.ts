@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
+import { cli } from '../helpers/cli.ts';
 import { meanColour, rawGet, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
 
-const run = promisify(execFile);
 const RED: [number, number, number] = [220, 0, 0];
 const BLUE: [number, number, number] = [0, 0, 220];
 
@@ -187,7 +185,7 @@ describe('Takedowns: API, 451 gate, lift, audit trail', () => {
   });
 
   it('403 for a key without the admin permission, 401 without a key', async () => {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'keys', 'create', '--name', 'purger', '--permissions', 'purge,sources', '--data', t.dataDir]);
+    const { stdout } = await cli(['keys', 'create', '--name', 'purger', '--permissions', 'purge,sources', '--data', t.dataDir]);
     const key = stdout.trim().split('\n').at(-1)!;
     for (const [method, path, body] of [
       ['POST', '/api/v1/takedowns', { data: { type: 'takedowns', attributes: { url: `${t.renderUrl}/kept.jpg`, reason: 'x' } } }],

@@ -7,7 +7,7 @@ import { startPictor, type TestPictor } from '../helpers/pictor.ts';
 import { makeClip, makeLyingClip, probe, untilProcessed } from '../helpers/video.ts';
 
 /** `--video-max-duration` holds on what is decoded, not on what the container's header claims. */
-describe('Video API duration limit on the decoded stream', { timeout: 240_000 }, () => {
+describe('Video API duration limit on the decoded stream', { timeout: 600_000 }, () => {
   let t: TestPictor;
 
   before(async () => {

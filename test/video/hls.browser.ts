@@ -12,8 +12,8 @@ import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 import { startPictor, type TestPictor } from '../helpers/pictor.ts';
 import { makeClip, untilProcessed } from '../helpers/video.ts';
+import { assertTool, CHROMIUM, skipWithout } from '../helpers/tools.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const HLS_JS = fs.readFileSync(createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js'));
 
 /** Plays `?src=` with hls.js and sets window.__result once currentTime passes 1 s (or on a fatal error). */
@@ -33,14 +33,14 @@ const iv = setInterval(() => {
 }, 100);
 </script>`;
 
-describe('HLS in Chromium with hls.js', { timeout: 180_000 }, () => {
+describe('HLS in Chromium with hls.js', { skip: skipWithout('chromium'), timeout: 180_000 }, () => {
   let t: TestPictor;
   let browser: Browser;
   let elsewhere: http.Server;
   let elsewhereUrl = '';
 
   before(async () => {
-    assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y --no-install-recommends chromium`);
+    assertTool('chromium');
     t = await startPictor({
       assets: { 'clip.mp4': await makeClip({ width: 1280, height: 720, seconds: 4 }) },
     });

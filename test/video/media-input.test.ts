@@ -23,7 +23,7 @@ const OUTPUTS = ['fm=json', 'video-generate=thumbnail', 'fm=hls', 'fm=mp4', 'vid
  * files (HLS, ffconcat) is refused as what it is, and the file it names is never read, even when that file is
  * outside every folder root or taken down.
  */
-describe('Video API inputs: only the asset\'s own bytes are read', { timeout: 240_000 }, () => {
+describe('Video API inputs: only the asset\'s own bytes are read', { timeout: 600_000 }, () => {
   let t: TestPictor;
   let outside: string;
   let privateVideo: string;

@@ -21,7 +21,7 @@ function segmentUris(variant: string): string[] {
   return variant.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
 }
 
-describe('Video API', { timeout: 240_000 }, () => {
+describe('Video API', { timeout: 600_000 }, () => {
   let t: TestPictor;
   let clip360: Buffer;
 
@@ -370,7 +370,7 @@ describe('Video API', { timeout: 240_000 }, () => {
   });
 });
 
-describe('Video API limits and a missing ffmpeg', { timeout: 120_000 }, () => {
+describe('Video API limits and a missing ffmpeg', { timeout: 300_000 }, () => {
   it('a video over the duration limit is answered 413 with the reason, at the first request', async () => {
     const t = await startPictor({ assets: { 'long.mp4': await makeClip({ width: 160, height: 120, seconds: 3, audio: false }) }, options: { videoMaxDurationSeconds: '2' } });
     try {

@@ -9,7 +9,7 @@ import { makeClip, untilProcessed } from '../helpers/video.ts';
  * through the Assets API reprocesses new bytes; a takedown blocks every output (451) and deletes them; a
  * video removed at its origin is gone after the recheck interval; the Assets API shows the video's state.
  */
-describe('videos: purge notice, refresh, takedown, timed removal', { timeout: 240_000 }, () => {
+describe('videos: purge notice, refresh, takedown, timed removal', { timeout: 600_000 }, () => {
   let t: TestPictor;
   const api = async (method: string, urlPath: string, body?: unknown) => {
     const response = await fetch(`${t.adminUrl}${urlPath}`, {
@@ -75,7 +75,7 @@ describe('videos: purge notice, refresh, takedown, timed removal', { timeout: 24
     for (const target of ['/b.mp4?fm=hls', '/b.mp4?fm=mp4', '/b.mp4?video-generate=thumbnail', '/b.mp4', `/b.mp4${new URL(master.split('\n').find((line) => line.includes('rendition'))!, 'http://x/b.mp4?fm=hls').search}`]) {
       assert.equal((await fetch(`${t.renderUrl}${target}`)).status, 451, target);
     }
-    await eventually(async () => (await t.pictor.video!.state(t.defaultSourceId, '/b.mp4')) === undefined);
+    await eventually(async () => (await t.pictor.video!.state(t.defaultSourceId, '/b.mp4')) === undefined, 30_000);
     const lifted = await api('DELETE', `/api/v1/takedowns/${created.body.data.id}`);
     assert.ok(lifted.status < 300);
     assert.equal((await fetch(`${t.renderUrl}/b.mp4?fm=hls`)).status, 423, 'processed again from the start');
@@ -84,7 +84,7 @@ describe('videos: purge notice, refresh, takedown, timed removal', { timeout: 24
   it('a video removed at its origin is gone after the recheck interval: every output deleted, 404', async () => {
     await untilProcessed(`${t.renderUrl}/b.mp4?fm=hls`);
     await t.remove('b.mp4');
-    await eventually(async () => (await t.pictor.video!.state(t.defaultSourceId, '/b.mp4')) === undefined, 15_000);
+    await eventually(async () => (await t.pictor.video!.state(t.defaultSourceId, '/b.mp4')) === undefined, 30_000);
     assert.equal((await fetch(`${t.renderUrl}/b.mp4?fm=hls`)).status, 404);
   });
 });

@@ -9,6 +9,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { InferenceSession } from 'onnxruntime-node';
+import { setNativeEnvironment } from '../../config/native-environment.ts';
 import { PictorError } from '../../errors.ts';
 import { decodeFaces, GRIDS, INPUT_SIZE, scaleFace, type Face } from './blazeface.ts';
 import type { Size } from '../geometry.ts';
@@ -26,6 +27,9 @@ let loading: Promise<{ session: InferenceSession; Tensor: typeof import('onnxrun
 
 function load(): NonNullable<typeof loading> {
   loading ??= (async () => {
+    // Without this, onnxruntime's telemetry leaves a session file (.ses) and a debug log (mat-debug-PID.log)
+    // in the temporary directory of every process that detects faces. Off, unless the operator sets it.
+    setNativeEnvironment('ORT_DISABLE_TELEMETRY', '1', { unlessSet: true });
     const ort = await import('onnxruntime-node');
     // One request, one core (renders already run side by side); severity 3 hides the model's harmless
     // "removing initializer" warnings.

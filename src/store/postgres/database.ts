@@ -220,6 +220,9 @@ export const PG_MIGRATIONS: readonly string[] = [
   `ALTER TABLE takedowns ADD COLUMN origin_object TEXT;
    ALTER TABLE takedowns ADD COLUMN sha256 TEXT;
    ALTER TABLE takedowns ADD COLUMN origin_note TEXT;`,
+  // The defaults SQLite has (db.ts): a purge matches the exact path, a Source is enabled.
+  `ALTER TABLE purge_log ALTER COLUMN match SET DEFAULT 'exact';
+   ALTER TABLE sources ALTER COLUMN enabled SET DEFAULT true;`,
   // Why the origin could not be asked when a purge's verdict is unknown, as SQLite holds it (sqlite/db.ts).
   `ALTER TABLE purge_log ADD COLUMN origin_error TEXT;`,
 ];

@@ -240,11 +240,12 @@ export const MIGRATIONS: readonly string[] = [
 ];
 
 /**
- * Applies the steps not applied yet, each in a transaction that takes the write lock before it reads the
- * version: two processes opening a new data directory at once apply each step once (the second waits, then
- * finds it applied).
+ * Applies the steps not applied yet. Processes may open a new data directory at once (a CLI beside a starting
+ * server, two servers): each step reads the version under the write lock (BEGIN IMMEDIATE), so exactly one of
+ * them applies it and the others see it done.
  */
 function migrate(db: Db): void {
+  if ((db.pragma('user_version', { simple: true }) as number) >= MIGRATIONS.length) return;
   const step = db.transaction((): boolean => {
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version >= MIGRATIONS.length) return false;
@@ -252,8 +253,9 @@ function migrate(db: Db): void {
     db.pragma(`user_version = ${version + 1}`);
     return true;
   });
-  if ((db.pragma('user_version', { simple: true }) as number) >= MIGRATIONS.length) return;
-  while (step.immediate());
+  while (step.immediate()) {
+    // one step per transaction, as before: a failed step leaves the ones before it applied
+  }
 }
 
 /**
