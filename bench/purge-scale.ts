@@ -8,43 +8,44 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assetScope, Freshness } from '../src/cache/freshness.ts';
-import type { PurgeRecord } from '../src/purge/model.ts';
+import Database from 'better-sqlite3';
+import { assetScope } from '../src/cache/freshness.ts';
+import { PurgeLedger } from '../src/purge/ledger.ts';
 import { PurgeRetention } from '../src/purge/retention.ts';
-import { openDatabase, type Db } from '../src/store/db.ts';
-import { PurgeStore } from '../src/store/purge-store.ts';
+import { openStores } from '../src/store/open-stores.ts';
+import type { PurgeLog, PurgeRecord } from '../src/store/purge-log.ts';
 
 const SIZES = (process.env.BENCH_PURGES ?? '10000,200000').split(',').map(Number);
 const SOURCE = 'a'.repeat(24);
 
-function fill(db: Db, store: PurgeStore, count: number): void {
+/** Logs and completes `count` purges, a batch per transaction (as a burst of purges is logged). */
+async function fill(log: PurgeLog, count: number): Promise<void> {
   const now = Date.now();
   const batch = 10_000;
   for (let start = 0; start < count; start += batch) {
-    db.transaction(() => {
-      for (let i = start; i < Math.min(count, start + batch); i++) {
-        const path = `/photos/${i % 997}/photo-${i}.jpg`;
-        const record: PurgeRecord = {
-          id: `purge-${i}`,
-          url: `https://images.example.com${path}`,
-          sourceId: SOURCE,
-          path,
-          match: 'exact',
-          subImage: false,
-          parentSourceId: undefined,
-          status: 'completed',
-          origin: 'replaced',
-          matched: 3,
-          generation: i + 1,
-          error: undefined,
-          requestedBy: 'bench',
-          createdAt: now - count + i,
-          completedAt: now - count + i,
-        };
-        store.insert(record);
-        store.finish(record, [assetScope(SOURCE, path)]);
-      }
-    })();
+    const records: PurgeRecord[] = [];
+    for (let i = start; i < Math.min(count, start + batch); i++) {
+      const path = `/photos/${i % 997}/photo-${i}.jpg`;
+      records.push({
+        id: `purge-${i}`,
+        url: `https://images.example.com${path}`,
+        sourceId: SOURCE,
+        path,
+        match: 'exact',
+        subImage: false,
+        parentSourceId: undefined,
+        status: 'pending',
+        origin: undefined,
+        matched: 3,
+        generation: undefined,
+        error: undefined,
+        requestedBy: 'bench',
+        createdAt: now - count + i,
+        completedAt: undefined,
+      });
+    }
+    await Promise.all(records.map((record) => log.append(record, [assetScope(SOURCE, record.path)], { coordinator: 'bench', claimMs: 60_000 })));
+    await Promise.all(records.map((record) => log.complete({ ...record, status: 'completed', origin: 'replaced', completedAt: record.createdAt })));
   }
 }
 
@@ -53,11 +54,11 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-function time(run: () => void, repeat = 15): number {
+async function time(run: () => unknown, repeat = 15): Promise<number> {
   const samples: number[] = [];
   for (let i = 0; i < repeat; i++) {
     const started = performance.now();
-    run();
+    await run();
     samples.push(performance.now() - started);
   }
   return median(samples);
@@ -65,25 +66,25 @@ function time(run: () => void, repeat = 15): number {
 
 async function measure(count: number): Promise<string[]> {
   const dir = mkdtempSync(join(tmpdir(), 'pictor-purge-scale-'));
+  const stores = await openStores({ dataDir: dir });
+  const db = new Database(join(dir, 'pictor.db'), { readonly: true });
   try {
-    const db = openDatabase(dir);
-    const store = new PurgeStore(db);
-    fill(db, store, count);
+    const log = stores.purgeLog;
+    await fill(log, count);
     const indexStarted = performance.now();
-    while (store.indexForSearch(1000) === 1000);
+    while ((await log.indexForSearch(1000)) === 1000);
     const indexing = performance.now() - indexStarted;
     const needle = `photo-${Math.floor(count / 2)}.jpg`;
-    const search = time(() => store.list({ urlContains: needle, limit: 25, offset: 0 }));
-    const scan = time(() => db.prepare("SELECT * FROM purges WHERE url LIKE ? ORDER BY created_at DESC LIMIT 25").all(`%${needle}%`));
+    const search = await time(() => log.list({ urlContains: needle, limit: 25, offset: 0 }));
+    const scan = await time(() => db.prepare('SELECT * FROM purges WHERE url LIKE ? ORDER BY created_at DESC LIMIT 25').all(`%${needle}%`));
     const heapBefore = process.memoryUsage().heapUsed;
-    let freshness: Freshness | undefined;
-    const load = time(() => (freshness = new Freshness(store.marks(), count, () => {}, store.floor())), 3);
+    let ledger: PurgeLedger | undefined;
+    const load = await time(async () => (ledger = await PurgeLedger.open(log)), 3);
     const heapPerMark = (process.memoryUsage().heapUsed - heapBefore) / count;
-    const retention = new PurgeRetention(store, freshness!, { retentionMs: 0, intervalMs: 3_600_000 });
+    const retention = new PurgeRetention(ledger!, { retentionMs: 0, intervalMs: 3_600_000 });
     const started = performance.now();
     const result = await retention.compact(Date.now() + 1);
     const compaction = performance.now() - started;
-    db.close();
     return [
       count.toLocaleString('en'),
       `${(indexing / 1000).toFixed(1)} s`,
@@ -94,6 +95,8 @@ async function measure(count: number): Promise<string[]> {
       `${(compaction / 1000).toFixed(1)} s (${result.purgesDeleted.toLocaleString('en')} purges, ${result.marksDeleted.toLocaleString('en')} marks)`,
     ];
   } finally {
+    db.close();
+    await stores.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,75 +1,24 @@
-import type { AddressInfo } from 'node:net';
-import { availableParallelism } from 'node:os';
-import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import { ApiKeys } from './auth/api-keys.ts';
-import { AssetIndexer } from './assets/asset-indexer.ts';
-import { AssetService } from './assets/asset-service.ts';
-import { DerivativeCache, type DerivativeMeta } from './cache/derivative-cache.ts';
-import { DiskStore } from './cache/disk-store.ts';
-import { Freshness } from './cache/freshness.ts';
-import { MemoryLru } from './cache/memory-lru.ts';
-import { OriginCache, type MasterMeta } from './cache/origin-cache.ts';
-import { bootstrap, type Bootstrapped } from './bootstrap.ts';
-import { defaultNodeId, type PictorOptions } from './config/options.ts';
+import type { PictorOptions } from './config/options.ts';
+import { nodeMembership } from './cluster/membership.ts';
 import { DeliveryService } from './delivery/delivery-service.ts';
-import { DecodedMasters } from './render/decoded-masters.ts';
-import { EdgePurger } from './edges/edge-purger.ts';
-import { contentEdgeKeys, edgeKeysForPurge } from './edges/edge-keys.ts';
-import { EdgeService } from './edges/edge-service.ts';
-import { EdgePhase } from './purge/edge-phase.ts';
-import { configureSharp } from './render/runtime.ts';
-import { RenderAdmission } from './delivery/render-admission.ts';
-import { Renderer } from './delivery/renderer.ts';
-import { IsolatedRenderer } from './render/isolated-renderer.ts';
-import { DEFAULT_OUTPUT_LIMITS } from './render/pipeline.ts';
-import { AdminAccounts } from './dashboard/accounts.ts';
-import { TrustedDevices } from './dashboard/devices.ts';
-import { Sessions } from './dashboard/session.ts';
-import { SignInLimiter } from './dashboard/sign-in-limiter.ts';
-import { createAdminServer } from './http/admin-server.ts';
-import { createRenderServer, type RenderListener } from './http/render-server.ts';
 import { Health } from './observability/health.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
-import { PurgeApplier } from './purge/purge-applier.ts';
-import { LocalPurges } from './purge/local-purges.ts';
-import type { Purges } from './purge/purges.ts';
-import type { PurgeRecord } from './purge/model.ts';
-import { BackgroundJob } from './purge/background-job.ts';
-import { PurgeRetention, type RetentionStore } from './purge/retention.ts';
-import { PurgeSearchIndex } from './purge/search-index.ts';
-import { SourceRegistry, type RegistryOptions } from './sources/registry.ts';
-import { contentIds } from './sources/origin.ts';
-import { OutboundPreflight } from './sources/outbound-guard.ts';
-import { SourceService } from './sources/source-service.ts';
-import { getMeta, setMeta } from './store/db.ts';
-import { SqliteAssetStore } from './store/asset-store.ts';
-import { SqliteEdgeStore } from './store/edge-store.ts';
-import { PgAssetStore } from './store/postgres/asset-store.ts';
-import { PgEdgeStore } from './store/postgres/edge-store.ts';
-import { clusterId } from './store/postgres/database.ts';
-import { Cluster } from './cluster/cluster.ts';
-import { GroupCommit } from './store/group-commit.ts';
-import { openStores } from './store/open-stores.ts';
-import { storeFault } from './store/store-errors.ts';
-import { PurgeStore } from './store/purge-store.ts';
-import type { Stores } from './store/stores.ts';
-import { SqliteTakedownStore } from './store/takedown-store.ts';
-import { PgTakedownStore } from './store/postgres/takedown-store.ts';
-import { TakedownGate } from './takedown/takedown-gate.ts';
-import { Takedowns } from './takedown/takedowns.ts';
-import { startVideo } from './video/index.ts';
+import { PurgeLedger } from './purge/ledger.ts';
+import type { PurgeRetention } from './purge/retention.ts';
+import { configureSharp } from './render/runtime.ts';
+import type { AssetService } from './assets/asset-service.ts';
+import type { Takedowns } from './takedown/takedowns.ts';
 import type { VideoService } from './video/video-service.ts';
+import { startCaches, startRendering } from './wiring/caches.ts';
+import { listenAdmin, listenRender } from './wiring/listeners.ts';
+import { NodeContext, type PictorHooks } from './wiring/node.ts';
+import { startPurges } from './wiring/purges.ts';
+import { openTakedownGate, startServices } from './wiring/services.ts';
+import { openNodeStores } from './wiring/stores.ts';
+import { startNodeVideo } from './wiring/video.ts';
 
-/** How often the purge history is compacted (see purge/retention.ts). */
-const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
-/** How often new purges are added to the Purges search index (see purge/search-index.ts). */
-const SEARCH_INDEX_INTERVAL_MS = 1000;
-/** Asset refreshes per API key: imgix's 10 a minute. */
-const ASSET_REFRESHES_PER_MINUTE = 10;
-/** How long an asset refresh waits for its purge to complete (a cluster's purge may wait out a node's lease). */
-const ASSET_REFRESH_WAIT_MS = 30_000;
+export type { PictorHooks };
 
 export interface StartedPictor {
   renderUrl: string;
@@ -88,13 +37,10 @@ export interface StartedPictor {
   video: string;
 }
 
-export interface PictorHooks {
-  originInterceptor?: RegistryOptions['originInterceptor'];
-  /** The dashboard's sign-in limiter (tests pass one whose clock they move). */
-  signInLimiter?: SignInLimiter;
-}
-
-/** One Pictor node: the store, the cache tiers, the purge pipeline and the two listeners, wired once. */
+/**
+ * One Pictor node: the stores, the cache tiers, rendering, the Video API, the purge pipeline and the two
+ * listeners, started in that order (src/wiring/ starts each part, and says how it stops).
+ */
 export class Pictor {
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -104,366 +50,59 @@ export class Pictor {
   purgeRetention: PurgeRetention | undefined;
   /** Takedowns; `onTakedown` hooks connect outputs a purge does not reach (set once started). */
   takedowns: Takedowns | undefined;
-  private takedownGate: TakedownGate | undefined;
-  private searchIndex: PurgeSearchIndex | undefined;
-  private stores: Stores | undefined;
-  private sources: SourceRegistry | undefined;
-  private render: RenderListener | undefined;
-  private admin: FastifyInstance | undefined;
-  private purges: Purges | undefined;
-  private cluster: Cluster | undefined;
-  private edgePurger: EdgePurger | undefined;
-  private edgePhase: EdgePhase | undefined;
-  private disk: DiskStore<MasterMeta | DerivativeMeta> | undefined;
-  private isolated: IsolatedRenderer | undefined;
-  private assetIndexer: AssetIndexer | undefined;
-  private videoRecheck: BackgroundJob<Record<string, number>> | undefined;
-  /** Video states on their way to the Assets API (a stop waits for them before closing the store). */
-  private readonly videoStates = new Set<Promise<void>>();
   /** The Asset Manager; `assets.onRefresh` connects refreshes to the Video API. */
   assets: AssetService | undefined;
   /** The Video API's state and processing (refresh, remove, state, recheck for the Assets API). */
   video: VideoService | undefined;
+  private readonly node: NodeContext;
 
-
-  constructor(
-    private readonly options: PictorOptions,
-    private readonly hooks: PictorHooks = {},
-  ) {
+  constructor(options: PictorOptions, hooks: PictorHooks = {}) {
     this.logger = createLogger(options.logLevel);
     this.metrics = createMetrics();
     this.health = new Health(this.logger);
     this.metrics.probes.healthConditions = () => this.health.conditions();
-  }
-
-  async start(): Promise<StartedPictor> {
-    const { options, logger, metrics, health } = this;
-    configureSharp(options.renderThreads);
-    // A missing or wrong secret key stops the start here (SecretKeyError, reported by the caller); nothing was changed.
-    const stores = (this.stores = await openStores(options));
-    const keys = new ApiKeys(stores.apiKeys);
-
-    const registryOptions = {
-      assetsDir: options.assetsDir,
-      folderRoots: options.folderRoots,
-      publicUrl: options.publicUrl,
-      maxInputBytes: options.maxInputBytes,
-      outboundAllow: options.outboundAllow,
-      originTimeoutSeconds: options.originTimeoutSeconds,
-      baseDomain: options.baseDomain,
-      originInterceptor: this.hooks.originInterceptor,
-      onError: (error: unknown) => logger.warn({ err: error }, 'Sources changed elsewhere could not be read; serving the ones in memory'),
-    };
-    const { defaultSourceId, firstApiKey, firstAdminPassword, sources } = await this.prepareStores(stores, registryOptions);
-    const accounts = new AdminAccounts(stores.accounts);
-
-    // Freshness: on one node, from the marks in SQLite; in a cluster, from a snapshot of the purge log, whose
-    // sequence numbers are the cluster's (so cache files live under the cluster's id: numbers of another
-    // database's log would mean nothing).
-    let freshness: Freshness;
-    let cacheDir = path.join(options.dataDir, 'cache');
-    let purgeStore: PurgeStore | undefined;
-    if (stores.kind === 'sqlite') {
-      const db = stores.sqliteDb;
-      purgeStore = new PurgeStore(db);
-      freshness = new Freshness(purgeStore.marks(), Number(getMeta(db, 'seq_reserved') ?? 0), (upTo) => setMeta(db, 'seq_reserved', String(upTo)), purgeStore.floor());
-    } else {
-      const cluster = (this.cluster = await Cluster.open({
-        pool: stores.pgPool,
-        databaseUrl: options.databaseUrl!,
-        leaseSeconds: options.nodeLeaseSeconds,
-        serveWhenIsolated: options.serveWhenIsolated,
-        onError: (error, during) => logger.warn({ err: error }, `cluster: failed ${during}; trying again`),
-      }));
-      freshness = cluster.freshness;
-      cacheDir = path.join(options.dataDir, `cache-${(await clusterId(stores.pgPool)).slice(0, 8)}`);
-    }
-    const disk = (this.disk = new DiskStore<MasterMeta | DerivativeMeta>(cacheDir, options.diskCacheBytes, {
-      health: (problem) => health.report('disk-cache', problem),
-      writeError: (code) => metrics.cacheWriteErrors.inc({ code }),
-      error: (error) => logger.warn({ err: error }, 'disk cache'),
-    }));
-    const { ready } = await disk.init();
-    void ready.then(() => logger.debug({ files: disk.files, bytes: disk.bytes }, 'disk cache index rebuilt'));
-
-    // Assets are indexed as they are first served: the origin cache tells of every file it fetched.
-    const assetStore = stores.kind === 'sqlite' ? new SqliteAssetStore(stores.sqliteDb) : new PgAssetStore(stores.pgPool);
-    const assetIndexer = (this.assetIndexer = new AssetIndexer(assetStore, (error) => logger.debug({ err: error }, 'an asset could not be indexed')));
-    const originCache = new OriginCache(
-      freshness,
-      disk as DiskStore<MasterMeta>,
-      new MemoryLru(options.masterMemoryBytes),
-      (seconds, outcome) => metrics.originFetchSeconds.observe({ outcome }, seconds),
-      (sourceId, assetPath, master) => assetIndexer.served(sourceId, assetPath, master),
-    );
-    const derivatives = new DerivativeCache(freshness, disk as DiskStore<DerivativeMeta>, new MemoryLru(options.memoryCacheBytes));
-    const heavyConcurrency = Math.max(1, Math.floor(availableParallelism() / 2));
-    const admission = new RenderAdmission({
-      lightConcurrency: options.renderConcurrency,
-      heavyConcurrency,
-      memoryBytes: options.renderMemoryBytes,
-      queueLimit: options.renderQueueLimit,
-      heavyQueueLimit: 4 * heavyConcurrency,
-    });
-    const isolated = (this.isolated = new IsolatedRenderer({
-      threads: options.renderThreads,
-      onCrash: (reason) => logger.warn({ reason }, 'a render process ended unexpectedly'),
-    }));
-    const renderer = new Renderer(admission, isolated, {
-      maxInputPixels: options.maxInputPixels,
-      renderTimeoutSeconds: options.renderTimeoutSeconds,
-      outputLimits: DEFAULT_OUTPUT_LIMITS,
-    });
-    const decodedMasters = new DecodedMasters(options.decodedMemoryBytes);
-    // Takedowns are loaded before anything is served, and followed as other nodes or processes change them.
-    const takedownStore = stores.kind === 'sqlite' ? new SqliteTakedownStore(stores.sqliteDb) : new PgTakedownStore(stores.pgPool, stores.url);
-    const takedownGate = (this.takedownGate = new TakedownGate(takedownStore, options.publicUrl));
-    await takedownGate.open((error) => logger.warn({ err: error }, 'takedowns changed elsewhere could not be read; keeping the ones in memory'));
-    // The Assets API shows each video's processing state; the Asset Manager is built further down.
-    const late: { assets?: AssetService } = {};
-    const video = await startVideo(
-      options,
-      stores,
-      sources,
-      renderer,
-      (error, what) => logger.warn({ err: error }, `video: failed ${what}`),
-      (sourceId, path, state) => {
-        const shown = late.assets
-          ?.setVideoStatus(sourceId, path, state)
-          .catch((error: unknown) => logger.debug({ err: error }, 'a video state could not be shown in the Assets API'))
-          .finally(() => this.videoStates.delete(shown!));
-        if (shown) this.videoStates.add(shown);
-      },
-      (content) => takedownGate.checkContent(content),
-    );
-    this.video = video.service;
-    logger.info({ video: video.describe }, 'Video API');
-    const delivery = new DeliveryService(
-      sources,
-      freshness,
-      { originCache, derivatives, decodedMasters },
-      renderer,
-      { render: (seconds, format) => metrics.renderSeconds.observe({ format }, seconds) },
-      takedownGate,
-      video.delivery,
-    );
-
-    // The render listener opens first (its port names the node), but answers 503 until the node has caught up
-    // with the purge log: nothing is served before every purge this node missed is applied.
-    let joined = stores.kind === 'sqlite';
-    const cluster = this.cluster;
-    const unavailable = (): string | undefined =>
-      !joined ? 'this node is starting and replaying the purge log' : cluster?.unavailableReason();
-    const render = (this.render = createRenderServer(delivery, metrics, logger, health, unavailable));
-    const renderAddress = await render.listen(options.host, options.port);
-    const renderUrl = displayUrl(renderAddress);
-    logListening(logger, 'render', renderAddress);
-    const nodeId = options.nodeId ?? defaultNodeId(renderAddress.port);
-
-    const edgePurger = (this.edgePurger = new EdgePurger());
-    const edges = new EdgeService(stores.kind === 'sqlite' ? new SqliteEdgeStore(stores.sqliteDb) : new PgEdgeStore(stores.pgPool), edgePurger);
-    const edgePhase = (this.edgePhase = new EdgePhase(edges, edgePurger, (scopes) => scopes.flatMap(edgeKeysForPurge), (error) =>
-      logger.debug({ err: error }, 'the second purge of the edges failed'),
-    ));
-    const onCompleted = (record: PurgeRecord): void =>
-      metrics.purgeCompletionSeconds.observe({ status: record.status }, ((record.completedAt ?? Date.now()) - record.createdAt) / 1000);
-    // A store that cannot write is reported once, as the `store` health condition; other failures each time.
-    const onPurgeError = (error: unknown, record: PurgeRecord): void =>
-      logger[storeFault(error) ? 'debug' : 'warn']({ err: error, purge: record.id }, 'purge could not be applied');
-    let purges: Purges;
-    let recoveredPurges = 0;
-    if (stores.kind === 'sqlite') {
-      const db = stores.sqliteDb;
-      const commits = new GroupCommit(db, (problem) => health.report('store', problem));
-      const applier = new PurgeApplier(freshness, sources, originCache, disk, purgeStore!, commits, {
-        concurrency: 32,
-        retryDelaysMs: [200, 1000, 3000],
-        propagate: async (_record, scopes) => ({ nodes: { applied: [nodeId], fenced: [] }, edges: await edgePhase.propagate(scopes) }),
-        onCompleted,
-        onError: onPurgeError,
-      });
-      const local = new LocalPurges(sources, purgeStore!, commits, applier);
-      recoveredPurges = local.recover();
-      purges = local;
-      this.startRetention(purgeStore!, freshness);
-      this.startSearchIndex(purgeStore!);
-      if (recoveredPurges > 0) logger.info({ purges: recoveredPurges }, 'recovered acknowledged purges; their assets are already invalidated');
-    } else {
-      purges = cluster!.purges({ sources, originCache, disk, edges: (scopes) => edgePhase.propagate(scopes), onCompleted, onError: onPurgeError });
-      await cluster!.join(nodeId);
-      joined = true;
-      this.startRetention(cluster!.retentionStore, freshness);
-    }
-    this.purges = purges;
-    const takedowns = (this.takedowns = new Takedowns(takedownStore, sources, purges, takedownGate, (error, during) =>
-      logger.warn({ err: error }, `takedown: failed ${during}`),
-    ));
-    const sourceService = new SourceService(stores.sources, {
-      baseDomain: options.baseDomain,
-      folderRoots: options.folderRoots,
-      outbound: new OutboundPreflight(options.outboundAllow),
-      onChanged: (record) => sources.changed(record),
-      // PATCH with `purge_derivatives: true`: a rendering change applies to what is already cached too.
-      onRenderingChanged: async (sourceId) => void (await purges.purgeSource(sourceId, 'sources API (purge_derivatives)')),
-    });
-    const assets = (this.assets = new AssetService(assetStore, sources, originCache, purges, { purgeWaitMs: ASSET_REFRESH_WAIT_MS, purgePollMs: 20 }));
-    late.assets = assets;
-    // A refresh reaches the Video API too: new bytes are encoded again (and the old outputs never served
-    // again), the same bytes are not, and a video gone at the origin loses every output.
-    assets.onRefresh(async (sourceId, path) => void (await video.service.refresh(sourceId, path)));
-    // A takedown removes its content from the edges, under every URL it was cached at (its own URL's purge
-    // does not reach the others, nor Video API outputs), and deletes every Video API output of the asset (the
-    // 451 gate already blocks them).
-    takedowns.onTakedown.push(async ({ originObject, sha256 }) => {
-      await edgePhase.purgeKeys(contentEdgeKeys(contentIds(originObject, sha256)));
-    });
-    takedowns.onTakedown.push(async ({ sourceId, path }) => void (await video.service.remove(sourceId, path)));
-    this.startVideoRecheck(video.service);
-    metrics.probes.purgeQueueDepth = () => purges.depth;
-    metrics.probes.renderQueueDepth = () => admission.depth;
-    metrics.probes.renderMemoryBytes = () => admission.bytesInUse;
-
-    const dashboard = {
-      keys,
-      purges,
-      takedowns,
-      sources: sourceService,
-      assets,
-      accounts,
-      sessions: new Sessions(stores.sessions),
-      defaultSourceId,
-      baseDomain: options.baseDomain,
-      publicUrl: options.publicUrl,
-      renderUrl: () => renderUrl,
-      devices: new TrustedDevices(stores.devices),
-      signInLimiter: this.hooks.signInLimiter ?? new SignInLimiter(),
-    };
-    const admin = (this.admin = createAdminServer({
-      keys,
-      purges,
-      purgeLimiter: stores.rateLimiter('purge', options.purgeRateLimit),
-      sources: sourceService,
-      edges,
-      takedowns,
-      assets: {
-        service: assets,
-        refreshLimiter: stores.rateLimiter('asset-refresh', ASSET_REFRESHES_PER_MINUTE / 60, ASSET_REFRESHES_PER_MINUTE),
-        maxInputBytes: options.maxInputBytes,
-      },
-      metrics,
-      health,
-      logger,
-      dashboard,
-      unavailable,
-    }));
-    // Fastify would log one line per network interface of a wildcard address: this listener logs one, as the render one does.
-    const adminLogLevel = admin.log.level;
-    admin.log.level = 'warn';
-    try {
-      await admin.listen({ host: options.adminHost, port: options.adminPort });
-    } finally {
-      admin.log.level = adminLogLevel;
-    }
-    const adminUrl = displayUrl(admin.server.address() as AddressInfo);
-    logListening(logger, 'admin', admin.server.address() as AddressInfo);
-    await cluster?.announce({ render: renderUrl, admin: adminUrl });
-    logger.info({ render: renderUrl, admin: adminUrl, data: options.dataDir, assets: options.assetsDir, store: stores.describe, node: nodeId }, 'Pictor is ready');
-    return { renderUrl, adminUrl, firstApiKey, firstAdminPassword, defaultSourceId, recoveredPurges, nodeId, store: stores.describe, video: video.describe };
+    this.node = new NodeContext(options, hooks, this.logger, this.metrics, this.health);
   }
 
   /**
-   * Timed removal: processed videos are revalidated at their origin at least every `--video-recheck-interval`;
-   * removed there → every output deleted (404), changed → encoded again.
+   * Starts the node. The render listener opens before the node has joined the nodes applying the purge log
+   * (its port names the node), and answers 503 until then: nothing is served before every purge is applied.
    */
-  private startVideoRecheck(video: VideoService): void {
-    const intervalMs = this.options.videoRecheckIntervalSeconds * 1000;
-    this.videoRecheck = new BackgroundJob(() => video.recheckOlderThan(intervalMs), {
-      // Often enough that no video waits much past its interval, rarely enough to cost nothing.
-      intervalMs: Math.max(1000, Math.min(intervalMs / 4, 60 * 60 * 1000)),
-      onDone: (counts) => {
-        if (counts.removed + counts.reprocessing > 0) this.logger.info(counts, 'videos rechecked at their origin');
-      },
-      onError: (error) => this.logger.warn({ err: error }, 'videos could not be rechecked; trying again later'),
+  async start(): Promise<StartedPictor> {
+    const { node } = this;
+    configureSharp(node.options.renderThreads);
+    const { stores, sources, setup } = await openNodeStores(node);
+    const ledger = await PurgeLedger.open(stores.purgeLog);
+    const caches = await startCaches(node, stores, ledger.view);
+    const { renderer } = startRendering(node);
+    const gate = await openTakedownGate(node, stores);
+    const video = await startNodeVideo(node, stores, sources, renderer, gate);
+    const observe = { render: (seconds: number, format: string) => this.metrics.renderSeconds.observe({ format }, seconds) };
+    const delivery = new DeliveryService(sources, ledger.view, caches, renderer, observe, gate, video.video.delivery);
+    const membership = nodeMembership(stores.nodes, ledger, {
+      leaseSeconds: node.options.nodeLeaseSeconds,
+      serveWhenIsolated: node.options.serveWhenIsolated,
+      onError: (error, during) => this.logger.warn({ err: error }, `cluster: failed ${during}; trying again`),
     });
-    this.videoRecheck.start(false);
-  }
-
-  /** Keeps the purge history bounded (see purge/retention.ts), in the background. */
-  private startRetention(store: RetentionStore, freshness: Freshness): void {
-    const { logger, options } = this;
-    this.purgeRetention = new PurgeRetention(store, freshness, {
-      retentionMs: options.purgeRetentionSeconds * 1000,
-      intervalMs: RETENTION_INTERVAL_MS,
-      onCompacted: (result) => {
-        if (result.purgesDeleted + result.marksDeleted > 0) logger.info(result, 'purge history compacted');
-      },
-      onError: (error) => logger.warn({ err: error }, 'purge history could not be compacted; trying again later'),
-    });
-    this.purgeRetention.start();
-  }
-
-  /** On one node, the Purges search index is filled in the background (see purge/search-index.ts). */
-  private startSearchIndex(purgeStore: PurgeStore): void {
-    this.searchIndex = new PurgeSearchIndex(purgeStore, {
-      intervalMs: SEARCH_INDEX_INTERVAL_MS,
-      onError: (error) => this.logger.debug({ err: error }, 'the Purges search index could not be updated; trying again later'),
-    });
-    this.searchIndex.start();
+    const unavailable = (): string | undefined => membership.unavailableReason();
+    const render = await listenRender(node, delivery, unavailable);
+    const purging = await startPurges(node, { stores, sources, ledger, caches, membership, nodeId: render.nodeId });
+    const services = startServices(node, { stores, sources, caches, purging, gate, video });
+    this.purgeRetention = purging.retention;
+    this.takedowns = services.takedowns;
+    this.assets = services.assets;
+    this.video = video.video.service;
+    const adminUrl = await listenAdmin(node, { stores, setup, services, purging, renderUrl: render.url, unavailable });
+    await membership.announce({ render: render.url, admin: adminUrl });
+    const { options } = node;
+    const where = { data: options.dataDir, assets: options.assetsDir, store: stores.describe, node: render.nodeId };
+    this.logger.info({ render: render.url, admin: adminUrl, ...where }, 'Pictor is ready');
+    const started = { renderUrl: render.url, adminUrl, ...setup, nodeId: render.nodeId, store: stores.describe };
+    return { ...started, recoveredPurges: purging.recovered, video: video.video.describe };
   }
 
   /** Graceful stop: refuse new requests, finish in-flight requests and purges, close the store. */
-  async stop(): Promise<void> {
-    await Promise.all([this.render?.close(), this.admin?.close()]);
-    await this.video?.stop();
-    await this.purgeRetention?.stop();
-    await this.videoRecheck?.stop();
-    await Promise.all(this.videoStates);
-    await this.searchIndex?.stop();
-    await this.purges?.stop();
-    await this.assetIndexer?.stop();
-    await this.cluster?.stop();
-    await this.takedownGate?.close();
-    this.edgePhase?.stop();
-    await this.edgePurger?.close();
-    await this.isolated?.close();
-    await this.disk?.settled();
-    await this.closeStores();
+  stop(): Promise<void> {
+    return this.node.stop();
   }
-
-  /**
-   * Before anything serves: every Source secret sealed with the current key, the first-start setup (default
-   * Source, first admin key, dashboard password; safe with nodes starting at once), and the Sources in memory.
-   * A failure closes the stores (the caller reports it: a SecretKeyError, a store fault).
-   */
-  private async prepareStores(stores: Stores, registryOptions: RegistryOptions): Promise<Bootstrapped & { sources: SourceRegistry }> {
-    try {
-      const { sealed, resealed } = await stores.sources.sealAll();
-      if (sealed + resealed > 0) this.logger.info({ sealed, resealed }, 'Source secrets encrypted with the current key');
-      const setup = await bootstrap(stores, this.options);
-      const sources = (this.sources = await SourceRegistry.open(stores.sources, registryOptions, setup.defaultSourceId));
-      return { ...setup, sources };
-    } catch (error) {
-      await this.closeStores();
-      throw error;
-    }
-  }
-
-  private async closeStores(): Promise<void> {
-    await this.sources?.close();
-    this.sources = undefined;
-    await this.stores?.close();
-    this.stores = undefined;
-  }
-}
-
-/** A URL a person can open: a wildcard bind address is shown as localhost. */
-/** One line per listener: the address it is bound to, and the URL to reach it by. */
-function logListening(logger: Logger, listener: 'render' | 'admin', address: AddressInfo): void {
-  const bound = address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
-  logger.info({ listener, address: bound }, `${listener} listener listening at ${displayUrl(address)} (bound to ${bound})`);
-}
-
-function displayUrl(address: AddressInfo): string {
-  const host = address.address === '0.0.0.0' || address.address === '::' ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return `http://${host}:${address.port}`;
 }

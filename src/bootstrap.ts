@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ApiKeys } from './auth/api-keys.ts';
 import { AdminAccounts } from './dashboard/accounts.ts';
-import { DEFAULT_DEPLOYMENT, normalizeHost, type SourceRecord } from './sources/model.ts';
+import { DEFAULT_DEPLOYMENT, normalizeHost, type SourceRecord } from './store/source-record.ts';
 import type { Stores } from './store/stores.ts';
 
 /** Meta keys of the first start. */

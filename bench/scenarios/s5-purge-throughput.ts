@@ -29,7 +29,7 @@ export const s5: Scenario = {
         if (counted < ok) problems.push(`round ${round + 1}: ${ok} × 200 but pictor_purges_total grew by ${counted}`);
         const queued = await pictor.metric('pictor_purge_queue_depth');
         accepted.push(result.okPerSecond);
-        // Let the applier drain the backlog before the next round (bounded), so rounds start alike.
+        // Let the backlog complete before the next round (bounded), so rounds start alike.
         const t0 = performance.now();
         const completed0 = await pictor.metric('pictor_purge_completion_seconds_count');
         while ((await pictor.metric('pictor_purge_queue_depth')) > 0 && performance.now() - t0 < 6_000) await sleep(100);
@@ -46,12 +46,12 @@ export const s5: Scenario = {
         comparedWith: '— (target only)',
         verdicts: [{ label: 'purges accepted per second (200), c=64', value: fmtSpread(s, 0), target: '≥ 1,000/s', pass }],
         body: [
-          `wrk, 1 thread, 64 connections, ${seconds} s per round, ${rounds} rounds; every request purges a distinct asset URL (\`/tp/r<round>/<n>.jpg\`, no coalescing). "counted" is the growth of \`pictor_purges_total\`; "queued" is \`pictor_purge_queue_depth\` right after the round, then the bench waits (≤ 6 s) for the applier to drain it.`,
+          `wrk, 1 thread, 64 connections, ${seconds} s per round, ${rounds} rounds; every request purges a distinct asset URL (\`/tp/r<round>/<n>.jpg\`, no coalescing). "counted" is the growth of \`pictor_purges_total\`; "queued" is \`pictor_purge_queue_depth\` right after the round, then the bench waits (≤ 6 s) for those purges to complete.`,
           table(['round', 'accepted/s', '200s', 'counted', 'p50 ms', 'p99 ms', 'queued after', 'drain time', 'applied/s while draining'], rows),
           problems.length ? `**Problems:** ${problems.join('; ')}.` : 'Every request got a 200 and was counted.',
         ],
         reading:
-          `Pictor accepted a median ${fmt(s.median, 0)} distinct purges per second at concurrency 64 (target 1,000/s: ${pass ? 'met' : 'missed'}). Each 200 means the purge is in SQLite after an fsync, so this rate is bounded by how many purges share one fsync (group commit) and by the per-request cost of the admin listener (authentication, JSON:API validation, resolving the Source) on one event loop; the applier works through the queue behind it at about ${fmt(median(appliedRates), 0)} purges/s once requests stop${median(appliedRates) < s.median ? `, slower than purges are accepted: under a sustained storm at this rate the queue, and the time to \`completed\`, would keep growing` : ', as fast as they are accepted'}${drainNote === '0' ? '; it had drained the queue within the wait after each round' : `; ${drainNote} purges were still queued after the last wait`}.`,
+          `Pictor accepted a median ${fmt(s.median, 0)} distinct purges per second at concurrency 64 (target 1,000/s: ${pass ? 'met' : 'missed'}). Each 200 means the purge is in SQLite after an fsync, so this rate is bounded by how many purges share one fsync (group commit) and by the per-request cost of the admin listener (authentication, JSON:API validation, resolving the Source) on one event loop; the purges behind it complete at about ${fmt(median(appliedRates), 0)} purges/s once requests stop${median(appliedRates) < s.median ? `, slower than purges are accepted: under a sustained storm at this rate the queue, and the time to \`completed\`, would keep growing` : ', as fast as they are accepted'}${drainNote === '0' ? '; it had drained the queue within the wait after each round' : `; ${drainNote} purges were still queued after the last wait`}.`,
         commands: [pictor.command, command],
       };
     } finally {

@@ -1,6 +1,6 @@
 import type { OriginCache } from '../cache/origin-cache.ts';
 import { PictorError } from '../errors.ts';
-import type { PurgeRecord } from '../purge/model.ts';
+import type { PurgeRecord } from '../store/purge-log.ts';
 import type { Purges } from '../purge/purges.ts';
 import type { ResolvedSource, SourceRegistry } from '../sources/registry.ts';
 import type { AssetEdit, AssetListing, AssetRecord, AssetStore, VideoStatus } from '../store/asset-store.ts';
@@ -107,8 +107,16 @@ export class AssetService {
   async refresh(sourceId: string, path: string, requestedBy: string | undefined): Promise<AssetRecord> {
     const source = this.source(sourceId);
     const purge = await this.completed((await this.purges.purgeAsset(sourceId, path, requestedBy)).record);
-    if (purge.status === 'failed') throw new PictorError('ORIGIN_UNAVAILABLE', `The origin could not be revalidated: ${purge.error ?? 'unknown error'}. Nothing cached was purged.`);
-    const { master } = await this.originCache.get(source.record, source.origin, path);
+    if (purge.origin === 'unknown') {
+      const reason = purge.originError ?? 'no answer';
+      throw new PictorError(
+        'ORIGIN_UNAVAILABLE',
+        `The origin could not be revalidated: ${reason}. Every cached output of ${path} was purged; refresh it again once the origin answers.`,
+      );
+    }
+    // Indexed here, and only here: a refresh refused because its write failed must leave the index as it was,
+    // so the background indexer is not told of this fetch.
+    const { master } = await this.originCache.get(source.record, source.origin, path, { told: false });
     if (master.meta.kind !== 'found') {
       await this.store.remove(sourceId, path);
       throw new PictorError('ASSET_NOT_FOUND', `${path} is no longer at the origin: every cached output of it was purged, and it was removed from the Asset Manager.`);

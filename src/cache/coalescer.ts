@@ -1,4 +1,4 @@
-import type { AssetRef, Freshness } from './freshness.ts';
+import type { AssetRef, FreshnessView } from './freshness.ts';
 
 interface InFlight<T> {
   promise: Promise<T>;
@@ -14,7 +14,7 @@ interface InFlight<T> {
 export class Coalescer<T> {
   private readonly inFlight = new Map<string, InFlight<T>>();
 
-  constructor(private readonly freshness: Freshness) {}
+  constructor(private readonly freshness: FreshnessView) {}
 
   run(key: string, deps: readonly AssetRef[], task: (builtAt: number) => Promise<T>): { promise: Promise<T>; joined: boolean } {
     const existing = this.inFlight.get(key);

@@ -1,7 +1,7 @@
 import type { ContentId } from '../sources/origin.ts';
 import type { DiskStore } from './disk-store.ts';
 import { bufferBytes, compact } from './footprint.ts';
-import type { AssetRef, Freshness } from './freshness.ts';
+import type { AssetRef, FreshnessView } from './freshness.ts';
 import { entryName } from './layout.ts';
 import type { MemoryLru } from './memory-lru.ts';
 
@@ -44,7 +44,7 @@ export interface Derivative {
 /** Rendered outputs: a bounded in-memory tier for hot items over the disk tier. */
 export class DerivativeCache {
   constructor(
-    private readonly freshness: Freshness,
+    private readonly freshness: FreshnessView,
     private readonly disk: DiskStore<DerivativeMeta>,
     private readonly memory: MemoryLru<Derivative>,
   ) {}

@@ -44,12 +44,12 @@ export function scopesCovering(dep: AssetRef): string[] {
   return scopes;
 }
 
-/** Sequence numbers reserved on disk at a time (see `reserve`). */
-const RESERVATION = 1000;
-
+/**
+ * The freshness state of one node, built from the purge log's snapshot and kept by its owner
+ * (purge/ledger.ts), which applies every purge in it; caches only read it (`FreshnessView`).
+ */
 export class Freshness {
   private seq: number;
-  private reservedUpTo: number;
   private readonly marks: Map<string, number>;
   private prefixMarks = 0;
   /**
@@ -60,28 +60,19 @@ export class Freshness {
 
   /**
    * @param marks the persisted marks.
-   * @param reserved the highest sequence number ever reserved. Cached entries may carry any number up to it,
-   *   including numbers of bumps lost in a crash, so counting restarts above it: a purge recovered after a
-   *   crash must outrank every entry written before the crash.
-   * @param reserve persists a new reservation before numbers beyond the last one are handed out (once per
-   *   thousand purges, not once per purge).
+   * @param seq the newest sequence number handed out: cached entries carry numbers up to it, so a purge
+   *   numbered after it outranks every one of them.
    */
-  constructor(
-    marks: Iterable<[string, number]> = [],
-    reserved = 0,
-    private readonly reserve: (upTo: number) => void = () => {},
-    floor = 0,
-  ) {
+  constructor(marks: Iterable<[string, number]> = [], seq = 0, floor = 0) {
     this.floor = floor;
     this.marks = new Map();
-    this.seq = Math.max(reserved, floor);
-    for (const [scope, seq] of marks) {
-      if (seq > this.seq) this.seq = seq;
-      if (seq <= floor) continue;
-      this.marks.set(scope, seq);
+    this.seq = Math.max(seq, floor);
+    for (const [scope, mark] of marks) {
+      if (mark > this.seq) this.seq = mark;
+      if (mark <= floor) continue;
+      this.marks.set(scope, mark);
       if (scope.startsWith('P:')) this.prefixMarks++;
     }
-    this.reservedUpTo = this.seq;
   }
 
   /**
@@ -109,23 +100,9 @@ export class Freshness {
     return this.seq;
   }
 
-  /** Applies a purge of these scopes; returns its sequence number (to persist with the scopes). */
-  bump(scopes: readonly string[]): number {
-    if (this.seq + 1 > this.reservedUpTo) {
-      this.reserve(this.seq + RESERVATION);
-      this.reservedUpTo = this.seq + RESERVATION;
-    }
-    const seq = ++this.seq;
-    for (const scope of scopes) {
-      if (scope.startsWith('P:') && !this.marks.has(scope)) this.prefixMarks++;
-      this.marks.set(scope, seq);
-    }
-    return seq;
-  }
-
   /**
-   * Applies a purge whose sequence number was taken elsewhere (a cluster's purge log, in log order). Numbers
-   * only grow, so an entry applied twice (a replay after a reconnect) changes nothing.
+   * Applies a purge numbered `seq` by the log. Numbers only grow, so an entry applied twice (a replay after a
+   * reconnect), or after a newer one, changes nothing it should not: each mark keeps the newest number.
    */
   applyAt(scopes: readonly string[], seq: number): void {
     for (const scope of scopes) {
@@ -134,7 +111,6 @@ export class Freshness {
       this.marks.set(scope, seq);
     }
     if (seq > this.seq) this.seq = seq;
-    if (seq > this.reservedUpTo) this.reservedUpTo = seq;
   }
 
   /** Whether something built at `builtAt` from these assets is still fresh. */
@@ -161,3 +137,6 @@ export class Freshness {
     return true;
   }
 }
+
+/** What caches need of the freshness state: they read it, and never change it. */
+export type FreshnessView = Pick<Freshness, 'isFresh' | 'current'>;

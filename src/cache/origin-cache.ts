@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { SourceRecord } from '../sources/model.ts';
+import type { SourceRecord } from '../store/source-record.ts';
 import { contentIds, type ContentId, type Origin, type OriginObject, type OriginResult, type Validators } from '../sources/origin.ts';
 import { Coalescer } from './coalescer.ts';
 import type { DiskStore } from './disk-store.ts';
 import { bufferBytes, compact } from './footprint.ts';
-import { assetRef, type Freshness } from './freshness.ts';
+import { assetRef, type FreshnessView } from './freshness.ts';
 import type { MemoryLru } from './memory-lru.ts';
 import { assetGroup } from './layout.ts';
 import { originTtlSeconds } from './ttl.ts';
@@ -50,7 +50,7 @@ export class OriginCache {
   private readonly fetches: Coalescer<Master>;
 
   constructor(
-    private readonly freshness: Freshness,
+    private readonly freshness: FreshnessView,
     private readonly disk: DiskStore<MasterMeta>,
     private readonly memory: MemoryLru<Master>,
     private readonly observeFetch: (seconds: number, outcome: string) => void = () => {},
@@ -64,26 +64,35 @@ export class OriginCache {
     this.fetches = new Coalescer(freshness);
   }
 
-  async get(source: SourceRecord, origin: Origin, path: string): Promise<{ master: Master; result: OriginCacheResult }> {
+  /**
+   * The master of an asset, from a tier or the origin. `told: false`: a file this call fetches is not told of
+   * (`onFetched`), for a caller that records it itself, and must record nothing when it fails.
+   */
+  async get(source: SourceRecord, origin: Origin, path: string, options: { told?: boolean } = {}): Promise<{ master: Master; result: OriginCacheResult }> {
     const ref = assetRef(source.id, path);
     const cached = await this.lookup(source.id, path);
     if (cached && cached.meta.expiresAt > Date.now() && !lacksObject(cached.meta)) return { master: cached, result: 'hit' };
-    const { promise } = this.fetches.run(ref, [ref], (builtAt) => this.fetch(source, origin, path, builtAt, cached));
+    const told = options.told ?? true;
+    const { promise } = this.fetches.run(ref, [ref], (builtAt) => this.fetch(source, origin, path, builtAt, cached, told));
     const master = await promise;
     return { master, result: cached && master.body === cached.body ? 'revalidated' : 'miss' };
   }
 
   /**
-   * What the origin says now compared with the master cached, for a purge's `origin` verdict. Reads the
-   * origin without caching the result: the purge that follows makes every earlier entry stale anyway.
+   * For a purge's `origin` verdict: reads the master cached now (even if stale), and answers a question to
+   * the origin that compares what it has with that master. Asked again on a retry, it compares with the same
+   * master, whatever was fetched or freed meanwhile. The origin's answer is not cached: the purge makes every
+   * earlier entry stale anyway.
    */
-  async verdict(source: SourceRecord, origin: Origin, path: string): Promise<OriginVerdict> {
+  async verdictAsker(source: SourceRecord, origin: Origin, path: string): Promise<() => Promise<OriginVerdict>> {
     const cached = await this.lookup(source.id, path, { evenIfStale: true });
     const known = cached?.meta.kind === 'found' ? cached : undefined;
-    const now = await this.timed(() => origin.fetch(path, known?.meta.validators));
-    if (now.kind === 'missing') return 'removed';
-    if (now.kind === 'not-modified' || !known) return 'unchanged';
-    return sha256(now.body) === known.meta.hash ? 'unchanged' : 'replaced';
+    return async () => {
+      const now = await this.timed(() => origin.fetch(path, known?.meta.validators));
+      if (now.kind === 'missing') return 'removed';
+      if (now.kind === 'not-modified' || !known) return 'unchanged';
+      return sha256(now.body) === known.meta.hash ? 'unchanged' : 'replaced';
+    };
   }
 
   /**
@@ -113,11 +122,11 @@ export class OriginCache {
     return master;
   }
 
-  private async fetch(source: SourceRecord, origin: Origin, path: string, builtAt: number, stale: Master | undefined): Promise<Master> {
+  private async fetch(source: SourceRecord, origin: Origin, path: string, builtAt: number, stale: Master | undefined, told: boolean): Promise<Master> {
     const result = await this.timed(() => origin.fetch(path, stale?.meta.kind === 'found' ? stale.meta.validators : undefined));
     const master = toMaster(source, result, builtAt, stale);
     this.store(source.id, path, master);
-    if (result.kind === 'found') {
+    if (result.kind === 'found' && told) {
       try {
         this.onFetched(source.id, path, master);
       } catch {

@@ -1,4 +1,4 @@
-import type { Deployment } from '../sources/model.ts';
+import type { Deployment } from '../store/source-record.ts';
 
 /**
  * How long a master (and what is rendered from it) stays fresh, from the Source's TTL settings:

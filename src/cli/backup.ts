@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { backupSqliteStore, type BackupResult } from '../store/backup.ts';
+import { backupSqliteStore, type BackupResult } from '../store/sqlite/backup.ts';
 import { sqliteFile } from '../store/open-stores.ts';
 import { keyFilePath } from '../store/secret-keys.ts';
 import { announceStore, storeOptions, storeSettings, type StoreFlags } from './stores.ts';
 
-/** `pictor backup FILE`: a consistent copy of the SQLite store, taken while servers keep serving (see store/backup.ts). */
+/** `pictor backup FILE`: a consistent copy of the SQLite store, taken while servers keep serving (see store/sqlite/backup.ts). */
 export function registerBackupCommand(program: Command): void {
   storeOptions(
     program

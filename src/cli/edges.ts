@@ -2,44 +2,23 @@ import type { Command } from 'commander';
 import { EdgePurger } from '../edges/edge-purger.ts';
 import { EdgeService } from '../edges/edge-service.ts';
 import { isPictorError } from '../errors.ts';
-import { openDatabase } from '../store/db.ts';
-import { SqliteEdgeStore } from '../store/edge-store.ts';
-import { createPool, migrate } from '../store/postgres/database.ts';
-import { PgEdgeStore } from '../store/postgres/edge-store.ts';
-import { announceStore, storeOptions, storeSettings, type StoreFlags, type StoreUse } from './stores.ts';
+import { storeOptions, withStores, type StoreFlags, type StoreUse } from './stores.ts';
 
 const FLAG_OF_FIELD: Record<string, string> = { name: '--name', url: '--url' };
 
 /**
- * Works on the registry directly (the data directory's SQLite, or PostgreSQL with --database), whether or not
- * a server is running; errors are the API's, with the flag to fix named.
+ * Works on the registry directly (the store `serve` uses), whether or not a server is running; errors are the
+ * API's, with the flag to fix named.
  */
 async function withEdges<T>(flags: StoreFlags, use: (edges: EdgeService) => Promise<T>, how?: StoreUse): Promise<T> {
-  const { dataDir, databaseUrl } = storeSettings(flags);
-  announceStore({ dataDir, databaseUrl }, how);
   const purger = new EdgePurger();
-  let close: () => Promise<void> | void;
-  let service: EdgeService;
-  if (databaseUrl) {
-    const pool = createPool({ url: databaseUrl, max: 1 });
-    close = () => pool.end();
-    await migrate(pool);
-    service = new EdgeService(new PgEdgeStore(pool), purger);
-  } else {
-    const db = openDatabase(dataDir);
-    close = () => {
-      db.close();
-    };
-    service = new EdgeService(new SqliteEdgeStore(db), purger);
-  }
   try {
-    return await use(service);
+    return await withStores(flags, (stores) => use(new EdgeService(stores.edges, purger)), how);
   } catch (error) {
     if (!isPictorError(error)) throw error;
     const flag = FLAG_OF_FIELD[error.pointer?.split('/').at(-1) ?? ''];
     throw new Error(flag ? `${error.message.replace(/\.$/, '')} (${flag}).` : error.message);
   } finally {
-    await close();
     await purger.close();
   }
 }

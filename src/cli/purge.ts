@@ -96,7 +96,9 @@ class PurgeClient {
       if (attributes && attributes.status !== 'pending') {
         const ms = Date.parse(attributes.completed_at ?? '') - Date.parse(attributes.created_at ?? '');
         const warning = body.meta?.pictor?.warning;
-        return { status: attributes.status ?? 'unknown', origin: attributes.origin, matched: attributes.matched, ms, error: attributes.error ?? undefined, ...(warning ? { warning } : {}) };
+        const error = attributes.error ?? attributes.origin_error ?? undefined;
+        const outcome = { status: attributes.status ?? 'unknown', origin: attributes.origin, matched: attributes.matched, ms, error };
+        return warning ? { ...outcome, warning } : outcome;
       }
       await sleep(delay);
     }
@@ -122,7 +124,8 @@ function formatOutcome(outcome: Outcome): string {
   if (typeof outcome.matched === 'number') parts.push(`matched=${outcome.matched}`);
   if (outcome.ms !== undefined && Number.isFinite(outcome.ms)) parts.push(`${outcome.ms}ms`);
   if (outcome.origin === 'unchanged') parts.push('(the origin still has the same file: change or remove it at the origin first)');
-  if (outcome.error) parts.push(`error: ${outcome.error}`);
+  if (outcome.origin === 'unknown') parts.push(`(the origin could not be asked: ${outcome.error}; the purge took effect all the same)`);
+  else if (outcome.error) parts.push(`error: ${outcome.error}`);
   return parts.join('  ');
 }
 

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { getMeta, openDatabase } from '../store/db.ts';
-import { checkSameKeys, keyFilePath, openSecrets, prependNewKey } from '../store/secret-keys.ts';
-import { SEALING_KEY_META } from '../store/source-secrets.ts';
-import { SqliteSourceStore } from '../store/source-store.ts';
+import { openStores } from '../store/open-stores.ts';
+import { keyFilePath, prependNewKey } from '../store/secret-keys.ts';
+import type { Stores } from '../store/stores.ts';
 import { announceStore, storeOptions, storeSettings, type StoreFlags } from './stores.ts';
 
 export function registerSecretsCommands(program: Command): void {
@@ -27,27 +26,33 @@ export function registerSecretsCommands(program: Command): void {
         );
       }
       announceStore({ dataDir, databaseUrl });
-      const db = openDatabase(dataDir);
-      try {
-        // Every secret must open with the keys as they are before anything changes.
-        const before = openSecrets(db, dataDir, undefined);
-        checkSameKeys(getMeta(db, SEALING_KEY_META), before);
-        await new SqliteSourceStore(db, before).all();
-
-        const file = keyFilePath(dataDir);
-        const { added, kept } = prependNewKey(file);
-        const { sealed, resealed } = await new SqliteSourceStore(db, openSecrets(db, dataDir, undefined)).sealAll();
-        const plain = sealed > 0 ? ` (${sealed} of them were stored in plain text)` : '';
-        process.stdout.write(
-          [
-            `Added the key ${added} first in ${file}, and kept ${kept.length} older key${kept.length === 1 ? '' : 's'} after it (${kept.join(', ')}):`,
-            '  running servers still read secrets sealed with those, and take the new key when they meet it.',
-            `Encrypted ${sealed + resealed} Source secret${sealed + resealed === 1 ? '' : 's'} with the new key${plain}, in one transaction.`,
-            'Remove the older keys from the file once every server on this data directory has restarted.',
-          ].join('\n') + '\n',
-        );
-      } finally {
-        db.close();
-      }
+      // Every secret must open with the keys as they are before anything changes (and they must hold the key
+      // a running server seals with).
+      await withKeysOf(dataDir, async (stores) => {
+        await stores.sources.checkKeys();
+        await stores.sources.all();
+      });
+      const file = keyFilePath(dataDir);
+      const { added, kept } = prependNewKey(file);
+      const { sealed, resealed } = await withKeysOf(dataDir, (stores) => stores.sources.sealAll());
+      const plain = sealed > 0 ? ` (${sealed} of them were stored in plain text)` : '';
+      process.stdout.write(
+        [
+          `Added the key ${added} first in ${file}, and kept ${kept.length} older key${kept.length === 1 ? '' : 's'} after it (${kept.join(', ')}):`,
+          '  running servers still read secrets sealed with those, and take the new key when they meet it.',
+          `Encrypted ${sealed + resealed} Source secret${sealed + resealed === 1 ? '' : 's'} with the new key${plain}, in one transaction.`,
+          'Remove the older keys from the file once every server on this data directory has restarted.',
+        ].join('\n') + '\n',
+      );
     });
+}
+
+/** The data directory's stores with the keys of its key file as it is now (read again on each call). */
+async function withKeysOf<T>(dataDir: string, use: (stores: Stores) => Promise<T>): Promise<T> {
+  const stores = await openStores({ dataDir, secrets: 'when-used' });
+  try {
+    return await use(stores);
+  } finally {
+    await stores.close();
+  }
 }

@@ -3,7 +3,7 @@ import { Pictor, type StartedPictor as Started } from '../app.ts';
 import { ConfigError, resolveOptions, type PictorOptions } from '../config/options.ts';
 import { SETTINGS } from '../config/settings.ts';
 import { SecretKeyError } from '../store/secret-box.ts';
-import { describeUrl } from '../store/postgres/stores.ts';
+import { storeLocation } from '../store/open-stores.ts';
 import { storeFaultReason } from '../store/store-errors.ts';
 import { nodeSupportNotice } from '../node-support.ts';
 import { addSettingOptions, settingFlags } from './setting-options.ts';
@@ -43,8 +43,7 @@ async function startOrExit(pictor: Pictor, options: PictorOptions): Promise<Star
     }
     const fault = storeFaultReason(error);
     if (fault === undefined) throw error;
-    const store = options.databaseUrl === undefined ? `the store in ${options.dataDir}` : `the database ${describeUrl(options.databaseUrl)}`;
-    process.stderr.write(`pictor: cannot start: ${store} cannot be used (${fault}). Fix that, then start again.\n`);
+    process.stderr.write(`pictor: cannot start: ${storeLocation(options)} cannot be used (${fault}). Fix that, then start again.\n`);
     process.exit(2);
   }
 }

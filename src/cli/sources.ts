@@ -4,7 +4,7 @@ import { resolveSourceSettings, type SourceSettings } from '../config/options.ts
 import { SETTINGS } from '../config/settings.ts';
 import { isPictorError } from '../errors.ts';
 import { subdomainHost } from '../sources/domains.ts';
-import type { Deployment, SourceRecord, SourceType } from '../sources/model.ts';
+import type { Deployment, SourceRecord, SourceType } from '../store/source-record.ts';
 import { SOURCE_TYPES, sourceResource } from '../sources/source-document.ts';
 import { SourceService } from '../sources/source-service.ts';
 import { addSettingOptions, settingFlags } from './setting-options.ts';

@@ -1,8 +1,7 @@
-import fs from 'node:fs';
 import type { Command } from 'commander';
 import { resolveStoreSettings, type StoreSettings } from '../config/options.ts';
 import { SETTINGS } from '../config/settings.ts';
-import { describeStoreSettings, openStores, sqliteFile } from '../store/open-stores.ts';
+import { describeStoreSettings, openStores, storeExists } from '../store/open-stores.ts';
 import type { Stores } from '../store/stores.ts';
 import { addSettingOptions, settingFlags } from './setting-options.ts';
 
@@ -39,7 +38,7 @@ export interface StoreUse {
  * not the server's, and an empty table would look like an answer.
  */
 export function announceStore(settings: Pick<StoreSettings, 'dataDir' | 'databaseUrl'>, use: StoreUse = {}): void {
-  if (use.readOnly && settings.databaseUrl === undefined && !fs.existsSync(sqliteFile(settings.dataDir))) {
+  if (use.readOnly && !storeExists(settings)) {
     throw new NoStoreError(
       `there is no Pictor store in ${settings.dataDir} (no pictor.db): give the server's data directory with --data DIR ` +
         'or PICTOR_DATA_DIR (or its database with --database)',

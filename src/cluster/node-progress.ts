@@ -1,6 +1,6 @@
-import type { PurgeReport } from '../purge/model.ts';
-import type { PgNodeStore } from '../store/postgres/node-store.ts';
-import type { ClusterNode } from './cluster-node.ts';
+import type { NodesPhase } from '../purge/coordinator.ts';
+import type { NodeStates } from '../store/node-states.ts';
+import type { PurgeReport } from '../store/purge-log.ts';
 
 /** How often waiting purges look again without an acknowledgement to wake them (a lease may run out). */
 const POLL_MS = 200;
@@ -11,12 +11,18 @@ interface Waiter {
   reject: (error: unknown) => void;
 }
 
+/** Where acknowledgements are heard: every node's (cluster-node.ts), or this one's alone (membership.ts). */
+export interface Acknowledgements {
+  /** Calls `listener` whenever some node acknowledges purges; returns the function that stops it. */
+  onAck(listener: () => void): () => void;
+}
+
 /**
- * Where the cluster's nodes are in the purge log, for the purges this node coordinates: a purge waits here
- * until every node has applied it or been fenced (its lease ran out first). One read of the nodes' states
- * answers every waiting purge, so an acknowledgement costs one query however many purges are in flight.
+ * The nodes step of the purges this node coordinates (purge/coordinator.ts): a purge waits here until every
+ * node has applied it or been fenced (its lease ran out first). One read of the nodes' states answers every
+ * waiting purge, so an acknowledgement costs one query however many purges are in flight.
  */
-export class NodeProgress {
+export class NodeProgress implements NodesPhase {
   private waiters: Waiter[] = [];
   private running = false;
   private again = false;
@@ -24,14 +30,14 @@ export class NodeProgress {
   private readonly unsubscribe: () => void;
 
   constructor(
-    private readonly nodes: PgNodeStore,
-    node: ClusterNode,
+    private readonly nodes: NodeStates,
+    acks: Acknowledgements,
   ) {
-    this.unsubscribe = node.onAck(() => this.check());
+    this.unsubscribe = acks.onAck(() => this.check());
   }
 
   /** Resolves once every node has applied `seq` or been fenced, with which did which. */
-  wait(seq: number): Promise<PurgeReport['nodes']> {
+  applied(seq: number): Promise<PurgeReport['nodes']> {
     return new Promise((resolve, reject) => {
       this.waiters.push({ seq, resolve, reject });
       this.check();

@@ -6,7 +6,7 @@ export const ADMIN_USERNAME = 'admin';
 export const MIN_PASSWORD_LENGTH = 12;
 export const MAX_PASSWORD_LENGTH = 1024;
 
-/** scrypt cost: N = 2^15, r = 8, p = 1 (about 32 MiB and a few tens of milliseconds per hash). */
+/** scrypt cost: N = 2^15, r = 8, p = 1 (32 MiB per hash: costly to guess at scale, still a quick sign-in). */
 const COST = { N: 2 ** 15, r: 8, p: 1 };
 const KEY_LENGTH = 32;
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { failureLevel, toPictorError } from '../http/jsonapi.ts';
+import { failureLevel, toPictorError } from '../failures.ts';
 import { loadAssets } from './assets.ts';
 import { FlashStore, sendPage, type DashboardContext, type DashboardServices } from './context.ts';
 import { CSRF_FIELD, csrfMatches, SIGN_IN_CSRF_COOKIE } from './csrf.ts';

@@ -3,7 +3,7 @@ import { sign } from '../auth/url-signing.ts';
 import { isPictorError } from '../errors.ts';
 import { canonicalPath } from '../sources/asset-path.ts';
 import { routingHosts } from '../sources/domains.ts';
-import type { SourceRecord } from '../sources/model.ts';
+import type { SourceRecord } from '../store/source-record.ts';
 
 /** The rendering parameters the preview form has fields for; anything else goes in the free query field. */
 export const PREVIEW_PARAMS = ['w', 'h', 'fit', 'fm', 'q'] as const;

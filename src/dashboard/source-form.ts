@@ -1,4 +1,4 @@
-import { SECRET_FIELDS, type Deployment, type SourceRecord, type SourceType } from '../sources/model.ts';
+import { SECRET_FIELDS, type Deployment, type SourceRecord, type SourceType } from '../store/source-record.ts';
 
 /**
  * The Source form ↔ the Sources API's attributes. The form has one input per writable field; the

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Coalescer } from '../cache/coalescer.ts';
 import type { Derivative, DerivativeCache, DerivativeMeta } from '../cache/derivative-cache.ts';
-import type { Freshness } from '../cache/freshness.ts';
+import type { FreshnessView } from '../cache/freshness.ts';
 import { masterContent, type Master, type OriginCache, type OriginCacheResult } from '../cache/origin-cache.ts';
 import { isPictorError, PictorError } from '../errors.ts';
 import { acceptClass } from '../render/negotiate.ts';
@@ -20,7 +20,6 @@ import { contentDisposition } from './content-disposition.ts';
 import { RouteMemo, withHints, type Route } from './routes.ts';
 import type { SubImage } from './sub-images.ts';
 import { respond, respondHit, respondRange, type DeliveryResponse, type ResponseContext } from './respond.ts';
-import { isVideoRequest } from '../video/video-params.ts';
 
 export interface DeliveryRequest {
   host: string | undefined;
@@ -34,8 +33,10 @@ export interface DeliveryRequest {
   hints?: HintHeaders;
 }
 
-/** The Video API (video/video-delivery.ts), handed the requests `isVideoRequest` picks out. */
+/** The Video API (video/video-delivery.ts), handed the requests it accepts. */
 export interface VideoHandler {
+  /** Whether a request target names a video and asks for the Video API (cheap: asked of every request). */
+  accepts(target: string): boolean;
   handle(source: ResolvedSource, request: DeliveryRequest): Promise<DeliveryResponse>;
 }
 
@@ -62,7 +63,7 @@ export class DeliveryService {
 
   constructor(
     private readonly sources: SourceRegistry,
-    private readonly freshness: Freshness,
+    private readonly freshness: FreshnessView,
     private readonly tiers: DeliveryTiers,
     private readonly renderer: Renderer,
     private readonly observers: DeliveryObservers,
@@ -79,7 +80,7 @@ export class DeliveryService {
    */
   handle(request: DeliveryRequest): DeliveryResponse | Promise<DeliveryResponse> {
     const source = this.sources.forHost(request.host);
-    if (this.video !== undefined && isVideoRequest(request.target)) {
+    if (this.video?.accepts(request.target)) {
       // A taken-down video is not served in any form: its playlists, segments and every other output.
       if (this.takedowns && this.takedowns.size > 0) this.checkTakedown(source, request.target);
       return this.video.handle(source, request);

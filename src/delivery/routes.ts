@@ -13,7 +13,7 @@ import { resolveSubImages, type SubImage } from './sub-images.ts';
 /** Part of every derivative key: bump it when rendering changes, so disk caches from older versions are not served. */
 const RENDERER_VERSION = 'r4';
 
-/** Bound of the memo, all Sources together: parsing again costs microseconds, so this is a shortcut, not a cache. */
+/** Bound of the memo, all Sources together: parsing again is cheap, so this is a shortcut, not a cache. */
 const ROUTE_MEMO_BYTES = 32 * 1024 * 1024;
 
 /**

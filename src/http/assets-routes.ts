@@ -8,7 +8,7 @@ import type { RateLimitStore } from '../store/stores.ts';
 import { requireKey } from './api-auth.ts';
 import { document, methodNotAllowed } from './jsonapi.ts';
 import { pathParams, queryParams, requestDocument, resource, responses, secured, successDocument } from './openapi.ts';
-import { requestOrigin } from './request-origin.ts';
+import { requestOrigin } from '../request-origin.ts';
 import { MUST } from './schema-errors.ts';
 
 /** Largest upload; the route's own body limit (every other API body stays within API_BODY_LIMIT). */

@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiKey, ApiKeys } from '../auth/api-keys.ts';
 import { PictorError } from '../errors.ts';
-import type { PurgeRecord } from '../purge/model.ts';
+import type { PurgeRecord } from '../store/purge-log.ts';
 import { MAX_PURGE_URL_LENGTH } from '../purge/purge-request.ts';
 import { purgeWarning } from '../purge/purge-warning.ts';
 import type { PurgeRequest, Purges } from '../purge/purges.ts';
 import type { RateLimitStore } from '../store/stores.ts';
-import { videoPurgeNotice } from '../purge/video-notice.ts';
+import { videoPurgeNotice } from '../video/purge-notice.ts';
 import { requireKey } from './api-auth.ts';
 import { document } from './jsonapi.ts';
 import { pathParams, requestDocument, resource, responses, secured, successDocument } from './openapi.ts';
@@ -42,7 +42,14 @@ const PURGE_STATUS = successDocument(
     sub_image: { type: 'boolean' },
     match: { type: 'string', enum: ['exact', 'prefix'] },
     status: { type: 'string' },
-    origin: { type: ['string', 'null'] },
+    origin: {
+      type: ['string', 'null'],
+      enum: ['removed', 'replaced', 'unchanged', 'unknown', null],
+      description:
+        'What the origin has now, compared with what was cached (exact purges); `unknown` when it could not be asked. ' +
+        'Informational: the purge takes effect either way.',
+    },
+    origin_error: { type: ['string', 'null'], description: 'With `origin: "unknown"`: why the origin could not be asked.' },
     matched: { type: ['integer', 'null'] },
     generation: { type: ['integer', 'null'] },
     error: { type: ['string', 'null'] },
@@ -116,6 +123,7 @@ export function purgeResource(record: PurgeRecord): Record<string, unknown> {
       match: record.match,
       status: record.status,
       origin: record.origin ?? null,
+      origin_error: record.originError ?? null,
       matched: record.matched ?? null,
       generation: record.generation ?? null,
       error: record.error ?? null,

@@ -8,15 +8,15 @@ import { RENDER_SECURITY_HEADERS } from '../delivery/security-headers.ts';
 import type { Health } from '../observability/health.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { failureLevel, toPictorError } from './jsonapi.ts';
+import { failureLevel, toPictorError } from '../failures.ts';
 import { requestIdGenerator } from './request-id.ts';
 
 /**
  * The render listener: the imgix Rendering API (`GET /<path>?<params>`) and `/healthz`.
  *
- * Built on node:http rather than Fastify (which serves the admin API). Measured here on the cache-hit path
- * (2 cores, wrk -c64, one 2.6 kB body): node:http 40.2k req/s with p99 7.9 ms, Fastify 30.2k req/s with
- * p99 45 ms. This listener has a single route, so a router and plugin system buy nothing.
+ * Built on node:http rather than Fastify (which serves the admin API): this listener has a single route, so a
+ * router and plugin system buy nothing, and on the cache-hit path they cost throughput and tail latency
+ * (BENCHMARKS.md, *Cache hit*).
  */
 export interface RenderListener {
   listen(host: string, port: number): Promise<AddressInfo>;

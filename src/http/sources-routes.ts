@@ -2,13 +2,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { hasPermission, type ApiKeys } from '../auth/api-keys.ts';
 import { PictorError } from '../errors.ts';
 import { sourceResource } from '../sources/source-document.ts';
-import { FILTER_FIELDS, parseSourceQuery, parseSparseFields } from '../sources/source-query.ts';
-import type { SourceRecord } from '../sources/model.ts';
+import { parseSourceQuery, parseSparseFields } from '../sources/source-query.ts';
+import { FILTER_FIELDS, type SourceRecord } from '../store/source-record.ts';
 import type { SourceService } from '../sources/source-service.ts';
 import { requireKey } from './api-auth.ts';
 import { document, methodNotAllowed } from './jsonapi.ts';
 import { pathParams, queryParams, requestDocument, resource, responses, secured, successDocument } from './openapi.ts';
-import { requestOrigin } from './request-origin.ts';
+import { requestOrigin } from '../request-origin.ts';
 import { MUST } from './schema-errors.ts';
 
 const FIELDS = { 'fields[sources]': 'The attributes to return, comma-separated (`deployment.<field>` for nested ones).' };

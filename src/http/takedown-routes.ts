@@ -6,7 +6,7 @@ import type { Takedowns } from '../takedown/takedowns.ts';
 import { requireKey } from './api-auth.ts';
 import { document, methodNotAllowed } from './jsonapi.ts';
 import { pathParams, queryParams, requestDocument, resource, responses, secured, successDocument } from './openapi.ts';
-import { requestOrigin } from './request-origin.ts';
+import { requestOrigin } from '../request-origin.ts';
 
 const DEFAULT_PAGE_SIZE = 20;
 const MAX_PAGE_SIZE = 100;

@@ -3,7 +3,7 @@ import { assetScope, prefixScope, sourceScope } from '../cache/freshness.ts';
 import { PictorError } from '../errors.ts';
 import { canonicalPath } from '../sources/asset-path.ts';
 import type { SourceRegistry } from '../sources/registry.ts';
-import type { PurgeRecord } from './model.ts';
+import type { PurgeRecord } from '../store/purge-log.ts';
 import type { PurgeRequest } from './purges.ts';
 
 /**

@@ -1,4 +1,4 @@
-import type { PurgeRecord } from './model.ts';
+import type { PurgeRecord } from '../store/purge-log.ts';
 
 export const NOTHING_THERE_WARNING =
   'Nothing was cached for this URL and the origin does not have it: check the path (a typo?). A purge of the right URL clears what is served.';

@@ -1,5 +1,4 @@
-import type { PurgeListQuery } from '../store/purge-store.ts';
-import type { PurgeRecord } from './model.ts';
+import type { PurgeListQuery, PurgeRecord } from '../store/purge-log.ts';
 
 export interface PurgeRequest {
   url: string;
@@ -17,11 +16,11 @@ export interface AcceptedPurge {
 }
 
 /**
- * The one owner of purge state. The API, the dashboard and the CLI accept and read purges only through it;
- * how a purge is made durable and where it takes effect is the implementation's: `LocalPurges` (one node,
- * SQLite) or `ClusterPurges` (a PostgreSQL purge log applied by every node, then the edges).
+ * Purges as the API, the dashboard, the Assets API and takedowns ask for them and read them
+ * (coordinator.ts; the state itself is the ledger's, ledger.ts).
  *
- * Accepting resolves only once the purge is durably recorded, so the API's 200 means it will complete.
+ * Accepting resolves only once the purge is durably recorded and in effect on this node, so the API's 200
+ * means it will complete.
  */
 export interface Purges {
   purge(request: PurgeRequest): Promise<AcceptedPurge>;
@@ -32,7 +31,7 @@ export interface Purges {
   purgeAsset(sourceId: string, path: string, requestedBy: string | undefined): Promise<AcceptedPurge>;
   /** Purges everything cached for a Source (Pictor extension: imgix needs a support ticket for this). */
   purgeSource(sourceId: string, requestedBy: string | undefined): Promise<AcceptedPurge>;
-  /** A purge's current state (ahead of the stored row while it is being applied). */
+  /** A purge's current state (ahead of the log while its completion is being written). */
   get(id: string): Promise<PurgeRecord | undefined>;
   /** A page of purges, newest first (the dashboard's listing). */
   list(query: PurgeListQuery): Promise<{ records: PurgeRecord[]; total: number }>;

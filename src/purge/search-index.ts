@@ -1,23 +1,24 @@
-import type { PurgeStore } from '../store/purge-store.ts';
 import { BackgroundJob } from './background-job.ts';
+import type { PurgeLedger } from './ledger.ts';
 
 /**
- * Purges added to the index per pass. Indexing a URL costs tens of microseconds of the event loop, so each pass
- * is small: a burst of purges is indexed over the following seconds, and searches meanwhile match the purges
- * not indexed yet by scanning just those.
+ * Purges added to the index per pass. Indexing a URL takes event-loop time, more than the purge's own row, so
+ * each pass is small: a burst of purges is indexed over the following seconds, and searches meanwhile match
+ * the purges not indexed yet by scanning just those.
  */
 const BATCH = 200;
 
 /**
  * Keeps the Purges search's trigram index caught up, in the background: adding a URL to it costs more than
  * the purge's own row, and that cost belongs nowhere near the acknowledgement of a purge. Searches match the
- * few purges it has not reached yet without it (PurgeStore.list), so they never miss one.
+ * few purges it has not reached yet without it (sqlite/purge-log.ts `list`), so they never miss one. A log
+ * searched without an index of its own (PostgreSQL's) has nothing to add.
  */
 export class PurgeSearchIndex {
   private readonly job: BackgroundJob<number>;
 
-  constructor(store: PurgeStore, options: { intervalMs: number; onError?: (error: unknown) => void }) {
-    this.job = new BackgroundJob(async () => store.indexForSearch(BATCH), options);
+  constructor(ledger: PurgeLedger, options: { intervalMs: number; onError?: (error: unknown) => void }) {
+    this.job = new BackgroundJob(() => ledger.indexForSearch(BATCH), options);
   }
 
   start(): void {

@@ -182,7 +182,7 @@ function animationCost(input: InputInfo, output: OutputInfo, params: RenderParam
   const oneFrame = framePixels * decodeRate(input) + outputPixels * encodeRate;
   if (mode === 'native') return BASE_BYTES + oneFrame + frames * outputPixels * ANIMATED_ENCODED_BYTES_PER_PIXEL;
   // Twice each: a finished batch and each frame's own output buffer wait for the garbage collector (counted
-  // once, the estimate came out at half the measured peak of a large GIF with a watermark).
+  // once, the estimate fell well short of the peak of a large GIF with a watermark).
   const decoded = Math.min(input.frames, decodeBatchFrames(input.width, input.height)) * framePixels;
   const stacks = 2 * MATERIALISED_BYTES_PER_PIXEL * (decoded + frames * outputPixels);
   const steps = MATERIALISED_BYTES_PER_PIXEL * (materialisingSteps(params) * outputPixels + (params.trim ? framePixels : 0));

@@ -84,10 +84,9 @@ function pickFormat(params: RenderParams, source: string, hasAlpha: boolean, acc
 }
 
 /**
- * AVIF effort 1 (libaom speed 8, imgproxy's default) instead of sharp's 4. Measured at q=75, 800–1000 px,
- * on two photos, the bench's grainy photo and a logo: 1.7–2.7× faster than effort 2 and 7–15× faster than effort 4, for files
- * 2–15 % larger than effort 2 and 16–92 % larger than effort 4, PSNR 0.1–1.3 dB below effort 2. Effort 0
- * was faster still but up to 3× larger on flat artwork; effort 2 gained little over 1 for its cost.
+ * AVIF effort 1 (libaom speed 8, imgproxy's default) instead of sharp's 4: several times faster than efforts 2
+ * and 4, for files somewhat larger and a quality barely below effort 2's; effort 0 was faster still but much
+ * larger on flat artwork (the figures: BENCHMARKS.md, *Cold renders*).
  * libvips' timeout cannot interrupt the AV1 encoder itself, so a slow effort would also escape timeoutSeconds.
  */
 const AVIF_EFFORT = 1;

@@ -1,4 +1,4 @@
-import { normalizeHost, type Deployment } from './model.ts';
+import { normalizeHost, type Deployment } from '../store/source-record.ts';
 
 /** The host an `imgix_subdomains` label serves under the base domain: `shop` + `images.example.com`. */
 export function subdomainHost(label: string, baseDomain: string): string {

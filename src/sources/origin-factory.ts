@@ -1,7 +1,7 @@
 import { PictorError } from '../errors.ts';
 import { FolderOrigin } from './folder-origin.ts';
 import { createGuardedFetcher, type GuardedFetcher } from './http-fetch.ts';
-import type { SourceRecord } from './model.ts';
+import type { SourceRecord } from '../store/source-record.ts';
 import type { Origin } from './origin.ts';
 import { S3Origin } from './s3-origin.ts';
 import { WebFolderOrigin } from './webfolder-origin.ts';

@@ -1,6 +1,6 @@
 import type { SourceStore } from '../store/stores.ts';
 import { routingHosts } from './domains.ts';
-import { normalizeHost, type SourceRecord } from './model.ts';
+import { normalizeHost, type SourceRecord } from '../store/source-record.ts';
 import type { Origin } from './origin.ts';
 import { createOrigin } from './origin-factory.ts';
 

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { PictorError } from '../errors.ts';
-import { DEFAULT_DEPLOYMENT, normalizeHost, SECRET_FIELDS, type Deployment, type SourceRecord, type SourceType } from './model.ts';
+import { DEFAULT_DEPLOYMENT, normalizeHost, SECRET_FIELDS, type Deployment, type SourceRecord, type SourceType } from '../store/source-record.ts';
 
 /**
  * The Sources resource as imgix's Management API writes and reads it: validation of `attributes` (every

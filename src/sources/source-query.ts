@@ -1,5 +1,5 @@
 import { PictorError } from '../errors.ts';
-import { normalizeHost } from './model.ts';
+import { FILTER_FIELDS, normalizeHost, SORT_FIELDS, type FilterField, type SortField, type SortKey, type SourceFilter } from '../store/source-record.ts';
 import { isReadableField } from './source-document.ts';
 
 /** A list query on Sources, in imgix's conventions: `filter[...]` (dot notation), `sort`, zero-based pages. */
@@ -11,37 +11,6 @@ export interface SourceQuery {
   /** `fields[sources]`: the attributes to return, `deployment.<field>` for nested ones. */
   fields?: string[];
 }
-
-export interface SourceFilter {
-  field: FilterField;
-  value: string;
-}
-
-export interface SortKey {
-  field: SortField;
-  descending: boolean;
-}
-
-/** imgix's filterable fields (`azure_bucket` matches nothing: Pictor has no Azure type), and Pictor's `folder_path`. */
-export const FILTER_FIELDS = [
-  'name',
-  'enabled',
-  'deployment.type',
-  'deployment.custom_domains',
-  'deployment.imgix_subdomains',
-  'deployment.azure_bucket',
-  'deployment.bucket_name',
-  'deployment.gcs_bucket',
-  'deployment.region',
-  'deployment.s3_bucket',
-  'deployment.storage_provider',
-  'deployment.webfolder_base_url',
-  'deployment.folder_path',
-] as const;
-type FilterField = (typeof FILTER_FIELDS)[number];
-
-export const SORT_FIELDS = ['name', 'date_deployed', 'enabled'] as const;
-type SortField = (typeof SORT_FIELDS)[number];
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;

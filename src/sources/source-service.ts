@@ -3,7 +3,7 @@ import { PictorError } from '../errors.ts';
 import type { DomainClaim, SourceStore } from '../store/stores.ts';
 import { routingHosts, subdomainHost } from './domains.ts';
 import { FOLDER_ROOTS_SETTING, judgeFolder } from './folder-roots.ts';
-import type { Deployment, SourceRecord } from './model.ts';
+import type { Deployment, SourceRecord } from '../store/source-record.ts';
 import type { OutboundPreflight } from './outbound-guard.ts';
 import { badRequest, mergeDeployment, parseSourceAttributes } from './source-document.ts';
 import { storedFilter, type SourceQuery } from './source-query.ts';

@@ -1,7 +1,8 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { ensureDataDir } from './data-dir.ts';
 import { describeUrl, openPostgresStores } from './postgres/stores.ts';
-import { openSqliteStores } from './sqlite-stores.ts';
+import { openSqliteStores } from './sqlite/stores.ts';
 import type { Stores } from './stores.ts';
 
 export interface StoreSettings {
@@ -16,20 +17,37 @@ export interface StoreSettings {
    * touch no Source (`keys`, `admin`) work without them. Default `at-open`: a wrong key stops the open.
    */
   secrets?: 'at-open' | 'when-used';
+  /**
+   * Told whether the store could write as purges are recorded: what stops it (a full disk, a lock held too
+   * long), or undefined once it writes again.
+   */
+  onWriteOutcome?: (problem: string | undefined) => void;
 }
 
 /** The stores a server or a CLI command works with: PostgreSQL when a database URL is given, else SQLite. */
 export async function openStores(settings: StoreSettings): Promise<Stores> {
   // Before anything else writes there (the disk cache, the key file): a new data directory is its owner's only.
   ensureDataDir(settings.dataDir);
-  const lazy = settings.secrets === 'when-used';
-  if (settings.databaseUrl !== undefined) return openPostgresStores(settings.databaseUrl, settings.dataDir, settings.secretKeys, lazy);
-  return openSqliteStores(settings.dataDir, settings.secretKeys, lazy);
+  if (settings.databaseUrl !== undefined) return openPostgresStores(settings.databaseUrl, settings);
+  return openSqliteStores(settings);
 }
 
 /** The SQLite file of a data directory. */
 export function sqliteFile(dataDir: string): string {
   return path.join(dataDir, 'pictor.db');
+}
+
+/**
+ * Whether there is a store to read: a data directory's SQLite file exists; a database URL names one (whether
+ * it can be reached is known only once it is opened).
+ */
+export function storeExists(settings: Pick<StoreSettings, 'dataDir' | 'databaseUrl'>): boolean {
+  return settings.databaseUrl !== undefined || fs.existsSync(sqliteFile(settings.dataDir));
+}
+
+/** Where the stores are, for a message that says what cannot be used: `the store in /x`, `the database host:port/db`. */
+export function storeLocation(settings: Pick<StoreSettings, 'dataDir' | 'databaseUrl'>): string {
+  return settings.databaseUrl === undefined ? `the store in ${settings.dataDir}` : `the database ${describeUrl(settings.databaseUrl)}`;
 }
 
 /** What `openStores` would open, as `Stores.describe` says it once open: `SQLite at /x/pictor.db`, `PostgreSQL at host:port/db`. */

@@ -1,10 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensureDataDir } from './data-dir.ts';
-import { getMeta, type Db } from './db.ts';
 import { decodeSecretKey, keyId, newSecretKey, SecretBox, SecretKeyError } from './secret-box.ts';
-import { SEALING_KEY_META } from './source-secrets.ts';
-import { storedKeyIds } from './source-store.ts';
 
 /**
  * Where the keys of Source secrets come from: `PICTOR_SECRET_KEY` when set, else the key file
@@ -19,14 +16,6 @@ const ENV = 'PICTOR_SECRET_KEY';
 
 export function keyFilePath(dataDir: string): string {
   return path.join(dataDir, KEY_FILE);
-}
-
-/**
- * The SecretBox of a data directory: from `envKeys` (already validated), else from the key file, which is
- * created when missing — unless the database already holds secrets, which a new key could not read.
- */
-export function openSecrets(db: Db, dataDir: string, envKeys: Buffer[] | undefined): SecretBox {
-  return secretBoxFor(dataDir, envKeys, () => ({ inUse: [...storedKeyIds(db)], recorded: getMeta(db, SEALING_KEY_META) }));
 }
 
 /** What the database says about the keys of its secrets: the ids that sealed them, and the id recorded as sealing. */

@@ -1,4 +1,4 @@
-import type { SourceFilter } from '../sources/source-query.ts';
+import type { SourceFilter } from './source-record.ts';
 
 /**
  * One Sources filter as SQL, for both stores; its value is bound as `param`. Field names come from the

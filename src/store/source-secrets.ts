@@ -1,5 +1,5 @@
 import { sealedKeyId, SecretKeyError, type SecretBox } from './secret-box.ts';
-import { SECRET_FIELDS, type Deployment, type SourceRecord } from '../sources/model.ts';
+import { SECRET_FIELDS, type Deployment, type SourceRecord } from './source-record.ts';
 
 /** Meta key: the id of the key the last server start (or rotation) sealed with. */
 export const SEALING_KEY_META = 'secret_key_id';

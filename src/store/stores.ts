@@ -1,13 +1,16 @@
-import type { SourceRecord } from '../sources/model.ts';
-import type { SortKey, SourceFilter } from '../sources/source-query.ts';
-import type { Db } from './db.ts';
-import type { PgPool } from './postgres/database.ts';
+import type { SortKey, SourceFilter, SourceRecord } from './source-record.ts';
+import type { AssetStore } from './asset-store.ts';
+import type { EdgeStore } from './edge-store.ts';
+import type { NodeStates } from './node-states.ts';
+import type { PurgeLog } from './purge-log.ts';
+import type { TakedownStore } from './takedown-store.ts';
+import type { VideoStore } from './video-store.ts';
 
 /**
- * The stored state other than purges, behind one async interface per kind, with two implementations: SQLite
- * (sqlite-stores.ts: one machine, the default; better-sqlite3 stays synchronous inside) and PostgreSQL
- * (postgres/stores.ts: shared by every node of a cluster). Nothing outside src/store/ writes SQL; callers
- * only await these methods, so they run unchanged on either.
+ * Every kind of stored state, behind one async interface per kind, with one implementation set per backend:
+ * SQLite (sqlite/: one machine, the default; better-sqlite3 stays synchronous inside) and PostgreSQL
+ * (postgres/: shared by every node of a cluster). Nothing outside src/store/ writes SQL or knows which
+ * backend it runs on; callers only await these methods, so they run unchanged on either.
  */
 
 /** Small named values: the default Source's id, whether the first start ran, the key that seals secrets. */
@@ -66,6 +69,11 @@ export interface SourceStore {
   saveChecked(id: string, build: (current: SourceRecord | undefined) => SourceWrite): Promise<SourceRecord>;
   /** Seals every secret with the current key (older keys and plain text alike), and records that key's id. */
   sealAll(): Promise<{ sealed: number; resealed: number }>;
+  /**
+   * Reads the keys of Source secrets now, as a first read or write of a Source would (the key file of a new
+   * data directory is created then); refuses keys that cannot open the stored secrets.
+   */
+  checkKeys(): Promise<void>;
   /**
    * Tells `onChange` about Sources written by other writers (another process or node), within a second.
    * Resolves once watching, with the function that stops it.
@@ -141,7 +149,7 @@ export interface RateLimitStore {
   take(caller: string): Promise<number>;
 }
 
-interface StoresBase {
+export interface Stores {
   /** For logs and messages: `SQLite at /x/pictor.db`, `PostgreSQL at host:port/db` (never a password). */
   describe: string;
   meta: MetaStore;
@@ -150,6 +158,17 @@ interface StoresBase {
   accounts: AccountStore;
   sessions: SessionStore;
   devices: DeviceStore;
+  /** The Asset Manager's index. */
+  assets: AssetStore;
+  /** The Varnish edges registry. */
+  edges: EdgeStore;
+  takedowns: TakedownStore;
+  /** The Video API's state of each video. */
+  videos: VideoStore;
+  /** Every purge, numbered, with the marks of the scopes it purged; `purgeLog.shared` when nodes share it. */
+  purgeLog: PurgeLog;
+  /** The nodes applying the purge log, and their leases. */
+  nodes: NodeStates;
   /**
    * A token bucket per caller, `ratePerSecond` tokens a second up to `burst`; `name` keeps limiters apart.
    * SQLite: in this process's memory. PostgreSQL: one row per caller, so the limit holds across nodes.
@@ -162,19 +181,3 @@ interface StoresBase {
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
-
-export interface SqliteStores extends StoresBase {
-  kind: 'sqlite';
-  /** The purge side (PurgeStore, GroupCommit) works on this handle directly. */
-  sqliteDb: Db;
-}
-
-export interface PostgresStores extends StoresBase {
-  kind: 'postgres';
-  /** The purge side works on this pool directly. */
-  pgPool: PgPool;
-  /** The database's URL (with any password), for connections of its own such as LISTEN. */
-  url: string;
-}
-
-export type Stores = SqliteStores | PostgresStores;

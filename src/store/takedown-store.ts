@@ -1,5 +1,3 @@
-import type { Db } from './db.ts';
-
 /** A takedown: an asset answered 451 from its creation until it is lifted. */
 export interface TakedownRecord {
   id: string;
@@ -72,7 +70,8 @@ export interface TakedownStore {
   watch(onChange: () => void): Promise<() => Promise<void>>;
 }
 
-interface TakedownRow {
+/** A row of `takedowns`, as both databases hold it. */
+export interface TakedownRow {
   id: string;
   url: string;
   source_id: string;
@@ -88,7 +87,7 @@ interface TakedownRow {
   lifted_by: string | null;
 }
 
-interface AuditRow {
+export interface AuditRow {
   takedown_id: string;
   action: 'created' | 'lifted';
   actor: string;
@@ -96,87 +95,9 @@ interface AuditRow {
   at: number;
 }
 
-/** How often SQLite's watch looks for takedowns written by another process. */
-const WATCH_INTERVAL_MS = 100;
 
-export class SqliteTakedownStore implements TakedownStore {
-  constructor(private readonly db: Db) {}
-
-  async create(takedown: NewTakedown): Promise<{ record: TakedownRecord; created: boolean }> {
-    return this.db.transaction(() => {
-      const inserted = this.db
-        .prepare(
-          `INSERT INTO takedowns (id, url, source_id, path, origin_object, sha256, origin_note, reason, created_by, created_at)
-           VALUES (@id, @url, @sourceId, @path, @originObject, @sha256, @originNote, @reason, @createdBy, @createdAt) ON CONFLICT DO NOTHING`,
-        )
-        .run(takedown);
-      if (inserted.changes === 0) {
-        const row = this.db.prepare('SELECT * FROM takedowns WHERE source_id = ? AND path = ? AND lifted_at IS NULL').get(takedown.sourceId, takedown.path) as TakedownRow;
-        return { record: toRecord(row), created: false };
-      }
-      this.appendAudit({ takedown_id: takedown.id, action: 'created', actor: takedown.createdBy, reason: takedown.reason, at: takedown.createdAt });
-      return { record: { ...takedown, purgeId: null, liftedAt: null, liftedBy: null }, created: true };
-    }).immediate();
-  }
-
-  async setPurge(id: string, purgeId: string): Promise<void> {
-    this.db.prepare('UPDATE takedowns SET purge_id = ? WHERE id = ?').run(purgeId, id);
-  }
-
-  async lift(id: string, lift: { actor: string; reason: string | null; at: number }): Promise<{ record: TakedownRecord; lifted: boolean } | undefined> {
-    return this.db.transaction(() => {
-      const updated = this.db.prepare('UPDATE takedowns SET lifted_at = ?, lifted_by = ? WHERE id = ? AND lifted_at IS NULL').run(lift.at, lift.actor, id);
-      if (updated.changes === 1) this.appendAudit({ takedown_id: id, action: 'lifted', actor: lift.actor, reason: lift.reason, at: lift.at });
-      const row = this.db.prepare('SELECT * FROM takedowns WHERE id = ?').get(id) as TakedownRow | undefined;
-      return row && { record: toRecord(row), lifted: updated.changes === 1 };
-    }).immediate();
-  }
-
-  async get(id: string): Promise<TakedownRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM takedowns WHERE id = ?').get(id) as TakedownRow | undefined;
-    return row && toRecord(row);
-  }
-
-  async audit(id: string): Promise<TakedownAuditEntry[]> {
-    return (this.db.prepare('SELECT * FROM takedown_audit WHERE takedown_id = ? ORDER BY rowid').all(id) as AuditRow[]).map(toAuditEntry);
-  }
-
-  async list(query: { activeOnly?: boolean; offset: number; limit: number }): Promise<{ records: TakedownRecord[]; total: number }> {
-    const where = query.activeOnly ? 'WHERE lifted_at IS NULL' : '';
-    const rows = this.db.prepare(`SELECT * FROM takedowns ${where} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?`).all(query.limit, query.offset) as TakedownRow[];
-    const { total } = this.db.prepare(`SELECT count(*) AS total FROM takedowns ${where}`).get() as { total: number };
-    return { records: rows.map(toRecord), total };
-  }
-
-  async active(): Promise<TakenDownAsset[]> {
-    const rows = this.db.prepare('SELECT source_id, path, origin_object, sha256 FROM takedowns WHERE lifted_at IS NULL').all() as TakedownRow[];
-    return rows.map(activeFromRow);
-  }
-
-  /**
-   * Every change appends an audit entry, so the trail's newest rowid tells whether anything changed: one
-   * indexed lookup per interval. This connection's own writes count too (a harmless extra reload).
-   */
-  async watch(onChange: () => void): Promise<() => Promise<void>> {
-    const newest = (): number => (this.db.prepare('SELECT max(rowid) AS newest FROM takedown_audit').get() as { newest: number | null }).newest ?? 0;
-    let seen = newest();
-    const timer = setInterval(() => {
-      if (!this.db.open) return;
-      const now = newest();
-      if (now === seen) return;
-      seen = now;
-      onChange();
-    }, WATCH_INTERVAL_MS);
-    timer.unref();
-    return async () => clearInterval(timer);
-  }
-
-  private appendAudit(entry: AuditRow): void {
-    this.db.prepare('INSERT INTO takedown_audit (takedown_id, action, actor, reason, at) VALUES (@takedown_id, @action, @actor, @reason, @at)').run(entry);
-  }
-}
-
-function toRecord(row: TakedownRow): TakedownRecord {
+/** A row of either database as a record (pg returns BIGINTs as strings). */
+export function takedownFromRow(row: TakedownRow): TakedownRecord {
   return {
     id: row.id,
     url: row.url,
@@ -194,13 +115,10 @@ function toRecord(row: TakedownRow): TakedownRecord {
   };
 }
 
-function activeFromRow(row: Pick<TakedownRow, 'source_id' | 'path' | 'origin_object' | 'sha256'>): TakenDownAsset {
+export function activeTakedownFromRow(row: Pick<TakedownRow, 'source_id' | 'path' | 'origin_object' | 'sha256'>): TakenDownAsset {
   return { sourceId: row.source_id, path: row.path, originObject: row.origin_object, sha256: row.sha256 };
 }
 
-function toAuditEntry(row: AuditRow): TakedownAuditEntry {
+export function auditEntryFromRow(row: AuditRow): TakedownAuditEntry {
   return { takedownId: row.takedown_id, action: row.action, actor: row.actor, reason: row.reason, at: Number(row.at) };
 }
-
-/** Shared with the PostgreSQL store, whose rows have the same columns (BIGINTs as strings). */
-export { toRecord as takedownFromRow, activeFromRow as activeTakedownFromRow, toAuditEntry as auditEntryFromRow, type TakedownRow, type AuditRow };

@@ -1,5 +1,3 @@
-import { writeReturning, type Db } from './db.ts';
-
 export type VideoState = 'processing' | 'processed' | 'error';
 
 /** What the origin said about the bytes a version was made from: compared on refresh and recheck. */
@@ -71,60 +69,6 @@ export interface VideoRow {
   checked_at: number | string;
 }
 
-export class SqliteVideoStore implements VideoStore {
-  constructor(private readonly db: Db) {}
-
-  async get(sourceId: string, path: string): Promise<VideoRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM videos WHERE source_id = ? AND path = ?').get(sourceId, path) as VideoRow | undefined;
-    return row && toVideoRecord(row);
-  }
-
-  async startVersion(sourceId: string, path: string, origin: VideoOrigin, probe: unknown, at: number): Promise<VideoRecord> {
-    const upsert = this.db.prepare(
-      `INSERT INTO videos (source_id, path, state, version, origin, probe, created_at, updated_at, checked_at)
-         VALUES (?, ?, 'processing', 1, ?, ?, ?, ?, ?)
-         ON CONFLICT (source_id, path) DO UPDATE SET state = 'processing', error_code = NULL, reason = NULL, version = videos.version + 1,
-           origin = excluded.origin, probe = excluded.probe, updated_at = excluded.updated_at, checked_at = excluded.checked_at
-         RETURNING *`,
-    );
-    const row = writeReturning<VideoRow>(upsert, sourceId, path, JSON.stringify(origin), probe === null ? null : JSON.stringify(probe), at, at, at);
-    return toVideoRecord(row!);
-  }
-
-  async markProcessed(sourceId: string, path: string, version: number, at: number): Promise<boolean> {
-    return (
-      this.db
-        .prepare(`UPDATE videos SET state = 'processed', updated_at = ? WHERE source_id = ? AND path = ? AND version = ? AND state = 'processing'`)
-        .run(at, sourceId, path, version).changes === 1
-    );
-  }
-
-  async markError(sourceId: string, path: string, version: number, error: { code: string; reason: string }, at: number): Promise<boolean> {
-    return (
-      this.db
-        .prepare(`UPDATE videos SET state = 'error', error_code = ?, reason = ?, updated_at = ? WHERE source_id = ? AND path = ? AND version = ?`)
-        .run(error.code, error.reason, at, sourceId, path, version).changes === 1
-    );
-  }
-
-  async markChecked(sourceId: string, path: string, origin: VideoOrigin, at: number): Promise<void> {
-    this.db.prepare('UPDATE videos SET origin = ?, checked_at = ? WHERE source_id = ? AND path = ?').run(JSON.stringify(origin), at, sourceId, path);
-  }
-
-  async remove(sourceId: string, path: string): Promise<boolean> {
-    return this.db.prepare('DELETE FROM videos WHERE source_id = ? AND path = ?').run(sourceId, path).changes === 1;
-  }
-
-  async listByState(state: VideoState, limit: number): Promise<VideoRecord[]> {
-    const rows = this.db.prepare('SELECT * FROM videos WHERE state = ? ORDER BY updated_at, source_id, path LIMIT ?').all(state, limit) as VideoRow[];
-    return rows.map(toVideoRecord);
-  }
-
-  async listCheckedBefore(before: number, limit: number): Promise<VideoRecord[]> {
-    const rows = this.db.prepare('SELECT * FROM videos WHERE checked_at < ? ORDER BY checked_at, source_id, path LIMIT ?').all(before, limit) as VideoRow[];
-    return rows.map(toVideoRecord);
-  }
-}
 
 /** A row of either database as a record (SQLite stores JSON as text and numbers as numbers; pg BIGINT as strings, JSONB parsed). */
 export function toVideoRecord(row: VideoRow): VideoRecord {

@@ -1,9 +1,7 @@
 import type { PictorOptions } from '../config/options.ts';
 import type { Renderer } from '../delivery/renderer.ts';
 import type { SourceRegistry } from '../sources/registry.ts';
-import { PgVideoStore } from '../store/postgres/video-store.ts';
-import type { Stores } from '../store/stores.ts';
-import { SqliteVideoStore } from '../store/video-store.ts';
+import type { VideoStore } from '../store/video-store.ts';
 import { checkVideoTools } from './ffmpeg.ts';
 import { Limiter } from './queue.ts';
 import { VideoDelivery } from './video-delivery.ts';
@@ -30,7 +28,7 @@ export interface Video {
 /** The Video API of one node: ffmpeg checked, the state store, the processing queue (resumed), the delivery. */
 export async function startVideo(
   options: Pick<PictorOptions, 'dataDir' | 'ffmpegPath' | 'ffprobePath' | 'videoConcurrency' | 'videoMaxDurationSeconds'>,
-  stores: Stores,
+  videos: VideoStore,
   sources: SourceRegistry,
   renderer: Renderer,
   onError: (error: unknown, what: string) => void,
@@ -38,7 +36,7 @@ export async function startVideo(
   checkContent?: VideoServiceOptions['checkContent'],
 ): Promise<Video> {
   const tools = await checkVideoTools({ ffmpeg: options.ffmpegPath, ffprobe: options.ffprobePath });
-  const store = reportingStates(stores.kind === 'sqlite' ? new SqliteVideoStore(stores.sqliteDb) : new PgVideoStore(stores.pgPool), onState);
+  const store = reportingStates(videos, onState);
   const files = new VideoFiles(options.dataDir);
   const service = new VideoService(store, sources, files, tools, {
     concurrency: options.videoConcurrency,

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { sign } from '../auth/url-signing.ts';
 import { attachment } from '../delivery/content-disposition.ts';
-import type { DeliveryRequest } from '../delivery/delivery-service.ts';
+import type { DeliveryRequest, VideoHandler } from '../delivery/delivery-service.ts';
 import { contentRange, parseRange } from '../delivery/ranges.ts';
 import type { Renderer } from '../delivery/renderer.ts';
 import type { DeliveryResponse } from '../delivery/respond.ts';
@@ -17,7 +17,7 @@ import { contentIds } from '../sources/origin.ts';
 import type { ResolvedSource } from '../sources/registry.ts';
 import { masterPlaylist, rungForResolution, segmentFile, variantPlaylist } from './ladder.ts';
 import type { VideoProbe } from './probe.ts';
-import { checkGifLength, GIF_DEFAULT_SECONDS, parseVideoQuery, type VideoQuery } from './video-params.ts';
+import { checkGifLength, GIF_DEFAULT_SECONDS, isVideoRequest, parseVideoQuery, type VideoQuery } from './video-params.ts';
 import { storyboardLayout, type VideoOutputs } from './video-outputs.ts';
 import { processing, type ReadyVideo, type VideoService } from './video-service.ts';
 
@@ -28,12 +28,16 @@ import { processing, type ReadyVideo, type VideoService } from './video-service.
  * so they pass the same checks. Every answer, errors included, carries CORS headers: players on other
  * origins read playlists and segments, and must see a 423 as a 423.
  */
-export class VideoDelivery {
+export class VideoDelivery implements VideoHandler {
   constructor(
     private readonly service: VideoService,
     private readonly outputs: VideoOutputs | undefined,
     private readonly renderer: Renderer,
   ) {}
+
+  accepts(target: string): boolean {
+    return isVideoRequest(target);
+  }
 
   async handle(source: ResolvedSource, request: DeliveryRequest): Promise<DeliveryResponse> {
     try {

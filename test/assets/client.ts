@@ -1,5 +1,5 @@
 import { ApiKeys, type Permission } from '../../src/auth/api-keys.ts';
-import { openSqliteStores } from '../../src/store/sqlite-stores.ts';
+import { openStores } from '../../src/store/open-stores.ts';
 import type { TestPictor } from '../helpers/pictor.ts';
 
 export interface ApiResponse {
@@ -27,7 +27,7 @@ export function apiCaller(t: TestPictor) {
 
 /** A key with exactly these permissions, made in the server's store (as `pictor keys create` does). */
 export async function createKey(t: TestPictor, permissions: Permission[]): Promise<string> {
-  const stores = openSqliteStores(t.dataDir, undefined);
+  const stores = await openStores({ dataDir: t.dataDir });
   try {
     return (await new ApiKeys(stores.apiKeys).create(permissions.join('+'), permissions)).key;
   } finally {

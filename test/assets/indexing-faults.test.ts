@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { AssetIndexer } from '../../src/assets/asset-indexer.ts';
-import { SqliteAssetStore } from '../../src/store/asset-store.ts';
-import { openDatabase } from '../../src/store/db.ts';
+import { SqliteAssetStore } from '../../src/store/sqlite/asset-store.ts';
+import { openDatabase } from '../../src/store/sqlite/db.ts';
 import { rawGet, solidImage, startPictor } from '../helpers/pictor.ts';
 
 describe('indexing never fails a render', () => {

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApiKeys, PERMISSIONS, type Permission } from '../../src/auth/api-keys.ts';
 import { sign } from '../../src/auth/url-signing.ts';
-import { DEFAULT_DEPLOYMENT } from '../../src/sources/model.ts';
-import { openSqliteStores } from '../../src/store/sqlite-stores.ts';
+import { DEFAULT_DEPLOYMENT } from '../../src/store/source-record.ts';
+import { openStores } from '../../src/store/open-stores.ts';
 import { DashboardClient } from '../dashboard/http-client.ts';
 import { startOrigin, type TestOrigin } from '../helpers/origin-server.ts';
 import { eventually, rawGet, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
@@ -55,7 +55,7 @@ describe('API permissions, one key per permission', () => {
     origin = await startOrigin((_request, response) => response.writeHead(200, { 'content-type': 'image/png' }).end('never served'));
     // No --outbound-allow: loopback and private addresses are refused for every Source type.
     t = await startPictor({ options: { folderRoots: root, purgeRateLimit: '1000' }, assets: { 'a.jpg': await solidImage(8, 8, [0, 255, 0]) } });
-    const stores = openSqliteStores(t.dataDir, undefined);
+    const stores = await openStores({ dataDir: t.dataDir });
     try {
       const apiKeys = new ApiKeys(stores.apiKeys);
       for (const permission of PERMISSIONS) keys[permission] = (await apiKeys.create(`only ${permission}`, [permission])).key;
@@ -167,7 +167,7 @@ describe('API permissions, one key per permission', () => {
 
   it('a folder Source stored outside the roots (an older version, another process) is never served: 403 naming the setting; its purges complete', async () => {
     // Written beside the server, as an older version or a command run with other roots would have.
-    const stores = openSqliteStores(t.dataDir, undefined);
+    const stores = await openStores({ dataDir: t.dataDir });
     try {
       for (const [id, folder, domain] of [['e7'.repeat(12), '/etc', 'etc.test'], ['0e'.repeat(12), outside, 'outside.test'], ['1e'.repeat(12), path.join(root, 'leads-out'), 'link.test']]) {
         await stores.sources.upsert({ id: id!, name: domain!, enabled: true, secureUrlToken: undefined, dateDeployed: 0, deployment: { ...DEFAULT_DEPLOYMENT, type: 'folder', folder_path: folder, custom_domains: [domain!] } });

@@ -5,13 +5,18 @@ import { assetRef, assetScope, Freshness, prefixScope, sourceScope } from '../..
 
 const SOURCE = 'a'.repeat(24);
 const photo = assetRef(SOURCE, '/dir/photo.jpg');
+
+/** A purge of `scope`, numbered after every one applied so far (as the log numbers them). */
+function purge(freshness: Freshness, scope: string): void {
+  freshness.applyAt([scope], freshness.current() + 1);
+}
 const logo = assetRef(SOURCE, '/logo.png');
 
 describe('Freshness', () => {
   it('an entry built before a purge of its asset is stale; one built after is fresh', () => {
     const freshness = new Freshness();
     const before = freshness.current();
-    freshness.bump([assetScope(SOURCE, '/dir/photo.jpg')]);
+    purge(freshness, assetScope(SOURCE, '/dir/photo.jpg'));
     assert.equal(freshness.isFresh([photo], before), false);
     assert.equal(freshness.isFresh([logo], before), true, 'other assets are untouched');
     assert.equal(freshness.isFresh([photo], freshness.current()), true);
@@ -20,37 +25,32 @@ describe('Freshness', () => {
   it('a purge of any dependency (a sub-image) makes the entry stale', () => {
     const freshness = new Freshness();
     const builtAt = freshness.current();
-    freshness.bump([assetScope(SOURCE, '/logo.png')]);
+    purge(freshness, assetScope(SOURCE, '/logo.png'));
     assert.equal(freshness.isFresh([photo, logo], builtAt), false);
   });
 
   it('prefix and whole-Source purges cover every asset under them', () => {
     const freshness = new Freshness();
     const builtAt = freshness.current();
-    freshness.bump([prefixScope(SOURCE, '/dir/')]);
+    purge(freshness, prefixScope(SOURCE, '/dir/'));
     assert.equal(freshness.isFresh([photo], builtAt), false);
     assert.equal(freshness.isFresh([logo], builtAt), true);
-    freshness.bump([sourceScope(SOURCE)]);
+    purge(freshness, sourceScope(SOURCE));
     assert.equal(freshness.isFresh([logo], builtAt), false);
     assert.equal(freshness.isFresh([assetRef('b'.repeat(24), '/logo.png')], builtAt), true);
   });
 
-  it('restarts above every reserved number, so a recovered purge outranks entries written before a crash', () => {
-    const reservations: number[] = [];
-    const first = new Freshness([], 0, (upTo) => reservations.push(upTo));
-    first.bump(['A:x']);
-    const writtenBeforeCrash = first.current(); // a render started after an unpersisted bump
-    assert.deepEqual(reservations, [1000]);
-    const restarted = new Freshness([], reservations.at(-1)!);
-    restarted.bump([assetScope(SOURCE, '/dir/photo.jpg')]); // the recovered purge
-    assert.equal(restarted.isFresh([photo], writtenBeforeCrash), false);
-  });
-
-  it('reserves once per thousand purges, not once per purge', () => {
-    let writes = 0;
-    const freshness = new Freshness([], 0, () => writes++);
-    for (let i = 0; i < 2500; i++) freshness.bump([`A:${i}`]);
-    assert.equal(writes, 3);
+  it('applies purges in any order: each scope keeps its newest number, and what started after both stays fresh', () => {
+    const freshness = new Freshness([], 10);
+    const builtAt = freshness.current();
+    freshness.applyAt([assetScope(SOURCE, '/logo.png')], 12); // this node's own purge, applied as it was logged
+    const afterBoth = freshness.current();
+    freshness.applyAt([assetScope(SOURCE, '/dir/photo.jpg')], 11); // another node's, logged just before it
+    freshness.applyAt([assetScope(SOURCE, '/logo.png')], 11); // and one that reached the log before the newest
+    assert.equal(freshness.current(), 12);
+    assert.equal(freshness.isFresh([photo], builtAt), false);
+    assert.equal(freshness.isFresh([logo], 11), false, 'the newest mark of the scope holds');
+    assert.equal(freshness.isFresh([photo, logo], afterBoth), true);
   });
 });
 
@@ -74,7 +74,7 @@ describe('Coalescer', () => {
     const coalescer = new Coalescer<string>(freshness);
     let release!: () => void;
     const first = coalescer.run('k', [photo], () => new Promise((resolve) => (release = () => resolve('old'))));
-    freshness.bump([assetScope(SOURCE, '/dir/photo.jpg')]);
+    purge(freshness, assetScope(SOURCE, '/dir/photo.jpg'));
     const second = coalescer.run('k', [photo], async () => 'new');
     assert.equal(second.joined, false);
     assert.equal(await second.promise, 'new');

@@ -23,10 +23,10 @@ import { RouteMemo } from '../../src/delivery/routes.ts';
 import { DecodedMasters } from '../../src/render/decoded-masters.ts';
 import { parseParams } from '../../src/render/params.ts';
 import { FolderOrigin } from '../../src/sources/folder-origin.ts';
-import { DEFAULT_DEPLOYMENT, type SourceRecord } from '../../src/sources/model.ts';
+import { DEFAULT_DEPLOYMENT, type SourceRecord } from '../../src/store/source-record.ts';
 import { SourceRegistry } from '../../src/sources/registry.ts';
 import { bootstrap } from '../../src/bootstrap.ts';
-import { openSqliteStores } from '../../src/store/sqlite-stores.ts';
+import { openStores } from '../../src/store/open-stores.ts';
 
 setFlagsFromString('--expose-gc');
 // V8 drops the bytecode of functions not run for a few collections (the modules' top-level code, say): on
@@ -145,7 +145,7 @@ describe('memory accounting of the in-memory tiers', () => {
 
   it('counts what parsed routes keep', async () => {
     const dataDir = await tempDir();
-    const stores = openSqliteStores(dataDir, undefined);
+    const stores = await openStores({ dataDir });
     const assetsDir = await tempDir();
     const options = { assetsDir, folderRoots: [assetsDir], publicUrl: undefined, maxInputBytes: 1e6, outboundAllow: [], originTimeoutSeconds: 5 };
     const sources = await SourceRegistry.open(stores.sources, options, (await bootstrap(stores, options)).defaultSourceId);

@@ -9,7 +9,7 @@ import { assetGroup } from '../../src/cache/layout.ts';
 import { MemoryLru } from '../../src/cache/memory-lru.ts';
 import { masterContent, OriginCache, type Master, type MasterMeta } from '../../src/cache/origin-cache.ts';
 import { FolderOrigin } from '../../src/sources/folder-origin.ts';
-import { DEFAULT_DEPLOYMENT, type SourceRecord } from '../../src/sources/model.ts';
+import { DEFAULT_DEPLOYMENT, type SourceRecord } from '../../src/store/source-record.ts';
 import type { Origin, OriginResult } from '../../src/sources/origin.ts';
 
 const dirs: string[] = [];

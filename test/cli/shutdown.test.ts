@@ -8,8 +8,7 @@ import sharp from 'sharp';
 import { startOrigin, type TestOrigin } from '../helpers/origin-server.ts';
 import { eventually, gate, solidImage } from '../helpers/pictor.ts';
 import { spawnServer } from '../helpers/process.ts';
-import { openDatabase } from '../../src/store/db.ts';
-import { PurgeStore } from '../../src/store/purge-store.ts';
+import { openStores } from '../../src/store/open-stores.ts';
 
 interface Answer {
   status: number;
@@ -125,14 +124,14 @@ describe('Graceful stop: SIGTERM with a render and a purge in flight', () => {
       assert.doesNotMatch(server.output(), /unclean stop/);
 
       // The purge running at SIGTERM was finished during the stop, not left pending on disk for the next start.
-      const db = openDatabase(path.join(root, 'data'));
+      const stores = await openStores({ dataDir: path.join(root, 'data') });
       try {
-        const record = new PurgeStore(db).get(purgeId);
+        const record = await stores.purgeLog.get(purgeId);
         assert.equal(record?.status, 'completed');
         assert.ok(record.completedAt! >= signalled && record.completedAt! <= exitedAt, 'completed between SIGTERM and the exit');
-        assert.deepEqual(new PurgeStore(db).pending(), [], 'nothing left to recover');
+        assert.equal((await stores.purgeLog.list({ status: 'pending', limit: 10, offset: 0 })).total, 0, 'nothing left to recover');
       } finally {
-        db.close();
+        await stores.close();
       }
     } finally {
       cdn.destroy();

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AdminAccounts } from '../../src/dashboard/accounts.ts';
 import { addressKey, SignInLimiter } from '../../src/dashboard/sign-in-limiter.ts';
-import { openSqliteStores } from '../../src/store/sqlite-stores.ts';
+import { openStores } from '../../src/store/open-stores.ts';
 import { startPictor, type TestPictor } from '../helpers/pictor.ts';
 import { DashboardClient, type DashboardResponse } from './http-client.ts';
 
@@ -189,7 +189,7 @@ describe('dashboard sign-in limit: what counts as a trusted device', () => {
   });
 
   it('another account’s device counts as no device', async () => {
-    const stores = openSqliteStores(t.dataDir, undefined);
+    const stores = await openStores({ dataDir: t.dataDir });
     try {
       await new AdminAccounts(stores.accounts).setPassword('editor', 'an editor passphrase');
     } finally {
@@ -205,7 +205,7 @@ describe('dashboard sign-in limit: what counts as a trusted device', () => {
   it('changing the password (pictor admin set-password) revokes the account’s devices', async () => {
     assert.equal((await trusted.signIn('admin', t.adminPassword)).status, 303, 'trusted before');
     await signOut(trusted);
-    const stores = openSqliteStores(t.dataDir, undefined);
+    const stores = await openStores({ dataDir: t.dataDir });
     let forgotten: number;
     try {
       ({ devicesForgotten: forgotten } = await new AdminAccounts(stores.accounts).setPassword('admin', 'a brand new passphrase'));

@@ -13,13 +13,11 @@ import { safeNext } from '../../src/dashboard/routes/sign-in.ts';
 import { exactPurgeUrl } from '../../src/dashboard/routes/tools.ts';
 import { SESSION_TTL_MS, Sessions, parseCookies, serializeCookie } from '../../src/dashboard/session.ts';
 import { fieldForPointer, formToAttributes, parseParams, recordToFormValues } from '../../src/dashboard/source-form.ts';
-import type { PurgeRecord } from '../../src/purge/model.ts';
-import { DEFAULT_DEPLOYMENT, type SourceRecord } from '../../src/sources/model.ts';
+import { DEFAULT_DEPLOYMENT, type SourceRecord } from '../../src/store/source-record.ts';
 import { SourceService } from '../../src/sources/source-service.ts';
-import type { Db } from '../../src/store/db.ts';
-import { PurgeStore } from '../../src/store/purge-store.ts';
-import { openSqliteStores } from '../../src/store/sqlite-stores.ts';
-import type { SqliteStores } from '../../src/store/stores.ts';
+import { openDatabase, type Db } from '../../src/store/sqlite/db.ts';
+import { openStores } from '../../src/store/open-stores.ts';
+import type { Stores } from '../../src/store/stores.ts';
 
 describe('html template', () => {
   it('escapes every interpolated value, except html fragments; arrays are joined; null, undefined and false render nothing', () => {
@@ -32,14 +30,15 @@ describe('html template', () => {
 
 describe('sessions and accounts', () => {
   let dir: string;
-  let stores: SqliteStores;
+  let stores: Stores;
   let db: Db;
   before(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-dash-'));
-    stores = openSqliteStores(dir, undefined);
-    db = stores.sqliteDb;
+    stores = await openStores({ dataDir: dir });
+    db = openDatabase(dir);
   });
   after(async () => {
+    db.close();
     await stores.close();
     await fs.rm(dir, { recursive: true, force: true });
   });
@@ -134,26 +133,6 @@ describe('sessions and accounts', () => {
       assert.equal(safeNext(next), '/dashboard/tools', String(next));
     }
   });
-
-  it('PurgeStore.list: newest first, by status, by URL text (% and _ literal), paged, with the total', () => {
-    const store = new PurgeStore(db);
-    const record = (i: number, url: string, status: PurgeRecord['status']): PurgeRecord => ({
-      id: `p${i}`, url, sourceId: 's', path: '/', match: 'exact', subImage: false, parentSourceId: undefined, status,
-      origin: undefined, matched: undefined, generation: undefined, error: undefined, requestedBy: 'user:admin', createdAt: 1000 + i, completedAt: undefined,
-    });
-    store.insert(record(1, 'http://a/image%20file.jpg', 'pending'));
-    store.insert(record(2, 'http://a/image_file.jpg', 'pending'));
-    store.insert(record(3, 'http://a/imageXfile.jpg', 'pending'));
-    store.finish({ ...record(3, 'http://a/imageXfile.jpg', 'completed'), generation: 1, completedAt: 2000 }, []);
-    const ids = (query: Parameters<PurgeStore['list']>[0]) => store.list(query).records.map((r) => r.id);
-    assert.deepEqual(ids({ limit: 10, offset: 0 }), ['p3', 'p2', 'p1']);
-    assert.deepEqual(ids({ status: 'pending', limit: 10, offset: 0 }), ['p2', 'p1']);
-    assert.deepEqual(ids({ urlContains: '%20', limit: 10, offset: 0 }), ['p1']);
-    assert.deepEqual(ids({ urlContains: 'image_', limit: 10, offset: 0 }), ['p2']);
-    assert.deepEqual(ids({ urlContains: 'IMAGE', limit: 10, offset: 0 }), ['p3', 'p2', 'p1']);
-    assert.deepEqual(store.list({ limit: 2, offset: 2 }), { records: [store.get('p1')!], total: 3 });
-    assert.equal(store.list({ status: 'failed', limit: 2, offset: 0 }).total, 0);
-  });
 });
 
 describe('Source form ↔ Sources API attributes', () => {
@@ -207,7 +186,7 @@ describe('Source form ↔ Sources API attributes', () => {
 
   it('round-trips through the service: a Source read into the form and saved unchanged stays the same', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-form-'));
-    const formStores = openSqliteStores(dir, undefined);
+    const formStores = await openStores({ dataDir: dir });
     try {
       const service = new SourceService(formStores.sources, { folderRoots: [] });
       const created = await service.create({

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { renderVcl } from '../../src/edges/vcl.ts';
-import { openDatabase } from '../../src/store/db.ts';
-import { SqliteEdgeStore } from '../../src/store/edge-store.ts';
+import { openStores } from '../../src/store/open-stores.ts';
 import { cli, runCli } from '../helpers/cli.ts';
 import { eventually, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
@@ -93,13 +92,12 @@ describe('Edges API and CLI', { skip: skipWithout('varnish') }, () => {
     await api('POST', '/api/v1/edges', edgeDocument({ name: 'edge-r', url: edge.url }));
     await api('POST', '/api/v1/edges', edgeDocument({ name: 'edge-down', url: `http://127.0.0.1:${await freePort()}` }));
     // Taken out as the purge pipeline does when an edge misses a purge.
-    const db = openDatabase(t.dataDir);
+    const stores = await openStores({ dataDir: t.dataDir });
     try {
-      const store = new SqliteEdgeStore(db);
-      await store.setInRotation('edge-r', false, 'no answer within 500 ms');
-      await store.setInRotation('edge-down', false, 'no answer within 500 ms');
+      await stores.edges.setInRotation('edge-r', false, 'no answer within 500 ms');
+      await stores.edges.setInRotation('edge-down', false, 'no answer within 500 ms');
     } finally {
-      db.close();
+      await stores.close();
     }
     await edgeStatus(edge.port, '/a.jpg?w=5');
     assert.match(await edgeStatus(edge.port, '/a.jpg?w=5'), /; hit/);

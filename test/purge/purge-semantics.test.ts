@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { PictorError } from '../../src/errors.ts';
+import type { Origin } from '../../src/sources/origin.ts';
 import { heldOrigin } from '../helpers/held-origin.ts';
 import { eventually, meanColour, rawGet, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
 
@@ -146,5 +148,49 @@ describe('Race safety: a fetch that started before a purge never lands in a cach
     } finally {
       held.open();
     }
+  });
+});
+
+describe('An origin that cannot be asked: the purge takes effect and completes, its verdict unknown', () => {
+  let t: TestPictor;
+  let down = false;
+  before(async () => {
+    t = await startPictor({
+      assets: { 'photo.jpg': await solidImage(80, 60, RED) },
+      hooks: {
+        originInterceptor: (origin): Origin => ({
+          fetch: async (path, validators) => {
+            if (down) throw new PictorError('ORIGIN_UNAVAILABLE', 'The origin did not answer within 0.5 s.');
+            return origin.fetch(path, validators);
+          },
+        }),
+      },
+    });
+  });
+  after(() => t.stop());
+
+  it('reports origin "unknown" with the reason, and never serves what it purged', async () => {
+    assert.ok(near(await meanColour((await rawGet(t.renderPort, '/photo.jpg?w=40')).body), RED));
+    await t.put('photo.jpg', await solidImage(80, 60, BLUE));
+    down = true;
+    try {
+      const accepted = await t.purge(`${t.renderUrl}/photo.jpg`);
+      assert.equal(accepted.status, 200);
+      const id = accepted.body.data!.id;
+      // In effect from the acknowledgement, while the verdict is still being asked: nothing cached is served.
+      const during = await rawGet(t.renderPort, '/photo.jpg?w=40');
+      assert.notEqual(during.status, 200, 'not the purged derivative from the cache');
+      await eventually(async () => (await t.purgeStatus(id)).status !== 'pending', 15_000);
+      const status = await t.purgeStatus(id);
+      assert.equal(status.status, 'completed');
+      assert.equal(status.origin, 'unknown');
+      assert.match(String(status.origin_error), /did not answer within 0\.5 s/);
+      assert.equal(status.error, null);
+    } finally {
+      down = false;
+    }
+    const served = await rawGet(t.renderPort, '/photo.jpg?w=40');
+    assert.ok(near(await meanColour(served.body), BLUE), 'the new version, once the origin answers');
+    assert.match(String(served.headers['cache-status']), /fwd=miss/);
   });
 });

@@ -3,86 +3,63 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { assetRef, assetScope, Freshness, prefixScope } from '../../src/cache/freshness.ts';
+import { randomUUID } from 'node:crypto';
+import { assetRef, assetScope, prefixScope } from '../../src/cache/freshness.ts';
+import { PurgeLedger } from '../../src/purge/ledger.ts';
 import { PurgeRetention } from '../../src/purge/retention.ts';
-import type { PurgeRecord } from '../../src/purge/model.ts';
-import { openDatabase } from '../../src/store/db.ts';
-import { LAZY_COMMIT_MS } from '../../src/store/group-commit.ts';
-import { PurgeStore } from '../../src/store/purge-store.ts';
+import { openStores } from '../../src/store/open-stores.ts';
+import type { PurgeLog, PurgeRecord } from '../../src/store/purge-log.ts';
+import { LAZY_COMMIT_MS } from '../../src/store/sqlite/group-commit.ts';
 import { meanColour, rawGet, solidImage, startPictor } from '../helpers/pictor.ts';
 
 const DAY = 24 * 3600 * 1000;
 const RED: [number, number, number] = [220, 20, 20];
 const BLUE: [number, number, number] = [20, 20, 220];
+const SOURCE = 'a'.repeat(24);
 
-function record(id: string, fields: Partial<PurgeRecord>): PurgeRecord {
-  return {
-    id,
-    url: `https://img.example/${id}.jpg`,
-    sourceId: 'a'.repeat(24),
-    path: `/${id}.jpg`,
-    match: 'exact',
-    subImage: false,
-    parentSourceId: undefined,
-    status: 'pending',
-    origin: undefined,
-    matched: undefined,
-    generation: undefined,
-    error: undefined,
-    requestedBy: undefined,
-    createdAt: 0,
-    completedAt: undefined,
-    ...fields,
+/** Logs an exact purge of `/<name>.jpg` created `createdAt`, completed at `completedAt` if given; resolves with its number. */
+async function logged(log: PurgeLog, name: string, createdAt: number, completedAt?: number): Promise<number> {
+  const record: PurgeRecord = {
+    id: randomUUID(), url: `https://img.example/${name}.jpg`, sourceId: SOURCE, path: `/${name}.jpg`, match: 'exact', subImage: false,
+    parentSourceId: undefined, status: 'pending', origin: undefined, matched: undefined, generation: undefined, error: undefined,
+    requestedBy: undefined, createdAt, completedAt: undefined,
   };
+  const scope = name === 'dir' ? prefixScope(SOURCE, '/dir/') : assetScope(SOURCE, record.path);
+  const seq = await log.append(record, [scope], { coordinator: 'test', claimMs: 60_000 });
+  if (completedAt !== undefined) await log.complete({ ...record, status: 'completed', completedAt });
+  return seq;
 }
 
 describe('Purge retention: history and marks are compacted, and nothing stale is served for it', () => {
   const dirs: string[] = [];
   after(() => Promise.all(dirs.map((dir) => fs.rm(dir, { recursive: true, force: true }))));
 
-  it('deletes purges that ended before the cutoff and the marks up to the newest of them; keeps the rest', async () => {
+  it('compacts through the ledger: the floor applies on this node at once, and a restart starts from it', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-retention-'));
     dirs.push(dir);
-    const db = openDatabase(dir);
-    const store = new PurgeStore(db);
+    const stores = await openStores({ dataDir: dir });
     const now = Date.now();
-    const source = 'a'.repeat(24);
-    const purges = [
-      record('old1', { createdAt: now - 10 * DAY, completedAt: now - 10 * DAY, status: 'completed', generation: 1 }),
-      record('old2', { createdAt: now - 9 * DAY, completedAt: now - 9 * DAY, status: 'failed', generation: undefined }),
-      record('old3', { createdAt: now - 8 * DAY, completedAt: now - 8 * DAY, status: 'completed', generation: 2 }),
-      record('new1', { createdAt: now - DAY, completedAt: now - DAY, status: 'completed', generation: 3 }),
-      record('stuck', { createdAt: now - 20 * DAY, status: 'pending' }),
-    ];
-    db.transaction(() => {
-      for (const purge of purges) {
-        store.insert(purge);
-        if (purge.status !== 'pending') store.finish(purge, purge.generation === undefined ? [] : [assetScope(source, purge.path)]);
-      }
-    })();
-    store.saveMarks([prefixScope(source, '/dir/')], 2);
-
-    const freshness = new Freshness(store.marks(), 3, () => {}, store.floor());
-    const retention = new PurgeRetention(store, freshness, { retentionMs: 7 * DAY, intervalMs: DAY });
-    const result = await retention.compact(now);
-    assert.deepEqual(result, { floor: 2, purgesDeleted: 3, marksDeleted: 3 });
-    assert.equal(store.floor(), 2, 'the floor is persisted');
-    assert.deepEqual(store.marks(), [[assetScope(source, '/new1.jpg'), 3]]);
-    assert.deepEqual(
-      ['old1', 'old2', 'old3', 'new1', 'stuck'].map((id) => store.get(id) !== undefined),
-      [false, false, false, true, true],
-      'a pending purge is never deleted, whatever its age',
-    );
-    assert.equal(freshness.size, 1);
+    await logged(stores.purgeLog, 'old1', now - 10 * DAY, now - 10 * DAY);
+    await logged(stores.purgeLog, 'dir', now - 9 * DAY, now - 9 * DAY);
+    const floor = await logged(stores.purgeLog, 'old3', now - 8 * DAY, now - 8 * DAY);
+    await logged(stores.purgeLog, 'new1', now - DAY, now - DAY);
+    await logged(stores.purgeLog, 'stuck', now - 20 * DAY);
+    const ledger = await PurgeLedger.open(stores.purgeLog);
+    const retention = new PurgeRetention(ledger, { retentionMs: 7 * DAY, intervalMs: DAY });
+    assert.deepEqual(await retention.compact(now), { floor, purgesDeleted: 3, marksDeleted: 3 });
     // Built before the floor: stale whatever it depends on. Built at or after: only its own marks count.
-    assert.equal(freshness.isFresh([assetRef(source, '/other.jpg')], 1), false);
-    assert.equal(freshness.isFresh([assetRef(source, '/other.jpg')], 2), true);
-    assert.equal(freshness.isFresh([assetRef(source, '/new1.jpg')], 2), false);
+    assert.equal(ledger.view.isFresh([assetRef(SOURCE, '/other.jpg')], floor - 1), false);
+    assert.equal(ledger.view.isFresh([assetRef(SOURCE, '/other.jpg')], floor), true);
+    assert.equal(ledger.view.isFresh([assetRef(SOURCE, '/new1.jpg')], floor), false);
+    assert.equal(ledger.view.isFresh([assetRef(SOURCE, '/stuck.jpg')], floor), false, 'a pending purge keeps its mark');
+    await stores.close();
     // A restart starts from the persisted floor, without the forgotten marks.
-    const restarted = new Freshness(store.marks(), 3, () => {}, store.floor());
-    assert.equal(restarted.isFresh([assetRef(source, '/old1.jpg')], 0), false);
-    assert.equal(restarted.isFresh([assetRef(source, '/old1.jpg')], 2), true);
-    db.close();
+    const again = await openStores({ dataDir: dir });
+    const restarted = await PurgeLedger.open(again.purgeLog);
+    assert.equal(restarted.view.isFresh([assetRef(SOURCE, '/old1.jpg')], floor - 1), false);
+    assert.equal(restarted.view.isFresh([assetRef(SOURCE, '/old1.jpg')], floor), true);
+    assert.equal(restarted.view.isFresh([assetRef(SOURCE, '/dir/a.jpg')], floor), true, 'the prefix mark went with the floor');
+    await again.close();
   });
 
   it('a purge whose mark was compacted still keeps what it purged out of every tier, also after a restart', async () => {

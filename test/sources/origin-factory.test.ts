@@ -6,12 +6,12 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isPictorError } from '../../src/errors.ts';
 import { FolderOrigin } from '../../src/sources/folder-origin.ts';
-import { DEFAULT_DEPLOYMENT, type Deployment, type SourceRecord } from '../../src/sources/model.ts';
+import { DEFAULT_DEPLOYMENT, type Deployment, type SourceRecord } from '../../src/store/source-record.ts';
 import { createOrigin, GCS_ENDPOINT } from '../../src/sources/origin-factory.ts';
 import { S3Origin } from '../../src/sources/s3-origin.ts';
 import { WebFolderOrigin } from '../../src/sources/webfolder-origin.ts';
 import { WebProxyOrigin } from '../../src/sources/webproxy-origin.ts';
-import { openSqliteStores } from '../../src/store/sqlite-stores.ts';
+import { openStores } from '../../src/store/open-stores.ts';
 import { startOrigin, type TestOrigin } from '../helpers/origin-server.ts';
 import { rawGet, solidImage, startPictor } from '../helpers/pictor.ts';
 
@@ -79,7 +79,7 @@ describe('the registry serves remote Sources with the outbound options of Pictor
 
   async function pictorWithWebfolder(name: string, options: Record<string, string>) {
     const dataDir = path.join(root, name);
-    const stores = openSqliteStores(dataDir, undefined);
+    const stores = await openStores({ dataDir });
     await stores.sources.upsert(source({ type: 'webfolder', webfolder_base_url: `${origin.url}/images/`, custom_domains: ['wf.test'] }));
     await stores.close();
     return startPictor({ dataDir, options });

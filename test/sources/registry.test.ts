@@ -3,17 +3,17 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { DEFAULT_DEPLOYMENT } from '../../src/sources/model.ts';
+import { DEFAULT_DEPLOYMENT } from '../../src/store/source-record.ts';
 import { SourceRegistry, type RegistryOptions } from '../../src/sources/registry.ts';
 import { SourceService } from '../../src/sources/source-service.ts';
-import { openSqliteStores } from '../../src/store/sqlite-stores.ts';
-import type { SqliteStores } from '../../src/store/stores.ts';
+import { openStores } from '../../src/store/open-stores.ts';
+import type { Stores } from '../../src/store/stores.ts';
 import { bootstrap } from '../../src/bootstrap.ts';
 import { eventually } from '../helpers/pictor.ts';
 
 describe('SourceRegistry: changes', () => {
   let dataDir: string;
-  let stores: SqliteStores;
+  let stores: Stores;
   let registry: SourceRegistry;
   let service: SourceService;
   /** Source id → Origins created for it. */
@@ -21,7 +21,7 @@ describe('SourceRegistry: changes', () => {
 
   beforeEach(async () => {
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-registry-'));
-    stores = openSqliteStores(dataDir, undefined);
+    stores = await openStores({ dataDir });
     origins = new Map();
     const options: RegistryOptions = {
       assetsDir: dataDir,
@@ -75,7 +75,7 @@ describe('SourceRegistry: changes', () => {
   it('reloads every Source within a second when another connection wrote', async () => {
     const a = await create('a', { custom_domains: ['a.example.org'] });
     assert.equal(served('else.example.org'), 'default');
-    const other = openSqliteStores(dataDir, undefined);
+    const other = await openStores({ dataDir });
     try {
       await new SourceService(other.sources, { folderRoots: [dataDir] }).create({ name: 'from elsewhere', deployment: { type: 'webproxy', custom_domains: ['else.example.org'] } });
       await new SourceService(other.sources, { folderRoots: [dataDir] }).update(a.id, { enabled: false });

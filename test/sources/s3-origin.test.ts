@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { isPictorError } from '../../src/errors.ts';
-import { DEFAULT_DEPLOYMENT, type Deployment, type SourceRecord } from '../../src/sources/model.ts';
+import { DEFAULT_DEPLOYMENT, type Deployment, type SourceRecord } from '../../src/store/source-record.ts';
 import { createOrigin } from '../../src/sources/origin-factory.ts';
 import type { Origin } from '../../src/sources/origin.ts';
 import { S3Origin } from '../../src/sources/s3-origin.ts';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApiKeys, type Permission } from '../../src/auth/api-keys.ts';
 import { SourceService } from '../../src/sources/source-service.ts';
-import { openSqliteStores } from '../../src/store/sqlite-stores.ts';
+import { openStores } from '../../src/store/open-stores.ts';
 import { rawGet, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
 
 interface ApiResponse {
@@ -29,7 +29,7 @@ const sourceDoc = (attributes: Record<string, unknown>) => ({ data: { type: 'sou
 
 /** A key with only these permissions, made on the server's data directory (a second connection, as the CLI does). */
 async function createKey(dataDir: string, permissions: Permission[]): Promise<string> {
-  const stores = openSqliteStores(dataDir, undefined);
+  const stores = await openStores({ dataDir });
   try {
     return (await new ApiKeys(stores.apiKeys).create(`only ${permissions.join(',')}`, permissions)).key;
   } finally {
@@ -563,7 +563,7 @@ describe('Sources API: routing', () => {
 describe('SourceService: the purge_derivatives hook', () => {
   it('calls onRenderingChanged after the change is saved, only when asked', async () => {
     const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-service-'));
-    const stores = openSqliteStores(dataDir, undefined);
+    const stores = await openStores({ dataDir });
     try {
       const calls: [string, string][] = [];
       const changed: string[] = [];

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SqliteAssetStore, type AssetFacts, type AssetListing, type AssetStore } from '../../src/store/asset-store.ts';
-import { PgAssetStore } from '../../src/store/postgres/asset-store.ts';
-import { postgresBackend, sqliteBackend } from '../helpers/store-backends.ts';
+import type { AssetFacts, AssetListing, AssetStore } from '../../src/store/asset-store.ts';
+import { storeBackends } from '../helpers/store-backends.ts';
 
 const SOURCE = 'aaaaaaaaaaaaaaaaaaaaaaaa';
 const OTHER = 'bbbbbbbbbbbbbbbbbbbbbbbb';
@@ -127,12 +126,6 @@ function assetStoreContract(open: () => Promise<AssetStore>): void {
   });
 }
 
-describe('AssetStore on SQLite', () => {
-  const sqlite = sqliteBackend('assets');
-  assetStoreContract(async () => new SqliteAssetStore(sqlite.open().db));
-});
-
-describe('AssetStore on PostgreSQL', () => {
-  const postgres = postgresBackend('assets');
-  assetStoreContract(async () => new PgAssetStore((await postgres.open()).pool));
-});
+for (const backend of storeBackends('assets')) {
+  describe(`AssetStore on ${backend.name}`, () => assetStoreContract(async () => (await (await backend.fresh()).open()).assets));
+}

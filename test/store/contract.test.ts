@@ -2,70 +2,29 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { bootstrap } from '../../src/bootstrap.ts';
-import { DEFAULT_DEPLOYMENT, type SourceRecord } from '../../src/sources/model.ts';
-import { openStores } from '../../src/store/open-stores.ts';
+import { DEFAULT_DEPLOYMENT, type SourceRecord } from '../../src/store/source-record.ts';
 import { newSecretKey, SecretKeyError } from '../../src/store/secret-box.ts';
-import type { DomainClaim, Stores } from '../../src/store/stores.ts';
+import type { DomainClaim } from '../../src/store/stores.ts';
 import { eventually } from '../helpers/pictor.ts';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
+import { storeBackends } from '../helpers/store-backends.ts';
 
 /**
  * One contract, two implementations: every case runs against SQLite (a temporary data directory) and against
  * PostgreSQL (a database of its own on one server for this file). `open` gives another handle on the same
  * state: a second process on the SQLite file, a second node's pool on the PostgreSQL database.
  */
-interface Backend {
-  name: string;
-  /** A fresh, empty store; `open()` opens (another handle on) it. */
-  fresh(): Promise<{ open: (secretKeys?: Buffer[]) => Promise<Stores>; dataDir: string }>;
-}
+const BACKENDS = storeBackends('contract');
 
-let postgres: TestPostgres | undefined;
-let databases = 0;
 const directories: string[] = [];
-const opened: Stores[] = [];
-const SECRET = [newSecretKey()];
+after(() => Promise.all(directories.map((dir) => fs.rm(dir, { recursive: true, force: true }))));
 
 async function tempDir(): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-contract-'));
   directories.push(dir);
   return dir;
 }
-
-const BACKENDS: Backend[] = [
-  {
-    name: 'SQLite',
-    async fresh() {
-      const dataDir = await tempDir();
-      return { dataDir, open: (secretKeys = SECRET) => track(openStores({ dataDir, secretKeys })) };
-    },
-  },
-  {
-    name: 'PostgreSQL',
-    async fresh() {
-      const databaseUrl = await postgres!.createDatabase(`contract_${++databases}`);
-      const dataDir = await tempDir();
-      return { dataDir, open: (secretKeys = SECRET) => track(openStores({ dataDir, databaseUrl, secretKeys })) };
-    },
-  },
-];
-
-async function track(stores: Promise<Stores>): Promise<Stores> {
-  const opening = await stores;
-  opened.push(opening);
-  return opening;
-}
-
-before(async () => {
-  postgres = await startPostgres({ durable: false });
-});
-after(async () => {
-  for (const stores of opened) await stores.close().catch(() => {});
-  await postgres?.stop();
-  for (const dir of directories) await fs.rm(dir, { recursive: true, force: true });
-});
 
 let sequence = 0;
 function record(name: string, deployment: Partial<SourceRecord['deployment']> = {}, dateDeployed = 1_700_000_000): SourceRecord {
@@ -86,7 +45,7 @@ for (const backend of BACKENDS) {
     it('describes where it is, never with a password', async () => {
       const { open, dataDir } = await backend.fresh();
       const stores = await open();
-      if (stores.kind === 'sqlite') assert.equal(stores.describe, `SQLite at ${path.join(dataDir, 'pictor.db')}`);
+      if (backend.name === 'SQLite') assert.equal(stores.describe, `SQLite at ${path.join(dataDir, 'pictor.db')}`);
       else assert.match(stores.describe, /^PostgreSQL at 127\.0\.0\.1:\d+\/contract_\d+$/);
     });
 
@@ -273,7 +232,7 @@ for (const backend of BACKENDS) {
 
 describe('stores contract: PostgreSQL across nodes', () => {
   it('rate limit: two pools sharing a database spend one bucket', async () => {
-    const { open } = await BACKENDS[1]!.fresh();
+    const { open } = await BACKENDS[1].fresh();
     const [a, b] = [(await open()).rateLimiter('purge', 0.01, 4), (await open()).rateLimiter('purge', 0.01, 4)];
     const taken = await Promise.all([a.take('key'), b.take('key'), a.take('key'), b.take('key')]);
     assert.deepEqual(taken, [0, 0, 0, 0]);
@@ -282,7 +241,7 @@ describe('stores contract: PostgreSQL across nodes', () => {
   });
 
   it('bootstrap: three nodes starting at once on an empty database create exactly one default Source, key and password', async () => {
-    const { open } = await BACKENDS[1]!.fresh();
+    const { open } = await BACKENDS[1].fresh();
     const nodes = await Promise.all([open(), open(), open()]);
     const assetsDir = await tempDir();
     const results = await Promise.all(nodes.map((stores) => bootstrap(stores, { assetsDir, publicUrl: undefined })));
@@ -294,18 +253,18 @@ describe('stores contract: PostgreSQL across nodes', () => {
   });
 
   it('a second node whose secret key differs stops at start, naming PICTOR_SECRET_KEY', async () => {
-    const { open } = await BACKENDS[1]!.fresh();
+    const { open } = await BACKENDS[1].fresh();
     const first = await open();
     await first.sources.sealAll();
     await assert.rejects(open([newSecretKey()]), (error: unknown) => error instanceof SecretKeyError && /set PICTOR_SECRET_KEY to it on every node/.test(error.message));
   });
 
   it('watch: after the server restarts, the watcher reconnects, asks for everything again, and sees later writes', async () => {
-    const { open } = await BACKENDS[1]!.fresh();
+    const { open } = await BACKENDS[1].fresh();
     const watched = await open();
     const changes: (string | undefined)[] = [];
     const stop = await watched.sources.watch((id) => changes.push(id));
-    await postgres!.restart();
+    await BACKENDS[1].restartServer!();
     await eventually(() => changes.includes(undefined), 10_000);
     const writer = await open();
     const written = record('after restart');

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SqliteEdgeStore, type EdgeStore } from '../../src/store/edge-store.ts';
-import { PgEdgeStore } from '../../src/store/postgres/edge-store.ts';
-import { postgresBackend, sqliteBackend } from '../helpers/store-backends.ts';
+import type { EdgeStore } from '../../src/store/edge-store.ts';
+import { storeBackends } from '../helpers/store-backends.ts';
 
 /** The contract both implementations keep; `open` gives a store on an empty database. */
 function edgeStoreContract(open: () => Promise<EdgeStore>): void {
@@ -50,12 +49,6 @@ function edgeStoreContract(open: () => Promise<EdgeStore>): void {
   });
 }
 
-describe('EdgeStore on SQLite', () => {
-  const sqlite = sqliteBackend('edges');
-  edgeStoreContract(async () => new SqliteEdgeStore(sqlite.open().db));
-});
-
-describe('EdgeStore on PostgreSQL', () => {
-  const postgres = postgresBackend('edges');
-  edgeStoreContract(async () => new PgEdgeStore((await postgres.open()).pool));
-});
+for (const backend of storeBackends('edges')) {
+  describe(`EdgeStore on ${backend.name}`, () => edgeStoreContract(async () => (await (await backend.fresh()).open()).edges));
+}

@@ -3,8 +3,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { openDatabase, type Db } from '../../src/store/db.ts';
-import { GroupCommit, LAZY_COMMIT_MS } from '../../src/store/group-commit.ts';
+import { openDatabase, type Db } from '../../src/store/sqlite/db.ts';
+import { GroupCommit, LAZY_COMMIT_MS } from '../../src/store/sqlite/group-commit.ts';
 
 describe('GroupCommit', () => {
   let dir: string;

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-const DB = fileURLToPath(new URL('../../src/store/db.ts', import.meta.url));
+const DB = fileURLToPath(new URL('../../src/store/sqlite/db.ts', import.meta.url));
 const OPEN = `import { openDatabase } from ${JSON.stringify(DB)}; openDatabase(process.argv[1]).close();`;
 
 /** Opens the data directory's store in a process of its own; resolves with what it printed on failure. */

@@ -3,12 +3,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { openDatabase, type Db } from '../../src/store/db.ts';
+import { openDatabase, type Db } from '../../src/store/sqlite/db.ts';
 import { createPool, migrate, type PgPool } from '../../src/store/postgres/database.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 
 /**
- * One schema, two dialects: src/store/db.ts (SQLite) and src/store/postgres/database.ts (PostgreSQL) each
+ * One schema, two dialects: src/store/sqlite/db.ts (SQLite) and src/store/postgres/database.ts (PostgreSQL) each
  * create the same tables by hand. Both are created here from their migrations and compared table by table:
  * columns, types (through TYPES), nullability, defaults and indexes (by columns, order and uniqueness).
  * What differs on purpose is listed below with why; anything else is a mismatch.
@@ -27,12 +27,17 @@ const TYPES: Record<string, readonly string[]> = {
 /** Columns whose PostgreSQL type is narrower than TYPES says, and why. */
 const TYPED: Record<string, string> = {
   'purges.id': 'uuid', // purge ids are UUIDs: PostgreSQL stores and checks them as such
+  'purges.scopes': 'ARRAY', // the freshness scopes a purge marks: a text array in PostgreSQL, a JSON array in SQLite
 };
 
 /** Defaults only one dialect has, and why. */
 const DEFAULT_ONLY_POSTGRES: Record<string, string> = {
   // SQLite cannot add a default to a column without rebuilding its table; its store writes the status.
   'purges.status': "the purge log's insert takes 'pending' from the default",
+};
+const DEFAULT_ONLY_SQLITE: Record<string, string> = {
+  // SQLite adds a NOT NULL column only with a default, for the rows before it; its store writes the scopes.
+  'purges.scopes': "'[]': rows older than the column (the migration that added it fills them in)",
 };
 
 /** Tables named differently in the two dialects: SQLite's name → PostgreSQL's. */
@@ -54,15 +59,14 @@ const ONLY_POSTGRES: Record<string, string> = {
 /** Columns one dialect only has, by table (SQLite's table name), and why. */
 const COLUMNS_ONLY_SQLITE: Record<string, Record<string, string>> = {
   purges: {
-    generation: "the asset's generation a purge set, for the single-node freshness cache",
+    generation: "each purge's sequence number (PostgreSQL's seq, its primary key there: SQLite orders rows by rowid)",
     in_search: 'whether the purge is in the FTS5 search index yet (filled in the background)',
   },
   sources: { name_rank: "each Source's place in name order: SQLite's collation is not the name order (PostgreSQL sorts itself)" },
 };
 const COLUMNS_ONLY_POSTGRES: Record<string, Record<string, string>> = {
   purges: {
-    seq: 'the cluster-wide purge sequence (SQLite orders by rowid)',
-    scopes: 'the freshness scopes the purge marks, which every node applies from the log',
+    seq: "the purge sequence, and the log's order (SQLite keeps the number in generation, and orders by rowid)",
     coordinator: 'the node coordinating the purge',
     claimed_until: "the coordinator's claim, taken over by another node when it lapses",
   },
@@ -81,6 +85,7 @@ const ROWID: Record<string, string> = { purges: 'seq', sources: 'created_seq', t
 const INDEXES_ONLY_SQLITE: Record<string, Record<string, string>> = {
   purges: {
     '(in_search) WHERE in_search = 0': 'the purges not in the FTS5 search index yet',
+    "(generation) WHERE status = 'pending'": 'the pending purges in sequence order, which the sweep claims from (PostgreSQL: the same on seq)',
     "(status) WHERE status = 'pending'": "the pending purges, in rowid order (PostgreSQL's partial index keys them by seq)",
     '(status, created_at)': "the dashboard's purge list filtered by status (PostgreSQL filters along its created_at index)",
   },
@@ -267,8 +272,10 @@ function columnMismatches(sqlite: Schema, postgres: Schema): string[] {
       if (!sameType) found.push(`${name}.${column}: ${lite.type} in SQLite, ${pg.type} in PostgreSQL`);
       if (lite.notNull !== pg.notNull) found.push(`${name}.${column}: ${lite.notNull ? 'NOT NULL' : 'nullable'} in SQLite, not in PostgreSQL`);
       const postgresOnly = `${name}.${column}` in DEFAULT_ONLY_POSTGRES;
+      const sqliteOnly = `${name}.${column}` in DEFAULT_ONLY_SQLITE;
       if (postgresOnly && (lite.default !== null || pg.default === null)) found.push(`${name}.${column}: listed as a PostgreSQL-only default`);
-      const defaults = [sqliteDefault(lite.default), postgresOnly ? 'none' : postgresDefault(pg.default)];
+      if (sqliteOnly && (lite.default === null || pg.default !== null)) found.push(`${name}.${column}: listed as a SQLite-only default`);
+      const defaults = [sqliteOnly ? 'none' : sqliteDefault(lite.default), postgresOnly ? 'none' : postgresDefault(pg.default)];
       if (defaults[0] !== defaults[1]) found.push(`${name}.${column}: default ${defaults[0]} in SQLite, ${defaults[1]} in PostgreSQL`);
     }
     for (const column of pgTable.columns.keys()) {

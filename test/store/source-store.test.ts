@@ -1,20 +1,14 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { compareSourceNames, DEFAULT_DEPLOYMENT, type SourceRecord } from '../../src/sources/model.ts';
+import { compareSourceNames, DEFAULT_DEPLOYMENT, type SourceRecord } from '../../src/store/source-record.ts';
 import { SourceService } from '../../src/sources/source-service.ts';
-import { MIGRATIONS, openDatabase, type Db } from '../../src/store/db.ts';
-import { openSecrets } from '../../src/store/secret-keys.ts';
-import { SqliteSourceStore } from '../../src/store/source-store.ts';
+import { MIGRATIONS } from '../../src/store/sqlite/db.ts';
+import type { SourceStore } from '../../src/store/stores.ts';
+import { storeBackends } from '../helpers/store-backends.ts';
 
-let dataDir: string;
-beforeEach(async () => {
-  dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-source-store-'));
-});
-afterEach(() => fs.rm(dataDir, { recursive: true, force: true }));
+const [SQLITE, POSTGRES] = storeBackends('source-store');
 
 let sequence = 0;
 function record(name: string, deployment: Partial<SourceRecord['deployment']> = {}, dateDeployed = 1_700_000_000): SourceRecord {
@@ -28,25 +22,20 @@ function record(name: string, deployment: Partial<SourceRecord['deployment']> = 
   };
 }
 
-async function withStore<T>(use: (store: SqliteSourceStore, db: Db) => Promise<T>): Promise<T> {
-  const db = openDatabase(dataDir);
-  try {
-    return await use(new SqliteSourceStore(db, openSecrets(db, dataDir, undefined)), db);
-  } finally {
-    db.close();
-  }
-}
 
 /** The names in the order the old listing gave: a stable sort of creation order by the name collation. */
 function expectedByName(names: string[], descending = false): string[] {
   return [...names].sort((a, b) => (descending ? -1 : 1) * compareSourceNames(a, b));
 }
 
-describe('SourceStore: name order', () => {
-  it('sorts pages by the name collation (case, accents, numbers by value), ties in creation order, in both directions', async () => {
-    // Inserted in an order unlike the sorted one; some names collate equal ("alpha", "Alpha", "ÁLPHA").
-    const names = ['Source 10', 'beta', 'alpha', 'Source 9', '~tilde', 'Zeta', 'Alpha', 'source 10', '_under', 'Éclair', 'eclair 2', '10 lives', 'ÁLPHA', '2 lives', 'ørsted', 'Ωmega', 'b'];
-    await withStore(async (store) => {
+for (const backend of [SQLITE, POSTGRES]) {
+  const open = async (): Promise<SourceStore> => (await (await backend.fresh()).open()).sources;
+
+  describe(`SourceStore on ${backend.name}: name order`, () => {
+    it('sorts pages by the name collation (case, accents, numbers by value), ties in creation order, in both directions', async () => {
+      // Inserted in an order unlike the sorted one; some names collate equal ("alpha", "Alpha", "ÁLPHA").
+      const names = ['Source 10', 'beta', 'alpha', 'Source 9', '~tilde', 'Zeta', 'Alpha', 'source 10', '_under', 'Éclair', 'eclair 2', '10 lives', 'ÁLPHA', '2 lives', 'ørsted', 'Ωmega', 'b'];
+      const store = await open();
       for (const name of names) await store.upsert(record(name));
       const sorted = async (descending: boolean, page?: { offset: number; limit: number }) =>
         (await store.list({ filters: [], sort: [{ field: 'name', descending }], page })).records.map((source) => source.name);
@@ -61,10 +50,9 @@ describe('SourceStore: name order', () => {
         'equal names keep creation order',
       );
     });
-  });
 
-  it('keeps the order when many names arrive between the same two neighbours, and on renames', async () => {
-    await withStore(async (store) => {
+    it('keeps the order when many names arrive between the same two neighbours, and on renames', async () => {
+      const store = await open();
       const names = ['a', 'b'];
       for (const name of names) await store.upsert(record(name));
       // Each name lands just below "b" and above the one before: the space between neighbours runs out and
@@ -83,11 +71,10 @@ describe('SourceStore: name order', () => {
       assert.equal((await listed()).at(-1)!.id, renamed.id);
     });
   });
-});
 
-describe('SourceStore: listing', () => {
-  it('pages in creation order by default and counts every match', async () => {
-    await withStore(async (store) => {
+  describe(`SourceStore on ${backend.name}: listing`, () => {
+    it('pages in creation order by default and counts every match', async () => {
+      const store = await open();
       const created = Array.from({ length: 30 }, (_, i) => record(`n${i}`, {}, 1_700_000_000 + (i % 3)));
       for (const source of created) await store.upsert(source);
       const byCreation = [...created].sort((a, b) => a.dateDeployed - b.dateDeployed);
@@ -98,10 +85,10 @@ describe('SourceStore: listing', () => {
       assert.deepEqual(huge, { records: [], total: 30 });
     });
   });
-});
+}
 
 /** A data directory as Pictor left it before `source_domains` existed, with Sources written the way it wrote them. */
-function oldDatabase(sources: SourceRecord[]): void {
+function oldDatabase(dataDir: string, sources: SourceRecord[]): void {
   const before = MIGRATIONS.findIndex((migration) => migration.includes('CREATE TABLE source_domains'));
   assert.ok(before > 0);
   const db = new Database(path.join(dataDir, 'pictor.db'));
@@ -115,37 +102,31 @@ function oldDatabase(sources: SourceRecord[]): void {
   db.close();
 }
 
-describe('SourceStore: upgrading a database with Sources', () => {
+describe('SourceStore on SQLite: upgrading a database with Sources', () => {
   it('backfills domains and name order; old overlaps are kept, new clashes refused naming the first owner', async () => {
     const shop = record('Shop', { custom_domains: ['shop.example.org', 'cdn.example.org'], imgix_subdomains: ['shop'] });
     const blog = record('blog 10', { custom_domains: ['blog.images.example.com'] });
     // An overlap from before the check existed: both hold cdn.example.org.
     const late = record('blog 9', { custom_domains: ['cdn.example.org'] }, 1_700_000_100);
-    oldDatabase([shop, blog, late]);
+    const fresh = await SQLITE.fresh();
+    oldDatabase(fresh.dataDir, [shop, blog, late]);
+    const service = new SourceService((await fresh.open()).sources, { baseDomain: 'images.example.com', folderRoots: [fresh.dataDir] });
+    const names = async (query: Parameters<SourceService['list']>[0]) => (await service.list(query)).records.map((source) => source.name);
+    assert.deepEqual(await names({ sort: [{ field: 'name', descending: false }] }), ['blog 9', 'blog 10', 'Shop']);
+    assert.deepEqual(await names({ filters: [{ field: 'deployment.custom_domains', value: 'CDN.example.org' }] }), ['Shop', 'blog 9']);
+    assert.deepEqual(await names({ filters: [{ field: 'deployment.imgix_subdomains', value: 'SHOP' }] }), ['Shop']);
 
-    const db = openDatabase(dataDir);
-    try {
-      const store = new SqliteSourceStore(db, openSecrets(db, dataDir, undefined));
-      const service = new SourceService(store, { baseDomain: 'images.example.com', folderRoots: [dataDir] });
-      const names = async (query: Parameters<SourceService['list']>[0]) => (await service.list(query)).records.map((source) => source.name);
-      assert.deepEqual(await names({ sort: [{ field: 'name', descending: false }] }), ['blog 9', 'blog 10', 'Shop']);
-      assert.deepEqual(await names({ filters: [{ field: 'deployment.custom_domains', value: 'CDN.example.org' }] }), ['Shop', 'blog 9']);
-      assert.deepEqual(await names({ filters: [{ field: 'deployment.imgix_subdomains', value: 'SHOP' }] }), ['Shop']);
+    const create = (deployment: Record<string, unknown>) => () => service.create({ name: 'new', deployment: { type: 'webproxy', ...deployment } });
+    await assert.rejects(create({ custom_domains: ['cdn.example.org'] }), new RegExp(`"cdn.example.org" is already a domain of the Source "Shop" \\(${shop.id}\\)`));
+    await assert.rejects(create({ custom_domains: ['shop.images.example.com'] }), /"shop.images.example.com" is already a domain of the Source "Shop"/);
+    await assert.rejects(create({ imgix_subdomains: ['shop'] }), /"shop" \(shop.images.example.com\) is already a domain of the Source "Shop"/);
+    await assert.rejects(create({ imgix_subdomains: ['blog'] }), /"blog" \(blog.images.example.com\) is already a domain of the Source "blog 10"/);
+    const renamed = await service.update(late.id, { name: 'late' });
+    assert.equal(renamed.name, 'late', 'an old overlap does not block an unrelated edit');
+    assert.deepEqual(await names({ sort: [{ field: 'name', descending: true }] }), ['Shop', 'late', 'blog 10']);
 
-      const create = (deployment: Record<string, unknown>) => () => service.create({ name: 'new', deployment: { type: 'webproxy', ...deployment } });
-      await assert.rejects(create({ custom_domains: ['cdn.example.org'] }), new RegExp(`"cdn.example.org" is already a domain of the Source "Shop" \\(${shop.id}\\)`));
-      await assert.rejects(create({ custom_domains: ['shop.images.example.com'] }), /"shop.images.example.com" is already a domain of the Source "Shop"/);
-      await assert.rejects(create({ imgix_subdomains: ['shop'] }), /"shop" \(shop.images.example.com\) is already a domain of the Source "Shop"/);
-      await assert.rejects(create({ imgix_subdomains: ['blog'] }), /"blog" \(blog.images.example.com\) is already a domain of the Source "blog 10"/);
-      const renamed = await service.update(late.id, { name: 'late' });
-      assert.equal(renamed.name, 'late', 'an old overlap does not block an unrelated edit');
-      assert.deepEqual(await names({ sort: [{ field: 'name', descending: true }] }), ['Shop', 'late', 'blog 10']);
-
-      // Once the first owner lets the domain go, the other one still holds it.
-      await service.update(shop.id, { deployment: { custom_domains: ['shop.example.org'] } });
-      await assert.rejects(create({ custom_domains: ['cdn.example.org'] }), /Source "late"/);
-    } finally {
-      db.close();
-    }
+    // Once the first owner lets the domain go, the other one still holds it.
+    await service.update(shop.id, { deployment: { custom_domains: ['shop.example.org'] } });
+    await assert.rejects(create({ custom_domains: ['cdn.example.org'] }), /Source "late"/);
   });
 });

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PgVideoStore } from '../../src/store/postgres/video-store.ts';
-import { SqliteVideoStore, type VideoOrigin, type VideoStore } from '../../src/store/video-store.ts';
-import { postgresBackend, sqliteBackend } from '../helpers/store-backends.ts';
+import type { VideoOrigin, VideoStore } from '../../src/store/video-store.ts';
+import { storeBackends } from '../helpers/store-backends.ts';
 
 const ORIGIN_A: VideoOrigin = { etag: '"a"', lastModified: 'Tue, 01 Dec 2026 10:00:00 GMT', size: 1000, sha256: 'aa' };
 const ORIGIN_B: VideoOrigin = { etag: '"b"', lastModified: null, size: 2000, sha256: 'bb' };
@@ -79,12 +78,6 @@ function videoStoreContract(open: () => Promise<VideoStore>): void {
   });
 }
 
-describe('VideoStore on SQLite', () => {
-  const sqlite = sqliteBackend('videos');
-  videoStoreContract(async () => new SqliteVideoStore(sqlite.open().db));
-});
-
-describe('VideoStore on PostgreSQL', () => {
-  const postgres = postgresBackend('videos');
-  videoStoreContract(async () => new PgVideoStore((await postgres.open()).pool));
-});
+for (const backend of storeBackends('videos')) {
+  describe(`VideoStore on ${backend.name}`, () => videoStoreContract(async () => (await (await backend.fresh()).open()).videos));
+}

@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApiKeys } from '../../src/auth/api-keys.ts';
-import { openSqliteStores } from '../../src/store/sqlite-stores.ts';
+import { openStores } from '../../src/store/open-stores.ts';
 import { eventually, rawGet, solidImage, startPictor, type RawResponse, type TestPictor } from '../helpers/pictor.ts';
 import { makeClip } from '../helpers/video.ts';
 
@@ -22,7 +22,7 @@ interface Doc {
 /** A Pictor whose folder is also served by a second Source, on another domain, created by a `sources`-only key. */
 async function startWithMirror(assets: Record<string, Buffer>, options: Record<string, string> = {}): Promise<TestPictor> {
   const t = await startPictor({ assets, options: { publicUrl: 'https://images.example.com', ...options } });
-  const stores = openSqliteStores(t.dataDir, undefined);
+  const stores = await openStores({ dataDir: t.dataDir });
   let key: string;
   try {
     key = (await new ApiKeys(stores.apiKeys).create('sources only', ['sources'])).key;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ApiKeys } from '../../src/auth/api-keys.ts';
 import { renderVcl } from '../../src/edges/vcl.ts';
-import { openSqliteStores } from '../../src/store/sqlite-stores.ts';
+import { openStores } from '../../src/store/open-stores.ts';
 import { rawGet, solidImage, startPictor, type RawResponse, type TestPictor } from '../helpers/pictor.ts';
 import { startVarnish, type TestVarnish } from '../helpers/varnish.ts';
 import { skipWithout } from '../helpers/tools.ts';
@@ -21,7 +21,7 @@ describe('a takedown removes its content from the edges under every URL', { time
     const red = await solidImage(60, 40, [220, 0, 0]);
     const clip = await makeClip({ width: 160, height: 120, seconds: 1 });
     t = await startPictor({ assets: { 'taken.jpg': red, 'copy.jpg': red, 'clip.mp4': clip, 'kept.jpg': await solidImage(20, 20, [0, 0, 220]) } });
-    const stores = openSqliteStores(t.dataDir, undefined);
+    const stores = await openStores({ dataDir: t.dataDir });
     let sourcesKey: string;
     try {
       sourcesKey = (await new ApiKeys(stores.apiKeys).create('sources only', ['sources'])).key;

@@ -5,9 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { openSqliteStores } from '../../src/store/sqlite-stores.ts';
+import { openStores } from '../../src/store/open-stores.ts';
 import { checkVideoTools } from '../../src/video/ffmpeg.ts';
-import { SqliteVideoStore } from '../../src/store/video-store.ts';
 import type { VideoProbe } from '../../src/video/probe.ts';
 import { VideoFiles } from '../../src/video/video-files.ts';
 import { apiCaller, createKey } from '../assets/client.ts';
@@ -122,9 +121,9 @@ describe('Video API inputs: only the asset\'s own bytes are read', { timeout: 60
     assert.equal((await untilProcessed(`${t.renderUrl}/legacy.mp4?fm=hls`)).status, 200);
     // What an earlier version recorded for a playlist: a processed version, its probe naming the hls demuxer.
     const files = new VideoFiles(t.dataDir);
-    const stores = openSqliteStores(t.dataDir, undefined);
+    const stores = await openStores({ dataDir: t.dataDir });
     try {
-      const videos = new SqliteVideoStore(stores.sqliteDb);
+      const videos = stores.videos;
       const processed = (await videos.get(t.defaultSourceId, '/legacy.mp4'))!;
       const probe = processed.probe as VideoProbe;
       const playlistProbe = { ...probe, raw: { ...probe.raw, format: { ...probe.raw.format, format_name: 'hls,applehttp' } } };

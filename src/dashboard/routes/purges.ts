@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { PurgeRecord } from '../../purge/model.ts';
+import type { PurgeRecord } from '../../store/purge-log.ts';
 import { sendPage, type DashboardContext } from '../context.ts';
 import { summarizePurge } from '../views/purge-status.ts';
 import { purgesView } from '../views/purges.ts';

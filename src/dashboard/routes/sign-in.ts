@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formOf, redirect, sendPage, type DashboardContext } from '../context.ts';
 import { newCsrfToken, SIGN_IN_CSRF_COOKIE } from '../csrf.ts';
 import { DEVICE_COOKIE, DEVICE_TTL_MS } from '../devices.ts';
-import { cameOverHttps } from '../../http/request-origin.ts';
+import { cameOverHttps } from '../../request-origin.ts';
 import { parseCookies, serializeCookie, SESSION_COOKIE, SESSION_TTL_MS } from '../session.ts';
 import type { SignInRefusal } from '../sign-in-limiter.ts';
 import { signInView } from '../views/sign-in.ts';

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isPictorError } from '../../errors.ts';
 import { routingHosts } from '../../sources/domains.ts';
-import type { SourceRecord, SourceType } from '../../sources/model.ts';
+import type { SourceRecord, SourceType } from '../../store/source-record.ts';
 import { formOf, redirect, sendPage, sessionOf, type DashboardContext } from '../context.ts';
 import {
   emptyFormValues,

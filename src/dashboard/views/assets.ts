@@ -1,4 +1,4 @@
-import type { SourceRecord } from '../../sources/model.ts';
+import type { SourceRecord } from '../../store/source-record.ts';
 import type { AssetRecord } from '../../store/asset-store.ts';
 import { csrfField } from '../csrf.ts';
 import { html, type SafeHtml } from '../html.ts';

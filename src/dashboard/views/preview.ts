@@ -1,4 +1,4 @@
-import type { SourceRecord } from '../../sources/model.ts';
+import type { SourceRecord } from '../../store/source-record.ts';
 import { html, type SafeHtml } from '../html.ts';
 import type { PreviewInput, RenderProbe } from '../preview-url.ts';
 import { select, textField } from './fields.ts';

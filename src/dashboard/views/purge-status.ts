@@ -1,6 +1,6 @@
-import type { PurgeRecord } from '../../purge/model.ts';
+import type { PurgeRecord } from '../../store/purge-log.ts';
 import { purgeWarning } from '../../purge/purge-warning.ts';
-import { videoPurgeNotice } from '../../purge/video-notice.ts';
+import { videoPurgeNotice } from '../../video/purge-notice.ts';
 import { csrfField } from '../csrf.ts';
 import { html, type SafeHtml } from '../html.ts';
 import { formatDuration, formatTime } from './format.ts';
@@ -29,11 +29,11 @@ export interface PurgeSummary {
   advice: string;
   error: string;
   requestedBy: string;
-  /** A purge of a video: what it did not clear, and the asset to refresh (see purge/video-notice.ts). */
+  /** A purge of a video: what it did not clear, and the asset to refresh (see video/purge-notice.ts). */
   video: { notice: string; sourceId: string; path: string } | null;
 }
 
-const ORIGIN_LABELS: Record<NonNullable<PurgeRecord['origin']>, string> = {
+const ORIGIN_LABELS: Record<Exclude<PurgeRecord['origin'], 'unknown' | undefined>, string> = {
   removed: 'removed — the origin no longer has the file; it is now answered with 404.',
   replaced: 'replaced — the origin has new bytes; the new version is served from now on.',
   unchanged: 'unchanged — the origin still has the same file.',
@@ -61,7 +61,10 @@ export function summarizePurge(record: PurgeRecord, sourceName?: string): PurgeS
   const notice = videoPurgeNotice(record);
   const durationMs = record.completedAt === undefined ? null : record.completedAt - record.createdAt;
   let originLabel: string;
-  if (record.origin) originLabel = ORIGIN_LABELS[record.origin];
+  if (record.origin === 'unknown') {
+    originLabel = `unknown — the origin could not be asked (${record.originError ?? 'no answer'}); the purge took effect all the same.`;
+  }
+  else if (record.origin) originLabel = ORIGIN_LABELS[record.origin];
   else if (record.status === 'pending') originLabel = 'waiting for the purge to run…';
   else if (record.match !== 'exact') originLabel = 'not asked: prefix and whole-Source purges do not check single files.';
   else originLabel = '—';

@@ -1,4 +1,4 @@
-import type { PurgeRecord } from '../../purge/model.ts';
+import type { PurgeRecord } from '../../store/purge-log.ts';
 import { html, type SafeHtml } from '../html.ts';
 import { select, textField } from './fields.ts';
 import { timeTag } from './format.ts';

@@ -1,5 +1,5 @@
 import { REQUIRED_FIELDS, SOURCE_TYPES } from '../../sources/source-document.ts';
-import type { SourceRecord, SourceType } from '../../sources/model.ts';
+import type { SourceRecord, SourceType } from '../../store/source-record.ts';
 import { csrfField } from '../csrf.ts';
 import { html, type SafeHtml } from '../html.ts';
 import { TYPE_FIELDS, TYPE_LABELS, typeField, type SecretField, type SourceFormValues } from '../source-form.ts';

@@ -1,4 +1,4 @@
-import type { SourceRecord } from '../../sources/model.ts';
+import type { SourceRecord } from '../../store/source-record.ts';
 import { csrfField } from '../csrf.ts';
 import { html, type SafeHtml } from '../html.ts';
 import { checkbox, formError, select, textField } from './fields.ts';

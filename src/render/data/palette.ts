@@ -12,8 +12,8 @@
  *   closest to a target saturation and lightness, weighted by population, within hard bounds; a target no
  *   swatch fits is left out, as imgix documents.
  * The histogram is fixed-size and the sample count is bounded by the caller, so the cost does not depend
- * on the image's size. This is our own code rather than image-q (exact N colours, but measured at about
- * 0.75 s for 400×300) or libimagequant via sharp (palettes of 2^n colours only).
+ * on the image's size. This is our own code rather than image-q (exact N colours, but far too slow for a
+ * request) or libimagequant via sharp (palettes of 2^n colours only).
  */
 
 export interface Rgb {

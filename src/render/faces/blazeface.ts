@@ -33,7 +33,7 @@ export interface Face {
   leftEar: Point;
 }
 
-/** Below this a detection is dropped. Measured on the sample photos: all 22 faces at or above it, nothing else. */
+/** Below this a detection is dropped. Chosen on the sample photos: every face scores at or above it, nothing else does. */
 export const MIN_SCORE = 0.4;
 /** Overlapping detections of one face are merged when their boxes overlap at least this much (IoU). */
 const MERGE_IOU = 0.3;

@@ -2,7 +2,7 @@ import pg from 'pg';
 
 /**
  * PostgreSQL, the shared store of a cluster: every node connects to the same database. Each node keeps a
- * small pool for queries and one dedicated connection for LISTEN (see cluster/…).
+ * small pool for queries and one dedicated connection for LISTEN (listener.ts).
  *
  * Migrations run at start inside one transaction holding an advisory lock, so nodes starting at once on an
  * empty database apply each step exactly once; `schema_version` counts the steps applied.
@@ -223,6 +223,8 @@ export const PG_MIGRATIONS: readonly string[] = [
   // The defaults SQLite has (db.ts): a purge matches the exact path, a Source is enabled.
   `ALTER TABLE purge_log ALTER COLUMN match SET DEFAULT 'exact';
    ALTER TABLE sources ALTER COLUMN enabled SET DEFAULT true;`,
+  // Why the origin could not be asked when a purge's verdict is unknown, as SQLite holds it (sqlite/db.ts).
+  `ALTER TABLE purge_log ADD COLUMN origin_error TEXT;`,
 ];
 
 /** Applies the migrations not applied yet; safe when several nodes start at once. */

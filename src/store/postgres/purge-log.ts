@@ -1,20 +1,21 @@
-import type { PurgeRecord, PurgeReport } from '../../purge/model.ts';
-import type { PurgeListQuery } from '../purge-store.ts';
-import { LOCKS, withTransaction, type PgPool } from './database.ts';
+import type {
+  LogEntry,
+  LogListener,
+  LogSnapshot,
+  LoggedPurge,
+  PurgeClaim,
+  PurgeListQuery,
+  PurgeLog,
+  PurgeRecord,
+  PurgeReport,
+  SharedLog,
+} from '../purge-log.ts';
+import { clusterId, LOCKS, withTransaction, type PgPool } from './database.ts';
+import { listen } from './listener.ts';
 
 /** NOTIFY channels: a purge was appended (payload: its sequence number); a node applied purges. */
 export const PURGE_CHANNEL = 'pictor_purge';
 export const ACK_CHANNEL = 'pictor_ack';
-
-/** A log entry as every node applies it: its sequence number and the freshness scopes it marks. */
-export interface LogEntry {
-  seq: number;
-  id: string;
-  scopes: string[];
-  match: PurgeRecord['match'];
-  sourceId: string;
-  path: string;
-}
 
 /** Purges appended in one transaction at most (a burst beyond it takes several). */
 const MAX_BATCH = 500;
@@ -22,8 +23,7 @@ const MAX_BATCH = 500;
 interface PendingAppend {
   record: PurgeRecord;
   scopes: readonly string[];
-  coordinator: string;
-  claimMs: number;
+  claim: PurgeClaim;
   resolve: (seq: number) => void;
   reject: (error: unknown) => void;
 }
@@ -40,6 +40,7 @@ interface LogRow {
   scopes: string[];
   status: string;
   origin: string | null;
+  origin_error: string | null;
   matched: number | null;
   error: string | null;
   report: PurgeReport | null;
@@ -55,17 +56,28 @@ interface LogRow {
  * sequence number per scope) are written in the same transaction, and so is the NOTIFY: there is no moment
  * when a purge is acknowledged but not on its way to every node.
  */
-export class PgPurgeLog {
-  constructor(private readonly pool: PgPool) {}
+export class PgPurgeLog implements PurgeLog {
+  readonly shared: SharedLog;
+
+  constructor(
+    private readonly pool: PgPool,
+    url: string,
+  ) {
+    this.shared = {
+      id: () => clusterId(pool),
+      listen: (listener) => listenToLog(url, listener),
+      after: (seq, limit) => this.after(seq, limit),
+    };
+  }
 
   /**
    * Appends a purge; resolves with its sequence number once committed. Purges that arrive while an append
    * is committing share the next transaction (group commit): one lock, one statement and one fsync for the
    * whole batch, so the log's throughput is not one transaction's latency per purge.
    */
-  append(record: PurgeRecord, scopes: readonly string[], coordinator: string, claimMs: number): Promise<number> {
+  append(record: PurgeRecord, scopes: readonly string[], claim: PurgeClaim): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ record, scopes, coordinator, claimMs, resolve, reject });
+      this.waiting.push({ record, scopes, claim, resolve, reject });
       if (!this.appending) void this.appendWaiting();
     });
   }
@@ -91,7 +103,7 @@ export class PgPurgeLog {
   }
 
   private appendBatch(batch: readonly PendingAppend[]): Promise<Map<string, number>> {
-    const rows = batch.map(({ record, scopes, coordinator, claimMs }) => ({
+    const rows = batch.map(({ record, scopes, claim }) => ({
       id: record.id,
       url: record.url,
       source_id: record.sourceId,
@@ -102,8 +114,8 @@ export class PgPurgeLog {
       scopes,
       requested_by: record.requestedBy ?? null,
       created_at: record.createdAt,
-      coordinator,
-      claim_seconds: claimMs / 1000,
+      coordinator: claim.coordinator,
+      claim_seconds: claim.claimMs / 1000,
       matched: record.matched ?? null,
     }));
     return withTransaction(this.pool, async (client) => {
@@ -129,7 +141,7 @@ export class PgPurgeLog {
   }
 
   /** Entries after `seq`, in order. */
-  async after(seq: number, limit: number): Promise<LogEntry[]> {
+  private async after(seq: number, limit: number): Promise<LogEntry[]> {
     const { rows } = await this.pool.query<Pick<LogRow, 'seq' | 'id' | 'scopes' | 'match' | 'source_id' | 'path'>>(
       'SELECT seq, id, scopes, match, source_id, path FROM purge_log WHERE seq > $1 ORDER BY seq LIMIT $2',
       [seq, limit],
@@ -141,7 +153,7 @@ export class PgPurgeLog {
    * What a starting node loads: every mark above the floor and the newest sequence number, read in one
    * snapshot, so following the log from `seq` misses nothing and applies nothing twice.
    */
-  async snapshot(): Promise<{ seq: number; marks: [string, number][]; floor: number }> {
+  async snapshot(): Promise<LogSnapshot> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -161,7 +173,7 @@ export class PgPurgeLog {
     }
   }
 
-  async get(id: string): Promise<(PurgeRecord & { seq: number; scopes: string[] }) | undefined> {
+  async get(id: string): Promise<LoggedPurge | undefined> {
     if (!UUID.test(id)) return undefined;
     const { rows } = await this.pool.query<LogRow>('SELECT * FROM purge_log WHERE id = $1', [id]);
     return rows[0] && toRecord(rows[0]);
@@ -171,12 +183,12 @@ export class PgPurgeLog {
    * Claims pending purges whose coordinator has not finished them in time (it died, or lost the database):
    * each is claimed by one node only (SKIP LOCKED), which then drives it to completion.
    */
-  async claimStale(coordinator: string, claimMs: number, limit: number): Promise<(PurgeRecord & { seq: number; scopes: string[] })[]> {
+  async claimStale(claim: PurgeClaim, limit: number): Promise<LoggedPurge[]> {
     const { rows } = await this.pool.query<LogRow>(
       `UPDATE purge_log SET coordinator = $1, claimed_until = now() + make_interval(secs => $2)
        WHERE seq IN (SELECT seq FROM purge_log WHERE status = 'pending' AND claimed_until < now() ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED)
        RETURNING *`,
-      [coordinator, claimMs / 1000, limit],
+      [claim.coordinator, claim.claimMs / 1000, limit],
     );
     return rows.map(toRecord).sort((a, b) => a.seq - b.seq);
   }
@@ -188,14 +200,23 @@ export class PgPurgeLog {
     await withTransaction(this.pool, async (client) => {
       await client.query('SET LOCAL synchronous_commit TO OFF');
       await client.query(
-        `UPDATE purge_log SET status = $2, origin = $3, matched = coalesce($4, matched), error = $5, report = $6, completed_at = $7
+        `UPDATE purge_log SET status = $2, origin = $3, origin_error = $4, matched = coalesce($5, matched), error = $6, report = $7, completed_at = $8
          WHERE id = $1 AND status = 'pending'`,
-        [record.id, record.status, record.origin ?? null, record.matched ?? null, record.error ?? null, record.report ?? null, record.completedAt ?? Date.now()],
+        [
+          record.id,
+          record.status,
+          record.origin ?? null,
+          record.originError ?? null,
+          record.matched ?? null,
+          record.error ?? null,
+          record.report ?? null,
+          record.completedAt ?? Date.now(),
+        ],
       );
     });
   }
 
-  /** Retention (purge/retention.ts): the floor, in `meta`, only ever rises. */
+  /** The floor, in `meta`, only ever rises. */
   async raiseFloor(cutoff: number): Promise<number> {
     const { rows } = await this.pool.query<{ value: string }>(
       `INSERT INTO meta (key, value)
@@ -218,6 +239,11 @@ export class PgPurgeLog {
       [cutoff, limit],
     );
     return rowCount ?? 0;
+  }
+
+  /** URL searches scan with ILIKE, in a table retention keeps bounded: there is no index to fill. */
+  async indexForSearch(): Promise<number> {
+    return 0;
   }
 
   async list(query: PurgeListQuery): Promise<{ records: PurgeRecord[]; total: number }> {
@@ -244,7 +270,7 @@ export class PgPurgeLog {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function toRecord(row: LogRow): PurgeRecord & { seq: number; scopes: string[] } {
+function toRecord(row: LogRow): LoggedPurge {
   return {
     seq: Number(row.seq),
     scopes: row.scopes,
@@ -257,6 +283,7 @@ function toRecord(row: LogRow): PurgeRecord & { seq: number; scopes: string[] } 
     parentSourceId: row.parent_source_id ?? undefined,
     status: row.status as PurgeRecord['status'],
     origin: (row.origin ?? undefined) as PurgeRecord['origin'],
+    originError: row.origin_error ?? undefined,
     matched: row.matched ?? undefined,
     generation: Number(row.seq),
     error: row.error ?? undefined,
@@ -265,4 +292,12 @@ function toRecord(row: LogRow): PurgeRecord & { seq: number; scopes: string[] } 
     completedAt: row.completed_at === null ? undefined : Number(row.completed_at),
     report: row.report ?? undefined,
   };
+}
+
+/** One connection LISTENing for appends and acknowledgements by any node. */
+function listenToLog(url: string, listener: LogListener): Promise<{ close(): Promise<void> }> {
+  return listen(url, [PURGE_CHANNEL, ACK_CHANNEL], (channel) => (channel === PURGE_CHANNEL ? listener.appended() : listener.acknowledged()), {
+    onReconnected: () => listener.reconnected(),
+    onError: (error) => listener.error(error),
+  });
 }

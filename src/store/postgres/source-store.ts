@@ -1,7 +1,6 @@
 import { listen } from './listener.ts';
-import { compareSourceNames, normalizeHost, type SourceRecord } from '../../sources/model.ts';
+import { compareSourceNames, normalizeHost, type SortKey, type SourceRecord } from '../source-record.ts';
 import { filterCondition } from '../source-filters.ts';
-import type { SortKey } from '../../sources/source-query.ts';
 import type { SecretBox } from '../secret-box.ts';
 import { openSource, refuseOtherSealingKey, SEALING_KEY_META, sealSource, staleSecrets, type StoredSource } from '../source-secrets.ts';
 import type { DomainOwner, SourceChangeListener, SourceListing, SourceStore, SourceWrite } from '../stores.ts';
@@ -43,6 +42,10 @@ export class PgSourceStore implements SourceStore {
     /** The keys, read when a Source is first read or written (postgres/stores.ts). */
     private readonly secrets: () => Promise<SecretBox>,
   ) {}
+
+  async checkKeys(): Promise<void> {
+    await this.secrets();
+  }
 
   async all(): Promise<SourceRecord[]> {
     const { rows } = await this.pool.query<SourceRow>(`SELECT ${COLUMNS} FROM sources ORDER BY created_at, created_seq`);

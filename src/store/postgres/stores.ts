@@ -1,16 +1,24 @@
 import type { SecretBox } from '../secret-box.ts';
 import { checkSameKeys, secretBoxFor } from '../secret-keys.ts';
 import { SEALING_KEY_META, sealingKeyIds } from '../source-secrets.ts';
-import type { AccountStore, ApiKeyRow, ApiKeyStore, DeviceRow, DeviceStore, MetaStore, PostgresStores, RateLimitStore, SessionRow, SessionStore } from '../stores.ts';
+import type { StoreSettings } from '../open-stores.ts';
+import type { AccountStore, ApiKeyRow, ApiKeyStore, DeviceRow, DeviceStore, MetaStore, RateLimitStore, SessionRow, SessionStore, Stores } from '../stores.ts';
 import { createPool, LOCKS, migrate, PG_MIGRATIONS, withTransaction, type PgPool } from './database.ts';
+import { PgAssetStore } from './asset-store.ts';
+import { PgEdgeStore } from './edge-store.ts';
+import { PgNodeStates } from './node-states.ts';
+import { PgPurgeLog } from './purge-log.ts';
 import { PgSourceStore, storedSecretRows } from './source-store.ts';
+import { PgTakedownStore } from './takedown-store.ts';
+import { PgVideoStore } from './video-store.ts';
 
 /**
  * The stores of a cluster: one PostgreSQL database shared by every node (and the CLI). Migrations run here
  * under their advisory lock, so nodes may start at once. Every node needs the same secret key: a node whose
  * keys do not include the one the database's secrets are sealed with stops here (SecretKeyError).
  */
-export async function openPostgresStores(url: string, dataDir: string, secretKeys: Buffer[] | undefined, lazySecrets = false): Promise<PostgresStores> {
+export async function openPostgresStores(url: string, settings: Omit<StoreSettings, 'databaseUrl'>): Promise<Stores> {
+  const { dataDir, secretKeys } = settings;
   const pool = createPool({ url });
   try {
     await migrate(pool, PG_MIGRATIONS);
@@ -24,18 +32,21 @@ export async function openPostgresStores(url: string, dataDir: string, secretKey
     };
     let opening: Promise<SecretBox> | undefined;
     const secrets = (): Promise<SecretBox> => (opening ??= keys().catch((error: unknown) => ((opening = undefined), Promise.reject(error))));
-    if (!lazySecrets) await secrets();
+    if (settings.secrets !== 'when-used') await secrets();
     return {
-      kind: 'postgres',
       describe: `PostgreSQL at ${describeUrl(url)}`,
-      pgPool: pool,
-      url,
       meta,
       sources: new PgSourceStore(pool, url, secrets),
       apiKeys: new PgApiKeyStore(pool),
       accounts: new PgAccountStore(pool),
       sessions: new PgSessionStore(pool),
       devices: new PgDeviceStore(pool),
+      assets: new PgAssetStore(pool),
+      edges: new PgEdgeStore(pool),
+      takedowns: new PgTakedownStore(pool, url),
+      videos: new PgVideoStore(pool),
+      purgeLog: new PgPurgeLog(pool, url),
+      nodes: new PgNodeStates(pool),
       rateLimiter: (name, ratePerSecond, burst) => new PgRateLimit(pool, name, ratePerSecond, burst),
       exclusive: (fn) => exclusive(pool, LOCKS.bootstrap, fn),
       close: () => pool.end(),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RateLimiter } from '../../src/auth/rate-limit.ts';
+import { RateLimiter } from '../../src/store/sqlite/token-bucket.ts';
 
 describe('RateLimiter', () => {
   it('limits each caller to its burst, then to its rate', () => {

@@ -1,4 +1,6 @@
-import type { PurgeReport } from './model.ts';
+import type { EdgesPhase } from '../purge/coordinator.ts';
+import { edgeKeysForPurge } from './edge-keys.ts';
+import type { PurgeReport } from '../store/purge-log.ts';
 
 export interface Edge {
   name: string;
@@ -6,14 +8,14 @@ export interface Edge {
   inRotation: boolean;
 }
 
-/** The edges registry, as the purge pipeline needs it. */
+/** The edges registry, as the edge phase needs it (edge-service.ts). */
 export interface EdgeDirectory {
   list(): Promise<Edge[]>;
   /** Takes an edge out of rotation; it comes back only after a full flush (`pictor edges readmit`). */
   takeOut(name: string, reason: string): Promise<unknown>;
 }
 
-/** Sends PURGE requests to edges (edges/edge-purger.ts). */
+/** Sends PURGE requests to edges (edge-purger.ts). */
 export interface EdgeSender {
   purge(edges: readonly { name: string; url: string }[], keys: readonly string[]): Promise<{ purged: string[]; failed: { name: string; reason: string }[] }>;
 }
@@ -22,29 +24,29 @@ export interface EdgeSender {
 const SECOND_PURGE_MS = 1000;
 
 /**
- * The last step of a purge: every in-rotation edge drops what carries the purged scopes' keys. An edge
- * that does not confirm in time is taken out of rotation and named in the report: it may still hold the old
- * bytes, so whatever routes clients must stop sending them there, and it is re-admitted only after a flush.
+ * The last step of a purge (purge/coordinator.ts): every in-rotation edge drops what carries the purged
+ * scopes' keys (edge-keys.ts). An edge that does not confirm in time is taken out of rotation and named in the
+ * report: it may still hold the old bytes, so whatever routes clients must stop sending them there, and it is
+ * re-admitted only after a flush.
  *
  * A response whose bytes were already on their way from a node when the purge was applied (built before
  * it, sent after the node's check) could still land in an edge just after its PURGE; a second PURGE a moment
  * later removes it. It does not hold the purge's completion back, and its failure is only logged.
  */
-export class EdgePhase {
+export class EdgePhase implements EdgesPhase {
   private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(
     private readonly directory: EdgeDirectory,
     private readonly sender: EdgeSender,
-    private readonly keysFor: (scopes: readonly string[]) => string[],
     private readonly onError: (error: unknown) => void = () => {},
   ) {}
 
   propagate(scopes: readonly string[]): Promise<PurgeReport['edges']> {
-    return this.purgeKeys(this.keysFor(scopes));
+    return this.purgeKeys(scopes.flatMap(edgeKeysForPurge));
   }
 
-  /** The same for edge keys named directly (a takedown's content keys, edges/edge-keys.ts). */
+  /** The same for edge keys named directly (a takedown's content keys, edge-keys.ts). */
   async purgeKeys(keys: readonly string[]): Promise<PurgeReport['edges']> {
     const edges = await this.directory.list();
     if (edges.length === 0 || keys.length === 0) return { purged: [], out_of_rotation: [] };

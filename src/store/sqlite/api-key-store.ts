@@ -1,5 +1,5 @@
 import type { Db } from './db.ts';
-import type { ApiKeyRow, ApiKeyStore } from './stores.ts';
+import type { ApiKeyRow, ApiKeyStore } from '../stores.ts';
 
 export class SqliteApiKeyStore implements ApiKeyStore {
   constructor(private readonly db: Db) {}

@@ -1,19 +1,28 @@
 import path from 'node:path';
-import { RateLimiter } from '../auth/rate-limit.ts';
+import type { SecretBox } from '../secret-box.ts';
+import { checkSameKeys, secretBoxFor } from '../secret-keys.ts';
+import { SEALING_KEY_META } from '../source-secrets.ts';
+import type { StoreSettings } from '../open-stores.ts';
+import type { AccountStore, MetaStore, RateLimitStore, SessionRow, SessionStore, Stores } from '../stores.ts';
 import { SqliteApiKeyStore } from './api-key-store.ts';
+import { SqliteAssetStore } from './asset-store.ts';
 import { getMeta, openDatabase, setMeta, type Db } from './db.ts';
 import { forgetDevices, SqliteDeviceStore } from './device-store.ts';
-import type { SecretBox } from './secret-box.ts';
-import { checkSameKeys, openSecrets } from './secret-keys.ts';
-import { SEALING_KEY_META } from './source-secrets.ts';
-import { SqliteSourceStore } from './source-store.ts';
-import type { AccountStore, MetaStore, RateLimitStore, SessionRow, SessionStore, SqliteStores } from './stores.ts';
+import { SqliteEdgeStore } from './edge-store.ts';
+import { GroupCommit } from './group-commit.ts';
+import { SqliteNodeStates } from './node-states.ts';
+import { SqlitePurgeLog } from './purge-log.ts';
+import { SqliteSourceStore, storedKeyIds } from './source-store.ts';
+import { SqliteTakedownStore } from './takedown-store.ts';
+import { RateLimiter } from './token-bucket.ts';
+import { SqliteVideoStore } from './video-store.ts';
 
 /**
  * The stores of one machine: one SQLite file under the data directory. A server and the CLI may use it at
  * once (WAL); a running server sees Sources written by the CLI within a second (SourceStore.watch).
  */
-export function openSqliteStores(dataDir: string, secretKeys: Buffer[] | undefined, lazySecrets = false): SqliteStores {
+export function openSqliteStores(settings: Omit<StoreSettings, 'databaseUrl'>): Stores {
+  const { dataDir, secretKeys } = settings;
   const db = openDatabase(dataDir);
   try {
     const keys = (): SecretBox => openSecrets(db, dataDir, secretKeys);
@@ -23,27 +32,43 @@ export function openSqliteStores(dataDir: string, secretKeys: Buffer[] | undefin
       checkSameKeys(getMeta(db, SEALING_KEY_META), box);
       return box;
     };
-    const secrets = lazySecrets ? checkedKeys : keys();
+    const secrets = settings.secrets === 'when-used' ? checkedKeys : keys();
+    const commits = new GroupCommit(db, settings.onWriteOutcome);
+    const purgeLog = new SqlitePurgeLog(db, commits);
     return {
-      kind: 'sqlite',
       describe: `SQLite at ${path.join(dataDir, 'pictor.db')}`,
-      sqliteDb: db,
       meta: new SqliteMetaStore(db),
       sources: new SqliteSourceStore(db, secrets),
       apiKeys: new SqliteApiKeyStore(db),
       accounts: new SqliteAccountStore(db),
       sessions: new SqliteSessionStore(db),
       devices: new SqliteDeviceStore(db),
+      assets: new SqliteAssetStore(db),
+      edges: new SqliteEdgeStore(db),
+      takedowns: new SqliteTakedownStore(db),
+      videos: new SqliteVideoStore(db),
+      purgeLog,
+      nodes: new SqliteNodeStates(purgeLog),
       rateLimiter: (_name, ratePerSecond, burst) => new MemoryRateLimit(ratePerSecond, burst),
       exclusive: (fn) => exclusive(db, fn),
       close: async () => {
-        if (db.open) db.close();
+        if (!db.open) return;
+        commits.flush();
+        db.close();
       },
     };
   } catch (error) {
     db.close();
     throw error;
   }
+}
+
+/**
+ * The SecretBox of a data directory: from `envKeys` (already validated), else from the key file, which is
+ * created when missing — unless the database already holds secrets, which a new key could not read.
+ */
+function openSecrets(db: Db, dataDir: string, envKeys: Buffer[] | undefined): SecretBox {
+  return secretBoxFor(dataDir, envKeys, () => ({ inUse: [...storedKeyIds(db)], recorded: getMeta(db, SEALING_KEY_META) }));
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Db } from './db.ts';
-import { storeFault } from './store-errors.ts';
+import { storeFault } from '../store-errors.ts';
 
 /** How long a lazy write may wait for a commit to ride along with before it is committed on its own. */
 export const LAZY_COMMIT_MS = 50;
@@ -44,7 +44,8 @@ export class GroupCommit {
     return new Promise((resolve, reject) => this.pending.push({ write, resolve, reject }));
   }
 
-  private flush(): void {
+  /** Commits what is pending now (before the store closes). */
+  flush(): void {
     if (this.immediate) clearImmediate(this.immediate);
     if (this.timer) clearTimeout(this.timer);
     this.immediate = undefined;

@@ -1,12 +1,11 @@
 import type { Statement } from 'better-sqlite3';
 import { getMeta, setMeta, type Db } from './db.ts';
 import { NameRanks } from './name-ranks.ts';
-import type { SecretBox } from './secret-box.ts';
-import { openSource, refuseOtherSealingKey, SEALING_KEY_META, sealingKeyIds, sealSource, staleSecrets } from './source-secrets.ts';
-import type { DomainOwner, SourceChangeListener, SourceListing, SourceStore, SourceWrite } from './stores.ts';
-import { normalizeHost, type SourceRecord } from '../sources/model.ts';
-import { filterCondition } from './source-filters.ts';
-import type { SortKey } from '../sources/source-query.ts';
+import type { SecretBox } from '../secret-box.ts';
+import { openSource, refuseOtherSealingKey, SEALING_KEY_META, sealingKeyIds, sealSource, staleSecrets } from '../source-secrets.ts';
+import type { DomainOwner, SourceChangeListener, SourceListing, SourceStore, SourceWrite } from '../stores.ts';
+import { normalizeHost, type SortKey, type SourceRecord } from '../source-record.ts';
+import { filterCondition } from '../source-filters.ts';
 
 /**
  * How often another process's writes are looked for: SQLite's `data_version`, one read of shared memory, so it
@@ -60,6 +59,10 @@ export class SqliteSourceStore implements SourceStore {
 
   private get secrets(): SecretBox {
     return (this.box ??= typeof this.keys === 'function' ? this.keys() : this.keys);
+  }
+
+  async checkKeys(): Promise<void> {
+    void this.secrets;
   }
 
   async all(): Promise<SourceRecord[]> {

@@ -1,5 +1,5 @@
-import { isVideoPath } from '../video/video-params.ts';
-import type { PurgeRecord } from './model.ts';
+import { isVideoPath } from './video-params.ts';
+import type { PurgeRecord } from '../store/purge-log.ts';
 
 export interface VideoPurgeNotice {
   message: string;

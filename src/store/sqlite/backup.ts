@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { getMeta } from './db.ts';
-import { SEALING_KEY_META } from './source-secrets.ts';
+import { SEALING_KEY_META } from '../source-secrets.ts';
 
 export interface BackupResult {
   /** The backup file, as an absolute path. */

@@ -1,3 +1,4 @@
+import type { NodeState, NodeStates } from '../node-states.ts';
 import { withTransaction, type PgPool } from './database.ts';
 import { ACK_CHANNEL } from './purge-log.ts';
 
@@ -10,21 +11,13 @@ const HEAD = `GREATEST(
   (SELECT coalesce(max(seq), 0) FROM purge_marks),
   (SELECT coalesce(max(value::bigint), 0) FROM meta WHERE key = 'mark_floor'))`;
 
-export interface NodeState {
-  id: string;
-  lastApplied: number;
-  /** The lease ran out by the database's clock. */
-  expired: boolean;
-  fenced: boolean;
-}
-
 /**
  * The cluster's nodes and their leases (see cluster/cluster-node.ts for the rules). Every time here is the
  * database's clock (`now()`), so nodes' clocks never have to agree. A node extends its lease only while it
  * has applied the whole log and is not fenced; the row lock orders a renewal against a fence, so a fenced
  * node cannot extend its lease, and rejoins only once it has caught up (`rejoin`).
  */
-export class PgNodeStore {
+export class PgNodeStates implements NodeStates {
   constructor(private readonly pool: PgPool) {}
 
   /** Registers a node (or finds it again after a restart); it stays fenced if it was. */

@@ -1,3 +1,8 @@
+/**
+ * A Source as it is stored, and the terms its lists are asked for in (store/stores.ts `SourceListing`): the
+ * domain (sources/) reads and writes Sources in these terms.
+ */
+
 /** A Source as imgix's Management API describes it; `folder` is Pictor's own type for a local directory. */
 export type SourceType = 'folder' | 'webfolder' | 'webproxy' | 's3' | 's3_compatible' | 'gcs';
 export type CacheTtlBehavior = 'respect_origin' | 'override_origin' | 'enforce_minimum';
@@ -90,3 +95,34 @@ export function normalizeHost(hostHeader: string): string {
   }
   return host.endsWith('.') ? host.slice(0, -1) : host;
 }
+
+export interface SourceFilter {
+  field: FilterField;
+  value: string;
+}
+
+export interface SortKey {
+  field: SortField;
+  descending: boolean;
+}
+
+/** imgix's filterable fields (`azure_bucket` matches nothing: Pictor has no Azure type), and Pictor's `folder_path`. */
+export const FILTER_FIELDS = [
+  'name',
+  'enabled',
+  'deployment.type',
+  'deployment.custom_domains',
+  'deployment.imgix_subdomains',
+  'deployment.azure_bucket',
+  'deployment.bucket_name',
+  'deployment.gcs_bucket',
+  'deployment.region',
+  'deployment.s3_bucket',
+  'deployment.storage_provider',
+  'deployment.webfolder_base_url',
+  'deployment.folder_path',
+] as const;
+export type FilterField = (typeof FILTER_FIELDS)[number];
+
+export const SORT_FIELDS = ['name', 'date_deployed', 'enabled'] as const;
+export type SortField = (typeof SORT_FIELDS)[number];

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { ensureDataDir, restrictDatabaseFiles } from './data-dir.ts';
+import { ensureDataDir, restrictDatabaseFiles } from '../data-dir.ts';
 
 export type Db = Database.Database;
 
@@ -90,7 +90,7 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX dashboard_devices_account ON dashboard_devices (username, signed_in_at);
    CREATE INDEX dashboard_devices_expiry ON dashboard_devices (expires_at);`,
   // The Purges search: a trigram index of purge URLs, so that "URL contains" never scans the table. Purges
-  // are added to it in the background (PurgeStore.indexForSearch), never on the way to acknowledging one;
+  // are added to it in the background (PurgeLog.indexForSearch), never on the way to acknowledging one;
   // `in_search` says which are in it. Marks by sequence number, for compaction.
   `CREATE VIRTUAL TABLE purges_url USING fts5 (url, content = 'purges', content_rowid = 'rowid', tokenize = 'trigram');
    ALTER TABLE purges ADD COLUMN in_search INTEGER NOT NULL DEFAULT 0;
@@ -216,6 +216,27 @@ export const MIGRATIONS: readonly string[] = [
   `ALTER TABLE takedowns ADD COLUMN origin_object TEXT;
    ALTER TABLE takedowns ADD COLUMN sha256 TEXT;
    ALTER TABLE takedowns ADD COLUMN origin_note TEXT;`,
+  // Purges numbered when they are logged (store/purge-log.ts): each row keeps the freshness scopes it marks
+  // (as purge_log does), and why the origin could not be asked when its verdict is unknown. Purges pending
+  // from a version that numbered them only when applied are numbered now, above every number that version
+  // handed out (`seq_reserved`), with their marks, as its recovery did.
+  `ALTER TABLE purges ADD COLUMN scopes TEXT NOT NULL DEFAULT '[]';
+   ALTER TABLE purges ADD COLUMN origin_error TEXT;
+   UPDATE purges SET scopes = json_array(CASE match
+     WHEN 'source' THEN 'S:' || source_id
+     WHEN 'prefix' THEN 'P:' || source_id || ':' || path
+     ELSE 'A:' || source_id || ':' || path END);
+   CREATE TEMP TABLE unnumbered AS
+     SELECT rowid AS id, row_number() OVER (ORDER BY created_at, rowid) AS n FROM purges WHERE status = 'pending' AND generation IS NULL;
+   UPDATE purges SET generation = (SELECT n FROM unnumbered WHERE unnumbered.id = purges.rowid) + max(
+       coalesce((SELECT max(seq) FROM purge_marks), 0),
+       coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'mark_floor'), 0),
+       coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'seq_reserved'), 0))
+     WHERE rowid IN (SELECT id FROM unnumbered);
+   DROP TABLE unnumbered;
+   INSERT INTO purge_marks (scope, seq) SELECT json_extract(scopes, '$[0]'), generation FROM purges WHERE status = 'pending'
+     ON CONFLICT (scope) DO UPDATE SET seq = max(seq, excluded.seq);
+   CREATE INDEX purges_pending_seq ON purges (generation) WHERE status = 'pending';`,
 ];
 
 /**

@@ -1,5 +1,5 @@
 import type { Db } from './db.ts';
-import type { DeviceRow, DeviceStore } from './stores.ts';
+import type { DeviceRow, DeviceStore } from '../stores.ts';
 
 /** Trusted dashboard browsers, in `dashboard_devices`: the SHA-256 of each device cookie and its account. */
 export class SqliteDeviceStore implements DeviceStore {

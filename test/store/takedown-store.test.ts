@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { PgTakedownStore } from '../../src/store/postgres/takedown-store.ts';
-import { SqliteTakedownStore, type NewTakedown, type TakedownStore } from '../../src/store/takedown-store.ts';
+import type { NewTakedown, TakedownStore } from '../../src/store/takedown-store.ts';
 import { eventually } from '../helpers/pictor.ts';
-import { postgresBackend, sqliteBackend } from '../helpers/store-backends.ts';
+import { storeBackends } from '../helpers/store-backends.ts';
 
 const SOURCE = 'a'.repeat(24);
 
@@ -132,19 +131,12 @@ function takedownStoreContract(open: () => Promise<{ store: TakedownStore; other
   });
 }
 
-describe('TakedownStore on SQLite', () => {
-  const sqlite = sqliteBackend('takedowns');
-  takedownStoreContract(async () => {
-    // Two connections to one file: a server and another process on the same data directory.
-    const { db, another } = sqlite.open();
-    return { store: new SqliteTakedownStore(db), other: new SqliteTakedownStore(another()), tamper: async (sql) => db.prepare(sql).run() };
+for (const backend of storeBackends('takedowns')) {
+  describe(`TakedownStore on ${backend.name}`, () => {
+    takedownStoreContract(async () => {
+      // Two writers on one store: two processes on one data directory, or two nodes on one database.
+      const fresh = await backend.fresh();
+      return { store: (await fresh.open()).takedowns, other: (await fresh.open()).takedowns, tamper: fresh.sql };
+    });
   });
-});
-
-describe('TakedownStore on PostgreSQL', () => {
-  const postgres = postgresBackend('takedowns');
-  takedownStoreContract(async () => {
-    const { pool, url, another } = await postgres.open();
-    return { store: new PgTakedownStore(pool, url), other: new PgTakedownStore(another(), url), tamper: (sql) => pool.query(sql) };
-  });
-});
+}

@@ -1,6 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.ts';
-import { compareSourceNames } from '../sources/model.ts';
+import { compareSourceNames } from '../source-record.ts';
 
 /** Space left between neighbours when ranks are handed out afresh: room for many names to arrive in between. */
 const SPACING = 2 ** 32;

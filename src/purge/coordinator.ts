@@ -1,0 +1,206 @@
+import type { SourceRegistry } from '../sources/registry.ts';
+import type { LoggedPurge, PurgeListQuery, PurgeRecord, PurgeReport } from '../store/purge-log.ts';
+import type { PurgeLedger } from './ledger.ts';
+import { Pauses } from './pauses.ts';
+import { assetPurgeRecord, purgeRecord, scopeOf, sourcePurgeRecord } from './purge-request.ts';
+import type { AcceptedPurge, PurgeRequest, Purges } from './purges.ts';
+import type { Verdict, VerdictStep } from './verdict.ts';
+
+/** How often every node looks for purges whose coordinator did not complete them. */
+const SWEEP_MS = 1000;
+/** Purges claimed per read of the log while sweeping. */
+const SWEEP_BATCH = 100;
+/** First wait before a purge's next try after a failed step (the store, the nodes); it doubles up to RETRY_MAX_MS. */
+const RETRY_MS = 500;
+const RETRY_MAX_MS = 8000;
+
+/** The nodes step: every node applying the log has applied the purge, or been fenced (cluster/node-progress.ts). */
+export interface NodesPhase {
+  /** Resolves once every node has applied `seq` or been fenced, naming which did which. */
+  applied(seq: number): Promise<PurgeReport['nodes']>;
+}
+
+/** The edges step: every in-rotation edge has dropped the purged scopes, or was taken out (edges/edge-phase.ts). */
+export interface EdgesPhase {
+  propagate(scopes: readonly string[]): Promise<PurgeReport['edges']>;
+}
+
+export interface CoordinatorPhases {
+  /** Cached entries of an asset now (an exact purge's `matched`; cache/purged-space.ts). */
+  matched: (sourceId: string, path: string) => number;
+  verdict: VerdictStep;
+  nodes: NodesPhase;
+  edges: EdgesPhase;
+}
+
+export interface CoordinatorOptions {
+  /** This node's name, known once it has joined. */
+  nodeId: () => string;
+  /** How long a coordinator's claim on a purge lasts: past it, any node drives the purge. */
+  claimMs: number;
+  /** How long a stop lets the purges being driven finish (a node may hold one back until its lease ends). */
+  stopGraceMs: number;
+  onCompleted?: (record: PurgeRecord) => void;
+  onError?: (error: unknown, record: PurgeRecord) => void;
+}
+
+/**
+ * Purges, from request to `completed`, the same on one node and in a cluster:
+ *
+ * 1. **accept**: the URL resolved to a Source and a canonical path; a repeat of a purge not yet in effect
+ *    joins it (the same id);
+ * 2. **log**: appended to the purge log and applied on this node (PurgeLedger) — durable and in effect
+ *    before the API answers 200;
+ * 3. **nodes**: every node applying the log has applied it, or was fenced once its lease ran out;
+ * 4. **edges**: every in-rotation edge has purged it — after the nodes, so an edge refetching at once
+ *    cannot get the old bytes from a node;
+ * 5. **completed**, with the origin's verdict, asked meanwhile (verdict.ts; informational).
+ *
+ * Each step after the log is idempotent: a purge whose coordinator stopped or died is driven again, from
+ * the nodes step, by whichever node claims it (`sweep`), this one after a restart included.
+ */
+export class PurgeCoordinator implements Purges {
+  /** Purges of the same thing being logged now, which a repeat joins. */
+  private readonly logging = new Map<string, Promise<LoggedPurge>>();
+  private readonly driving = new Set<string>();
+  private readonly pauses = new Pauses();
+  private idleWaiters: (() => void)[] = [];
+  private sweeper: NodeJS.Timeout | undefined;
+  /** Stopping: no more waits between tries. Stopped: nothing more is written. */
+  private stopping = false;
+  private stopped = false;
+
+  constructor(
+    private readonly ledger: PurgeLedger,
+    private readonly sources: SourceRegistry,
+    private readonly phases: CoordinatorPhases,
+    private readonly options: CoordinatorOptions,
+  ) {}
+
+  purge(request: PurgeRequest): Promise<AcceptedPurge> {
+    return this.accept(purgeRecord(this.sources, request));
+  }
+
+  purgeAsset(sourceId: string, path: string, requestedBy: string | undefined): Promise<AcceptedPurge> {
+    return this.accept(assetPurgeRecord(this.sources, sourceId, path, requestedBy));
+  }
+
+  purgeSource(sourceId: string, requestedBy: string | undefined): Promise<AcceptedPurge> {
+    return this.accept(sourcePurgeRecord(this.sources, sourceId, requestedBy));
+  }
+
+  get(id: string): Promise<PurgeRecord | undefined> {
+    return this.ledger.get(id);
+  }
+
+  list(query: PurgeListQuery): Promise<{ records: PurgeRecord[]; total: number }> {
+    return this.ledger.list(query);
+  }
+
+  /** Purges this node accepted or claimed, not completed yet. */
+  get depth(): number {
+    return this.driving.size;
+  }
+
+  /**
+   * Drives every pending purge no coordinator holds (after a stop or a crash: they are in effect already,
+   * from the log's marks), then looks for more every SWEEP_MS. Resolves with how many it found at once.
+   */
+  async start(): Promise<number> {
+    const found = await this.sweep();
+    this.sweeper = setInterval(() => void this.sweep(), SWEEP_MS);
+    this.sweeper.unref();
+    return found;
+  }
+
+  /**
+   * Stops sweeping and gives the purges being driven `stopGraceMs` to complete (a purge waiting for a node
+   * waits until its lease could run out); what is not completed by then stays pending in the log, and is
+   * completed after the next start, or by another node.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.sweeper);
+    this.phases.verdict.stop();
+    this.pauses.wakeAll();
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.stopGraceMs)));
+    await Promise.race([this.idle(), grace]);
+    clearTimeout(timer);
+    this.stopped = true;
+  }
+
+  private async accept(record: PurgeRecord): Promise<AcceptedPurge> {
+    const key = dedupeKey(record);
+    const joined = this.logging.get(key);
+    if (joined) return { record: await joined, coalesced: true };
+    if (record.match === 'exact') record.matched = this.phases.matched(record.sourceId, record.path);
+    const logging = this.ledger.append(record, [scopeOf(record)], { coordinator: this.options.nodeId(), claimMs: this.options.claimMs });
+    this.logging.set(key, logging);
+    try {
+      const logged = await logging;
+      this.drive(logged);
+      return { record: logged, coalesced: false };
+    } finally {
+      this.logging.delete(key);
+    }
+  }
+
+  /**
+   * Drives a logged purge to completion in the background (as accepting and sweeping do); never rejects: a
+   * failed step is tried again until it completes or the coordinator stops.
+   */
+  drive(purge: LoggedPurge): void {
+    if (this.driving.has(purge.id) || this.stopping) return;
+    this.driving.add(purge.id);
+    void this.run(purge).finally(() => {
+      this.driving.delete(purge.id);
+      if (this.driving.size === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+    });
+  }
+
+  private async run(purge: LoggedPurge): Promise<void> {
+    const verdict = this.phases.verdict.verdict(purge);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const report = { nodes: await this.phases.nodes.applied(purge.seq), edges: await this.phases.edges.propagate(purge.scopes) };
+        const completed = completedRecord(purge, await verdict, report);
+        if (this.stopped) return;
+        await this.ledger.complete(completed);
+        this.options.onCompleted?.(completed);
+        return;
+      } catch (error) {
+        this.options.onError?.(error, purge);
+        if (this.stopping) return; // pending in the log: completed after a restart, or by another node
+        await this.pauses.wait(Math.min(RETRY_MAX_MS, RETRY_MS * 2 ** attempt));
+      }
+    }
+  }
+
+  /** Claims and drives every purge whose coordinator has not completed it within its claim; how many. */
+  private async sweep(): Promise<number> {
+    let found = 0;
+    try {
+      for (let claimed = SWEEP_BATCH; claimed === SWEEP_BATCH && !this.stopping; found += claimed) {
+        const stale = await this.ledger.claimStale({ coordinator: this.options.nodeId(), claimMs: this.options.claimMs }, SWEEP_BATCH);
+        for (const purge of stale) this.drive(purge);
+        claimed = stale.length;
+      }
+    } catch {
+      // the store cannot be read: the next sweep tries again
+    }
+    return found;
+  }
+
+  private idle(): Promise<void> {
+    return new Promise((resolve) => (this.driving.size === 0 ? resolve() : this.idleWaiters.push(resolve)));
+  }
+}
+
+function completedRecord(purge: LoggedPurge, verdict: Verdict, report: PurgeReport): LoggedPurge {
+  return { ...purge, status: 'completed', origin: verdict.origin, originError: verdict.originError, report, completedAt: Date.now() };
+}
+
+function dedupeKey(record: PurgeRecord): string {
+  return [record.match, record.sourceId, record.path, record.subImage ? 1 : 0, record.parentSourceId ?? ''].join('\n');
+}

@@ -1,0 +1,57 @@
+import { assetListSql, toAssetRecord, type AssetEdit, type AssetFacts, type AssetListing, type AssetRecord, type AssetRow, type AssetStore, type VideoStatus } from '../asset-store.ts';
+import { writeReturning, type Db } from './db.ts';
+
+export class SqliteAssetStore implements AssetStore {
+  constructor(private readonly db: Db) {}
+
+  async get(sourceId: string, originPath: string): Promise<AssetRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM assets WHERE source_id = ? AND origin_path = ?').get(sourceId, originPath) as AssetRow | undefined;
+    return row && toAssetRecord(row);
+  }
+
+  async index(sourceId: string, originPath: string, facts: AssetFacts, at: number): Promise<AssetRecord> {
+    const upsert = this.db.prepare(
+      `INSERT INTO assets (source_id, origin_path, media_kind, media_width, media_height, file_size, content_type, content_hash, date_created, date_modified)
+         VALUES (@sourceId, @originPath, @mediaKind, @mediaWidth, @mediaHeight, @fileSize, @contentType, @contentHash, @at, @at)
+         ON CONFLICT (source_id, origin_path) DO UPDATE SET
+           media_kind = excluded.media_kind, media_width = excluded.media_width, media_height = excluded.media_height,
+           file_size = excluded.file_size, content_type = excluded.content_type, content_hash = excluded.content_hash,
+           date_modified = CASE WHEN assets.content_hash = excluded.content_hash AND assets.content_type = excluded.content_type
+                                THEN assets.date_modified ELSE excluded.date_modified END
+         RETURNING *`,
+    );
+    return toAssetRecord(writeReturning<AssetRow>(upsert, { sourceId, originPath, ...facts, at })!);
+  }
+
+  async edit(sourceId: string, originPath: string, edit: AssetEdit, at: number): Promise<AssetRecord | undefined> {
+    const sets: string[] = ['date_modified = @at'];
+    const values: Record<string, unknown> = { sourceId, originPath, at };
+    const set = (column: string, value: unknown): void => {
+      sets.push(`${column} = @${column}`);
+      values[column] = value;
+    };
+    if (edit.name !== undefined) set('name', edit.name);
+    if (edit.description !== undefined) set('description', edit.description);
+    if (edit.tags !== undefined) set('tags', JSON.stringify(edit.tags));
+    if (edit.categories !== undefined) set('categories', JSON.stringify(edit.categories));
+    if (edit.customFields !== undefined) set('custom_fields', JSON.stringify(edit.customFields));
+    const update = this.db.prepare(`UPDATE assets SET ${sets.join(', ')} WHERE source_id = @sourceId AND origin_path = @originPath RETURNING *`);
+    const row = writeReturning<AssetRow>(update, values);
+    return row && toAssetRecord(row);
+  }
+
+  async setVideoStatus(sourceId: string, originPath: string, status: VideoStatus | null): Promise<boolean> {
+    return this.db.prepare('UPDATE assets SET video_status = ? WHERE source_id = ? AND origin_path = ?').run(status, sourceId, originPath).changes === 1;
+  }
+
+  async remove(sourceId: string, originPath: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM assets WHERE source_id = ? AND origin_path = ?').run(sourceId, originPath).changes === 1;
+  }
+
+  async list(listing: AssetListing): Promise<AssetRecord[]> {
+    const params: unknown[] = [];
+    const { where, order } = assetListSql(listing, (value) => (params.push(value), '?'));
+    params.push(listing.limit);
+    return (this.db.prepare(`SELECT * FROM assets WHERE ${where} ORDER BY ${order} LIMIT ?`).all(...params) as AssetRow[]).map(toAssetRecord);
+  }
+}

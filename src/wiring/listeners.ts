@@ -1,0 +1,107 @@
+import type { AddressInfo } from 'node:net';
+import { ApiKeys } from '../auth/api-keys.ts';
+import { defaultNodeId } from '../config/options.ts';
+import { AdminAccounts } from '../dashboard/accounts.ts';
+import { TrustedDevices } from '../dashboard/devices.ts';
+import { Sessions } from '../dashboard/session.ts';
+import { SignInLimiter } from '../dashboard/sign-in-limiter.ts';
+import type { DeliveryService } from '../delivery/delivery-service.ts';
+import { createAdminServer, type AdminServices } from '../http/admin-server.ts';
+import { createRenderServer } from '../http/render-server.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Bootstrapped } from '../bootstrap.ts';
+import type { Stores } from '../store/stores.ts';
+import type { NodeContext } from './node.ts';
+import type { NodePurges } from './purges.ts';
+import type { Services } from './services.ts';
+
+/** Asset refreshes per API key: imgix's 10 a minute. */
+const ASSET_REFRESHES_PER_MINUTE = 10;
+
+/** Why this node must not serve now (503 on renders and `/healthz`), or undefined when it may. */
+export type Unavailable = () => string | undefined;
+
+/** Opens the render listener; its port names the node (`--node-id`, else `<hostname>:<render port>`). */
+export async function listenRender(node: NodeContext, delivery: DeliveryService, unavailable: Unavailable): Promise<{ url: string; nodeId: string }> {
+  const { options, logger, metrics, health } = node;
+  const render = createRenderServer(delivery, metrics, logger, health, unavailable);
+  node.onStop('listeners', () => render.close());
+  const address = await render.listen(options.host, options.port);
+  logListening(logger, 'render', address);
+  return { url: displayUrl(address), nodeId: options.nodeId ?? defaultNodeId(address.port) };
+}
+
+export interface AdminParts {
+  stores: Stores;
+  setup: Bootstrapped;
+  services: Services;
+  purging: NodePurges;
+  renderUrl: string;
+  unavailable: Unavailable;
+}
+
+/** Opens the admin listener: the APIs, `/metrics`, `/healthz` and the dashboard. */
+export async function listenAdmin(node: NodeContext, parts: AdminParts): Promise<string> {
+  const { options, logger } = node;
+  const admin = createAdminServer(adminServices(node, parts));
+  node.onStop('listeners', () => admin.close());
+  // Fastify would log one line per network interface of a wildcard address: this listener logs one, as the render one does.
+  const level = admin.log.level;
+  admin.log.level = 'warn';
+  try {
+    await admin.listen({ host: options.adminHost, port: options.adminPort });
+  } finally {
+    admin.log.level = level;
+  }
+  const address = admin.server.address() as AddressInfo;
+  logListening(logger, 'admin', address);
+  return displayUrl(address);
+}
+
+function adminServices(node: NodeContext, parts: AdminParts): AdminServices {
+  const { options, hooks, metrics, health, logger } = node;
+  const { stores, services, purging } = parts;
+  const keys = new ApiKeys(stores.apiKeys);
+  const dashboard = {
+    keys,
+    purges: purging.purges,
+    takedowns: services.takedowns,
+    sources: services.sources,
+    assets: services.assets,
+    accounts: new AdminAccounts(stores.accounts),
+    sessions: new Sessions(stores.sessions),
+    defaultSourceId: parts.setup.defaultSourceId,
+    baseDomain: options.baseDomain,
+    publicUrl: options.publicUrl,
+    renderUrl: () => parts.renderUrl,
+    devices: new TrustedDevices(stores.devices),
+    signInLimiter: hooks.signInLimiter ?? new SignInLimiter(),
+  };
+  const refreshLimiter = stores.rateLimiter('asset-refresh', ASSET_REFRESHES_PER_MINUTE / 60, ASSET_REFRESHES_PER_MINUTE);
+  return {
+    keys,
+    purges: purging.purges,
+    purgeLimiter: stores.rateLimiter('purge', options.purgeRateLimit),
+    sources: services.sources,
+    edges: purging.edges,
+    takedowns: services.takedowns,
+    assets: { service: services.assets, refreshLimiter, maxInputBytes: options.maxInputBytes },
+    metrics,
+    health,
+    logger,
+    dashboard,
+    unavailable: parts.unavailable,
+  };
+}
+
+/** One line per listener: the address it is bound to, and the URL to reach it by. */
+function logListening(logger: Logger, listener: 'render' | 'admin', address: AddressInfo): void {
+  const bound = address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
+  logger.info({ listener, address: bound }, `${listener} listener listening at ${displayUrl(address)} (bound to ${bound})`);
+}
+
+/** A URL a person can open: a wildcard bind address is shown as localhost. */
+function displayUrl(address: AddressInfo): string {
+  const host = address.address === '0.0.0.0' || address.address === '::' ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}

@@ -1,0 +1,115 @@
+import type { Caches } from './caches.ts';
+import type { NodeContext } from './node.ts';
+import type { Membership } from '../cluster/membership.ts';
+import { EdgePhase } from '../edges/edge-phase.ts';
+import { EdgePurger } from '../edges/edge-purger.ts';
+import { EdgeService } from '../edges/edge-service.ts';
+import { PurgeCoordinator } from '../purge/coordinator.ts';
+import type { PurgeLedger } from '../purge/ledger.ts';
+import { PurgeRetention } from '../purge/retention.ts';
+import { PurgeSearchIndex } from '../purge/search-index.ts';
+import { VerdictStep } from '../purge/verdict.ts';
+import type { SourceRegistry } from '../sources/registry.ts';
+import type { PurgeRecord } from '../store/purge-log.ts';
+import { storeFault } from '../store/store-errors.ts';
+import type { Stores } from '../store/stores.ts';
+
+/** How often the purge history is compacted (see purge/retention.ts). */
+const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
+/** How often new purges are added to the Purges search index (see purge/search-index.ts). */
+const SEARCH_INDEX_INTERVAL_MS = 1000;
+/** Waits between the tries of an origin verdict that fails (purge/verdict.ts). */
+const VERDICT_RETRY_DELAYS_MS = [200, 1000, 3000];
+
+export interface PurgeParts {
+  stores: Stores;
+  sources: SourceRegistry;
+  ledger: PurgeLedger;
+  caches: Caches;
+  membership: Membership;
+  /** This node's name, once its render listener is open. */
+  nodeId: string;
+}
+
+export interface NodePurges {
+  purges: PurgeCoordinator;
+  edges: EdgeService;
+  edgePhase: EdgePhase;
+  retention: PurgeRetention;
+  /** Purges acknowledged before a stop or a crash and completed now. */
+  recovered: number;
+}
+
+/**
+ * The purge pipeline of this node (purge/coordinator.ts): log, nodes, edges, completed. This node joins the
+ * nodes applying the log first, then completes every purge left pending, then accepts purges.
+ */
+export async function startPurges(node: NodeContext, parts: PurgeParts): Promise<NodePurges> {
+  const { ledger, caches, membership } = parts;
+  const { edges, edgePhase } = startEdges(node, parts.stores);
+  // Stale entries are never served: freeing their space waits until the purge is complete, here or elsewhere.
+  ledger.onCompleted((purge) => caches.purgedSpace.free(purge));
+  ledger.onFollowed((entries) => caches.purgedSpace.followed(entries));
+  const purges = coordinator(node, parts, edgePhase);
+  node.onStop('purges', () => purges.stop());
+  node.onStop('purges', () => membership.stop());
+  node.onStop('purges', () => ledger.stop());
+  await membership.join(parts.nodeId);
+  const recovered = await purges.start();
+  if (recovered > 0) node.logger.info({ purges: recovered }, 'recovered acknowledged purges; their assets are already invalidated');
+  node.metrics.probes.purgeQueueDepth = () => purges.depth;
+  return { purges, edges, edgePhase, retention: startPurgeUpkeep(node, ledger), recovered };
+}
+
+/** The edges registry, and the last step of every purge (edges/edge-phase.ts). */
+function startEdges(node: NodeContext, stores: Stores): { edges: EdgeService; edgePhase: EdgePhase } {
+  const purger = new EdgePurger();
+  const edges = new EdgeService(stores.edges, purger);
+  const edgePhase = new EdgePhase(edges, purger, (error) => node.logger.debug({ err: error }, 'the second purge of the edges failed'));
+  node.onStop('parts', () => edgePhase.stop());
+  node.onStop('parts', () => purger.close());
+  return { edges, edgePhase };
+}
+
+function coordinator(node: NodeContext, parts: PurgeParts, edgePhase: EdgePhase): PurgeCoordinator {
+  const { options, logger, metrics } = node;
+  const { sources, caches } = parts;
+  const verdict = new VerdictStep(async (record) => {
+    const source = sources.get(record.sourceId);
+    return source && caches.originCache.verdictAsker(source.record, source.origin, record.path);
+  }, VERDICT_RETRY_DELAYS_MS);
+  const phases = { matched: (sourceId: string, path: string) => caches.purgedSpace.matched(sourceId, path), verdict, nodes: parts.membership.nodes, edges: edgePhase };
+  const lease = options.nodeLeaseSeconds * 1000;
+  return new PurgeCoordinator(parts.ledger, sources, phases, {
+    nodeId: () => parts.nodeId,
+    // Longer than the longest a live coordinator takes (a lease, then the edges' tries): past it, another
+    // node drives the purge.
+    claimMs: lease + 3000,
+    stopGraceMs: lease + 1500,
+    onCompleted: (record) => metrics.purgeCompletionSeconds.observe({ status: record.status }, ((record.completedAt ?? Date.now()) - record.createdAt) / 1000),
+    // A store that cannot write is reported once, as the `store` health condition; other failures each time.
+    onError: (error: unknown, record: PurgeRecord) => logger[storeFault(error) ? 'debug' : 'warn']({ err: error, purge: record.id }, 'purge could not be applied'),
+  });
+}
+
+/** Keeps the purge history bounded (purge/retention.ts) and its search index caught up, in the background. */
+function startPurgeUpkeep(node: NodeContext, ledger: PurgeLedger): PurgeRetention {
+  const { logger, options } = node;
+  const retention = new PurgeRetention(ledger, {
+    retentionMs: options.purgeRetentionSeconds * 1000,
+    intervalMs: RETENTION_INTERVAL_MS,
+    onCompacted: (result) => {
+      if (result.purgesDeleted + result.marksDeleted > 0) logger.info(result, 'purge history compacted');
+    },
+    onError: (error) => logger.warn({ err: error }, 'purge history could not be compacted; trying again later'),
+  });
+  const searchIndex = new PurgeSearchIndex(ledger, {
+    intervalMs: SEARCH_INDEX_INTERVAL_MS,
+    onError: (error) => logger.debug({ err: error }, 'the Purges search index could not be updated; trying again later'),
+  });
+  retention.start();
+  searchIndex.start();
+  node.onStop('background', () => retention.stop());
+  node.onStop('background', () => searchIndex.stop());
+  return retention;
+}

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { bootstrap } from '../../src/bootstrap.ts';
+import { assetRef } from '../../src/cache/freshness.ts';
+import { nodeMembership, type Membership } from '../../src/cluster/membership.ts';
+import { PurgeCoordinator } from '../../src/purge/coordinator.ts';
+import { PurgeLedger } from '../../src/purge/ledger.ts';
+import { VerdictStep } from '../../src/purge/verdict.ts';
+import { SourceRegistry } from '../../src/sources/registry.ts';
+import { openStores } from '../../src/store/open-stores.ts';
+import type { Stores } from '../../src/store/stores.ts';
+import { eventually } from '../helpers/pictor.ts';
+
+/**
+ * The purge pipeline of one node on a real SQLite store: accept → log → nodes → edges → completed. The
+ * origin and the edges are not part of it here: the verdict asks nothing, and there are no edges.
+ */
+describe('PurgeCoordinator on one node', () => {
+  let dir: string;
+  let stores: Stores;
+  let sources: SourceRegistry;
+  let ledger: PurgeLedger;
+  let membership: Membership;
+  let purges: PurgeCoordinator;
+  let sourceId: string;
+
+  before(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-coordinator-'));
+    stores = await openStores({ dataDir: dir });
+    const registry = { assetsDir: dir, folderRoots: [dir], publicUrl: undefined, maxInputBytes: 1e6, outboundAllow: [], originTimeoutSeconds: 5 };
+    sourceId = (await bootstrap(stores, registry)).defaultSourceId;
+    sources = await SourceRegistry.open(stores.sources, registry, sourceId);
+    ledger = await PurgeLedger.open(stores.purgeLog);
+    membership = nodeMembership(stores.nodes, ledger, { leaseSeconds: 10, serveWhenIsolated: false });
+    const phases = {
+      matched: () => 0,
+      verdict: new VerdictStep(async () => undefined, []),
+      nodes: membership.nodes,
+      edges: { propagate: async () => ({ purged: [], out_of_rotation: [] }) },
+    };
+    purges = new PurgeCoordinator(ledger, sources, phases, { nodeId: () => 'solo', claimMs: 13_000, stopGraceMs: 11_500 });
+    await membership.join('solo');
+    await purges.start();
+  });
+  after(async () => {
+    await purges.stop();
+    await membership.stop();
+    await ledger.stop();
+    await sources.close();
+    await stores.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('a repeat accepted while the first purge is being logged joins it; once logged, a repeat is a purge of its own', async () => {
+    const [first, repeat] = await Promise.all([purges.purgeAsset(sourceId, '/a.jpg', 'test'), purges.purgeAsset(sourceId, '/a.jpg', 'test')]);
+    assert.deepEqual([first.coalesced, repeat.coalesced, repeat.record.id], [false, true, first.record.id]);
+    const later = await purges.purgeAsset(sourceId, '/a.jpg', 'test');
+    assert.equal(later.coalesced, false);
+    assert.notEqual(later.record.id, first.record.id);
+  });
+
+  it('a purge is in effect when acknowledged, and completes with the node named in its report', async () => {
+    const builtAt = ledger.current();
+    const { record } = await purges.purgeAsset(sourceId, '/b.jpg', 'test');
+    assert.equal(ledger.view.isFresh([assetRef(sourceId, '/b.jpg')], builtAt), false, 'stale before the API answers');
+    await eventually(async () => (await purges.get(record.id))?.status === 'completed');
+    assert.deepEqual((await purges.get(record.id))?.report, { nodes: { applied: ['solo'], fenced: [] }, edges: { purged: [], out_of_rotation: [] } });
+    await eventually(() => purges.depth === 0);
+  });
+});
