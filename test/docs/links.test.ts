@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { anchors, blocks, NOT_COMMANDS, pages, relativeLinks, REPO } from './markdown.ts';
+import { anchors, blocks, NOT_COMMANDS, pages, read, relativeLinks, REPO } from './markdown.ts';
 
 describe('the links of the README and docs/', () => {
   it('every relative link names a file that exists, and a #fragment one of its headings', () => {
@@ -30,6 +30,17 @@ describe('the links of the README and docs/', () => {
     assert.ok(anchors('docs/purge-api.md').has('post-apiv1purge'));
     assert.ok(anchors('docs/edges-and-cluster.md').has('edges-varnish'));
     assert.ok(anchors('docs/rendering.md').has('tone-texture-and-trim'));
+  });
+});
+
+describe('the files of the repository that the pages name', () => {
+  it('exist: every src/, test/, scripts/ and bench/ file named in code', () => {
+    const named = pages().flatMap((page) =>
+      [...read(page).matchAll(/`((?:src|test|scripts|bench)\/[\w./-]+\.(?:ts|mjs|js))`/g)].map(([, file]) => ({ page, file: file! })),
+    );
+    assert.ok(named.length > 20);
+    const missing = named.filter(({ file }) => !fs.existsSync(path.join(REPO, file))).map(({ page, file }) => `${page}: ${file}`);
+    assert.deepEqual(missing, []);
   });
 });
 
