@@ -77,7 +77,10 @@ describe('the Cloudflare driver against a Cloudflare stand-in', () => {
 
   it("fails for good with Cloudflare's message on a wrong token or an unknown zone", async () => {
     const { driver: wrongToken } = await setUp({}, { apiToken: 'not-the-token' });
-    assert.deepEqual(await wrongToken.purge(order('purge-5:edge-1', ['a-1'])), { state: 'failed', error: 'Cloudflare answered 403: Authentication error (10000)' });
+    assert.deepEqual(await wrongToken.purge(order('purge-5:edge-1', ['a-1'])), {
+      state: 'failed',
+      error: 'Cloudflare answered 403: Authentication error (10000)',
+    });
     const { driver: wrongZone } = await setUp({}, { zoneId: 'ffffffffffffffffffffffffffffffff' });
     const outcome = await wrongZone.purge(order('purge-5:edge-2', ['a-1']));
     assert.equal(outcome.state, 'failed');

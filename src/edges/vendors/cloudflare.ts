@@ -1,5 +1,6 @@
 import type { EdgeDriver, EdgeOrder, EdgeOutcome } from '../edge-driver.ts';
-import { answerOutcome, batchesOf, BatchedPurge, unansweredOutcome, VendorClient, type VendorAnswer, type VendorDriverOptions } from './vendor-http.ts';
+import { answerOutcome, batchesOf, BatchedPurge, unansweredOutcome, VendorClient } from './vendor-http.ts';
+import type { VendorAnswer, VendorDriverOptions } from './vendor-http.ts';
 import { attributesOf, optionalEndpoint, requiredId, requiredSecret } from './vendor-settings.ts';
 
 export interface CloudflareSettings {
@@ -82,7 +83,7 @@ export class CloudflareDriver implements EdgeDriver {
 function cloudflareMessage(json: unknown): string | undefined {
   const errors = (json as { errors?: unknown } | undefined)?.errors;
   if (!Array.isArray(errors)) return undefined;
-  return errors
-    .map((entry: { message?: unknown; code?: unknown }) => `${String(entry?.message ?? 'error')}${entry?.code === undefined ? '' : ` (${String(entry.code)})`}`)
-    .join('; ');
+  const line = (entry: { message?: unknown; code?: unknown } | undefined): string =>
+    `${String(entry?.message ?? 'error')}${entry?.code === undefined ? '' : ` (${String(entry.code)})`}`;
+  return errors.map(line).join('; ');
 }

@@ -22,13 +22,19 @@ export interface CloudFrontSettings {
 export const CLOUDFRONT_MAX_WILDCARD_PATHS = 15;
 
 /** Codes CloudFront answers for a state that passes: too much in progress, or its API rate. */
-const TRANSIENT_CODES = new Set(['TooManyInvalidationsInProgress', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'ServiceUnavailable']);
+const TRANSIENT_CODES = new Set([
+  'TooManyInvalidationsInProgress',
+  'Throttling',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'ServiceUnavailable',
+]);
 
 /** `attributes` of a `cloudfront` edge → its settings; a 400 pointing at the field that is missing or wrong. */
 export function parseCloudFrontSettings(input: unknown): CloudFrontSettings {
   const attributes = attributesOf(input);
   return {
-    distributionId: requiredId(attributes, 'distribution_id', /^[A-Z0-9]{1,64}$/, "the distribution's ID (capital letters and digits, such as E2QWRUHAPOMQZL)"),
+    distributionId: requiredId(attributes, 'distribution_id', /^[A-Z0-9]{1,64}$/, "the distribution's ID (such as E2QWRUHAPOMQZL)"),
     accessKeyId: requiredId(attributes, 'access_key_id', /^[A-Z0-9]{16,128}$/, 'an AWS access key ID (capital letters and digits, such as AKIA…)'),
     secretAccessKey: requiredSecret(attributes, 'secret_access_key', 'the secret access key of that access key ID'),
     endpoint: optionalEndpoint(attributes),
@@ -87,7 +93,8 @@ export class CloudFrontDriver implements EdgeDriver {
 
   async poll(vendorId: string): Promise<EdgeOutcome> {
     try {
-      const answer = await this.client.send(new GetInvalidationCommand({ DistributionId: this.settings.distributionId, Id: vendorId }), this.signal());
+      const command = new GetInvalidationCommand({ DistributionId: this.settings.distributionId, Id: vendorId });
+      const answer = await this.client.send(command, this.signal());
       return invalidationOutcome(answer.Invalidation);
     } catch (error) {
       return sdkOutcome(error);

@@ -1,5 +1,6 @@
 import type { EdgeDriver, EdgeOrder, EdgeOutcome } from '../edge-driver.ts';
-import { answerOutcome, batchesOf, BatchedPurge, unansweredOutcome, VendorClient, type VendorAnswer, type VendorDriverOptions } from './vendor-http.ts';
+import { answerOutcome, batchesOf, BatchedPurge, unansweredOutcome, VendorClient } from './vendor-http.ts';
+import type { VendorAnswer, VendorDriverOptions } from './vendor-http.ts';
 import { attributesOf, optionalBoolean, optionalEndpoint, requiredId, requiredSecret } from './vendor-settings.ts';
 
 export interface FastlySettings {

@@ -45,7 +45,8 @@ export class VendorClient {
 
   constructor(options: VendorDriverOptions) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_VENDOR_TIMEOUT_MS;
-    this.guard = new OutboundGuard(options.outboundAllow, { connectTimeoutMs: this.timeoutMs, ...(options.resolve ? { resolve: options.resolve } : {}) });
+    const resolve = options.resolve ? { resolve: options.resolve } : {};
+    this.guard = new OutboundGuard(options.outboundAllow, { connectTimeoutMs: this.timeoutMs, ...resolve });
   }
 
   /** POSTs `body` as JSON. Throws on a refused destination, a network failure or the timeout. */
@@ -71,7 +72,9 @@ export class VendorClient {
   }
 }
 
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(): unknown; on(event: 'error', listener: () => void): unknown }): Promise<string | undefined> {
+type AnswerBody = AsyncIterable<Buffer> & { destroy(): unknown; on(event: 'error', listener: () => void): unknown };
+
+async function readCapped(body: AnswerBody): Promise<string | undefined> {
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of body) {

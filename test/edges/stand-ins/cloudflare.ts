@@ -57,7 +57,9 @@ export async function startCloudflareStandIn(options: CloudflareStandInOptions):
     if (authorization === undefined) {
       return sendJson(response, 400, envelope(false, [{ code: 9106, message: 'Missing X-Auth-Key, X-Auth-Email or Authorization headers' }]));
     }
-    if (authorization !== `Bearer ${options.apiToken}`) return sendJson(response, 403, envelope(false, [{ code: 10000, message: 'Authentication error' }]));
+    if (authorization !== `Bearer ${options.apiToken}`) {
+      return sendJson(response, 403, envelope(false, [{ code: 10000, message: 'Authentication error' }]));
+    }
     if (route[1] !== options.zoneId) {
       const message = `Could not route to /zones/${route[1]}/purge_cache, perhaps your object identifier is invalid?`;
       return sendJson(response, 404, envelope(false, [{ code: 7003, message }, { code: 7000, message: 'No route for that URI' }]));

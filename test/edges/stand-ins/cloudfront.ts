@@ -78,7 +78,8 @@ export async function startCloudFrontStandIn(options: CloudFrontStandInOptions):
     if (same !== undefined) {
       if (same.paths.join('\n') === batch.paths.join('\n')) return [201, invalidationXml(same), {}];
       if (options.referenceConflict === 'InvalidationBatchAlreadyExists') {
-        throw new ApiError(409, 'InvalidationBatchAlreadyExists', 'The CallerReference you attempted to create the invalidation batch with is already in use.');
+        const message = 'The CallerReference you attempted to create the invalidation batch with is already in use.';
+        throw new ApiError(409, 'InvalidationBatchAlreadyExists', message);
       }
       const message = 'Your request contains a caller reference that was used for a previous invalidation batch for the same distribution.';
       throw new ApiError(400, 'InvalidArgument', message);
@@ -164,10 +165,14 @@ function parseBatch(xml: string): { reference: string; paths: string[] } {
   }
   if (reference.trim() === '') throw new ApiError(400, 'InvalidArgument', 'CallerReference must not be empty.');
   const paths = [...xml.matchAll(/<Path>([\s\S]*?)<\/Path>/g)].map((match) => unescapeXml(match[1]!));
-  if (Number(quantity) !== paths.length) throw new ApiError(400, 'InconsistentQuantities', "The value of Quantity and the size of Items don't match.");
+  if (Number(quantity) !== paths.length) {
+    throw new ApiError(400, 'InconsistentQuantities', "The value of Quantity and the size of Items don't match.");
+  }
   if (paths.length === 0) throw new ApiError(400, 'InvalidArgument', 'Your request must contain at least one path.');
   for (const path of paths) {
-    if (!path.startsWith('/') || path.slice(0, -1).includes('*')) throw new ApiError(400, 'InvalidArgument', `Your request contains one or more invalid invalidation paths: ${path}`);
+    if (!path.startsWith('/') || path.slice(0, -1).includes('*')) {
+      throw new ApiError(400, 'InvalidArgument', `Your request contains one or more invalid invalidation paths: ${path}`);
+    }
   }
   return { reference: unescapeXml(reference), paths };
 }
@@ -191,9 +196,8 @@ function unescapeXml(text: string): string {
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html
  */
 function checkSignature(request: RecordedRequest, options: CloudFrontStandInOptions): void {
-  const match = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(
-    String(request.headers.authorization ?? ''),
-  );
+  const header = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/;
+  const match = header.exec(String(request.headers.authorization ?? ''));
   if (match === null) throw new ApiError(403, 'MissingAuthenticationToken', 'Request is missing Authentication Token');
   const [, accessKeyId, date, region, service, signedHeaders, signature] = match as unknown as string[];
   if (accessKeyId !== options.accessKeyId) throw new ApiError(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.');
@@ -203,14 +207,17 @@ function checkSignature(request: RecordedRequest, options: CloudFrontStandInOpti
   const headers = signedHeaders!.split(';').map((name) => `${name}:${String(request.headers[name] ?? '').trim().replace(/\s+/g, ' ')}\n`).join('');
   const payload = sha256(request.body);
   const declared = request.headers['x-amz-content-sha256'];
-  if (declared !== undefined && declared !== payload) throw new ApiError(400, 'XAmzContentSHA256Mismatch', 'The provided x-amz-content-sha256 does not match.');
+  if (declared !== undefined && declared !== payload) {
+    throw new ApiError(400, 'XAmzContentSHA256Mismatch', 'The provided x-amz-content-sha256 does not match.');
+  }
   const canonical = [request.method, path, canonicalQuery, headers, signedHeaders, payload].join('\n');
   const scope = `${date}/${region}/${service}/aws4_request`;
   const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n');
   let key: Buffer = hmac(`AWS4${options.secretAccessKey}`, date!);
   for (const part of [region!, service!, 'aws4_request']) key = hmac(key, part);
   if (createHmac('sha256', key).update(toSign).digest('hex') !== signature || service !== 'cloudfront') {
-    const message = 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.';
+    const message =
+      'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.';
     throw new ApiError(403, 'SignatureDoesNotMatch', message);
   }
 }

@@ -37,7 +37,9 @@ export async function startFastlyStandIn(options: FastlyStandInOptions): Promise
 
   const handle = (request: RecordedRequest, response: http.ServerResponse): void => {
     const route = /^\/service\/([^/]+)\/purge(?:\/([^/]+))?$/.exec(request.path);
-    if (route === null || request.method !== 'POST') return sendJson(response, 404, { msg: 'Record not found', detail: `No route for ${request.path}` });
+    if (route === null || request.method !== 'POST') {
+      return sendJson(response, 404, { msg: 'Record not found', detail: `No route for ${request.path}` });
+    }
     if (request.headers['fastly-key'] !== options.apiToken) return sendJson(response, 401, { msg: 'Provided credentials are missing or invalid' });
     if (route[1] !== options.serviceId) return sendJson(response, 404, { msg: 'Record not found', detail: `Cannot find service '${route[1]}'` });
     if (!bucket.take()) {

@@ -55,14 +55,18 @@ export interface StandInServer {
 export type StandInHandler = (request: RecordedRequest, response: http.ServerResponse) => void;
 
 /** A real HTTP server on a free loopback port that records every request and hands it, body read, to `handle`. */
-export async function startStandInServer(handle: StandInHandler, outage: (status: number, response: http.ServerResponse) => void): Promise<StandInServer> {
+export async function startStandInServer(
+  handle: StandInHandler,
+  outage: (status: number, response: http.ServerResponse) => void,
+): Promise<StandInServer> {
   const requests: RecordedRequest[] = [];
   const failures: number[] = [];
   const server = http.createServer((incoming, response) => {
     const chunks: Buffer[] = [];
     incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
     incoming.on('end', () => {
-      const recorded = { method: incoming.method ?? '', path: incoming.url ?? '', headers: incoming.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const body = Buffer.concat(chunks).toString('utf8');
+      const recorded = { method: incoming.method ?? '', path: incoming.url ?? '', headers: incoming.headers, body };
       requests.push(recorded);
       const failure = failures.shift();
       if (failure !== undefined) return outage(failure, response);
