@@ -105,6 +105,13 @@ describe('the Fastly driver against a Fastly stand-in', () => {
     const outcome = await driver.purge(order('purge-7:edge-1', ['a-1']));
     assert.equal(outcome.state, 'failed');
     assert.match(outcome.state === 'failed' ? outcome.error : '', /Outbound request refused/);
+    // A host name is judged by the addresses it resolves to, when connecting.
+    const endpoint = api.endpoint.replace('127.0.0.1', 'localhost');
+    const byName = new FastlyDriver({ serviceId: SERVICE, apiToken: TOKEN, endpoint }, { outboundAllow: [] });
+    open.push(byName);
+    const named = await byName.purge(order('purge-7:edge-2', ['a-1']));
+    assert.equal(named.state, 'failed');
+    assert.match(named.state === 'failed' ? named.error : '', /Outbound request refused: localhost resolves to .*not a public address \(loopback\)/);
     assert.equal(api.requests.length, 0);
   });
 });
