@@ -17,6 +17,7 @@ import { startPurges } from './wiring/purges.ts';
 import { openTakedownGate, startServices } from './wiring/services.ts';
 import { openNodeStores } from './wiring/stores.ts';
 import { startNodeVideo } from './wiring/video.ts';
+import { startWebhooks } from './wiring/webhooks.ts';
 
 export type { PictorHooks };
 
@@ -88,11 +89,12 @@ export class Pictor {
     const render = await listenRender(node, delivery, unavailable);
     const purging = await startPurges(node, { stores, sources, ledger, caches, membership, nodeId: render.nodeId });
     const services = startServices(node, { stores, sources, caches, purging, gate, video });
+    const webhooks = await startWebhooks(node, stores, render.nodeId);
     this.purgeRetention = purging.retention;
     this.takedowns = services.takedowns;
     this.assets = services.assets;
     this.video = video.video.service;
-    const adminUrl = await listenAdmin(node, { stores, setup, services, purging, renderUrl: render.url, unavailable });
+    const adminUrl = await listenAdmin(node, { stores, setup, services, purging, webhooks: webhooks.service, renderUrl: render.url, unavailable });
     await membership.announce({ render: render.url, admin: adminUrl });
     const { options } = node;
     const where = { data: options.dataDir, assets: options.assetsDir, store: stores.describe, node: render.nodeId };

@@ -215,6 +215,16 @@ export const SETTINGS = {
     help: 'how long purges are kept after they ended, e.g. 7d, 12h',
     meaning: 'how long purges (and the freshness marks they applied) are kept after they ended: seconds, or `90m`, `12h`, `30d`',
   },
+  webhookRetrySeconds: {
+    flag: '--webhook-retry', env: 'PICTOR_WEBHOOK_RETRY', placeholder: '<duration>', default: '24h', parse: duration(60, 30 * 24 * 3600),
+    help: 'how long a webhook delivery is retried before it fails, e.g. 24h',
+    meaning: 'how long a webhook delivery that gets no 2xx answer is retried, with exponential backoff, before it is marked `failed`',
+  },
+  webhookTimeoutSeconds: {
+    flag: '--webhook-timeout', env: 'PICTOR_WEBHOOK_TIMEOUT', placeholder: '<seconds>', default: '10', parse: integer(1, 120),
+    help: 'timeout of one webhook delivery, in seconds',
+    meaning: 'seconds one webhook POST may take, connection and answer included; a slower receiver has failed that try',
+  },
   logLevel: {
     flag: '--log-level', env: 'PICTOR_LOG_LEVEL', placeholder: '<level>', default: 'info', parse: oneOf(LOG_LEVELS),
     help: LOG_LEVELS.join(', ').replace(/, (?=\w+$)/, ' or '),
