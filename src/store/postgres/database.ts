@@ -258,6 +258,10 @@ export const PG_MIGRATIONS: readonly string[] = [
      response TEXT
    );
    CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, at);`,
+  // The encode claim of a video's current version and the count of encodes started, as SQLite holds them (db.ts).
+  `ALTER TABLE videos ADD COLUMN claim_node TEXT;
+   ALTER TABLE videos ADD COLUMN claim_expires BIGINT;
+   ALTER TABLE videos ADD COLUMN encodes INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** Applies the migrations not applied yet; safe when several nodes start at once. */

@@ -271,6 +271,11 @@ export const MIGRATIONS: readonly string[] = [
      response TEXT
    );
    CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, at);`,
+  // Which process encodes a video's current version and until when (store/video-store.ts `claimEncode`), and
+  // how many encodes were started for the video in all.
+  `ALTER TABLE videos ADD COLUMN claim_node TEXT;
+   ALTER TABLE videos ADD COLUMN claim_expires INTEGER;
+   ALTER TABLE videos ADD COLUMN encodes INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /**
