@@ -52,6 +52,8 @@ export interface ClusterSetup {
   lease?: number;
   assets?: Record<string, Buffer | string>;
   extraArgs?: string[];
+  /** Environment of every node, beside the shared secret key. */
+  env?: Record<string, string>;
   /** Wraps each node's command line (see spawnServer), e.g. to run the built `dist/` rather than `src/`. */
   command?: (argv: string[]) => string[];
   /** Each edge's cache storage (`varnishd -s`); startVarnish's default when not given. */
@@ -104,7 +106,7 @@ export async function startCluster(setup: ClusterSetup): Promise<TestCluster> {
         '--purge-rate-limit', '100000',
         ...(setup.extraArgs ?? []),
       ],
-      { PICTOR_SECRET_KEY: secretKey },
+      { ...setup.env, PICTOR_SECRET_KEY: secretKey },
       setup.command,
     );
     if (node.process.apiKey) apiKey = node.process.apiKey;
