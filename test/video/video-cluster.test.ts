@@ -7,9 +7,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import pg from 'pg';
+import { VideoFiles } from '../../src/video/video-files.ts';
 import { startCluster, type TestCluster } from '../helpers/cluster.ts';
 import { S3RVER_KEY, startBucket, type TestBucket } from '../helpers/s3-bucket.ts';
 import { makeClip } from '../helpers/video.ts';
@@ -160,5 +163,24 @@ describe('Video on a cluster of three nodes sharing PostgreSQL and an S3 video s
     assert.equal(record?.state, 'processed');
     assert.equal(record?.version, 1, 'the same version, finished by another node');
     assert.equal(record?.encodes, 2, "the killed node's encode and the one that took it over");
+  });
+
+  it('a refresh on one node after the file left its origin deletes the shared outputs once, and every node answers 404', async () => {
+    const sources = (await cluster.api('GET', '/api/v1/sources', undefined, 1)).body as { data: { id: string }[] };
+    const sourceId = sources.data[0]!.id;
+    const master = await (await fetch(url(1, 'once.mp4'))).text();
+    const variantUrl = new URL(uris(master)[0]!, url(2, 'once.mp4'));
+    const segmentUrl = new URL(uris(await (await fetch(variantUrl)).text())[0]!, variantUrl);
+    await fs.rm(path.join(cluster.assetsDir, 'once.mp4'));
+    const refreshed = await cluster.api('POST', `/api/v1/sources/${sourceId}/assets/refresh/once.mp4`, undefined, 1);
+    // The refresh's answer for a file gone at its origin.
+    assert.equal(refreshed.status, 404);
+    assert.match(JSON.stringify(refreshed.body), /no longer at the origin/);
+    const prefix = `outputs/${new VideoFiles('/unused').assetKey(sourceId, '/once.mp4')}/`;
+    const left = await bucket.client.send(new ListObjectsV2Command({ Bucket: 'videos', Prefix: prefix }));
+    assert.deepEqual(left.Contents ?? [], [], 'no output of the video is left in the bucket');
+    assert.equal(await row('once.mp4'), undefined);
+    for (const node of [1, 2]) assert.equal((await fetch(url(node, 'once.mp4'))).status, 404, `node ${node + 1}`);
+    assert.equal((await fetch(segmentUrl)).status, 404);
   });
 });
