@@ -60,8 +60,9 @@ export class DirectoryVideoStorage implements VideoStorage {
   }
 
   async stat(key: string): Promise<StoredFile | undefined> {
+    const file = this.pathOf(key);
     try {
-      const stat = await fs.stat(this.pathOf(key));
+      const stat = await fs.stat(file);
       return stat.isFile() ? { size: stat.size, modifiedMs: stat.mtimeMs } : undefined;
     } catch {
       return undefined;
