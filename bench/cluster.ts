@@ -59,7 +59,8 @@ const variant = (k: number): string => `w=${1 + (k % 100)}&q=${1 + (Math.floor(k
 
 /** Each node runs the built server (`node dist/cli/index.js serve …`), as the single-node bench does. */
 const fromDist = (argv: string[]): string[] => {
-  const script = argv.indexOf('src/cli/index.ts');
+  // The launcher names the entry by its absolute path.
+  const script = argv.findIndex((arg) => arg.endsWith('src/cli/index.ts'));
   return [argv[0]!, join(REPO, 'dist/cli/index.js'), ...argv.slice(script + 1)];
 };
 
