@@ -262,7 +262,8 @@ export class VideoService {
     const fetched = await source.origin.fetch(record.path);
     if (fetched.kind !== 'found' || sha256(fetched.body) !== record.origin.sha256) {
       this.release(keyOf(record.sourceId, record.path));
-      return (await this.revalidate(source, record.path, record)).record;
+      // Already the video's admission: the new bytes are processed here, not through admitOnce (which would wait on itself).
+      return (await this.revalidate(source, record.path, record, false)).record;
     }
     const input = this.files.tempPath(path.extname(record.path));
     await fs.writeFile(input, fetched.body);
@@ -279,8 +280,11 @@ export class VideoService {
     return pending;
   }
 
-  /** Asks the origin whether `previous`'s bytes are still there (conditionally), and acts on the answer. */
-  private async revalidate(source: ResolvedSource, assetPath: string, previous: VideoRecord): Promise<RefreshResult> {
+  /**
+   * Asks the origin whether `previous`'s bytes are still there (conditionally), and acts on the answer. New
+   * bytes are processed once per node (`admitOnce`), unless the caller already is that admission (`once` false).
+   */
+  private async revalidate(source: ResolvedSource, assetPath: string, previous: VideoRecord, once = true): Promise<RefreshResult> {
     const { id } = source.record;
     const fetched = await source.origin.fetch(assetPath, validatorsOf(previous.origin));
     if (fetched.kind === 'missing') {
@@ -298,7 +302,8 @@ export class VideoService {
       return { outcome: 'unchanged', record: await this.store.get(id, assetPath) };
     }
     const tools = this.requireTools();
-    const record = await this.admitOnce(keyOf(id, assetPath), () => this.startProcessing(source, assetPath, previous.version, fetched.body, origin, tools));
+    const start = () => this.startProcessing(source, assetPath, previous.version, fetched.body, origin, tools);
+    const record = once ? await this.admitOnce(keyOf(id, assetPath), start) : await start();
     return { outcome: record?.state === 'error' ? 'error' : 'reprocessing', record };
   }
 
