@@ -101,7 +101,7 @@ export async function videoFirstPlayable(c: TestCluster, root: string, rounds: n
     render: (otherShare) => [
       '### Video: first playable, edge in front of 3 nodes vs one node',
       '',
-      `A 10 s 1280×720 H.264/AAC clip under a new name each round (${rounds} rounds), its master playlist polled every ${POLL_MS} ms until 200, ` +
+      `A 10 s 1280×720 H.264/AAC clip under a new name each round (${rounds} round${rounds === 1 ? '' : 's'}), its master playlist polled every ${POLL_MS} ms until 200, ` +
         'then every variant playlist and its first segment fetched: the time from the first request until all of them answered 200. ' +
         'Through the edge, the three nodes share an S3 video store (s3rver on loopback) and PostgreSQL; one node alone uses SQLite and its data directory. ' +
         `Other processes used ${Math.round(otherShare * 100)} % of the machine during the whole run.`,

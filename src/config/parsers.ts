@@ -201,6 +201,8 @@ export const videoStoreLocation: Parse<VideoStoreLocation> = (raw) => {
   const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/i.exec(value);
   if (!match) throw new InvalidValue(`must be a directory or s3://BUCKET/PREFIX with a valid bucket name, got "${raw}"`);
   const prefix = (match[2] ?? '').replace(/^\/+|\/+$/g, '');
-  if (prefix.split('/').some((part) => part === '..' || part === '.')) throw new InvalidValue(`the key prefix must not hold . or .. parts, got "${raw}"`);
+  if (prefix.split('/').some((part) => part === '..' || part === '.')) {
+    throw new InvalidValue(`the key prefix must not hold . or .. parts, got "${raw}"`);
+  }
   return { kind: 's3', bucket: match[1]!, prefix };
 };

@@ -50,7 +50,14 @@ export interface VideoStore {
    * record yet). Undefined when another process moved it first: of nodes that find the same new bytes at once,
    * exactly one starts the version.
    */
-  startVersionAfter(sourceId: string, path: string, after: number | null, origin: VideoOrigin, probe: unknown, at: number): Promise<VideoRecord | undefined>;
+  startVersionAfter(
+    sourceId: string,
+    path: string,
+    after: number | null,
+    origin: VideoOrigin,
+    probe: unknown,
+    at: number,
+  ): Promise<VideoRecord | undefined>;
   /**
    * Claims the encode of `version` for `node` until `at + leaseMs`, if the version is current and `processing`
    * and no other node holds an unexpired claim on it (a node may claim again what it holds). Counts one encode.

@@ -59,7 +59,8 @@ export async function startVideo(
     claimLeaseMs: options.nodeLeaseSeconds * 1000,
   });
   await service.start();
-  const outputs = tools.ok ? new VideoOutputs(tools.tools, files, storage, new Limiter(OUTPUT_CONCURRENCY, OUTPUT_QUEUE_LIMIT), service.signal) : undefined;
+  const limiter = new Limiter(OUTPUT_CONCURRENCY, OUTPUT_QUEUE_LIMIT);
+  const outputs = tools.ok ? new VideoOutputs(tools.tools, files, storage, limiter, service.signal) : undefined;
   return {
     service,
     delivery: new VideoDelivery(service, storage, outputs, renderer),

@@ -2,7 +2,15 @@ import '../node-support.ts';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
 import type { StoredFile, VideoStorage } from './video-storage.ts';
 
 export interface S3VideoStorageConfig {
@@ -38,7 +46,9 @@ export class S3VideoStorage implements VideoStorage {
       responseChecksumValidation: 'WHEN_REQUIRED',
     };
     if (config.endpoint !== undefined) clientConfig.endpoint = config.endpoint;
-    if (config.accessKeyId && config.secretAccessKey) clientConfig.credentials = { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey };
+    if (config.accessKeyId && config.secretAccessKey) {
+      clientConfig.credentials = { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey };
+    }
     this.client = new S3Client(clientConfig);
     this.prefix = config.prefix === '' ? '' : `${config.prefix}/`;
     this.describe = `s3://${config.bucket}/${config.prefix}${config.endpoint ? ` at ${config.endpoint}` : ''}`;
@@ -46,7 +56,8 @@ export class S3VideoStorage implements VideoStorage {
 
   async put(key: string, file: string): Promise<void> {
     const { size } = await fs.stat(file);
-    await this.client.send(new PutObjectCommand({ Bucket: this.config.bucket, Key: this.prefix + key, Body: createReadStream(file), ContentLength: size }));
+    const body = createReadStream(file);
+    await this.client.send(new PutObjectCommand({ Bucket: this.config.bucket, Key: this.prefix + key, Body: body, ContentLength: size }));
   }
 
   async stat(key: string): Promise<StoredFile | undefined> {
@@ -74,7 +85,8 @@ export class S3VideoStorage implements VideoStorage {
       const keys = (page.Contents ?? []).map((object) => object.Key!).filter((key) => kept === undefined || !key.startsWith(kept));
       // One DELETE per object: DeleteObjects needs a checksum header not every S3-compatible store takes.
       for (let i = 0; i < keys.length; i += DELETE_CONCURRENCY) {
-        await Promise.all(keys.slice(i, i + DELETE_CONCURRENCY).map((Key) => this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key }))));
+        const batch = keys.slice(i, i + DELETE_CONCURRENCY);
+        await Promise.all(batch.map((Key) => this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key }))));
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token !== undefined);

@@ -132,7 +132,14 @@ export class VideoDelivery implements VideoHandler {
   }
 
   /** A stored output, streamed from the video store: ETag and Last-Modified from the stored file, `If-None-Match`, one byte range. */
-  private async file(key: string, contentType: string, maxAge: number | 'immutable', request: DeliveryRequest, query: VideoQuery, video: ReadyVideo): Promise<DeliveryResponse> {
+  private async file(
+    key: string,
+    contentType: string,
+    maxAge: number | 'immutable',
+    request: DeliveryRequest,
+    query: VideoQuery,
+    video: ReadyVideo,
+  ): Promise<DeliveryResponse> {
     const stat = await this.storage.stat(key);
     if (!stat) {
       // Its version was replaced after the record was read.

@@ -62,5 +62,6 @@ export class VideoFiles {
 /** Every file under `dir`, as paths relative to it with `/` separators. */
 export async function filesUnder(dir: string): Promise<string[]> {
   const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((entry) => entry.isFile()).map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'));
+  const relative = (entry: (typeof entries)[number]) => path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join('/');
+  return entries.filter((entry) => entry.isFile()).map(relative);
 }

@@ -187,7 +187,8 @@ export function storyboardLayout(ladder: LadderInfo): StoryboardLayout {
 }
 
 function replaced(prefix: string): PictorError {
-  return new PictorError('VIDEO_PROCESSING', `A newer version of this video is being processed (${path.posix.basename(prefix)} was replaced); try again shortly.`, {
+  const version = path.posix.basename(prefix);
+  return new PictorError('VIDEO_PROCESSING', `A newer version of this video is being processed (${version} was replaced); try again shortly.`, {
     headers: { 'retry-after': '5' },
   });
 }

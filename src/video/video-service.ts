@@ -152,7 +152,8 @@ export class VideoService {
       // Processed, but its outputs are gone from the video store: encoded again, once, as a new version.
       if (!this.queue.has(key) && !this.admitting.has(key)) {
         const lost = record;
-        void this.admitOnce(key, () => this.admit(source, assetPath, tools, lost.version)).catch((error: unknown) => this.options.onError(error, `processing ${key} again`));
+        const again = this.admitOnce(key, () => this.admit(source, assetPath, tools, lost.version));
+        void again.catch((error: unknown) => this.options.onError(error, `processing ${key} again`));
       }
       throw processing();
     }
@@ -253,7 +254,8 @@ export class VideoService {
     if (this.queue.has(key) || this.admitting.has(key)) return;
     const { claim } = record;
     if (claim && claim.node !== this.options.nodeId && claim.expiresAt > this.now()) return;
-    void this.admitOnce(key, () => this.encodeClaimed(source, record, tools)).catch((error: unknown) => this.options.onError(error, `taking over ${key}`));
+    const taken = this.admitOnce(key, () => this.encodeClaimed(source, record, tools));
+    void taken.catch((error: unknown) => this.options.onError(error, `taking over ${key}`));
   }
 
   /** Claims a version in `processing` and queues its encode from the origin's bytes (revalidated if they changed). */

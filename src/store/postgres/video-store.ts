@@ -23,7 +23,14 @@ export class PgVideoStore implements VideoStore {
     return toVideoRecord(rows[0]!);
   }
 
-  async startVersionAfter(sourceId: string, path: string, after: number | null, origin: VideoOrigin, probe: unknown, at: number): Promise<VideoRecord | undefined> {
+  async startVersionAfter(
+    sourceId: string,
+    path: string,
+    after: number | null,
+    origin: VideoOrigin,
+    probe: unknown,
+    at: number,
+  ): Promise<VideoRecord | undefined> {
     const values = [sourceId, path, JSON.stringify(origin), probe === null ? null : JSON.stringify(probe), at];
     const { rows } =
       after === null
@@ -61,7 +68,8 @@ export class PgVideoStore implements VideoStore {
 
   async markProcessed(sourceId: string, path: string, version: number, at: number): Promise<boolean> {
     const result = await this.pool.query(
-      `UPDATE videos SET state = 'processed', updated_at = $1, claim_node = NULL, claim_expires = NULL WHERE source_id = $2 AND path = $3 AND version = $4 AND state = 'processing'`,
+      `UPDATE videos SET state = 'processed', updated_at = $1, claim_node = NULL, claim_expires = NULL
+       WHERE source_id = $2 AND path = $3 AND version = $4 AND state = 'processing'`,
       [at, sourceId, path, version],
     );
     return (result.rowCount ?? 0) === 1;
@@ -69,7 +77,8 @@ export class PgVideoStore implements VideoStore {
 
   async markError(sourceId: string, path: string, version: number, error: { code: string; reason: string }, at: number): Promise<boolean> {
     const result = await this.pool.query(
-      `UPDATE videos SET state = 'error', error_code = $1, reason = $2, updated_at = $3, claim_node = NULL, claim_expires = NULL WHERE source_id = $4 AND path = $5 AND version = $6`,
+      `UPDATE videos SET state = 'error', error_code = $1, reason = $2, updated_at = $3, claim_node = NULL, claim_expires = NULL
+       WHERE source_id = $4 AND path = $5 AND version = $6`,
       [error.code, error.reason, at, sourceId, path, version],
     );
     return (result.rowCount ?? 0) === 1;

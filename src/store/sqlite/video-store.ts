@@ -22,7 +22,14 @@ export class SqliteVideoStore implements VideoStore {
     return toVideoRecord(row!);
   }
 
-  async startVersionAfter(sourceId: string, path: string, after: number | null, origin: VideoOrigin, probe: unknown, at: number): Promise<VideoRecord | undefined> {
+  async startVersionAfter(
+    sourceId: string,
+    path: string,
+    after: number | null,
+    origin: VideoOrigin,
+    probe: unknown,
+    at: number,
+  ): Promise<VideoRecord | undefined> {
     const probeText = probe === null ? null : JSON.stringify(probe);
     const row =
       after === null
@@ -53,14 +60,19 @@ export class SqliteVideoStore implements VideoStore {
   }
 
   async renewClaim(sourceId: string, path: string, version: number, node: string, leaseMs: number, at: number): Promise<boolean> {
-    const renew = this.db.prepare(`UPDATE videos SET claim_expires = ? WHERE source_id = ? AND path = ? AND version = ? AND state = 'processing' AND claim_node = ?`);
+    const renew = this.db.prepare(
+      `UPDATE videos SET claim_expires = ? WHERE source_id = ? AND path = ? AND version = ? AND state = 'processing' AND claim_node = ?`,
+    );
     return renew.run(at + leaseMs, sourceId, path, version, node).changes === 1;
   }
 
   async markProcessed(sourceId: string, path: string, version: number, at: number): Promise<boolean> {
     return (
       this.db
-        .prepare(`UPDATE videos SET state = 'processed', updated_at = ?, claim_node = NULL, claim_expires = NULL WHERE source_id = ? AND path = ? AND version = ? AND state = 'processing'`)
+        .prepare(
+          `UPDATE videos SET state = 'processed', updated_at = ?, claim_node = NULL, claim_expires = NULL
+           WHERE source_id = ? AND path = ? AND version = ? AND state = 'processing'`,
+        )
         .run(at, sourceId, path, version).changes === 1
     );
   }
@@ -68,7 +80,10 @@ export class SqliteVideoStore implements VideoStore {
   async markError(sourceId: string, path: string, version: number, error: { code: string; reason: string }, at: number): Promise<boolean> {
     return (
       this.db
-        .prepare(`UPDATE videos SET state = 'error', error_code = ?, reason = ?, updated_at = ?, claim_node = NULL, claim_expires = NULL WHERE source_id = ? AND path = ? AND version = ?`)
+        .prepare(
+          `UPDATE videos SET state = 'error', error_code = ?, reason = ?, updated_at = ?, claim_node = NULL, claim_expires = NULL
+           WHERE source_id = ? AND path = ? AND version = ?`,
+        )
         .run(error.code, error.reason, at, sourceId, path, version).changes === 1
     );
   }
