@@ -5,7 +5,8 @@ import { SETTINGS } from '../config/settings.ts';
 import { SecretKeyError } from '../store/secret-box.ts';
 import { storeLocation } from '../store/open-stores.ts';
 import { storeFaultReason } from '../store/store-errors.ts';
-import { nodeSupportNotice } from '../node-support.ts';
+import { ListenError } from '../wiring/listeners.ts';
+import { banner } from './banner.ts';
 import { addSettingOptions, settingFlags } from './setting-options.ts';
 
 /** `pictor serve`: its flags are the settings table's (config/settings.ts), each with its environment variable and default. */
@@ -32,12 +33,12 @@ function resolveOrExit(parsed: Record<string, unknown>): PictorOptions {
   }
 }
 
-/** Starts, or exits with status 2 saying what to fix when the keys or the store stop the start. */
+/** Starts, or exits with status 2 saying what to fix when the keys, a listener's address or the store stop the start. */
 async function startOrExit(pictor: Pictor, options: PictorOptions): Promise<Started> {
   try {
     return await pictor.start();
   } catch (error) {
-    if (error instanceof SecretKeyError) {
+    if (error instanceof SecretKeyError || error instanceof ListenError) {
       process.stderr.write(`pictor: cannot start: ${error.message}\n`);
       process.exit(2);
     }
@@ -46,30 +47,6 @@ async function startOrExit(pictor: Pictor, options: PictorOptions): Promise<Star
     process.stderr.write(`pictor: cannot start: ${storeLocation(options)} cannot be used (${fault}). Fix that, then start again.\n`);
     process.exit(2);
   }
-}
-
-function banner(options: PictorOptions, started: Started): string[] {
-  const lines = [
-    '',
-    `  Pictor is serving ${options.assetsDir}`,
-    `  Render URL: ${started.renderUrl}/`,
-    `  Admin URL:  ${started.adminUrl}/`,
-    `  Dashboard:  ${started.adminUrl}/dashboard/`,
-    `  Video:      ${started.video}`,
-  ];
-  const notice = nodeSupportNotice();
-  if (notice) lines.push('', `  ${notice}`);
-  if (started.firstApiKey) {
-    lines.push('', '  An admin API key was created on this first start. It is shown only once; keep it safe:', `  API key: ${started.firstApiKey}`);
-  }
-  if (started.firstAdminPassword) {
-    lines.push(
-      '',
-      '  The dashboard account "admin" was created with this password, shown only once (change it with `pictor admin set-password`):',
-      `  Dashboard password: ${started.firstAdminPassword}`,
-    );
-  }
-  return lines;
 }
 
 /** SIGTERM and SIGINT stop gracefully, once however many arrive. */

@@ -6,6 +6,7 @@ import type { AccountStore, ApiKeyRow, ApiKeyStore, DeviceRow, DeviceStore, Meta
 import { createPool, LOCKS, migrate, PG_MIGRATIONS, withTransaction, type PgPool } from './database.ts';
 import { PgAssetStore } from './asset-store.ts';
 import { PgEdgeStore } from './edge-store.ts';
+import { PgFirstStartStore } from './first-start-store.ts';
 import { PgNodeStates } from './node-states.ts';
 import { PgPurgeLog } from './purge-log.ts';
 import { PgSourceStore, storedSecretRows } from './source-store.ts';
@@ -39,6 +40,7 @@ export async function openPostgresStores(url: string, settings: Omit<StoreSettin
       sources: new PgSourceStore(pool, url, secrets),
       apiKeys: new PgApiKeyStore(pool),
       accounts: new PgAccountStore(pool),
+      firstStart: new PgFirstStartStore(pool),
       sessions: new PgSessionStore(pool),
       devices: new PgDeviceStore(pool),
       assets: new PgAssetStore(pool),
