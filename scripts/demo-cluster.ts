@@ -13,7 +13,8 @@ for (const name of ['sunset.jpg', 'logo.png']) assets[name] = await fs.readFile(
 console.log('Starting PostgreSQL, three nodes and two Varnish edges on loopback…');
 const cluster = await startCluster({ nodes: 3, edges: 2, lease: 10, assets });
 const node = cluster.nodes[0]!;
-const purge = `npx pictor purge --api ${node.adminUrl} --key ${cluster.apiKey} --wait ${node.renderUrl}/sunset.jpg`;
+// `npx pictor` in this checkout would first install and build it into npm's cache.
+const purge = `node bin/pictor.js purge --api ${node.adminUrl} --key ${cluster.apiKey} --wait ${node.renderUrl}/sunset.jpg`;
 console.log(`
 PostgreSQL   ${cluster.databaseUrl}
 Nodes        ${cluster.nodes.map((entry) => `${entry.id}: render ${entry.renderUrl}, admin ${entry.adminUrl}`).join('\n             ')}

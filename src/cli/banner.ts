@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import type { StartedPictor } from '../app.ts';
 import type { PictorOptions } from '../config/options.ts';
 import { nodeSupportNotice } from '../node-support.ts';
+import { cliInvocation } from './invocation.ts';
 
 /** Image files a sample URL may name; the bundled sample first. */
 const SAMPLE_FIRST = 'sunset.jpg';
@@ -43,14 +44,15 @@ function credentialLines(options: PictorOptions, started: StartedPictor): string
   if (started.firstAdminPassword) {
     lines.push('', '  The dashboard account "admin" was created with this password, shown only once:', `  Dashboard password: ${started.firstAdminPassword}`);
   }
+  const cli = cliInvocation();
   const storeFlag = options.databaseUrl === undefined ? ` --data ${shellWord(options.dataDir)}` : '';
   const where = options.databaseUrl === undefined ? '' : ' (with PICTOR_DATABASE_URL set as for this server)';
   const lost = started.firstApiKey && started.firstAdminPassword ? 'Lost them later?' : 'No admin API key or dashboard password at hand?';
   lines.push(
     '',
     `  ${lost} Make new ones${where}:`,
-    `    npx pictor keys create --name NAME --permissions admin${storeFlag}`,
-    `    npx pictor admin set-password${storeFlag}`,
+    `    ${cli} keys create --name NAME --permissions admin${storeFlag}`,
+    `    ${cli} admin set-password${storeFlag}`,
   );
   return lines;
 }

@@ -30,11 +30,13 @@ async function apiStatus(adminUrl: string, key: string): Promise<number> {
   return response.status;
 }
 
-/** The arguments of a `npx pictor …` line of the banner. */
+/** The arguments of a `… pictor.js <command> …` line of the banner (run from sources here: `node bin/pictor.js` in a checkout). */
 function bannerCommand(stderr: string, command: string): string[] {
-  const line = stderr.split('\n').find((text) => text.trim().startsWith(`npx pictor ${command}`));
+  const line = stderr.split('\n').find((text) => text.includes(` ${command} `) && text.trim().startsWith('node '));
   assert.ok(line, `the banner names \`pictor ${command}\`:\n${stderr}`);
-  return line.trim().split(/\s+/).slice(2);
+  const words = line.trim().split(/\s+/);
+  assert.equal(words[1], path.join('bin', 'pictor.js'), line);
+  return words.slice(2);
 }
 
 describe('pictor serve: a first start that cannot lose its key, and what the banner offers', () => {
