@@ -34,8 +34,8 @@ export function parsePermissions(list: string): Permission[] {
 export function newApiKey(name: string, permissions: Permission[]): { key: string; row: Omit<ApiKeyRow, 'last_used_at' | 'revoked_at'> } {
   if (!name.trim()) throw new Error('a key needs a name');
   const key = `ak_${randomBytes(32).toString('hex')}`;
-  const row = { id: randomBytes(12).toString('hex'), name: name.trim(), key_hash: digest(key), permissions: permissions.join(','), created_at: Date.now() };
-  return { key, row };
+  const id = randomBytes(12).toString('hex');
+  return { key, row: { id, name: name.trim(), key_hash: digest(key), permissions: permissions.join(','), created_at: Date.now() } };
 }
 
 /**

@@ -15,7 +15,7 @@ export function banner(options: PictorOptions, started: StartedPictor): string[]
     '',
     `  Pictor is serving ${options.assetsDir}`,
     `  Render URL:   ${started.renderUrl}/`,
-    sample ? `  Try:          ${started.renderUrl}/${encodeURIComponent(sample)}?w=600` : `  Try:          put an image in ${options.assetsDir}, then open ${started.renderUrl}/<its name>`,
+    `  Try:          ${sample ? `${started.renderUrl}/${encodeURIComponent(sample)}?w=600` : `put an image in ${options.assetsDir}, then open ${started.renderUrl}/<its name>`}`,
     `  Admin URL:    ${started.adminUrl}/`,
     `  Dashboard:    ${started.adminUrl}/dashboard/`,
     `  Folder roots: ${options.folderRoots.join(', ')} (folder Sources may serve from these; --folder-root adds one)`,
@@ -42,7 +42,8 @@ function credentialLines(options: PictorOptions, started: StartedPictor): string
     lines.push('', '  An admin API key was created on this first start. It is shown only once; keep it safe:', `  API key: ${started.firstApiKey}`);
   }
   if (started.firstAdminPassword) {
-    lines.push('', '  The dashboard account "admin" was created with this password, shown only once:', `  Dashboard password: ${started.firstAdminPassword}`);
+    const password = `  Dashboard password: ${started.firstAdminPassword}`;
+    lines.push('', '  The dashboard account "admin" was created with this password, shown only once:', password);
   }
   const cli = cliInvocation();
   const storeFlag = options.databaseUrl === undefined ? ` --data ${shellWord(options.dataDir)}` : '';
@@ -61,7 +62,8 @@ function credentialLines(options: PictorOptions, started: StartedPictor): string
 function sampleImage(assetsDir: string): string | undefined {
   let names: string[];
   try {
-    names = fs.readdirSync(assetsDir, { withFileTypes: true }).filter((entry) => entry.isFile() && IMAGE_FILE.test(entry.name)).map((entry) => entry.name);
+    const entries = fs.readdirSync(assetsDir, { withFileTypes: true });
+    names = entries.filter((entry) => entry.isFile() && IMAGE_FILE.test(entry.name)).map((entry) => entry.name);
   } catch {
     return undefined;
   }
