@@ -18,6 +18,7 @@ import { startPurges } from './wiring/purges.ts';
 import { openTakedownGate, startServices } from './wiring/services.ts';
 import { openNodeStores } from './wiring/stores.ts';
 import { startNodeVideo } from './wiring/video.ts';
+import { startWebhooks } from './wiring/webhooks.ts';
 
 export type { PictorHooks };
 
@@ -99,11 +100,12 @@ export class Pictor {
     const render = await listenRender(node, delivery, unavailable);
     const purging = await startPurges(node, { stores, sources, ledger, caches, membership, nodeId: render.nodeId });
     const services = startServices(node, { stores, sources, caches, purging, gate, video });
+    const webhooks = await startWebhooks(node, stores, render.nodeId);
     this.purgeRetention = purging.retention;
     this.takedowns = services.takedowns;
     this.assets = services.assets;
     this.video = video.video.service;
-    const adminUrl = await listenAdmin(node, { stores, setup, services, purging, renderUrl: render.url, unavailable });
+    const adminUrl = await listenAdmin(node, { stores, setup, services, purging, webhooks: webhooks.service, renderUrl: render.url, unavailable });
     await membership.announce({ render: render.url, admin: adminUrl });
     // Last, once nothing else can stop the start: a failed start must not make what is shown only once.
     const shown = await createFirstCredentials(stores);

@@ -123,7 +123,7 @@ export const SETTINGS = {
     help: 'keep serving from the local cache while the cluster database cannot be reached, at the cost of freshness',
     meaning:
       'in a cluster, keep serving from the local cache while the database cannot be reached (see ' +
-      '[Running a cluster](../README.md#running-a-cluster))',
+      '[Running a cluster](edges-and-cluster.md#running-a-cluster))',
   },
   assetsDir: {
     flag: '--assets', env: 'PICTOR_ASSETS_DIR', placeholder: '<dir>', default: './assets', parse: directory,
@@ -206,14 +206,24 @@ export const SETTINGS = {
     flag: '--render-memory', env: 'PICTOR_RENDER_MEMORY', placeholder: '<size>', default: '1gb', parse: bytes,
     help: 'memory renders may hold together, by their estimates, e.g. 1gb',
     meaning:
-      'memory renders may hold together, by their estimates (see *Renders are budgeted* under ' +
-      '[Rendering API](../README.md#rendering-api); a heavy render\'s includes its render process); at least `--render-concurrency` × 64 MB + 64 MB. A render estimated over ' +
+      'memory renders may hold together, by their estimates (see [Renders are budgeted](rendering.md#renders-are-budgeted); ' +
+      'a heavy render\'s includes its render process); at least `--render-concurrency` × 64 MB + 64 MB. A render estimated over ' +
       "what is left after the light renders' share is refused with `413`",
   },
   purgeRetentionSeconds: {
     flag: '--purge-retention', env: 'PICTOR_PURGE_RETENTION', placeholder: '<duration>', default: '7d', parse: duration(60, 10 * 365 * 24 * 3600),
     help: 'how long purges are kept after they ended, e.g. 7d, 12h',
     meaning: 'how long purges (and the freshness marks they applied) are kept after they ended: seconds, or `90m`, `12h`, `30d`',
+  },
+  webhookRetrySeconds: {
+    flag: '--webhook-retry', env: 'PICTOR_WEBHOOK_RETRY', placeholder: '<duration>', default: '24h', parse: duration(60, 30 * 24 * 3600),
+    help: 'how long a webhook delivery is retried before it fails, e.g. 24h',
+    meaning: 'how long a webhook delivery that gets no 2xx answer is retried, with exponential backoff, before it is marked `failed`',
+  },
+  webhookTimeoutSeconds: {
+    flag: '--webhook-timeout', env: 'PICTOR_WEBHOOK_TIMEOUT', placeholder: '<seconds>', default: '10', parse: integer(1, 120),
+    help: 'timeout of one webhook delivery, in seconds',
+    meaning: 'seconds one webhook POST may take, connection and answer included; a slower receiver has failed that try',
   },
   logLevel: {
     flag: '--log-level', env: 'PICTOR_LOG_LEVEL', placeholder: '<level>', default: 'info', parse: oneOf(LOG_LEVELS),
@@ -245,7 +255,7 @@ export const SETTINGS = {
     help: 'keys that encrypt Source secrets at rest, comma-separated; the first encrypts',
     meaning:
       'keys that encrypt Source secrets at rest: one or more comma-separated 32-byte keys, base64 or hex; the first encrypts ' +
-      '(see [Security → Secrets](../README.md#secrets))',
+      '(see [Security → Secrets](security.md#secrets))',
   },
   originTimeoutSeconds: {
     flag: '--origin-timeout', env: 'PICTOR_ORIGIN_TIMEOUT', placeholder: '<seconds>', default: '15', parse: integer(1, 600),
@@ -280,7 +290,7 @@ export const SETTINGS = {
     help: 'revalidate processed videos at their origin at least this often, e.g. 86400, 24h',
     meaning:
       'a processed video is revalidated at its origin at least this often (at most `48h`): removed there → every output deleted ' +
-      'and requests answer `404`; changed → encoded again (see *Timed removal* under [Video API](../README.md#video-api))',
+      'and requests answer `404`; changed → encoded again (see [Timed removal](video.md#timed-removal))',
   },
 } satisfies Record<string, Setting>;
 

@@ -1,5 +1,6 @@
 import type { SourceRegistry } from '../sources/registry.ts';
 import type { LoggedPurge, PurgeListQuery, PurgeRecord, PurgeReport } from '../store/purge-log.ts';
+import type { Outbox } from '../store/webhook-store.ts';
 import type { PurgeLedger } from './ledger.ts';
 import { Pauses } from './pauses.ts';
 import { assetPurgeRecord, purgeRecord, scopeOf, sourcePurgeRecord } from './purge-request.ts';
@@ -41,6 +42,8 @@ export interface CoordinatorOptions {
   /** How long a stop lets the purges being driven finish (a node may hold one back until its lease ends). */
   stopGraceMs: number;
   onCompleted?: (record: PurgeRecord) => void;
+  /** The events a purge's end reports (completed or failed), written with its completion (store/webhook-store.ts). */
+  outbox?: Outbox<PurgeRecord>;
   onError?: (error: unknown, record: PurgeRecord) => void;
 }
 
@@ -166,7 +169,7 @@ export class PurgeCoordinator implements Purges {
         const report = { nodes: await this.phases.nodes.applied(purge.seq), edges: await this.phases.edges.propagate(purge.scopes) };
         const completed = completedRecord(purge, await verdict, report);
         if (this.stopped) return;
-        await this.ledger.complete(completed);
+        await this.ledger.complete(completed, this.options.outbox);
         this.options.onCompleted?.(completed);
         return;
       } catch (error) {

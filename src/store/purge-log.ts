@@ -6,6 +6,8 @@
  * (postgres/purge-log.ts) is shared by the nodes of a cluster, and says so with `shared`.
  */
 
+import type { Outbox } from './webhook-store.ts';
+
 /** `failed` is only found in records of older versions, which failed a purge whose origin could not be asked. */
 export type PurgeStatus = 'pending' | 'completed' | 'failed';
 export type PurgeMatch = 'exact' | 'prefix' | 'source';
@@ -113,10 +115,11 @@ export interface PurgeLog {
   /** Claims up to `limit` pending purges whose claim ran out (each for one caller only), oldest first. */
   claimStale(claim: PurgeClaim, limit: number): Promise<LoggedPurge[]>;
   /**
-   * Records the outcome; only the first completion counts. Durable soon after it resolves rather than at
-   * once: a completion lost in a crash leaves the purge pending, and it is driven to completion again.
+   * Records the outcome; only the first completion counts, and only it writes the events of `outbox` (in
+   * its transaction: see webhook-store.ts). Durable soon after it resolves rather than at once: a completion
+   * lost in a crash leaves the purge pending, and it is driven to completion again, with its events.
    */
-  complete(record: PurgeRecord): Promise<void>;
+  complete(record: PurgeRecord, outbox?: Outbox<PurgeRecord>): Promise<void>;
   /** Raises the floor to the newest purge that completed before `cutoff` (it only rises); returns it. */
   raiseFloor(cutoff: number): Promise<number>;
   /** Deletes up to `limit` marks at or below the floor; returns how many (fewer than `limit`: none are left). */

@@ -5,6 +5,7 @@ import type { NodeStates } from './node-states.ts';
 import type { PurgeLog } from './purge-log.ts';
 import type { TakedownStore } from './takedown-store.ts';
 import type { VideoStore } from './video-store.ts';
+import type { WebhookStore } from './webhook-store.ts';
 
 /**
  * Every kind of stored state, behind one async interface per kind, with one implementation set per backend:
@@ -189,6 +190,8 @@ export interface Stores {
   takedowns: TakedownStore;
   /** The Video API's state of each video. */
   videos: VideoStore;
+  /** Webhooks, and the outbox of their deliveries. */
+  webhooks: WebhookStore;
   /** Every purge, numbered, with the marks of the scopes it purged; `purgeLog.shared` when nodes share it. */
   purgeLog: PurgeLog;
   /** The nodes applying the purge log, and their leases. */

@@ -15,6 +15,7 @@ import type { Stores } from '../store/stores.ts';
 import type { NodeContext } from './node.ts';
 import type { NodePurges } from './purges.ts';
 import type { Services } from './services.ts';
+import type { WebhookService } from '../webhooks/webhook-service.ts';
 
 /** Asset refreshes per API key: imgix's 10 a minute. */
 const ASSET_REFRESHES_PER_MINUTE = 10;
@@ -37,6 +38,7 @@ export interface AdminParts {
   setup: Bootstrapped;
   services: Services;
   purging: NodePurges;
+  webhooks: WebhookService;
   renderUrl: string;
   unavailable: Unavailable;
 }
@@ -69,6 +71,7 @@ function adminServices(node: NodeContext, parts: AdminParts): AdminServices {
     takedowns: services.takedowns,
     sources: services.sources,
     assets: services.assets,
+    webhooks: parts.webhooks,
     accounts: new AdminAccounts(stores.accounts),
     sessions: new Sessions(stores.sessions),
     defaultSourceId: parts.setup.defaultSourceId,
@@ -86,6 +89,7 @@ function adminServices(node: NodeContext, parts: AdminParts): AdminServices {
     sources: services.sources,
     edges: purging.edges,
     takedowns: services.takedowns,
+    webhooks: parts.webhooks,
     assets: { service: services.assets, refreshLimiter, maxInputBytes: options.maxInputBytes },
     metrics,
     health,

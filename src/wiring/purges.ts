@@ -13,6 +13,7 @@ import type { SourceRegistry } from '../sources/registry.ts';
 import type { PurgeRecord } from '../store/purge-log.ts';
 import { storeFault } from '../store/store-errors.ts';
 import type { Stores } from '../store/stores.ts';
+import { purgeEvents } from '../webhooks/events.ts';
 
 /** How often the purge history is compacted (see purge/retention.ts). */
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
@@ -86,6 +87,7 @@ function coordinator(node: NodeContext, parts: PurgeParts, edgePhase: EdgePhase)
     // node drives the purge.
     claimMs: lease + 3000,
     stopGraceMs: lease + 1500,
+    outbox: purgeEvents,
     onCompleted: (record) => metrics.purgeCompletionSeconds.observe({ status: record.status }, ((record.completedAt ?? Date.now()) - record.createdAt) / 1000),
     // A store that cannot write is reported once, as the `store` health condition; other failures each time.
     onError: (error: unknown, record: PurgeRecord) => logger[storeFault(error) ? 'debug' : 'warn']({ err: error, purge: record.id }, 'purge could not be applied'),

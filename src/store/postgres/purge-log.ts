@@ -12,6 +12,8 @@ import type {
 } from '../purge-log.ts';
 import { clusterId, LOCKS, withTransaction, type PgPool } from './database.ts';
 import { listen } from './listener.ts';
+import type { Outbox, OutboxSignal } from '../webhook-store.ts';
+import { writeOutbox } from './webhook-store.ts';
 
 /** NOTIFY channels: a purge was appended (payload: its sequence number); a node applied purges. */
 export const PURGE_CHANNEL = 'pictor_purge';
@@ -62,6 +64,7 @@ export class PgPurgeLog implements PurgeLog {
   constructor(
     private readonly pool: PgPool,
     url: string,
+    private readonly outbox: OutboxSignal,
   ) {
     this.shared = {
       id: () => clusterId(pool),
@@ -194,12 +197,13 @@ export class PgPurgeLog implements PurgeLog {
   }
 
   /** Records the outcome; only the first completion of a purge counts (driving it twice is harmless). */
-  async complete(record: PurgeRecord): Promise<void> {
+  async complete(record: PurgeRecord, outbox?: Outbox<PurgeRecord>): Promise<void> {
     // Committed without waiting for the flush: should a crash of PostgreSQL lose it, the purge is pending
-    // again and is driven to completion again (every step is idempotent). Only the append must be durable.
-    await withTransaction(this.pool, async (client) => {
+    // again and is driven to completion again (every step is idempotent), its events with it. Only the
+    // append must be durable.
+    const written = await withTransaction(this.pool, async (client) => {
       await client.query('SET LOCAL synchronous_commit TO OFF');
-      await client.query(
+      const completed = await client.query(
         `UPDATE purge_log SET status = $2, origin = $3, origin_error = $4, matched = coalesce($5, matched), error = $6, report = $7, completed_at = $8
          WHERE id = $1 AND status = 'pending'`,
         [
@@ -213,7 +217,9 @@ export class PgPurgeLog implements PurgeLog {
           record.completedAt ?? Date.now(),
         ],
       );
+      return completed.rowCount === 1 && outbox ? writeOutbox(client, outbox(record)) : 0;
     });
+    if (written > 0) this.outbox.written();
   }
 
   /** The floor, in `meta`, only ever rises. */

@@ -13,6 +13,8 @@ import { PgPurgeLog } from './purge-log.ts';
 import { PgSourceStore, storedSecretRows } from './source-store.ts';
 import { PgTakedownStore } from './takedown-store.ts';
 import { PgVideoStore } from './video-store.ts';
+import { PgWebhookStore } from './webhook-store.ts';
+import { OutboxSignal } from '../webhook-store.ts';
 
 /**
  * The stores of a cluster: one PostgreSQL database shared by every node (and the CLI). Migrations run here
@@ -35,6 +37,7 @@ export async function openPostgresStores(url: string, settings: Omit<StoreSettin
     let opening: Promise<SecretBox> | undefined;
     const secrets = (): Promise<SecretBox> => (opening ??= keys().catch((error: unknown) => ((opening = undefined), Promise.reject(error))));
     if (settings.secrets !== 'when-used') await secrets();
+    const outbox = new OutboxSignal();
     return {
       describe: `PostgreSQL at ${describeUrl(url)}`,
       meta,
@@ -44,11 +47,12 @@ export async function openPostgresStores(url: string, settings: Omit<StoreSettin
       firstStart: new PgFirstStartStore(pool),
       sessions: new PgSessionStore(pool),
       devices: new PgDeviceStore(pool),
-      assets: new PgAssetStore(pool),
+      assets: new PgAssetStore(pool, outbox),
       edges: new PgEdgeStore(pool),
-      takedowns: new PgTakedownStore(pool, url),
+      takedowns: new PgTakedownStore(pool, url, outbox),
       videos: new PgVideoStore(pool),
-      purgeLog: new PgPurgeLog(pool, url),
+      webhooks: new PgWebhookStore(pool, url, secrets, outbox),
+      purgeLog: new PgPurgeLog(pool, url, outbox),
       nodes: new PgNodeStates(pool),
       rateLimiter: (name, ratePerSecond, burst) => new PgRateLimit(pool, name, ratePerSecond, burst),
       exclusive: (fn) => exclusive(pool, LOCKS.bootstrap, fn),

@@ -237,6 +237,40 @@ export const MIGRATIONS: readonly string[] = [
    INSERT INTO purge_marks (scope, seq) SELECT json_extract(scopes, '$[0]'), generation FROM purges WHERE status = 'pending'
      ON CONFLICT (scope) DO UPDATE SET seq = max(seq, excluded.seq);
    CREATE INDEX purges_pending_seq ON purges (generation) WHERE status = 'pending';`,
+  // Webhooks (store/webhook-store.ts): each with its sealed secret, and the outbox — one delivery per event
+  // and subscribed webhook, written with the change it reports — with every try's outcome.
+  `CREATE TABLE webhooks (
+     id TEXT PRIMARY KEY,
+     url TEXT NOT NULL,
+     events TEXT NOT NULL,
+     secret TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE webhook_deliveries (
+     id TEXT PRIMARY KEY,
+     webhook_id TEXT NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+     event_id TEXT NOT NULL,
+     event_type TEXT NOT NULL,
+     body TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+     attempts INTEGER NOT NULL DEFAULT 0,
+     created_at INTEGER NOT NULL,
+     window_start INTEGER NOT NULL,
+     next_attempt_at INTEGER NOT NULL,
+     claimed_by TEXT,
+     claimed_until INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE UNIQUE INDEX webhook_deliveries_event ON webhook_deliveries (webhook_id, event_id);
+   CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
+   CREATE INDEX webhook_deliveries_created ON webhook_deliveries (webhook_id, created_at);
+   CREATE TABLE webhook_attempts (
+     delivery_id TEXT NOT NULL REFERENCES webhook_deliveries (id) ON DELETE CASCADE,
+     at INTEGER NOT NULL,
+     status INTEGER,
+     error TEXT,
+     response TEXT
+   );
+   CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, at);`,
 ];
 
 /**

@@ -1,6 +1,8 @@
 import type { LogSnapshot, LoggedPurge, PurgeClaim, PurgeListQuery, PurgeLog, PurgeRecord, PurgeReport } from '../purge-log.ts';
 import { getMeta, setMeta, type Db } from './db.ts';
 import type { GroupCommit } from './group-commit.ts';
+import type { Outbox, OutboxSignal } from '../webhook-store.ts';
+import { writeOutbox } from './webhook-store.ts';
 
 const MARK_FLOOR = 'mark_floor';
 
@@ -45,6 +47,7 @@ export class SqlitePurgeLog implements PurgeLog {
   constructor(
     private readonly db: Db,
     private readonly commits: GroupCommit,
+    private readonly outbox: OutboxSignal,
   ) {
     this.statements = {
       head: db.prepare<[], { seq: number }>(HEAD),
@@ -129,9 +132,10 @@ export class SqlitePurgeLog implements PurgeLog {
     return stale.map(toLogged);
   }
 
-  async complete(record: PurgeRecord): Promise<void> {
+  async complete(record: PurgeRecord, outbox?: Outbox<PurgeRecord>): Promise<void> {
+    let written = 0;
     await this.commits.commitSoon(() => {
-      this.statements.complete.run({
+      const completed = this.statements.complete.run({
         id: record.id,
         status: record.status,
         origin: record.origin ?? null,
@@ -141,8 +145,10 @@ export class SqlitePurgeLog implements PurgeLog {
         completedAt: record.completedAt ?? Date.now(),
         report: record.report === undefined ? null : JSON.stringify(record.report),
       });
+      if (completed.changes === 1 && outbox) written = writeOutbox(this.db, outbox(record));
     });
     this.claims.delete(record.id);
+    if (written > 0) this.outbox.written();
   }
 
   async raiseFloor(cutoff: number): Promise<number> {

@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { newSecretKey, SecretKeyError } from '../../src/store/secret-box.ts';
+import type { PurgeRecord } from '../../src/store/purge-log.ts';
+import type { Stores } from '../../src/store/stores.ts';
+import type { NewWebhook, OutboxEvent, WebhookEventType } from '../../src/store/webhook-store.ts';
+import { purgeEvents, webhookEvent } from '../../src/webhooks/events.ts';
+import { eventually } from '../helpers/pictor.ts';
+import { storeBackends } from '../helpers/store-backends.ts';
+
+const BACKENDS = storeBackends('webhooks');
+const SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+
+function webhook(events: WebhookEventType[], url = 'https://hooks.example.com/pictor'): NewWebhook {
+  return { id: `wh_${randomUUID().replaceAll('-', '')}`, url, events, secret: SECRET, createdAt: Date.now() };
+}
+
+function purge(fields: Partial<PurgeRecord> = {}): PurgeRecord {
+  return {
+    id: randomUUID(),
+    url: 'https://img.example/a.jpg',
+    sourceId: 'a'.repeat(24),
+    path: '/a.jpg',
+    match: 'exact',
+    subImage: false,
+    parentSourceId: undefined,
+    status: 'pending',
+    origin: undefined,
+    matched: undefined,
+    generation: undefined,
+    error: undefined,
+    requestedBy: 'key:test',
+    createdAt: Date.now(),
+    completedAt: undefined,
+    ...fields,
+  };
+}
+
+const claim = (node: string, now = Date.now(), leaseMs = 60_000) => ({ node, now, leaseMs, limit: 100 });
+
+for (const backend of BACKENDS) {
+  describe(`webhook store: ${backend.name}`, () => {
+    it('keeps webhooks with their secret sealed at rest: a store with another key cannot open it', async () => {
+      const fresh = await backend.fresh();
+      const stores = await fresh.open();
+      const added = webhook(['purge.completed', 'takedown.created']);
+      assert.deepEqual(await stores.webhooks.add(added), { id: added.id, url: added.url, events: added.events, createdAt: added.createdAt });
+      assert.deepEqual(await stores.webhooks.list(), [{ id: added.id, url: added.url, events: added.events, createdAt: added.createdAt }]);
+      assert.equal((await stores.webhooks.get(added.id))?.url, added.url);
+      assert.equal(await stores.webhooks.emit([webhookEvent('purge.completed', { n: 1 })]), 1);
+      const [claimed] = await stores.webhooks.claimDue(claim('node-a'));
+      assert.equal(claimed?.secret, SECRET, 'opened with the right key');
+
+      const otherKey = await fresh.open([newSecretKey()]);
+      await stores.webhooks.releaseClaims('node-a');
+      await assert.rejects(otherKey.webhooks.claimDue(claim('node-a')), SecretKeyError);
+      assert.equal(await stores.webhooks.remove(added.id), true);
+      assert.equal(await stores.webhooks.remove(added.id), false);
+      assert.deepEqual(await stores.webhooks.list(), []);
+    });
+
+    it('writes one delivery per event and subscribed webhook, claimed by one node at a time until its lease ends', async () => {
+      const fresh = await backend.fresh();
+      const [node, otherNode] = [await fresh.open(), await fresh.open()];
+      const purges = await node.webhooks.add(webhook(['purge.completed']));
+      const takedowns = await node.webhooks.add(webhook(['takedown.created']));
+      const event = webhookEvent('purge.completed', { purge_id: 'p1' });
+      assert.equal(await node.webhooks.emit([event, webhookEvent('asset.refreshed', {})]), 1, 'nobody subscribed to asset.refreshed');
+      assert.equal(await node.webhooks.emit([event]), 0, 'the same event is written once');
+
+      const now = Date.now();
+      const claimed = await node.webhooks.claimDue(claim('node-a', now));
+      assert.deepEqual(claimed.map((each) => [each.webhookId, each.eventId, each.body, each.attempts]), [[purges.id, event.id, event.body, 0]]);
+      assert.deepEqual(await otherNode.webhooks.claimDue(claim('node-b', now)), [], 'held by node-a');
+      assert.equal(await node.webhooks.nextDue(), now + 60_000, 'due again once the lease ends');
+      const delivery = claimed[0]!;
+
+      const attempt = { at: now, status: 500, error: null, response: 'busy' };
+      assert.equal(await otherNode.webhooks.recordAttempt(delivery.id, 'node-b', attempt, { state: 'pending', nextAttemptAt: now + 1000 }), false);
+      assert.equal(await node.webhooks.recordAttempt(delivery.id, 'node-a', attempt, { state: 'pending', nextAttemptAt: now + 1000 }), true);
+      assert.deepEqual(await otherNode.webhooks.claimDue(claim('node-b', now + 999)), [], 'not due yet');
+      const retried = await otherNode.webhooks.claimDue(claim('node-b', now + 1000));
+      assert.deepEqual(retried.map((each) => [each.id, each.attempts]), [[delivery.id, 1]]);
+      await otherNode.webhooks.recordAttempt(delivery.id, 'node-b', { at: now + 1000, status: 204, error: null, response: null }, { state: 'delivered', nextAttemptAt: now + 1000 });
+
+      const [record] = await node.webhooks.deliveries(purges.id, 10);
+      assert.equal(record?.state, 'delivered');
+      assert.equal(record?.eventType, 'purge.completed');
+      assert.deepEqual(record?.attempts, [attempt, { at: now + 1000, status: 204, error: null, response: null }]);
+      assert.deepEqual(await node.webhooks.deliveries(takedowns.id, 10), []);
+      assert.equal(await node.webhooks.nextDue(), undefined);
+
+      assert.equal(await node.webhooks.redeliver(purges.id, delivery.id, now + 5000), true);
+      assert.equal(await node.webhooks.redeliver(takedowns.id, delivery.id, now + 5000), false, "another webhook's delivery");
+      const again = await node.webhooks.claimDue(claim('node-a', now + 5000));
+      assert.deepEqual(again.map((each) => [each.id, each.eventId, each.windowStart]), [[delivery.id, event.id, now + 5000]]);
+      assert.equal(await node.webhooks.releaseClaims('node-a'), 1);
+      assert.equal((await node.webhooks.claimDue(claim('node-a', now + 5000))).length, 1, 'released: claimed again at once');
+    });
+
+    it("writes a purge's events in its completion, and only in the first one; a failed purge reports purge.failed", async () => {
+      const stores = await (await backend.fresh()).open();
+      const hook = await stores.webhooks.add(webhook(['purge.completed', 'purge.failed']));
+      const outbox = (record: PurgeRecord): OutboxEvent[] => purgeEvents(record);
+      for (const status of ['completed', 'failed'] as const) {
+        const record = purge();
+        await stores.purgeLog.append(record, [`A:${record.sourceId}:${record.path}`], { coordinator: 'node-a', claimMs: 60_000 });
+        const ended = { ...record, status, completedAt: Date.now(), error: status === 'failed' ? 'the origin could not be asked' : undefined };
+        await stores.purgeLog.complete(ended, outbox);
+        await stores.purgeLog.complete(ended, outbox);
+      }
+      const deliveries = await stores.webhooks.deliveries(hook.id, 10);
+      assert.deepEqual(deliveries.map((each) => each.eventType).sort(), ['purge.completed', 'purge.failed']);
+      const claimed = await stores.webhooks.claimDue(claim('node-a'));
+      const failed = claimed.map((each) => JSON.parse(each.body) as { type: string; data: { status: string; error: string } }).find((body) => body.type === 'purge.failed');
+      assert.deepEqual([failed?.data.status, failed?.data.error], ['failed', 'the origin could not be asked']);
+    });
+
+    it('writes takedown and asset events with their change, and nothing when the change is not made', async () => {
+      const stores = await (await backend.fresh()).open();
+      const hook = await stores.webhooks.add(webhook(['takedown.created', 'takedown.lifted', 'asset.refreshed']));
+      const event = (type: WebhookEventType) => (): OutboxEvent[] => [webhookEvent(type, {})];
+      const takedown = {
+        id: randomUUID(), url: 'https://img.example/t.jpg', sourceId: 'a'.repeat(24), path: '/t.jpg', originObject: null, sha256: null,
+        originNote: null, reason: 'notice', createdBy: 'key:k', createdAt: Date.now(),
+      };
+      await stores.takedowns.create(takedown, event('takedown.created'));
+      await stores.takedowns.create({ ...takedown, id: randomUUID() }, event('takedown.created'));
+      await stores.takedowns.lift(takedown.id, { actor: 'key:k', reason: null, at: Date.now() }, event('takedown.lifted'));
+      await stores.takedowns.lift(takedown.id, { actor: 'key:k', reason: null, at: Date.now() }, event('takedown.lifted'));
+      const facts = { mediaKind: 'IMAGE' as const, mediaWidth: 1, mediaHeight: 1, fileSize: 3, contentType: 'image/png', contentHash: 'h' };
+      await stores.assets.index('a'.repeat(24), '/x.png', facts, Date.now(), event('asset.refreshed'));
+      await stores.assets.remove('a'.repeat(24), '/x.png', event('asset.refreshed'));
+      await stores.assets.remove('a'.repeat(24), '/x.png', event('asset.refreshed'));
+      const types = (await stores.webhooks.deliveries(hook.id, 10)).map((each) => each.eventType).sort();
+      assert.deepEqual(types, ['asset.refreshed', 'asset.refreshed', 'takedown.created', 'takedown.lifted']);
+    });
+
+    it('tells a watcher when deliveries are written, by this handle or another writer', async () => {
+      const fresh = await backend.fresh();
+      const [stores, other] = [await fresh.open(), await fresh.open()];
+      await stores.webhooks.add(webhook(['purge.completed']));
+      let heard = 0;
+      const stop = await stores.webhooks.watch(() => heard++);
+      try {
+        await stores.webhooks.emit([webhookEvent('purge.completed', {})]);
+        assert.ok(heard >= 1, 'at once in this process');
+        const before = heard;
+        await other.webhooks.emit([webhookEvent('purge.completed', {})]);
+        await eventually(() => heard > before, 5000); // another writer is heard too
+      } finally {
+        await stop();
+      }
+    });
+  });
+}
+
+describe('webhook store: PostgreSQL across nodes', () => {
+  const postgres = BACKENDS[1];
+  it('gives each due delivery to one of the nodes claiming at once', async () => {
+    const fresh = await postgres.fresh();
+    const nodes: Stores[] = [];
+    for (let i = 0; i < 4; i++) nodes.push(await fresh.open());
+    await nodes[0]!.webhooks.add(webhook(['purge.completed']));
+    await nodes[0]!.webhooks.emit(Array.from({ length: 60 }, () => webhookEvent('purge.completed', {})));
+    const claims = await Promise.all(nodes.flatMap((node, i) => [0, 1, 2].map(() => node.webhooks.claimDue({ ...claim(`node-${i}`), limit: 7 }))));
+    const ids = claims.flat().map((each) => each.id);
+    assert.equal(new Set(ids).size, ids.length, 'no delivery claimed twice');
+    assert.ok(ids.length > 0);
+  });
+});
