@@ -11,7 +11,8 @@ const IMAGE_FILE = /\.(jpe?g|png|webp|avif|gif|tiff?)$/i;
 /** What `pictor serve` prints once it is up: where it serves, what it may reach, and the way in (on stderr). */
 export function banner(options: PictorOptions, started: StartedPictor): string[] {
   const sample = sampleImage(options.assetsDir);
-  const tryUrl = sample ? `${started.renderUrl}/${encodeURIComponent(sample)}?w=600` : `put an image in ${options.assetsDir}, then open ${started.renderUrl}/<its name>`;
+  const { renderUrl } = started;
+  const tryUrl = sample ? `${renderUrl}/${encodeURIComponent(sample)}?w=600` : `put an image in ${options.assetsDir}, then open ${renderUrl}/<its name>`;
   const lines = [
     '',
     `  Pictor is serving ${options.assetsDir}`,
