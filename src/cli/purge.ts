@@ -1,5 +1,5 @@
 import fs from 'node:fs/promises';
-import { SingleBar, Presets } from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { resolveClientSettings } from '../config/options.ts';
 import { CLIENT_SETTINGS } from '../config/settings.ts';
@@ -44,7 +44,7 @@ export function registerPurgeCommand(program: Command): void {
       // Which Pictor the purges go to, on stderr: stdout carries only the results.
       process.stderr.write(`Pictor API: ${apiUrl}\n`);
 
-      const bar = all.length > 1 ? progressBar(process.stderr) : undefined;
+      const bar = all.length > 1 ? await progressBar(process.stderr) : undefined;
       bar?.start(all.length, 0);
       const outcomes: Outcome[] = [];
       for (const url of all) {
@@ -72,7 +72,7 @@ class PurgeClient {
 
   async purge(url: string): Promise<Outcome> {
     for (;;) {
-      const response = await fetch(`${this.base}/api/v1/purge`, {
+      const response = await this.fetch(`${this.base}/api/v1/purge`, {
         method: 'POST',
         headers: { authorization: `Bearer ${this.key}`, 'content-type': 'application/vnd.api+json', accept: 'application/vnd.api+json' },
         body: JSON.stringify({ data: { type: 'purges', attributes: { url, match: this.match } } }),
@@ -87,10 +87,19 @@ class PurgeClient {
     }
   }
 
+  /** fetch, whose failure to reach the API says which address was tried and how to give another one. */
+  private async fetch(url: string, init: RequestInit): Promise<Response> {
+    try {
+      return await fetch(url, init);
+    } catch (error) {
+      throw new Error(unreachable(this.base, error), { cause: error });
+    }
+  }
+
   async waitFor(id: string, timeoutMs: number): Promise<Partial<Outcome>> {
     const started = Date.now();
     for (let delay = 20; Date.now() - started < timeoutMs; delay = Math.min(delay * 2, 1000)) {
-      const response = await fetch(`${this.base}/api/v1/purges/${id}`, { headers: { authorization: `Bearer ${this.key}` } });
+      const response = await this.fetch(`${this.base}/api/v1/purges/${id}`, { headers: { authorization: `Bearer ${this.key}` } });
       const body = (await response.json()) as { data?: { attributes: Record<string, string | null> & { matched?: number | null } }; meta?: { pictor?: { warning?: string } } };
       const attributes = body.data?.attributes;
       if (attributes && attributes.status !== 'pending') {
@@ -106,12 +115,34 @@ class PurgeClient {
   }
 }
 
+/** Why the API could not be reached, worded for the person at the terminal. */
+const REASONS: Record<string, string> = {
+  ECONNREFUSED: 'the connection was refused: no server listens there',
+  ENOTFOUND: 'that host name is unknown',
+  EAI_AGAIN: 'that host name could not be looked up',
+  ETIMEDOUT: 'the connection timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'the connection timed out',
+  ECONNRESET: 'the connection was reset',
+  EHOSTUNREACH: 'that host cannot be reached',
+};
+
+function unreachable(base: string, error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  const reason = REASONS[cause?.code ?? ''] ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+  const { apiUrl } = CLIENT_SETTINGS;
+  return (
+    `cannot reach the Pictor API at ${base} (${reason}). Is the server running? Give its admin URL (the "Admin URL" ` +
+    `of its start banner) with ${apiUrl.flag} <url> or ${apiUrl.env}.`
+  );
+}
+
 /**
  * Progress on stderr, so that stdout carries only the results. On a terminal, a bar redrawn in place. Off a
  * terminal (CI logs, a file) cli-progress draws nothing by default; a plain line at the start, every 5 s and
  * at the end says how far a long list has got without filling the log with redraws.
  */
-function progressBar(stream: NodeJS.WriteStream): SingleBar {
+async function progressBar(stream: NodeJS.WriteStream): Promise<SingleBar> {
+  const { SingleBar, Presets } = await import('cli-progress');
   if (stream.isTTY) return new SingleBar({ format: 'purging [{bar}] {value}/{total} {eta_formatted} left', stream }, Presets.shades_classic);
   // clearOnComplete only drops the blank line the last line is otherwise followed by: off a terminal there is nothing to clear.
   return new SingleBar({ format: 'purging {value}/{total}', stream, noTTYOutput: true, notTTYSchedule: 5000, clearOnComplete: true });

@@ -144,6 +144,29 @@ export interface DeviceStore {
   deleteForAccount(username: string): Promise<number>;
 }
 
+/** The meta key set when the first admin API key is recorded (by FirstStartStore.record; older releases set it too). */
+export const FIRST_START_META = 'initialized';
+
+/** What the first start that comes up records: the first admin API key and the dashboard's `admin` account. */
+export interface FirstCredentials {
+  apiKey: Omit<ApiKeyRow, 'last_used_at' | 'revoked_at'>;
+  adminUsername: string;
+  adminPasswordHash: string;
+  at: number;
+}
+
+/**
+ * The first-start credentials, written once for a whole cluster. Only the caller told it wrote one may show
+ * it (it is never stored in plain text), so nodes starting at once print one key and one password.
+ */
+export interface FirstStartStore {
+  /**
+   * In one transaction: the API key unless a first start already recorded one (`FIRST_START_META`), and the
+   * account unless it exists. Says which of the two it wrote.
+   */
+  record(credentials: FirstCredentials): Promise<{ apiKey: boolean; account: boolean }>;
+}
+
 /** A token bucket per caller. */
 export interface RateLimitStore {
   /** 0 when the call may proceed (a token was taken), else the whole seconds to wait (for `Retry-After`). */
@@ -157,6 +180,7 @@ export interface Stores {
   sources: SourceStore;
   apiKeys: ApiKeyStore;
   accounts: AccountStore;
+  firstStart: FirstStartStore;
   sessions: SessionStore;
   devices: DeviceStore;
   /** The Asset Manager's index. */

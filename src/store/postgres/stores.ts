@@ -3,9 +3,11 @@ import { checkSameKeys, secretBoxFor } from '../secret-keys.ts';
 import { SEALING_KEY_META, sealingKeyIds } from '../source-secrets.ts';
 import type { StoreSettings } from '../open-stores.ts';
 import type { AccountStore, ApiKeyRow, ApiKeyStore, DeviceRow, DeviceStore, MetaStore, RateLimitStore, SessionRow, SessionStore, Stores } from '../stores.ts';
+import { describeUrl } from './describe-url.ts';
 import { createPool, LOCKS, migrate, PG_MIGRATIONS, withTransaction, type PgPool } from './database.ts';
 import { PgAssetStore } from './asset-store.ts';
 import { PgEdgeStore } from './edge-store.ts';
+import { PgFirstStartStore } from './first-start-store.ts';
 import { PgNodeStates } from './node-states.ts';
 import { PgPurgeLog } from './purge-log.ts';
 import { PgSourceStore, storedSecretRows } from './source-store.ts';
@@ -42,6 +44,7 @@ export async function openPostgresStores(url: string, settings: Omit<StoreSettin
       sources: new PgSourceStore(pool, url, secrets),
       apiKeys: new PgApiKeyStore(pool),
       accounts: new PgAccountStore(pool),
+      firstStart: new PgFirstStartStore(pool),
       sessions: new PgSessionStore(pool),
       devices: new PgDeviceStore(pool),
       assets: new PgAssetStore(pool, outbox),
@@ -61,11 +64,6 @@ export async function openPostgresStores(url: string, settings: Omit<StoreSettin
   }
 }
 
-/** `host:port/database`: never the user's password. */
-export function describeUrl(url: string): string {
-  const parsed = new URL(url);
-  return `${parsed.hostname}:${parsed.port || '5432'}${parsed.pathname || '/'}`;
-}
 
 /** Holds a session-level advisory lock on a connection of its own while `fn` runs (on any connection). */
 async function exclusive<T>(pool: PgPool, lock: number, fn: () => Promise<T>): Promise<T> {

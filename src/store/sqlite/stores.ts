@@ -8,6 +8,7 @@ import { SqliteApiKeyStore } from './api-key-store.ts';
 import { SqliteAssetStore } from './asset-store.ts';
 import { getMeta, openDatabase, setMeta, type Db } from './db.ts';
 import { forgetDevices, SqliteDeviceStore } from './device-store.ts';
+import { SqliteFirstStartStore } from './first-start-store.ts';
 import { SqliteEdgeStore } from './edge-store.ts';
 import { GroupCommit } from './group-commit.ts';
 import { SqliteNodeStates } from './node-states.ts';
@@ -44,6 +45,7 @@ export function openSqliteStores(settings: Omit<StoreSettings, 'databaseUrl'>): 
       sources: new SqliteSourceStore(db, secrets),
       apiKeys: new SqliteApiKeyStore(db),
       accounts: new SqliteAccountStore(db),
+      firstStart: new SqliteFirstStartStore(db),
       sessions: new SqliteSessionStore(db),
       devices: new SqliteDeviceStore(db),
       assets: new SqliteAssetStore(db, outbox),
