@@ -179,7 +179,7 @@ export const SETTINGS = {
     help: 'most assets one purge by tag may match',
     meaning:
       'most assets one purge by tag may match; a tag on more is refused with `400`: purge their folder or their Source instead ' +
-      '(see [Purge by tag](purge-api.md#purge-by-tag))',
+      '(see [Purge by tag](purge-api.md#purge-by-tag-pictor-extension))',
   },
   renderConcurrency: {
     flag: '--render-concurrency', env: 'PICTOR_RENDER_CONCURRENCY', placeholder: '<n>', parse: integer(1, 1024),
