@@ -79,11 +79,16 @@ describe('Durability: every acknowledged purge survives kill -9', () => {
     const body = JSON.stringify({ data: { type: 'purges', attributes: { tag: 'spring' } } });
     const accepted = await fetch(`${first.adminUrl}/api/v1/purge`, { method: 'POST', headers: json, body });
     assert.equal(accepted.status, 200);
+    const id = ((await accepted.json()) as { data: { id: string } }).data.id;
     first.child.kill('SIGKILL');
     await first.exited;
 
     const second = await spawnServer(args);
     try {
+      const status = async () =>
+        ((await (await fetch(`${second.adminUrl}/api/v1/purges/${id}`, { headers: json })).json()) as { data: { attributes: Record<string, unknown> } }).data.attributes;
+      assert.deepEqual([(await status()).tag, (await status()).assets], ['spring', 2], 'the purge is in the log after the crash');
+      await eventually(async () => (await status()).status === 'completed', 20_000);
       const blueness = async (derivative: string) => {
         const [r, , b] = await meanColour(Buffer.from(await (await fetch(second.renderUrl + derivative)).arrayBuffer()));
         return b! > 150 && r! < 80;
