@@ -174,6 +174,13 @@ export const SETTINGS = {
     help: 'purge requests per second per API key',
     meaning: 'purge requests per second per API key',
   },
+  purgeTagMaxAssets: {
+    flag: '--purge-tag-max-assets', env: 'PICTOR_PURGE_TAG_MAX_ASSETS', placeholder: '<n>', default: '10000', parse: integer(1, 100_000),
+    help: 'most assets one purge by tag may match',
+    meaning:
+      'most assets one purge by tag may match; a tag on more is refused with `400`: purge their folder or their Source instead ' +
+      '(see [Purge by tag](purge-api.md#purge-by-tag-pictor-extension))',
+  },
   renderConcurrency: {
     flag: '--render-concurrency', env: 'PICTOR_RENDER_CONCURRENCY', placeholder: '<n>', parse: integer(1, 1024),
     // One libvips thread per render and one render per core (plus one to cover a render's I/O and JavaScript

@@ -20,6 +20,8 @@ export interface FreshStore {
   open(secretKeys?: Buffer[]): Promise<Stores>;
   /** Runs one statement behind the stores' back (to check what they refuse, or to age a row). */
   sql(statement: string): Promise<void>;
+  /** PostgreSQL: the database's URL (to migrate it step by step). */
+  databaseUrl?: string;
 }
 
 export interface StoreBackend {
@@ -86,6 +88,7 @@ export function storeBackends(prefix: string): [StoreBackend, StoreBackend] {
       const dataDir = await tempDir();
       return {
         dataDir,
+        databaseUrl,
         open: (secretKeys = TEST_SECRET) => track(openStores({ dataDir, databaseUrl, secretKeys })),
         sql: async (statement) => {
           const client = new pg.Client({ connectionString: databaseUrl });

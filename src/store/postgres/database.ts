@@ -258,6 +258,21 @@ export const PG_MIGRATIONS: readonly string[] = [
      response TEXT
    );
    CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, at);`,
+  // Each asset's tags, one row per tag, and the tag and asset count of a tag purge, as SQLite holds them
+  // (db.ts). Paths compare byte by byte (COLLATE "C"), as in `assets`; tags compare exactly.
+  `CREATE TABLE asset_tags (
+     tag TEXT NOT NULL,
+     source_id TEXT NOT NULL,
+     origin_path TEXT COLLATE "C" NOT NULL,
+     PRIMARY KEY (tag, source_id, origin_path),
+     FOREIGN KEY (source_id, origin_path) REFERENCES assets (source_id, origin_path) ON DELETE CASCADE
+   );
+   CREATE INDEX asset_tags_asset ON asset_tags (source_id, origin_path);
+   INSERT INTO asset_tags (tag, source_id, origin_path)
+     SELECT each.tag, assets.source_id, assets.origin_path FROM assets, jsonb_array_elements_text(assets.tags) AS each (tag)
+     ON CONFLICT DO NOTHING;
+   ALTER TABLE purge_log ADD COLUMN tag TEXT;
+   ALTER TABLE purge_log ADD COLUMN assets INTEGER;`,
 ];
 
 /** Applies the migrations not applied yet; safe when several nodes start at once. */

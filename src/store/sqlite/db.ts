@@ -271,6 +271,21 @@ export const MIGRATIONS: readonly string[] = [
      response TEXT
    );
    CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, at);`,
+  // Purge by tag (purge/tag-purge.ts): one row per tag of each asset, written with the asset's tags, so the
+  // assets carrying a tag are read from the primary key rather than by parsing every asset's JSON; and the tag
+  // and asset count of a tag purge. Tags compare exactly (BINARY), as the Assets API stores them.
+  `CREATE TABLE asset_tags (
+     tag TEXT NOT NULL,
+     source_id TEXT NOT NULL,
+     origin_path TEXT NOT NULL,
+     PRIMARY KEY (tag, source_id, origin_path),
+     FOREIGN KEY (source_id, origin_path) REFERENCES assets (source_id, origin_path) ON DELETE CASCADE
+   ) WITHOUT ROWID;
+   CREATE INDEX asset_tags_asset ON asset_tags (source_id, origin_path);
+   INSERT OR IGNORE INTO asset_tags (tag, source_id, origin_path)
+     SELECT each.value, assets.source_id, assets.origin_path FROM assets, json_each(assets.tags) AS each;
+   ALTER TABLE purges ADD COLUMN tag TEXT;
+   ALTER TABLE purges ADD COLUMN assets INTEGER;`,
 ];
 
 /**
