@@ -60,6 +60,38 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await stores.webhooks.list(), []);
     });
 
+    it('sealAll seals webhook secrets again with the first key: once the old key is gone, they still open', async () => {
+      const fresh = await backend.fresh();
+      const [oldKey, newKey] = [newSecretKey(), newSecretKey()];
+      const before = await fresh.open([oldKey]);
+      await before.sources.sealAll();
+      const added = await before.webhooks.add(webhook(['purge.completed']));
+      await before.webhooks.emit([webhookEvent('purge.completed', {})]);
+
+      const rotating = await fresh.open([newKey, oldKey]);
+      assert.deepEqual(await rotating.sources.sealAll(), { sealed: 0, resealed: 1 });
+      assert.deepEqual(await rotating.sources.sealAll(), { sealed: 0, resealed: 0 }, 'nothing left to seal again');
+
+      const after = await fresh.open([newKey]);
+      await after.sources.checkKeys();
+      await after.sources.sealAll();
+      const [claimed] = await after.webhooks.claimDue(claim('node-a'));
+      assert.deepEqual([claimed?.webhookId, claimed?.secret], [added.id, SECRET]);
+    });
+
+    it('sealAll (the start-up key check) refuses a webhook secret sealed with a key it does not hold, naming it', async () => {
+      const fresh = await backend.fresh();
+      const [serverKey, strayKey] = [newSecretKey(), newSecretKey()];
+      await (await fresh.open([serverKey])).sources.sealAll();
+      // Sealed by a handle whose first key is another one, which never recorded it (no sealAll).
+      const stray = await (await fresh.open([strayKey, serverKey])).webhooks.add(webhook(['purge.completed']));
+      const server = await fresh.open([serverKey]);
+      const refusal = (error: unknown): boolean =>
+        error instanceof SecretKeyError && error.message.includes(`secret of webhook ${stray.id} is encrypted with the key `) && /PICTOR_SECRET_KEY/.test(error.message);
+      await assert.rejects(server.sources.sealAll(), refusal);
+      await assert.rejects(server.sources.checkKeys(), refusal);
+    });
+
     it('writes one delivery per event and subscribed webhook, claimed by one node at a time until its lease ends', async () => {
       const fresh = await backend.fresh();
       const [node, otherNode] = [await fresh.open(), await fresh.open()];
