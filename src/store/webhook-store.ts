@@ -122,6 +122,12 @@ export interface WebhookStore {
   releaseClaims(node: string): Promise<number>;
   /** Makes a delivery due now with a new retry window, whatever its state; false when there is none. */
   redeliver(webhookId: string, deliveryId: string, now: number): Promise<boolean>;
+  /**
+   * Deletes up to `limit` delivered or failed deliveries that ended before `before` (their last try; for a
+   * failed one, when its next try would have been), with their attempts, in one transaction; never a pending
+   * one, however old, nor one made pending again (redelivered) meanwhile. Answers how many.
+   */
+  deleteEnded(before: number, limit: number): Promise<number>;
   /** When the earliest pending delivery is due (or its claim runs out), if any. */
   nextDue(): Promise<number | undefined>;
   /**

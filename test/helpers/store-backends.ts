@@ -20,6 +20,8 @@ export interface FreshStore {
   open(secretKeys?: Buffer[]): Promise<Stores>;
   /** Runs one statement behind the stores' back (to check what they refuse, or to age a row). */
   sql(statement: string): Promise<void>;
+  /** Reads one number behind the stores' back: the first column of the first row (e.g. `SELECT count(*) FROM …`). */
+  number(query: string): Promise<number>;
 }
 
 export interface StoreBackend {
@@ -75,6 +77,14 @@ export function storeBackends(prefix: string): [StoreBackend, StoreBackend] {
             db.close();
           }
         },
+        number: async (query) => {
+          const db = new Database(path.join(dataDir, 'pictor.db'), { readonly: true });
+          try {
+            return Number(db.prepare(query).pluck().get());
+          } finally {
+            db.close();
+          }
+        },
       };
     },
   };
@@ -92,6 +102,15 @@ export function storeBackends(prefix: string): [StoreBackend, StoreBackend] {
           await client.connect();
           try {
             await client.query(statement);
+          } finally {
+            await client.end();
+          }
+        },
+        number: async (query) => {
+          const client = new pg.Client({ connectionString: databaseUrl });
+          await client.connect();
+          try {
+            return Number(Object.values((await client.query(query)).rows[0] as object)[0]);
           } finally {
             await client.end();
           }

@@ -131,6 +131,34 @@ for (const backend of BACKENDS) {
       assert.equal((await node.webhooks.claimDue(claim('node-a', now + 5000))).length, 1, 'released: claimed again at once');
     });
 
+    it('deleteEnded deletes delivered and failed deliveries ended before the cutoff with their attempts, a batch at a time; never a pending one', async () => {
+      const fresh = await backend.fresh();
+      const stores = await fresh.open();
+      const hook = await stores.webhooks.add(webhook(['purge.completed']));
+      const now = Date.now();
+      const old = now - 40 * 86_400_000;
+      const events = ['delivered', 'failed', 'pending', 'recent', 'redelivered'].map((name) => webhookEvent('purge.completed', { name }, old));
+      await stores.webhooks.emit(events);
+      const byName = new Map((await stores.webhooks.claimDue(claim('node-a', old))).map((each) => [JSON.parse(each.body).data.name as string, each.id]));
+      const record = (name: string, at: number, state: 'delivered' | 'failed' | 'pending', nextAttemptAt = at) =>
+        stores.webhooks.recordAttempt(byName.get(name)!, 'node-a', { at, status: state === 'delivered' ? 204 : 500, error: null, response: null }, { state, nextAttemptAt });
+      await record('delivered', old, 'delivered');
+      await record('failed', old, 'failed', old + 1000);
+      await record('pending', old, 'pending', old + 2000);
+      await record('recent', now, 'delivered');
+      await record('redelivered', old, 'delivered');
+      await stores.webhooks.redeliver(hook.id, byName.get('redelivered')!, old);
+      assert.equal(await fresh.number('SELECT count(*) FROM webhook_attempts'), 5);
+
+      const cutoff = now - 30 * 86_400_000;
+      assert.equal(await stores.webhooks.deleteEnded(cutoff, 1), 1, 'at most a batch');
+      assert.equal(await stores.webhooks.deleteEnded(cutoff, 10), 1);
+      assert.equal(await stores.webhooks.deleteEnded(cutoff, 10), 0);
+      const left = (await stores.webhooks.deliveries(hook.id, 10)).map((each) => [JSON.parse(events.find((event) => event.id === each.eventId)!.body).data.name, each.state]);
+      assert.deepEqual(left.sort(), [['pending', 'pending'], ['recent', 'delivered'], ['redelivered', 'pending']]);
+      assert.equal(await fresh.number('SELECT count(*) FROM webhook_attempts'), 3, 'the attempts of the deleted deliveries went with them');
+    });
+
     it("writes a purge's events in its completion, and only in the first one; a failed purge reports purge.failed", async () => {
       const stores = await (await backend.fresh()).open();
       const hook = await stores.webhooks.add(webhook(['purge.completed', 'purge.failed']));

@@ -258,6 +258,8 @@ export const PG_MIGRATIONS: readonly string[] = [
      response TEXT
    );
    CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, at);`,
+  // Deliveries that ended, oldest first, for retention, as SQLite holds them (sqlite/db.ts).
+  `CREATE INDEX webhook_deliveries_ended ON webhook_deliveries (next_attempt_at) WHERE state <> 'pending';`,
 ];
 
 /** Applies the migrations not applied yet; safe when several nodes start at once. */

@@ -167,6 +167,19 @@ export class PgWebhookStore implements WebhookStore {
     return updated;
   }
 
+  /**
+   * The rows chosen are locked (others' locked rows skipped), and the state is checked again on the row
+   * deleted: a delivery redelivered meanwhile is pending again and stays.
+   */
+  async deleteEnded(before: number, limit: number): Promise<number> {
+    const deleted = await this.pool.query(
+      `DELETE FROM webhook_deliveries WHERE state <> 'pending' AND id IN (
+         SELECT id FROM webhook_deliveries WHERE state <> 'pending' AND next_attempt_at < $1 ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      [before, limit],
+    );
+    return deleted.rowCount ?? 0;
+  }
+
   async nextDue(): Promise<number | undefined> {
     const { rows } = await this.pool.query<{ due: string | null }>(
       "SELECT min(GREATEST(next_attempt_at, claimed_until)) AS due FROM webhook_deliveries WHERE state = 'pending'",

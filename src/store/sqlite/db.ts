@@ -271,6 +271,8 @@ export const MIGRATIONS: readonly string[] = [
      response TEXT
    );
    CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, at);`,
+  // Deliveries that ended (delivered, failed), oldest first, for retention (webhooks/retention.ts).
+  `CREATE INDEX webhook_deliveries_ended ON webhook_deliveries (next_attempt_at) WHERE state <> 'pending';`,
 ];
 
 /**

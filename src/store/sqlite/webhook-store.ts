@@ -160,6 +160,16 @@ export class SqliteWebhookStore implements WebhookStore {
     return updated.changes === 1;
   }
 
+  /** One statement, so one transaction: a redelivery cannot come between the choice and the deletion. */
+  async deleteEnded(before: number, limit: number): Promise<number> {
+    return this.db
+      .prepare(
+        `DELETE FROM webhook_deliveries WHERE id IN (
+           SELECT id FROM webhook_deliveries WHERE state <> 'pending' AND next_attempt_at < ? ORDER BY next_attempt_at LIMIT ?)`,
+      )
+      .run(before, limit).changes;
+  }
+
   async nextDue(): Promise<number | undefined> {
     const row = this.db.prepare("SELECT min(max(next_attempt_at, claimed_until)) AS due FROM webhook_deliveries WHERE state = 'pending'").get() as {
       due: number | null;
