@@ -22,7 +22,7 @@ export interface OutboxEvent {
   createdAt: number;
 }
 
-/** The events a change reports, made inside the transaction that writes the change (`subject`: what it wrote). */
+/** The events a change reports, written by the transaction that writes the change (`subject`: what it writes). */
 export type Outbox<T> = (subject: T) => readonly OutboxEvent[];
 
 export interface WebhookRecord {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import { newSecretKey, SecretKeyError } from '../../src/store/secret-box.ts';
 import type { PurgeRecord } from '../../src/store/purge-log.ts';
 import type { Stores } from '../../src/store/stores.ts';
@@ -228,5 +228,37 @@ describe('webhook store: PostgreSQL across nodes', () => {
     const ids = claims.flat().map((each) => each.id);
     assert.equal(new Set(ids).size, ids.length, 'no delivery claimed twice');
     assert.ok(ids.length > 0);
+  });
+});
+
+describe('webhook store: SQLite commits', () => {
+  /** Whether `promise` settles within a few turns of the event loop (no timer can fire: setTimeout is mocked). */
+  const settlesSoon = async (promise: Promise<unknown>): Promise<boolean> => {
+    let settled = false;
+    void promise.then(() => (settled = true));
+    for (let turn = 0; turn < 5 && !settled; turn++) await new Promise((resolve) => setImmediate(resolve));
+    return settled;
+  };
+
+  it('commits a completion a webhook waits for at once, and one nobody waits for with the next commit', async () => {
+    const stores = await (await BACKENDS[0].fresh()).open();
+    await stores.webhooks.add(webhook(['purge.completed']));
+    const [awaited, unawaited] = [purge(), purge({ status: 'failed' })];
+    for (const record of [awaited, unawaited]) {
+      await stores.purgeLog.append(record, [`A:${record.sourceId}:${record.path}`], { coordinator: 'node-a', claimMs: 60_000 });
+    }
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      const completed = stores.purgeLog.complete({ ...awaited, status: 'completed', completedAt: Date.now() }, purgeEvents);
+      assert.equal(await settlesSoon(completed), true, 'committed in this turn: the message is not held back by the lazy commit');
+      assert.equal((await stores.webhooks.claimDue(claim('node-a'))).length, 1);
+
+      const failed = stores.purgeLog.complete({ ...unawaited, status: 'failed', completedAt: Date.now() }, purgeEvents);
+      assert.equal(await settlesSoon(failed), false, 'purge.failed has no subscriber: it waits to ride along with a later commit');
+      mock.timers.tick(1000);
+      await failed;
+    } finally {
+      mock.timers.reset();
+    }
   });
 });
