@@ -83,8 +83,12 @@ export interface ClaimedDelivery {
 
 export interface DeliveryClaim {
   node: string;
+  /** What is due by now: this node's clock. */
   now: number;
-  /** Longer than one try may take: past it another node may send the delivery again. */
+  /**
+   * Longer than one try may take: past it another node may send the delivery again. PostgreSQL sets and
+   * compares leases on the database's clock, shared by every node; SQLite (one sender) on `now`.
+   */
   leaseMs: number;
   limit: number;
 }
