@@ -221,7 +221,8 @@ export const SETTINGS = {
     meaning: 'how long a webhook delivery that gets no 2xx answer is retried, with exponential backoff, before it is marked `failed`',
   },
   webhookRetentionSeconds: {
-    flag: '--webhook-retention', env: 'PICTOR_WEBHOOK_RETENTION', placeholder: '<duration>', default: '30d', parse: duration(3600, 10 * 365 * 24 * 3600),
+    flag: '--webhook-retention', env: 'PICTOR_WEBHOOK_RETENTION', placeholder: '<duration>', default: '30d',
+    parse: duration(3600, 10 * 365 * 24 * 3600),
     help: 'how long delivered and failed webhook deliveries are kept, e.g. 30d',
     meaning:
       'how long webhook deliveries that were delivered or failed are kept, with their attempts, after they ended: seconds, or `12h`, `30d`; ' +

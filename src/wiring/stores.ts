@@ -14,8 +14,9 @@ export interface NodeStores {
 /**
  * The stores, and what must hold before anything serves: every secret (Sources', webhooks') sealed with the
  * current key (a secret the keys cannot open stops the start), the first-start setup (default Source, first
- * admin key, dashboard password; safe with nodes starting at once), and the Sources in memory. A missing or wrong secret key, or a store that cannot be used, stops the start
- * here (the caller reports it), with the stores closed again.
+ * admin key, dashboard password; safe with nodes starting at once), and the Sources in memory. A missing or
+ * wrong secret key, or a store that cannot be used, stops the start here (the caller reports it), with the
+ * stores closed again.
  */
 export async function openNodeStores(node: NodeContext): Promise<NodeStores> {
   const { options, logger, health } = node;

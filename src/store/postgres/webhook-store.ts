@@ -179,7 +179,8 @@ export class PgWebhookStore implements WebhookStore {
   async deleteEnded(before: number, limit: number): Promise<number> {
     const deleted = await this.pool.query(
       `DELETE FROM webhook_deliveries WHERE state <> 'pending' AND id IN (
-         SELECT id FROM webhook_deliveries WHERE state <> 'pending' AND next_attempt_at < $1 ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+         SELECT id FROM webhook_deliveries WHERE state <> 'pending' AND next_attempt_at < $1
+         ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
       [before, limit],
     );
     return deleted.rowCount ?? 0;

@@ -152,9 +152,10 @@ export class SqliteSourceStore implements SourceStore {
 
   /**
    * Seals every secret with the current key, in one transaction: the Sources' (values stored in plain text by
-   * a version before encryption, and values sealed with an older key) and the sealed columns' (sealed-columns.ts). Opening each one on the way proves the keys are
-   * the right ones (a SecretKeyError otherwise). Freed pages are zeroed and the log is checkpointed, so the
-   * plain text does not linger in the file. Records the current key's id (SEALING_KEY_META).
+   * a version before encryption, and values sealed with an older key) and the sealed columns'
+   * (sealed-columns.ts). Opening each one on the way proves the keys are the right ones (a SecretKeyError
+   * otherwise). Freed pages are zeroed and the log is checkpointed, so the plain text does not linger in the
+   * file. Records the current key's id (SEALING_KEY_META).
    */
   async sealAll(): Promise<{ sealed: number; resealed: number }> {
     const counts = { sealed: 0, resealed: 0 };
