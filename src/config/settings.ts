@@ -227,6 +227,14 @@ export const SETTINGS = {
     help: 'how long a webhook delivery is retried before it fails, e.g. 24h',
     meaning: 'how long a webhook delivery that gets no 2xx answer is retried, with exponential backoff, before it is marked `failed`',
   },
+  webhookRetentionSeconds: {
+    flag: '--webhook-retention', env: 'PICTOR_WEBHOOK_RETENTION', placeholder: '<duration>', default: '30d',
+    parse: duration(3600, 10 * 365 * 24 * 3600),
+    help: 'how long delivered and failed webhook deliveries are kept, e.g. 30d',
+    meaning:
+      'how long webhook deliveries that were delivered or failed are kept, with their attempts, after they ended: seconds, or `12h`, `30d`; ' +
+      'pending deliveries are kept until they end',
+  },
   webhookTimeoutSeconds: {
     flag: '--webhook-timeout', env: 'PICTOR_WEBHOOK_TIMEOUT', placeholder: '<seconds>', default: '10', parse: integer(1, 120),
     help: 'timeout of one webhook delivery, in seconds',

@@ -68,11 +68,16 @@ export interface SourceStore {
    * `build` may throw to refuse; nothing is written then.
    */
   saveChecked(id: string, build: (current: SourceRecord | undefined) => SourceWrite): Promise<SourceRecord>;
-  /** Seals every secret with the current key (older keys and plain text alike), and records that key's id. */
+  /**
+   * Seals every secret stored with the current key — the Sources' and those of the sealed columns
+   * (sealed-columns.ts: webhooks' secrets) — older keys and plain text alike, in one transaction, and records
+   * that key's id. Opens every one on the way: a secret the keys cannot open stops it (SecretKeyError).
+   */
   sealAll(): Promise<{ sealed: number; resealed: number }>;
   /**
    * Reads the keys of Source secrets now, as a first read or write of a Source would (the key file of a new
-   * data directory is created then); refuses keys that cannot open the stored secrets.
+   * data directory is created then), and opens every stored secret (Sources', sealed columns'): refuses keys
+   * that cannot open one of them.
    */
   checkKeys(): Promise<void>;
   /**

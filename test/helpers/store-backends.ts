@@ -22,6 +22,8 @@ export interface FreshStore {
   sql(statement: string): Promise<void>;
   /** PostgreSQL: the database's URL (to migrate it step by step). */
   databaseUrl?: string;
+  /** Reads one number behind the stores' back: the first column of the first row (e.g. `SELECT count(*) FROM …`). */
+  number(query: string): Promise<number>;
 }
 
 export interface StoreBackend {
@@ -77,6 +79,14 @@ export function storeBackends(prefix: string): [StoreBackend, StoreBackend] {
             db.close();
           }
         },
+        number: async (query) => {
+          const db = new Database(path.join(dataDir, 'pictor.db'), { readonly: true });
+          try {
+            return Number(db.prepare(query).pluck().get());
+          } finally {
+            db.close();
+          }
+        },
       };
     },
   };
@@ -95,6 +105,15 @@ export function storeBackends(prefix: string): [StoreBackend, StoreBackend] {
           await client.connect();
           try {
             await client.query(statement);
+          } finally {
+            await client.end();
+          }
+        },
+        number: async (query) => {
+          const client = new pg.Client({ connectionString: databaseUrl });
+          await client.connect();
+          try {
+            return Number(Object.values((await client.query(query)).rows[0] as object)[0]);
           } finally {
             await client.end();
           }

@@ -273,6 +273,8 @@ export const PG_MIGRATIONS: readonly string[] = [
      ON CONFLICT DO NOTHING;
    ALTER TABLE purge_log ADD COLUMN tag TEXT;
    ALTER TABLE purge_log ADD COLUMN assets INTEGER;`,
+  // Deliveries that ended, oldest first, for retention, as SQLite holds them (sqlite/db.ts).
+  `CREATE INDEX webhook_deliveries_ended ON webhook_deliveries (next_attempt_at) WHERE state <> 'pending';`,
 ];
 
 /** Applies the migrations not applied yet; safe when several nodes start at once. */

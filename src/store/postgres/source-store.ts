@@ -5,6 +5,7 @@ import type { SecretBox } from '../secret-box.ts';
 import { openSource, refuseOtherSealingKey, SEALING_KEY_META, sealSource, staleSecrets, type StoredSource } from '../source-secrets.ts';
 import type { DomainOwner, SourceChangeListener, SourceListing, SourceStore, SourceWrite } from '../stores.ts';
 import { LOCKS, withTransaction, type PgClient, type PgPool } from './database.ts';
+import { openColumns, resealColumns } from './sealed-columns.ts';
 
 /** The channel of Source changes; the payload is the id of the Source written. */
 export const SOURCES_CHANNEL = 'pictor_sources';
@@ -44,7 +45,8 @@ export class PgSourceStore implements SourceStore {
   ) {}
 
   async checkKeys(): Promise<void> {
-    await this.secrets();
+    await this.all();
+    await openColumns(this.pool, await this.secrets());
   }
 
   async all(): Promise<SourceRecord[]> {
@@ -130,6 +132,7 @@ export class PgSourceStore implements SourceStore {
         const record = toRecord(row, box);
         if (stale.sealed + stale.resealed > 0) await this.write(client, record);
       }
+      counts.resealed += await resealColumns(client, box);
       const recorded = await client.query<{ value: string }>('SELECT value FROM meta WHERE key = $1', [SEALING_KEY_META]);
       refuseOtherSealingKey(recorded.rows[0]?.value, box, true);
       await client.query(

@@ -286,6 +286,8 @@ export const MIGRATIONS: readonly string[] = [
      SELECT each.value, assets.source_id, assets.origin_path FROM assets, json_each(assets.tags) AS each;
    ALTER TABLE purges ADD COLUMN tag TEXT;
    ALTER TABLE purges ADD COLUMN assets INTEGER;`,
+  // Deliveries that ended (delivered, failed), oldest first, for retention (webhooks/retention.ts).
+  `CREATE INDEX webhook_deliveries_ended ON webhook_deliveries (next_attempt_at) WHERE state <> 'pending';`,
 ];
 
 /**

@@ -2,7 +2,7 @@ import type { LogSnapshot, LoggedPurge, PurgeClaim, PurgeListQuery, PurgeLog, Pu
 import { getMeta, setMeta, type Db } from './db.ts';
 import type { GroupCommit } from './group-commit.ts';
 import type { Outbox, OutboxSignal } from '../webhook-store.ts';
-import { writeOutbox } from './webhook-store.ts';
+import { anySubscribed, writeOutbox } from './webhook-store.ts';
 
 const MARK_FLOOR = 'mark_floor';
 
@@ -43,7 +43,7 @@ interface PurgeRow {
 /**
  * One node's purge log, in the `purges` table of its data directory: its server is the only writer (the CLI
  * purges through the API), so claims live in this process's memory. Appends share the group commit of the
- * data directory (one fsync for a burst); completions ride along with the next commit.
+ * data directory (one fsync for a burst); completions ride along with the next commit, unless a webhook waits.
  */
 export class SqlitePurgeLog implements PurgeLog {
   /** Pending purges this process drives, and until when (ms). */
@@ -140,9 +140,17 @@ export class SqlitePurgeLog implements PurgeLog {
     return stale.map(toLogged);
   }
 
+  /**
+   * A completion rides along with the next commit (commitSoon), unless a webhook waits for it: then it is
+   * committed in this turn of the event loop, so the message goes out without waiting for other writes. The
+   * worker is told only once the commit returned (durable, synchronous = FULL): a message is never sent
+   * about a completion that a crash could still undo.
+   */
   async complete(record: PurgeRecord, outbox?: Outbox<PurgeRecord>): Promise<void> {
+    const events = outbox ? outbox(record) : [];
+    const commit = anySubscribed(this.db, events) ? this.commits.commit.bind(this.commits) : this.commits.commitSoon.bind(this.commits);
     let written = 0;
-    await this.commits.commitSoon(() => {
+    await commit(() => {
       const completed = this.statements.complete.run({
         id: record.id,
         status: record.status,
@@ -153,7 +161,7 @@ export class SqlitePurgeLog implements PurgeLog {
         completedAt: record.completedAt ?? Date.now(),
         report: record.report === undefined ? null : JSON.stringify(record.report),
       });
-      if (completed.changes === 1 && outbox) written = writeOutbox(this.db, outbox(record));
+      if (completed.changes === 1) written = writeOutbox(this.db, events);
     });
     this.claims.delete(record.id);
     if (written > 0) this.outbox.written();
