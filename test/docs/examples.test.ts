@@ -128,7 +128,7 @@ describe('the examples of the README and docs/, run as written', () => {
     });
     await new Promise<void>((resolve) => webFolder.listen(0, '127.0.0.1', resolve));
     const webPort = (webFolder.address() as AddressInfo).port;
-    filled.set('npm install && ', '').set('npx pictor ', 'node bin/pictor.js ').set('10.0.0.5:8080', `127.0.0.1:${webPort}`).set('10.0.0.5/32', '127.0.0.1/32');
+    filled.set('npm install && ', '').set('10.0.0.5:8080', `127.0.0.1:${webPort}`).set('10.0.0.5/32', '127.0.0.1/32');
     // This process's own Pictor settings, if any, must not reach the examples: only the documented ones do.
     const inherited = Object.entries(process.env).filter(([name]) => !name.startsWith('PICTOR_'));
     env = {
