@@ -275,6 +275,14 @@ export const PG_MIGRATIONS: readonly string[] = [
    ALTER TABLE purge_log ADD COLUMN assets INTEGER;`,
   // Deliveries that ended, oldest first, for retention, as SQLite holds them (sqlite/db.ts).
   `CREATE INDEX webhook_deliveries_ended ON webhook_deliveries (next_attempt_at) WHERE state <> 'pending';`,
+  // The dashboard's failed sign-ins in a row, per address, account or trusted device (dashboard/sign-in-limiter.ts):
+  // in the store, so that every node of a cluster counts them together.
+  `CREATE TABLE sign_in_failures (
+     key TEXT PRIMARY KEY,
+     count INTEGER NOT NULL,
+     last_at BIGINT NOT NULL
+   );
+   CREATE INDEX sign_in_failures_last ON sign_in_failures (last_at);`,
 ];
 
 /** Applies the migrations not applied yet; safe when several nodes start at once. */

@@ -288,6 +288,14 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE purges ADD COLUMN assets INTEGER;`,
   // Deliveries that ended (delivered, failed), oldest first, for retention (webhooks/retention.ts).
   `CREATE INDEX webhook_deliveries_ended ON webhook_deliveries (next_attempt_at) WHERE state <> 'pending';`,
+  // The dashboard's failed sign-ins in a row, per address, account or trusted device (dashboard/sign-in-limiter.ts):
+  // in the store, so that every node of a cluster counts them together.
+  `CREATE TABLE sign_in_failures (
+     key TEXT PRIMARY KEY,
+     count INTEGER NOT NULL,
+     last_at INTEGER NOT NULL
+   );
+   CREATE INDEX sign_in_failures_last ON sign_in_failures (last_at);`,
 ];
 
 /**
