@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { checkSchemaVersion } from '../schema-version.ts';
 
 /**
  * PostgreSQL, the shared store of a cluster: every node connects to the same database. Each node keeps a
@@ -292,6 +293,7 @@ export async function migrate(pool: PgPool, migrations: readonly string[] = PG_M
     await client.query('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
     const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_version');
     let version = rows[0]?.version ?? 0;
+    checkSchemaVersion(version, migrations.length);
     if (rows.length === 0) await client.query('INSERT INTO schema_version (version) VALUES (0)');
     for (; version < migrations.length; version++) await client.query(migrations[version]!);
     await client.query('UPDATE schema_version SET version = $1', [version]);
