@@ -284,6 +284,20 @@ export const PG_MIGRATIONS: readonly string[] = [
      last_at BIGINT NOT NULL
    );
    CREATE INDEX sign_in_failures_last ON sign_in_failures (last_at);`,
+  // Sources sorted by name in SQL, in the order of compareSourceNames (source-record.ts): ICU's collation of
+  // Intl.Collator('en', { sensitivity: 'base', numeric: true }) — level 1 (case and accents ignored, so such
+  // names tie and go by creation order) and numbers by value. SQLite keeps ranks for this (sqlite/name-ranks.ts).
+  `CREATE COLLATION source_names (provider = icu, locale = 'en-u-ks-level1-kn-true', deterministic = false);
+   CREATE INDEX sources_name ON sources ((name COLLATE source_names), created_at, created_seq);`,
+  // The Purges search (URL contains): a trigram index serves ILIKE '%…%' as SQLite's FTS5 trigram index does.
+  // pg_trgm ships with PostgreSQL and is a trusted extension (the database's owner may create it); where it
+  // cannot be created, the search still answers by scanning, and the start says so in the server's log.
+  `DO $$ BEGIN
+     CREATE EXTENSION IF NOT EXISTS pg_trgm;
+     CREATE INDEX purge_log_url ON purge_log USING gin (url gin_trgm_ops);
+   EXCEPTION WHEN insufficient_privilege OR undefined_file OR feature_not_supported THEN
+     RAISE NOTICE 'pg_trgm cannot be created (%): the Purges search scans the purge log', SQLERRM;
+   END $$;`,
 ];
 
 /** Applies the migrations not applied yet; safe when several nodes start at once. */

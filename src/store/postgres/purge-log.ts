@@ -256,7 +256,7 @@ export class PgPurgeLog implements PurgeLog {
     return rowCount ?? 0;
   }
 
-  /** URL searches scan with ILIKE, in a table retention keeps bounded: there is no index to fill. */
+  /** URL searches are served by the pg_trgm index of `url`, which PostgreSQL keeps as rows are written: nothing to fill. */
   async indexForSearch(): Promise<number> {
     return 0;
   }
