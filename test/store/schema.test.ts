@@ -54,6 +54,7 @@ const ONLY_POSTGRES: Record<string, string> = {
   schema_version: "the migration counter (SQLite keeps it in PRAGMA user_version)",
   nodes: 'cluster membership: each node, its lease, fencing and last applied purge',
   rate_limits: 'the purge rate limit shared by the nodes of a cluster (one process keeps it in memory)',
+  purge_node_matches: "what an exact purge matched on each node that followed it (one node's count is the purge's own)",
 };
 
 /** Columns one dialect only has, by table (SQLite's table name), and why. */

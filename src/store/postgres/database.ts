@@ -298,6 +298,14 @@ export const PG_MIGRATIONS: readonly string[] = [
    EXCEPTION WHEN insufficient_privilege OR undefined_file OR feature_not_supported THEN
      RAISE NOTICE 'pg_trgm cannot be created (%): the Purges search scans the purge log', SQLERRM;
    END $$;`,
+  // How many cached entries an exact purge matched on each node that applied it by following the log (the
+  // accepting node's own count is purge_log.matched): the status document sums them (postgres/purge-log.ts).
+  `CREATE TABLE purge_node_matches (
+     seq BIGINT NOT NULL REFERENCES purge_log (seq) ON DELETE CASCADE,
+     node_id TEXT NOT NULL,
+     matched INTEGER NOT NULL,
+     PRIMARY KEY (seq, node_id)
+   );`,
 ];
 
 /** Applies the migrations not applied yet; safe when several nodes start at once. */
