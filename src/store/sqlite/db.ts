@@ -1,6 +1,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ensureDataDir, restrictDatabaseFiles } from '../data-dir.ts';
+import { checkSchemaVersion } from '../schema-version.ts';
 
 export type Db = Database.Database;
 
@@ -18,7 +19,12 @@ export function openDatabase(dataDir: string): Db {
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
-  migrate(db);
+  try {
+    migrate(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   return db;
 }
 
@@ -288,6 +294,14 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE purges ADD COLUMN assets INTEGER;`,
   // Deliveries that ended (delivered, failed), oldest first, for retention (webhooks/retention.ts).
   `CREATE INDEX webhook_deliveries_ended ON webhook_deliveries (next_attempt_at) WHERE state <> 'pending';`,
+  // The dashboard's failed sign-ins in a row, per address, account or trusted device (dashboard/sign-in-limiter.ts):
+  // in the store, so that every node of a cluster counts them together.
+  `CREATE TABLE sign_in_failures (
+     key TEXT PRIMARY KEY,
+     count INTEGER NOT NULL,
+     last_at INTEGER NOT NULL
+   );
+   CREATE INDEX sign_in_failures_last ON sign_in_failures (last_at);`,
 ];
 
 /**
@@ -296,9 +310,12 @@ export const MIGRATIONS: readonly string[] = [
  * them applies it and the others see it done.
  */
 function migrate(db: Db): void {
-  if ((db.pragma('user_version', { simple: true }) as number) >= MIGRATIONS.length) return;
+  const found = db.pragma('user_version', { simple: true }) as number;
+  checkSchemaVersion(found, MIGRATIONS.length);
+  if (found >= MIGRATIONS.length) return;
   const step = db.transaction((): boolean => {
     const version = db.pragma('user_version', { simple: true }) as number;
+    checkSchemaVersion(version, MIGRATIONS.length);
     if (version >= MIGRATIONS.length) return false;
     db.exec(MIGRATIONS[version]!);
     db.pragma(`user_version = ${version + 1}`);
