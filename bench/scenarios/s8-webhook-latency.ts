@@ -76,7 +76,8 @@ export const s8: Scenario = {
         ],
         reading:
           `A purge's \`purge.completed\` message reached the receiver a median ${fmt(median(afterCompletion), 0)} ms after the purge's \`completed_at\` (p99 ${fmt(p99, 0)} ms): ` +
-          'the message is written with the completion, whose commit is batched with the next writes, and the worker is woken in-process once it is committed.',
+          'the message is written with the completion, which is committed at once because a webhook waits for it, ' +
+          'and the worker is woken in-process once it is committed.',
         commands: [pictor.command, `# per sample: POST ${pictor.adminUrl}/api/v1/purge, wait for the message at ${receiver.url}, GET ${pictor.adminUrl}/api/v1/purges/<id>`],
       };
     } finally {

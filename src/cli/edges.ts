@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { EdgePurger } from '../edges/edge-purger.ts';
-import { EdgeService } from '../edges/edge-service.ts';
+import type { EdgeService } from '../edges/edge-service.ts';
 import { isPictorError } from '../errors.ts';
 import { storeOptions, withStores, type StoreFlags, type StoreUse } from './stores.ts';
 
@@ -11,6 +10,8 @@ const FLAG_OF_FIELD: Record<string, string> = { name: '--name', url: '--url' };
  * API's, with the flag to fix named.
  */
 async function withEdges<T>(flags: StoreFlags, use: (edges: EdgeService) => Promise<T>, how?: StoreUse): Promise<T> {
+  // The HTTP client of the purger is loaded by the commands that use it.
+  const [{ EdgePurger }, { EdgeService }] = await Promise.all([import('../edges/edge-purger.ts'), import('../edges/edge-service.ts')]);
   const purger = new EdgePurger();
   try {
     return await withStores(flags, (stores) => use(new EdgeService(stores.edges, purger)), how);

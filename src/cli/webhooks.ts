@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { isPictorError } from '../errors.ts';
-import { WebhookService } from '../webhooks/webhook-service.ts';
+import type { WebhookService } from '../webhooks/webhook-service.ts';
 import { storeOptions, withStores, type StoreFlags, type StoreUse } from './stores.ts';
 
 const FLAG_OF_FIELD: Record<string, string> = { url: '--url', events: '--events', secret: '--secret' };
@@ -8,6 +8,8 @@ const FLAG_OF_FIELD: Record<string, string> = { url: '--url', events: '--events'
 /** Works on the store `serve` uses, whether or not a server runs; errors are the API's, with the flag to fix named. */
 async function withWebhooks<T>(flags: StoreFlags & { outboundAllow?: string }, use: (webhooks: WebhookService) => Promise<T>, how?: StoreUse): Promise<T> {
   const allow = (flags.outboundAllow ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  // The outbound guard's HTTP client comes with the service: loaded by these commands only.
+  const { WebhookService } = await import('../webhooks/webhook-service.ts');
   try {
     return await withStores(flags, (stores) => use(new WebhookService(stores.webhooks, allow)), how);
   } catch (error) {

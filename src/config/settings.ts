@@ -175,6 +175,13 @@ export const SETTINGS = {
     help: 'purge requests per second per API key',
     meaning: 'purge requests per second per API key',
   },
+  purgeTagMaxAssets: {
+    flag: '--purge-tag-max-assets', env: 'PICTOR_PURGE_TAG_MAX_ASSETS', placeholder: '<n>', default: '10000', parse: integer(1, 100_000),
+    help: 'most assets one purge by tag may match',
+    meaning:
+      'most assets one purge by tag may match; a tag on more is refused with `400`: purge their folder or their Source instead ' +
+      '(see [Purge by tag](purge-api.md#purge-by-tag-pictor-extension))',
+  },
   renderConcurrency: {
     flag: '--render-concurrency', env: 'PICTOR_RENDER_CONCURRENCY', placeholder: '<n>', parse: integer(1, 1024),
     // One libvips thread per render and one render per core (plus one to cover a render's I/O and JavaScript
@@ -220,6 +227,14 @@ export const SETTINGS = {
     flag: '--webhook-retry', env: 'PICTOR_WEBHOOK_RETRY', placeholder: '<duration>', default: '24h', parse: duration(60, 30 * 24 * 3600),
     help: 'how long a webhook delivery is retried before it fails, e.g. 24h',
     meaning: 'how long a webhook delivery that gets no 2xx answer is retried, with exponential backoff, before it is marked `failed`',
+  },
+  webhookRetentionSeconds: {
+    flag: '--webhook-retention', env: 'PICTOR_WEBHOOK_RETENTION', placeholder: '<duration>', default: '30d',
+    parse: duration(3600, 10 * 365 * 24 * 3600),
+    help: 'how long delivered and failed webhook deliveries are kept, e.g. 30d',
+    meaning:
+      'how long webhook deliveries that were delivered or failed are kept, with their attempts, after they ended: seconds, or `12h`, `30d`; ' +
+      'pending deliveries are kept until they end',
   },
   webhookTimeoutSeconds: {
     flag: '--webhook-timeout', env: 'PICTOR_WEBHOOK_TIMEOUT', placeholder: '<seconds>', default: '10', parse: integer(1, 120),

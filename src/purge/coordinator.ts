@@ -4,7 +4,8 @@ import type { Outbox } from '../store/webhook-store.ts';
 import type { PurgeLedger } from './ledger.ts';
 import { Pauses } from './pauses.ts';
 import { assetPurgeRecord, purgeRecord, scopeOf, sourcePurgeRecord } from './purge-request.ts';
-import type { AcceptedPurge, PurgeRequest, Purges } from './purges.ts';
+import type { AcceptedPurge, PurgeRequest, Purges, TagPurgeRequest } from './purges.ts';
+import { edgeScopes, tagPurge, type TaggedAssets } from './tag-purge.ts';
 import type { Verdict, VerdictStep } from './verdict.ts';
 
 /** How often every node looks for purges whose coordinator did not complete them. */
@@ -29,6 +30,8 @@ export interface EdgesPhase {
 export interface CoordinatorPhases {
   /** Cached entries of an asset now (an exact purge's `matched`; cache/purged-space.ts). */
   matched: (sourceId: string, path: string) => number;
+  /** The assets carrying a tag (a tag purge's, tag-purge.ts). */
+  tagged: TaggedAssets;
   verdict: VerdictStep;
   nodes: NodesPhase;
   edges: EdgesPhase;
@@ -41,6 +44,8 @@ export interface CoordinatorOptions {
   claimMs: number;
   /** How long a stop lets the purges being driven finish (a node may hold one back until its lease ends). */
   stopGraceMs: number;
+  /** Most assets one tag purge may match (`--purge-tag-max-assets`). */
+  maxTagAssets: number;
   onCompleted?: (record: PurgeRecord) => void;
   /** The events a purge's end reports (completed or failed), written with its completion (store/webhook-store.ts). */
   outbox?: Outbox<PurgeRecord>;
@@ -88,6 +93,13 @@ export class PurgeCoordinator implements Purges {
     return this.accept(assetPurgeRecord(this.sources, sourceId, path, requestedBy));
   }
 
+  /** One purge of every asset carrying the tag now; `matched` counts their entries cached on this node. */
+  async purgeTag(request: TagPurgeRequest): Promise<AcceptedPurge> {
+    const { record, assets, scopes } = await tagPurge(this.sources, this.phases.tagged, request, this.options.maxTagAssets);
+    record.matched = assets.reduce((sum, asset) => sum + this.phases.matched(asset.sourceId, asset.originPath), 0);
+    return this.accept(record, scopes);
+  }
+
   purgeSource(sourceId: string, requestedBy: string | undefined): Promise<AcceptedPurge> {
     return this.accept(sourcePurgeRecord(this.sources, sourceId, requestedBy));
   }
@@ -133,12 +145,12 @@ export class PurgeCoordinator implements Purges {
     this.stopped = true;
   }
 
-  private async accept(record: PurgeRecord): Promise<AcceptedPurge> {
+  private async accept(record: PurgeRecord, scopes = [scopeOf(record)]): Promise<AcceptedPurge> {
     const key = dedupeKey(record);
     const joined = this.logging.get(key);
     if (joined) return { record: await joined, coalesced: true };
     if (record.match === 'exact') record.matched = this.phases.matched(record.sourceId, record.path);
-    const logging = this.ledger.append(record, [scopeOf(record)], { coordinator: this.options.nodeId(), claimMs: this.options.claimMs });
+    const logging = this.ledger.append(record, scopes, { coordinator: this.options.nodeId(), claimMs: this.options.claimMs });
     this.logging.set(key, logging);
     try {
       const logged = await logging;
@@ -166,7 +178,7 @@ export class PurgeCoordinator implements Purges {
     const verdict = this.phases.verdict.verdict(purge);
     for (let attempt = 0; ; attempt++) {
       try {
-        const report = { nodes: await this.phases.nodes.applied(purge.seq), edges: await this.phases.edges.propagate(purge.scopes) };
+        const report = { nodes: await this.phases.nodes.applied(purge.seq), edges: await this.phases.edges.propagate(edgeScopes(purge.scopes)) };
         const completed = completedRecord(purge, await verdict, report);
         if (this.stopped) return;
         await this.ledger.complete(completed, this.options.outbox);
@@ -205,5 +217,5 @@ function completedRecord(purge: LoggedPurge, verdict: Verdict, report: PurgeRepo
 }
 
 function dedupeKey(record: PurgeRecord): string {
-  return [record.match, record.sourceId, record.path, record.subImage ? 1 : 0, record.parentSourceId ?? ''].join('\n');
+  return [record.match, record.sourceId, record.path, record.subImage ? 1 : 0, record.parentSourceId ?? '', record.tag ?? ''].join('\n');
 }

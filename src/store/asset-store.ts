@@ -84,6 +84,12 @@ export interface AssetStore {
   remove(sourceId: string, originPath: string, outbox?: Outbox<AssetKey>): Promise<boolean>;
   /** At most `limit` assets, in order. */
   list(listing: AssetListing): Promise<AssetRecord[]>;
+  /**
+   * At most `limit` assets carrying `tag` (matched exactly), of one Source or of every Source, ordered by
+   * Source and path. Read from the tag index (`asset_tags`, written with the tags): its cost grows with the
+   * assets found, not with the assets indexed.
+   */
+  tagged(tag: string, sourceId: string | undefined, limit: number): Promise<AssetKey[]>;
 }
 
 /** A row as both databases hold it (JSON columns as text in SQLite, parsed by pg from JSONB). */

@@ -10,13 +10,16 @@ import type { Outbox } from './webhook-store.ts';
 
 /** `failed` is only found in records of older versions, which failed a purge whose origin could not be asked. */
 export type PurgeStatus = 'pending' | 'completed' | 'failed';
-export type PurgeMatch = 'exact' | 'prefix' | 'source';
+/** `tag`: every asset carrying a tag (purge/tag-purge.ts), in one Source or in every Source. */
+export type PurgeMatch = 'exact' | 'prefix' | 'source' | 'tag';
 /** What the origin said when the purge was applied; `unknown` when it could not be asked (`originError` says why). */
 export type OriginVerdict = 'removed' | 'replaced' | 'unchanged' | 'unknown';
 
 export interface PurgeRecord {
   id: string;
+  /** Empty for a whole-Source purge and a tag purge. */
   url: string;
+  /** Empty for a tag purge of every Source. */
   sourceId: string;
   /** Canonical path (or prefix) purged; empty for a whole-Source purge. */
   path: string;
@@ -28,8 +31,12 @@ export interface PurgeRecord {
   origin: OriginVerdict | undefined;
   /** With `origin: 'unknown'`: why the origin could not be asked. */
   originError?: string | undefined;
-  /** Cached entries of the asset found when the purge was accepted. */
+  /** Cached entries of the asset (a tag purge: of its assets) found on the accepting node when the purge was accepted. */
   matched: number | undefined;
+  /** A tag purge's tag, matched exactly. */
+  tag?: string | undefined;
+  /** A tag purge's assets: how many carried the tag when it was accepted. */
+  assets?: number | undefined;
   /** The purge's sequence number. */
   generation: number | undefined;
   /** Why an older version failed the purge. */
@@ -99,6 +106,11 @@ export interface SharedLog {
   listen(listener: LogListener): Promise<{ close(): Promise<void> }>;
   /** Entries after `seq`, in order. */
   after(seq: number, limit: number): Promise<LogEntry[]>;
+  /**
+   * Records how many cached entries each of these exact purges matched on node `nodeId`, which applied them by
+   * following the log: a purge's `matched` is the count of the node that accepted it plus these (once per node).
+   */
+  recordMatches(nodeId: string, counts: readonly { seq: number; matched: number }[]): Promise<void>;
 }
 
 export interface PurgeLog {

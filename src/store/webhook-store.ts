@@ -22,7 +22,7 @@ export interface OutboxEvent {
   createdAt: number;
 }
 
-/** The events a change reports, made inside the transaction that writes the change (`subject`: what it wrote). */
+/** The events a change reports, written by the transaction that writes the change (`subject`: what it writes). */
 export type Outbox<T> = (subject: T) => readonly OutboxEvent[];
 
 export interface WebhookRecord {
@@ -83,8 +83,12 @@ export interface ClaimedDelivery {
 
 export interface DeliveryClaim {
   node: string;
+  /** What is due by now: this node's clock. */
   now: number;
-  /** Longer than one try may take: past it another node may send the delivery again. */
+  /**
+   * Longer than one try may take: past it another node may send the delivery again. PostgreSQL sets and
+   * compares leases on the database's clock, shared by every node; SQLite (one sender) on `now`.
+   */
   leaseMs: number;
   limit: number;
 }
@@ -122,6 +126,12 @@ export interface WebhookStore {
   releaseClaims(node: string): Promise<number>;
   /** Makes a delivery due now with a new retry window, whatever its state; false when there is none. */
   redeliver(webhookId: string, deliveryId: string, now: number): Promise<boolean>;
+  /**
+   * Deletes up to `limit` delivered or failed deliveries that ended before `before` (their last try; for a
+   * failed one, when its next try would have been), with their attempts, in one transaction; never a pending
+   * one, however old, nor one made pending again (redelivered) meanwhile. Answers how many.
+   */
+  deleteEnded(before: number, limit: number): Promise<number>;
   /** When the earliest pending delivery is due (or its claim runs out), if any. */
   nextDue(): Promise<number | undefined>;
   /**

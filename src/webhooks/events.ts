@@ -22,8 +22,10 @@ export function purgeEvents(record: PurgeRecord): OutboxEvent[] {
   const data = {
     purge_id: record.id,
     url: record.url || null,
-    source_id: record.parentSourceId ?? record.sourceId,
+    source_id: record.parentSourceId ?? (record.sourceId || null),
     match: record.match,
+    tag: record.tag ?? null,
+    assets: record.assets ?? null,
     status: record.status,
     origin: record.origin ?? null,
     error: record.error ?? null,

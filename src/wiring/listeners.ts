@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { ApiKeys } from '../auth/api-keys.ts';
 import { defaultNodeId } from '../config/options.ts';
+import { SETTINGS, settingName } from '../config/settings.ts';
 import { AdminAccounts } from '../dashboard/accounts.ts';
 import { TrustedDevices } from '../dashboard/devices.ts';
 import { Sessions } from '../dashboard/session.ts';
@@ -27,7 +28,7 @@ export async function listenRender(node: NodeContext, delivery: DeliveryService,
   const { options, logger, metrics, health } = node;
   const render = createRenderServer(delivery, metrics, logger, health, unavailable);
   node.onStop('listeners', () => render.close());
-  const address = await render.listen(options.host, options.port);
+  const address = await listenOrExplain('render', options.host, options.port, () => render.listen(options.host, options.port));
   logListening(logger, 'render', address);
   return { url: displayUrl(address), nodeId: options.nodeId ?? defaultNodeId(address.port) };
 }
@@ -51,7 +52,7 @@ export async function listenAdmin(node: NodeContext, parts: AdminParts): Promise
   const level = admin.log.level;
   admin.log.level = 'warn';
   try {
-    await admin.listen({ host: options.adminHost, port: options.adminPort });
+    await listenOrExplain('admin', options.adminHost, options.adminPort, () => admin.listen({ host: options.adminHost, port: options.adminPort }));
   } finally {
     admin.log.level = level;
   }
@@ -78,7 +79,7 @@ function adminServices(node: NodeContext, parts: AdminParts): AdminServices {
     publicUrl: options.publicUrl,
     renderUrl: () => parts.renderUrl,
     devices: new TrustedDevices(stores.devices),
-    signInLimiter: hooks.signInLimiter ?? new SignInLimiter(),
+    signInLimiter: hooks.signInLimiter?.(stores.signInFailures) ?? new SignInLimiter(stores.signInFailures),
   };
   const refreshLimiter = stores.rateLimiter('asset-refresh', ASSET_REFRESHES_PER_MINUTE / 60, ASSET_REFRESHES_PER_MINUTE);
   return {
@@ -96,6 +97,32 @@ function adminServices(node: NodeContext, parts: AdminParts): AdminServices {
     dashboard,
     unavailable: parts.unavailable,
   };
+}
+
+/** Why a listener could not open, worded for the operator: the address, and the settings that change it. */
+export class ListenError extends Error {}
+
+const LISTEN_PROBLEMS: Record<string, string> = {
+  EADDRINUSE: 'is already in use (by another Pictor, or another program)',
+  EACCES: 'may not be used by this user (ports below 1024 need privileges)',
+  EADDRNOTAVAIL: 'is not an address of this machine',
+};
+
+/** Runs `listen`; a refusal the operator can fix becomes a ListenError naming the flag and the variable to change. */
+async function listenOrExplain<T>(listener: 'render' | 'admin', host: string, port: number, listen: () => Promise<T>): Promise<T> {
+  try {
+    return await listen();
+  } catch (error) {
+    const problem = LISTEN_PROBLEMS[(error as NodeJS.ErrnoException).code ?? ''];
+    if (problem === undefined) throw error;
+    const [portSetting, hostSetting] = listener === 'render' ? [SETTINGS.port, SETTINGS.host] : [SETTINGS.adminPort, SETTINGS.adminHost];
+    const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    throw new ListenError(
+      `the ${listener} listener cannot listen on ${address}: that address ${problem}. ` +
+        `Choose another port with ${settingName(portSetting)} (or another address with ${settingName(hostSetting)}).`,
+      { cause: error },
+    );
+  }
 }
 
 /** One line per listener: the address it is bound to, and the URL to reach it by. */

@@ -51,6 +51,7 @@ export async function startPurges(node: NodeContext, parts: PurgeParts): Promise
   // Stale entries are never served: freeing their space waits until the purge is complete, here or elsewhere.
   ledger.onCompleted((purge) => caches.purgedSpace.free(purge));
   ledger.onFollowed((entries) => caches.purgedSpace.followed(entries));
+  if (ledger.shared) ledger.countMatches(parts.nodeId, (sourceId, path) => caches.purgedSpace.matched(sourceId, path));
   const purges = coordinator(node, parts, edgePhase);
   node.onStop('purges', () => purges.stop());
   node.onStop('purges', () => membership.stop());
@@ -79,7 +80,13 @@ function coordinator(node: NodeContext, parts: PurgeParts, edgePhase: EdgePhase)
     const source = sources.get(record.sourceId);
     return source && caches.originCache.verdictAsker(source.record, source.origin, record.path);
   }, VERDICT_RETRY_DELAYS_MS);
-  const phases = { matched: (sourceId: string, path: string) => caches.purgedSpace.matched(sourceId, path), verdict, nodes: parts.membership.nodes, edges: edgePhase };
+  const phases = {
+    matched: (sourceId: string, path: string) => caches.purgedSpace.matched(sourceId, path),
+    tagged: (tag: string, sourceId: string | undefined, limit: number) => parts.stores.assets.tagged(tag, sourceId, limit),
+    verdict,
+    nodes: parts.membership.nodes,
+    edges: edgePhase,
+  };
   const lease = options.nodeLeaseSeconds * 1000;
   return new PurgeCoordinator(parts.ledger, sources, phases, {
     nodeId: () => parts.nodeId,
@@ -87,6 +94,7 @@ function coordinator(node: NodeContext, parts: PurgeParts, edgePhase: EdgePhase)
     // node drives the purge.
     claimMs: lease + 3000,
     stopGraceMs: lease + 1500,
+    maxTagAssets: options.purgeTagMaxAssets,
     outbox: purgeEvents,
     onCompleted: (record) => metrics.purgeCompletionSeconds.observe({ status: record.status }, ((record.completedAt ?? Date.now()) - record.createdAt) / 1000),
     // A store that cannot write is reported once, as the `store` health condition; other failures each time.

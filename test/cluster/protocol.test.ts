@@ -58,11 +58,12 @@ describe('cluster purge protocol', () => {
     const node = new ClusterNode(stores.nodes, ledger, { leaseSeconds: LEASE, serveWhenIsolated });
     const phases = {
       matched: () => 0,
+      tagged: async () => [],
       verdict: new VerdictStep(async () => undefined, []),
       nodes: node.nodes,
       edges: { propagate: async () => ({ purged: [], out_of_rotation: [] }) },
     };
-    const coordinator = new PurgeCoordinator(ledger, sources, phases, { nodeId: () => id, claimMs, stopGraceMs: LEASE * 1000 + 1500 });
+    const coordinator = new PurgeCoordinator(ledger, sources, phases, { nodeId: () => id, claimMs, stopGraceMs: LEASE * 1000 + 1500, maxTagAssets: 10 });
     await node.join(id);
     await coordinator.start();
     return {

@@ -128,7 +128,7 @@ describe('the examples of the README and docs/, run as written', () => {
     });
     await new Promise<void>((resolve) => webFolder.listen(0, '127.0.0.1', resolve));
     const webPort = (webFolder.address() as AddressInfo).port;
-    filled.set('npm install && ', '').set('npx pictor ', 'node bin/pictor.js ').set('10.0.0.5:8080', `127.0.0.1:${webPort}`).set('10.0.0.5/32', '127.0.0.1/32');
+    filled.set('npm install && ', '').set('10.0.0.5:8080', `127.0.0.1:${webPort}`).set('10.0.0.5/32', '127.0.0.1/32');
     // This process's own Pictor settings, if any, must not reach the examples: only the documented ones do.
     const inherited = Object.entries(process.env).filter(([name]) => !name.startsWith('PICTOR_'));
     env = {
@@ -248,6 +248,18 @@ describe('the examples of the README and docs/, run as written', () => {
     assert.deepEqual(statuses.map((purge) => purge.data.attributes.match), ['prefix', 'source']);
   });
 
+  it('Purge API: a purge by tag, with curl and from the command line', async () => {
+    const output = await shell('purge-by-tag');
+    const [added, tagged, accepted] = jsonDocuments(output);
+    assert.equal(added.data.attributes.origin_path, '/dogs.png');
+    assert.deepEqual(tagged.data.attributes.tags, ['product-123']);
+    const id = accepted.data.id as string;
+    await eventually(async () => (await api(`/api/v1/purges/${id}`)).data.attributes.status === 'completed');
+    const status = (await api(`/api/v1/purges/${id}`)).data.attributes;
+    assert.deepEqual([status.match, status.tag, status.assets, status.url], ['tag', 'product-123', 1, null]);
+    assert.match(output, /\}completed\s+tag "product-123"\s+id=\S+\s+assets=1\s/, "the CLI line, after the last curl's document");
+  });
+
   it('Purge API: /healthz and /metrics', async () => {
     const output = await shell('health-and-metrics');
     assert.match(output, /^\{"status":"ok"\}/);
@@ -302,7 +314,7 @@ describe('the examples of the README and docs/, run as written', () => {
 const RUN = [
   'quick-start', 'first-image', 'recover', 'start-own-folders', 'own-folder-image', 'second-source', 'webfolder-source', 'sign-url',
   'signed-request', 'purge-cli', 'purge-curl', 'purge-api-post', 'purge-api-status', 'purge-api-broad', 'health-and-metrics',
-  'sources-create', 'sources-list', 'assets-upload', 'takedown-create', 'takedown-lift', 'cli-examples', 'vcl',
+  'sources-create', 'sources-list', 'assets-upload', 'takedown-create', 'takedown-lift', 'cli-examples', 'vcl', 'purge-by-tag',
 ];
 
 /** JSON documents written one after another (several curls in one block). */

@@ -112,6 +112,7 @@ describe('the npm package', { timeout: 25 * 60_000 }, () => {
     const render = /Render URL:\s+(\S+?)\/?\n/.exec(output)![1]!;
     const admin = /Admin URL:\s+(\S+?)\/?\n/.exec(output)![1]!;
     assert.match(output, new RegExp(`Pictor is serving ${path.join(cwd, 'assets').replace(/[/.]/g, '\\$&')}`), 'the current directory\'s assets');
+    assert.match(output, /^ {4}pictor keys create --name NAME --permissions admin --data \S+$/m, 'installed globally, the banner says `pictor`');
 
     const image = await fetch(`${render}/sunset.jpg?w=80&fm=webp`);
     assert.equal(image.status, 200, await image.clone().text());

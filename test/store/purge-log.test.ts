@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import pg from 'pg';
 import Database from 'better-sqlite3';
 import type { PurgeLog, PurgeRecord } from '../../src/store/purge-log.ts';
 import { MIGRATIONS } from '../../src/store/sqlite/db.ts';
@@ -43,6 +44,18 @@ async function append(log: PurgeLog, pathName: string, fields: Partial<PurgeReco
 
 const [SQLITE, POSTGRES] = storeBackends('purge-log');
 
+
+/** Rows of a statement run on a PostgreSQL store's database behind the stores' back (the last statement's). */
+async function pgRows(databaseUrl: string, statement: string): Promise<Record<string, unknown>[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return [await client.query(statement)].flat().at(-1)?.rows ?? [];
+  } finally {
+    await client.end();
+  }
+}
+
 for (const backend of [SQLITE, POSTGRES]) {
   const open = async (): Promise<PurgeLog> => (await (await backend.fresh()).open()).purgeLog;
 
@@ -73,9 +86,26 @@ for (const backend of [SQLITE, POSTGRES]) {
     it('get: the purge as logged, with its number and scopes; unknown and malformed ids are undefined', async () => {
       const log = await open();
       const logged = await append(log, '/a.jpg', { matched: 3, subImage: true, parentSourceId: 'b'.repeat(24) });
-      assert.deepEqual(await log.get(logged.id), { ...logged, generation: logged.seq, scopes: [scope('/a.jpg')], originError: undefined, report: undefined });
+      const unset = { originError: undefined, report: undefined, tag: undefined, assets: undefined };
+      assert.deepEqual(await log.get(logged.id), { ...logged, generation: logged.seq, scopes: [scope('/a.jpg')], ...unset });
       assert.equal(await log.get(randomUUID()), undefined);
       assert.equal(await log.get('not-a-purge'), undefined);
+    });
+
+    it('a tag purge: logged with its tag, its asset count and a mark per asset; claimed whole; listed without its scopes', async () => {
+      const log = await open();
+      const paths = Array.from({ length: 2000 }, (_, i) => `/tagged/${i}.jpg`);
+      const record = purge('', { url: '', sourceId: '', match: 'tag', tag: 'Product 123', assets: paths.length, matched: 7 });
+      const seq = await log.append(record, paths.map(scope), { coordinator: 'gone', claimMs: -1000 });
+      const read = await log.get(record.id);
+      assert.deepEqual([read?.match, read?.tag, read?.assets, read?.matched, read?.sourceId, read?.url], ['tag', 'Product 123', 2000, 7, '', '']);
+      assert.deepEqual(read?.scopes, paths.map(scope));
+      const marks = new Map((await log.snapshot()).marks);
+      assert.ok(paths.every((each) => marks.get(scope(each)) === seq), 'every asset marked in the one append');
+      assert.deepEqual((await log.claimStale(CLAIM, 10))[0]?.scopes.length, 2000);
+      const [listed] = (await log.list({ limit: 10, offset: 0 })).records;
+      assert.deepEqual([listed?.id, listed?.tag, listed?.assets], [record.id, 'Product 123', 2000]);
+      assert.equal((listed as { scopes?: unknown }).scopes ?? undefined, undefined, 'a listing does not carry the scopes');
     });
 
     it('complete: the first completion counts, with its verdict, the reason it is unknown, and where it took effect', async () => {
@@ -197,6 +227,19 @@ describe('PurgeLog on PostgreSQL: shared by the nodes of a cluster', () => {
     } finally {
       await listening.close();
     }
+  });
+});
+
+describe('PurgeLog on PostgreSQL: the Purges search', () => {
+  it('finds URLs containing a text through the pg_trgm index of URLs, not by reading every row', async () => {
+    const fresh = await POSTGRES.fresh();
+    const log = (await fresh.open()).purgeLog;
+    for (let i = 0; i < 30; i++) await append(log, `/photos/photo-${i}.jpg`);
+    const found = await log.list({ urlContains: 'PHOTO-17.JPG', limit: 10, offset: 0 });
+    assert.deepEqual(found.records.map((record) => record.path), ['/photos/photo-17.jpg']);
+    // The plan with sequential scans ruled out: without a usable index on url, PostgreSQL still has to scan.
+    const plan = await pgRows(fresh.databaseUrl!, `SET enable_seqscan = off; EXPLAIN SELECT * FROM purge_log WHERE url ILIKE '%photo-17.jpg%'`);
+    assert.match(plan.map((row) => String(row['QUERY PLAN'])).join('\n'), /Bitmap Index Scan on purge_log_url/);
   });
 });
 

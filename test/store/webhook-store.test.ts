@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import { newSecretKey, SecretKeyError } from '../../src/store/secret-box.ts';
 import type { PurgeRecord } from '../../src/store/purge-log.ts';
 import type { Stores } from '../../src/store/stores.ts';
@@ -60,6 +60,38 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await stores.webhooks.list(), []);
     });
 
+    it('sealAll seals webhook secrets again with the first key: once the old key is gone, they still open', async () => {
+      const fresh = await backend.fresh();
+      const [oldKey, newKey] = [newSecretKey(), newSecretKey()];
+      const before = await fresh.open([oldKey]);
+      await before.sources.sealAll();
+      const added = await before.webhooks.add(webhook(['purge.completed']));
+      await before.webhooks.emit([webhookEvent('purge.completed', {})]);
+
+      const rotating = await fresh.open([newKey, oldKey]);
+      assert.deepEqual(await rotating.sources.sealAll(), { sealed: 0, resealed: 1 });
+      assert.deepEqual(await rotating.sources.sealAll(), { sealed: 0, resealed: 0 }, 'nothing left to seal again');
+
+      const after = await fresh.open([newKey]);
+      await after.sources.checkKeys();
+      await after.sources.sealAll();
+      const [claimed] = await after.webhooks.claimDue(claim('node-a'));
+      assert.deepEqual([claimed?.webhookId, claimed?.secret], [added.id, SECRET]);
+    });
+
+    it('sealAll (the start-up key check) refuses a webhook secret sealed with a key it does not hold, naming it', async () => {
+      const fresh = await backend.fresh();
+      const [serverKey, strayKey] = [newSecretKey(), newSecretKey()];
+      await (await fresh.open([serverKey])).sources.sealAll();
+      // Sealed by a handle whose first key is another one, which never recorded it (no sealAll).
+      const stray = await (await fresh.open([strayKey, serverKey])).webhooks.add(webhook(['purge.completed']));
+      const server = await fresh.open([serverKey]);
+      const refusal = (error: unknown): boolean =>
+        error instanceof SecretKeyError && error.message.includes(`secret of webhook ${stray.id} is encrypted with the key `) && /PICTOR_SECRET_KEY/.test(error.message);
+      await assert.rejects(server.sources.sealAll(), refusal);
+      await assert.rejects(server.sources.checkKeys(), refusal);
+    });
+
     it('writes one delivery per event and subscribed webhook, claimed by one node at a time until its lease ends', async () => {
       const fresh = await backend.fresh();
       const [node, otherNode] = [await fresh.open(), await fresh.open()];
@@ -73,7 +105,8 @@ for (const backend of BACKENDS) {
       const claimed = await node.webhooks.claimDue(claim('node-a', now));
       assert.deepEqual(claimed.map((each) => [each.webhookId, each.eventId, each.body, each.attempts]), [[purges.id, event.id, event.body, 0]]);
       assert.deepEqual(await otherNode.webhooks.claimDue(claim('node-b', now)), [], 'held by node-a');
-      assert.equal(await node.webhooks.nextDue(), now + 60_000, 'due again once the lease ends');
+      const leaseEnd = (await node.webhooks.nextDue())!;
+      assert.ok(leaseEnd >= now + 60_000 && leaseEnd <= Date.now() + 60_000, 'due again once the lease ends');
       const delivery = claimed[0]!;
 
       const attempt = { at: now, status: 500, error: null, response: 'busy' };
@@ -97,6 +130,34 @@ for (const backend of BACKENDS) {
       assert.deepEqual(again.map((each) => [each.id, each.eventId, each.windowStart]), [[delivery.id, event.id, now + 5000]]);
       assert.equal(await node.webhooks.releaseClaims('node-a'), 1);
       assert.equal((await node.webhooks.claimDue(claim('node-a', now + 5000))).length, 1, 'released: claimed again at once');
+    });
+
+    it('deleteEnded deletes delivered and failed deliveries ended before the cutoff with their attempts, a batch at a time; never a pending one', async () => {
+      const fresh = await backend.fresh();
+      const stores = await fresh.open();
+      const hook = await stores.webhooks.add(webhook(['purge.completed']));
+      const now = Date.now();
+      const old = now - 40 * 86_400_000;
+      const events = ['delivered', 'failed', 'pending', 'recent', 'redelivered'].map((name) => webhookEvent('purge.completed', { name }, old));
+      await stores.webhooks.emit(events);
+      const byName = new Map((await stores.webhooks.claimDue(claim('node-a', old))).map((each) => [JSON.parse(each.body).data.name as string, each.id]));
+      const record = (name: string, at: number, state: 'delivered' | 'failed' | 'pending', nextAttemptAt = at) =>
+        stores.webhooks.recordAttempt(byName.get(name)!, 'node-a', { at, status: state === 'delivered' ? 204 : 500, error: null, response: null }, { state, nextAttemptAt });
+      await record('delivered', old, 'delivered');
+      await record('failed', old, 'failed', old + 1000);
+      await record('pending', old, 'pending', old + 2000);
+      await record('recent', now, 'delivered');
+      await record('redelivered', old, 'delivered');
+      await stores.webhooks.redeliver(hook.id, byName.get('redelivered')!, old);
+      assert.equal(await fresh.number('SELECT count(*) FROM webhook_attempts'), 5);
+
+      const cutoff = now - 30 * 86_400_000;
+      assert.equal(await stores.webhooks.deleteEnded(cutoff, 1), 1, 'at most a batch');
+      assert.equal(await stores.webhooks.deleteEnded(cutoff, 10), 1);
+      assert.equal(await stores.webhooks.deleteEnded(cutoff, 10), 0);
+      const left = (await stores.webhooks.deliveries(hook.id, 10)).map((each) => [JSON.parse(events.find((event) => event.id === each.eventId)!.body).data.name, each.state]);
+      assert.deepEqual(left.sort(), [['pending', 'pending'], ['recent', 'delivered'], ['redelivered', 'pending']]);
+      assert.equal(await fresh.number('SELECT count(*) FROM webhook_attempts'), 3, 'the attempts of the deleted deliveries went with them');
     });
 
     it("writes a purge's events in its completion, and only in the first one; a failed purge reports purge.failed", async () => {
@@ -158,6 +219,17 @@ for (const backend of BACKENDS) {
 
 describe('webhook store: PostgreSQL across nodes', () => {
   const postgres = BACKENDS[1];
+  it("leases on the database's clock: a node whose clock runs ahead does not take a delivery another node holds", async () => {
+    const fresh = await postgres.fresh();
+    const [node, aheadNode] = [await fresh.open(), await fresh.open()];
+    await node.webhooks.add(webhook(['purge.completed']));
+    await node.webhooks.emit([webhookEvent('purge.completed', {})]);
+    assert.equal((await node.webhooks.claimDue(claim('node-a', Date.now(), 60_000))).length, 1);
+    assert.deepEqual(await aheadNode.webhooks.claimDue(claim('node-b', Date.now() + 120_000, 60_000)), [], 'held by node-a for a minute of the database clock');
+    await fresh.sql('UPDATE webhook_deliveries SET claimed_until = claimed_until - 60000');
+    assert.equal((await aheadNode.webhooks.claimDue(claim('node-b', Date.now() + 120_000, 60_000))).length, 1, 'taken once the lease has ended');
+  });
+
   it('gives each due delivery to one of the nodes claiming at once', async () => {
     const fresh = await postgres.fresh();
     const nodes: Stores[] = [];
@@ -168,5 +240,37 @@ describe('webhook store: PostgreSQL across nodes', () => {
     const ids = claims.flat().map((each) => each.id);
     assert.equal(new Set(ids).size, ids.length, 'no delivery claimed twice');
     assert.ok(ids.length > 0);
+  });
+});
+
+describe('webhook store: SQLite commits', () => {
+  /** Whether `promise` settles within a few turns of the event loop (no timer can fire: setTimeout is mocked). */
+  const settlesSoon = async (promise: Promise<unknown>): Promise<boolean> => {
+    let settled = false;
+    void promise.then(() => (settled = true));
+    for (let turn = 0; turn < 5 && !settled; turn++) await new Promise((resolve) => setImmediate(resolve));
+    return settled;
+  };
+
+  it('commits a completion a webhook waits for at once, and one nobody waits for with the next commit', async () => {
+    const stores = await (await BACKENDS[0].fresh()).open();
+    await stores.webhooks.add(webhook(['purge.completed']));
+    const [awaited, unawaited] = [purge(), purge({ status: 'failed' })];
+    for (const record of [awaited, unawaited]) {
+      await stores.purgeLog.append(record, [`A:${record.sourceId}:${record.path}`], { coordinator: 'node-a', claimMs: 60_000 });
+    }
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      const completed = stores.purgeLog.complete({ ...awaited, status: 'completed', completedAt: Date.now() }, purgeEvents);
+      assert.equal(await settlesSoon(completed), true, 'committed in this turn: the message is not held back by the lazy commit');
+      assert.equal((await stores.webhooks.claimDue(claim('node-a'))).length, 1);
+
+      const failed = stores.purgeLog.complete({ ...unawaited, status: 'failed', completedAt: Date.now() }, purgeEvents);
+      assert.equal(await settlesSoon(failed), false, 'purge.failed has no subscriber: it waits to ride along with a later commit');
+      mock.timers.tick(1000);
+      await failed;
+    } finally {
+      mock.timers.reset();
+    }
   });
 });

@@ -4,6 +4,11 @@ import { OutboxSignal, type Outbox } from '../webhook-store.ts';
 import { withTransaction, type PgPool } from './database.ts';
 import { writeOutbox } from './webhook-store.ts';
 
+interface AssetKeyRow {
+  source_id: string;
+  origin_path: string;
+}
+
 /** The Asset Manager's index in PostgreSQL (the `assets` table of PG_MIGRATIONS), shared by every node. */
 export class PgAssetStore implements AssetStore {
   constructor(
@@ -48,8 +53,30 @@ export class PgAssetStore implements AssetStore {
     if (edit.tags !== undefined) set('tags', JSON.stringify(edit.tags), '::jsonb');
     if (edit.categories !== undefined) set('categories', JSON.stringify(edit.categories), '::jsonb');
     if (edit.customFields !== undefined) set('custom_fields', JSON.stringify(edit.customFields), '::jsonb');
-    const { rows } = await this.pool.query<AssetRow>(`UPDATE assets SET ${sets.join(', ')} WHERE source_id = $1 AND origin_path = $2 RETURNING *`, values);
-    return rows[0] && toAssetRecord(rows[0]);
+    // The tag index changes with the tags, in their transaction: a tag purge never sees one without the other.
+    return withTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<AssetRow>(`UPDATE assets SET ${sets.join(', ')} WHERE source_id = $1 AND origin_path = $2 RETURNING *`, values);
+      if (rows[0] && edit.tags !== undefined) {
+        await client.query('DELETE FROM asset_tags WHERE source_id = $1 AND origin_path = $2', [sourceId, originPath]);
+        await client.query(
+          'INSERT INTO asset_tags (tag, source_id, origin_path) SELECT DISTINCT tag, $2, $3 FROM unnest($1::text[]) AS tag ON CONFLICT DO NOTHING',
+          [edit.tags, sourceId, originPath],
+        );
+      }
+      return rows[0] && toAssetRecord(rows[0]);
+    });
+  }
+
+  async tagged(tag: string, sourceId: string | undefined, limit: number): Promise<AssetKey[]> {
+    const { rows } =
+      sourceId === undefined
+        ? await this.pool.query<AssetKeyRow>('SELECT source_id, origin_path FROM asset_tags WHERE tag = $1 ORDER BY source_id, origin_path LIMIT $2', [tag, limit])
+        : await this.pool.query<AssetKeyRow>('SELECT source_id, origin_path FROM asset_tags WHERE tag = $1 AND source_id = $2 ORDER BY origin_path LIMIT $3', [
+            tag,
+            sourceId,
+            limit,
+          ]);
+    return rows.map((row) => ({ sourceId: row.source_id, originPath: row.origin_path }));
   }
 
   async setVideoStatus(sourceId: string, originPath: string, status: VideoStatus | null): Promise<boolean> {

@@ -30,6 +30,10 @@ interface PendingAppend {
   reject: (error: unknown) => void;
 }
 
+/** A purge's columns but its scopes: a tag purge's list of them is long, and a listing has no use for it. */
+const LISTED = `seq, id, url, source_id, path, match, sub_image, parent_source_id, status, origin, origin_error, matched, tag, assets, error, report,
+  requested_by, created_at, completed_at`;
+
 interface LogRow {
   seq: string;
   id: string;
@@ -44,6 +48,10 @@ interface LogRow {
   origin: string | null;
   origin_error: string | null;
   matched: number | null;
+  tag: string | null;
+  assets: number | null;
+  /** The sum of the other nodes' counts (OTHERS_MATCHED); absent where the row is read without it. */
+  others_matched?: string | null;
   error: string | null;
   report: PurgeReport | null;
   requested_by: string | null;
@@ -70,6 +78,7 @@ export class PgPurgeLog implements PurgeLog {
       id: () => clusterId(pool),
       listen: (listener) => listenToLog(url, listener),
       after: (seq, limit) => this.after(seq, limit),
+      recordMatches: (nodeId, counts) => this.recordMatches(nodeId, counts),
     };
   }
 
@@ -120,17 +129,20 @@ export class PgPurgeLog implements PurgeLog {
       coordinator: claim.coordinator,
       claim_seconds: claim.claimMs / 1000,
       matched: record.matched ?? null,
+      tag: record.tag ?? null,
+      assets: record.assets ?? null,
     }));
     return withTransaction(this.pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1)', [LOCKS.purgeLog]);
       // One statement: the rows, the marks (the newest sequence number per scope) and the notification.
       const { rows: inserted } = await client.query<{ id: string; seq: string }>(
         `WITH inserted AS (
-           INSERT INTO purge_log (id, url, source_id, path, match, sub_image, parent_source_id, scopes, requested_by, created_at, coordinator, claimed_until, matched)
+           INSERT INTO purge_log (id, url, source_id, path, match, sub_image, parent_source_id, scopes, requested_by, created_at, coordinator, claimed_until, matched,
+                                  tag, assets)
            SELECT r.id, r.url, r.source_id, r.path, r.match, r.sub_image, r.parent_source_id, r.scopes, r.requested_by, r.created_at, r.coordinator,
-                  now() + make_interval(secs => r.claim_seconds), r.matched
+                  now() + make_interval(secs => r.claim_seconds), r.matched, r.tag, r.assets
            FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, url text, source_id text, path text, match text, sub_image boolean, parent_source_id text,
-                scopes text[], requested_by text, created_at bigint, coordinator text, claim_seconds float8, matched integer)
+                scopes text[], requested_by text, created_at bigint, coordinator text, claim_seconds float8, matched integer, tag text, assets integer)
            RETURNING id, seq, scopes),
          marks AS (
            INSERT INTO purge_marks (scope, seq)
@@ -141,6 +153,17 @@ export class PgPurgeLog implements PurgeLog {
       );
       return new Map(inserted.map((row) => [row.id, Number(row.seq)]));
     });
+  }
+
+  private async recordMatches(nodeId: string, counts: readonly { seq: number; matched: number }[]): Promise<void> {
+    if (counts.length === 0) return;
+    // Only purges still in the log: one that retention deleted meanwhile has no count left to add to.
+    await this.pool.query(
+      `INSERT INTO purge_node_matches (seq, node_id, matched)
+       SELECT c.seq, $1, c.matched FROM unnest($2::bigint[], $3::int[]) AS c (seq, matched) WHERE EXISTS (SELECT 1 FROM purge_log p WHERE p.seq = c.seq)
+       ON CONFLICT (seq, node_id) DO NOTHING`,
+      [nodeId, counts.map((count) => count.seq), counts.map((count) => count.matched)],
+    );
   }
 
   /** Entries after `seq`, in order. */
@@ -178,7 +201,7 @@ export class PgPurgeLog implements PurgeLog {
 
   async get(id: string): Promise<LoggedPurge | undefined> {
     if (!UUID.test(id)) return undefined;
-    const { rows } = await this.pool.query<LogRow>('SELECT * FROM purge_log WHERE id = $1', [id]);
+    const { rows } = await this.pool.query<LogRow>(`SELECT ${WITH_MATCHES} FROM purge_log WHERE id = $1`, [id]);
     return rows[0] && toRecord(rows[0]);
   }
 
@@ -247,7 +270,7 @@ export class PgPurgeLog implements PurgeLog {
     return rowCount ?? 0;
   }
 
-  /** URL searches scan with ILIKE, in a table retention keeps bounded: there is no index to fill. */
+  /** URL searches are served by the pg_trgm index of `url`, which PostgreSQL keeps as rows are written: nothing to fill. */
   async indexForSearch(): Promise<number> {
     return 0;
   }
@@ -267,12 +290,16 @@ export class PgPurgeLog implements PurgeLog {
     const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
     const total = await this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM purge_log ${where}`, params);
     const { rows } = await this.pool.query<LogRow>(
-      `SELECT * FROM purge_log ${where} ORDER BY created_at DESC, seq DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+      `SELECT ${LISTED}, ${OTHERS_MATCHED} FROM purge_log ${where} ORDER BY created_at DESC, seq DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
       [...params, query.limit, query.offset],
     );
     return { records: rows.map(toRecord), total: Number(total.rows[0]!.n) };
   }
 }
+
+/** A purge's row with what the other nodes matched (`recordMatches`): `matched` counts the whole cluster's caches. */
+const OTHERS_MATCHED = '(SELECT sum(m.matched) FROM purge_node_matches m WHERE m.seq = purge_log.seq) AS others_matched';
+const WITH_MATCHES = `*, ${OTHERS_MATCHED}`;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -290,7 +317,9 @@ function toRecord(row: LogRow): LoggedPurge {
     status: row.status as PurgeRecord['status'],
     origin: (row.origin ?? undefined) as PurgeRecord['origin'],
     originError: row.origin_error ?? undefined,
-    matched: row.matched ?? undefined,
+    matched: row.matched === null ? undefined : row.matched + Number(row.others_matched ?? 0),
+    tag: row.tag ?? undefined,
+    assets: row.assets ?? undefined,
     generation: Number(row.seq),
     error: row.error ?? undefined,
     requestedBy: row.requested_by ?? undefined,

@@ -3,11 +3,15 @@ import { checkSameKeys, secretBoxFor } from '../secret-keys.ts';
 import { SEALING_KEY_META, sealingKeyIds } from '../source-secrets.ts';
 import type { StoreSettings } from '../open-stores.ts';
 import type { AccountStore, ApiKeyRow, ApiKeyStore, DeviceRow, DeviceStore, MetaStore, RateLimitStore, SessionRow, SessionStore, Stores } from '../stores.ts';
+import { describeUrl } from './describe-url.ts';
 import { createPool, LOCKS, migrate, PG_MIGRATIONS, withTransaction, type PgPool } from './database.ts';
 import { PgAssetStore } from './asset-store.ts';
 import { PgEdgeStore } from './edge-store.ts';
+import { PgFirstStartStore } from './first-start-store.ts';
 import { PgNodeStates } from './node-states.ts';
 import { PgPurgeLog } from './purge-log.ts';
+import { columnKeyIds } from './sealed-columns.ts';
+import { PgSignInFailures } from './sign-in-failures.ts';
 import { PgSourceStore, storedSecretRows } from './source-store.ts';
 import { PgTakedownStore } from './takedown-store.ts';
 import { PgVideoStore } from './video-store.ts';
@@ -27,7 +31,7 @@ export async function openPostgresStores(url: string, settings: Omit<StoreSettin
     const meta = new PgMetaStore(pool);
     const keys = async (): Promise<SecretBox> => {
       const recorded = await meta.get(SEALING_KEY_META);
-      const inUse = [...sealingKeyIds(await storedSecretRows(pool))];
+      const inUse = [...(await columnKeyIds(pool, sealingKeyIds(await storedSecretRows(pool))))];
       const box = secretBoxFor(dataDir, secretKeys, () => ({ inUse, recorded }), true);
       checkSameKeys(recorded, box, true);
       return box;
@@ -42,8 +46,10 @@ export async function openPostgresStores(url: string, settings: Omit<StoreSettin
       sources: new PgSourceStore(pool, url, secrets),
       apiKeys: new PgApiKeyStore(pool),
       accounts: new PgAccountStore(pool),
+      firstStart: new PgFirstStartStore(pool),
       sessions: new PgSessionStore(pool),
       devices: new PgDeviceStore(pool),
+      signInFailures: new PgSignInFailures(pool),
       assets: new PgAssetStore(pool, outbox),
       edges: new PgEdgeStore(pool),
       takedowns: new PgTakedownStore(pool, url, outbox),
@@ -61,11 +67,6 @@ export async function openPostgresStores(url: string, settings: Omit<StoreSettin
   }
 }
 
-/** `host:port/database`: never the user's password. */
-export function describeUrl(url: string): string {
-  const parsed = new URL(url);
-  return `${parsed.hostname}:${parsed.port || '5432'}${parsed.pathname || '/'}`;
-}
 
 /** Holds a session-level advisory lock on a connection of its own while `fn` runs (on any connection). */
 async function exclusive<T>(pool: PgPool, lock: number, fn: () => Promise<T>): Promise<T> {

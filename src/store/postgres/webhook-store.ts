@@ -104,16 +104,21 @@ export class PgWebhookStore implements WebhookStore {
     return (await this.withAttempts(rows))[0];
   }
 
-  /** Rows another node is claiming right now are skipped, not waited for: each delivery goes to one node. */
+  /**
+   * Rows another node is claiming right now are skipped, not waited for: each delivery goes to one node.
+   * Leases are set and compared on the database's clock (`now()`), the one clock every node shares: with each
+   * node's own, a node whose clock ran ahead would take a delivery whose lease has not ended, and send it twice.
+   */
   async claimDue(claim: DeliveryClaim): Promise<ClaimedDelivery[]> {
     const { rows } = await this.pool.query<ClaimRow>(
-      `WITH due AS (
-         SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= $2 AND claimed_until <= $2
-         ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED)
-       UPDATE webhook_deliveries SET claimed_by = $1, claimed_until = $3 FROM due, webhooks
+      `WITH clock AS (SELECT (extract(epoch FROM now()) * 1000)::bigint AS now),
+       due AS (
+         SELECT id FROM webhook_deliveries, clock WHERE state = 'pending' AND next_attempt_at <= $2 AND claimed_until <= clock.now
+         ORDER BY next_attempt_at LIMIT $4 FOR UPDATE OF webhook_deliveries SKIP LOCKED)
+       UPDATE webhook_deliveries SET claimed_by = $1, claimed_until = clock.now + $3 FROM due, webhooks, clock
        WHERE webhook_deliveries.id = due.id AND webhooks.id = webhook_deliveries.webhook_id
        RETURNING webhook_deliveries.*, webhooks.url, webhooks.secret`,
-      [claim.node, claim.now, claim.now + claim.leaseMs, claim.limit],
+      [claim.node, claim.now, claim.leaseMs, claim.limit],
     );
     const box = rows.length > 0 ? await this.secrets() : undefined;
     return rows.map((row) => ({
@@ -165,6 +170,20 @@ export class PgWebhookStore implements WebhookStore {
     });
     if (updated) this.signal.written();
     return updated;
+  }
+
+  /**
+   * The rows chosen are locked (others' locked rows skipped), and the state is checked again on the row
+   * deleted: a delivery redelivered meanwhile is pending again and stays.
+   */
+  async deleteEnded(before: number, limit: number): Promise<number> {
+    const deleted = await this.pool.query(
+      `DELETE FROM webhook_deliveries WHERE state <> 'pending' AND id IN (
+         SELECT id FROM webhook_deliveries WHERE state <> 'pending' AND next_attempt_at < $1
+         ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      [before, limit],
+    );
+    return deleted.rowCount ?? 0;
   }
 
   async nextDue(): Promise<number | undefined> {

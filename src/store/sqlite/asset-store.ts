@@ -50,8 +50,30 @@ export class SqliteAssetStore implements AssetStore {
     if (edit.categories !== undefined) set('categories', JSON.stringify(edit.categories));
     if (edit.customFields !== undefined) set('custom_fields', JSON.stringify(edit.customFields));
     const update = this.db.prepare(`UPDATE assets SET ${sets.join(', ')} WHERE source_id = @sourceId AND origin_path = @originPath RETURNING *`);
-    const row = writeReturning<AssetRow>(update, values);
+    // The tag index changes with the tags, in their transaction: a tag purge never sees one without the other.
+    const row = this.db
+      .transaction(() => {
+        const updated = writeReturning<AssetRow>(update, values);
+        if (updated && edit.tags !== undefined) this.retag(sourceId, originPath, edit.tags);
+        return updated;
+      })
+      .immediate();
     return row && toAssetRecord(row);
+  }
+
+  async tagged(tag: string, sourceId: string | undefined, limit: number): Promise<AssetKey[]> {
+    const rows = (
+      sourceId === undefined
+        ? this.db.prepare('SELECT source_id, origin_path FROM asset_tags WHERE tag = ? ORDER BY source_id, origin_path LIMIT ?').all(tag, limit)
+        : this.db.prepare('SELECT source_id, origin_path FROM asset_tags WHERE tag = ? AND source_id = ? ORDER BY origin_path LIMIT ?').all(tag, sourceId, limit)
+    ) as { source_id: string; origin_path: string }[];
+    return rows.map((row) => ({ sourceId: row.source_id, originPath: row.origin_path }));
+  }
+
+  private retag(sourceId: string, originPath: string, tags: readonly string[]): void {
+    this.db.prepare('DELETE FROM asset_tags WHERE source_id = ? AND origin_path = ?').run(sourceId, originPath);
+    const insert = this.db.prepare('INSERT OR IGNORE INTO asset_tags (tag, source_id, origin_path) VALUES (?, ?, ?)');
+    for (const tag of tags) insert.run(tag, sourceId, originPath);
   }
 
   async setVideoStatus(sourceId: string, originPath: string, status: VideoStatus | null): Promise<boolean> {

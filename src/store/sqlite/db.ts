@@ -1,6 +1,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ensureDataDir, restrictDatabaseFiles } from '../data-dir.ts';
+import { checkSchemaVersion } from '../schema-version.ts';
 
 export type Db = Database.Database;
 
@@ -18,7 +19,12 @@ export function openDatabase(dataDir: string): Db {
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
-  migrate(db);
+  try {
+    migrate(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   return db;
 }
 
@@ -271,6 +277,31 @@ export const MIGRATIONS: readonly string[] = [
      response TEXT
    );
    CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, at);`,
+  // Purge by tag (purge/tag-purge.ts): one row per tag of each asset, written with the asset's tags, so the
+  // assets carrying a tag are read from the primary key rather than by parsing every asset's JSON; and the tag
+  // and asset count of a tag purge. Tags compare exactly (BINARY), as the Assets API stores them.
+  `CREATE TABLE asset_tags (
+     tag TEXT NOT NULL,
+     source_id TEXT NOT NULL,
+     origin_path TEXT NOT NULL,
+     PRIMARY KEY (tag, source_id, origin_path),
+     FOREIGN KEY (source_id, origin_path) REFERENCES assets (source_id, origin_path) ON DELETE CASCADE
+   ) WITHOUT ROWID;
+   CREATE INDEX asset_tags_asset ON asset_tags (source_id, origin_path);
+   INSERT OR IGNORE INTO asset_tags (tag, source_id, origin_path)
+     SELECT each.value, assets.source_id, assets.origin_path FROM assets, json_each(assets.tags) AS each;
+   ALTER TABLE purges ADD COLUMN tag TEXT;
+   ALTER TABLE purges ADD COLUMN assets INTEGER;`,
+  // Deliveries that ended (delivered, failed), oldest first, for retention (webhooks/retention.ts).
+  `CREATE INDEX webhook_deliveries_ended ON webhook_deliveries (next_attempt_at) WHERE state <> 'pending';`,
+  // The dashboard's failed sign-ins in a row, per address, account or trusted device (dashboard/sign-in-limiter.ts):
+  // in the store, so that every node of a cluster counts them together.
+  `CREATE TABLE sign_in_failures (
+     key TEXT PRIMARY KEY,
+     count INTEGER NOT NULL,
+     last_at INTEGER NOT NULL
+   );
+   CREATE INDEX sign_in_failures_last ON sign_in_failures (last_at);`,
   // Which process encodes a video's current version and until when (store/video-store.ts `claimEncode`), and
   // how many encodes were started for the video in all.
   `ALTER TABLE videos ADD COLUMN claim_node TEXT;
@@ -284,9 +315,12 @@ export const MIGRATIONS: readonly string[] = [
  * them applies it and the others see it done.
  */
 function migrate(db: Db): void {
-  if ((db.pragma('user_version', { simple: true }) as number) >= MIGRATIONS.length) return;
+  const found = db.pragma('user_version', { simple: true }) as number;
+  checkSchemaVersion(found, MIGRATIONS.length);
+  if (found >= MIGRATIONS.length) return;
   const step = db.transaction((): boolean => {
     const version = db.pragma('user_version', { simple: true }) as number;
+    checkSchemaVersion(version, MIGRATIONS.length);
     if (version >= MIGRATIONS.length) return false;
     db.exec(MIGRATIONS[version]!);
     db.pragma(`user_version = ${version + 1}`);

@@ -1,6 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import { getMeta, setMeta, type Db } from './db.ts';
 import { NameRanks } from './name-ranks.ts';
+import { columnKeyIds, openColumns, resealColumns } from './sealed-columns.ts';
 import type { SecretBox } from '../secret-box.ts';
 import { openSource, refuseOtherSealingKey, SEALING_KEY_META, sealingKeyIds, sealSource, staleSecrets } from '../source-secrets.ts';
 import type { DomainOwner, SourceChangeListener, SourceListing, SourceStore, SourceWrite } from '../stores.ts';
@@ -62,7 +63,8 @@ export class SqliteSourceStore implements SourceStore {
   }
 
   async checkKeys(): Promise<void> {
-    void this.secrets;
+    await this.all();
+    openColumns(this.db, this.secrets);
   }
 
   async all(): Promise<SourceRecord[]> {
@@ -149,10 +151,11 @@ export class SqliteSourceStore implements SourceStore {
   }
 
   /**
-   * Seals every secret with the current key, in one transaction: values stored in plain text (by a version
-   * before encryption) and values sealed with an older key. Opening each one on the way proves the keys are
-   * the right ones (a SecretKeyError otherwise). Freed pages are zeroed and the log is checkpointed, so the
-   * plain text does not linger in the file. Records the current key's id (SEALING_KEY_META).
+   * Seals every secret with the current key, in one transaction: the Sources' (values stored in plain text by
+   * a version before encryption, and values sealed with an older key) and the sealed columns'
+   * (sealed-columns.ts). Opening each one on the way proves the keys are the right ones (a SecretKeyError
+   * otherwise). Freed pages are zeroed and the log is checkpointed, so the plain text does not linger in the
+   * file. Records the current key's id (SEALING_KEY_META).
    */
   async sealAll(): Promise<{ sealed: number; resealed: number }> {
     const counts = { sealed: 0, resealed: 0 };
@@ -167,6 +170,7 @@ export class SqliteSourceStore implements SourceStore {
           const record = this.toRecord(row);
           if (stale.sealed + stale.resealed > 0) this.write(record);
         }
+        counts.resealed += resealColumns(this.db, this.secrets);
         refuseOtherSealingKey(getMeta(this.db, SEALING_KEY_META), this.secrets, false);
         setMeta(this.db, SEALING_KEY_META, this.secrets.currentKeyId);
       }).immediate();
@@ -201,7 +205,7 @@ export class SqliteSourceStore implements SourceStore {
 }
 
 
-/** The ids of the keys that sealed the secrets stored (without opening them). */
+/** The ids of the keys that sealed the secrets stored, of Sources and of the sealed columns (without opening them). */
 export function storedKeyIds(db: Db): Set<string> {
-  return sealingKeyIds(db.prepare('SELECT deployment, secure_url_token FROM sources').all() as SourceRow[]);
+  return columnKeyIds(db, sealingKeyIds(db.prepare('SELECT deployment, secure_url_token FROM sources').all() as SourceRow[]));
 }

@@ -8,10 +8,12 @@ import { SqliteApiKeyStore } from './api-key-store.ts';
 import { SqliteAssetStore } from './asset-store.ts';
 import { getMeta, openDatabase, setMeta, type Db } from './db.ts';
 import { forgetDevices, SqliteDeviceStore } from './device-store.ts';
+import { SqliteFirstStartStore } from './first-start-store.ts';
 import { SqliteEdgeStore } from './edge-store.ts';
 import { GroupCommit } from './group-commit.ts';
 import { SqliteNodeStates } from './node-states.ts';
 import { SqlitePurgeLog } from './purge-log.ts';
+import { SqliteSignInFailures } from './sign-in-failures.ts';
 import { SqliteSourceStore, storedKeyIds } from './source-store.ts';
 import { SqliteTakedownStore } from './takedown-store.ts';
 import { RateLimiter } from './token-bucket.ts';
@@ -44,8 +46,10 @@ export function openSqliteStores(settings: Omit<StoreSettings, 'databaseUrl'>): 
       sources: new SqliteSourceStore(db, secrets),
       apiKeys: new SqliteApiKeyStore(db),
       accounts: new SqliteAccountStore(db),
+      firstStart: new SqliteFirstStartStore(db),
       sessions: new SqliteSessionStore(db),
       devices: new SqliteDeviceStore(db),
+      signInFailures: new SqliteSignInFailures(db),
       assets: new SqliteAssetStore(db, outbox),
       edges: new SqliteEdgeStore(db),
       takedowns: new SqliteTakedownStore(db, outbox),

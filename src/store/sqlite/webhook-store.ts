@@ -39,6 +39,16 @@ export function writeOutbox(db: Db, events: readonly OutboxEvent[]): number {
   return written;
 }
 
+/** Whether a webhook subscribes to one of these events' types: then writing them writes deliveries. */
+export function anySubscribed(db: Db, events: readonly OutboxEvent[]): boolean {
+  if (events.length === 0) return false;
+  const types = JSON.stringify([...new Set(events.map((event) => event.type))]);
+  const found = db
+    .prepare('SELECT 1 FROM webhooks WHERE EXISTS (SELECT 1 FROM json_each(webhooks.events) WHERE value IN (SELECT value FROM json_each(?))) LIMIT 1')
+    .get(types);
+  return found !== undefined;
+}
+
 interface ClaimRow extends DeliveryRow {
   url: string;
   secret: string;
@@ -158,6 +168,16 @@ export class SqliteWebhookStore implements WebhookStore {
       .run({ now, deliveryId, webhookId });
     if (updated.changes === 1) this.signal.written();
     return updated.changes === 1;
+  }
+
+  /** One statement, so one transaction: a redelivery cannot come between the choice and the deletion. */
+  async deleteEnded(before: number, limit: number): Promise<number> {
+    return this.db
+      .prepare(
+        `DELETE FROM webhook_deliveries WHERE id IN (
+           SELECT id FROM webhook_deliveries WHERE state <> 'pending' AND next_attempt_at < ? ORDER BY next_attempt_at LIMIT ?)`,
+      )
+      .run(before, limit).changes;
   }
 
   async nextDue(): Promise<number | undefined> {
