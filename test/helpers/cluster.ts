@@ -55,6 +55,8 @@ export interface ClusterSetup {
   lease?: number;
   assets?: Record<string, Buffer | string>;
   extraArgs?: string[];
+  /** Environment of every node, beside the shared secret key. */
+  env?: Record<string, string>;
   /** Wraps each node's command line (see spawnServer), e.g. to run the built `dist/` rather than `src/`. */
   command?: (argv: string[]) => string[];
   /** How many of the nodes start with the cluster (the first ones); the others wait for `startNode`. Default: all. */
@@ -110,7 +112,7 @@ export async function startCluster(setup: ClusterSetup): Promise<TestCluster> {
         '--purge-rate-limit', '100000',
         ...(setup.extraArgs ?? []),
       ],
-      { PICTOR_SECRET_KEY: secretKey },
+      { ...setup.env, PICTOR_SECRET_KEY: secretKey },
       command,
     );
     if (node.process.apiKey) apiKey = node.process.apiKey;

@@ -306,6 +306,10 @@ export const PG_MIGRATIONS: readonly string[] = [
      matched INTEGER NOT NULL,
      PRIMARY KEY (seq, node_id)
    );`,
+  // The encode claim of a video's current version and the count of encodes started, as SQLite holds them (db.ts).
+  `ALTER TABLE videos ADD COLUMN claim_node TEXT;
+   ALTER TABLE videos ADD COLUMN claim_expires BIGINT;
+   ALTER TABLE videos ADD COLUMN encodes INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** Applies the migrations not applied yet; safe when several nodes start at once. */

@@ -302,6 +302,11 @@ export const MIGRATIONS: readonly string[] = [
      last_at INTEGER NOT NULL
    );
    CREATE INDEX sign_in_failures_last ON sign_in_failures (last_at);`,
+  // Which process encodes a video's current version and until when (store/video-store.ts `claimEncode`), and
+  // how many encodes were started for the video in all.
+  `ALTER TABLE videos ADD COLUMN claim_node TEXT;
+   ALTER TABLE videos ADD COLUMN claim_expires INTEGER;
+   ALTER TABLE videos ADD COLUMN encodes INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /**
