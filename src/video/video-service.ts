@@ -411,6 +411,7 @@ export class VideoService {
     const { sourceId, path: assetPath, version } = record;
     const temp = this.files.tempPath();
     const aborted = AbortSignal.any([signal, this.stopping.signal]);
+    let failed: { code: string; reason: string } | undefined;
     try {
       const ladder = await this.encodeLadder(input, temp, probe, tools, aborted);
       if (aborted.aborted) return;
@@ -434,13 +435,14 @@ export class VideoService {
       if (aborted.aborted) return;
       const failure = videoFailure(error, input);
       if (failure === undefined) this.options.onError(error, `encoding ${keyOf(sourceId, assetPath)}`);
-      const state = failure ?? { code: 'UNSUPPORTED_VIDEO', reason: 'The video could not be encoded.' };
-      await this.store.markError(sourceId, assetPath, version, state, this.now());
+      failed = failure ?? { code: 'UNSUPPORTED_VIDEO', reason: 'The video could not be encoded.' };
     } finally {
-      // Whatever was encoded of a video refused here (past the duration limit, say) goes with the directory.
+      // Whatever was encoded of a video refused here (past the duration limit, say) goes with the directory,
+      // before the error is recorded: once a request sees the error, nothing of the encode is left.
       await this.files.remove(temp);
       await this.files.remove(input);
     }
+    if (failed) await this.store.markError(sourceId, assetPath, version, failed, this.now());
   }
 
   /**
