@@ -87,6 +87,7 @@ export const FAMILIES: readonly GalleryFamily[] = [
       { url: `${S}&px=12`, caption: 'px=12 pixelates' },
       { url: `${S}&sepia=90`, caption: 'sepia=90' },
       { url: `${S}&monochrome=3070c0`, caption: 'monochrome=3070c0 tints in one colour' },
+      { url: `${S}&blur=5`, caption: 'blur=5: a slight softening (every value from 1 changes the image)' },
     ],
   },
   {
@@ -149,6 +150,7 @@ export const FAMILIES: readonly GalleryFamily[] = [
       { url: '/sunset.jpg?w=320&txt=مرحبا بالعالم&txt-size=30&txt-color=fff&txt-align=middle,center', caption: 'Arabic, shaped and right to left' },
       { url: '/sunset.jpg?w=320&txt=こんにちは 世界 你好&txt-size=26&txt-color=fff&txt-align=bottom,center', caption: 'Japanese and Chinese (Noto Sans JP)' },
       { url: '/sunset.jpg?w=320&txt=A long line that cannot fit in the picture&txt-size=28&txt-color=fff&txt-clip=end,ellipsis', caption: 'txt-clip=end,ellipsis' },
+      { url: '/sunset.jpg?w=320&txt=안녕 สวัสดี নমস্কার नमस्ते 🍕&txt-size=24&txt-color=fff&txt-align=middle,center', caption: 'Korean, Thai, Bengali, Devanagari and a monochrome emoji' },
     ],
   },
   {
