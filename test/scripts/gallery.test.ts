@@ -12,6 +12,7 @@ import sharp from 'sharp';
 import { buildGallery, encodeSampleUrl, legibleUrl, type GalleryResult } from '../../scripts/gallery/build.ts';
 import { FAMILIES } from '../../scripts/gallery/families.ts';
 import { compareWithGolden, pixelDifference } from '../../scripts/gallery/golden.ts';
+import { parameterSupport } from '../../src/render/support.ts';
 
 describe('reference gallery', () => {
   let outDir: string;
@@ -79,6 +80,16 @@ describe('reference gallery', () => {
 });
 
 describe('golden thumbnails', () => {
+  it('cover every parameter Pictor applies in at least one gallery sample', () => {
+    const used = new Set(FAMILIES.flatMap((family) => family.samples.flatMap((sample) =>
+      (sample.url.split('?')[1] ?? '').split('&').map((pair) => pair.split('=')[0]!.replace(/64$/, '')))));
+    const missing = parameterSupport()
+      .filter((parameter) => parameter.status === 'implemented')
+      .filter((parameter) => ![parameter.name, ...parameter.aliases].some((name) => used.has(name)))
+      .map((parameter) => parameter.name);
+    assert.deepEqual(missing, []);
+  });
+
   it('pass a copy and fail a visible change of tone, reporting where it drifted', () => {
     const base = Buffer.alloc(32 * 32 * 4, 120);
     assert.equal(pixelDifference(base, Buffer.from(base)).mean, 0);
