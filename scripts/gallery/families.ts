@@ -37,6 +37,9 @@ export const FAMILIES: readonly GalleryFamily[] = [
       { url: '/sunset.jpg?w=120&dpr=2', caption: 'dpr=2 doubles w=120 to 240 px' },
       { url: '/sunset.jpg?w=200&rot=20&bg=ffffff', caption: 'rot=20 on a white bg' },
       { url: '/sunset.jpg?w=240&flip=h', caption: 'flip=h mirrors left to right' },
+      { url: '/sunset.jpg?w=1000&h=500&fit=crop&max-w=200&max-h=150', caption: 'max-w and max-h cap the cropped output at 200×150' },
+      { url: '/sunset.jpg?w=60&h=40&fit=crop&min-w=200&min-h=100', caption: 'min-w and min-h raise a 60×40 crop to 200×133' },
+      { url: '/sunset.jpg?w=200&orient=3&rot=12&rot-type=straighten', caption: 'orient=3 turns it over; rot=12 with rot-type=straighten crops the corners' },
     ],
   },
   {
@@ -48,6 +51,8 @@ export const FAMILIES: readonly GalleryFamily[] = [
       { url: '/framed.jpg?trim=auto&w=240', caption: 'trim=auto removes the white frame' },
       { url: '/framed.jpg?trim=color&trim-color=fff&trim-pad=10&w=240', caption: 'trim=color with trim-pad=10' },
       { url: '/logo.png?trim=alpha&w=240', caption: 'trim=alpha removes transparent edges' },
+      { url: '/framed.jpg?trim=auto&trim-md=20&trim-sd=15&w=240', caption: 'trim=auto with looser trim-md/trim-sd' },
+      { url: '/framed.jpg?trim=color&trim-color=fff&trim-tol=30&w=240', caption: 'trim=color with trim-tol=30' },
     ],
   },
   {
@@ -87,6 +92,7 @@ export const FAMILIES: readonly GalleryFamily[] = [
       { url: `${S}&px=12`, caption: 'px=12 pixelates' },
       { url: `${S}&sepia=90`, caption: 'sepia=90' },
       { url: `${S}&monochrome=3070c0`, caption: 'monochrome=3070c0 tints in one colour' },
+      { url: `${S}&blur=5`, caption: 'blur=5: a slight softening (every value from 1 changes the image)' },
     ],
   },
   {
@@ -100,6 +106,8 @@ export const FAMILIES: readonly GalleryFamily[] = [
       { url: '/sunset.jpg?w=240&border=8,333333&border-radius=30&fm=png', caption: 'border with border-radius=30' },
       { url: '/sunset.jpg?w=240&pad=20&bg=d8dee6', caption: 'pad=20 on a grey bg' },
       { url: '/logo.png?w=240&pad-left=40&pad-top=10&bg=ffcc00', caption: 'pad-left=40&pad-top=10 on a yellow bg' },
+      { url: '/sunset.jpg?w=200&border=6,ff8800&border-top=2&border-bottom=14&border-left=4&border-right=8&bg=fff', caption: 'border-top/bottom/left/right override the border width per side' },
+      { url: '/sunset.jpg?w=200&pad=10&pad-bottom=30&pad-right=20&bg=334455&border-radius=24&border-radius-inner=12&border-stroke-size=3&border-stroke-color=fff', caption: 'pad-bottom/right, border-radius-inner and a white border-stroke' },
     ],
   },
   {
@@ -110,6 +118,8 @@ export const FAMILIES: readonly GalleryFamily[] = [
       { url: '/sunset.jpg?w=240&h=240&fit=fill&fill=solid&fill-color=8a2be2', caption: 'fill=solid&fill-color=8a2be2' },
       { url: '/sunset.jpg?w=240&h=240&fit=fill&fill=gradient&fill-gradient-linear=ff0080,0040ff', caption: 'fill=gradient, linear from pink to blue (top to bottom)' },
       { url: '/sunset.jpg?w=240&h=240&fit=fill&fill=gradient&fill-gradient-type=radial&fill-gradient-radial=ffee00,203040', caption: 'fill=gradient, radial' },
+      { url: '/sunset.jpg?w=240&h=240&fit=fill&fill=gradient&fill-gradient-linear=ff0080,0040ff&fill-gradient-linear-direction=left&fill-gradient-cs=oklab', caption: 'fill-gradient-linear-direction=left in fill-gradient-cs=oklab' },
+      { url: '/sunset.jpg?w=240&h=240&fit=fill&fill=gradient&fill-gradient-type=radial&fill-gradient-radial=ffee00,203040&fill-gradient-radial-radius=0.4,0.4&fill-gradient-radial-x=0.2&fill-gradient-radial-y=0.2', caption: 'radial gradient centred at (0.2, 0.2), radius 0.4' },
     ],
   },
   {
@@ -128,6 +138,7 @@ export const FAMILIES: readonly GalleryFamily[] = [
       { url: '/sunset.jpg?w=320&mark=/logo.png&mark-w=120&mark-align=bottom,right', caption: 'mark=/logo.png, 120 px, bottom right' },
       { url: '/sunset.jpg?w=320&mark=/logo.png&mark-scale=30&mark-align=top,left&mark-alpha=60&mark-pad=15', caption: 'mark-scale=30, top left, mark-alpha=60' },
       { url: '/sunset.jpg?w=320&mark=/logo.png&mark-w=60&mark-tile=grid&mark-alpha=40', caption: 'mark-tile=grid' },
+      { url: '/sunset.jpg?w=320&mark-base=/&mark=logo.png&mark-w=100&mark-h=50&mark-fit=crop&mark-x=20&mark-y=20&mark-rot=15&mark-if-min-width=100&mark-if-min-height=100', caption: 'mark-base + mark, cropped to 100×50 at (20, 20), turned 15°' },
     ],
   },
   {
@@ -137,6 +148,8 @@ export const FAMILIES: readonly GalleryFamily[] = [
       { url: '/sunset.jpg?w=240&blend=ff0080&blend-mode=multiply', caption: 'blend=ff0080&blend-mode=multiply (a colour)' },
       { url: '/sunset.jpg?w=240&blend=/mask.png&blend-mode=screen&blend-size=inherit', caption: 'blend=/mask.png&blend-mode=screen, stretched over the image' },
       { url: '/sunset.jpg?w=240&blend=/logo.png&blend-w=160&blend-mode=normal&blend-alpha=70&blend-align=top,center', caption: 'the logo blended at 70 %, top centre' },
+      { url: '/sunset.jpg?w=240&blend=/logo.png&blend-w=120&blend-h=60&blend-fit=crop&blend-crop=left&blend-x=10&blend-y=10&blend-pad=5&blend-mode=normal', caption: 'blend-w/h with blend-fit=crop, crop=left, at blend-x/blend-y' },
+      { url: '/sunset.jpg?w=240&blend-color=ff0080&blend-mode=overlay', caption: 'blend-color (the colour form) with overlay' },
     ],
   },
   {
@@ -149,6 +162,9 @@ export const FAMILIES: readonly GalleryFamily[] = [
       { url: '/sunset.jpg?w=320&txt=مرحبا بالعالم&txt-size=30&txt-color=fff&txt-align=middle,center', caption: 'Arabic, shaped and right to left' },
       { url: '/sunset.jpg?w=320&txt=こんにちは 世界 你好&txt-size=26&txt-color=fff&txt-align=bottom,center', caption: 'Japanese and Chinese (Noto Sans JP)' },
       { url: '/sunset.jpg?w=320&txt=A long line that cannot fit in the picture&txt-size=28&txt-color=fff&txt-clip=end,ellipsis', caption: 'txt-clip=end,ellipsis' },
+      { url: '/sunset.jpg?w=320&txt=안녕 สวัสดี নমস্কার नमस्ते 🍕&txt-size=24&txt-color=fff&txt-align=middle,center', caption: 'Korean, Thai, Bengali, Devanagari and a monochrome emoji' },
+      { url: '/sunset.jpg?w=320&txt=Tracked and leaded text that wraps&txt-size=20&txt-color=fff&txt-width=200&txt-lead=10&txt-track=2&txt-x=20&txt-y=30', caption: 'a txt-width=200 box with txt-lead and txt-track, placed at txt-x/txt-y' },
+      { url: '/sunset.jpg?w=320&txt=Fits&txt-fit=max&txt-size=200&txt-color=fff&txt-pad=30&txt-align=middle,center', caption: 'txt-fit=max shrinks a 200 px text into the box, txt-pad=30' },
     ],
   },
   {
@@ -173,6 +189,8 @@ export const FAMILIES: readonly GalleryFamily[] = [
       { url: '/bouncing.gif?fps=3', caption: 'fps=3: slower' },
       { url: '/bouncing.gif?fm=webp', caption: 'fm=webp keeps the animation' },
       { url: '/bouncing.gif?frame=6&fm=png', caption: 'frame=6 as a still PNG' },
+      { url: '/bouncing.gif?skip=2&loop=1', caption: 'skip=2 keeps every other frame; loop=1 plays once' },
+      { url: '/bouncing.gif?interval=2', caption: 'interval=2' },
     ],
   },
   {
@@ -199,6 +217,7 @@ export const FAMILIES: readonly GalleryFamily[] = [
       { url: '/sunset.jpg?fm=json', caption: 'fm=json describes the source file' },
       { url: '/two-pages.pdf?fm=json', caption: 'fm=json of a PDF adds its page count' },
       { url: '/sunset.jpg?w=240&fm=blurhash', caption: 'fm=blurhash' },
+      { url: '/faces.jpg?fm=json&faces=1', caption: 'faces=1 lists the faces in fm=json' },
     ],
   },
   {
@@ -210,6 +229,9 @@ export const FAMILIES: readonly GalleryFamily[] = [
       { url: '/logo.png?w=240&fm=png8', caption: 'fm=png8: 256 colours with alpha' },
       { url: `${S}&fm=jpg&q=10`, caption: 'fm=jpg&q=10: visible JPEG artefacts' },
       { url: `${S}&fm=gif`, caption: 'fm=gif' },
+      { url: '/sunset.jpg?w=240&fm=jpg&jpg-progressive=true&chromasub=444&dpi=144&cs=srgb&iptc=allow', caption: 'progressive JPEG, chromasub=444, dpi=144, cs=srgb, iptc=allow' },
+      { url: '/sunset.jpg?w=240&fm=webp&lossless=1', caption: 'lossless=1 WebP' },
+      { url: '/sunset.jpg?w=240&auto=format,compress&ch=width,dpr&dl=sunset-small.jpg&expires=4102444800', caption: 'auto=format,compress; ch; dl names the download; expires in 2100' },
     ],
   },
   {

@@ -63,6 +63,36 @@ describe('render: adjustments on a mid-grey JPEG', () => {
   });
 });
 
+/** Sum of squared differences between horizontal neighbours: a blur spreads every edge, so this falls. */
+async function edgeEnergy(input: Buffer, query: string): Promise<number> {
+  const { data, info } = await sharp((await renderQuery(input, `w=200&fm=png&${query}`)).body).raw().toBuffer({ resolveWithObject: true });
+  let energy = 0;
+  for (let i = info.channels; i < data.length; i++) {
+    if (i % (info.width * info.channels) >= info.channels) energy += (data[i]! - data[i - info.channels]!) ** 2;
+  }
+  return energy;
+}
+
+describe('render: blur', () => {
+  it('blur=1 already changes the image', async () => {
+    const input = await quadrantsPng();
+    const plain = await renderQuery(input, 'w=200&fm=png');
+    const blurred = await renderQuery(input, 'w=200&fm=png&blur=1');
+    const [a, b] = await Promise.all([plain, blurred].map((r) => sharp(r.body).raw().toBuffer()));
+    assert.notDeepEqual(a, b);
+  });
+
+  it('each larger blur value smooths the edges more', async () => {
+    const input = await quadrantsPng();
+    const values = [0, 1, 5, 10, 20, 100];
+    const energies = [];
+    for (const blur of values) energies.push(await edgeEnergy(input, blur ? `blur=${blur}` : ''));
+    for (let i = 1; i < values.length; i++) {
+      assert.ok(energies[i]! < energies[i - 1]!, `blur=${values[i]}: ${energies[i]} not below ${energies[i - 1]}`);
+    }
+  });
+});
+
 describe('render: stylize', () => {
   it('monochrome tints the luminance with the colour, keeping 3 bands', async () => {
     const result = await renderQuery(await solid(64, 64, [255, 255, 255], 'jpeg'), 'mono=ff0000');

@@ -237,3 +237,37 @@ describe('txt: text drawn over the image', () => {
   });
 });
 
+
+/** One character per script Pictor covers; each must draw as a glyph, not as the hex box of a missing one. */
+const SCRIPTS: Record<string, string> = {
+  Latin: 'A', Greek: 'λ', Cyrillic: 'Ж', Arabic: 'ع', Hebrew: 'ש', Devanagari: 'क', Bengali: 'ক', Thai: 'ก',
+  Han: '字', Kana: 'あ', 'Hangul 안': '안', 'Hangul 녕': '녕', emoji: '🍕',
+};
+
+/**
+ * How much of the ink's bounding box outline is inked (within a pixel inwards), 0–1. A missing character is
+ * drawn as a framed box with its code inside, so its outline is wholly inked; a real glyph's is mostly not.
+ */
+async function frameCoverage(text: string): Promise<number> {
+  const { image, box } = await ink(`txt=${enc(text)}&txt-size=80&txt-align=middle,center`, 300, 200);
+  assert.ok(box, `${text} draws something`);
+  const inked = (x: number, y: number) => image.at(x, y)[0]! < 128;
+  const inkedNear = (x: number, y: number, dx: number, dy: number) => [0, 1, 2].some((d) => inked(x + d * dx, y + d * dy));
+  let on = 0;
+  for (let x = box.left; x <= box.right; x++) on += Number(inkedNear(x, box.top, 0, 1)) + Number(inkedNear(x, box.bottom, 0, -1));
+  for (let y = box.top; y <= box.bottom; y++) on += Number(inkedNear(box.left, y, 1, 0)) + Number(inkedNear(box.right, y, -1, 0));
+  return on / (2 * (box.width + box.height));
+}
+
+describe('txt: scripts', () => {
+  it('a character no font has is drawn as a framed box (the shape the next test rules out)', async () => {
+    assert.ok((await frameCoverage('\uE000')) > 0.95);
+  });
+
+  for (const [script, character] of Object.entries(SCRIPTS)) {
+    it(`draws ${script} as glyphs, not as missing-character boxes`, async () => {
+      const coverage = await frameCoverage(character);
+      assert.ok(coverage < 0.8, `${character}: ${Math.round(coverage * 100)} % of its outline is inked, like a box`);
+    });
+  }
+});

@@ -19,6 +19,23 @@ function paint(width: number, height: number, color: (x: number, y: number) => r
 /** 256×16, column x has grey level x. */
 const greyRamp = () => paint(256, 16, (x) => [x, x, x]);
 
+/** CIELAB lightness and hue angle (degrees) of an sRGB colour, D65. */
+function lch([r, g, b]: readonly number[]): { l: number; h: number } {
+  const lin = [r!, g!, b!].map((v) => (v / 255 <= 0.04045 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4));
+  const xyz = [
+    (0.4124 * lin[0]! + 0.3576 * lin[1]! + 0.1805 * lin[2]!) / 0.95047,
+    0.2126 * lin[0]! + 0.7152 * lin[1]! + 0.0722 * lin[2]!,
+    (0.0193 * lin[0]! + 0.1192 * lin[1]! + 0.9505 * lin[2]!) / 1.08883,
+  ].map((t) => (t > 216 / 24389 ? Math.cbrt(t) : (24389 / 27 * t + 16) / 116));
+  const h = (Math.atan2(200 * (xyz[1]! - xyz[2]!), 500 * (xyz[0]! - xyz[1]!)) * 180) / Math.PI;
+  return { l: 116 * xyz[1]! - 16, h: (h + 360) % 360 };
+}
+
+function hueShift(a: readonly number[], b: readonly number[]): number {
+  const d = Math.abs(lch(a).h - lch(b).h) % 360;
+  return Math.min(d, 360 - d);
+}
+
 async function rendered(input: Buffer, query: string) {
   return pixels((await renderQuery(input, query)).body);
 }
@@ -95,6 +112,20 @@ describe('tone: high, shad, vib', () => {
     assert.ok(drop(204) > 40, `highlights -${drop(204)}`);
     assert.ok(drop(128) > 5 && drop(128) < drop(204) / 2, `mid-tones -${drop(128)}`);
     assert.ok(drop(25) <= 2 && drop(255) === 0, `shadows -${drop(25)}`);
+  });
+
+  it('high=-100 darkens the sun without turning its hue', async () => {
+    const sun = [255, 212, 110];
+    const after = (await rendered(await paint(20, 20, () => sun), 'high=-100&fm=png')).at(10, 10);
+    assert.ok(lch(sun).l - lch(after).l > 5, `lightness ${lch(sun).l} → ${lch(after).l} (${after})`);
+    assert.ok(hueShift(sun, after) <= 3, `hue moved ${hueShift(sun, after)}° (${after})`);
+  });
+
+  it('shad=100 lifts a navy sky without turning its hue', async () => {
+    const navy = [20, 35, 90];
+    const after = (await rendered(await paint(20, 20, () => navy), 'shad=100&fm=png')).at(10, 10);
+    assert.ok(lch(after).l - lch(navy).l > 5, `lightness ${lch(navy).l} → ${lch(after).l} (${after})`);
+    assert.ok(hueShift(navy, after) <= 3, `hue moved ${hueShift(navy, after)}° (${after})`);
   });
 
   it('vib raises the saturation of a dull colour more than that of a saturated one', async () => {

@@ -11,6 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { buildGallery, encodeSampleUrl, legibleUrl, type GalleryResult } from '../../scripts/gallery/build.ts';
 import { FAMILIES } from '../../scripts/gallery/families.ts';
+import { compareWithGolden, pixelDifference } from '../../scripts/gallery/golden.ts';
+import { parameterSupport } from '../../src/render/support.ts';
 
 describe('reference gallery', () => {
   let outDir: string;
@@ -32,6 +34,11 @@ describe('reference gallery', () => {
     for (const required of ['size', 'rect-trim', 'adjust', 'tone', 'stylize', 'canvas', 'fill', 'transparency', 'mark', 'blend', 'text', 'faces', 'animation', 'pdf', 'palette', 'json', 'formats', 'fallback']) {
       assert.ok(FAMILIES.some((family) => family.id === required), `family ${required} is in the gallery`);
     }
+  });
+
+  it('draws every image sample as its reviewed golden thumbnail (npm run gallery -- --update rewrites them)', async () => {
+    const drifted = await compareWithGolden(outDir, result.entries, path.join(outDir, 'diff'));
+    assert.deepEqual(drifted.map((mismatch) => `${mismatch.url}: ${mismatch.reason}`), []);
   });
 
   it('answers every sample with a 200', () => {
@@ -69,5 +76,26 @@ describe('reference gallery', () => {
     assert.equal(path, '/sunset.jpg?txt=%E3%81%93%E3%82%93%E3%81%AB%E3%81%A1%E3%81%AF%20%E4%B8%96%E7%95%8C&mark=/logo.png&ar=1:1');
     assert.equal(legibleUrl(path), '/sunset.jpg?txt=こんにちは%20世界&mark=/logo.png&ar=1:1');
     assert.ok(html.includes('txt=مرحبا%20بالعالم'), 'non-ASCII text is shown as letters');
+  });
+});
+
+describe('golden thumbnails', () => {
+  it('cover every parameter Pictor applies in at least one gallery sample', () => {
+    const used = new Set(FAMILIES.flatMap((family) => family.samples.flatMap((sample) =>
+      (sample.url.split('?')[1] ?? '').split('&').map((pair) => pair.split('=')[0]!.replace(/64$/, '')))));
+    const missing = parameterSupport()
+      .filter((parameter) => parameter.status === 'implemented')
+      .filter((parameter) => ![parameter.name, ...parameter.aliases].some((name) => used.has(name)))
+      .map((parameter) => parameter.name);
+    assert.deepEqual(missing, []);
+  });
+
+  it('pass a copy and fail a visible change of tone, reporting where it drifted', () => {
+    const base = Buffer.alloc(32 * 32 * 4, 120);
+    assert.equal(pixelDifference(base, Buffer.from(base)).mean, 0);
+    const shifted = Buffer.from(base.map((v, i) => (i % 4 === 3 ? v : v + 6)));
+    const { mean, diff } = pixelDifference(shifted, base);
+    assert.ok(mean > 2.5, `a shift of 6 levels is over the budget: ${mean}`);
+    assert.equal(diff[0], 24, 'the diff amplifies the difference four times');
   });
 });

@@ -7,8 +7,15 @@ import type { Rgba } from '../colors.ts';
 import type { RenderParams } from '../render-params.ts';
 import type { RenderContext } from './context.ts';
 
-/** blur=0..2000 → gaussian sigma blur/20 (blur=20 → 1 px, 200 → 10, 2000 → 100): absolute, not size-relative. */
+/** blur=20..2000 → gaussian sigma blur/20 (blur=20 → 1 px, 200 → 10, 2000 → 100): absolute, not size-relative. */
 const BLUR_TO_SIGMA = 1 / 20;
+/** Below blur=20 the sigma runs linearly from this (blur=0) up to 1 px, so every value from 1 changes the image. */
+const BLUR_MIN_SIGMA = 0.3;
+/**
+ * libvips cuts the Gaussian mask where it falls under an amplitude (0.2 by default) and rounds it to integers;
+ * a sub-pixel sigma then leaves a one-tap mask, the identity. The small sigmas get a float mask cut far lower.
+ */
+const FINE_MASK = { precision: 'float', minAmplitude: 0.01 } as const;
 const REC709 = [0.2126, 0.7152, 0.0722] as const;
 const SEPIA = [
   [0.393, 0.769, 0.189],
@@ -19,15 +26,22 @@ type Matrix3 = number[][];
 
 export async function stylizeStep(ctx: RenderContext): Promise<void> {
   const { params, builder } = ctx;
-  if (params.blur !== undefined) {
-    const sigma = Math.max(0.3, params.blur * BLUR_TO_SIGMA);
-    await builder.add({ slots: ['blur'], from: STAGE.blur, apply: (image) => image.blur(sigma) });
+  if (params.blur !== undefined && params.blur > 0) {
+    const sigma = blurSigma(params.blur);
+    const options = sigma < 1 ? { sigma, ...FINE_MASK } : { sigma };
+    await builder.add({ slots: ['blur'], from: STAGE.blur, apply: (image) => image.blur(options) });
   }
   const matrix = colourMatrix(params);
   if (matrix) {
     await builder.add({ slots: ['recomb'], from: STAGE.recomb, apply: (image) => image.recomb(matrix as Matrix3x3) });
   }
   if (params.px !== undefined) await pixelate(ctx, params.px);
+}
+
+/** imgix's blur value (0–2000) as a gaussian sigma in pixels; continuous at blur=20 (sigma 1). */
+export function blurSigma(blur: number): number {
+  const linear = blur * BLUR_TO_SIGMA;
+  return linear >= 1 ? linear : BLUR_MIN_SIGMA + (1 - BLUR_MIN_SIGMA) * linear;
 }
 
 /**

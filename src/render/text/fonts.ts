@@ -1,5 +1,5 @@
 /**
- * The fonts `txt` renders with come from npm packages (DejaVu, Noto Sans, Noto Sans JP, Noto Sans Arabic),
+ * The fonts `txt` renders with come from npm packages (DejaVu, Noto Sans and Noto's script faces),
  * never from the machine: sharp's fontconfig is pointed at a generated `fonts.conf` that lists only their
  * folders. fontconfig reads FONTCONFIG_FILE once, when the first text (or SVG with text) is laid out, so
  * `useBundledFonts()` must run before that in every process that renders: configureSharp() calls it at start
@@ -7,8 +7,9 @@
  * Importing sharp earlier is harmless.
  *
  * Any character a face lacks is taken from another registered font (fontconfig's fallback), so Latin, Greek,
- * Cyrillic, Hebrew, Arabic and Japanese/CJK render whatever face is asked for. Characters none of them has
- * (emoji, rare scripts) are drawn as boxes.
+ * Cyrillic, Devanagari (in Noto Sans), Hebrew, Arabic, Bengali, Thai, Chinese, Japanese, Korean and emoji (monochrome Noto
+ * Emoji: sharp's text rendering draws no colour glyphs) render whatever face is asked for. Characters none of
+ * them has (rarer scripts) are drawn as boxes.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, writeFileSync, existsSync } from 'node:fs';
@@ -31,7 +32,19 @@ const FONT_FOLDERS: readonly (readonly [pkg: string, sub: readonly string[]])[] 
   ['@expo-google-fonts/noto-sans', ['.']],
   ['@expo-google-fonts/noto-sans-jp', ['400Regular', '700Bold']],
   ['@expo-google-fonts/noto-sans-arabic', ['400Regular', '700Bold']],
+  ['@expo-google-fonts/noto-sans-kr', ['400Regular', '700Bold']],
+  ['@expo-google-fonts/noto-sans-bengali', ['400Regular', '700Bold']],
+  ['@expo-google-fonts/noto-sans-thai', ['400Regular', '700Bold']],
+  ['@expo-google-fonts/noto-emoji', ['400Regular', '700Bold']],
 ];
+
+/**
+ * The script faces after the asked-for one, in the order a generic name tries them. Noto Sans JP comes before
+ * KR so that Han characters keep their Japanese forms, as before Hangul was covered.
+ */
+const SCRIPT_FALLBACKS = [
+  'Noto Sans JP', 'Noto Sans KR', 'Noto Sans Arabic', 'Noto Sans Bengali', 'Noto Sans Thai', 'Noto Emoji',
+] as const;
 
 let configured: string | undefined;
 
@@ -81,7 +94,7 @@ function fontFolders(): string[] {
  */
 function fontsConf(folders: readonly string[]): string {
   const prefer = (first: string) =>
-    [first, FAMILY.sans, 'Noto Sans JP', 'Noto Sans Arabic', FAMILY.wideSans].map((family) => `<family>${family}</family>`).join('');
+    [first, FAMILY.sans, ...SCRIPT_FALLBACKS, FAMILY.wideSans].map((family) => `<family>${family}</family>`).join('');
   const alias = (generic: string, first: string) => `  <alias binding="same"><family>${generic}</family><prefer>${prefer(first)}</prefer></alias>`;
   return [
     '<?xml version="1.0"?>',

@@ -16,6 +16,10 @@ const HALFTONE_CELL_MIN = 2;
 const HALFTONE_CELL_RANGE = 14;
 /** The dot screen is turned by 45°, as print screens for black usually are. */
 const HALFTONE_ANGLE = Math.PI / 4;
+/** Linear light is looked up in this many steps: fine enough that the darkest sRGB levels survive a round trip. */
+const LINEAR_STEPS = 65535;
+const TO_LINEAR = Float64Array.from({ length: 256 }, (_, v) => srgbDecode(v / 255));
+const TO_BYTE = Uint8Array.from({ length: LINEAR_STEPS + 1 }, (_, i) => toByte(srgbEncode(i / LINEAR_STEPS) * 255));
 
 export interface RawImage {
   data: Buffer;
@@ -26,37 +30,75 @@ export interface RawImage {
 
 /**
  * shad lifts the shadows, high darkens the highlights, vib saturates dull colours more than vivid ones.
- * The tone curves are per channel: `x + s·x(1−x)⁴` peaks around 20 % grey and `x − h·x⁴(1−x)` around 80 %,
- * so mid-tones move less and black and white stay put; both stay monotonic over the allowed ranges.
+ * The tone curves act on the pixel's luminance alone: `x + s·x(1−x)⁴` peaks around 20 % grey and
+ * `x − h·x⁴(1−x)` around 80 % (x the sRGB-encoded luminance, so a grey pixel moves by exactly the curve),
+ * and the pixel's linear-light RGB is scaled by the luminance ratio. Scaling linear RGB keeps the colour's
+ * chromaticity, hence its hue; a curve per channel would move the channels apart and turn the hue.
+ * Black and white stay put; both curves stay monotonic over the allowed ranges.
  */
 export function toneCurves(image: RawImage, params: { high?: number; shad?: number; vib?: number }): void {
   const shadows = ((params.shad ?? 0) / 100) * TONE_GAIN;
   const highlights = ((params.high ?? 0) / 100) * TONE_GAIN;
-  const lut = new Uint8Array(256);
-  for (let v = 0; v < 256; v++) {
-    const x = v / 255;
-    const y = x + shadows * x * (1 - x) ** 4 + highlights * x ** 4 * (1 - x);
-    lut[v] = toByte(y * 255);
-  }
+  const gain = shadows !== 0 || highlights !== 0 ? luminanceGain((x) => x + shadows * x * (1 - x) ** 4 + highlights * x ** 4 * (1 - x)) : undefined;
   const vibrance = (params.vib ?? 0) / 100;
   const { data, channels } = image;
   for (let i = 0; i < data.length; i += channels) {
-    let r = lut[data[i]!]!;
-    let g = lut[data[i + 1]!]!;
-    let b = lut[data[i + 2]!]!;
-    if (vibrance !== 0) {
-      // Saturation here is the spread of the channels (0 grey … 1 fully saturated); dull colours get the most.
-      const saturation = (Math.max(r, g, b) - Math.min(r, g, b)) / 255;
-      const factor = 1 + vibrance * (1 - saturation) ** 2;
-      const l = LUMA[0] * r + LUMA[1] * g + LUMA[2] * b;
-      r = toByte(l + (r - l) * factor);
-      g = toByte(l + (g - l) * factor);
-      b = toByte(l + (b - l) * factor);
-    }
-    data[i] = r;
-    data[i + 1] = g;
-    data[i + 2] = b;
+    if (gain) scaleLuminance(data, i, gain);
+    if (vibrance !== 0) vibrancePixel(data, i, vibrance);
   }
+}
+
+/** For each linear luminance (in LINEAR_STEPS steps), the factor that moves it along `curve` (on sRGB-encoded values). */
+function luminanceGain(curve: (x: number) => number): Float32Array {
+  const gain = new Float32Array(LINEAR_STEPS + 1);
+  for (let i = 0; i <= LINEAR_STEPS; i++) {
+    const y = i / LINEAR_STEPS;
+    gain[i] = y > 0 ? srgbDecode(Math.min(1, Math.max(0, curve(srgbEncode(y))))) / y : 1;
+  }
+  return gain;
+}
+
+/**
+ * Scales the pixel at `i` in linear light by its luminance's gain. A lifted colour that would leave the gamut
+ * is pulled towards the grey of its new luminance instead of being clipped per channel, which would turn it.
+ */
+function scaleLuminance(data: Buffer, i: number, gain: Float32Array): void {
+  const r = TO_LINEAR[data[i]!]!;
+  const g = TO_LINEAR[data[i + 1]!]!;
+  const b = TO_LINEAR[data[i + 2]!]!;
+  const y = LUMA[0] * r + LUMA[1] * g + LUMA[2] * b;
+  const k = gain[Math.round(y * LINEAR_STEPS)]!;
+  const target = y * k;
+  const peak = Math.max(r, g, b) * k;
+  const fit = peak > 1 ? (1 - target) / (peak - target) : 1;
+  data[i] = linearToByte(target + (r * k - target) * fit);
+  data[i + 1] = linearToByte(target + (g * k - target) * fit);
+  data[i + 2] = linearToByte(target + (b * k - target) * fit);
+}
+
+/** Saturation here is the spread of the channels (0 grey … 1 fully saturated); dull colours get the most. */
+function vibrancePixel(data: Buffer, i: number, vibrance: number): void {
+  const r = data[i]!;
+  const g = data[i + 1]!;
+  const b = data[i + 2]!;
+  const saturation = (Math.max(r, g, b) - Math.min(r, g, b)) / 255;
+  const factor = 1 + vibrance * (1 - saturation) ** 2;
+  const l = LUMA[0] * r + LUMA[1] * g + LUMA[2] * b;
+  data[i] = toByte(l + (r - l) * factor);
+  data[i + 1] = toByte(l + (g - l) * factor);
+  data[i + 2] = toByte(l + (b - l) * factor);
+}
+
+function srgbDecode(v: number): number {
+  return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+}
+
+function srgbEncode(y: number): number {
+  return y <= 0.0031308 ? y * 12.92 : 1.055 * y ** (1 / 2.4) - 0.055;
+}
+
+function linearToByte(y: number): number {
+  return TO_BYTE[Math.round(Math.min(1, Math.max(0, y)) * LINEAR_STEPS)]!;
 }
 
 /** Luminance 0 → `shadows`, 1 → `highlights`, linear between; mixed over the original by `alpha` (0–1). */
