@@ -49,9 +49,9 @@ describe('light CLI commands load none of the server\'s heavy modules', () => {
     }
   });
 
-  for (const args of [['--help'], ['purge', '--help'], ['keys', 'list'], ['purge', 'http://localhost/a.jpg', '--key', 'k']]) {
+  for (const args of [['--help'], ['purge', '--help'], ['keys', 'list'], ['status'], ['status', '--json'], ['purge', 'http://localhost/a.jpg', '--key', 'k']]) {
     it(`pictor ${args.join(' ')}`, async () => {
-      const full = args[0] === 'keys' ? [...args, '--data', data] : args[0] === 'purge' && args[1] !== '--help' ? [...args, '--api', refused] : args;
+      const full = args[0] === 'keys' || args[0] === 'status' ? [...args, '--data', data] : args[0] === 'purge' && args[1] !== '--help' ? [...args, '--api', refused] : args;
       const loaded = await packagesLoadedBy(full, path.join(root, 'light.log'));
       const heavy = HEAVY.filter((name) => loaded.has(name.split('/')[0]!));
       assert.deepEqual(heavy, [], `loaded: ${[...loaded].join(', ')}`);

@@ -1,0 +1,18 @@
+import type { Command } from 'commander';
+import { storeOptions, withStores, type StoreFlags } from './stores.ts';
+
+export function registerStatusCommand(program: Command): void {
+  storeOptions(
+    program
+      .command('status')
+      .description("show the cluster read from its store: nodes (lease, last applied, lag, fenced), edges (rotation) and the purge log's depth"),
+  )
+    .option('--json', 'print the same document as GET /api/v1/status (its data.attributes)')
+    .action(async (flags: StoreFlags & { json?: boolean }) => {
+      const { readClusterStatus, formatClusterStatus } = await import('../cluster/cluster-status.ts');
+      const status = await withStores(flags, (stores) => readClusterStatus({ nodes: stores.nodes, purgeLog: stores.purgeLog, edges: () => stores.edges.list() }), {
+        readOnly: true,
+      });
+      process.stdout.write(flags.json ? `${JSON.stringify(status, null, 2)}\n` : formatClusterStatus(status));
+    });
+}
