@@ -67,6 +67,7 @@ function adminServices(node: NodeContext, parts: AdminParts): AdminServices {
   const { stores, services, purging } = parts;
   const keys = new ApiKeys(stores.apiKeys);
   const clusterStatus = () => readClusterStatus({ nodes: stores.nodes, purgeLog: stores.purgeLog, edges: () => purging.edges.list() });
+  metrics.probes.clusterStatus = clusterStatus;
   const dashboard = {
     keys,
     purges: purging.purges,

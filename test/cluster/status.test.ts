@@ -13,10 +13,17 @@ async function apiStatus(cluster: TestCluster, node = 0): Promise<ClusterStatus>
   return (body as { data: { attributes: ClusterStatus } }).data.attributes;
 }
 
+/** The value of one sample of a node's /metrics (undefined when absent). */
+async function sample(adminUrl: string, line: string): Promise<number | undefined> {
+  const text = await (await fetch(`${adminUrl}/metrics`)).text();
+  const found = text.split('\n').find((row) => row.startsWith(`${line} `));
+  return found === undefined ? undefined : Number(found.slice(line.length + 1));
+}
+
 /** Without the lease ends, which every renewal moves. */
 const withoutLeases = (status: ClusterStatus): unknown => ({ ...status, nodes: status.nodes.map(({ lease_until: _lease, ...node }) => node) });
 
-describe('seeing the cluster: pictor status, GET /api/v1/status and the Cluster page', { timeout: 120_000 }, () => {
+describe('seeing the cluster: pictor status, GET /api/v1/status, the Cluster page and /metrics', { timeout: 120_000 }, () => {
   let cluster: TestCluster;
   before(async () => {
     cluster = await startCluster({ nodes: 2, edges: 0, assets: { 'a.txt': 'a' } });
@@ -51,6 +58,14 @@ describe('seeing the cluster: pictor status, GET /api/v1/status and the Cluster 
     assert.match(table, /^edge-gone\t.*out: /m);
   });
 
+  it('/metrics exports each node\'s lag, each edge\'s state and the pending purges', async () => {
+    const adminUrl = cluster.nodes[0]!.adminUrl;
+    for (const node of cluster.nodes) assert.equal(await sample(adminUrl, `pictor_node_lag{node="${node.id}"}`), 0);
+    assert.equal(await sample(adminUrl, 'pictor_edge_state{edge="edge-gone",state="out_of_rotation"}'), 1);
+    assert.equal(await sample(adminUrl, 'pictor_edge_state{edge="edge-gone",state="in_rotation"}'), 0);
+    assert.equal(await sample(adminUrl, 'pictor_purges_pending'), 0);
+  });
+
   it('the Cluster page of the dashboard lists the nodes and the edge', async () => {
     const client = new DashboardClient(cluster.nodes[0]!.adminUrl);
     assert.equal((await client.signIn('admin', cluster.adminPassword)).status, 303);
@@ -61,7 +76,7 @@ describe('seeing the cluster: pictor status, GET /api/v1/status and the Cluster 
     assert.match(page.text, /data-edge="edge-gone"[^]*?out of rotation: /);
   });
 
-  it('a stopped node shows as lagging and fenced once its lease ran out, in the API', async () => {
+  it('a stopped node shows as lagging and fenced once its lease ran out, in the API and in /metrics', async () => {
     const stopped = cluster.nodes[1]!;
     stopped.process!.child.kill('SIGSTOP');
     try {
@@ -70,6 +85,8 @@ describe('seeing the cluster: pictor status, GET /api/v1/status and the Cluster 
       await cluster.waitCompleted(purged.body.data!.id as string);
       const node = (await apiStatus(cluster)).nodes.find((state) => state.id === stopped.id)!;
       assert.deepEqual([node.lag >= 1, node.fenced, node.lease_expired], [true, true, true]);
+      assert.ok((await sample(cluster.nodes[0]!.adminUrl, `pictor_node_lag{node="${stopped.id}"}`))! >= 1);
+      assert.equal(await sample(cluster.nodes[0]!.adminUrl, `pictor_node_lag{node="${cluster.nodes[0]!.id}"}`), 0);
     } finally {
       stopped.process!.child.kill('SIGCONT');
     }
