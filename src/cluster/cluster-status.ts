@@ -91,7 +91,7 @@ export function formatClusterStatus(status: ClusterStatus): string {
   );
   const edges = table(
     ['EDGE', 'URL', 'KIND', 'STATE', 'SINCE'],
-    status.edges.map((edge) => [edge.name, edge.url, edge.kind ?? '-', edge.in_rotation ? 'in rotation' : `out: ${edge.reason ?? 'no reason given'}`, edge.since]),
+    status.edges.map((edge) => [edge.name, edge.url, edge.kind ?? '-', edgeState(edge), edge.since]),
   );
   const log = status.purge_log;
   const oldest = log.oldest_pending_at === null ? '' : `, the oldest since ${log.oldest_pending_at} (${log.oldest_pending_age_seconds} s)`;
@@ -105,6 +105,10 @@ export function formatClusterStatus(status: ClusterStatus): string {
     `Purge log: head ${log.head}, ${log.pending} pending${oldest}`,
     '',
   ].join('\n');
+}
+
+function edgeState(edge: EdgeStatus): string {
+  return edge.in_rotation ? 'in rotation' : `out: ${edge.reason ?? 'no reason given'}`;
 }
 
 /** One word for a node: fenced (must catch up and rejoin), lease over, lagging, or serving. */

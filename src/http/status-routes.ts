@@ -49,7 +49,8 @@ const STATUS = resource('cluster-status', {
 
 /** `GET /api/v1/status`: the cluster's nodes, edges and purge log, as `pictor status --json` prints them (`admin`). */
 export function statusRoutes(app: FastifyInstance, status: () => Promise<ClusterStatus>, keys: ApiKeys): void {
-  const schema = { tags: ['Health'], ...secured('admin'), summary: 'The cluster: nodes, edges, purge log', response: responses({ 200: successDocument(STATUS) }) };
+  const summary = 'The cluster: nodes, edges, purge log';
+  const schema = { tags: ['Health'], ...secured('admin'), summary, response: responses({ 200: successDocument(STATUS) }) };
   app.get('/api/v1/status', { onRequest: requireKey(keys, 'admin'), schema }, async (request) =>
     document({ type: 'cluster-status', id: 'cluster', attributes: await status() }, request.apiKey),
   );

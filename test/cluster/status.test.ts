@@ -28,7 +28,8 @@ describe('seeing the cluster: pictor status, GET /api/v1/status, the Cluster pag
   before(async () => {
     cluster = await startCluster({ nodes: 2, edges: 0, assets: { 'a.txt': 'a' } });
     // An edge nobody listens at: the first purge takes it out of rotation.
-    const added = await cluster.api('POST', '/api/v1/edges', { data: { type: 'edges', attributes: { name: 'edge-gone', url: `http://127.0.0.1:${await freePort()}` } } });
+    const attributes = { name: 'edge-gone', url: `http://127.0.0.1:${await freePort()}` };
+    const added = await cluster.api('POST', '/api/v1/edges', { data: { type: 'edges', attributes } });
     assert.equal(added.status, 201);
     const purged = await cluster.purge(`${cluster.nodes[0]!.renderUrl}/a.txt`);
     await cluster.waitCompleted(purged.body.data!.id as string);

@@ -3,7 +3,9 @@ import { html, type SafeHtml } from '../html.ts';
 
 const th = (label: string): SafeHtml => html`<th scope="col" role="columnheader">${label}</th>`;
 const td = (value: string | number): SafeHtml => html`<td role="cell">${String(value)}</td>`;
-const time = (iso: string | null): SafeHtml => (iso === null ? html`—` : html`<time datetime="${iso}">${iso.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}</time>`);
+const time = (iso: string | null): SafeHtml =>
+  iso === null ? html`—` : html`<time datetime="${iso}">${iso.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}</time>`;
+const lease = (iso: string | null): SafeHtml => (iso === null ? html`never runs out` : time(iso));
 
 /** Cluster: the nodes and their place in the purge log, the edges and their rotation, the log's depth (read-only). */
 export function clusterView(status: ClusterStatus): SafeHtml {
@@ -20,7 +22,8 @@ export function clusterView(status: ClusterStatus): SafeHtml {
     <thead role="rowgroup"><tr role="row">${th('Node')}${th('Lease until')}${th('Last applied')}${th('Lag')}${th('State')}</tr></thead>
     <tbody role="rowgroup">
     ${status.nodes.map(
-      (node) => html`<tr role="row" data-node-id="${node.id}">${td(node.id)}<td role="cell">${node.lease_until === null ? 'never runs out' : time(node.lease_until)}</td>${td(node.last_applied)}${td(node.lag)}${td(nodeState(node))}</tr>`,
+      (node) => html`<tr role="row" data-node-id="${node.id}">${td(node.id)}<td role="cell">${lease(node.lease_until)}</td>
+        ${td(node.last_applied)}${td(node.lag)}${td(nodeState(node))}</tr>`,
     )}
     </tbody>
   </table></div>`
@@ -47,7 +50,9 @@ export function clusterView(status: ClusterStatus): SafeHtml {
 <section class="card" aria-labelledby="log-title">
   <h2 id="log-title">Purge log</h2>
   <p>Head: <strong data-log-head>${String(log.head)}</strong>. Pending purges: <strong data-pending>${String(log.pending)}</strong>${
-    log.oldest_pending_at === null ? html`.` : html`, the oldest accepted ${time(log.oldest_pending_at)} (${String(log.oldest_pending_age_seconds)} s ago).`
+    log.oldest_pending_at === null
+      ? html`.`
+      : html`, the oldest accepted ${time(log.oldest_pending_at)} (${String(log.oldest_pending_age_seconds)} s ago).`
   }</p>
 </section>`;
 }

@@ -1,4 +1,14 @@
-import { PENDING_COUNT_CAP, type LogDepth, type LogSnapshot, type LoggedPurge, type PurgeClaim, type PurgeListQuery, type PurgeLog, type PurgeRecord, type PurgeReport } from '../purge-log.ts';
+import {
+  PENDING_COUNT_CAP,
+  type LogDepth,
+  type LogSnapshot,
+  type LoggedPurge,
+  type PurgeClaim,
+  type PurgeListQuery,
+  type PurgeLog,
+  type PurgeRecord,
+  type PurgeReport,
+} from '../purge-log.ts';
 import { getMeta, setMeta, type Db } from './db.ts';
 import type { GroupCommit } from './group-commit.ts';
 import type { Outbox, OutboxSignal } from '../webhook-store.ts';
