@@ -2,7 +2,9 @@ import { nodeState, type ClusterStatus } from '../../cluster/cluster-status.ts';
 import { html, type SafeHtml } from '../html.ts';
 
 const th = (label: string): SafeHtml => html`<th scope="col" role="columnheader">${label}</th>`;
-const td = (value: string | number): SafeHtml => html`<td role="cell">${String(value)}</td>`;
+/** A cell labelled for the stacked layout of narrow screens. */
+const td = (label: string, value: string | number | SafeHtml): SafeHtml =>
+  html`<td role="cell" data-label="${label}">${typeof value === 'number' ? String(value) : value}</td>`;
 const time = (iso: string | null): SafeHtml =>
   iso === null ? html`—` : html`<time datetime="${iso}">${iso.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}</time>`;
 const lease = (iso: string | null): SafeHtml => (iso === null ? html`never runs out` : time(iso));
@@ -22,8 +24,8 @@ export function clusterView(status: ClusterStatus): SafeHtml {
     <thead role="rowgroup"><tr role="row">${th('Node')}${th('Lease until')}${th('Last applied')}${th('Lag')}${th('State')}</tr></thead>
     <tbody role="rowgroup">
     ${status.nodes.map(
-      (node) => html`<tr role="row" data-node-id="${node.id}">${td(node.id)}<td role="cell">${lease(node.lease_until)}</td>
-        ${td(node.last_applied)}${td(node.lag)}${td(nodeState(node))}</tr>`,
+      (node) => html`<tr role="row" data-node-id="${node.id}">${td('Node', node.id)}${td('Lease until', lease(node.lease_until))}
+        ${td('Last applied', node.last_applied)}${td('Lag', node.lag)}${td('State', nodeState(node))}</tr>`,
     )}
     </tbody>
   </table></div>`
@@ -39,9 +41,9 @@ export function clusterView(status: ClusterStatus): SafeHtml {
     <thead role="rowgroup"><tr role="row">${th('Edge')}${th('URL')}${th('State')}${th('Since')}</tr></thead>
     <tbody role="rowgroup">
     ${status.edges.map(
-      (edge) => html`<tr role="row" data-edge="${edge.name}">${td(edge.name)}<td role="cell"><code>${edge.url}</code></td>${td(
-        edge.in_rotation ? 'in rotation' : `out of rotation: ${edge.reason ?? 'no reason given'}`,
-      )}<td role="cell">${time(edge.since)}</td></tr>`,
+      (edge) => html`<tr role="row" data-edge="${edge.name}">${td('Edge', edge.name)}${td('URL', html`<code>${edge.url}</code>`)}
+        ${td('State', edge.in_rotation ? 'in rotation' : `out of rotation: ${edge.reason ?? 'no reason given'}`)}
+        ${td('Since', time(edge.since))}</tr>`,
     )}
     </tbody>
   </table></div>`
