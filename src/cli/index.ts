@@ -13,6 +13,7 @@ import { registerPurgeCommand } from './purge.ts';
 import { registerSecretsCommands } from './secrets.ts';
 import { registerServeCommand } from './serve.ts';
 import { registerSourcesCommands } from './sources.ts';
+import { registerStatusCommand } from './status.ts';
 import { NoStoreError } from './stores.ts';
 import { registerVclCommand } from './vcl.ts';
 
@@ -32,6 +33,7 @@ registerVclCommand(program);
 registerEdgesCommands(program);
 registerWebhooksCommands(program);
 registerBackupCommand(program);
+registerStatusCommand(program);
 
 // A store that cannot write (a full disk, a lock held too long) is said as such: nothing was recorded, and the
 // command exits non-zero without printing its result.

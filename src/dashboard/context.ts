@@ -2,6 +2,7 @@ import type { WebhookService } from '../webhooks/webhook-service.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKeys } from '../auth/api-keys.ts';
 import type { AssetService } from '../assets/asset-service.ts';
+import type { ClusterStatus } from '../cluster/cluster-status.ts';
 import type { Purges } from '../purge/purges.ts';
 import type { SourceService } from '../sources/source-service.ts';
 import type { Takedowns } from '../takedown/takedowns.ts';
@@ -34,6 +35,8 @@ export interface DashboardServices {
   /** The render listener's URL once it listens (the preview loads images from it). */
   renderUrl: () => string | undefined;
   webhooks: WebhookService;
+  /** The cluster's nodes, edges and purge log (the Cluster page). */
+  clusterStatus: () => Promise<ClusterStatus>;
   /** Browsers that signed in before, which sign-in limits by their own failures only. */
   devices: TrustedDevices;
   /** Backoff on failed sign-ins, per address, account and trusted device. */

@@ -6,6 +6,7 @@ import { CSRF_FIELD, csrfMatches, SIGN_IN_CSRF_COOKIE } from './csrf.ts';
 import { html } from './html.ts';
 import { directRenderOrigin } from './preview-url.ts';
 import { assetsRoutes } from './routes/assets.ts';
+import { clusterRoutes } from './routes/cluster.ts';
 import { keysRoutes } from './routes/keys.ts';
 import { previewRoutes } from './routes/preview.ts';
 import { purgesRoutes } from './routes/purges.ts';
@@ -109,6 +110,7 @@ export function registerDashboard(app: FastifyInstance, services: DashboardServi
       assetsRoutes(dashboard, context);
       previewRoutes(dashboard, context);
       webhooksRoutes(dashboard, context);
+      clusterRoutes(dashboard, context);
     },
     { prefix: '/dashboard' },
   );

@@ -5,6 +5,7 @@ import { PictorError } from '../errors.ts';
 import type { Health } from '../observability/health.ts';
 import type { Logger } from '../observability/logger.ts';
 import { registerDashboard, type DashboardServices } from '../dashboard/index.ts';
+import type { ClusterStatus } from '../cluster/cluster-status.ts';
 import type { EdgeService } from '../edges/edge-service.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Purges } from '../purge/purges.ts';
@@ -20,6 +21,7 @@ import { purgeRoutes } from './purge-routes.ts';
 import { schemaError, VALIDATOR_OPTIONS } from './schema-errors.ts';
 import { serverOptions } from './server-options.ts';
 import { sourcesRoutes } from './sources-routes.ts';
+import { statusRoutes } from './status-routes.ts';
 import { takedownRoutes } from './takedown-routes.ts';
 import type { Takedowns } from '../takedown/takedowns.ts';
 import type { WebhookService } from '../webhooks/webhook-service.ts';
@@ -33,6 +35,8 @@ export interface AdminServices {
   purgeLimiter: RateLimitStore;
   sources: SourceService;
   edges: EdgeService;
+  /** The cluster's nodes, edges and purge log (`GET /api/v1/status`). */
+  clusterStatus: () => Promise<ClusterStatus>;
   takedowns: Takedowns;
   webhooks: WebhookService;
   /** The Assets API; absent: not served. */
@@ -113,6 +117,7 @@ export function createAdminServer(services: AdminServices): FastifyInstance {
     );
     sourcesRoutes(api, services.sources, services.keys);
     edgesRoutes(api, services.edges, services.keys);
+    statusRoutes(api, services.clusterStatus, services.keys);
     takedownRoutes(api, services.takedowns, services.keys);
     webhooksRoutes(api, services.webhooks, services.keys);
     if (services.assets) assetsRoutes(api, services.assets.service, services.keys, services.assets);

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ClusterStatus } from '../cluster/cluster-status.ts';
 
 const CACHE_RESULTS = ['hit', 'miss', 'none'] as const;
 
@@ -11,6 +12,8 @@ export function createMetrics() {
     renderQueueDepth: () => 0,
     renderMemoryBytes: () => 0,
     healthConditions: (): { condition: string; failing: boolean }[] => [],
+    /** The cluster as the store says (cluster/cluster-status.ts); undefined until the node's stores are open. */
+    clusterStatus: (): Promise<ClusterStatus | undefined> => Promise.resolve(undefined),
   };
   collectDefaultMetrics({ register: registry, prefix: 'pictor_' });
   // Requests are tallied in plain numbers and handed to prom-client when /metrics is read: a labelled
@@ -29,6 +32,7 @@ export function createMetrics() {
       }
     },
   });
+  clusterGauges(registry, () => probes.clusterStatus());
   return {
     registry,
     probes,
@@ -108,3 +112,55 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * `pictor_node_lag`, `pictor_edge_state` and `pictor_purges_pending`, from one read of the store per scrape
+ * (bounded: see readClusterStatus). Every node of a cluster exports the same values, so alerts may use any
+ * node's, or max() over them. Nodes and edges that are gone drop out: the gauges are reset before each read.
+ */
+function clusterGauges(registry: Registry, read: () => Promise<ClusterStatus | undefined>): void {
+  // One read serves the three gauges of a scrape (prom-client collects them together). A store that cannot be
+  // read leaves them out of this scrape rather than failing every other metric or exporting a false 0.
+  let pending: Promise<ClusterStatus | undefined> | undefined;
+  const status = (): Promise<ClusterStatus | undefined> => {
+    pending ??= read()
+      .catch(() => undefined)
+      .finally(() => setImmediate(() => (pending = undefined)));
+    return pending;
+  };
+  new Gauge({
+    name: 'pictor_node_lag',
+    help: 'Purges logged that the node has not applied yet (the log head minus its last applied purge).',
+    labelNames: ['node'] as const,
+    registers: [registry],
+    async collect() {
+      const read = await status();
+      this.reset();
+      for (const node of read?.nodes ?? []) this.set({ node: node.id }, node.lag);
+    },
+  });
+  new Gauge({
+    name: 'pictor_edge_state',
+    help: 'Each edge\'s rotation: 1 for its current state (in_rotation or out_of_rotation), 0 for the other.',
+    labelNames: ['edge', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      const read = await status();
+      this.reset();
+      for (const edge of read?.edges ?? []) {
+        this.set({ edge: edge.name, state: 'in_rotation' }, edge.in_rotation ? 1 : 0);
+        this.set({ edge: edge.name, state: 'out_of_rotation' }, edge.in_rotation ? 0 : 1);
+      }
+    },
+  });
+  new Gauge({
+    name: 'pictor_purges_pending',
+    help: 'Purges in the log not completed yet, across the cluster (counted up to 10,000).',
+    registers: [registry],
+    async collect() {
+      const read = await status();
+      this.reset();
+      if (read) this.set(read.purge_log.pending);
+    },
+  });
+}

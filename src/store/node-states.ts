@@ -3,6 +3,8 @@ export interface NodeState {
   id: string;
   /** The newest sequence number up to which it has applied every purge. */
   lastApplied: number;
+  /** When its lease runs out, by the database's clock (ms); undefined for a lease that never does (one node, SQLite). */
+  leaseUntil?: number | undefined;
   /** Its lease ran out. */
   expired: boolean;
   fenced: boolean;

@@ -113,12 +113,27 @@ export interface SharedLog {
   recordMatches(nodeId: string, counts: readonly { seq: number; matched: number }[]): Promise<void>;
 }
 
+/** How deep the log is, for operators (`pictor status`, `/metrics`). */
+export interface LogDepth {
+  /** The newest sequence number handed out. */
+  head: number;
+  /** Purges not completed yet, counted up to PENDING_COUNT_CAP. */
+  pending: number;
+  /** When the oldest of them was accepted (ms); undefined when none is pending. */
+  oldestPendingAt: number | undefined;
+}
+
+/** Pending purges are counted up to this many: reading the depth stays cheap however far completion falls behind. */
+export const PENDING_COUNT_CAP = 10_000;
+
 export interface PurgeLog {
   /**
    * Appends a purge with the next sequence number and the marks of `scopes`, claimed by `claim`; resolves with
    * the number once durable. Purges appended together share one transaction (group commit).
    */
   append(record: PurgeRecord, scopes: readonly string[], claim: PurgeClaim): Promise<number>;
+  /** The head, and how many purges are pending since when: index reads only, bounded by PENDING_COUNT_CAP. */
+  depth(): Promise<LogDepth>;
   /** The marks above the floor, the newest number and the floor, read in one snapshot. */
   snapshot(): Promise<LogSnapshot>;
   get(id: string): Promise<LoggedPurge | undefined>;

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { ApiKeys } from '../auth/api-keys.ts';
+import { readClusterStatus } from '../cluster/cluster-status.ts';
 import { defaultNodeId } from '../config/options.ts';
 import { SETTINGS, settingName } from '../config/settings.ts';
 import { AdminAccounts } from '../dashboard/accounts.ts';
@@ -65,6 +66,8 @@ function adminServices(node: NodeContext, parts: AdminParts): AdminServices {
   const { options, hooks, metrics, health, logger } = node;
   const { stores, services, purging } = parts;
   const keys = new ApiKeys(stores.apiKeys);
+  const clusterStatus = () => readClusterStatus({ nodes: stores.nodes, purgeLog: stores.purgeLog, edges: () => purging.edges.list() });
+  metrics.probes.clusterStatus = clusterStatus;
   const dashboard = {
     keys,
     purges: purging.purges,
@@ -72,6 +75,7 @@ function adminServices(node: NodeContext, parts: AdminParts): AdminServices {
     sources: services.sources,
     assets: services.assets,
     webhooks: parts.webhooks,
+    clusterStatus,
     accounts: new AdminAccounts(stores.accounts),
     sessions: new Sessions(stores.sessions),
     defaultSourceId: parts.setup.defaultSourceId,
@@ -88,6 +92,7 @@ function adminServices(node: NodeContext, parts: AdminParts): AdminServices {
     purgeLimiter: stores.rateLimiter('purge', options.purgeRateLimit),
     sources: services.sources,
     edges: purging.edges,
+    clusterStatus,
     takedowns: services.takedowns,
     webhooks: parts.webhooks,
     assets: { service: services.assets, refreshLimiter, maxInputBytes: options.maxInputBytes },

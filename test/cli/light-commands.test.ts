@@ -14,10 +14,11 @@ const MODULE_LOG = fileURLToPath(new URL('../helpers/module-log.mjs', import.met
 /** What only `serve` (and the commands that use them) may load: each costs start time for every other command. */
 const HEAVY = ['sharp', '@aws-sdk', 'pdfjs-dist', 'onnxruntime-node', 'fastify', '@napi-rs/canvas', 'pg', 'undici', 'cli-progress'];
 
-/** The packages (node_modules/<name>) a `pictor <args>` run loaded. */
-async function packagesLoadedBy(args: string[], log: string): Promise<Set<string>> {
+/** The packages (node_modules/<name>) a `pictor <args>` run loaded; `exitCode` receives the command's. */
+async function packagesLoadedBy(args: string[], log: string, exitCode?: (code: number | null) => void): Promise<Set<string>> {
   await fs.rm(log, { force: true });
-  await runCli(args, { env: { PICTOR_MODULE_LOG: log }, command: (argv) => [argv[0]!, '--import', MODULE_LOG, ...argv.slice(1)] });
+  const { code } = await runCli(args, { env: { PICTOR_MODULE_LOG: log }, command: (argv) => [argv[0]!, '--import', MODULE_LOG, ...argv.slice(1)] });
+  exitCode?.(code);
   const urls = (await fs.readFile(log, 'utf8')).split('\n').filter(Boolean);
   assert.ok(urls.some((url) => url.endsWith('/src/cli/index.ts')), 'the log saw the CLI load');
   return new Set(urls.flatMap((url) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1] ?? []).map((name) => name.split('/')[0]!));
@@ -49,10 +50,20 @@ describe('light CLI commands load none of the server\'s heavy modules', () => {
     }
   });
 
-  for (const args of [['--help'], ['purge', '--help'], ['keys', 'list'], ['purge', 'http://localhost/a.jpg', '--key', 'k']]) {
+  const commands = [
+    ['--help'],
+    ['purge', '--help'],
+    ['keys', 'list'],
+    ['status'],
+    ['status', '--json'],
+    ['purge', 'http://localhost/a.jpg', '--key', 'k'],
+  ];
+  for (const args of commands) {
     it(`pictor ${args.join(' ')}`, async () => {
-      const full = args[0] === 'keys' ? [...args, '--data', data] : args[0] === 'purge' && args[1] !== '--help' ? [...args, '--api', refused] : args;
-      const loaded = await packagesLoadedBy(full, path.join(root, 'light.log'));
+      const onStore = args[0] === 'keys' || args[0] === 'status';
+      const full = onStore ? [...args, '--data', data] : args[0] === 'purge' && args[1] !== '--help' ? [...args, '--api', refused] : args;
+      // A command that does its work (not one refused before it starts) is what must stay light.
+      const loaded = await packagesLoadedBy(full, path.join(root, 'light.log'), (code) => args[0] !== 'purge' && assert.equal(code, 0));
       const heavy = HEAVY.filter((name) => loaded.has(name.split('/')[0]!));
       assert.deepEqual(heavy, [], `loaded: ${[...loaded].join(', ')}`);
     });

@@ -54,6 +54,7 @@ describe('OpenAPI document', () => {
       purgeLimiter: inert,
       sources: inert,
       edges: inert,
+      clusterStatus: inert,
       takedowns: inert,
       webhooks: inert,
       assets: { service: inert, refreshLimiter: inert, maxInputBytes: 1024 },

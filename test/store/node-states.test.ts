@@ -66,7 +66,9 @@ describe('NodeStates on PostgreSQL: the nodes of a cluster and their leases', ()
     assert.deepEqual(await stores.nodes.ack('a', head), { fenced: true });
     assert.equal(await stores.nodes.renew('a', 60), false, 'fenced: no lease until it rejoins');
     assert.equal(await stores.nodes.rejoin('a', 60), true);
-    assert.deepEqual((await stores.nodes.states()).find((state) => state.id === 'a'), { id: 'a', lastApplied: head, expired: false, fenced: false });
+    const { leaseUntil, ...state } = (await stores.nodes.states()).find((node) => node.id === 'a')!;
+    assert.deepEqual(state, { id: 'a', lastApplied: head, expired: false, fenced: false });
+    assert.ok(leaseUntil! > Date.now() + 30_000, 'the lease just renewed for 60 s, by the database\'s clock');
   });
 
   it('forgets nodes gone (fenced, lease over) for longer than asked', async () => {

@@ -123,6 +123,16 @@ for (const backend of [SQLITE, POSTGRES]) {
       );
     });
 
+    it('depth: the head, how many purges are pending and since when the oldest of them waits', async () => {
+      const log = await open();
+      assert.deepEqual(await log.depth(), { head: 0, pending: 0, oldestPendingAt: undefined });
+      const first = await append(log, '/a.jpg', { createdAt: 1_000 });
+      await append(log, '/b.jpg', { createdAt: 2_000 });
+      const third = await append(log, '/c.jpg', { createdAt: 3_000 });
+      await log.complete({ ...first, status: 'completed', completedAt: 4_000 });
+      assert.deepEqual(await log.depth(), { head: third.seq, pending: 2, oldestPendingAt: 2_000 });
+    });
+
     it('list: newest first, by status, by URL text (case-insensitive, % and _ literal), paged, with the total', async () => {
       const log = await open();
       const logged: (PurgeRecord & { seq: number })[] = [];

@@ -1,15 +1,6 @@
 import type { NodeState, NodeStates } from '../node-states.ts';
 import { withTransaction, type PgPool } from './database.ts';
-import { ACK_CHANNEL } from './purge-log.ts';
-
-/**
- * The newest sequence number the cluster has: the log's head, or — once retention has deleted the newest
- * rows' predecessors and perhaps all rows — the newest mark or the floor.
- */
-const HEAD = `GREATEST(
-  (SELECT coalesce(max(seq), 0) FROM purge_log),
-  (SELECT coalesce(max(seq), 0) FROM purge_marks),
-  (SELECT coalesce(max(value::bigint), 0) FROM meta WHERE key = 'mark_floor'))`;
+import { ACK_CHANNEL, LOG_HEAD as HEAD } from './purge-log.ts';
 
 /**
  * The cluster's nodes and their leases (see cluster/cluster-node.ts for the rules). Every time here is the
@@ -73,10 +64,16 @@ export class PgNodeStates implements NodeStates {
   }
 
   async states(): Promise<NodeState[]> {
-    const { rows } = await this.pool.query<{ id: string; last_applied: string; expired: boolean; fenced: boolean }>(
-      'SELECT id, last_applied, lease_until < now() AS expired, fenced FROM nodes ORDER BY id',
+    const { rows } = await this.pool.query<{ id: string; last_applied: string; lease_until: Date; expired: boolean; fenced: boolean }>(
+      'SELECT id, last_applied, lease_until, lease_until < now() AS expired, fenced FROM nodes ORDER BY id',
     );
-    return rows.map((row) => ({ id: row.id, lastApplied: Number(row.last_applied), expired: row.expired, fenced: row.fenced }));
+    return rows.map((row) => ({
+      id: row.id,
+      lastApplied: Number(row.last_applied),
+      leaseUntil: row.lease_until.getTime(),
+      expired: row.expired,
+      fenced: row.fenced,
+    }));
   }
 
   /**

@@ -1,14 +1,16 @@
-import type {
-  LogEntry,
-  LogListener,
-  LogSnapshot,
-  LoggedPurge,
-  PurgeClaim,
-  PurgeListQuery,
-  PurgeLog,
-  PurgeRecord,
-  PurgeReport,
-  SharedLog,
+import {
+  PENDING_COUNT_CAP,
+  type LogDepth,
+  type LogEntry,
+  type LogListener,
+  type LogSnapshot,
+  type LoggedPurge,
+  type PurgeClaim,
+  type PurgeListQuery,
+  type PurgeLog,
+  type PurgeRecord,
+  type PurgeReport,
+  type SharedLog,
 } from '../purge-log.ts';
 import { clusterId, LOCKS, withTransaction, type PgPool } from './database.ts';
 import { listen } from './listener.ts';
@@ -18,6 +20,15 @@ import { writeOutbox } from './webhook-store.ts';
 /** NOTIFY channels: a purge was appended (payload: its sequence number); a node applied purges. */
 export const PURGE_CHANNEL = 'pictor_purge';
 export const ACK_CHANNEL = 'pictor_ack';
+
+/**
+ * The newest sequence number the cluster has: the log's head, or — once retention has deleted the newest
+ * rows' predecessors and perhaps all rows — the newest mark or the floor.
+ */
+export const LOG_HEAD = `GREATEST(
+  (SELECT coalesce(max(seq), 0) FROM purge_log),
+  (SELECT coalesce(max(seq), 0) FROM purge_marks),
+  (SELECT coalesce(max(value::bigint), 0) FROM meta WHERE key = 'mark_floor'))`;
 
 /** Purges appended in one transaction at most (a burst beyond it takes several). */
 const MAX_BATCH = 500;
@@ -179,6 +190,17 @@ export class PgPurgeLog implements PurgeLog {
    * What a starting node loads: every mark above the floor and the newest sequence number, read in one
    * snapshot, so following the log from `seq` misses nothing and applies nothing twice.
    */
+  async depth(): Promise<LogDepth> {
+    const { rows } = await this.pool.query<{ head: string; pending: string; oldest: string | null }>(
+      `SELECT ${LOG_HEAD} AS head,
+         (SELECT count(*) FROM (SELECT 1 FROM purge_log WHERE status = 'pending' LIMIT $1) AS p) AS pending,
+         (SELECT created_at FROM purge_log WHERE status = 'pending' ORDER BY seq LIMIT 1) AS oldest`,
+      [PENDING_COUNT_CAP],
+    );
+    const row = rows[0]!;
+    return { head: Number(row.head), pending: Number(row.pending), oldestPendingAt: row.oldest === null ? undefined : Number(row.oldest) };
+  }
+
   async snapshot(): Promise<LogSnapshot> {
     const client = await this.pool.connect();
     try {

@@ -1,4 +1,14 @@
-import type { LogSnapshot, LoggedPurge, PurgeClaim, PurgeListQuery, PurgeLog, PurgeRecord, PurgeReport } from '../purge-log.ts';
+import {
+  PENDING_COUNT_CAP,
+  type LogDepth,
+  type LogSnapshot,
+  type LoggedPurge,
+  type PurgeClaim,
+  type PurgeListQuery,
+  type PurgeLog,
+  type PurgeRecord,
+  type PurgeReport,
+} from '../purge-log.ts';
 import { getMeta, setMeta, type Db } from './db.ts';
 import type { GroupCommit } from './group-commit.ts';
 import type { Outbox, OutboxSignal } from '../webhook-store.ts';
@@ -89,6 +99,18 @@ export class SqlitePurgeLog implements PurgeLog {
   /** The newest sequence number handed out. */
   async head(): Promise<number> {
     return this.statements.head.get()!.seq;
+  }
+
+  async depth(): Promise<LogDepth> {
+    return this.db.transaction(() => {
+      const { pending } = this.db
+        .prepare<[number], { pending: number }>("SELECT count(*) AS pending FROM (SELECT 1 FROM purges WHERE status = 'pending' LIMIT ?)")
+        .get(PENDING_COUNT_CAP)!;
+      const oldest = this.db
+        .prepare<[], { created_at: number }>("SELECT created_at FROM purges WHERE status = 'pending' ORDER BY generation LIMIT 1")
+        .get();
+      return { head: this.statements.head.get()!.seq, pending, oldestPendingAt: oldest?.created_at };
+    })();
   }
 
   async snapshot(): Promise<LogSnapshot> {
