@@ -4,11 +4,15 @@ import type { Membership } from '../cluster/membership.ts';
 import { EdgePhase } from '../edges/edge-phase.ts';
 import { EdgePurger } from '../edges/edge-purger.ts';
 import { EdgeService } from '../edges/edge-service.ts';
+import type { KindContext } from '../edges/kinds.ts';
+import { NginxPurger } from '../edges/nginx-purger.ts';
 import { PurgeCoordinator } from '../purge/coordinator.ts';
 import type { PurgeLedger } from '../purge/ledger.ts';
 import { PurgeRetention } from '../purge/retention.ts';
 import { PurgeSearchIndex } from '../purge/search-index.ts';
 import { VerdictStep } from '../purge/verdict.ts';
+import { routingHosts } from '../sources/domains.ts';
+import { OutboundGuard } from '../sources/outbound-guard.ts';
 import type { SourceRegistry } from '../sources/registry.ts';
 import type { PurgeRecord } from '../store/purge-log.ts';
 import { storeFault } from '../store/store-errors.ts';
@@ -18,6 +22,8 @@ import type { Stores } from '../store/stores.ts';
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 /** How often new purges are added to the Purges search index (see purge/search-index.ts). */
 const SEARCH_INDEX_INTERVAL_MS = 1000;
+/** Per request to a CDN's API (edges/kinds.ts): a vendor that does not answer by then has failed that try. */
+const VENDOR_TIMEOUT_MS = 10_000;
 /** Waits between the tries of an origin verdict that fails (purge/verdict.ts). */
 const VERDICT_RETRY_DELAYS_MS = [200, 1000, 3000];
 
@@ -46,7 +52,7 @@ export interface NodePurges {
  */
 export async function startPurges(node: NodeContext, parts: PurgeParts): Promise<NodePurges> {
   const { ledger, caches, membership } = parts;
-  const { edges, edgePhase } = startEdges(node, parts.stores);
+  const { edges, edgePhase } = startEdges(node, parts);
   // Stale entries are never served: freeing their space waits until the purge is complete, here or elsewhere.
   ledger.onCompleted((purge) => caches.purgedSpace.free(purge));
   ledger.onFollowed((entries) => caches.purgedSpace.followed(entries));
@@ -62,12 +68,28 @@ export async function startPurges(node: NodeContext, parts: PurgeParts): Promise
 }
 
 /** The edges registry, and the last step of every purge (edges/edge-phase.ts). */
-function startEdges(node: NodeContext, stores: Stores): { edges: EdgeService; edgePhase: EdgePhase } {
-  const purger = new EdgePurger();
-  const edges = new EdgeService(stores.edges, purger);
-  const edgePhase = new EdgePhase(edges, purger, (error) => node.logger.debug({ err: error }, 'the second purge of the edges failed'));
+function startEdges(node: NodeContext, parts: PurgeParts): { edges: EdgeService; edgePhase: EdgePhase } {
+  const { stores, sources } = parts;
+  const { options, logger } = node;
+  const guard = new OutboundGuard(options.outboundAllow, { connectTimeoutMs: VENDOR_TIMEOUT_MS });
+  const context: KindContext = {
+    varnish: new EdgePurger(),
+    nginx: new NginxPurger(stores.edgeCacheKeys),
+    outbound: { dispatcher: guard.agent, allowList: options.outboundAllow, timeoutMs: VENDOR_TIMEOUT_MS },
+  };
+  const edges = new EdgeService(stores.edges, context);
+  const edgePhase = new EdgePhase(edges, stores.edgePurges, context, {
+    hostsOf: (sourceId) => {
+      const source = sources.get(sourceId);
+      return source ? routingHosts(source.record.deployment, options.baseDomain) : [];
+    },
+    retryWindowMs: options.edgeRetrySeconds * 1000,
+    onError: (error) => logger.debug({ err: error }, 'an edge did not take a purge of edge keys'),
+  });
   node.onStop('parts', () => edgePhase.stop());
-  node.onStop('parts', () => purger.close());
+  node.onStop('parts', () => context.varnish.close());
+  node.onStop('parts', () => context.nginx.close());
+  node.onStop('parts', () => guard.close());
   return { edges, edgePhase };
 }
 

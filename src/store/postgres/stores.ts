@@ -5,6 +5,8 @@ import type { StoreSettings } from '../open-stores.ts';
 import type { AccountStore, ApiKeyRow, ApiKeyStore, DeviceRow, DeviceStore, MetaStore, RateLimitStore, SessionRow, SessionStore, Stores } from '../stores.ts';
 import { createPool, LOCKS, migrate, PG_MIGRATIONS, withTransaction, type PgPool } from './database.ts';
 import { PgAssetStore } from './asset-store.ts';
+import { PgEdgeCacheKeys } from './edge-cache-keys.ts';
+import { PgEdgePurgeStore } from './edge-purge-store.ts';
 import { PgEdgeStore } from './edge-store.ts';
 import { PgNodeStates } from './node-states.ts';
 import { PgPurgeLog } from './purge-log.ts';
@@ -42,7 +44,9 @@ export async function openPostgresStores(url: string, settings: Omit<StoreSettin
       sessions: new PgSessionStore(pool),
       devices: new PgDeviceStore(pool),
       assets: new PgAssetStore(pool),
-      edges: new PgEdgeStore(pool),
+      edges: new PgEdgeStore(pool, secrets),
+      edgePurges: new PgEdgePurgeStore(pool),
+      edgeCacheKeys: new PgEdgeCacheKeys(pool),
       takedowns: new PgTakedownStore(pool, url),
       videos: new PgVideoStore(pool),
       purgeLog: new PgPurgeLog(pool, url),

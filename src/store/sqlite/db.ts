@@ -237,6 +237,55 @@ export const MIGRATIONS: readonly string[] = [
    INSERT INTO purge_marks (scope, seq) SELECT json_extract(scopes, '$[0]'), generation FROM purges WHERE status = 'pending'
      ON CONFLICT (scope) DO UPDATE SET seq = max(seq, excluded.seq);
    CREATE INDEX purges_pending_seq ON purges (generation) WHERE status = 'pending';`,
+  // Edges of every kind (edges/kinds.ts): a CDN reached through its API has no url, so the table is rebuilt
+  // with url nullable; its settings (JSON) and its secrets (JSON of sealed values, store/edge-secrets.ts).
+  // Each purge's state at each edge (store/edge-purge-store.ts), and the cache keys an nginx edge may hold
+  // (store/edge-cache-keys.ts), filed under the edge keys of the responses.
+  `CREATE TABLE edges_with_kinds (
+     name TEXT PRIMARY KEY,
+     kind TEXT NOT NULL DEFAULT 'varnish',
+     url TEXT,
+     settings TEXT NOT NULL DEFAULT '{}',
+     secrets TEXT NOT NULL DEFAULT '{}',
+     in_rotation INTEGER NOT NULL DEFAULT 1,
+     reason TEXT,
+     changed_at INTEGER NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   INSERT INTO edges_with_kinds (name, url, in_rotation, reason, changed_at, created_at)
+     SELECT name, url, in_rotation, reason, changed_at, created_at FROM edges;
+   DROP TABLE edges;
+   ALTER TABLE edges_with_kinds RENAME TO edges;
+   CREATE TABLE edge_purges (
+     purge_id TEXT NOT NULL,
+     edge TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('pending', 'purged', 'failed', 'out_of_rotation')),
+     vendor_id TEXT,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_attempt_at INTEGER NOT NULL,
+     held_until INTEGER NOT NULL DEFAULT 0,
+     last_error TEXT,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (purge_id, edge)
+   ) WITHOUT ROWID;
+   CREATE INDEX edge_purges_created ON edge_purges (created_at);
+   CREATE TABLE edge_cache_keys (
+     edge TEXT NOT NULL,
+     cache_key TEXT NOT NULL,
+     recorded_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     PRIMARY KEY (edge, cache_key)
+   ) WITHOUT ROWID;
+   CREATE INDEX edge_cache_keys_expiry ON edge_cache_keys (expires_at);
+   CREATE TABLE edge_cache_key_tags (
+     edge TEXT NOT NULL,
+     edge_key TEXT NOT NULL,
+     cache_key TEXT NOT NULL,
+     PRIMARY KEY (edge, edge_key, cache_key)
+   ) WITHOUT ROWID;
+   CREATE INDEX edge_cache_key_tags_cache_key ON edge_cache_key_tags (edge, cache_key);`,
 ];
 
 /**
