@@ -12,6 +12,7 @@ import { registerSecretsCommands } from './secrets.ts';
 import { registerServeCommand } from './serve.ts';
 import { registerSourcesCommands } from './sources.ts';
 import { NoStoreError } from './stores.ts';
+import { registerNginxConfCommand } from './nginx-conf.ts';
 import { registerVclCommand } from './vcl.ts';
 
 const program = new Command()
@@ -27,6 +28,7 @@ registerSourcesCommands(program);
 registerAdminCommands(program);
 registerSecretsCommands(program);
 registerVclCommand(program);
+registerNginxConfCommand(program);
 registerEdgesCommands(program);
 registerBackupCommand(program);
 

@@ -7,6 +7,7 @@ import { Sessions } from '../dashboard/session.ts';
 import { SignInLimiter } from '../dashboard/sign-in-limiter.ts';
 import type { DeliveryService } from '../delivery/delivery-service.ts';
 import { createAdminServer, type AdminServices } from '../http/admin-server.ts';
+import { NginxRecorder } from '../edges/nginx-recorder.ts';
 import { createRenderServer } from '../http/render-server.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Bootstrapped } from '../bootstrap.ts';
@@ -22,9 +23,15 @@ const ASSET_REFRESHES_PER_MINUTE = 10;
 export type Unavailable = () => string | undefined;
 
 /** Opens the render listener; its port names the node (`--node-id`, else `<hostname>:<render port>`). */
-export async function listenRender(node: NodeContext, delivery: DeliveryService, unavailable: Unavailable): Promise<{ url: string; nodeId: string }> {
+export async function listenRender(node: NodeContext, delivery: DeliveryService, unavailable: Unavailable, stores: Stores): Promise<{ url: string; nodeId: string }> {
   const { options, logger, metrics, health } = node;
-  const render = createRenderServer(delivery, metrics, logger, health, unavailable);
+  // Responses through an nginx edge: their cache keys recorded first, so purges reach them (edges/nginx-purger.ts).
+  const recorder = new NginxRecorder(stores.edgeCacheKeys, {
+    edges: async () => (await stores.edges.list()).filter((edge) => edge.kind === 'nginx').map((edge) => edge.name),
+    limit: options.nginxKeysMax,
+    onError: (error) => logger.warn({ err: error }, 'the cache key of a response through an nginx edge could not be recorded; the edge will not cache it'),
+  });
+  const render = createRenderServer(delivery, metrics, logger, health, unavailable, recorder);
   node.onStop('listeners', () => render.close());
   const address = await render.listen(options.host, options.port);
   logListening(logger, 'render', address);

@@ -22,6 +22,9 @@ import type { Stores } from '../store/stores.ts';
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 /** How often new purges are added to the Purges search index (see purge/search-index.ts). */
 const SEARCH_INDEX_INTERVAL_MS = 1000;
+/** How often expired nginx cache keys and old edge states are forgotten, and how many per statement. */
+const EDGE_UPKEEP_INTERVAL_MS = 60_000;
+const EDGE_UPKEEP_BATCH = 2000;
 /** Per request to a CDN's API (edges/kinds.ts): a vendor that does not answer by then has failed that try. */
 const VENDOR_TIMEOUT_MS = 10_000;
 /** Waits between the tries of an origin verdict that fails (purge/verdict.ts). */
@@ -64,6 +67,7 @@ export async function startPurges(node: NodeContext, parts: PurgeParts): Promise
   const recovered = await purges.start();
   if (recovered > 0) node.logger.info({ purges: recovered }, 'recovered acknowledged purges; their assets are already invalidated');
   node.metrics.probes.purgeQueueDepth = () => purges.depth;
+  startEdgeUpkeep(node, parts.stores);
   return { purges, edges, edgePhase, retention: startPurgeUpkeep(node, ledger), recovered };
 }
 
@@ -112,6 +116,22 @@ function coordinator(node: NodeContext, parts: PurgeParts, edgePhase: EdgePhase)
     // A store that cannot write is reported once, as the `store` health condition; other failures each time.
     onError: (error: unknown, record: PurgeRecord) => logger[storeFault(error) ? 'debug' : 'warn']({ err: error, purge: record.id }, 'purge could not be applied'),
   });
+}
+
+/**
+ * Forgets nginx cache keys past their time (and those of removed edges), and each edge's state of purges older
+ * than the purge retention, in the background.
+ */
+function startEdgeUpkeep(node: NodeContext, stores: Stores): void {
+  const { logger, options } = node;
+  const upkeep = async (): Promise<void> => {
+    while ((await stores.edgeCacheKeys.expire(Date.now(), EDGE_UPKEEP_BATCH)) === EDGE_UPKEEP_BATCH) await new Promise((resolve) => setImmediate(resolve));
+    const cutoff = Date.now() - options.purgeRetentionSeconds * 1000;
+    while ((await stores.edgePurges.deleteBefore(cutoff, EDGE_UPKEEP_BATCH)) === EDGE_UPKEEP_BATCH) await new Promise((resolve) => setImmediate(resolve));
+  };
+  const timer = setInterval(() => upkeep().catch((error: unknown) => logger.debug({ err: error }, 'edge upkeep failed; trying again later')), EDGE_UPKEEP_INTERVAL_MS);
+  timer.unref();
+  node.onStop('background', () => clearInterval(timer));
 }
 
 /** Keeps the purge history bounded (purge/retention.ts) and its search index caught up, in the background. */
