@@ -1,5 +1,9 @@
-import type { DeliveryResponse } from '../delivery/respond.ts';
 import type { EdgeCacheKeyStore } from '../store/edge-cache-keys.ts';
+
+/** A response as the render listener writes it: headers as alternating names and values (delivery/respond.ts). */
+interface Response {
+  headers: readonly string[];
+}
 
 /** The request headers an nginx edge sets (edges/nginx-conf.ts), lowercase. */
 const EDGE_HEADER = 'x-pictor-edge';
@@ -37,7 +41,7 @@ export class NginxRecorder {
   ) {}
 
   /** Undefined when the request names no edge (sent as it is); else the response to send, once recorded. */
-  record(rawHeaders: readonly string[], response: DeliveryResponse): Promise<DeliveryResponse> | undefined {
+  record<R extends Response>(rawHeaders: readonly string[], response: R): Promise<R> | undefined {
     const { edge, cacheKey } = edgeHeaders(rawHeaders);
     if (edge === undefined) return undefined;
     const maxAge = cacheableFor(response);
@@ -85,7 +89,7 @@ function edgeHeaders(raw: readonly string[]): { edge?: string; cacheKey?: string
 }
 
 /** The max-age of a response an edge may keep; undefined for one it may not. */
-function cacheableFor(response: DeliveryResponse): number | undefined {
+function cacheableFor(response: Response): number | undefined {
   const cacheControl = headerValue(response.headers, 'cache-control');
   const match = cacheControl === undefined ? null : /^public, max-age=(\d+)/.exec(cacheControl);
   return match === null || Number(match[1]) === 0 ? undefined : Number(match[1]);
@@ -96,6 +100,6 @@ function headerValue(headers: readonly string[], name: string): string | undefin
   return undefined;
 }
 
-function uncacheable(response: DeliveryResponse): DeliveryResponse {
+function uncacheable<R extends Response>(response: R): R {
   return { ...response, headers: [...response.headers, ...EDGE_UNCACHEABLE] };
 }
