@@ -37,3 +37,13 @@ export function edgeSealingKeyIds(rows: Iterable<string | Record<string, string>
 function edgeSecretContext(name: string, field: string): string {
   return `${field} of edge ${name}`;
 }
+
+/**
+ * An edge's stored secrets sealed again with the current key, when any is sealed with an older one (a key
+ * rotation, `SourceStore.sealAll`); undefined when every one is current already.
+ */
+export function resealEdgeSecrets(name: string, stored: string | Record<string, string>, box: SecretBox): string | undefined {
+  const values = typeof stored === 'string' ? (JSON.parse(stored) as Record<string, string>) : stored;
+  if (Object.values(values).every((value) => sealedKeyId(value) === box.currentKeyId)) return undefined;
+  return sealEdgeSecrets(name, openEdgeSecrets(name, values, box), box);
+}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { EdgeStore } from '../../src/store/edge-store.ts';
-import { SecretKeyError } from '../../src/store/secret-box.ts';
+import { newSecretKey, SecretKeyError } from '../../src/store/secret-box.ts';
 import { storeBackends, type FreshStore } from '../helpers/store-backends.ts';
 
 /** The contract both implementations keep; `open` gives a store on an empty database. */
@@ -71,6 +71,19 @@ function edgeStoreContract(open: () => Promise<EdgeStore>, fresh?: () => Promise
       await sql("UPDATE edges SET secrets = (SELECT secrets FROM edges WHERE name = 'cdn-a') WHERE name = 'cdn-b'");
       await assert.rejects(edges.get('cdn-b'), SecretKeyError);
       assert.equal((await edges.get('cdn-a'))?.secrets.api_token, 'very-secret-token');
+    });
+
+    it('a key rotation seals the edge secrets again with the new key, so the old key can go', async () => {
+      const { open: openStores } = await fresh();
+      const [first, second] = [newSecretKey(), newSecretKey()];
+      const before = await openStores([first]);
+      await before.sources.sealAll();
+      await before.edges.add({ name: 'cdn', kind: 'fastly', url: null, settings: { service_id: 's' }, secrets: { api_token: 'rotated-token' } });
+      const rotating = await openStores([second, first]);
+      assert.deepEqual(await rotating.sources.sealAll(), { sealed: 0, resealed: 1 });
+      assert.deepEqual(await rotating.sources.sealAll(), { sealed: 0, resealed: 0 });
+      const after = await openStores([second]);
+      assert.equal((await after.edges.get('cdn'))?.secrets.api_token, 'rotated-token');
     });
   }
 

@@ -1,6 +1,7 @@
 import { listen } from './listener.ts';
 import { compareSourceNames, normalizeHost, type SortKey, type SourceRecord } from '../source-record.ts';
 import { filterCondition } from '../source-filters.ts';
+import { edgeSealingKeyIds, resealEdgeSecrets } from '../edge-secrets.ts';
 import type { SecretBox } from '../secret-box.ts';
 import { openSource, refuseOtherSealingKey, SEALING_KEY_META, sealSource, staleSecrets, type StoredSource } from '../source-secrets.ts';
 import type { DomainOwner, SourceChangeListener, SourceListing, SourceStore, SourceWrite } from '../stores.ts';
@@ -130,6 +131,14 @@ export class PgSourceStore implements SourceStore {
         const record = toRecord(row, box);
         if (stale.sealed + stale.resealed > 0) await this.write(client, record);
       }
+      // Edge secrets (store/edge-secrets.ts) are sealed with the same keys: rotated with them.
+      const edges = await client.query<{ name: string; secrets: Record<string, string> }>("SELECT name, secrets FROM edges WHERE secrets != '{}' FOR UPDATE");
+      for (const edge of edges.rows) {
+        const resealed = resealEdgeSecrets(edge.name, edge.secrets, box);
+        if (resealed === undefined) continue;
+        await client.query('UPDATE edges SET secrets = $1 WHERE name = $2', [resealed, edge.name]);
+        counts.resealed++;
+      }
       const recorded = await client.query<{ value: string }>('SELECT value FROM meta WHERE key = $1', [SEALING_KEY_META]);
       refuseOtherSealingKey(recorded.rows[0]?.value, box, true);
       await client.query(
@@ -208,4 +217,9 @@ async function owner(db: Queryable, claim: { label?: string | undefined; host?: 
 /** The sealed values' rows, for the key ids in use (secret-keys.ts), without opening them. */
 export async function storedSecretRows(pool: PgPool): Promise<Pick<StoredSource, 'deployment' | 'secure_url_token'>[]> {
   return (await pool.query<{ deployment: string; secure_url_token: string | null }>('SELECT deployment::text AS deployment, secure_url_token FROM sources')).rows;
+}
+
+/** The ids of the keys that sealed the edges' secrets (store/edge-secrets.ts). */
+export async function edgeKeyIds(pool: PgPool): Promise<Set<string>> {
+  return edgeSealingKeyIds((await pool.query<{ secrets: Record<string, string> }>('SELECT secrets FROM edges')).rows.map((row) => row.secrets));
 }

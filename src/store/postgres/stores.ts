@@ -10,7 +10,7 @@ import { PgEdgePurgeStore } from './edge-purge-store.ts';
 import { PgEdgeStore } from './edge-store.ts';
 import { PgNodeStates } from './node-states.ts';
 import { PgPurgeLog } from './purge-log.ts';
-import { PgSourceStore, storedSecretRows } from './source-store.ts';
+import { edgeKeyIds, PgSourceStore, storedSecretRows } from './source-store.ts';
 import { PgTakedownStore } from './takedown-store.ts';
 import { PgVideoStore } from './video-store.ts';
 
@@ -27,7 +27,7 @@ export async function openPostgresStores(url: string, settings: Omit<StoreSettin
     const meta = new PgMetaStore(pool);
     const keys = async (): Promise<SecretBox> => {
       const recorded = await meta.get(SEALING_KEY_META);
-      const inUse = [...sealingKeyIds(await storedSecretRows(pool))];
+      const inUse = [...sealingKeyIds(await storedSecretRows(pool)), ...(await edgeKeyIds(pool))];
       const box = secretBoxFor(dataDir, secretKeys, () => ({ inUse, recorded }), true);
       checkSameKeys(recorded, box, true);
       return box;

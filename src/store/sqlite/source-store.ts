@@ -1,6 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import { getMeta, setMeta, type Db } from './db.ts';
 import { NameRanks } from './name-ranks.ts';
+import { edgeSealingKeyIds, resealEdgeSecrets } from '../edge-secrets.ts';
 import type { SecretBox } from '../secret-box.ts';
 import { openSource, refuseOtherSealingKey, SEALING_KEY_META, sealingKeyIds, sealSource, staleSecrets } from '../source-secrets.ts';
 import type { DomainOwner, SourceChangeListener, SourceListing, SourceStore, SourceWrite } from '../stores.ts';
@@ -167,6 +168,13 @@ export class SqliteSourceStore implements SourceStore {
           const record = this.toRecord(row);
           if (stale.sealed + stale.resealed > 0) this.write(record);
         }
+        // Edge secrets (store/edge-secrets.ts) are sealed with the same keys: rotated with them.
+        for (const edge of this.db.prepare("SELECT name, secrets FROM edges WHERE secrets != '{}'").all() as { name: string; secrets: string }[]) {
+          const resealed = resealEdgeSecrets(edge.name, edge.secrets, this.secrets);
+          if (resealed === undefined) continue;
+          this.db.prepare('UPDATE edges SET secrets = ? WHERE name = ?').run(resealed, edge.name);
+          counts.resealed++;
+        }
         refuseOtherSealingKey(getMeta(this.db, SEALING_KEY_META), this.secrets, false);
         setMeta(this.db, SEALING_KEY_META, this.secrets.currentKeyId);
       }).immediate();
@@ -203,5 +211,6 @@ export class SqliteSourceStore implements SourceStore {
 
 /** The ids of the keys that sealed the secrets stored (without opening them). */
 export function storedKeyIds(db: Db): Set<string> {
-  return sealingKeyIds(db.prepare('SELECT deployment, secure_url_token FROM sources').all() as SourceRow[]);
+  const edges = edgeSealingKeyIds((db.prepare('SELECT secrets FROM edges').all() as { secrets: string }[]).map((row) => row.secrets));
+  return new Set([...sealingKeyIds(db.prepare('SELECT deployment, secure_url_token FROM sources').all() as SourceRow[]), ...edges]);
 }
