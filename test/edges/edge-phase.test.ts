@@ -6,7 +6,9 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import type { EdgeOrder, EdgeOutcome } from '../../src/edges/edge-driver.ts';
 import { registerEdgeKind } from '../../src/edges/kinds.ts';
 import { eventually, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
+import { runCli } from '../helpers/cli.ts';
 import { purgeStatus, requestPurge, waitForPurge, type PurgeApi } from '../helpers/purges.ts';
+import { DashboardClient } from '../dashboard/http-client.ts';
 
 /**
  * The vendor path of the edge step, through a real Pictor and its API: a CDN kind registered here whose driver
@@ -118,6 +120,23 @@ describe('the edge step with CDN edges', () => {
       [['cdn-c', 'failed', 'answered 403: bad token'], ['cdn-d', 'purged', null]],
     );
     assert.deepEqual([refused.orders.length, fine.orders.length], [1, 1]);
+  });
+
+  it('pictor purge --wait and the dashboard name each edge\'s state; the command fails when an edge failed', async () => {
+    script('cdn-g', [{ state: 'failed', error: 'answered 404: no such zone' }]);
+    script('cdn-h', [{ state: 'purged' }]);
+    await addEdge('cdn-g');
+    await addEdge('cdn-h');
+    const waited = await runCli(['purge', `${t.renderUrl}/photos/cat.jpg`, '--api', t.adminUrl, '--wait'], { env: { PICTOR_API_KEY: api.apiKey } });
+    assert.equal(waited.code, 1, waited.stderr);
+    assert.match(waited.stdout, /^failed .* edges=cdn-g:failed,cdn-h:purged .* error: Pictor's nodes and caches are purged; edge cdn-g \(test-cdn\) failed: answered 404: no such zone\n$/);
+    const id = /id=([0-9a-f-]+)/.exec(waited.stdout)![1]!;
+    const dashboard = new DashboardClient(t.adminUrl);
+    assert.equal((await dashboard.signIn('admin', t.adminPassword)).status, 303);
+    const summary = JSON.parse((await dashboard.get(`/dashboard/purges/${id}/status`)).text) as { edgesLabel: string; statusLabel: string };
+    assert.equal(summary.statusLabel, 'Failed');
+    assert.equal(summary.edgesLabel, 'cdn-g (test-cdn): failed, last error: answered 404: no such zone; cdn-h (test-cdn): purged');
+    assert.match((await dashboard.get(`/dashboard/tools?purge=${id}`)).text, /cdn-g \(test-cdn\): failed, last error: answered 404: no such zone/);
   });
 
   it('gives up on a CDN that keeps failing once the retry window is over, with the last error', async () => {
