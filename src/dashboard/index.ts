@@ -6,6 +6,7 @@ import { CSRF_FIELD, csrfMatches, SIGN_IN_CSRF_COOKIE } from './csrf.ts';
 import { html } from './html.ts';
 import { directRenderOrigin } from './preview-url.ts';
 import { assetsRoutes } from './routes/assets.ts';
+import { edgesRoutes } from './routes/edges.ts';
 import { keysRoutes } from './routes/keys.ts';
 import { previewRoutes } from './routes/preview.ts';
 import { purgesRoutes } from './routes/purges.ts';
@@ -104,6 +105,7 @@ export function registerDashboard(app: FastifyInstance, services: DashboardServi
       toolsRoutes(dashboard, context);
       purgesRoutes(dashboard, context);
       keysRoutes(dashboard, context);
+      edgesRoutes(dashboard, context);
       sourcesRoutes(dashboard, context);
       assetsRoutes(dashboard, context);
       previewRoutes(dashboard, context);

@@ -72,6 +72,7 @@ function adminServices(node: NodeContext, parts: AdminParts): AdminServices {
   const dashboard = {
     keys,
     purges: purging.purges,
+    edges: purging.edges,
     takedowns: services.takedowns,
     sources: services.sources,
     assets: services.assets,
