@@ -30,7 +30,8 @@ type Setup = 'edges' | 'none';
 
 async function main(): Promise<void> {
   const started = performance.now();
-  const log = (line: string): void => void process.stderr.write(`[bench:edges ${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
+  const seconds = (): string => ((performance.now() - started) / 1000).toFixed(0).padStart(3);
+  const log = (line: string): void => void process.stderr.write(`[bench:edges ${seconds()} s] ${line}\n`);
   setTimeout(() => {
     process.stderr.write('bench:edges: over its time limit, stopping everything\n');
     process.kill(process.pid, 'SIGTERM');
@@ -73,7 +74,8 @@ async function startEdges(pictor: Pictor): Promise<{ varnish: TestVarnish; nginx
   const varnish = await startVarnish({ vcl: renderVcl({ backends: [backend] }), name: 'varnish-1' });
   const [nginxPort, purgePort] = [await freePort(), await freePort()];
   const dir = nginxDir();
-  const http = renderNginxConf({ name: 'nginx-1', backends: [backend], listen: `127.0.0.1:${nginxPort}`, purgeListen: `127.0.0.1:${purgePort}`, cachePath: join(dir, 'cache') });
+  const listen = { listen: `127.0.0.1:${nginxPort}`, purgeListen: `127.0.0.1:${purgePort}` };
+  const http = renderNginxConf({ name: 'nginx-1', backends: [backend], ...listen, cachePath: join(dir, 'cache') });
   const nginx = await startNginx({ dir, http, ports: [nginxPort, purgePort], main: [CACHE_PURGE_MODULE] });
   for (const attributes of [{ name: 'varnish-1', url: varnish.url }, { name: 'nginx-1', kind: 'nginx', url: `http://127.0.0.1:${purgePort}` }]) {
     const reply = await request(`${pictor.adminUrl}/api/v1/edges`, {

@@ -6,8 +6,12 @@ import { isPictorError } from '../errors.ts';
 import { storeOptions, withStores, type StoreFlags, type StoreUse } from './stores.ts';
 
 /** The API's attributes as flags: `zone_id` is `--zone-id`. */
-const EDGE_FIELDS = ['name', 'kind', 'url', 'zone_id', 'service_id', 'distribution_id', 'access_key_id', 'endpoint', 'api_token', 'secret_access_key'];
-const FLAG_OF_FIELD: Record<string, string> = Object.fromEntries([...EDGE_FIELDS, 'soft_purge'].map((field) => [field, `--${field.replaceAll('_', '-')}`]));
+const EDGE_FIELDS = [
+  'name', 'kind', 'url', 'zone_id', 'service_id', 'distribution_id', 'access_key_id', 'endpoint', 'api_token', 'secret_access_key',
+];
+const FLAG_OF_FIELD: Record<string, string> = Object.fromEntries(
+  [...EDGE_FIELDS, 'soft_purge'].map((field) => [field, `--${field.replaceAll('_', '-')}`]),
+);
 
 type AddFlags = StoreFlags & Record<string, string | boolean | undefined>;
 
@@ -30,7 +34,11 @@ async function withEdges<T>(flags: StoreFlags, use: (edges: EdgeService) => Prom
   const purger = new EdgePurger();
   let nginx: NginxPurger | undefined;
   try {
-    return await withStores(flags, (stores) => use(new EdgeService(stores.edges, { varnish: purger, nginx: (nginx = new NginxPurger(stores.edgeCacheKeys)) })), how);
+    return await withStores(
+      flags,
+      (stores) => use(new EdgeService(stores.edges, { varnish: purger, nginx: (nginx = new NginxPurger(stores.edgeCacheKeys)) })),
+      how,
+    );
   } catch (error) {
     if (!isPictorError(error)) throw error;
     const flag = FLAG_OF_FIELD[error.pointer?.split('/').at(-1) ?? ''];
@@ -42,7 +50,9 @@ async function withEdges<T>(flags: StoreFlags, use: (edges: EdgeService) => Prom
 }
 
 export function registerEdgesCommands(program: Command): void {
-  const edges = program.command('edges').description('manage the edges purged with every purge: Varnish, nginx, Cloudflare, Fastly, CloudFront (the same rules as /api/v1/edges)');
+  const edges = program
+    .command('edges')
+    .description('manage the edges purged with every purge: Varnish, nginx, Cloudflare, Fastly, CloudFront (the same rules as /api/v1/edges)');
 
   storeOptions(edges.command('add').description('add an edge, in rotation (the secrets are stored encrypted and never shown again)'))
     .requiredOption('--name <name>', 'a name: lowercase letters, digits, "-", "_", "."')
@@ -71,8 +81,10 @@ export function registerEdgesCommands(program: Command): void {
         process.stdout.write(`${JSON.stringify(listed, null, 2)}\n`);
         return;
       }
-      const where = (edge: (typeof records)[number]): string => edge.url ?? Object.values(edge.settings).filter((value) => typeof value === 'string')[0] ?? '';
-      const rows = records.map((edge) => [edge.name, edge.kind, where(edge), edge.inRotation ? 'in rotation' : `out: ${edge.reason ?? 'no reason given'}`].join('\t'));
+      const where = (edge: (typeof records)[number]): string =>
+        edge.url ?? Object.values(edge.settings).filter((value) => typeof value === 'string')[0] ?? '';
+      const status = (edge: (typeof records)[number]): string => (edge.inRotation ? 'in rotation' : `out: ${edge.reason ?? 'no reason given'}`);
+      const rows = records.map((edge) => [edge.name, edge.kind, where(edge), status(edge)].join('\t'));
       process.stdout.write(`${['NAME\tKIND\tWHERE\tSTATUS', ...rows].join('\n')}\n`);
     });
 

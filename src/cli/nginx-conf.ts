@@ -3,6 +3,16 @@ import { isPictorError } from '../errors.ts';
 import { renderNginxConf } from '../edges/nginx-conf.ts';
 import { collect } from './flags.ts';
 
+interface NginxConfFlags {
+  name: string;
+  backend: string[];
+  purger?: string[];
+  listen?: string;
+  purgeListen?: string;
+  cachePath?: string;
+  maxSize?: string;
+}
+
 export function registerNginxConfCommand(program: Command): void {
   program
     .command('nginx-conf')
@@ -14,7 +24,7 @@ export function registerNginxConfCommand(program: Command): void {
     .option('--purge-listen <[host:]port>', "where purges go: the edge's --url (default 127.0.0.1:8081)")
     .option('--cache-path <dir>', 'the cache folder (default /var/cache/nginx/pictor)')
     .option('--max-size <size>', 'the cache size on disk, e.g. 10g (default 10g)')
-    .action((flags: { name: string; backend: string[]; purger?: string[]; listen?: string; purgeListen?: string; cachePath?: string; maxSize?: string }) => {
+    .action((flags: NginxConfFlags) => {
       try {
         process.stdout.write(renderNginxConf({ ...flags, backends: flags.backend, purgers: flags.purger }));
       } catch (error) {

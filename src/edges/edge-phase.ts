@@ -64,8 +64,9 @@ export class EdgePhase implements EdgesPhase {
   async propagate(purge: LoggedPurge): Promise<EdgeStep> {
     const edges = new Map((await this.directory.list()).map((edge) => [edge.name, edge]));
     const begun = await this.states.begin(purge.id, [...edges.values()].map(initialState), Date.now());
-    const purgedNow = await Promise.all(begun.filter((state) => state.state === 'pending').map((state) => this.advance(purge, state, edges.get(state.edge))));
-    const again = begun.filter((_, i) => purgedNow[i]).map((state) => edges.get(state.edge)!);
+    const pending = begun.filter((state) => state.state === 'pending');
+    const purgedNow = await Promise.all(pending.map((state) => this.advance(purge, state, edges.get(state.edge))));
+    const again = pending.filter((_, i) => purgedNow[i]).map((state) => edges.get(state.edge)!);
     if (again.length > 0) this.again(purge, again);
     return summary(await this.states.list(purge.id));
   }

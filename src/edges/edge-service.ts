@@ -49,7 +49,8 @@ export class EdgeService {
   async readmit(name: string): Promise<EdgeRecord> {
     const edge = await this.require(name);
     if (edge.url === null || !edgeKind(edge.kind)?.addressed) {
-      throw new PictorError('BAD_REQUEST', `A ${edge.kind} edge is purged through its API and is never out of rotation: there is nothing to readmit.`);
+      const why = `A ${edge.kind} edge is purged through its API and is never out of rotation: there is nothing to readmit.`;
+      throw new PictorError('BAD_REQUEST', why);
     }
     try {
       const flusher = edge.kind === 'nginx' ? this.flushers.nginx : this.flushers.varnish;

@@ -115,7 +115,8 @@ function headerName(lower: string): string {
 
 function checkName(name: string): string {
   if (!/^[a-z0-9][a-z0-9\-_.]{0,62}$/.test(name)) {
-    throw new PictorError('BAD_REQUEST', `Edge name ${JSON.stringify(name)} must be the name it is registered under: lowercase letters, digits, "-", "_", ".".`);
+    const rule = 'lowercase letters, digits, "-", "_", "."';
+    throw new PictorError('BAD_REQUEST', `Edge name ${JSON.stringify(name)} must be the name it is registered under: ${rule}.`);
   }
   return name;
 }
@@ -128,11 +129,15 @@ function checkListen(value: string): string {
 }
 
 function checkPath(value: string): string {
-  if (!/^\/[A-Za-z0-9/._-]*$/.test(value)) throw new PictorError('BAD_REQUEST', `Cache path ${JSON.stringify(value)} must be an absolute path of letters, digits, "/", ".", "_", "-".`);
+  if (!/^\/[A-Za-z0-9/._-]*$/.test(value)) {
+    throw new PictorError('BAD_REQUEST', `Cache path ${JSON.stringify(value)} must be an absolute path of letters, digits, "/", ".", "_", "-".`);
+  }
   return value;
 }
 
 function checkSize(value: string): string {
-  if (!/^\d{1,9}[kmg]?$/i.test(value)) throw new PictorError('BAD_REQUEST', `Cache size ${JSON.stringify(value)} must be a number with k, m or g (e.g. 10g).`);
+  if (!/^\d{1,9}[kmg]?$/i.test(value)) {
+    throw new PictorError('BAD_REQUEST', `Cache size ${JSON.stringify(value)} must be a number with k, m or g (e.g. 10g).`);
+  }
   return value;
 }

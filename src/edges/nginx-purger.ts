@@ -70,7 +70,8 @@ export class NginxPurger {
         reason = `answered ${response.statusCode}`;
       } catch (error) {
         const { name, code, message } = error as { name?: string; code?: string; message?: string };
-        reason = name === 'TimeoutError' || name === 'AbortError' ? `no answer within ${this.options.timeoutMs} ms` : (code ?? message ?? String(error));
+        const timedOut = name === 'TimeoutError' || name === 'AbortError';
+        reason = timedOut ? `no answer within ${this.options.timeoutMs} ms` : (code ?? message ?? String(error));
       }
     }
     return reason;

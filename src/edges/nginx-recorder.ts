@@ -69,7 +69,9 @@ export class NginxRecorder {
   }
 
   private async nginxEdges(): Promise<Set<string>> {
-    if (this.known === undefined || Date.now() - this.known.at > EDGE_LIST_MS) this.known = { names: new Set(await this.options.edges()), at: Date.now() };
+    if (this.known === undefined || Date.now() - this.known.at > EDGE_LIST_MS) {
+      this.known = { names: new Set(await this.options.edges()), at: Date.now() };
+    }
     return this.known.names;
   }
 }

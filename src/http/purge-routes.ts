@@ -57,7 +57,10 @@ const PURGE_STATUS = successDocument(
     created_at: { type: 'string', format: 'date-time' },
     completed_at: { type: ['string', 'null'], format: 'date-time' },
     nodes: { type: ['array', 'null'], description: 'The cluster\'s nodes and where the purge took effect.' },
-    edges: { type: ['object', 'null'], description: 'Once the purge ended: the edges that purged (`purged`) and those out of rotation (`out_of_rotation`).' },
+    edges: {
+      type: ['object', 'null'],
+      description: 'Once the purge ended: the edges that purged (`purged`) and those out of rotation (`out_of_rotation`).',
+    },
     edge_states: {
       type: 'array',
       description:

@@ -95,7 +95,8 @@ export function createRenderServer(
     if (level) log[level]({ reqId: id, err: error, url: request.url }, 'render failed');
     // A takedown's 451 lasts only until it is lifted: no cache may keep it.
     const cacheControl = pictorError.status >= 500 || pictorError.code === 'TAKEN_DOWN' ? 'no-store' : `public, max-age=${ERROR_MAX_AGE}`;
-    const headers = ['cache-control', cacheControl, ...Object.entries(pictorError.headers ?? {}).flat(), ...(edges?.errorHeaders(request.rawHeaders) ?? [])];
+    const edgeHeaders = edges?.errorHeaders(request.rawHeaders) ?? [];
+    const headers = ['cache-control', cacheControl, ...Object.entries(pictorError.headers ?? {}).flat(), ...edgeHeaders];
     sendText(response, request.method, pictorError.status, pictorError.message, withRequestHeaders(headers, id, closing));
     finish(request, id, started, pictorError.status, 'none');
   };

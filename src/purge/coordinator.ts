@@ -235,10 +235,8 @@ export class PurgeCoordinator implements Purges {
 
 function completedRecord(purge: LoggedPurge, verdict: Verdict, report: PurgeReport, edges: EdgeStep): LoggedPurge {
   const failed = edges.states.filter((state) => state.state === 'failed');
-  const error =
-    failed.length === 0
-      ? undefined
-      : `Pictor's nodes and caches are purged; ${failed.map((state) => `edge ${state.edge} (${state.kind}) failed: ${state.lastError ?? 'no reason given'}`).join('; ')}`;
+  const reasons = failed.map((state) => `edge ${state.edge} (${state.kind}) failed: ${state.lastError ?? 'no reason given'}`);
+  const error = failed.length === 0 ? undefined : `Pictor's nodes and caches are purged; ${reasons.join('; ')}`;
   const status = failed.length === 0 ? 'completed' : 'failed';
   return { ...purge, status, error, origin: verdict.origin, originError: verdict.originError, report, completedAt: Date.now() };
 }

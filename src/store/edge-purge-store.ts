@@ -33,12 +33,20 @@ export interface EdgePurgeUpdate {
   lastError: string | null;
 }
 
+/** An edge's state when its part of a purge begins: pending, or out of rotation already (with why). */
+export interface NewEdgePurgeState {
+  edge: string;
+  kind: string;
+  state: 'pending' | 'out_of_rotation';
+  lastError?: string;
+}
+
 export interface EdgePurgeStore {
   /**
    * Adds a state for each edge that has none for this purge yet (a re-driven purge keeps what it has, and an
    * edge added since is not asked); resolves with every state of the purge, by edge name.
    */
-  begin(purgeId: string, edges: readonly { edge: string; kind: string; state: 'pending' | 'out_of_rotation'; lastError?: string }[], at: number): Promise<EdgePurgeState[]>;
+  begin(purgeId: string, edges: readonly NewEdgePurgeState[], at: number): Promise<EdgePurgeState[]>;
   /** Every state of a purge, by edge name. */
   list(purgeId: string): Promise<EdgePurgeState[]>;
   /**

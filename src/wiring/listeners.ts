@@ -23,13 +23,19 @@ const ASSET_REFRESHES_PER_MINUTE = 10;
 export type Unavailable = () => string | undefined;
 
 /** Opens the render listener; its port names the node (`--node-id`, else `<hostname>:<render port>`). */
-export async function listenRender(node: NodeContext, delivery: DeliveryService, unavailable: Unavailable, stores: Stores): Promise<{ url: string; nodeId: string }> {
+export async function listenRender(
+  node: NodeContext,
+  delivery: DeliveryService,
+  unavailable: Unavailable,
+  stores: Stores,
+): Promise<{ url: string; nodeId: string }> {
   const { options, logger, metrics, health } = node;
   // Responses through an nginx edge: their cache keys recorded first, so purges reach them (edges/nginx-purger.ts).
   const recorder = new NginxRecorder(stores.edgeCacheKeys, {
     edges: async () => (await stores.edges.list()).filter((edge) => edge.kind === 'nginx').map((edge) => edge.name),
     limit: options.nginxKeysMax,
-    onError: (error) => logger.warn({ err: error }, 'the cache key of a response through an nginx edge could not be recorded; the edge will not cache it'),
+    onError: (error) =>
+      logger.warn({ err: error }, 'the cache key of a response through an nginx edge could not be recorded; the edge will not cache it'),
   });
   const render = createRenderServer(delivery, metrics, logger, health, unavailable, recorder);
   node.onStop('listeners', () => render.close());

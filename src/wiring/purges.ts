@@ -124,12 +124,14 @@ function coordinator(node: NodeContext, parts: PurgeParts, edgePhase: EdgePhase)
  */
 function startEdgeUpkeep(node: NodeContext, stores: Stores): void {
   const { logger, options } = node;
+  const turn = (): Promise<unknown> => new Promise((resolve) => setImmediate(resolve));
   const upkeep = async (): Promise<void> => {
-    while ((await stores.edgeCacheKeys.expire(Date.now(), EDGE_UPKEEP_BATCH)) === EDGE_UPKEEP_BATCH) await new Promise((resolve) => setImmediate(resolve));
+    while ((await stores.edgeCacheKeys.expire(Date.now(), EDGE_UPKEEP_BATCH)) === EDGE_UPKEEP_BATCH) await turn();
     const cutoff = Date.now() - options.purgeRetentionSeconds * 1000;
-    while ((await stores.edgePurges.deleteBefore(cutoff, EDGE_UPKEEP_BATCH)) === EDGE_UPKEEP_BATCH) await new Promise((resolve) => setImmediate(resolve));
+    while ((await stores.edgePurges.deleteBefore(cutoff, EDGE_UPKEEP_BATCH)) === EDGE_UPKEEP_BATCH) await turn();
   };
-  const timer = setInterval(() => upkeep().catch((error: unknown) => logger.debug({ err: error }, 'edge upkeep failed; trying again later')), EDGE_UPKEEP_INTERVAL_MS);
+  const failed = (error: unknown): void => logger.debug({ err: error }, 'edge upkeep failed; trying again later');
+  const timer = setInterval(() => void upkeep().catch(failed), EDGE_UPKEEP_INTERVAL_MS);
   timer.unref();
   node.onStop('background', () => clearInterval(timer));
 }

@@ -60,7 +60,10 @@ describe('cluster purge protocol', () => {
       matched: () => 0,
       verdict: new VerdictStep(async () => undefined, []),
       nodes: node.nodes,
-      edges: { propagate: async () => ({ settled: true, failed: false, wakeAt: 0, report: { purged: [], out_of_rotation: [] }, states: [] }), statesOf: async () => [] },
+      edges: {
+        propagate: async () => ({ settled: true, failed: false, wakeAt: 0, report: { purged: [], out_of_rotation: [] }, states: [] }),
+        statesOf: async () => [],
+      },
     };
     const coordinator = new PurgeCoordinator(ledger, sources, phases, { nodeId: () => id, claimMs, stopGraceMs: LEASE * 1000 + 1500 });
     await node.join(id);

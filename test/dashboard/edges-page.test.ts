@@ -35,13 +35,15 @@ describe('the Edges page', () => {
 
   it('refuses a bad field next to it without echoing the secret, adds a good edge, lists it without its secret, removes it', async () => {
     const csrf = await client.csrf();
-    const refused = await client.post('/dashboard/edges', { _csrf: csrf, kind: 'cloudflare', name: 'cf', zone_id: 'nope', api_token: 'typed-secret-token' });
+    const typed = { _csrf: csrf, kind: 'cloudflare', name: 'cf', zone_id: 'nope', api_token: 'typed-secret-token' };
+    const refused = await client.post('/dashboard/edges', typed);
     assert.equal(refused.status, 400);
     assert.match(formOf(refused.text, 'cloudflare'), /32 hexadecimal digits/);
     assert.doesNotMatch(refused.text, /typed-secret-token/);
     assert.match(formOf(refused.text, 'cloudflare'), /value="nope"/);
 
-    const added = await client.post('/dashboard/edges', { _csrf: csrf, kind: 'fastly', name: 'fst', service_id: 'SU1Z0isxPaozGVKXdv0eY', soft_purge: 'true', api_token: 'fastly-secret' });
+    const fastly = { _csrf: csrf, kind: 'fastly', name: 'fst', service_id: 'SU1Z0isxPaozGVKXdv0eY', soft_purge: 'true', api_token: 'fastly-secret' };
+    const added = await client.post('/dashboard/edges', fastly);
     assert.equal(added.status, 303, added.text);
     const listed = (await client.get('/dashboard/edges')).text;
     assert.match(listed, /<code>fst<\/code>/);
@@ -49,7 +51,8 @@ describe('the Edges page', () => {
     assert.match(listed, /api_token set/);
     assert.doesNotMatch(listed, /fastly-secret/);
     const api = await fetch(`${t.adminUrl}/api/v1/edges`, { headers: { authorization: `Bearer ${t.apiKey}` } });
-    assert.deepEqual(((await api.json()) as { data: { attributes: { soft_purge: boolean } }[] }).data.map((edge) => edge.attributes.soft_purge), [true]);
+    const listedByApi = (await api.json()) as { data: { attributes: { soft_purge: boolean } }[] };
+    assert.deepEqual(listedByApi.data.map((edge) => edge.attributes.soft_purge), [true]);
 
     assert.equal((await client.post('/dashboard/edges/fst/remove', { _csrf: csrf })).status, 303);
     assert.match((await client.get('/dashboard/edges')).text, /No edge is registered/);

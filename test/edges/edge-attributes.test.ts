@@ -24,8 +24,14 @@ describe('edge kinds through the API and the CLI', () => {
     const zone = '023e105f4ecef8ad9ca31a8372d0c353';
     const cases = [
       { name: 'cf', kind: 'cloudflare', zone_id: zone, api_token: 'cf-secret-token' },
-      { name: 'fastly', kind: 'fastly', service_id: 'SU1Z0isxPaozGVKXdv0eY', soft_purge: true, api_token: 'fastly-secret-token', endpoint: 'http://127.0.0.1:9' },
-      { name: 'cfront', kind: 'cloudfront', distribution_id: 'E2QWRUHAPOMQZL', access_key_id: 'AKIAIOSFODNN7EXAMPLE', secret_access_key: 'wJalrXUtnFEMI/K7MDENG' },
+      {
+        name: 'fastly', kind: 'fastly', service_id: 'SU1Z0isxPaozGVKXdv0eY', soft_purge: true, api_token: 'fastly-secret-token',
+        endpoint: 'http://127.0.0.1:9',
+      },
+      {
+        name: 'cfront', kind: 'cloudfront', distribution_id: 'E2QWRUHAPOMQZL', access_key_id: 'AKIAIOSFODNN7EXAMPLE',
+        secret_access_key: 'wJalrXUtnFEMI/K7MDENG',
+      },
       { name: 'ngx', kind: 'nginx', url: 'http://127.0.0.1:8081' },
     ];
     for (const attributes of cases) {
@@ -47,6 +53,7 @@ describe('edge kinds through the API and the CLI', () => {
   });
 
   it('refuses what a kind does not take, or takes in another shape, with a 400 that points at the field', async () => {
+    const cloudflare = { name: 'x', kind: 'cloudflare', zone_id: 'a'.repeat(32), api_token: 't' };
     const cases: [Record<string, unknown>, string, RegExp][] = [
       [{ name: 'x', kind: 'akamai' }, '/data/attributes/kind', /one of "varnish", "nginx", "cloudflare", "fastly", "cloudfront"/],
       [{ name: 'x', kind: 'nginx' }, '/data/attributes/url', /http:\/\/HOST:PORT/],
@@ -54,7 +61,7 @@ describe('edge kinds through the API and the CLI', () => {
       [{ name: 'x', kind: 'cloudflare', zone_id: 'nope', api_token: 't' }, '/data/attributes/zone_id', /32 hexadecimal digits/],
       [{ name: 'x', kind: 'cloudflare', zone_id: 'a'.repeat(32) }, '/data/attributes/api_token', /"api_token" is required/],
       [{ name: 'x', kind: 'cloudflare', zone_id: 'a'.repeat(32), api_token: 'has space' }, '/data/attributes/api_token', /without spaces/],
-      [{ name: 'x', kind: 'cloudflare', zone_id: 'a'.repeat(32), api_token: 't', url: 'http://127.0.0.1:1' }, '/data/attributes/url', /does not take "url"/],
+      [{ ...cloudflare, url: 'http://127.0.0.1:1' }, '/data/attributes/url', /does not take "url"/],
       [{ name: 'x', kind: 'fastly', service_id: 's', api_token: 't', zone_id: 'z' }, '/data/attributes/zone_id', /does not take "zone_id"/],
       [{ name: 'x', kind: 'fastly', service_id: 's', api_token: 't', soft_purge: 'yes' }, '/data/attributes/soft_purge', /true or false/],
       [{ name: 'x', kind: 'fastly', service_id: 's', api_token: 't', endpoint: 'http://api.example.com' }, '/data/attributes/endpoint', /https:\/\//],

@@ -29,7 +29,8 @@ describe('an nginx edge in front of a cluster', { skip: skipWithout('nginx') }, 
       cachePath: path.join(dir, 'cache'),
     });
     nginx = await startNginx({ dir, http, ports: [edgePort, purgePort], main: [CACHE_PURGE_MODULE] });
-    const added = await cluster.api('POST', '/api/v1/edges', { data: { type: 'edges', attributes: { name: 'ngx', kind: 'nginx', url: `http://127.0.0.1:${purgePort}` } } });
+    const attributes = { name: 'ngx', kind: 'nginx', url: `http://127.0.0.1:${purgePort}` };
+    const added = await cluster.api('POST', '/api/v1/edges', { data: { type: 'edges', attributes } });
     assert.equal(added.status, 201);
   });
   after(async () => {

@@ -83,7 +83,8 @@ describe('an nginx edge', { skip: skipWithout('nginx') }, () => {
     const done = await purgeAndWait(api, `${t.renderUrl}/photos/a/cat.jpg`);
     assert.equal(done.status, 'completed');
     assert.deepEqual(done.edges, { purged: ['ngx'], out_of_rotation: [] });
-    assert.deepEqual((done.edge_states as { name: string; kind: string; state: string }[]).map((edge) => [edge.name, edge.kind, edge.state]), [['ngx', 'nginx', 'purged']]);
+    const states = done.edge_states as { name: string; kind: string; state: string }[];
+    assert.deepEqual(states.map((edge) => [edge.name, edge.kind, edge.state]), [['ngx', 'nginx', 'purged']]);
     for (const target of targets) assert.ok((await viaEdge(target)).blue, `${target} is the new image at the edge`);
   });
 
@@ -114,7 +115,8 @@ describe('an nginx edge', { skip: skipWithout('nginx') }, () => {
   it('a whole-Source purge and a sub-image purge reach every key that covers them', async () => {
     await cached(['/photos/a/dog.jpg?w=6', '/other/x.jpg?w=6&mark=/mark.png']);
     await t.put('photos/a/dog.jpg', await solidImage(20, 20, BLUE));
-    const response = await fetch(`${t.adminUrl}/api/v1/sources/${t.defaultSourceId}/purge`, { method: 'POST', headers: { authorization: `Bearer ${api.apiKey}` } });
+    const auth = { authorization: `Bearer ${api.apiKey}` };
+    const response = await fetch(`${t.adminUrl}/api/v1/sources/${t.defaultSourceId}/purge`, { method: 'POST', headers: auth });
     const id = ((await response.json()) as { data: { id: string } }).data.id;
     assert.equal((await waitForPurge(api, id)).status, 'completed');
     assert.ok((await viaEdge('/photos/a/dog.jpg?w=6')).blue);
@@ -129,14 +131,17 @@ describe('an nginx edge', { skip: skipWithout('nginx') }, () => {
   });
 
   it('a forged edge header from a client cannot make nginx keep what Pictor did not record', async () => {
-    const response = await fetch(`http://127.0.0.1:${renderPort}/photos/a/cat.jpg?w=3`, { headers: { 'x-pictor-edge': 'nope', 'x-pictor-cache-key': 'k' } });
+    const forged = { 'x-pictor-edge': 'nope', 'x-pictor-cache-key': 'k' };
+    const response = await fetch(`http://127.0.0.1:${renderPort}/photos/a/cat.jpg?w=3`, { headers: forged });
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('x-accel-expires'), '0');
-    assert.equal((await fetch(`http://127.0.0.1:${edgePort}/photos/a/cat.jpg?w=3`)).headers.get('x-accel-expires'), null, 'nginx does not pass it on');
+    const throughEdge = await fetch(`http://127.0.0.1:${edgePort}/photos/a/cat.jpg?w=3`);
+    assert.equal(throughEdge.headers.get('x-accel-expires'), null, 'nginx does not pass it on');
   });
 
   it('pictor nginx-conf prints this configuration, and refuses a bad backend or name', async () => {
-    const printed = await runCli(['nginx-conf', '--name', 'ngx', '--backend', '10.0.0.5:8080', '--backend', '10.0.0.6:8080', '--purger', '10.0.0.0/24']);
+    const backends = ['--backend', '10.0.0.5:8080', '--backend', '10.0.0.6:8080'];
+    const printed = await runCli(['nginx-conf', '--name', 'ngx', ...backends, '--purger', '10.0.0.0/24']);
     assert.equal(printed.code, 0, printed.stderr);
     assert.equal(printed.stdout, renderNginxConf({ name: 'ngx', backends: ['10.0.0.5:8080', '10.0.0.6:8080'], purgers: ['10.0.0.0/24'] }));
     assert.match(printed.stdout, /allow 10\.0\.0\.0\/24;\n {4}deny all;/);

@@ -39,7 +39,10 @@ describe('PurgeCoordinator on one node', () => {
       matched: () => 0,
       verdict: new VerdictStep(async () => undefined, []),
       nodes: membership.nodes,
-      edges: { propagate: async () => ({ settled: true, failed: false, wakeAt: 0, report: { purged: [], out_of_rotation: [] }, states: [] }), statesOf: async () => [] },
+      edges: {
+        propagate: async () => ({ settled: true, failed: false, wakeAt: 0, report: { purged: [], out_of_rotation: [] }, states: [] }),
+        statesOf: async () => [],
+      },
     };
     purges = new PurgeCoordinator(ledger, sources, phases, { nodeId: () => 'solo', claimMs: 13_000, stopGraceMs: 11_500 });
     await membership.join('solo');

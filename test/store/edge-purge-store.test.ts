@@ -32,7 +32,8 @@ function edgePurgeStoreContract(open: () => Promise<[EdgePurgeStore, EdgePurgeSt
     assert.equal((await one.take('p1', 'cdn', 1000, 30_000))?.edge, 'cdn');
     assert.equal(await two.take('p1', 'cdn', 2000, 30_000), undefined, 'held by the first node');
     assert.equal((await two.take('p1', 'cdn', 31_001, 30_000))?.edge, 'cdn', 'the hold ran out');
-    await two.settle({ purgeId: 'p1', edge: 'cdn', state: 'pending', vendorId: null, attempts: 1, nextAttemptAt: 40_000, lastError: 'answered 503' }, 31_002);
+    const retry = { purgeId: 'p1', edge: 'cdn', state: 'pending' as const, vendorId: null, attempts: 1, nextAttemptAt: 40_000, lastError: 'answered 503' };
+    await two.settle(retry, 31_002);
     assert.equal(await one.take('p1', 'cdn', 39_999, 30_000), undefined, 'not due yet');
     assert.equal((await one.take('p1', 'cdn', 40_000, 30_000))?.lastError, 'answered 503');
     await one.settle({ purgeId: 'p1', edge: 'cdn', state: 'purged', vendorId: null, attempts: 2, nextAttemptAt: 40_000, lastError: null }, 40_001);
@@ -43,7 +44,8 @@ function edgePurgeStoreContract(open: () => Promise<[EdgePurgeStore, EdgePurgeSt
   it('leaves a final state as it is when a late try settles', async () => {
     const [store] = await open();
     await store.begin('p1', edges, 1000);
-    await store.settle({ purgeId: 'p1', edge: 'cdn', state: 'failed', vendorId: null, attempts: 3, nextAttemptAt: 1000, lastError: 'answered 403' }, 2000);
+    const refused = { purgeId: 'p1', edge: 'cdn', state: 'failed' as const, vendorId: null, attempts: 3, nextAttemptAt: 1000, lastError: 'answered 403' };
+    await store.settle(refused, 2000);
     await store.settle({ purgeId: 'p1', edge: 'cdn', state: 'purged', vendorId: null, attempts: 4, nextAttemptAt: 1000, lastError: null }, 3000);
     const [cdn] = await store.list('p1');
     assert.deepEqual([cdn?.state, cdn?.attempts, cdn?.lastError, cdn?.updatedAt], ['failed', 3, 'answered 403', 2000]);

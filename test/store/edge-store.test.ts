@@ -51,7 +51,8 @@ function edgeStoreContract(open: () => Promise<EdgeStore>, fresh?: () => Promise
 
   it('keeps a CDN edge with its kind, settings and secrets, and no url', async () => {
     const store = await open();
-    const edge = { name: 'cdn', kind: 'fastly', url: null, settings: { service_id: 'SU1Z0isxPaozGVKXdv0eY', soft_purge: true }, secrets: { api_token: 'tok-123' } };
+    const settings = { service_id: 'SU1Z0isxPaozGVKXdv0eY', soft_purge: true };
+    const edge = { name: 'cdn', kind: 'fastly', url: null, settings, secrets: { api_token: 'tok-123' } };
     const added = await store.add(edge);
     assert.deepEqual({ ...added, changedAt: 0, createdAt: 0 }, { ...edge, inRotation: true, reason: null, changedAt: 0, createdAt: 0 });
     assert.deepEqual(await store.get('cdn'), added);
@@ -61,7 +62,8 @@ function edgeStoreContract(open: () => Promise<EdgeStore>, fresh?: () => Promise
     it('seals the secrets at rest, each bound to its edge', async () => {
       const { open: openStores, sql } = await fresh();
       const { edges, meta } = await openStores();
-      await edges.add({ name: 'cdn-a', kind: 'cloudflare', url: null, settings: { zone_id: 'a'.repeat(32) }, secrets: { api_token: 'very-secret-token' } });
+      const secrets = { api_token: 'very-secret-token' };
+      await edges.add({ name: 'cdn-a', kind: 'cloudflare', url: null, settings: { zone_id: 'a'.repeat(32) }, secrets });
       await edges.add({ name: 'cdn-b', kind: 'cloudflare', url: null, settings: { zone_id: 'b'.repeat(32) }, secrets: { api_token: 'other-token' } });
       await sql("INSERT INTO meta (key, value) SELECT 'raw', CAST(secrets AS TEXT) FROM edges WHERE name = 'cdn-a'");
       const raw = (await meta.get('raw'))!;

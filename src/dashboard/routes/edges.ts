@@ -11,7 +11,8 @@ export function edgesRoutes(app: FastifyInstance, context: DashboardContext): vo
   app.get('/edges', async (request, reply) => {
     const session = sessionOf(request);
     const flash = context.flash.take(session);
-    return sendPage(context, request, reply, { title: 'Edges', current: 'edges', notice: flash.notice, body: edgesView({ csrfToken: session.csrfToken, edges: await edges.list() }) });
+    const body = edgesView({ csrfToken: session.csrfToken, edges: await edges.list() });
+    return sendPage(context, request, reply, { title: 'Edges', current: 'edges', notice: flash.notice, body });
   });
 
   app.post('/edges', async (request, reply) => {
@@ -33,13 +34,19 @@ export function edgesRoutes(app: FastifyInstance, context: DashboardContext): vo
       return redirect(reply, '/dashboard/edges');
     } catch (error) {
       if (!isPictorError(error) || error.status >= 500) throw error;
-      const values = Object.fromEntries(Object.entries(attributes).filter(([field]) => !(field in (spec?.secrets ?? {}))).map(([field, value]) => [field, String(value)]));
+      // What was typed goes back into the form, except the secrets: they are never written into a page.
+      const typed = Object.entries(attributes).filter(([field]) => !(field in (spec?.secrets ?? {})));
+      const values = Object.fromEntries(typed.map(([field, value]) => [field, String(value)]));
       const field = error.pointer?.split('/').at(-1);
       return sendPage(context, request, reply, {
         title: 'Edges',
         current: 'edges',
         status: error.status,
-        body: edgesView({ csrfToken: session.csrfToken, edges: await edges.list(), form: { kind, values, error: error.message, field: field && fields.includes(field) ? field : undefined } }),
+        body: edgesView({
+          csrfToken: session.csrfToken,
+          edges: await edges.list(),
+          form: { kind, values, error: error.message, field: field && fields.includes(field) ? field : undefined },
+        }),
       });
     }
   });

@@ -1,4 +1,4 @@
-import { edgeKind, type EdgeKind } from '../../edges/kinds.ts';
+import { edgeKind, type FieldRule } from '../../edges/kinds.ts';
 import type { EdgeRecord } from '../../store/edge-store.ts';
 import { csrfField } from '../csrf.ts';
 import { html, type SafeHtml } from '../html.ts';
@@ -37,9 +37,11 @@ export function edgesView(view: EdgesView): SafeHtml {
 ${OFFERED_KINDS.map((kind) => kindForm(kind, view))}`;
 }
 
+const COLUMNS = ['Name', 'Kind', 'Where', 'Secrets', 'Status', 'Added', ''];
+
 function edgesTable(view: EdgesView): SafeHtml {
   return html`<table>
-    <thead><tr><th scope="col">Name</th><th scope="col">Kind</th><th scope="col">Where</th><th scope="col">Secrets</th><th scope="col">Status</th><th scope="col">Added</th><th scope="col"></th></tr></thead>
+    <thead><tr>${COLUMNS.map((column) => html`<th scope="col">${column}</th>`)}</tr></thead>
     <tbody>
     ${view.edges.map(
       (edge) => html`<tr>
@@ -49,44 +51,67 @@ function edgesTable(view: EdgesView): SafeHtml {
       <td>${Object.keys(edge.secrets).length === 0 ? '—' : `${Object.keys(edge.secrets).sort().join(', ')} set`}</td>
       <td>${edge.inRotation ? 'in rotation' : `out of rotation: ${edge.reason ?? 'no reason given'}`}</td>
       <td>${timeTag(edge.createdAt)}</td>
-      <td><form method="post" action="/dashboard/edges/${encodeURIComponent(edge.name)}/remove">${csrfField(view.csrfToken)}<button type="submit">Remove</button></form></td>
+      <td><form method="post" action="/dashboard/edges/${encodeURIComponent(edge.name)}/remove">
+        ${csrfField(view.csrfToken)}<button type="submit">Remove</button>
+      </form></td>
     </tr>`,
     )}
     </tbody>
   </table>`;
 }
 
+/** One kind's form: what was typed and the error when it was refused (never a secret's value). */
+interface KindForm {
+  kind: string;
+  value(field: string): string | undefined;
+  error(field: string): string | undefined;
+}
+
 function kindForm(kind: (typeof OFFERED_KINDS)[number], view: EdgesView): SafeHtml {
   const spec = edgeKind(kind)!;
   const refused = view.form?.kind === kind ? view.form : undefined;
-  const value = (field: string): string | undefined => refused?.values[field];
-  const error = (field: string): string | undefined => (refused?.field === field ? refused.error : undefined);
-  const id = (field: string): string => `f-${kind}-${field}`;
+  const form: KindForm = { kind, value: (field) => refused?.values[field], error: (field) => (refused?.field === field ? refused.error : undefined) };
   return html`<section class="card" aria-labelledby="add-${kind}-title">
   <h2 id="add-${kind}-title">Add a ${KIND_LABELS[kind]} edge</h2>
   <form method="post" action="/dashboard/edges" novalidate>
     ${csrfField(view.csrfToken)}
     <input type="hidden" name="kind" value="${kind}">
     ${formError(refused && refused.field === undefined ? refused.error : undefined)}
-    ${textField({ id: id('name'), name: 'name', label: 'Name', value: value('name'), required: true, code: true, error: error('name'), hint: 'Lowercase letters, digits, "-", "_", ".".' })}
-    ${spec.addressed ? textField({ id: id('url'), name: 'url', label: 'Purge address', value: value('url'), required: true, code: true, error: error('url'), hint: 'http://HOST:PORT' }) : ''}
-    ${settingFields(spec, value, error, id)}
-    ${Object.entries(spec.secrets).map(([field, rule]) =>
-      textField({ id: id(field), name: field, label: label(field), type: 'password', autocomplete: 'off', required: rule.required, code: true, error: error(field), hint: `${rule.about}. Stored encrypted; never shown again.` }),
+    ${field(form, 'name', { label: 'Name', required: true, hint: 'Lowercase letters, digits, "-", "_", ".".' })}
+    ${spec.addressed ? field(form, 'url', { label: 'Purge address', required: true, hint: 'http://HOST:PORT' }) : ''}
+    ${Object.entries(spec.settings).map(([name, rule]) =>
+      rule.type === 'flag' ? checkbox(form, name, rule) : field(form, name, { required: rule.required, hint: rule.about }),
+    )}
+    ${Object.entries(spec.secrets).map(([name, rule]) =>
+      field(form, name, { secret: true, required: rule.required, hint: `${rule.about}. Stored encrypted; never shown again.` }),
     )}
     <button type="submit" class="primary">Add ${KIND_LABELS[kind]} edge</button>
   </form>
 </section>`;
 }
 
-function settingFields(spec: EdgeKind, value: (field: string) => string | undefined, error: (field: string) => string | undefined, id: (field: string) => string): SafeHtml[] {
-  return Object.entries(spec.settings).map(([field, rule]) => {
-    if (rule.type === 'flag') {
-      return html`<div class="field check"><input type="checkbox" id="${id(field)}" name="${field}" value="true"${value(field) === 'true' ? html` checked` : ''}>
-      <label for="${id(field)}">${label(field)}</label><p class="hint">${rule.about}</p>${error(field) ? html`<p class="error">${error(field)}</p>` : ''}</div>`;
-    }
-    return textField({ id: id(field), name: field, label: label(field), value: value(field), required: rule.required, code: true, error: error(field), hint: rule.about });
+/** A text field of a kind's form; a secret is a password field, never filled in again. */
+function field(form: KindForm, name: string, options: { label?: string; required: boolean; hint: string; secret?: boolean }): SafeHtml {
+  return textField({
+    id: `f-${form.kind}-${name}`,
+    name,
+    label: options.label ?? label(name),
+    value: options.secret ? undefined : form.value(name),
+    required: options.required,
+    code: true,
+    error: form.error(name),
+    hint: options.hint,
+    ...(options.secret ? { type: 'password' as const, autocomplete: 'off' } : {}),
   });
+}
+
+function checkbox(form: KindForm, name: string, rule: FieldRule): SafeHtml {
+  const id = `f-${form.kind}-${name}`;
+  const error = form.error(name);
+  return html`<div class="field check">
+    <input type="checkbox" id="${id}" name="${name}" value="true"${form.value(name) === 'true' ? html` checked` : ''}>
+    <label for="${id}">${label(name)}</label><p class="hint">${rule.about}</p>${error ? html`<p class="error">${error}</p>` : ''}
+  </div>`;
 }
 
 /** `zone_id` → `Zone id`, `api_token` → `API token`. */

@@ -27,7 +27,10 @@ export class PgEdgeCacheKeys implements EdgeCacheKeyStore {
 
   async covered(edge: string, edgeKeys: readonly string[] | 'all'): Promise<RecordedCacheKey[]> {
     if (edgeKeys === 'all') {
-      const all = await this.pool.query<{ cache_key: string; recorded_at: string }>('SELECT cache_key, recorded_at FROM edge_cache_keys WHERE edge = $1', [edge]);
+      const all = await this.pool.query<{ cache_key: string; recorded_at: string }>(
+        'SELECT cache_key, recorded_at FROM edge_cache_keys WHERE edge = $1',
+        [edge],
+      );
       return all.rows.map((row) => ({ cacheKey: row.cache_key, recordedAt: Number(row.recorded_at) }));
     }
     if (edgeKeys.length === 0) return [];

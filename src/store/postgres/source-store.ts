@@ -132,7 +132,9 @@ export class PgSourceStore implements SourceStore {
         if (stale.sealed + stale.resealed > 0) await this.write(client, record);
       }
       // Edge secrets (store/edge-secrets.ts) are sealed with the same keys: rotated with them.
-      const edges = await client.query<{ name: string; secrets: Record<string, string> }>("SELECT name, secrets FROM edges WHERE secrets != '{}' FOR UPDATE");
+      const edges = await client.query<{ name: string; secrets: Record<string, string> }>(
+        "SELECT name, secrets FROM edges WHERE secrets != '{}' FOR UPDATE",
+      );
       for (const edge of edges.rows) {
         const resealed = resealEdgeSecrets(edge.name, edge.secrets, box);
         if (resealed === undefined) continue;

@@ -22,7 +22,8 @@ export class SqliteEdgeCacheKeys implements EdgeCacheKeyStore {
 
   async covered(edge: string, edgeKeys: readonly string[] | 'all'): Promise<RecordedCacheKey[]> {
     if (edgeKeys === 'all') {
-      const all = this.db.prepare('SELECT cache_key, recorded_at FROM edge_cache_keys WHERE edge = ?').all(edge) as { cache_key: string; recorded_at: number }[];
+      const query = this.db.prepare('SELECT cache_key, recorded_at FROM edge_cache_keys WHERE edge = ?');
+      const all = query.all(edge) as { cache_key: string; recorded_at: number }[];
       return all.map((row) => ({ cacheKey: row.cache_key, recordedAt: row.recorded_at }));
     }
     if (edgeKeys.length === 0) return [];
