@@ -22,8 +22,9 @@ import { s4 } from './scenarios/s4-purge-latency.ts';
 import { s5 } from './scenarios/s5-purge-throughput.ts';
 import { s6 } from './scenarios/s6-renders-under-purges.ts';
 import { s7 } from './scenarios/s7-memory.ts';
+import { s8 } from './scenarios/s8-webhook-latency.ts';
 
-const SCENARIOS: Scenario[] = [s1, s2, s3, s4, s5, s6, s7];
+const SCENARIOS: Scenario[] = [s1, s2, s3, s4, s5, s6, s7, s8];
 const REPORT = join(REPO, 'BENCHMARKS.md');
 /** The whole run must finish within 10 minutes; adaptive scenarios plan against this, with a margin. */
 const LIMIT_SECONDS = 570;

@@ -13,19 +13,19 @@ for (const name of ['sunset.jpg', 'logo.png']) assets[name] = await fs.readFile(
 console.log('Starting PostgreSQL, three nodes and two Varnish edges on loopback…');
 const cluster = await startCluster({ nodes: 3, edges: 2, lease: 10, assets });
 const node = cluster.nodes[0]!;
+// `npx pictor` in this checkout would first install and build it into npm's cache.
+const purge = `node bin/pictor.js purge --api ${node.adminUrl} --key ${cluster.apiKey} --wait ${node.renderUrl}/sunset.jpg`;
 console.log(`
 PostgreSQL   ${cluster.databaseUrl}
 Nodes        ${cluster.nodes.map((entry) => `${entry.id}: render ${entry.renderUrl}, admin ${entry.adminUrl}`).join('\n             ')}
 Edges        ${cluster.edges.map((edge) => `${edge.name}: ${edge.url}`).join('\n             ')}
 Admin key    ${cluster.apiKey}
+Dashboard    ${node.adminUrl}/dashboard/  (user admin, password ${cluster.adminPassword}; any node's admin URL works)
 
 Try, through an edge (the second request is a hit: see Cache-Status):
   curl -sI '${cluster.edges[0]!.url}/sunset.jpg?w=300' | grep -i cache-status
-Purge it everywhere (every node, then both edges), then read the report:
-  curl -s -X POST ${node.adminUrl}/api/v1/purge -H 'Authorization: Bearer ${cluster.apiKey}' \\
-    -H 'Content-Type: application/vnd.api+json' \\
-    -d '{"data":{"type":"purges","attributes":{"url":"${node.renderUrl}/sunset.jpg"}}}'
-  curl -s ${node.adminUrl}/api/v1/purges/<purge_id> -H 'Authorization: Bearer ${cluster.apiKey}'
+Purge it everywhere (every node, then both edges) and wait for the result:
+  ${purge}
 The assets folder is ${cluster.assetsDir}.
 
 Ctrl-C stops everything.`);

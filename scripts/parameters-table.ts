@@ -1,9 +1,9 @@
 /**
- * Rewrites the support table in README.md (every imgix parameter and its status) from the manifest and the
+ * Rewrites the support table in docs/rendering.md (every imgix parameter and its status) from the manifest and the
  * code (src/render/support.ts). Run it after implementing a parameter: `npm run parameters`.
  */
 import fs from 'node:fs';
-import { withCurrentTable } from '../src/render/support.ts';
+import { RENDERING_DOC, withCurrentTable } from '../src/render/support.ts';
 
-fs.writeFileSync('README.md', withCurrentTable(fs.readFileSync('README.md', 'utf8')));
-console.log('README.md: the parameter support table is current');
+fs.writeFileSync(RENDERING_DOC, withCurrentTable(fs.readFileSync(RENDERING_DOC, 'utf8')));
+console.log(`${RENDERING_DOC}: the parameter support table is current`);

@@ -1,5 +1,6 @@
 import type { PictorOptions } from './config/options.ts';
 import { nodeMembership } from './cluster/membership.ts';
+import { createFirstCredentials } from './first-start.ts';
 import { DeliveryService } from './delivery/delivery-service.ts';
 import { Health } from './observability/health.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
@@ -17,15 +18,16 @@ import { startPurges } from './wiring/purges.ts';
 import { openTakedownGate, startServices } from './wiring/services.ts';
 import { openNodeStores } from './wiring/stores.ts';
 import { startNodeVideo } from './wiring/video.ts';
+import { startWebhooks } from './wiring/webhooks.ts';
 
 export type { PictorHooks };
 
 export interface StartedPictor {
   renderUrl: string;
   adminUrl: string;
-  /** The admin API key created on the very first start, shown once; undefined afterwards. */
+  /** The admin API key, created (and shown once) by the first start that came up; undefined afterwards. */
   firstApiKey: string | undefined;
-  /** The dashboard's `admin` password, created (and shown once) on the first start; undefined afterwards. */
+  /** The dashboard's `admin` password, created (and shown once) by the first start that came up; undefined afterwards. */
   firstAdminPassword: string | undefined;
   defaultSourceId: string;
   recoveredPurges: number;
@@ -69,6 +71,16 @@ export class Pictor {
    * (its port names the node), and answers 503 until then: nothing is served before every purge is applied.
    */
   async start(): Promise<StartedPictor> {
+    try {
+      return await this.startParts();
+    } catch (error) {
+      // What did start (the stores, a listener) is stopped again, so a failed start leaves nothing open.
+      await this.node.stop().catch(() => {});
+      throw error;
+    }
+  }
+
+  private async startParts(): Promise<StartedPictor> {
     const { node } = this;
     configureSharp(node.options.renderThreads);
     const { stores, sources, setup } = await openNodeStores(node);
@@ -88,17 +100,20 @@ export class Pictor {
     const render = await listenRender(node, delivery, unavailable, stores);
     const purging = await startPurges(node, { stores, sources, ledger, caches, membership, nodeId: render.nodeId });
     const services = startServices(node, { stores, sources, caches, purging, gate, video });
+    const webhooks = await startWebhooks(node, stores, render.nodeId);
     this.purgeRetention = purging.retention;
     this.takedowns = services.takedowns;
     this.assets = services.assets;
     this.video = video.video.service;
-    const adminUrl = await listenAdmin(node, { stores, setup, services, purging, renderUrl: render.url, unavailable });
+    const adminUrl = await listenAdmin(node, { stores, setup, services, purging, webhooks: webhooks.service, renderUrl: render.url, unavailable });
     await membership.announce({ render: render.url, admin: adminUrl });
+    // Last, once nothing else can stop the start: a failed start must not make what is shown only once.
+    const shown = await createFirstCredentials(stores);
     const { options } = node;
     const where = { data: options.dataDir, assets: options.assetsDir, store: stores.describe, node: render.nodeId };
     this.logger.info({ render: render.url, admin: adminUrl, ...where }, 'Pictor is ready');
-    const started = { renderUrl: render.url, adminUrl, ...setup, nodeId: render.nodeId, store: stores.describe };
-    return { ...started, recoveredPurges: purging.recovered, video: video.video.describe };
+    const started = { renderUrl: render.url, adminUrl, ...setup, firstApiKey: shown.apiKey, firstAdminPassword: shown.adminPassword };
+    return { ...started, nodeId: render.nodeId, store: stores.describe, recoveredPurges: purging.recovered, video: video.video.describe };
   }
 
   /** Graceful stop: refuse new requests, finish in-flight requests and purges, close the store. */

@@ -3,7 +3,8 @@ import { PictorError } from '../errors.ts';
 import type { PurgeRecord } from '../store/purge-log.ts';
 import type { Purges } from '../purge/purges.ts';
 import type { ResolvedSource, SourceRegistry } from '../sources/registry.ts';
-import type { AssetEdit, AssetListing, AssetRecord, AssetStore, VideoStatus } from '../store/asset-store.ts';
+import type { AssetEdit, AssetKey, AssetListing, AssetRecord, AssetStore, VideoStatus } from '../store/asset-store.ts';
+import type { Outbox } from '../store/webhook-store.ts';
 import { masterFile, mediaFacts, type OriginFileFacts } from './media.ts';
 import { checkUploadFile, checkUploadPath } from './upload-check.ts';
 
@@ -15,6 +16,8 @@ export interface AssetServiceOptions {
   purgeWaitMs: number;
   /** How often a waiting refresh reads its purge's status. */
   purgePollMs: number;
+  /** The events a refresh reports, written with the index's change (store/webhook-store.ts). */
+  outbox?: { refreshed?: Outbox<AssetRecord>; removed?: Outbox<AssetKey> };
 }
 
 /**
@@ -118,16 +121,16 @@ export class AssetService {
     // so the background indexer is not told of this fetch.
     const { master } = await this.originCache.get(source.record, source.origin, path, { told: false });
     if (master.meta.kind !== 'found') {
-      await this.store.remove(sourceId, path);
+      await this.store.remove(sourceId, path, this.options.outbox?.removed);
       throw new PictorError('ASSET_NOT_FOUND', `${path} is no longer at the origin: every cached output of it was purged, and it was removed from the Asset Manager.`);
     }
-    const record = await this.index(sourceId, path, masterFile(master));
+    const record = await this.index(sourceId, path, masterFile(master), this.options.outbox?.refreshed);
     for (const listener of this.refreshListeners) await listener(sourceId, path);
     return record;
   }
 
-  private async index(sourceId: string, path: string, file: OriginFileFacts): Promise<AssetRecord> {
-    return this.store.index(sourceId, path, await mediaFacts(file, path), Date.now());
+  private async index(sourceId: string, path: string, file: OriginFileFacts, outbox?: Outbox<AssetRecord>): Promise<AssetRecord> {
+    return this.store.index(sourceId, path, await mediaFacts(file, path), Date.now(), outbox);
   }
 
   /** The purge once it is no longer pending, read every `purgePollMs` for up to `purgeWaitMs`. */

@@ -30,6 +30,14 @@ export function parsePermissions(list: string): Permission[] {
   return [...new Set(names)] as Permission[];
 }
 
+/** A new key and the row that stores it (its digest, never the key): the key is shown once, by whoever stores the row. */
+export function newApiKey(name: string, permissions: Permission[]): { key: string; row: Omit<ApiKeyRow, 'last_used_at' | 'revoked_at'> } {
+  if (!name.trim()) throw new Error('a key needs a name');
+  const key = `ak_${randomBytes(32).toString('hex')}`;
+  const id = randomBytes(12).toString('hex');
+  return { key, row: { id, name: name.trim(), key_hash: digest(key), permissions: permissions.join(','), created_at: Date.now() } };
+}
+
 /**
  * API keys are `ak_` + 64 random hex digits. Only a SHA-256 digest is stored: with 256 bits of entropy a
  * key needs no salt or slow hash, and a leaked database reveals no usable key. Lookup is by digest, and
@@ -41,15 +49,7 @@ export class ApiKeys {
   constructor(private readonly store: ApiKeyStore) {}
 
   async create(name: string, permissions: Permission[]): Promise<{ key: string; record: ApiKey }> {
-    if (!name.trim()) throw new Error('a key needs a name');
-    const key = `ak_${randomBytes(32).toString('hex')}`;
-    const row = {
-      id: randomBytes(12).toString('hex'),
-      name: name.trim(),
-      key_hash: digest(key),
-      permissions: permissions.join(','),
-      created_at: Date.now(),
-    };
+    const { key, row } = newApiKey(name, permissions);
     await this.store.insert(row);
     return { key, record: toApiKey({ ...row, last_used_at: null, revoked_at: null }) };
   }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { backupSqliteStore, type BackupResult } from '../store/sqlite/backup.ts';
+import type { BackupResult } from '../store/sqlite/backup.ts';
 import { sqliteFile } from '../store/open-stores.ts';
 import { keyFilePath } from '../store/secret-keys.ts';
 import { announceStore, storeOptions, storeSettings, type StoreFlags } from './stores.ts';
@@ -20,6 +20,8 @@ export function registerBackupCommand(program: Command): void {
     }
     announceStore({ dataDir, databaseUrl }, { readOnly: true });
     const source = sqliteFile(dataDir);
+    // better-sqlite3 is loaded by the command that uses it: the others start without it.
+    const { backupSqliteStore } = await import('../store/sqlite/backup.ts');
     const result = await backupSqliteStore(source, file);
     const keyHome = secretKeys === undefined ? keyFilePath(dataDir) : 'PICTOR_SECRET_KEY';
     process.stdout.write(`Backed up ${source} to ${result.file} (${result.bytes} bytes; integrity checked).\n${keyAdvice(result, keyHome)}\n`);

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { EdgePurger } from '../edges/edge-purger.ts';
-import { EdgeService } from '../edges/edge-service.ts';
-import { NginxPurger } from '../edges/nginx-purger.ts';
+import type { EdgeService } from '../edges/edge-service.ts';
+import type { NginxPurger } from '../edges/nginx-purger.ts';
 import { isPictorError } from '../errors.ts';
 import { storeOptions, withStores, type StoreFlags, type StoreUse } from './stores.ts';
 
@@ -31,6 +30,10 @@ function attributesOf(flags: AddFlags): Record<string, unknown> {
  * API's, with the flag to fix named.
  */
 async function withEdges<T>(flags: StoreFlags, use: (edges: EdgeService) => Promise<T>, how?: StoreUse): Promise<T> {
+  // The HTTP clients of the purgers are loaded by the commands that use them.
+  const [{ EdgePurger }, { EdgeService }, { NginxPurger }] = await Promise.all([
+    import('../edges/edge-purger.ts'), import('../edges/edge-service.ts'), import('../edges/nginx-purger.ts'),
+  ]);
   const purger = new EdgePurger();
   let nginx: NginxPurger | undefined;
   try {

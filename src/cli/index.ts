@@ -6,6 +6,7 @@ import { VERSION } from '../version.ts';
 import { registerAdminCommands } from './admin.ts';
 import { registerBackupCommand } from './backup.ts';
 import { registerEdgesCommands } from './edges.ts';
+import { registerWebhooksCommands } from './webhooks.ts';
 import { registerKeysCommands } from './keys.ts';
 import { registerPurgeCommand } from './purge.ts';
 import { registerSecretsCommands } from './secrets.ts';
@@ -30,6 +31,7 @@ registerSecretsCommands(program);
 registerVclCommand(program);
 registerNginxConfCommand(program);
 registerEdgesCommands(program);
+registerWebhooksCommands(program);
 registerBackupCommand(program);
 
 // A store that cannot write (a full disk, a lock held too long) is said as such: nothing was recorded, and the

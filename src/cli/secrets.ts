@@ -5,10 +5,10 @@ import type { Stores } from '../store/stores.ts';
 import { announceStore, storeOptions, storeSettings, type StoreFlags } from './stores.ts';
 
 export function registerSecretsCommands(program: Command): void {
-  const secrets = program.command('secrets').description('manage the keys that encrypt Source secrets at rest');
+  const secrets = program.command('secrets').description('manage the keys that encrypt secrets at rest (of Sources and webhooks)');
 
   storeOptions(
-    secrets.command('rotate').description('put a new key first in <data>/secret.key (older keys kept) and encrypt every Source secret with it'),
+    secrets.command('rotate').description('put a new key first in <data>/secret.key (older keys kept) and encrypt every secret with it'),
   ).action(async (flags: StoreFlags) => {
       const { dataDir, databaseUrl, secretKeys } = storeSettings(flags);
       if (databaseUrl !== undefined) {
@@ -28,10 +28,7 @@ export function registerSecretsCommands(program: Command): void {
       announceStore({ dataDir, databaseUrl });
       // Every secret must open with the keys as they are before anything changes (and they must hold the key
       // a running server seals with).
-      await withKeysOf(dataDir, async (stores) => {
-        await stores.sources.checkKeys();
-        await stores.sources.all();
-      });
+      await withKeysOf(dataDir, (stores) => stores.sources.checkKeys());
       const file = keyFilePath(dataDir);
       const { added, kept } = prependNewKey(file);
       const { sealed, resealed } = await withKeysOf(dataDir, (stores) => stores.sources.sealAll());
@@ -40,7 +37,8 @@ export function registerSecretsCommands(program: Command): void {
         [
           `Added the key ${added} first in ${file}, and kept ${kept.length} older key${kept.length === 1 ? '' : 's'} after it (${kept.join(', ')}):`,
           '  running servers still read secrets sealed with those, and take the new key when they meet it.',
-          `Encrypted ${sealed + resealed} Source secret${sealed + resealed === 1 ? '' : 's'} with the new key${plain}, in one transaction.`,
+          `Encrypted ${sealed + resealed} secret${sealed + resealed === 1 ? '' : 's'} of Sources and webhooks with the new key${plain}, ` +
+            'in one transaction.',
           'Remove the older keys from the file once every server on this data directory has restarted.',
         ].join('\n') + '\n',
       );

@@ -6,7 +6,7 @@ import { isPictorError } from '../errors.ts';
 import { subdomainHost } from '../sources/domains.ts';
 import type { Deployment, SourceRecord, SourceType } from '../store/source-record.ts';
 import { SOURCE_TYPES, sourceResource } from '../sources/source-document.ts';
-import { SourceService } from '../sources/source-service.ts';
+import type { SourceService } from '../sources/source-service.ts';
 import { addSettingOptions, settingFlags } from './setting-options.ts';
 import { storeOptions, withStores, type StoreFlags, type StoreUse } from './stores.ts';
 
@@ -62,6 +62,8 @@ const FLAG_OF_FIELD: Record<string, string> = {
  */
 async function withSources<T>(flags: StoreFlags & { folderRoot?: string[] }, use: (sources: SourceService) => Promise<T>, how?: StoreUse): Promise<T> {
   const { baseDomain, folderRoots } = sourceSettings(flags);
+  // The outbound guard's HTTP client comes with the service: loaded by these commands only.
+  const { SourceService } = await import('../sources/source-service.ts');
   try {
     return await withStores(flags, (stores) => use(new SourceService(stores.sources, { baseDomain, folderRoots })), how);
   } catch (error) {

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { isPictorError } from '../errors.ts';
-import { renderVcl } from '../edges/vcl.ts';
 import { collect } from './flags.ts';
 
 export function registerVclCommand(program: Command): void {
@@ -10,7 +9,8 @@ export function registerVclCommand(program: Command): void {
     .requiredOption('--backend <host:port>', "a node's render listener, repeatable (round-robin, probed on /healthz)", collect)
     .option('--purger <address-or-cidr>', 'an address or range allowed to PURGE, repeatable (default 127.0.0.1 and ::1)', collect)
     .option('--name <edge>', "the edge's name in Cache-Status (default varnishd's identity, -i)")
-    .action((flags: { backend: string[]; purger?: string[]; name?: string }) => {
+    .action(async (flags: { backend: string[]; purger?: string[]; name?: string }) => {
+      const { renderVcl } = await import('../edges/vcl.ts');
       try {
         process.stdout.write(renderVcl({ backends: flags.backend, purgers: flags.purger, name: flags.name }));
       } catch (error) {

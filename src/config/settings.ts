@@ -123,7 +123,7 @@ export const SETTINGS = {
     help: 'keep serving from the local cache while the cluster database cannot be reached, at the cost of freshness',
     meaning:
       'in a cluster, keep serving from the local cache while the database cannot be reached (see ' +
-      '[Running a cluster](../README.md#running-a-cluster))',
+      '[Running a cluster](edges-and-cluster.md#running-a-cluster))',
   },
   assetsDir: {
     flag: '--assets', env: 'PICTOR_ASSETS_DIR', placeholder: '<dir>', default: './assets', parse: directory,
@@ -174,6 +174,13 @@ export const SETTINGS = {
     help: 'purge requests per second per API key',
     meaning: 'purge requests per second per API key',
   },
+  purgeTagMaxAssets: {
+    flag: '--purge-tag-max-assets', env: 'PICTOR_PURGE_TAG_MAX_ASSETS', placeholder: '<n>', default: '10000', parse: integer(1, 100_000),
+    help: 'most assets one purge by tag may match',
+    meaning:
+      'most assets one purge by tag may match; a tag on more is refused with `400`: purge their folder or their Source instead ' +
+      '(see [Purge by tag](purge-api.md#purge-by-tag-pictor-extension))',
+  },
   renderConcurrency: {
     flag: '--render-concurrency', env: 'PICTOR_RENDER_CONCURRENCY', placeholder: '<n>', parse: integer(1, 1024),
     // One libvips thread per render and one render per core (plus one to cover a render's I/O and JavaScript
@@ -206,8 +213,8 @@ export const SETTINGS = {
     flag: '--render-memory', env: 'PICTOR_RENDER_MEMORY', placeholder: '<size>', default: '1gb', parse: bytes,
     help: 'memory renders may hold together, by their estimates, e.g. 1gb',
     meaning:
-      'memory renders may hold together, by their estimates (see *Renders are budgeted* under ' +
-      '[Rendering API](../README.md#rendering-api); a heavy render\'s includes its render process); at least `--render-concurrency` × 64 MB + 64 MB. A render estimated over ' +
+      'memory renders may hold together, by their estimates (see [Renders are budgeted](rendering.md#renders-are-budgeted); ' +
+      'a heavy render\'s includes its render process); at least `--render-concurrency` × 64 MB + 64 MB. A render estimated over ' +
       "what is left after the light renders' share is refused with `413`",
   },
   purgeRetentionSeconds: {
@@ -228,6 +235,24 @@ export const SETTINGS = {
     meaning:
       'how many cache keys Pictor records per nginx edge (see [CDN edges](cdn-edges.md#nginx)); a response through an edge at the bound ' +
       'is sent with `X-Accel-Expires: 0`, so the edge does not cache what Pictor could not purge, until recorded keys expire',
+  },
+  webhookRetrySeconds: {
+    flag: '--webhook-retry', env: 'PICTOR_WEBHOOK_RETRY', placeholder: '<duration>', default: '24h', parse: duration(60, 30 * 24 * 3600),
+    help: 'how long a webhook delivery is retried before it fails, e.g. 24h',
+    meaning: 'how long a webhook delivery that gets no 2xx answer is retried, with exponential backoff, before it is marked `failed`',
+  },
+  webhookRetentionSeconds: {
+    flag: '--webhook-retention', env: 'PICTOR_WEBHOOK_RETENTION', placeholder: '<duration>', default: '30d',
+    parse: duration(3600, 10 * 365 * 24 * 3600),
+    help: 'how long delivered and failed webhook deliveries are kept, e.g. 30d',
+    meaning:
+      'how long webhook deliveries that were delivered or failed are kept, with their attempts, after they ended: seconds, or `12h`, `30d`; ' +
+      'pending deliveries are kept until they end',
+  },
+  webhookTimeoutSeconds: {
+    flag: '--webhook-timeout', env: 'PICTOR_WEBHOOK_TIMEOUT', placeholder: '<seconds>', default: '10', parse: integer(1, 120),
+    help: 'timeout of one webhook delivery, in seconds',
+    meaning: 'seconds one webhook POST may take, connection and answer included; a slower receiver has failed that try',
   },
   logLevel: {
     flag: '--log-level', env: 'PICTOR_LOG_LEVEL', placeholder: '<level>', default: 'info', parse: oneOf(LOG_LEVELS),
@@ -259,7 +284,7 @@ export const SETTINGS = {
     help: 'keys that encrypt Source secrets at rest, comma-separated; the first encrypts',
     meaning:
       'keys that encrypt Source secrets at rest: one or more comma-separated 32-byte keys, base64 or hex; the first encrypts ' +
-      '(see [Security → Secrets](../README.md#secrets))',
+      '(see [Security → Secrets](security.md#secrets))',
   },
   originTimeoutSeconds: {
     flag: '--origin-timeout', env: 'PICTOR_ORIGIN_TIMEOUT', placeholder: '<seconds>', default: '15', parse: integer(1, 600),
@@ -294,7 +319,7 @@ export const SETTINGS = {
     help: 'revalidate processed videos at their origin at least this often, e.g. 86400, 24h',
     meaning:
       'a processed video is revalidated at its origin at least this often (at most `48h`): removed there → every output deleted ' +
-      'and requests answer `404`; changed → encoded again (see *Timed removal* under [Video API](../README.md#video-api))',
+      'and requests answer `404`; changed → encoded again (see [Timed removal](video.md#timed-removal))',
   },
 } satisfies Record<string, Setting>;
 

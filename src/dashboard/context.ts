@@ -1,3 +1,4 @@
+import type { WebhookService } from '../webhooks/webhook-service.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKeys } from '../auth/api-keys.ts';
 import type { AssetService } from '../assets/asset-service.ts';
@@ -35,6 +36,7 @@ export interface DashboardServices {
   publicUrl: URL | undefined;
   /** The render listener's URL once it listens (the preview loads images from it). */
   renderUrl: () => string | undefined;
+  webhooks: WebhookService;
   /** Browsers that signed in before, which sign-in limits by their own failures only. */
   devices: TrustedDevices;
   /** Backoff on failed sign-ins, per address, account and trusted device. */

@@ -13,6 +13,7 @@ import { purgesRoutes } from './routes/purges.ts';
 import { signInRoutes } from './routes/sign-in.ts';
 import { sourcesRoutes } from './routes/sources.ts';
 import { toolsRoutes } from './routes/tools.ts';
+import { webhooksRoutes } from './routes/webhooks.ts';
 import { parseCookies, SESSION_COOKIE } from './session.ts';
 
 export type { DashboardServices } from './context.ts';
@@ -109,6 +110,7 @@ export function registerDashboard(app: FastifyInstance, services: DashboardServi
       sourcesRoutes(dashboard, context);
       assetsRoutes(dashboard, context);
       previewRoutes(dashboard, context);
+      webhooksRoutes(dashboard, context);
     },
     { prefix: '/dashboard' },
   );

@@ -22,6 +22,8 @@ import { serverOptions } from './server-options.ts';
 import { sourcesRoutes } from './sources-routes.ts';
 import { takedownRoutes } from './takedown-routes.ts';
 import type { Takedowns } from '../takedown/takedowns.ts';
+import type { WebhookService } from '../webhooks/webhook-service.ts';
+import { webhooksRoutes } from './webhooks-routes.ts';
 
 export interface AdminServices {
   /** Why this node must not serve now (a cluster node behind on purges), else undefined. */
@@ -32,6 +34,7 @@ export interface AdminServices {
   sources: SourceService;
   edges: EdgeService;
   takedowns: Takedowns;
+  webhooks: WebhookService;
   /** The Assets API; absent: not served. */
   assets?: { service: AssetService } & AssetsRoutesOptions;
   metrics: Metrics;
@@ -111,6 +114,7 @@ export function createAdminServer(services: AdminServices): FastifyInstance {
     sourcesRoutes(api, services.sources, services.keys);
     edgesRoutes(api, services.edges, services.keys);
     takedownRoutes(api, services.takedowns, services.keys);
+    webhooksRoutes(api, services.webhooks, services.keys);
     if (services.assets) assetsRoutes(api, services.assets.service, services.keys, services.assets);
     if (services.dashboard) registerDashboard(api, services.dashboard);
     api.route({ method: ['GET', 'PUT', 'PATCH', 'DELETE'], url: '/api/v1/purge', ...methodNotAllowed('POST', 'Purges are created with POST.') });

@@ -23,7 +23,7 @@ export function registerOpenApi(app: FastifyInstance): void {
         title: 'Pictor Management API',
         version: VERSION,
         description:
-          'JSON:API documents in the shape of imgix\'s Management API (Purge, Sources, Assets), and Pictor\'s own resources (purge status, edges, takedowns). ' +
+          'JSON:API documents in the shape of imgix\'s Management API (Purge, Sources, Assets), and Pictor\'s own resources (purge status, edges, takedowns, webhooks). ' +
           'Requests carry an API key as `Authorization: Bearer <key>`; each operation names the permission it needs.',
       },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key (`pictor keys create`).' } } },
@@ -33,6 +33,7 @@ export function registerOpenApi(app: FastifyInstance): void {
         { name: 'Assets', description: 'The assets of a Source: metadata, additions, uploads.' },
         { name: 'Takedowns', description: 'Assets withheld for legal reasons (451), with an audit trail.' },
         { name: 'Edges', description: 'The Varnish edges that purges reach.' },
+        { name: 'Webhooks', description: 'Signed notifications (Standard Webhooks) when purges end, takedowns change and assets are refreshed.' },
         { name: 'Health', description: 'Whether this node serves.' },
       ],
     },

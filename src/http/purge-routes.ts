@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
+import { ASSET_LIMITS } from '../assets/asset-document.ts';
 import type { ApiKey, ApiKeys } from '../auth/api-keys.ts';
 import { PictorError } from '../errors.ts';
 import type { EdgePurgeState } from '../store/edge-purge-store.ts';
 import type { PurgeRecord } from '../store/purge-log.ts';
 import { MAX_PURGE_URL_LENGTH } from '../purge/purge-request.ts';
 import { purgeWarning } from '../purge/purge-warning.ts';
-import type { PurgeRequest, Purges } from '../purge/purges.ts';
+import type { PurgeRequest, Purges, TagPurgeRequest } from '../purge/purges.ts';
 import type { RateLimitStore } from '../store/stores.ts';
 import { videoPurgeNotice } from '../video/purge-notice.ts';
 import { requireKey } from './api-auth.ts';
@@ -15,16 +16,29 @@ import { MUST } from './schema-errors.ts';
 
 const SOURCE_ID = { type: 'string', pattern: '^[0-9a-f]{24}$', [MUST]: 'a Source id (24 hexadecimal digits)' };
 
-/** `POST /api/v1/purge`: the schema validates the document; whether the URL is one Pictor serves is the service's. */
+/**
+ * `POST /api/v1/purge`: the schema validates the document; that it names a URL or a tag (readPurgeAttributes), and
+ * whether the URL is one Pictor serves, are checked after it.
+ */
 const PURGE_BODY = requestDocument('purges', '{"data": {"type": "purges", "attributes": {"url": "…"}}}', {
   requireAttributes: true,
   attributes: {
     type: 'object',
-    [MUST]: 'an object with a "url"',
-    required: ['url'],
+    [MUST]: 'an object with a "url" or a "tag"',
     properties: {
       url: { type: 'string', pattern: '\\S', maxLength: MAX_PURGE_URL_LENGTH, description: 'The full URL of the asset to purge.' },
-      source_id: { ...SOURCE_ID, type: ['string', 'null'], description: 'The Source the asset belongs to; required with `sub_image`.' },
+      tag: {
+        type: 'string',
+        pattern: '\\S',
+        maxLength: ASSET_LIMITS.item,
+        [MUST]: 'a tag (a non-empty string, as the Assets API takes it)',
+        description: 'Instead of `url`: purge every asset carrying this tag, matched exactly (Pictor extension).',
+      },
+      source_id: {
+        ...SOURCE_ID,
+        type: ['string', 'null'],
+        description: 'The Source the asset belongs to; required with `sub_image`. With `tag`: only that Source\'s assets.',
+      },
       sub_image: { type: 'boolean', description: 'Also purge every render that uses this asset as a sub-image; needs `source_id`.' },
       match: { type: 'string', enum: ['exact', 'prefix'], description: '`prefix` purges every URL that starts with `url` (Pictor extension).' },
     },
@@ -41,7 +55,9 @@ const PURGE_STATUS = successDocument(
     url: { type: ['string', 'null'] },
     source_id: { type: ['string', 'null'] },
     sub_image: { type: 'boolean' },
-    match: { type: 'string', enum: ['exact', 'prefix'] },
+    match: { type: 'string', enum: ['exact', 'prefix', 'source', 'tag'] },
+    tag: { type: ['string', 'null'], description: 'A purge by tag: its tag.' },
+    assets: { type: ['integer', 'null'], description: 'A purge by tag: how many assets carried the tag when it was accepted.' },
     status: { type: 'string' },
     origin: {
       type: ['string', 'null'],
@@ -96,7 +112,9 @@ export function purgeRoutes(
     },
     async (request) => {
       const attributes = readPurgeAttributes(request.body as PurgeBody);
-      return accepted(await purges.purge({ ...attributes, requestedBy: request.apiKey?.name }), request.apiKey);
+      const requestedBy = request.apiKey?.name;
+      const purge = 'tag' in attributes ? purges.purgeTag({ ...attributes, requestedBy }) : purges.purge({ ...attributes, requestedBy });
+      return accepted(await purge, request.apiKey);
     },
   );
 
@@ -142,10 +160,13 @@ export function purgeResource(record: PurgeRecord, edgeStates: readonly EdgePurg
     type: 'purges',
     attributes: {
       purge_id: record.id,
+      // Empty for a Source or tag purge: null, as scripts reading `url` have always got for a Source purge.
       url: record.url || null,
-      source_id: record.parentSourceId ?? record.sourceId,
+      source_id: record.parentSourceId ?? (record.sourceId || null),
       sub_image: record.subImage,
       match: record.match,
+      tag: record.tag ?? null,
+      assets: record.assets ?? null,
       status: record.status,
       origin: record.origin ?? null,
       origin_error: record.originError ?? null,
@@ -163,11 +184,24 @@ export function purgeResource(record: PurgeRecord, edgeStates: readonly EdgePurg
 }
 
 interface PurgeBody {
-  data: { attributes: { url: string; source_id?: string | null; sub_image?: boolean; match?: 'exact' | 'prefix' } };
+  data: { attributes: { url?: string; tag?: string; source_id?: string | null; sub_image?: boolean; match?: 'exact' | 'prefix' } };
 }
 
-/** The attributes of a `purges` document that passed PURGE_BODY. */
-function readPurgeAttributes(body: PurgeBody): Omit<PurgeRequest, 'requestedBy'> {
-  const { url, source_id: sourceId, sub_image: subImage, match } = body.data.attributes;
-  return { url: url.trim(), sourceId: sourceId ?? undefined, subImage, match };
+/** The attributes of a `purges` document that passed PURGE_BODY: exactly one of a URL and a tag. */
+function readPurgeAttributes(body: PurgeBody): Omit<PurgeRequest, 'requestedBy'> | Omit<TagPurgeRequest, 'requestedBy'> {
+  const { url, tag, source_id: sourceId, sub_image: subImage, match } = body.data.attributes;
+  if (tag === undefined) {
+    if (url === undefined) throw badAttributes('url', '"url" is required: the URL of the asset to purge (or "tag", to purge every asset carrying a tag).');
+    return { url: url.trim(), sourceId: sourceId ?? undefined, subImage, match };
+  }
+  if (url !== undefined) throw badAttributes('tag', 'Give "url" or "tag", not both: a purge names one asset (or folder) by its URL, or every asset carrying a tag.');
+  if (subImage !== undefined || match !== undefined) {
+    const name = subImage !== undefined ? 'sub_image' : 'match';
+    throw badAttributes(name, `"${name}" goes with "url", not with "tag": a tag purge covers every render that uses a tagged asset, sub-images included.`);
+  }
+  return { tag, sourceId: sourceId ?? undefined };
+}
+
+function badAttributes(name: string, message: string): PictorError {
+  return new PictorError('BAD_REQUEST', message, { pointer: `/data/attributes/${name}` });
 }

@@ -1,10 +1,12 @@
 import type { SourceRegistry } from '../sources/registry.ts';
 import type { EdgePurgeState } from '../store/edge-purge-store.ts';
 import type { LoggedPurge, PurgeListQuery, PurgeRecord, PurgeReport } from '../store/purge-log.ts';
+import type { Outbox } from '../store/webhook-store.ts';
 import type { PurgeLedger } from './ledger.ts';
 import { Pauses } from './pauses.ts';
 import { assetPurgeRecord, purgeRecord, scopeOf, sourcePurgeRecord } from './purge-request.ts';
-import type { AcceptedPurge, PurgeRequest, Purges } from './purges.ts';
+import type { AcceptedPurge, PurgeRequest, Purges, TagPurgeRequest } from './purges.ts';
+import { edgeScopes, tagPurge, type TaggedAssets } from './tag-purge.ts';
 import type { Verdict, VerdictStep } from './verdict.ts';
 
 /** How often every node looks for purges whose coordinator did not complete them. */
@@ -45,6 +47,8 @@ export interface EdgesPhase {
 export interface CoordinatorPhases {
   /** Cached entries of an asset now (an exact purge's `matched`; cache/purged-space.ts). */
   matched: (sourceId: string, path: string) => number;
+  /** The assets carrying a tag (a tag purge's, tag-purge.ts). */
+  tagged: TaggedAssets;
   verdict: VerdictStep;
   nodes: NodesPhase;
   edges: EdgesPhase;
@@ -57,7 +61,11 @@ export interface CoordinatorOptions {
   claimMs: number;
   /** How long a stop lets the purges being driven finish (a node may hold one back until its lease ends). */
   stopGraceMs: number;
+  /** Most assets one tag purge may match (`--purge-tag-max-assets`). */
+  maxTagAssets: number;
   onCompleted?: (record: PurgeRecord) => void;
+  /** The events a purge's end reports (completed or failed), written with its completion (store/webhook-store.ts). */
+  outbox?: Outbox<PurgeRecord>;
   onError?: (error: unknown, record: PurgeRecord) => void;
 }
 
@@ -102,6 +110,13 @@ export class PurgeCoordinator implements Purges {
 
   purgeAsset(sourceId: string, path: string, requestedBy: string | undefined): Promise<AcceptedPurge> {
     return this.accept(assetPurgeRecord(this.sources, sourceId, path, requestedBy));
+  }
+
+  /** One purge of every asset carrying the tag now; `matched` counts their entries cached on this node. */
+  async purgeTag(request: TagPurgeRequest): Promise<AcceptedPurge> {
+    const { record, assets, scopes } = await tagPurge(this.sources, this.phases.tagged, request, this.options.maxTagAssets);
+    record.matched = assets.reduce((sum, asset) => sum + this.phases.matched(asset.sourceId, asset.originPath), 0);
+    return this.accept(record, scopes);
   }
 
   purgeSource(sourceId: string, requestedBy: string | undefined): Promise<AcceptedPurge> {
@@ -153,12 +168,12 @@ export class PurgeCoordinator implements Purges {
     this.stopped = true;
   }
 
-  private async accept(record: PurgeRecord): Promise<AcceptedPurge> {
+  private async accept(record: PurgeRecord, scopes = [scopeOf(record)]): Promise<AcceptedPurge> {
     const key = dedupeKey(record);
     const joined = this.logging.get(key);
     if (joined) return { record: await joined, coalesced: true };
     if (record.match === 'exact') record.matched = this.phases.matched(record.sourceId, record.path);
-    const logging = this.ledger.append(record, [scopeOf(record)], { coordinator: this.options.nodeId(), claimMs: this.options.claimMs });
+    const logging = this.ledger.append(record, scopes, { coordinator: this.options.nodeId(), claimMs: this.options.claimMs });
     this.logging.set(key, logging);
     try {
       const logged = await logging;
@@ -191,7 +206,7 @@ export class PurgeCoordinator implements Purges {
         if (edges === undefined) return; // stopping: pending in the log, driven again after a restart or by another node
         const completed = completedRecord(purge, await verdict, { nodes, edges: edges.report }, edges);
         if (this.stopped) return;
-        await this.ledger.complete(completed);
+        await this.ledger.complete(completed, this.options.outbox);
         this.options.onCompleted?.(completed);
         return;
       } catch (error) {
@@ -204,8 +219,10 @@ export class PurgeCoordinator implements Purges {
 
   /** Tries the edges until none is pending, waiting between tries as they ask; undefined once stopping. */
   private async settleEdges(purge: LoggedPurge): Promise<EdgeStep | undefined> {
+    // A tag purge's own scope marks no response: the edges get its assets' scopes only.
+    const forEdges = { ...purge, scopes: [...edgeScopes(purge.scopes)] };
     for (;;) {
-      const step = await this.phases.edges.propagate(purge);
+      const step = await this.phases.edges.propagate(forEdges);
       if (step.settled) return step;
       if (this.stopping) return undefined;
       await this.pauses.wait(Math.max(0, step.wakeAt - Date.now()));
@@ -242,5 +259,5 @@ function completedRecord(purge: LoggedPurge, verdict: Verdict, report: PurgeRepo
 }
 
 function dedupeKey(record: PurgeRecord): string {
-  return [record.match, record.sourceId, record.path, record.subImage ? 1 : 0, record.parentSourceId ?? ''].join('\n');
+  return [record.match, record.sourceId, record.path, record.subImage ? 1 : 0, record.parentSourceId ?? '', record.tag ?? ''].join('\n');
 }

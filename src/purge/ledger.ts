@@ -1,6 +1,7 @@
 import { Freshness, type FreshnessView } from '../cache/freshness.ts';
 import type { LogEntry, LoggedPurge, LogListener, PurgeClaim, PurgeListQuery, PurgeLog, PurgeRecord, SharedLog } from '../store/purge-log.ts';
 import { storeFault } from '../store/store-errors.ts';
+import type { Outbox } from '../store/webhook-store.ts';
 
 /** Rows deleted per statement by compaction: each is short, and the event loop runs between them. */
 const COMPACTION_BATCH = 2000;
@@ -153,12 +154,13 @@ export class PurgeLedger {
   }
 
   /**
-   * Records a purge's outcome: reported at once, durable soon after. Rejects while the store cannot write it
-   * (the caller tries again; a restart finds the purge pending and completes it again).
+   * Records a purge's outcome, and the events `outbox` makes of it in the same transaction: reported at once,
+   * durable soon after. Rejects while the store cannot write it (the caller tries again; a restart finds the
+   * purge pending and completes it again).
    */
-  async complete(record: LoggedPurge): Promise<void> {
+  async complete(record: LoggedPurge, outbox?: Outbox<PurgeRecord>): Promise<void> {
     this.completing.set(record.id, record);
-    const write = this.log.complete(record);
+    const write = this.log.complete(record, outbox);
     this.writes.add(write);
     try {
       await write;

@@ -110,7 +110,7 @@ function parseUrl(raw: string): URL {
   return url;
 }
 
-function newRecord(fields: Pick<PurgeRecord, 'url' | 'sourceId' | 'path' | 'match' | 'subImage' | 'parentSourceId' | 'requestedBy'>): PurgeRecord {
+export function newRecord(fields: Pick<PurgeRecord, 'url' | 'sourceId' | 'path' | 'match' | 'subImage' | 'parentSourceId' | 'requestedBy'>): PurgeRecord {
   return {
     ...fields,
     id: randomUUID(),

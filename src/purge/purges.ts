@@ -10,6 +10,14 @@ export interface PurgeRequest {
   requestedBy?: string | undefined;
 }
 
+/** Every asset carrying a tag, in one Source or in every Source (tag-purge.ts). */
+export interface TagPurgeRequest {
+  /** Matched exactly, as the Assets API stores it. */
+  tag: string;
+  sourceId?: string | undefined;
+  requestedBy?: string | undefined;
+}
+
 export interface AcceptedPurge {
   record: PurgeRecord;
   /** It joined a purge of the same thing that had not taken effect yet (the same id is returned). */
@@ -30,6 +38,8 @@ export interface Purges {
    * and uploads: a Source need not have a domain).
    */
   purgeAsset(sourceId: string, path: string, requestedBy: string | undefined): Promise<AcceptedPurge>;
+  /** Purges every asset carrying a tag, as one purge (Pictor extension, tag-purge.ts). */
+  purgeTag(request: TagPurgeRequest): Promise<AcceptedPurge>;
   /** Purges everything cached for a Source (Pictor extension: imgix needs a support ticket for this). */
   purgeSource(sourceId: string, requestedBy: string | undefined): Promise<AcceptedPurge>;
   /** A purge's current state (ahead of the log while its completion is being written). */

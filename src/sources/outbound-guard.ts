@@ -136,6 +136,15 @@ export class AddressPolicy {
     return classify(ip);
   }
 
+  /** Whether the allow-list admits this address by name (not merely because it is public). */
+  allowListed(address: string): boolean {
+    try {
+      return this.isAllowListed(ipaddr.parse(stripZone(address)));
+    } catch {
+      return false;
+    }
+  }
+
   private isAllowListed(ip: ipaddr.IPv4 | ipaddr.IPv6): boolean {
     // An IPv4-mapped IPv6 address is matched as the IPv4 address it is, so `127.0.0.1/32` admits `::ffff:127.0.0.1`.
     const candidates: (ipaddr.IPv4 | ipaddr.IPv6)[] = [ip];

@@ -1,3 +1,5 @@
+import type { Outbox } from './webhook-store.ts';
+
 /** What kind of media an asset is: what the Assets API reports and filters by. */
 export const MEDIA_KINDS = ['IMAGE', 'VIDEO', 'OTHER'] as const;
 export type MediaKind = (typeof MEDIA_KINDS)[number];
@@ -56,6 +58,12 @@ export interface AssetListing {
   limit: number;
 }
 
+/** An asset's key. */
+export interface AssetKey {
+  sourceId: string;
+  originPath: string;
+}
+
 /**
  * The Asset Manager's index: one row per asset of a Source, keyed by (source_id, origin_path). In SQLite
  * (one node) or PostgreSQL (a cluster: postgres/asset-store.ts), behind one async contract.
@@ -64,17 +72,24 @@ export interface AssetStore {
   get(sourceId: string, originPath: string): Promise<AssetRecord | undefined>;
   /**
    * Records what the origin holds: a new asset is created (both dates `at`); a known one gets the new facts,
-   * and `date_modified = at` when they differ. What people wrote (name, tags, …) is kept.
+   * and `date_modified = at` when they differ. What people wrote (name, tags, …) is kept. The events of
+   * `outbox` are written in the same transaction (webhook-store.ts).
    */
-  index(sourceId: string, originPath: string, facts: AssetFacts, at: number): Promise<AssetRecord>;
+  index(sourceId: string, originPath: string, facts: AssetFacts, at: number, outbox?: Outbox<AssetRecord>): Promise<AssetRecord>;
   /** Changes what people say about an asset (`date_modified = at`); undefined when there is no such asset. */
   edit(sourceId: string, originPath: string, edit: AssetEdit, at: number): Promise<AssetRecord | undefined>;
   /** For the Video API; false when there is no such asset. */
   setVideoStatus(sourceId: string, originPath: string, status: VideoStatus | null): Promise<boolean>;
-  /** Forgets an asset (gone from its origin); false when there was none. */
-  remove(sourceId: string, originPath: string): Promise<boolean>;
+  /** Forgets an asset (gone from its origin); false when there was none. `outbox`: written with it (webhook-store.ts). */
+  remove(sourceId: string, originPath: string, outbox?: Outbox<AssetKey>): Promise<boolean>;
   /** At most `limit` assets, in order. */
   list(listing: AssetListing): Promise<AssetRecord[]>;
+  /**
+   * At most `limit` assets carrying `tag` (matched exactly), of one Source or of every Source, ordered by
+   * Source and path. Read from the tag index (`asset_tags`, written with the tags): its cost grows with the
+   * assets found, not with the assets indexed.
+   */
+  tagged(tag: string, sourceId: string | undefined, limit: number): Promise<AssetKey[]>;
 }
 
 /** A row as both databases hold it (JSON columns as text in SQLite, parsed by pg from JSONB). */

@@ -40,10 +40,12 @@ function edgeSecretContext(name: string, field: string): string {
 
 /**
  * An edge's stored secrets sealed again with the current key, when any is sealed with an older one (a key
- * rotation, `SourceStore.sealAll`); undefined when every one is current already.
+ * rotation, `SourceStore.sealAll`); undefined when every one is current already. Every value is opened on the
+ * way, current or not, so that a rotation proves the keys (a SecretKeyError otherwise) as it does for Sources.
  */
 export function resealEdgeSecrets(name: string, stored: string | Record<string, string>, box: SecretBox): string | undefined {
   const values = typeof stored === 'string' ? (JSON.parse(stored) as Record<string, string>) : stored;
+  const opened = openEdgeSecrets(name, values, box);
   if (Object.values(values).every((value) => sealedKeyId(value) === box.currentKeyId)) return undefined;
-  return sealEdgeSecrets(name, openEdgeSecrets(name, values, box), box);
+  return sealEdgeSecrets(name, opened, box);
 }

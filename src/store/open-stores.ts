@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensureDataDir } from './data-dir.ts';
-import { describeUrl, openPostgresStores } from './postgres/stores.ts';
-import { openSqliteStores } from './sqlite/stores.ts';
+import { describeUrl } from './postgres/describe-url.ts';
 import type { Stores } from './stores.ts';
 
 export interface StoreSettings {
@@ -28,8 +27,9 @@ export interface StoreSettings {
 export async function openStores(settings: StoreSettings): Promise<Stores> {
   // Before anything else writes there (the disk cache, the key file): a new data directory is its owner's only.
   ensureDataDir(settings.dataDir);
-  if (settings.databaseUrl !== undefined) return openPostgresStores(settings.databaseUrl, settings);
-  return openSqliteStores(settings);
+  // Each backend's driver is loaded only when used: a CLI command on SQLite never loads the PostgreSQL one.
+  if (settings.databaseUrl !== undefined) return (await import('./postgres/stores.ts')).openPostgresStores(settings.databaseUrl, settings);
+  return (await import('./sqlite/stores.ts')).openSqliteStores(settings);
 }
 
 /** The SQLite file of a data directory. */

@@ -6,15 +6,20 @@
  * (postgres/purge-log.ts) is shared by the nodes of a cluster, and says so with `shared`.
  */
 
+import type { Outbox } from './webhook-store.ts';
+
 /** `failed` is only found in records of older versions, which failed a purge whose origin could not be asked. */
 export type PurgeStatus = 'pending' | 'completed' | 'failed';
-export type PurgeMatch = 'exact' | 'prefix' | 'source';
+/** `tag`: every asset carrying a tag (purge/tag-purge.ts), in one Source or in every Source. */
+export type PurgeMatch = 'exact' | 'prefix' | 'source' | 'tag';
 /** What the origin said when the purge was applied; `unknown` when it could not be asked (`originError` says why). */
 export type OriginVerdict = 'removed' | 'replaced' | 'unchanged' | 'unknown';
 
 export interface PurgeRecord {
   id: string;
+  /** Empty for a whole-Source purge and a tag purge. */
   url: string;
+  /** Empty for a tag purge of every Source. */
   sourceId: string;
   /** Canonical path (or prefix) purged; empty for a whole-Source purge. */
   path: string;
@@ -26,8 +31,12 @@ export interface PurgeRecord {
   origin: OriginVerdict | undefined;
   /** With `origin: 'unknown'`: why the origin could not be asked. */
   originError?: string | undefined;
-  /** Cached entries of the asset found when the purge was accepted. */
+  /** Cached entries of the asset (a tag purge: of its assets) found on the accepting node when the purge was accepted. */
   matched: number | undefined;
+  /** A tag purge's tag, matched exactly. */
+  tag?: string | undefined;
+  /** A tag purge's assets: how many carried the tag when it was accepted. */
+  assets?: number | undefined;
   /** The purge's sequence number. */
   generation: number | undefined;
   /** Why an older version failed the purge. */
@@ -113,10 +122,11 @@ export interface PurgeLog {
   /** Claims up to `limit` pending purges whose claim ran out (each for one caller only), oldest first. */
   claimStale(claim: PurgeClaim, limit: number): Promise<LoggedPurge[]>;
   /**
-   * Records the outcome; only the first completion counts. Durable soon after it resolves rather than at
-   * once: a completion lost in a crash leaves the purge pending, and it is driven to completion again.
+   * Records the outcome; only the first completion counts, and only it writes the events of `outbox` (in
+   * its transaction: see webhook-store.ts). Durable soon after it resolves rather than at once: a completion
+   * lost in a crash leaves the purge pending, and it is driven to completion again, with its events.
    */
-  complete(record: PurgeRecord): Promise<void>;
+  complete(record: PurgeRecord, outbox?: Outbox<PurgeRecord>): Promise<void>;
   /** Raises the floor to the newest purge that completed before `cutoff` (it only rises); returns it. */
   raiseFloor(cutoff: number): Promise<number>;
   /** Deletes up to `limit` marks at or below the floor; returns how many (fewer than `limit`: none are left). */

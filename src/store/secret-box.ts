@@ -90,7 +90,7 @@ export class SecretBox {
     if (key === undefined) {
       throw new SecretKeyError(
         `The secret ${context} is encrypted with the key ${id}, which is not among the keys of ${this.source.origin}. ` +
-          'Give Pictor the key it was encrypted with (see README, Security → secrets).',
+          'Give Pictor the key it was encrypted with (see docs/security.md, Secrets).',
       );
     }
     const decipher = createDecipheriv('aes-256-gcm', key, iv);

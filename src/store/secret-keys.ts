@@ -37,7 +37,8 @@ export function secretBoxFor(dataDir: string, envKeys: Buffer[] | undefined, sto
     if (inUse.length > 0 || recorded !== undefined) {
       const where = cluster ? 'in the shared database' : 'in this data directory';
       const fix = cluster ? `Set ${ENV} to that key on every node (every node needs the same key).` : `Restore the key file (mode 0600), or set ${ENV} to the key the server uses.`;
-      throw new SecretKeyError(`${file} is missing, and the Sources' secrets ${where} are encrypted with the key ${inUse[0] ?? recorded}. ${fix}`);
+      const key = inUse[0] ?? recorded;
+      throw new SecretKeyError(`${file} is missing, and the secrets (of Sources, webhooks) ${where} are encrypted with the key ${key}. ${fix}`);
     }
     createKeyFile(file);
   }

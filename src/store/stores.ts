@@ -7,6 +7,7 @@ import type { NodeStates } from './node-states.ts';
 import type { PurgeLog } from './purge-log.ts';
 import type { TakedownStore } from './takedown-store.ts';
 import type { VideoStore } from './video-store.ts';
+import type { WebhookStore } from './webhook-store.ts';
 
 /**
  * Every kind of stored state, behind one async interface per kind, with one implementation set per backend:
@@ -69,11 +70,16 @@ export interface SourceStore {
    * `build` may throw to refuse; nothing is written then.
    */
   saveChecked(id: string, build: (current: SourceRecord | undefined) => SourceWrite): Promise<SourceRecord>;
-  /** Seals every secret with the current key (older keys and plain text alike), and records that key's id. */
+  /**
+   * Seals every secret stored with the current key — the Sources' and those of the sealed columns
+   * (sealed-columns.ts: webhooks' secrets) — older keys and plain text alike, in one transaction, and records
+   * that key's id. Opens every one on the way: a secret the keys cannot open stops it (SecretKeyError).
+   */
   sealAll(): Promise<{ sealed: number; resealed: number }>;
   /**
    * Reads the keys of Source secrets now, as a first read or write of a Source would (the key file of a new
-   * data directory is created then); refuses keys that cannot open the stored secrets.
+   * data directory is created then), and opens every stored secret (Sources', sealed columns'): refuses keys
+   * that cannot open one of them.
    */
   checkKeys(): Promise<void>;
   /**
@@ -145,6 +151,29 @@ export interface DeviceStore {
   deleteForAccount(username: string): Promise<number>;
 }
 
+/** The meta key set when the first admin API key is recorded (by FirstStartStore.record; older releases set it too). */
+export const FIRST_START_META = 'initialized';
+
+/** What the first start that comes up records: the first admin API key and the dashboard's `admin` account. */
+export interface FirstCredentials {
+  apiKey: Omit<ApiKeyRow, 'last_used_at' | 'revoked_at'>;
+  adminUsername: string;
+  adminPasswordHash: string;
+  at: number;
+}
+
+/**
+ * The first-start credentials, written once for a whole cluster. Only the caller told it wrote one may show
+ * it (it is never stored in plain text), so nodes starting at once print one key and one password.
+ */
+export interface FirstStartStore {
+  /**
+   * In one transaction: the API key unless a first start already recorded one (`FIRST_START_META`), and the
+   * account unless it exists. Says which of the two it wrote.
+   */
+  record(credentials: FirstCredentials): Promise<{ apiKey: boolean; account: boolean }>;
+}
+
 /** A token bucket per caller. */
 export interface RateLimitStore {
   /** 0 when the call may proceed (a token was taken), else the whole seconds to wait (for `Retry-After`). */
@@ -158,6 +187,7 @@ export interface Stores {
   sources: SourceStore;
   apiKeys: ApiKeyStore;
   accounts: AccountStore;
+  firstStart: FirstStartStore;
   sessions: SessionStore;
   devices: DeviceStore;
   /** The Asset Manager's index. */
@@ -171,6 +201,8 @@ export interface Stores {
   takedowns: TakedownStore;
   /** The Video API's state of each video. */
   videos: VideoStore;
+  /** Webhooks, and the outbox of their deliveries. */
+  webhooks: WebhookStore;
   /** Every purge, numbered, with the marks of the scopes it purged; `purgeLog.shared` when nodes share it. */
   purgeLog: PurgeLog;
   /** The nodes applying the purge log, and their leases. */

@@ -1,3 +1,5 @@
+import type { Outbox } from './webhook-store.ts';
+
 /** A takedown: an asset answered 451 from its creation until it is lifted. */
 export interface TakedownRecord {
   id: string;
@@ -46,16 +48,22 @@ export type TakenDownAsset = Pick<TakedownRecord, 'sourceId' | 'path' | 'originO
 export interface TakedownStore {
   /**
    * Records a takedown and its `created` audit entry. When the asset already has an active takedown nothing
-   * is written, and that one is returned with `created: false`.
+   * is written, and that one is returned with `created: false`. A creation writes the events of `outbox` in
+   * its transaction (webhook-store.ts).
    */
-  create(takedown: NewTakedown): Promise<{ record: TakedownRecord; created: boolean }>;
+  create(takedown: NewTakedown, outbox?: Outbox<TakedownRecord>): Promise<{ record: TakedownRecord; created: boolean }>;
   /** Notes the purge that emptied the caches for it. */
   setPurge(id: string, purgeId: string): Promise<void>;
   /**
    * Lifts an active takedown and appends the `lifted` audit entry. Undefined when there is no such takedown;
-   * `lifted: false` (nothing written) when it was lifted already.
+   * `lifted: false` (nothing written) when it was lifted already. A lift writes the events of `outbox` in its
+   * transaction.
    */
-  lift(id: string, lift: { actor: string; reason: string | null; at: number }): Promise<{ record: TakedownRecord; lifted: boolean } | undefined>;
+  lift(
+    id: string,
+    lift: { actor: string; reason: string | null; at: number },
+    outbox?: Outbox<TakedownRecord>,
+  ): Promise<{ record: TakedownRecord; lifted: boolean } | undefined>;
   get(id: string): Promise<TakedownRecord | undefined>;
   /** Its audit trail, oldest first. */
   audit(id: string): Promise<TakedownAuditEntry[]>;

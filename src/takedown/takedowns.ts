@@ -6,6 +6,7 @@ import type { SourceRegistry } from '../sources/registry.ts';
 import type { NewTakedown, TakedownAuditEntry, TakedownRecord, TakedownStore } from '../store/takedown-store.ts';
 import type { TakedownGate } from './takedown-gate.ts';
 import { storeFaultReason } from '../store/store-errors.ts';
+import type { Outbox } from '../store/webhook-store.ts';
 
 /** Reasons are kept forever in the audit trail, so their size is bounded. */
 export const MAX_TAKEDOWN_REASON_LENGTH = 2000;
@@ -40,6 +41,8 @@ export class Takedowns {
     private readonly purges: Purges,
     private readonly gate: TakedownGate,
     private readonly onError: (error: unknown, during: string) => void,
+    /** The events a takedown's creation and lift report, written with them (store/webhook-store.ts). */
+    private readonly outbox: { created?: Outbox<TakedownRecord>; lifted?: Outbox<TakedownRecord> } = {},
   ) {}
 
   /**
@@ -50,7 +53,7 @@ export class Takedowns {
     const { url, reason, sourceId, path } = this.validate(request);
     const content = await this.inspect(sourceId, path);
     const takedown = { id: randomUUID(), url, sourceId, path, ...content, reason, createdBy: request.actor, createdAt: Date.now() };
-    const { record, created } = await this.store.create(takedown);
+    const { record, created } = await this.store.create(takedown, this.outbox.created);
     if (!created && record.purgeId !== null) {
       throw new PictorError(
         'CONFLICT',
@@ -137,7 +140,7 @@ export class Takedowns {
   /** Lifts a takedown: the asset is served again (fetched anew: its caches were purged); `lifted: false` if it was lifted already. */
   async lift(id: string, lift: { actor: string; reason?: string | undefined }): Promise<{ record: TakedownRecord; lifted: boolean }> {
     const reason = checkReason(lift.reason, false) ?? null;
-    const result = await this.store.lift(id, { actor: lift.actor, reason, at: Date.now() });
+    const result = await this.store.lift(id, { actor: lift.actor, reason, at: Date.now() }, this.outbox.lifted);
     if (!result) throw notFound(id);
     await this.gate.reload();
     return result;

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { ApiKeys } from '../auth/api-keys.ts';
 import { defaultNodeId } from '../config/options.ts';
+import { SETTINGS, settingName } from '../config/settings.ts';
 import { AdminAccounts } from '../dashboard/accounts.ts';
 import { TrustedDevices } from '../dashboard/devices.ts';
 import { Sessions } from '../dashboard/session.ts';
@@ -15,6 +16,7 @@ import type { Stores } from '../store/stores.ts';
 import type { NodeContext } from './node.ts';
 import type { NodePurges } from './purges.ts';
 import type { Services } from './services.ts';
+import type { WebhookService } from '../webhooks/webhook-service.ts';
 
 /** Asset refreshes per API key: imgix's 10 a minute. */
 const ASSET_REFRESHES_PER_MINUTE = 10;
@@ -39,7 +41,7 @@ export async function listenRender(
   });
   const render = createRenderServer(delivery, metrics, logger, health, unavailable, recorder);
   node.onStop('listeners', () => render.close());
-  const address = await render.listen(options.host, options.port);
+  const address = await listenOrExplain('render', options.host, options.port, () => render.listen(options.host, options.port));
   logListening(logger, 'render', address);
   return { url: displayUrl(address), nodeId: options.nodeId ?? defaultNodeId(address.port) };
 }
@@ -49,6 +51,7 @@ export interface AdminParts {
   setup: Bootstrapped;
   services: Services;
   purging: NodePurges;
+  webhooks: WebhookService;
   renderUrl: string;
   unavailable: Unavailable;
 }
@@ -62,7 +65,7 @@ export async function listenAdmin(node: NodeContext, parts: AdminParts): Promise
   const level = admin.log.level;
   admin.log.level = 'warn';
   try {
-    await admin.listen({ host: options.adminHost, port: options.adminPort });
+    await listenOrExplain('admin', options.adminHost, options.adminPort, () => admin.listen({ host: options.adminHost, port: options.adminPort }));
   } finally {
     admin.log.level = level;
   }
@@ -82,6 +85,7 @@ function adminServices(node: NodeContext, parts: AdminParts): AdminServices {
     takedowns: services.takedowns,
     sources: services.sources,
     assets: services.assets,
+    webhooks: parts.webhooks,
     accounts: new AdminAccounts(stores.accounts),
     sessions: new Sessions(stores.sessions),
     defaultSourceId: parts.setup.defaultSourceId,
@@ -99,6 +103,7 @@ function adminServices(node: NodeContext, parts: AdminParts): AdminServices {
     sources: services.sources,
     edges: purging.edges,
     takedowns: services.takedowns,
+    webhooks: parts.webhooks,
     assets: { service: services.assets, refreshLimiter, maxInputBytes: options.maxInputBytes },
     metrics,
     health,
@@ -106,6 +111,32 @@ function adminServices(node: NodeContext, parts: AdminParts): AdminServices {
     dashboard,
     unavailable: parts.unavailable,
   };
+}
+
+/** Why a listener could not open, worded for the operator: the address, and the settings that change it. */
+export class ListenError extends Error {}
+
+const LISTEN_PROBLEMS: Record<string, string> = {
+  EADDRINUSE: 'is already in use (by another Pictor, or another program)',
+  EACCES: 'may not be used by this user (ports below 1024 need privileges)',
+  EADDRNOTAVAIL: 'is not an address of this machine',
+};
+
+/** Runs `listen`; a refusal the operator can fix becomes a ListenError naming the flag and the variable to change. */
+async function listenOrExplain<T>(listener: 'render' | 'admin', host: string, port: number, listen: () => Promise<T>): Promise<T> {
+  try {
+    return await listen();
+  } catch (error) {
+    const problem = LISTEN_PROBLEMS[(error as NodeJS.ErrnoException).code ?? ''];
+    if (problem === undefined) throw error;
+    const [portSetting, hostSetting] = listener === 'render' ? [SETTINGS.port, SETTINGS.host] : [SETTINGS.adminPort, SETTINGS.adminHost];
+    const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    throw new ListenError(
+      `the ${listener} listener cannot listen on ${address}: that address ${problem}. ` +
+        `Choose another port with ${settingName(portSetting)} (or another address with ${settingName(hostSetting)}).`,
+      { cause: error },
+    );
+  }
 }
 
 /** One line per listener: the address it is bound to, and the URL to reach it by. */

@@ -17,6 +17,7 @@ import type { SourceRegistry } from '../sources/registry.ts';
 import type { PurgeRecord } from '../store/purge-log.ts';
 import { storeFault } from '../store/store-errors.ts';
 import type { Stores } from '../store/stores.ts';
+import { purgeEvents } from '../webhooks/events.ts';
 
 /** How often the purge history is compacted (see purge/retention.ts). */
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
@@ -104,7 +105,13 @@ function coordinator(node: NodeContext, parts: PurgeParts, edgePhase: EdgePhase)
     const source = sources.get(record.sourceId);
     return source && caches.originCache.verdictAsker(source.record, source.origin, record.path);
   }, VERDICT_RETRY_DELAYS_MS);
-  const phases = { matched: (sourceId: string, path: string) => caches.purgedSpace.matched(sourceId, path), verdict, nodes: parts.membership.nodes, edges: edgePhase };
+  const phases = {
+    matched: (sourceId: string, path: string) => caches.purgedSpace.matched(sourceId, path),
+    tagged: (tag: string, sourceId: string | undefined, limit: number) => parts.stores.assets.tagged(tag, sourceId, limit),
+    verdict,
+    nodes: parts.membership.nodes,
+    edges: edgePhase,
+  };
   const lease = options.nodeLeaseSeconds * 1000;
   return new PurgeCoordinator(parts.ledger, sources, phases, {
     nodeId: () => parts.nodeId,
@@ -112,6 +119,8 @@ function coordinator(node: NodeContext, parts: PurgeParts, edgePhase: EdgePhase)
     // node drives the purge.
     claimMs: lease + 3000,
     stopGraceMs: lease + 1500,
+    maxTagAssets: options.purgeTagMaxAssets,
+    outbox: purgeEvents,
     onCompleted: (record) => metrics.purgeCompletionSeconds.observe({ status: record.status }, ((record.completedAt ?? Date.now()) - record.createdAt) / 1000),
     // A store that cannot write is reported once, as the `store` health condition; other failures each time.
     onError: (error: unknown, record: PurgeRecord) => logger[storeFault(error) ? 'debug' : 'warn']({ err: error, purge: record.id }, 'purge could not be applied'),

@@ -7,6 +7,7 @@ import { SourceService } from '../sources/source-service.ts';
 import type { Stores } from '../store/stores.ts';
 import { TakedownGate } from '../takedown/takedown-gate.ts';
 import { Takedowns } from '../takedown/takedowns.ts';
+import { assetRefreshedEvents, assetRemovedEvents, takedownCreatedEvents, takedownLiftedEvents } from '../webhooks/events.ts';
 import type { Caches } from './caches.ts';
 import type { NodeContext } from './node.ts';
 import type { NodePurges } from './purges.ts';
@@ -43,7 +44,10 @@ export function startServices(node: NodeContext, parts: ServiceParts): Services 
   const { options, logger } = node;
   const { stores, sources, purging, video } = parts;
   const { purges, edgePhase } = purging;
-  const takedowns = new Takedowns(stores.takedowns, sources, purges, parts.gate, (error, during) => logger.warn({ err: error }, `takedown: failed ${during}`));
+  const takedowns = new Takedowns(stores.takedowns, sources, purges, parts.gate, (error, during) => logger.warn({ err: error }, `takedown: failed ${during}`), {
+    created: takedownCreatedEvents,
+    lifted: takedownLiftedEvents,
+  });
   const sourceService = new SourceService(stores.sources, {
     baseDomain: options.baseDomain,
     folderRoots: options.folderRoots,
@@ -52,7 +56,11 @@ export function startServices(node: NodeContext, parts: ServiceParts): Services 
     // PATCH with `purge_derivatives: true`: a rendering change applies to what is already cached too.
     onRenderingChanged: async (sourceId) => void (await purges.purgeSource(sourceId, 'sources API (purge_derivatives)')),
   });
-  const assets = new AssetService(stores.assets, sources, parts.caches.originCache, purges, { purgeWaitMs: ASSET_REFRESH_WAIT_MS, purgePollMs: 20 });
+  const assets = new AssetService(stores.assets, sources, parts.caches.originCache, purges, {
+    purgeWaitMs: ASSET_REFRESH_WAIT_MS,
+    purgePollMs: 20,
+    outbox: { refreshed: assetRefreshedEvents, removed: assetRemovedEvents },
+  });
   video.showStatesIn(assets);
   // A refresh reaches the Video API too: new bytes are encoded again (and the old outputs never served
   // again), the same bytes are not, and a video gone at the origin loses every output.

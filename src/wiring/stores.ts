@@ -12,10 +12,11 @@ export interface NodeStores {
 }
 
 /**
- * The stores, and what must hold before anything serves: every Source secret sealed with the current key, the
- * first-start setup (default Source, first admin key, dashboard password; safe with nodes starting at once),
- * and the Sources in memory. A missing or wrong secret key, or a store that cannot be used, stops the start
- * here (the caller reports it), with the stores closed again.
+ * The stores, and what must hold before anything serves: every secret (Sources', webhooks') sealed with the
+ * current key (a secret the keys cannot open stops the start), the first-start setup (default Source, first
+ * admin key, dashboard password; safe with nodes starting at once), and the Sources in memory. A missing or
+ * wrong secret key, or a store that cannot be used, stops the start here (the caller reports it), with the
+ * stores closed again.
  */
 export async function openNodeStores(node: NodeContext): Promise<NodeStores> {
   const { options, logger, health } = node;
@@ -27,7 +28,7 @@ export async function openNodeStores(node: NodeContext): Promise<NodeStores> {
   };
   try {
     const { sealed, resealed } = await stores.sources.sealAll();
-    if (sealed + resealed > 0) logger.info({ sealed, resealed }, 'Source secrets encrypted with the current key');
+    if (sealed + resealed > 0) logger.info({ sealed, resealed }, 'secrets of Sources and webhooks encrypted with the current key');
     const setup = await bootstrap(stores, options);
     sources = await SourceRegistry.open(stores.sources, registryOptions(node), setup.defaultSourceId);
     node.onStop('stores', close);

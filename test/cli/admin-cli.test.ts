@@ -57,7 +57,7 @@ describe('pictor admin set-password', () => {
       const first = await spawnServer(args);
       let password: string | undefined;
       try {
-        assert.match(first.output(), /Dashboard: {2}http:\/\/127\.0\.0\.1:\d+\/dashboard\//);
+        assert.match(first.output(), /Dashboard: +http:\/\/127\.0\.0\.1:\d+\/dashboard\//);
         password = /Dashboard password: (\S+)/.exec(first.output())?.[1];
         assert.match(password ?? '', /^.{20,}$/);
         assert.ok(first.output().indexOf('API key:') < first.output().indexOf('Dashboard password:'));

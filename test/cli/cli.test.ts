@@ -74,4 +74,26 @@ describe('pictor purge', () => {
     });
     await assert.rejects(cli(['purge', `${t.renderUrl}/a.jpg`, '--api', t.adminUrl], { PICTOR_API_KEY: '' }), /API key is needed/);
   });
+
+  it('--tag purges every asset carrying the tag, --source limits it to one Source, --wait prints how many', async () => {
+    const auth = { authorization: `Bearer ${t.apiKey}`, 'content-type': 'application/vnd.api+json' };
+    const assets = `${t.adminUrl}/api/v1/sources/${t.defaultSourceId}/assets`;
+    assert.equal((await fetch(`${assets}/add/a.jpg`, { method: 'POST', headers: { authorization: auth.authorization } })).ok, true);
+    const tags = JSON.stringify({ data: { type: 'assets', attributes: { tags: ['spring sale'] } } });
+    assert.equal((await fetch(`${assets}/a.jpg`, { method: 'PATCH', headers: auth, body: tags })).status, 200);
+
+    const env = { PICTOR_API_KEY: t.apiKey };
+    const { stdout } = await cli(['purge', '--tag', 'spring sale', '--tag', 'autumn', '--source', t.defaultSourceId, '--api', t.adminUrl, '--wait'], env);
+    const lines = stdout.trim().split('\n');
+    assert.equal(lines.length, 2);
+    assert.match(lines[0]!, /^completed\s+tag "spring sale"\s+id=[0-9a-f-]{36}\s+assets=1\s/);
+    assert.match(lines[1]!, /^completed\s+tag "autumn"\s+id=[0-9a-f-]{36}\s+assets=0\s/);
+    await assert.rejects(cli(['purge', '--tag', 'x', '--source', 'f'.repeat(24), '--api', t.adminUrl], env), (error: { stdout: string }) => {
+      assert.match(error.stdout, /No Source has the id/);
+      return true;
+    });
+    await assert.rejects(cli(['purge', `${t.renderUrl}/a.jpg`, '--tag', 'x', '--api', t.adminUrl], env), /URLs or --tag, not both/);
+    await assert.rejects(cli(['purge', '--tag', 'x', '--prefix', '--api', t.adminUrl], env), /--prefix goes with URLs/);
+    await assert.rejects(cli(['purge', `${t.renderUrl}/a.jpg`, '--source', t.defaultSourceId, '--api', t.adminUrl], env), /--source goes with --tag/);
+  });
 });

@@ -16,7 +16,8 @@ const LIMIT = 6;
  * written (and then the write is there after the server restarts), or exits non-zero saying the store cannot
  * write, and prints no success.
  */
-describe('CLI writes on a full disk (a real SQLite on a small file system, beside a running server)', { skip: unavailable, timeout: 300_000 }, () => {
+// The bound only turns a hang into a failure: each case restarts the server and runs the CLI a dozen times.
+describe('CLI writes on a full disk (a real SQLite on a small file system, beside a running server)', { skip: unavailable, timeout: 900_000 }, () => {
   let pictor: FullDiskPictor;
   const cleanups: (() => Promise<void>)[] = [];
   before(async () => {

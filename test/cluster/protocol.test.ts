@@ -58,6 +58,7 @@ describe('cluster purge protocol', () => {
     const node = new ClusterNode(stores.nodes, ledger, { leaseSeconds: LEASE, serveWhenIsolated });
     const phases = {
       matched: () => 0,
+      tagged: async () => [],
       verdict: new VerdictStep(async () => undefined, []),
       nodes: node.nodes,
       edges: {
@@ -65,7 +66,7 @@ describe('cluster purge protocol', () => {
         statesOf: async () => [],
       },
     };
-    const coordinator = new PurgeCoordinator(ledger, sources, phases, { nodeId: () => id, claimMs, stopGraceMs: LEASE * 1000 + 1500 });
+    const coordinator = new PurgeCoordinator(ledger, sources, phases, { nodeId: () => id, claimMs, stopGraceMs: LEASE * 1000 + 1500, maxTagAssets: 10 });
     await node.join(id);
     await coordinator.start();
     return {

@@ -22,24 +22,6 @@ describe('the configuration reference', () => {
     assert.ok(table.some((row) => row.startsWith('| — | `PICTOR_SECRET_KEY` |')), 'an environment-only setting has no flag');
     assert.ok(table.some((row) => row.startsWith('| `--folder-root` (repeatable) | `PICTOR_FOLDER_ROOTS` (separated like `PATH`')));
   });
-
-  it('the sections README.md links to are on the page', () => {
-    const page = fs.readFileSync(REFERENCE_FILE, 'utf8');
-    const readme = fs.readFileSync('README.md', 'utf8');
-    for (const [, anchor] of readme.matchAll(/\]\(docs\/configuration\.md#([a-z0-9-]+)\)/g)) {
-      const headings = [...page.matchAll(/^#+ (.+)$/gm)].map(([, title]) => title!.toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-'));
-      assert.ok(headings.includes(anchor!), `#${anchor} is a heading of ${REFERENCE_FILE}`);
-    }
-  });
-
-  it('every README anchor the page links to exists', () => {
-    const page = fs.readFileSync(REFERENCE_FILE, 'utf8');
-    const readme = fs.readFileSync('README.md', 'utf8');
-    const headings = [...readme.matchAll(/^#+ (.+)$/gm)].map(([, title]) => title!.toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-'));
-    const anchors = [...page.matchAll(/\]\(\.\.\/README\.md#([a-z0-9-]+)\)/g)].map(([, anchor]) => anchor!);
-    assert.ok(anchors.length > 0);
-    for (const anchor of anchors) assert.ok(headings.includes(anchor), `README.md#${anchor}`);
-  });
 });
 
 describe('the settings table', () => {

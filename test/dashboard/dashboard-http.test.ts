@@ -107,6 +107,7 @@ describe('dashboard over HTTP: sessions, CSRF, rate limit, headers', () => {
     for (const [url, form] of [
       ['/dashboard/keys', { name: 'forged', permissions: 'admin' }],
       ['/dashboard/tools/purge', { url: `${t.renderUrl}/a.jpg` }],
+      ['/dashboard/tools/purge-tag', { tag: 'hero' }],
       ['/dashboard/sign-out', {}],
     ] as const) {
       const missing = await client.post(url, form);
@@ -142,6 +143,34 @@ describe('dashboard over HTTP: sessions, CSRF, rate limit, headers', () => {
     const id = new URL(ok.location!, t.adminUrl).searchParams.get('purge')!;
     const status = (await (await fetch(`${t.adminUrl}/api/v1/purges/${id}`, { headers: { authorization: `Bearer ${t.apiKey}` } })).json()) as any;
     assert.equal(status.data.attributes.url, `${t.renderUrl}/a.jpg`, 'the URL purged is the one shown: no query, no fragment');
+  });
+
+  it('purges by tag from the Tools page, with errors next to their field, and lists the tag purge', async () => {
+    const auth = { authorization: `Bearer ${t.apiKey}`, 'content-type': 'application/vnd.api+json' };
+    const asset = `${t.adminUrl}/api/v1/sources/${t.defaultSourceId}/assets`;
+    assert.ok((await fetch(`${asset}/add/a.jpg`, { method: 'POST', headers: { authorization: auth.authorization } })).ok);
+    const tags = JSON.stringify({ data: { type: 'assets', attributes: { tags: ['hero "banner"'] } } });
+    assert.equal((await fetch(`${asset}/a.jpg`, { method: 'PATCH', headers: auth, body: tags })).status, 200);
+
+    const tools = await client.get('/dashboard/tools');
+    assert.match(tools.text, /<form method="post" action="\/dashboard\/tools\/purge-tag"/);
+    const csrf = DashboardClient.csrfOf(tools.text);
+    const empty = await client.post('/dashboard/tools/purge-tag', { _csrf: csrf, tag: ' ', tag_source: '' });
+    assert.equal(empty.status, 400);
+    assert.match(empty.text, /id="f-tag-error">Enter the tag whose assets to purge\./);
+    const unknown = await client.post('/dashboard/tools/purge-tag', { _csrf: csrf, tag: 'hero', tag_source: 'f'.repeat(24) });
+    assert.equal(unknown.status, 400);
+    assert.match(unknown.text, /id="f-tag_source-error">No Source has the id &quot;f{24}&quot;/);
+
+    const done = await client.post('/dashboard/tools/purge-tag', { _csrf: csrf, tag: 'hero "banner"', tag_source: t.defaultSourceId });
+    assert.equal(done.status, 303);
+    const id = new URL(done.location!, t.adminUrl).searchParams.get('purge')!;
+    const status = (await (await fetch(`${t.adminUrl}/api/v1/purges/${id}`, { headers: { authorization: auth.authorization } })).json()) as any;
+    assert.deepEqual([status.data.attributes.tag, status.data.attributes.assets], ['hero "banner"', 1]);
+    const shown = await client.get(`/dashboard/tools?purge=${id}`);
+    assert.match(shown.text, /Every asset tagged &quot;hero &quot;banner&quot;&quot; of the Source &quot;default&quot; \([0-9a-f]{24}\): 1 asset/);
+    const listed = await client.get('/dashboard/purges');
+    assert.match(listed.text, new RegExp(`data-purge-id="${id}"[\\s\\S]*?Every asset tagged &quot;hero &quot;banner&quot;&quot;`));
   });
 
   it('purges a whole Source only after a confirmation naming it; no Source is chosen for the user', async () => {

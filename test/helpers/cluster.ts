@@ -22,6 +22,8 @@ export interface TestCluster {
   edges: TestVarnish[];
   /** The admin key printed by the node that created it on the first start. */
   apiKey: string;
+  /** The dashboard's `admin` password, as the node that created it printed it. */
+  adminPassword: string;
   /** Writes (or replaces) a file in the shared assets folder. */
   put(name: string, body: Buffer | string): Promise<void>;
   /** POST /api/v1/purge on a node's admin listener. */
@@ -89,6 +91,7 @@ export async function startCluster(setup: ClusterSetup): Promise<TestCluster> {
   }
   const edges: TestVarnish[] = [];
   let apiKey = '';
+  let adminPassword = '';
 
   const startNode = async (index: number): Promise<void> => {
     const node = nodes[index]!;
@@ -108,6 +111,7 @@ export async function startCluster(setup: ClusterSetup): Promise<TestCluster> {
       setup.command,
     );
     if (node.process.apiKey) apiKey = node.process.apiKey;
+    if (node.process.adminPassword) adminPassword = node.process.adminPassword;
   };
 
   const purgeApi = (node: number) => ({ adminUrl: nodes[node]!.adminUrl, apiKey });
@@ -129,6 +133,9 @@ export async function startCluster(setup: ClusterSetup): Promise<TestCluster> {
     edges,
     get apiKey() {
       return apiKey;
+    },
+    get adminPassword() {
+      return adminPassword;
     },
     put: async (name, body) => {
       const file = path.join(assetsDir, name);

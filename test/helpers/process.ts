@@ -7,6 +7,8 @@ export interface ServerProcess {
   adminUrl: string;
   /** Set on the first start of a data directory only. */
   apiKey: string | undefined;
+  /** The dashboard's `admin` password: set on the first start of a data directory (or database) only. */
+  adminPassword: string | undefined;
   /** Standard output and error as they came, interleaved. */
   output: () => string;
   stdout: () => string;
@@ -60,5 +62,6 @@ export async function spawnServer(args: string[], env: NodeJS.ProcessEnv = {}, c
   const renderUrl = /Render URL:\s+(\S+?)\/?\n/.exec(output)![1]!;
   const adminUrl = /Admin URL:\s+(\S+?)\/?\n/.exec(output)![1]!;
   const apiKey = /API key:\s+(ak_[0-9a-f]{64})/.exec(output)?.[1];
-  return { child, renderUrl, adminUrl, apiKey, output: () => output, stdout: () => stdout, stderr: () => stderr, exited };
+  const adminPassword = /Dashboard password:\s+(\S+)/.exec(output)?.[1];
+  return { child, renderUrl, adminUrl, apiKey, adminPassword, output: () => output, stdout: () => stdout, stderr: () => stderr, exited };
 }

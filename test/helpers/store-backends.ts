@@ -20,6 +20,10 @@ export interface FreshStore {
   open(secretKeys?: Buffer[]): Promise<Stores>;
   /** Runs one statement behind the stores' back (to check what they refuse, or to age a row). */
   sql(statement: string): Promise<void>;
+  /** PostgreSQL: the database's URL (to migrate it step by step). */
+  databaseUrl?: string;
+  /** Reads one number behind the stores' back: the first column of the first row (e.g. `SELECT count(*) FROM …`). */
+  number(query: string): Promise<number>;
 }
 
 export interface StoreBackend {
@@ -75,6 +79,14 @@ export function storeBackends(prefix: string): [StoreBackend, StoreBackend] {
             db.close();
           }
         },
+        number: async (query) => {
+          const db = new Database(path.join(dataDir, 'pictor.db'), { readonly: true });
+          try {
+            return Number(db.prepare(query).pluck().get());
+          } finally {
+            db.close();
+          }
+        },
       };
     },
   };
@@ -86,12 +98,22 @@ export function storeBackends(prefix: string): [StoreBackend, StoreBackend] {
       const dataDir = await tempDir();
       return {
         dataDir,
+        databaseUrl,
         open: (secretKeys = TEST_SECRET) => track(openStores({ dataDir, databaseUrl, secretKeys })),
         sql: async (statement) => {
           const client = new pg.Client({ connectionString: databaseUrl });
           await client.connect();
           try {
             await client.query(statement);
+          } finally {
+            await client.end();
+          }
+        },
+        number: async (query) => {
+          const client = new pg.Client({ connectionString: databaseUrl });
+          await client.connect();
+          try {
+            return Number(Object.values((await client.query(query)).rows[0] as object)[0]);
           } finally {
             await client.end();
           }

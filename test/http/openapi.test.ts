@@ -55,6 +55,7 @@ describe('OpenAPI document', () => {
       sources: inert,
       edges: inert,
       takedowns: inert,
+      webhooks: inert,
       assets: { service: inert, refreshLimiter: inert, maxInputBytes: 1024 },
       metrics: { countRequest: () => {} } as never,
       health: inert,

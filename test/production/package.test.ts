@@ -70,17 +70,17 @@ describe('the npm package', { timeout: 25 * 60_000 }, () => {
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
-  it('packs the build, the dashboard\'s files and the face model, and neither sources nor tests', (t) => {
+  it('packs the build, the dashboard\'s files, the face model and the docs the README links to, and neither sources nor tests', (t) => {
     t.diagnostic(`${packed.filename}: ${packed.size} bytes, ${packed.entryCount} files`);
     const files = new Set(packed.files.map((file) => file.path));
     for (const needed of [
       'bin/pictor.js', 'bin/allocator.js', 'dist/cli/index.js', 'dist/render/render-process.js', 'dist/render/pdf/pdf-worker.js',
       'src/dashboard/assets/dashboard.css', 'src/dashboard/assets/dashboard.js', 'vendor/blazeface/face_detection_back_256x256.onnx',
-      'vendor/icc/AdobeRGB1998.icc', 'package.json', 'README.md',
+      'vendor/icc/AdobeRGB1998.icc', 'package.json', 'README.md', 'docs/purge-api.md', 'docs/configuration.md',
     ]) {
       assert.ok(files.has(needed), `${needed} is in the package`);
     }
-    const stray = [...files].filter((file) => /\.(ts|map)$/.test(file) || /^(test|bench|scripts|assets|docs)\//.test(file) || file.startsWith('src/') && !file.startsWith('src/dashboard/assets/'));
+    const stray = [...files].filter((file) => /\.(ts|map)$/.test(file) || /^(test|bench|scripts|assets)\//.test(file) || file.startsWith('src/') && !file.startsWith('src/dashboard/assets/'));
     assert.deepEqual(stray, []);
   });
 
@@ -112,6 +112,7 @@ describe('the npm package', { timeout: 25 * 60_000 }, () => {
     const render = /Render URL:\s+(\S+?)\/?\n/.exec(output)![1]!;
     const admin = /Admin URL:\s+(\S+?)\/?\n/.exec(output)![1]!;
     assert.match(output, new RegExp(`Pictor is serving ${path.join(cwd, 'assets').replace(/[/.]/g, '\\$&')}`), 'the current directory\'s assets');
+    assert.match(output, /^ {4}pictor keys create --name NAME --permissions admin --data \S+$/m, 'installed globally, the banner says `pictor`');
 
     const image = await fetch(`${render}/sunset.jpg?w=80&fm=webp`);
     assert.equal(image.status, 200, await image.clone().text());

@@ -37,6 +37,7 @@ describe('PurgeCoordinator on one node', () => {
     membership = nodeMembership(stores.nodes, ledger, { leaseSeconds: 10, serveWhenIsolated: false });
     const phases = {
       matched: () => 0,
+      tagged: async () => [],
       verdict: new VerdictStep(async () => undefined, []),
       nodes: membership.nodes,
       edges: {
@@ -44,7 +45,7 @@ describe('PurgeCoordinator on one node', () => {
         statesOf: async () => [],
       },
     };
-    purges = new PurgeCoordinator(ledger, sources, phases, { nodeId: () => 'solo', claimMs: 13_000, stopGraceMs: 11_500 });
+    purges = new PurgeCoordinator(ledger, sources, phases, { nodeId: () => 'solo', claimMs: 13_000, stopGraceMs: 11_500, maxTagAssets: 10 });
     await membership.join('solo');
     await purges.start();
   });

@@ -1,7 +1,7 @@
 /**
  * Animated inputs stay animated: frame count, delays and loop count survive every step; the animation
  * parameters pick, reorder and retime frames; limits refuse hostile animations. Pixels are sampled at the
- * centre of each frame (a native resize blends the outermost rows of neighbouring frames, see the README).
+ * centre of each frame (a native resize blends the outermost rows of neighbouring frames, see docs/rendering.md).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

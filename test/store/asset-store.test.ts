@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import type { AssetFacts, AssetListing, AssetStore } from '../../src/store/asset-store.ts';
-import { storeBackends } from '../helpers/store-backends.ts';
+import { createPool, migrate, PG_MIGRATIONS } from '../../src/store/postgres/database.ts';
+import { MIGRATIONS } from '../../src/store/sqlite/db.ts';
+import { storeBackends, type FreshStore, type StoreBackend } from '../helpers/store-backends.ts';
 
 const SOURCE = 'aaaaaaaaaaaaaaaaaaaaaaaa';
 const OTHER = 'bbbbbbbbbbbbbbbbbbbbbbbb';
@@ -124,8 +128,77 @@ function assetStoreContract(open: () => Promise<AssetStore>): void {
     assert.deepEqual(await list({ mediaKind: 'VIDEO' }), ['/c/clip.mp4']);
     assert.deepEqual(await list({ mediaKind: 'OTHER' }), []);
   });
+
+  it('finds the assets carrying a tag, exactly as written, in one Source or in every Source, as the tags change', async () => {
+    const store = await open();
+    for (const originPath of ['/a.jpg', '/b.jpg', '/c.jpg']) await store.index(SOURCE, originPath, facts(), 1);
+    await store.index(OTHER, '/a.jpg', facts(), 1);
+    await store.edit(SOURCE, '/b.jpg', { tags: ['sale', 'Sale '] }, 2);
+    await store.edit(SOURCE, '/a.jpg', { tags: ['sale'] }, 2);
+    await store.edit(OTHER, '/a.jpg', { tags: ['spring', 'sale'] }, 2);
+    await store.edit(SOURCE, '/c.jpg', { tags: ['sales', 'SALE'] }, 2);
+    const keys = async (tag: string, sourceId?: string, limit = 10) =>
+      (await store.tagged(tag, sourceId, limit)).map((key) => `${key.sourceId === SOURCE ? 'S' : 'O'}${key.originPath}`);
+    assert.deepEqual(await keys('sale'), ['S/a.jpg', 'S/b.jpg', 'O/a.jpg'], 'every Source, by Source then path');
+    assert.deepEqual(await keys('sale', SOURCE), ['S/a.jpg', 'S/b.jpg']);
+    assert.deepEqual(await keys('sale', OTHER), ['O/a.jpg']);
+    assert.deepEqual(await keys('sale', undefined, 2), ['S/a.jpg', 'S/b.jpg'], 'at most the limit');
+    assert.deepEqual(await keys('Sale '), ['S/b.jpg'], 'case and spaces count');
+    assert.deepEqual(await keys('SALE'), ['S/c.jpg']);
+    assert.deepEqual(await keys('sal'), [], 'no partial match');
+
+    await store.edit(SOURCE, '/a.jpg', { name: 'kept' }, 3);
+    await store.index(SOURCE, '/a.jpg', facts({ contentHash: 'h2' }), 4);
+    assert.deepEqual(await keys('sale', SOURCE), ['S/a.jpg', 'S/b.jpg'], 'edits of other fields and new bytes keep the tags');
+    await store.edit(SOURCE, '/a.jpg', { tags: ['winter'] }, 5);
+    assert.deepEqual(await keys('sale', SOURCE), ['S/b.jpg'], 'a tag taken off');
+    assert.deepEqual(await keys('winter'), ['S/a.jpg']);
+    assert.equal(await store.remove(SOURCE, '/b.jpg'), true);
+    assert.deepEqual(await keys('sale'), ['O/a.jpg'], 'a removed asset');
+    assert.deepEqual(await keys('Sale '), []);
+    await store.index(SOURCE, '/b.jpg', facts(), 6);
+    assert.deepEqual(await keys('sale', SOURCE), [], 'an asset indexed again starts without tags, as its row does');
+    await store.edit(SOURCE, '/c.jpg', { tags: [] }, 7);
+    assert.deepEqual(await keys('SALE'), []);
+  });
 }
 
-for (const backend of storeBackends('assets')) {
-  describe(`AssetStore on ${backend.name}`, () => assetStoreContract(async () => (await (await backend.fresh()).open()).assets));
+const BACKENDS = storeBackends('assets');
+for (const backend of BACKENDS) {
+  describe(`AssetStore on ${backend.name}`, () => {
+    assetStoreContract(async () => (await (await backend.fresh()).open()).assets);
+    it('indexes the tags assets had before the tag index existed', async () => {
+      const fresh = await backend.fresh();
+      await migrateUpTo(backend, fresh, 'CREATE TABLE asset_tags');
+      const insert = `INSERT INTO assets (source_id, origin_path, media_kind, file_size, content_type, content_hash, tags, date_created, date_modified)
+        VALUES ('${SOURCE}', '/old.jpg', 'IMAGE', 1, 'image/jpeg', 'h', '["old","Both"]', 1, 1), ('${OTHER}', '/x.jpg', 'IMAGE', 1, 'image/jpeg', 'h', '["Both"]', 1, 1)`;
+      await fresh.sql(insert);
+      const store = (await fresh.open()).assets;
+      assert.deepEqual(await store.tagged('old', undefined, 10), [{ sourceId: SOURCE, originPath: '/old.jpg' }]);
+      assert.deepEqual(await store.tagged('Both', undefined, 10), [
+        { sourceId: SOURCE, originPath: '/old.jpg' },
+        { sourceId: OTHER, originPath: '/x.jpg' },
+      ]);
+    });
+  });
+}
+
+/** Migrates a new store up to (not including) the step containing `marker`, as an older version left it. */
+async function migrateUpTo(backend: StoreBackend, fresh: FreshStore, marker: string): Promise<void> {
+  const migrations = backend.name === 'SQLite' ? MIGRATIONS : PG_MIGRATIONS;
+  const step = migrations.findIndex((migration) => migration.includes(marker));
+  assert.ok(step > 0);
+  if (backend.name === 'SQLite') {
+    const db = new Database(path.join(fresh.dataDir, 'pictor.db'));
+    for (const migration of MIGRATIONS.slice(0, step)) db.exec(migration);
+    db.pragma(`user_version = ${step}`);
+    db.close();
+    return;
+  }
+  const pool = createPool({ url: fresh.databaseUrl! });
+  try {
+    await migrate(pool, PG_MIGRATIONS.slice(0, step));
+  } finally {
+    await pool.end();
+  }
 }

@@ -3,7 +3,10 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { ApiKeys } from '../../src/auth/api-keys.ts';
 import { bootstrap } from '../../src/bootstrap.ts';
+import { AdminAccounts } from '../../src/dashboard/accounts.ts';
+import { createFirstCredentials } from '../../src/first-start.ts';
 import { DEFAULT_DEPLOYMENT, type SourceRecord } from '../../src/store/source-record.ts';
 import { newSecretKey, SecretKeyError } from '../../src/store/secret-box.ts';
 import type { DomainClaim } from '../../src/store/stores.ts';
@@ -214,17 +217,28 @@ for (const backend of BACKENDS) {
       assert.equal(await stores.rateLimiter('sign-in', 0.01, 3).take('k'), 0, 'another limiter too');
     });
 
-    it('bootstrap: the default Source, one admin key and one password, created once; later starts get none back', async () => {
+    it('bootstrap: the default Source, created once and kept in step; no key and no account before the node listens', async () => {
       const { open } = await backend.fresh();
       const stores = await open();
       const assetsDir = await tempDir();
       const first = await bootstrap(stores, { assetsDir, publicUrl: new URL('https://img.example.com') });
-      assert.match(first.firstApiKey ?? '', /^ak_[0-9a-f]{64}$/);
-      assert.ok(first.firstAdminPassword);
       const again = await bootstrap(stores, { assetsDir, publicUrl: new URL('https://img.example.com') });
-      assert.deepEqual(again, { defaultSourceId: first.defaultSourceId, firstApiKey: undefined, firstAdminPassword: undefined });
+      assert.deepEqual(again, first);
       const source = await stores.sources.get(first.defaultSourceId);
       assert.deepEqual([source?.deployment.folder_path, source?.deployment.custom_domains.includes('img.example.com')], [assetsDir, true]);
+      assert.equal((await stores.apiKeys.list()).length, 0);
+      assert.equal(await stores.accounts.exists('admin'), false);
+    });
+
+    it('first start: one admin key and one password, created once and given back once; later starts get none', async () => {
+      const stores = await (await backend.fresh()).open();
+      const first = await createFirstCredentials(stores);
+      assert.match(first.apiKey ?? '', /^ak_[0-9a-f]{64}$/);
+      assert.ok(first.adminPassword);
+      assert.deepEqual(await createFirstCredentials(stores), { apiKey: undefined, adminPassword: undefined });
+      const keys = new ApiKeys(stores.apiKeys);
+      assert.deepEqual((await keys.verify(first.apiKey))?.permissions, ['admin']);
+      assert.equal(await new AdminAccounts(stores.accounts).verify('admin', first.adminPassword), true);
       assert.equal((await stores.apiKeys.list()).length, 1);
     });
   });
@@ -246,8 +260,9 @@ describe('stores contract: PostgreSQL across nodes', () => {
     const assetsDir = await tempDir();
     const results = await Promise.all(nodes.map((stores) => bootstrap(stores, { assetsDir, publicUrl: undefined })));
     assert.equal(new Set(results.map((result) => result.defaultSourceId)).size, 1);
-    assert.equal(results.filter((result) => result.firstApiKey !== undefined).length, 1, 'one node got the key to print');
-    assert.equal(results.filter((result) => result.firstAdminPassword !== undefined).length, 1, 'one node got the password');
+    const shown = await Promise.all(nodes.map((stores) => createFirstCredentials(stores)));
+    assert.equal(shown.filter((result) => result.apiKey !== undefined).length, 1, 'one node got the key to print');
+    assert.equal(shown.filter((result) => result.adminPassword !== undefined).length, 1, 'one node got the password');
     assert.equal((await nodes[0]!.sources.all()).length, 1);
     assert.equal((await nodes[0]!.apiKeys.list()).length, 1);
   });

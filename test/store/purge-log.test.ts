@@ -73,9 +73,26 @@ for (const backend of [SQLITE, POSTGRES]) {
     it('get: the purge as logged, with its number and scopes; unknown and malformed ids are undefined', async () => {
       const log = await open();
       const logged = await append(log, '/a.jpg', { matched: 3, subImage: true, parentSourceId: 'b'.repeat(24) });
-      assert.deepEqual(await log.get(logged.id), { ...logged, generation: logged.seq, scopes: [scope('/a.jpg')], originError: undefined, report: undefined });
+      const unset = { originError: undefined, report: undefined, tag: undefined, assets: undefined };
+      assert.deepEqual(await log.get(logged.id), { ...logged, generation: logged.seq, scopes: [scope('/a.jpg')], ...unset });
       assert.equal(await log.get(randomUUID()), undefined);
       assert.equal(await log.get('not-a-purge'), undefined);
+    });
+
+    it('a tag purge: logged with its tag, its asset count and a mark per asset; claimed whole; listed without its scopes', async () => {
+      const log = await open();
+      const paths = Array.from({ length: 2000 }, (_, i) => `/tagged/${i}.jpg`);
+      const record = purge('', { url: '', sourceId: '', match: 'tag', tag: 'Product 123', assets: paths.length, matched: 7 });
+      const seq = await log.append(record, paths.map(scope), { coordinator: 'gone', claimMs: -1000 });
+      const read = await log.get(record.id);
+      assert.deepEqual([read?.match, read?.tag, read?.assets, read?.matched, read?.sourceId, read?.url], ['tag', 'Product 123', 2000, 7, '', '']);
+      assert.deepEqual(read?.scopes, paths.map(scope));
+      const marks = new Map((await log.snapshot()).marks);
+      assert.ok(paths.every((each) => marks.get(scope(each)) === seq), 'every asset marked in the one append');
+      assert.deepEqual((await log.claimStale(CLAIM, 10))[0]?.scopes.length, 2000);
+      const [listed] = (await log.list({ limit: 10, offset: 0 })).records;
+      assert.deepEqual([listed?.id, listed?.tag, listed?.assets], [record.id, 'Product 123', 2000]);
+      assert.equal((listed as { scopes?: unknown }).scopes ?? undefined, undefined, 'a listing does not carry the scopes');
     });
 
     it('complete: the first completion counts, with its verdict, the reason it is unknown, and where it took effect', async () => {

@@ -166,7 +166,7 @@ describe('Source secrets at rest', () => {
       assert.equal(keys.length, 2);
       assert.equal(keyId(keys[1]!), oldKey, 'the old key is kept after the new one');
       assert.match(stdout, new RegExp(`Added the key ${newKey} first in .*secret\\.key, and kept 1 older key after it \\(${oldKey}\\)`));
-      assert.match(stdout, /Encrypted 2 Source secrets with the new key/);
+      assert.match(stdout, /Encrypted 2 secrets of Sources and webhooks with the new key/);
       assert.deepEqual(storedValues(dataDir).map((value) => [value.secret.split(':')[2], value.token?.split(':')[2]]), [[newKey, newKey]]);
       assert.equal(fs.statSync(keyFile).mode & 0o777, 0o600);
 
@@ -208,7 +208,7 @@ describe('Source secrets at rest', () => {
       assert.match(error.message, new RegExp(`s3_secret_key of Source ${id} is encrypted with the key ${keyId(first)}, which is not among the keys of PICTOR_SECRET_KEY`));
       return true;
     });
-    await assert.rejects(start(dataDir, assetsDir), /secret\.key is missing, and the Sources' secrets in this data directory are encrypted with the key/);
+    await assert.rejects(start(dataDir, assetsDir), /secret\.key is missing, and the secrets \(of Sources, webhooks\) in this data directory are encrypted with the key/);
     assert.equal(fs.existsSync(path.join(dataDir, 'secret.key')), false, 'no useless key file is made');
 
     // The new key first, the old one after it: the start re-encrypts with the new one; then the old one can go.

@@ -9,6 +9,7 @@ import { takedownsRoutes } from './takedowns.ts';
 
 /** Form fields named by the Purge API's error pointers. */
 const POINTER_FIELDS: Record<string, string> = { '/data/attributes/url': 'url', '/data/attributes/source_id': 'sub_image_source' };
+const TAG_POINTER_FIELDS: Record<string, string> = { '/data/attributes/tag': 'tag', '/data/attributes/source_id': 'tag_source' };
 
 /**
  * The URL exactly as it will be purged: WHATWG parsing percent-encodes unsafe characters (a space becomes
@@ -88,6 +89,24 @@ export function toolsRoutes(app: FastifyInstance, context: DashboardContext): vo
       }
     }
     return sendPage(context, request, reply, { title: 'Tools', current: 'tools', status: 400, body: toolsView(await view(request, { form: values })) });
+  });
+
+  app.post('/tools/purge-tag', async (request, reply) => {
+    const form = formOf(request);
+    const values = { tag: form.get('tag') ?? '', sourceId: form.get('tag_source') ?? '', errors: {} as Record<string, string>, formError: undefined as string | undefined };
+    if (values.tag.trim() === '') values.errors.tag = 'Enter the tag whose assets to purge.';
+    else {
+      try {
+        const { record } = await purges.purgeTag({ tag: values.tag, sourceId: values.sourceId || undefined, requestedBy: actor(request) });
+        return redirect(reply, `/dashboard/tools?purge=${encodeURIComponent(record.id)}`);
+      } catch (error) {
+        if (!isPictorError(error) || error.status >= 500) throw error;
+        const field = error.pointer === undefined ? undefined : TAG_POINTER_FIELDS[error.pointer];
+        if (field) values.errors[field] = error.message;
+        else values.formError = error.message;
+      }
+    }
+    return sendPage(context, request, reply, { title: 'Tools', current: 'tools', status: 400, body: toolsView(await view(request, { tagForm: values })) });
   });
 
   // A whole-Source purge shows a confirmation page first (nothing is purged), and acts only when sent again from it (`confirm=yes`).

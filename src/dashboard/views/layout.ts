@@ -8,7 +8,7 @@ export interface AssetUrls {
   icon: string;
 }
 
-export type NavItem = 'tools' | 'purges' | 'keys' | 'edges' | 'sources' | 'assets' | 'preview';
+export type NavItem = 'tools' | 'purges' | 'keys' | 'edges' | 'sources' | 'assets' | 'preview' | 'webhooks';
 
 const NAV: readonly { item: NavItem; href: string; label: string }[] = [
   { item: 'tools', href: '/dashboard/tools', label: 'Tools' },
@@ -18,6 +18,7 @@ const NAV: readonly { item: NavItem; href: string; label: string }[] = [
   { item: 'sources', href: '/dashboard/sources', label: 'Sources' },
   { item: 'assets', href: '/dashboard/asset-manager', label: 'Assets' },
   { item: 'preview', href: '/dashboard/preview', label: 'Preview' },
+  { item: 'webhooks', href: '/dashboard/webhooks', label: 'Webhooks' },
 ];
 
 export interface PageOptions {

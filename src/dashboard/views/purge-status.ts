@@ -11,7 +11,7 @@ export interface PurgeSummary {
   id: string;
   status: PurgeRecord['status'];
   done: boolean;
-  /** What was purged, in words: the exact URL, everything under a folder, or a whole Source. */
+  /** What was purged, in words: the exact URL, everything under a folder, the assets carrying a tag, or a whole Source. */
   target: string;
   statusLabel: string;
   createdAt: string;
@@ -46,6 +46,10 @@ export const UNCHANGED_ADVICE =
   'Change or remove the file at the origin first, then purge again: a purge empties the caches, but the origin still serves the same file (its derivatives are rendered again anyway).';
 
 export function purgeTarget(record: PurgeRecord, sourceName: string | undefined): string {
+  if (record.match === 'tag') {
+    const where = record.sourceId ? ` of the Source ${sourceName ? `"${sourceName}" ` : ''}(${record.sourceId})` : ' of every Source';
+    return `Every asset tagged "${record.tag ?? ''}"${where}: ${record.assets === 1 ? '1 asset' : `${record.assets ?? 0} assets`}`;
+  }
   if (record.match === 'source') return `Everything cached for the Source ${sourceName ? `"${sourceName}" ` : ''}(${record.sourceId})`;
   if (record.match === 'prefix') {
     let origin = '';
@@ -69,13 +73,14 @@ export function summarizePurge(record: PurgeRecord, sourceName?: string, edgeSta
   }
   else if (record.origin) originLabel = ORIGIN_LABELS[record.origin];
   else if (record.status === 'pending') originLabel = 'waiting for the purge to run…';
-  else if (record.match !== 'exact') originLabel = 'not asked: prefix and whole-Source purges do not check single files.';
+  else if (record.match !== 'exact') originLabel = 'not asked: prefix, tag and whole-Source purges do not check single files.';
   else originLabel = '—';
   let matchedLabel: string;
   if (record.matched !== undefined) matchedLabel = record.matched === 1 ? '1 cached file' : `${record.matched} cached files`;
   else if (record.status === 'pending') matchedLabel = 'waiting for the purge to run…';
   else if (record.match !== 'exact') matchedLabel = 'not counted for prefix and whole-Source purges.';
   else matchedLabel = '—';
+  if (record.match === 'tag' && record.matched !== undefined) matchedLabel += ', of the tagged assets, on the node that accepted the purge';
   return {
     id: record.id,
     status: record.status,

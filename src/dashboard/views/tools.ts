@@ -14,6 +14,8 @@ export interface ToolsView {
   /** The single-asset form as sent, with its errors. */
   form?: { url: string; prefix: boolean; subImageSource: string; errors: Record<string, string>; formError?: string | undefined };
   sourceForm?: { sourceId: string; error?: string | undefined };
+  /** The purge-by-tag form as sent, with its errors. */
+  tagForm?: { tag: string; sourceId: string; errors: Record<string, string>; formError?: string | undefined };
   exampleBase: string;
   /** Tools → Takedown. */
   takedowns: TakedownSection;
@@ -66,6 +68,7 @@ ${view.purgeMissing ? html`<div class="alert error" role="alert">${view.purgeMis
     <button type="submit" class="primary">Purge</button>
   </form>
 </section>
+${tagSection(view, sourceOptions)}
 <section class="card" aria-labelledby="purge-source-title">
   <h2 id="purge-source-title">Purge a whole Source</h2>
   <p>Purges everything cached for one Source — every asset and every derivative. The next requests are rendered again from the origin.</p>
@@ -87,6 +90,28 @@ ${view.purgeMissing ? html`<div class="alert error" role="alert">${view.purgeMis
 ${takedownSection(view.takedowns)}`;
 }
 
+/** Tools → Purge by tag: every asset carrying a tag (as set on the Asset Manager), in one Source or all. */
+function tagSection(view: ToolsView, sourceOptions: { value: string; label: string }[]): SafeHtml {
+  const form = view.tagForm ?? { tag: '', sourceId: '', errors: {} };
+  return html`<section class="card" aria-labelledby="purge-tag-title">
+  <h2 id="purge-tag-title">Purge by tag</h2>
+  <p>Purges every asset carrying a tag, and every derivative of each, as one purge. Tags are set on the Asset Manager
+    (or through the Assets API) and matched exactly: <code>Sale</code> is not <code>sale</code>.</p>
+  <form method="post" action="/dashboard/tools/purge-tag" novalidate>
+    ${csrfField(view.csrfToken)}
+    ${formError(form.formError)}
+    ${textField({ name: 'tag', label: 'Tag', value: form.tag, required: true, code: true, autocomplete: 'off', placeholder: 'product-123', error: form.errors.tag })}
+    ${select({
+      name: 'tag_source',
+      label: 'In the Source',
+      value: form.sourceId,
+      options: [{ value: '', label: 'Every Source' }, ...sourceOptions],
+      error: form.errors.tag_source,
+    })}
+    <button type="submit">Purge by tag</button>
+  </form>
+</section>`;
+}
 
 /** The confirmation step of a whole-Source purge: which Source, and what it costs. */
 export function confirmPurgeSourceView(csrfToken: string, source: SourceRecord): SafeHtml {

@@ -225,6 +225,56 @@ export const PG_MIGRATIONS: readonly string[] = [
    ALTER TABLE sources ALTER COLUMN enabled SET DEFAULT true;`,
   // Why the origin could not be asked when a purge's verdict is unknown, as SQLite holds it (sqlite/db.ts).
   `ALTER TABLE purge_log ADD COLUMN origin_error TEXT;`,
+  // Webhooks and their outbox, as SQLite holds them (db.ts, store/webhook-store.ts).
+  `CREATE TABLE webhooks (
+     id TEXT PRIMARY KEY,
+     url TEXT NOT NULL,
+     events JSONB NOT NULL,
+     secret TEXT NOT NULL,
+     created_at BIGINT NOT NULL
+   );
+   CREATE TABLE webhook_deliveries (
+     id TEXT PRIMARY KEY,
+     webhook_id TEXT NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+     event_id TEXT NOT NULL,
+     event_type TEXT NOT NULL,
+     body TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+     attempts INTEGER NOT NULL DEFAULT 0,
+     created_at BIGINT NOT NULL,
+     window_start BIGINT NOT NULL,
+     next_attempt_at BIGINT NOT NULL,
+     claimed_by TEXT,
+     claimed_until BIGINT NOT NULL DEFAULT 0
+   );
+   CREATE UNIQUE INDEX webhook_deliveries_event ON webhook_deliveries (webhook_id, event_id);
+   CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
+   CREATE INDEX webhook_deliveries_created ON webhook_deliveries (webhook_id, created_at);
+   CREATE TABLE webhook_attempts (
+     delivery_id TEXT NOT NULL REFERENCES webhook_deliveries (id) ON DELETE CASCADE,
+     at BIGINT NOT NULL,
+     status INTEGER,
+     error TEXT,
+     response TEXT
+   );
+   CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, at);`,
+  // Each asset's tags, one row per tag, and the tag and asset count of a tag purge, as SQLite holds them
+  // (db.ts). Paths compare byte by byte (COLLATE "C"), as in `assets`; tags compare exactly.
+  `CREATE TABLE asset_tags (
+     tag TEXT NOT NULL,
+     source_id TEXT NOT NULL,
+     origin_path TEXT COLLATE "C" NOT NULL,
+     PRIMARY KEY (tag, source_id, origin_path),
+     FOREIGN KEY (source_id, origin_path) REFERENCES assets (source_id, origin_path) ON DELETE CASCADE
+   );
+   CREATE INDEX asset_tags_asset ON asset_tags (source_id, origin_path);
+   INSERT INTO asset_tags (tag, source_id, origin_path)
+     SELECT each.tag, assets.source_id, assets.origin_path FROM assets, jsonb_array_elements_text(assets.tags) AS each (tag)
+     ON CONFLICT DO NOTHING;
+   ALTER TABLE purge_log ADD COLUMN tag TEXT;
+   ALTER TABLE purge_log ADD COLUMN assets INTEGER;`,
+  // Deliveries that ended, oldest first, for retention, as SQLite holds them (sqlite/db.ts).
+  `CREATE INDEX webhook_deliveries_ended ON webhook_deliveries (next_attempt_at) WHERE state <> 'pending';`,
   // Edges of every kind, each purge's state at each edge and the cache keys an nginx edge may hold, as SQLite
   // holds them (db.ts).
   `ALTER TABLE edges ADD COLUMN kind TEXT NOT NULL DEFAULT 'varnish',

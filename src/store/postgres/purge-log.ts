@@ -12,6 +12,8 @@ import type {
 } from '../purge-log.ts';
 import { clusterId, LOCKS, withTransaction, type PgPool } from './database.ts';
 import { listen } from './listener.ts';
+import type { Outbox, OutboxSignal } from '../webhook-store.ts';
+import { writeOutbox } from './webhook-store.ts';
 
 /** NOTIFY channels: a purge was appended (payload: its sequence number); a node applied purges. */
 export const PURGE_CHANNEL = 'pictor_purge';
@@ -28,6 +30,10 @@ interface PendingAppend {
   reject: (error: unknown) => void;
 }
 
+/** A purge's columns but its scopes: a tag purge's list of them is long, and a listing has no use for it. */
+const LISTED = `seq, id, url, source_id, path, match, sub_image, parent_source_id, status, origin, origin_error, matched, tag, assets, error, report,
+  requested_by, created_at, completed_at`;
+
 interface LogRow {
   seq: string;
   id: string;
@@ -42,6 +48,8 @@ interface LogRow {
   origin: string | null;
   origin_error: string | null;
   matched: number | null;
+  tag: string | null;
+  assets: number | null;
   error: string | null;
   report: PurgeReport | null;
   requested_by: string | null;
@@ -62,6 +70,7 @@ export class PgPurgeLog implements PurgeLog {
   constructor(
     private readonly pool: PgPool,
     url: string,
+    private readonly outbox: OutboxSignal,
   ) {
     this.shared = {
       id: () => clusterId(pool),
@@ -117,17 +126,20 @@ export class PgPurgeLog implements PurgeLog {
       coordinator: claim.coordinator,
       claim_seconds: claim.claimMs / 1000,
       matched: record.matched ?? null,
+      tag: record.tag ?? null,
+      assets: record.assets ?? null,
     }));
     return withTransaction(this.pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1)', [LOCKS.purgeLog]);
       // One statement: the rows, the marks (the newest sequence number per scope) and the notification.
       const { rows: inserted } = await client.query<{ id: string; seq: string }>(
         `WITH inserted AS (
-           INSERT INTO purge_log (id, url, source_id, path, match, sub_image, parent_source_id, scopes, requested_by, created_at, coordinator, claimed_until, matched)
+           INSERT INTO purge_log (id, url, source_id, path, match, sub_image, parent_source_id, scopes, requested_by, created_at, coordinator, claimed_until, matched,
+                                  tag, assets)
            SELECT r.id, r.url, r.source_id, r.path, r.match, r.sub_image, r.parent_source_id, r.scopes, r.requested_by, r.created_at, r.coordinator,
-                  now() + make_interval(secs => r.claim_seconds), r.matched
+                  now() + make_interval(secs => r.claim_seconds), r.matched, r.tag, r.assets
            FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, url text, source_id text, path text, match text, sub_image boolean, parent_source_id text,
-                scopes text[], requested_by text, created_at bigint, coordinator text, claim_seconds float8, matched integer)
+                scopes text[], requested_by text, created_at bigint, coordinator text, claim_seconds float8, matched integer, tag text, assets integer)
            RETURNING id, seq, scopes),
          marks AS (
            INSERT INTO purge_marks (scope, seq)
@@ -194,12 +206,13 @@ export class PgPurgeLog implements PurgeLog {
   }
 
   /** Records the outcome; only the first completion of a purge counts (driving it twice is harmless). */
-  async complete(record: PurgeRecord): Promise<void> {
+  async complete(record: PurgeRecord, outbox?: Outbox<PurgeRecord>): Promise<void> {
     // Committed without waiting for the flush: should a crash of PostgreSQL lose it, the purge is pending
-    // again and is driven to completion again (every step is idempotent). Only the append must be durable.
-    await withTransaction(this.pool, async (client) => {
+    // again and is driven to completion again (every step is idempotent), its events with it. Only the
+    // append must be durable.
+    const written = await withTransaction(this.pool, async (client) => {
       await client.query('SET LOCAL synchronous_commit TO OFF');
-      await client.query(
+      const completed = await client.query(
         `UPDATE purge_log SET status = $2, origin = $3, origin_error = $4, matched = coalesce($5, matched), error = $6, report = $7, completed_at = $8
          WHERE id = $1 AND status = 'pending'`,
         [
@@ -213,7 +226,9 @@ export class PgPurgeLog implements PurgeLog {
           record.completedAt ?? Date.now(),
         ],
       );
+      return completed.rowCount === 1 && outbox ? writeOutbox(client, outbox(record)) : 0;
     });
+    if (written > 0) this.outbox.written();
   }
 
   /** The floor, in `meta`, only ever rises. */
@@ -261,7 +276,7 @@ export class PgPurgeLog implements PurgeLog {
     const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
     const total = await this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM purge_log ${where}`, params);
     const { rows } = await this.pool.query<LogRow>(
-      `SELECT * FROM purge_log ${where} ORDER BY created_at DESC, seq DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+      `SELECT ${LISTED} FROM purge_log ${where} ORDER BY created_at DESC, seq DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
       [...params, query.limit, query.offset],
     );
     return { records: rows.map(toRecord), total: Number(total.rows[0]!.n) };
@@ -285,6 +300,8 @@ function toRecord(row: LogRow): LoggedPurge {
     origin: (row.origin ?? undefined) as PurgeRecord['origin'],
     originError: row.origin_error ?? undefined,
     matched: row.matched ?? undefined,
+    tag: row.tag ?? undefined,
+    assets: row.assets ?? undefined,
     generation: Number(row.seq),
     error: row.error ?? undefined,
     requestedBy: row.requested_by ?? undefined,

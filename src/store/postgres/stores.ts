@@ -3,16 +3,21 @@ import { checkSameKeys, secretBoxFor } from '../secret-keys.ts';
 import { SEALING_KEY_META, sealingKeyIds } from '../source-secrets.ts';
 import type { StoreSettings } from '../open-stores.ts';
 import type { AccountStore, ApiKeyRow, ApiKeyStore, DeviceRow, DeviceStore, MetaStore, RateLimitStore, SessionRow, SessionStore, Stores } from '../stores.ts';
+import { describeUrl } from './describe-url.ts';
 import { createPool, LOCKS, migrate, PG_MIGRATIONS, withTransaction, type PgPool } from './database.ts';
 import { PgAssetStore } from './asset-store.ts';
 import { PgEdgeCacheKeys } from './edge-cache-keys.ts';
 import { PgEdgePurgeStore } from './edge-purge-store.ts';
 import { PgEdgeStore } from './edge-store.ts';
+import { PgFirstStartStore } from './first-start-store.ts';
 import { PgNodeStates } from './node-states.ts';
 import { PgPurgeLog } from './purge-log.ts';
+import { columnKeyIds } from './sealed-columns.ts';
 import { edgeKeyIds, PgSourceStore, storedSecretRows } from './source-store.ts';
 import { PgTakedownStore } from './takedown-store.ts';
 import { PgVideoStore } from './video-store.ts';
+import { PgWebhookStore } from './webhook-store.ts';
+import { OutboxSignal } from '../webhook-store.ts';
 
 /**
  * The stores of a cluster: one PostgreSQL database shared by every node (and the CLI). Migrations run here
@@ -27,7 +32,7 @@ export async function openPostgresStores(url: string, settings: Omit<StoreSettin
     const meta = new PgMetaStore(pool);
     const keys = async (): Promise<SecretBox> => {
       const recorded = await meta.get(SEALING_KEY_META);
-      const inUse = [...sealingKeyIds(await storedSecretRows(pool)), ...(await edgeKeyIds(pool))];
+      const inUse = [...(await columnKeyIds(pool, sealingKeyIds(await storedSecretRows(pool)))), ...(await edgeKeyIds(pool))];
       const box = secretBoxFor(dataDir, secretKeys, () => ({ inUse, recorded }), true);
       checkSameKeys(recorded, box, true);
       return box;
@@ -35,21 +40,24 @@ export async function openPostgresStores(url: string, settings: Omit<StoreSettin
     let opening: Promise<SecretBox> | undefined;
     const secrets = (): Promise<SecretBox> => (opening ??= keys().catch((error: unknown) => ((opening = undefined), Promise.reject(error))));
     if (settings.secrets !== 'when-used') await secrets();
+    const outbox = new OutboxSignal();
     return {
       describe: `PostgreSQL at ${describeUrl(url)}`,
       meta,
       sources: new PgSourceStore(pool, url, secrets),
       apiKeys: new PgApiKeyStore(pool),
       accounts: new PgAccountStore(pool),
+      firstStart: new PgFirstStartStore(pool),
       sessions: new PgSessionStore(pool),
       devices: new PgDeviceStore(pool),
-      assets: new PgAssetStore(pool),
+      assets: new PgAssetStore(pool, outbox),
       edges: new PgEdgeStore(pool, secrets),
       edgePurges: new PgEdgePurgeStore(pool),
       edgeCacheKeys: new PgEdgeCacheKeys(pool),
-      takedowns: new PgTakedownStore(pool, url),
+      takedowns: new PgTakedownStore(pool, url, outbox),
       videos: new PgVideoStore(pool),
-      purgeLog: new PgPurgeLog(pool, url),
+      webhooks: new PgWebhookStore(pool, url, secrets, outbox),
+      purgeLog: new PgPurgeLog(pool, url, outbox),
       nodes: new PgNodeStates(pool),
       rateLimiter: (name, ratePerSecond, burst) => new PgRateLimit(pool, name, ratePerSecond, burst),
       exclusive: (fn) => exclusive(pool, LOCKS.bootstrap, fn),
@@ -61,11 +69,6 @@ export async function openPostgresStores(url: string, settings: Omit<StoreSettin
   }
 }
 
-/** `host:port/database`: never the user's password. */
-export function describeUrl(url: string): string {
-  const parsed = new URL(url);
-  return `${parsed.hostname}:${parsed.port || '5432'}${parsed.pathname || '/'}`;
-}
 
 /** Holds a session-level advisory lock on a connection of its own while `fn` runs (on any connection). */
 async function exclusive<T>(pool: PgPool, lock: number, fn: () => Promise<T>): Promise<T> {

@@ -2,6 +2,8 @@ import type { NewTakedown, TakedownAuditEntry, TakedownRecord, TakedownStore, Ta
 import { activeTakedownFromRow, auditEntryFromRow, takedownFromRow, type AuditRow, type TakedownRow } from '../takedown-store.ts';
 import { withTransaction, type PgClient, type PgPool } from './database.ts';
 import { listen } from './listener.ts';
+import { OutboxSignal, type Outbox } from '../webhook-store.ts';
+import { writeOutbox } from './webhook-store.ts';
 
 /** The channel of takedown changes; the payload is the takedown's id. */
 export const TAKEDOWNS_CHANNEL = 'pictor_takedowns';
@@ -17,10 +19,12 @@ export class PgTakedownStore implements TakedownStore {
     private readonly pool: PgPool,
     /** The database's URL, for the LISTEN connection of `watch`. */
     private readonly url: string,
+    private readonly outbox = new OutboxSignal(),
   ) {}
 
-  async create(takedown: NewTakedown): Promise<{ record: TakedownRecord; created: boolean }> {
-    return withTransaction(this.pool, async (client) => {
+  async create(takedown: NewTakedown, outbox?: Outbox<TakedownRecord>): Promise<{ record: TakedownRecord; created: boolean }> {
+    let written = 0;
+    const result = await withTransaction(this.pool, async (client) => {
       const inserted = await client.query(
         `INSERT INTO takedowns (id, url, source_id, path, origin_object, sha256, origin_note, reason, created_by, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
@@ -47,22 +51,35 @@ export class PgTakedownStore implements TakedownStore {
         return { record: takedownFromRow(rows[0]), created: false };
       }
       await appendAudit(client, { takedown_id: takedown.id, action: 'created', actor: takedown.createdBy, reason: takedown.reason, at: takedown.createdAt });
-      return { record: { ...takedown, purgeId: null, liftedAt: null, liftedBy: null }, created: true };
+      const record = { ...takedown, purgeId: null, liftedAt: null, liftedBy: null };
+      if (outbox) written = await writeOutbox(client, outbox(record));
+      return { record, created: true };
     });
+    if (written > 0) this.outbox.written();
+    return result;
   }
 
   async setPurge(id: string, purgeId: string): Promise<void> {
     await this.pool.query('UPDATE takedowns SET purge_id = $1 WHERE id = $2', [purgeId, id]);
   }
 
-  async lift(id: string, lift: { actor: string; reason: string | null; at: number }): Promise<{ record: TakedownRecord; lifted: boolean } | undefined> {
-    return withTransaction(this.pool, async (client) => {
+  async lift(
+    id: string,
+    lift: { actor: string; reason: string | null; at: number },
+    outbox?: Outbox<TakedownRecord>,
+  ): Promise<{ record: TakedownRecord; lifted: boolean } | undefined> {
+    let written = 0;
+    const result = await withTransaction(this.pool, async (client) => {
       const updated = await client.query('UPDATE takedowns SET lifted_at = $1, lifted_by = $2 WHERE id = $3 AND lifted_at IS NULL', [lift.at, lift.actor, id]);
       const lifted = updated.rowCount === 1;
       if (lifted) await appendAudit(client, { takedown_id: id, action: 'lifted', actor: lift.actor, reason: lift.reason, at: lift.at });
       const { rows } = await client.query<TakedownRow>(`SELECT ${COLUMNS} FROM takedowns WHERE id = $1`, [id]);
-      return rows[0] && { record: takedownFromRow(rows[0]), lifted };
+      const record = rows[0] && takedownFromRow(rows[0]);
+      if (record && lifted && outbox) written = await writeOutbox(client, outbox(record));
+      return record && { record, lifted };
     });
+    if (written > 0) this.outbox.written();
+    return result;
   }
 
   async get(id: string): Promise<TakedownRecord | undefined> {

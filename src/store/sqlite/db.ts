@@ -237,6 +237,57 @@ export const MIGRATIONS: readonly string[] = [
    INSERT INTO purge_marks (scope, seq) SELECT json_extract(scopes, '$[0]'), generation FROM purges WHERE status = 'pending'
      ON CONFLICT (scope) DO UPDATE SET seq = max(seq, excluded.seq);
    CREATE INDEX purges_pending_seq ON purges (generation) WHERE status = 'pending';`,
+  // Webhooks (store/webhook-store.ts): each with its sealed secret, and the outbox — one delivery per event
+  // and subscribed webhook, written with the change it reports — with every try's outcome.
+  `CREATE TABLE webhooks (
+     id TEXT PRIMARY KEY,
+     url TEXT NOT NULL,
+     events TEXT NOT NULL,
+     secret TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE webhook_deliveries (
+     id TEXT PRIMARY KEY,
+     webhook_id TEXT NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+     event_id TEXT NOT NULL,
+     event_type TEXT NOT NULL,
+     body TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+     attempts INTEGER NOT NULL DEFAULT 0,
+     created_at INTEGER NOT NULL,
+     window_start INTEGER NOT NULL,
+     next_attempt_at INTEGER NOT NULL,
+     claimed_by TEXT,
+     claimed_until INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE UNIQUE INDEX webhook_deliveries_event ON webhook_deliveries (webhook_id, event_id);
+   CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
+   CREATE INDEX webhook_deliveries_created ON webhook_deliveries (webhook_id, created_at);
+   CREATE TABLE webhook_attempts (
+     delivery_id TEXT NOT NULL REFERENCES webhook_deliveries (id) ON DELETE CASCADE,
+     at INTEGER NOT NULL,
+     status INTEGER,
+     error TEXT,
+     response TEXT
+   );
+   CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, at);`,
+  // Purge by tag (purge/tag-purge.ts): one row per tag of each asset, written with the asset's tags, so the
+  // assets carrying a tag are read from the primary key rather than by parsing every asset's JSON; and the tag
+  // and asset count of a tag purge. Tags compare exactly (BINARY), as the Assets API stores them.
+  `CREATE TABLE asset_tags (
+     tag TEXT NOT NULL,
+     source_id TEXT NOT NULL,
+     origin_path TEXT NOT NULL,
+     PRIMARY KEY (tag, source_id, origin_path),
+     FOREIGN KEY (source_id, origin_path) REFERENCES assets (source_id, origin_path) ON DELETE CASCADE
+   ) WITHOUT ROWID;
+   CREATE INDEX asset_tags_asset ON asset_tags (source_id, origin_path);
+   INSERT OR IGNORE INTO asset_tags (tag, source_id, origin_path)
+     SELECT each.value, assets.source_id, assets.origin_path FROM assets, json_each(assets.tags) AS each;
+   ALTER TABLE purges ADD COLUMN tag TEXT;
+   ALTER TABLE purges ADD COLUMN assets INTEGER;`,
+  // Deliveries that ended (delivered, failed), oldest first, for retention (webhooks/retention.ts).
+  `CREATE INDEX webhook_deliveries_ended ON webhook_deliveries (next_attempt_at) WHERE state <> 'pending';`,
   // Edges of every kind (edges/kinds.ts): a CDN reached through its API has no url, so the table is rebuilt
   // with url nullable; its settings (JSON) and its secrets (JSON of sealed values, store/edge-secrets.ts).
   // Each purge's state at each edge (store/edge-purge-store.ts), and the cache keys an nginx edge may hold

@@ -1,6 +1,8 @@
 import type { LogSnapshot, LoggedPurge, PurgeClaim, PurgeListQuery, PurgeLog, PurgeRecord, PurgeReport } from '../purge-log.ts';
 import { getMeta, setMeta, type Db } from './db.ts';
 import type { GroupCommit } from './group-commit.ts';
+import type { Outbox, OutboxSignal } from '../webhook-store.ts';
+import { anySubscribed, writeOutbox } from './webhook-store.ts';
 
 const MARK_FLOOR = 'mark_floor';
 
@@ -10,6 +12,10 @@ const MARK_FLOOR = 'mark_floor';
  */
 const HEAD = `SELECT max(coalesce((SELECT max(seq) FROM purge_marks), 0),
                         coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = '${MARK_FLOOR}'), 0)) AS seq`;
+
+/** A purge's columns but its scopes: a tag purge's list of them is long, and a listing has no use for it. */
+const LISTED = `id, url, source_id, path, match, sub_image, parent_source_id, status, origin, origin_error, matched, tag, assets, generation, error,
+  requested_by, created_at, completed_at, report`;
 
 interface PurgeRow {
   id: string;
@@ -24,6 +30,8 @@ interface PurgeRow {
   origin: string | null;
   origin_error: string | null;
   matched: number | null;
+  tag: string | null;
+  assets: number | null;
   generation: number | null;
   error: string | null;
   requested_by: string | null;
@@ -35,7 +43,7 @@ interface PurgeRow {
 /**
  * One node's purge log, in the `purges` table of its data directory: its server is the only writer (the CLI
  * purges through the API), so claims live in this process's memory. Appends share the group commit of the
- * data directory (one fsync for a burst); completions ride along with the next commit.
+ * data directory (one fsync for a burst); completions ride along with the next commit, unless a webhook waits.
  */
 export class SqlitePurgeLog implements PurgeLog {
   /** Pending purges this process drives, and until when (ms). */
@@ -45,12 +53,13 @@ export class SqlitePurgeLog implements PurgeLog {
   constructor(
     private readonly db: Db,
     private readonly commits: GroupCommit,
+    private readonly outbox: OutboxSignal,
   ) {
     this.statements = {
       head: db.prepare<[], { seq: number }>(HEAD),
       insert: db.prepare(
-        `INSERT INTO purges (id, url, source_id, path, match, sub_image, parent_source_id, scopes, status, matched, generation, requested_by, created_at)
-         VALUES (@id, @url, @sourceId, @path, @match, @subImage, @parentSourceId, @scopes, 'pending', @matched, @seq, @requestedBy, @createdAt)`,
+        `INSERT INTO purges (id, url, source_id, path, match, sub_image, parent_source_id, scopes, status, matched, tag, assets, generation, requested_by, created_at)
+         VALUES (@id, @url, @sourceId, @path, @match, @subImage, @parentSourceId, @scopes, 'pending', @matched, @tag, @assets, @seq, @requestedBy, @createdAt)`,
       ),
       mark: db.prepare('INSERT INTO purge_marks (scope, seq) VALUES (?, ?) ON CONFLICT (scope) DO UPDATE SET seq = max(seq, excluded.seq)'),
       complete: db.prepare(
@@ -117,7 +126,9 @@ export class SqlitePurgeLog implements PurgeLog {
     const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
     const { limit: _limit, offset: _offset, ...filters } = params;
     const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM purges ${where}`).get(filters) as { n: number }).n;
-    const rows = this.db.prepare(`SELECT * FROM purges ${where} ORDER BY created_at DESC, rowid DESC LIMIT @limit OFFSET @offset`).all(params) as PurgeRow[];
+    const rows = this.db
+      .prepare(`SELECT ${LISTED} FROM purges ${where} ORDER BY created_at DESC, rowid DESC LIMIT @limit OFFSET @offset`)
+      .all(params) as PurgeRow[];
     return { records: rows.map(toRecord), total };
   }
 
@@ -129,9 +140,18 @@ export class SqlitePurgeLog implements PurgeLog {
     return stale.map(toLogged);
   }
 
-  async complete(record: PurgeRecord): Promise<void> {
-    await this.commits.commitSoon(() => {
-      this.statements.complete.run({
+  /**
+   * A completion rides along with the next commit (commitSoon), unless a webhook waits for it: then it is
+   * committed in this turn of the event loop, so the message goes out without waiting for other writes. The
+   * worker is told only once the commit returned (durable, synchronous = FULL): a message is never sent
+   * about a completion that a crash could still undo.
+   */
+  async complete(record: PurgeRecord, outbox?: Outbox<PurgeRecord>): Promise<void> {
+    const events = outbox ? outbox(record) : [];
+    const commit = anySubscribed(this.db, events) ? this.commits.commit.bind(this.commits) : this.commits.commitSoon.bind(this.commits);
+    let written = 0;
+    await commit(() => {
+      const completed = this.statements.complete.run({
         id: record.id,
         status: record.status,
         origin: record.origin ?? null,
@@ -141,8 +161,10 @@ export class SqlitePurgeLog implements PurgeLog {
         completedAt: record.completedAt ?? Date.now(),
         report: record.report === undefined ? null : JSON.stringify(record.report),
       });
+      if (completed.changes === 1) written = writeOutbox(this.db, events);
     });
     this.claims.delete(record.id);
+    if (written > 0) this.outbox.written();
   }
 
   async raiseFloor(cutoff: number): Promise<number> {
@@ -192,6 +214,8 @@ function insertParams(record: PurgeRecord, scopes: readonly string[], seq: numbe
     parentSourceId: record.parentSourceId ?? null,
     scopes: JSON.stringify(scopes),
     matched: record.matched ?? null,
+    tag: record.tag ?? null,
+    assets: record.assets ?? null,
     seq,
     requestedBy: record.requestedBy ?? null,
     createdAt: record.createdAt,
@@ -211,6 +235,8 @@ function toRecord(row: PurgeRow): PurgeRecord {
     origin: (row.origin ?? undefined) as PurgeRecord['origin'],
     originError: row.origin_error ?? undefined,
     matched: row.matched ?? undefined,
+    tag: row.tag ?? undefined,
+    assets: row.assets ?? undefined,
     generation: row.generation ?? undefined,
     error: row.error ?? undefined,
     requestedBy: row.requested_by ?? undefined,

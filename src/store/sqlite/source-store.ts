@@ -1,7 +1,8 @@
 import type { Statement } from 'better-sqlite3';
 import { getMeta, setMeta, type Db } from './db.ts';
 import { NameRanks } from './name-ranks.ts';
-import { edgeSealingKeyIds, resealEdgeSecrets } from '../edge-secrets.ts';
+import { edgeSealingKeyIds, openEdgeSecrets, resealEdgeSecrets } from '../edge-secrets.ts';
+import { columnKeyIds, openColumns, resealColumns } from './sealed-columns.ts';
 import type { SecretBox } from '../secret-box.ts';
 import { openSource, refuseOtherSealingKey, SEALING_KEY_META, sealingKeyIds, sealSource, staleSecrets } from '../source-secrets.ts';
 import type { DomainOwner, SourceChangeListener, SourceListing, SourceStore, SourceWrite } from '../stores.ts';
@@ -63,7 +64,9 @@ export class SqliteSourceStore implements SourceStore {
   }
 
   async checkKeys(): Promise<void> {
-    void this.secrets;
+    await this.all();
+    openColumns(this.db, this.secrets);
+    openEdges(this.db, this.secrets);
   }
 
   async all(): Promise<SourceRecord[]> {
@@ -150,10 +153,11 @@ export class SqliteSourceStore implements SourceStore {
   }
 
   /**
-   * Seals every secret with the current key, in one transaction: values stored in plain text (by a version
-   * before encryption) and values sealed with an older key. Opening each one on the way proves the keys are
-   * the right ones (a SecretKeyError otherwise). Freed pages are zeroed and the log is checkpointed, so the
-   * plain text does not linger in the file. Records the current key's id (SEALING_KEY_META).
+   * Seals every secret with the current key, in one transaction: the Sources' (values stored in plain text by
+   * a version before encryption, and values sealed with an older key) and the sealed columns'
+   * (sealed-columns.ts). Opening each one on the way proves the keys are the right ones (a SecretKeyError
+   * otherwise). Freed pages are zeroed and the log is checkpointed, so the plain text does not linger in the
+   * file. Records the current key's id (SEALING_KEY_META).
    */
   async sealAll(): Promise<{ sealed: number; resealed: number }> {
     const counts = { sealed: 0, resealed: 0 };
@@ -168,13 +172,8 @@ export class SqliteSourceStore implements SourceStore {
           const record = this.toRecord(row);
           if (stale.sealed + stale.resealed > 0) this.write(record);
         }
-        // Edge secrets (store/edge-secrets.ts) are sealed with the same keys: rotated with them.
-        for (const edge of this.db.prepare("SELECT name, secrets FROM edges WHERE secrets != '{}'").all() as { name: string; secrets: string }[]) {
-          const resealed = resealEdgeSecrets(edge.name, edge.secrets, this.secrets);
-          if (resealed === undefined) continue;
-          this.db.prepare('UPDATE edges SET secrets = ? WHERE name = ?').run(resealed, edge.name);
-          counts.resealed++;
-        }
+        counts.resealed += resealColumns(this.db, this.secrets);
+        counts.resealed += resealEdges(this.db, this.secrets);
         refuseOtherSealingKey(getMeta(this.db, SEALING_KEY_META), this.secrets, false);
         setMeta(this.db, SEALING_KEY_META, this.secrets.currentKeyId);
       }).immediate();
@@ -209,8 +208,36 @@ export class SqliteSourceStore implements SourceStore {
 }
 
 
-/** The ids of the keys that sealed the secrets stored (without opening them). */
+/** The ids of the keys that sealed the secrets stored, of Sources and of the sealed columns (without opening them). */
 export function storedKeyIds(db: Db): Set<string> {
-  const edges = edgeSealingKeyIds((db.prepare('SELECT secrets FROM edges').all() as { secrets: string }[]).map((row) => row.secrets));
-  return new Set([...sealingKeyIds(db.prepare('SELECT deployment, secure_url_token FROM sources').all() as SourceRow[]), ...edges]);
+  const sources = sealingKeyIds(db.prepare('SELECT deployment, secure_url_token FROM sources').all() as SourceRow[]);
+  const edges = edgeSealingKeyIds((db.prepare('SELECT secrets FROM edges').all() as EdgeSecretsRow[]).map((row) => row.secrets));
+  return columnKeyIds(db, new Set([...sources, ...edges]));
+}
+
+interface EdgeSecretsRow {
+  name: string;
+  secrets: string;
+}
+
+function edgesWithSecrets(db: Db): EdgeSecretsRow[] {
+  return db.prepare("SELECT name, secrets FROM edges WHERE secrets != '{}'").all() as EdgeSecretsRow[];
+}
+
+/**
+ * Edge secrets (store/edge-secrets.ts) are sealed with the same keys as the Sources' and the sealed columns':
+ * opened (proving the keys) and sealed again with the current key, inside the caller's transaction. How many edges.
+ */
+function resealEdges(db: Db, box: SecretBox): number {
+  let count = 0;
+  for (const edge of edgesWithSecrets(db)) {
+    const resealed = resealEdgeSecrets(edge.name, edge.secrets, box);
+    if (resealed !== undefined) count += db.prepare('UPDATE edges SET secrets = ? WHERE name = ? AND secrets = ?').run(resealed, edge.name, edge.secrets).changes;
+  }
+  return count;
+}
+
+/** Opens every edge secret: a SecretKeyError when the keys cannot. */
+function openEdges(db: Db, box: SecretBox): void {
+  for (const edge of edgesWithSecrets(db)) openEdgeSecrets(edge.name, edge.secrets, box);
 }

@@ -10,6 +10,7 @@ import { getMeta, openDatabase, setMeta, type Db } from './db.ts';
 import { forgetDevices, SqliteDeviceStore } from './device-store.ts';
 import { SqliteEdgeCacheKeys } from './edge-cache-keys.ts';
 import { SqliteEdgePurgeStore } from './edge-purge-store.ts';
+import { SqliteFirstStartStore } from './first-start-store.ts';
 import { SqliteEdgeStore } from './edge-store.ts';
 import { GroupCommit } from './group-commit.ts';
 import { SqliteNodeStates } from './node-states.ts';
@@ -18,6 +19,8 @@ import { SqliteSourceStore, storedKeyIds } from './source-store.ts';
 import { SqliteTakedownStore } from './takedown-store.ts';
 import { RateLimiter } from './token-bucket.ts';
 import { SqliteVideoStore } from './video-store.ts';
+import { SqliteWebhookStore } from './webhook-store.ts';
+import { OutboxSignal } from '../webhook-store.ts';
 
 /**
  * The stores of one machine: one SQLite file under the data directory. A server and the CLI may use it at
@@ -36,21 +39,24 @@ export function openSqliteStores(settings: Omit<StoreSettings, 'databaseUrl'>): 
     };
     const secrets = settings.secrets === 'when-used' ? checkedKeys : keys();
     const commits = new GroupCommit(db, settings.onWriteOutcome);
-    const purgeLog = new SqlitePurgeLog(db, commits);
+    const outbox = new OutboxSignal();
+    const purgeLog = new SqlitePurgeLog(db, commits, outbox);
     return {
       describe: `SQLite at ${path.join(dataDir, 'pictor.db')}`,
       meta: new SqliteMetaStore(db),
       sources: new SqliteSourceStore(db, secrets),
       apiKeys: new SqliteApiKeyStore(db),
       accounts: new SqliteAccountStore(db),
+      firstStart: new SqliteFirstStartStore(db),
       sessions: new SqliteSessionStore(db),
       devices: new SqliteDeviceStore(db),
-      assets: new SqliteAssetStore(db),
+      assets: new SqliteAssetStore(db, outbox),
       edges: new SqliteEdgeStore(db, secrets),
       edgePurges: new SqliteEdgePurgeStore(db),
       edgeCacheKeys: new SqliteEdgeCacheKeys(db),
-      takedowns: new SqliteTakedownStore(db),
+      takedowns: new SqliteTakedownStore(db, outbox),
       videos: new SqliteVideoStore(db),
+      webhooks: new SqliteWebhookStore(db, secrets, outbox),
       purgeLog,
       nodes: new SqliteNodeStates(purgeLog),
       rateLimiter: (_name, ratePerSecond, burst) => new MemoryRateLimit(ratePerSecond, burst),

@@ -11,15 +11,21 @@ import {
   type TakenDownAsset,
 } from '../takedown-store.ts';
 import type { Db } from './db.ts';
+import { OutboxSignal, type Outbox } from '../webhook-store.ts';
+import { writeOutbox } from './webhook-store.ts';
 
 /** How often SQLite's watch looks for takedowns written by another process. */
 const WATCH_INTERVAL_MS = 100;
 
 export class SqliteTakedownStore implements TakedownStore {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly outbox = new OutboxSignal(),
+  ) {}
 
-  async create(takedown: NewTakedown): Promise<{ record: TakedownRecord; created: boolean }> {
-    return this.db.transaction(() => {
+  async create(takedown: NewTakedown, outbox?: Outbox<TakedownRecord>): Promise<{ record: TakedownRecord; created: boolean }> {
+    let written = 0;
+    const result = this.db.transaction(() => {
       const inserted = this.db
         .prepare(
           `INSERT INTO takedowns (id, url, source_id, path, origin_object, sha256, origin_note, reason, created_by, created_at)
@@ -31,21 +37,34 @@ export class SqliteTakedownStore implements TakedownStore {
         return { record: takedownFromRow(row), created: false };
       }
       this.appendAudit({ takedown_id: takedown.id, action: 'created', actor: takedown.createdBy, reason: takedown.reason, at: takedown.createdAt });
-      return { record: { ...takedown, purgeId: null, liftedAt: null, liftedBy: null }, created: true };
+      const record = { ...takedown, purgeId: null, liftedAt: null, liftedBy: null };
+      if (outbox) written = writeOutbox(this.db, outbox(record));
+      return { record, created: true };
     }).immediate();
+    if (written > 0) this.outbox.written();
+    return result;
   }
 
   async setPurge(id: string, purgeId: string): Promise<void> {
     this.db.prepare('UPDATE takedowns SET purge_id = ? WHERE id = ?').run(purgeId, id);
   }
 
-  async lift(id: string, lift: { actor: string; reason: string | null; at: number }): Promise<{ record: TakedownRecord; lifted: boolean } | undefined> {
-    return this.db.transaction(() => {
+  async lift(
+    id: string,
+    lift: { actor: string; reason: string | null; at: number },
+    outbox?: Outbox<TakedownRecord>,
+  ): Promise<{ record: TakedownRecord; lifted: boolean } | undefined> {
+    let written = 0;
+    const result = this.db.transaction(() => {
       const updated = this.db.prepare('UPDATE takedowns SET lifted_at = ?, lifted_by = ? WHERE id = ? AND lifted_at IS NULL').run(lift.at, lift.actor, id);
       if (updated.changes === 1) this.appendAudit({ takedown_id: id, action: 'lifted', actor: lift.actor, reason: lift.reason, at: lift.at });
       const row = this.db.prepare('SELECT * FROM takedowns WHERE id = ?').get(id) as TakedownRow | undefined;
-      return row && { record: takedownFromRow(row), lifted: updated.changes === 1 };
+      const record = row && takedownFromRow(row);
+      if (record && updated.changes === 1 && outbox) written = writeOutbox(this.db, outbox(record));
+      return record && { record, lifted: updated.changes === 1 };
     }).immediate();
+    if (written > 0) this.outbox.written();
+    return result;
   }
 
   async get(id: string): Promise<TakedownRecord | undefined> {
