@@ -63,6 +63,8 @@ export class EdgePhase implements EdgesPhase {
 
   async propagate(purge: LoggedPurge): Promise<EdgeStep> {
     const edges = new Map((await this.directory.list()).map((edge) => [edge.name, edge]));
+    // Drivers of edges removed meanwhile, here or on another node, are closed.
+    await this.context.vendors.retain(edges.keys());
     const begun = await this.states.begin(purge.id, [...edges.values()].map(initialState), Date.now());
     const pending = begun.filter((state) => state.state === 'pending');
     const purgedNow = await Promise.all(pending.map((state) => this.advance(purge, state, edges.get(state.edge))));

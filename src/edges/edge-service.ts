@@ -4,11 +4,16 @@ import { parseEdge } from './edge-attributes.ts';
 import type { EdgePurger } from './edge-purger.ts';
 import { edgeKind } from './kinds.ts';
 import type { NginxPurger } from './nginx-purger.ts';
+import type { VendorDrivers } from './vendor-drivers.ts';
 
-/** What re-admission flushes with: Varnish bans everything, nginx removes every key recorded for it. */
+/**
+ * What re-admission flushes with: Varnish bans everything, nginx removes every key recorded for it; and the
+ * drivers of CDN edges, closed when their edge is removed (absent where no purge runs: the CLI).
+ */
 export interface EdgeFlushers {
   varnish: Pick<EdgePurger, 'flush'>;
   nginx: Pick<NginxPurger, 'flush'>;
+  vendors?: Pick<VendorDrivers, 'forget'>;
 }
 
 /**
@@ -43,6 +48,7 @@ export class EdgeService {
 
   async remove(name: string): Promise<void> {
     if (!(await this.store.remove(name))) throw new PictorError('NOT_FOUND', `There is no edge named ${JSON.stringify(name)}.`);
+    await this.flushers.vendors?.forget(name);
   }
 
   /** Flushes the edge, then puts it back in rotation; returns once both are done. A failed flush leaves it out. */

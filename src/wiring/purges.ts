@@ -6,13 +6,13 @@ import { EdgePurger } from '../edges/edge-purger.ts';
 import { EdgeService } from '../edges/edge-service.ts';
 import type { KindContext } from '../edges/kinds.ts';
 import { NginxPurger } from '../edges/nginx-purger.ts';
+import { VendorDrivers } from '../edges/vendor-drivers.ts';
 import { PurgeCoordinator } from '../purge/coordinator.ts';
 import type { PurgeLedger } from '../purge/ledger.ts';
 import { PurgeRetention } from '../purge/retention.ts';
 import { PurgeSearchIndex } from '../purge/search-index.ts';
 import { VerdictStep } from '../purge/verdict.ts';
 import { routingHosts } from '../sources/domains.ts';
-import { OutboundGuard } from '../sources/outbound-guard.ts';
 import type { SourceRegistry } from '../sources/registry.ts';
 import type { PurgeRecord } from '../store/purge-log.ts';
 import { storeFault } from '../store/store-errors.ts';
@@ -76,11 +76,10 @@ export async function startPurges(node: NodeContext, parts: PurgeParts): Promise
 function startEdges(node: NodeContext, parts: PurgeParts): { edges: EdgeService; edgePhase: EdgePhase } {
   const { stores, sources } = parts;
   const { options, logger } = node;
-  const guard = new OutboundGuard(options.outboundAllow, { connectTimeoutMs: VENDOR_TIMEOUT_MS });
   const context: KindContext = {
     varnish: new EdgePurger(),
     nginx: new NginxPurger(stores.edgeCacheKeys),
-    outbound: { dispatcher: guard.agent, allowList: options.outboundAllow, timeoutMs: VENDOR_TIMEOUT_MS },
+    vendors: new VendorDrivers({ outboundAllow: options.outboundAllow, timeoutMs: VENDOR_TIMEOUT_MS }),
   };
   const edges = new EdgeService(stores.edges, context);
   const edgePhase = new EdgePhase(edges, stores.edgePurges, context, {
@@ -94,7 +93,7 @@ function startEdges(node: NodeContext, parts: PurgeParts): { edges: EdgeService;
   node.onStop('parts', () => edgePhase.stop());
   node.onStop('parts', () => context.varnish.close());
   node.onStop('parts', () => context.nginx.close());
-  node.onStop('parts', () => guard.close());
+  node.onStop('parts', () => context.vendors.close());
   return { edges, edgePhase };
 }
 

@@ -54,18 +54,19 @@ describe('edge kinds through the API and the CLI', () => {
 
   it('refuses what a kind does not take, or takes in another shape, with a 400 that points at the field', async () => {
     const cloudflare = { name: 'x', kind: 'cloudflare', zone_id: 'a'.repeat(32), api_token: 't' };
+    const httpsOnly = /must be an https: URL/;
     const cases: [Record<string, unknown>, string, RegExp][] = [
       [{ name: 'x', kind: 'akamai' }, '/data/attributes/kind', /one of "varnish", "nginx", "cloudflare", "fastly", "cloudfront"/],
       [{ name: 'x', kind: 'nginx' }, '/data/attributes/url', /http:\/\/HOST:PORT/],
-      [{ name: 'x', kind: 'cloudflare', api_token: 't' }, '/data/attributes/zone_id', /"zone_id" is required/],
+      [{ name: 'x', kind: 'cloudflare', api_token: 't' }, '/data/attributes/zone_id', /zone_id is required/],
       [{ name: 'x', kind: 'cloudflare', zone_id: 'nope', api_token: 't' }, '/data/attributes/zone_id', /32 hexadecimal digits/],
-      [{ name: 'x', kind: 'cloudflare', zone_id: 'a'.repeat(32) }, '/data/attributes/api_token', /"api_token" is required/],
+      [{ name: 'x', kind: 'cloudflare', zone_id: 'a'.repeat(32) }, '/data/attributes/api_token', /api_token is required/],
       [{ name: 'x', kind: 'cloudflare', zone_id: 'a'.repeat(32), api_token: 'has space' }, '/data/attributes/api_token', /without spaces/],
       [{ ...cloudflare, url: 'http://127.0.0.1:1' }, '/data/attributes/url', /does not take "url"/],
       [{ name: 'x', kind: 'fastly', service_id: 's', api_token: 't', zone_id: 'z' }, '/data/attributes/zone_id', /does not take "zone_id"/],
       [{ name: 'x', kind: 'fastly', service_id: 's', api_token: 't', soft_purge: 'yes' }, '/data/attributes/soft_purge', /true or false/],
-      [{ name: 'x', kind: 'fastly', service_id: 's', api_token: 't', endpoint: 'http://api.example.com' }, '/data/attributes/endpoint', /https:\/\//],
-      [{ name: 'x', kind: 'fastly', service_id: 's', api_token: 't', endpoint: 'ftp://10.0.0.1' }, '/data/attributes/endpoint', /https:\/\//],
+      [{ name: 'x', kind: 'fastly', service_id: 's', api_token: 't', endpoint: 'http://api.example.com' }, '/data/attributes/endpoint', httpsOnly],
+      [{ name: 'x', kind: 'fastly', service_id: 's', api_token: 't', endpoint: 'ftp://10.0.0.1' }, '/data/attributes/endpoint', httpsOnly],
       [{ name: 'x', kind: 'cloudfront', distribution_id: 'E1', secret_access_key: 's' }, '/data/attributes/access_key_id', /is required/],
       [{ name: 'x', url: 'http://127.0.0.1:1', api_token: 't' }, '/data/attributes/api_token', /A varnish edge does not take "api_token"/],
     ];
@@ -87,7 +88,8 @@ describe('edge kinds through the API and the CLI', () => {
     assert.deepEqual(JSON.parse(listed.stdout), [{ name: 'cf', kind: 'cloudflare', url: null, zone_id: 'b'.repeat(32), in_rotation: true }]);
     const refused = await runCli(['edges', 'add', '--name', 'f', '--kind', 'fastly', '--api-token', 'tok', ...data]);
     assert.notEqual(refused.code, 0);
-    assert.match(refused.stderr, /"service_id" is required: the service's id \(--service-id\)\./);
+    const serviceId = /service_id is required: the service's ID \(letters and digits, shown under the service's name\) \(--service-id\)\./;
+    assert.match(refused.stderr, serviceId);
     assert.equal((await api('DELETE', '/api/v1/edges/cf')).status, 204);
   });
 });

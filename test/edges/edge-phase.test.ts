@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { EdgeOrder, EdgeOutcome } from '../../src/edges/edge-driver.ts';
 import { registerEdgeKind } from '../../src/edges/kinds.ts';
+import { optionalEndpoint, requiredSecret } from '../../src/edges/vendors/vendor-settings.ts';
 import { eventually, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
 import { runCli } from '../helpers/cli.ts';
 import { purgeStatus, requestPurge, waitForPurge, type PurgeApi } from '../helpers/purges.ts';
@@ -30,8 +31,13 @@ const script = (edge: string, purge: EdgeOutcome[], poll: EdgeOutcome[] = []): S
 registerEdgeKind({
   name: 'test-cdn',
   addressed: false,
-  settings: { endpoint: { required: false, type: 'endpoint', about: 'the API' } },
-  secrets: { api_token: { required: true, type: 'token', about: 'a token' } },
+  settings: { endpoint: { required: false, about: 'the API' } },
+  secrets: { api_token: { required: true, about: 'a token' } },
+  parse: (attributes) => {
+    const endpoint = optionalEndpoint(attributes);
+    const settings: Record<string, string> = endpoint === undefined ? {} : { endpoint };
+    return { settings, secrets: { api_token: requiredSecret(attributes, 'api_token', 'a token') } };
+  },
   driver: (edge) => {
     const entry = scripts.get(edge.name)!;
     assert.equal(edge.secrets.api_token, `token-of-${edge.name}`, 'the driver gets the secret, opened');

@@ -25,7 +25,7 @@ export function edgesRoutes(app: FastifyInstance, context: DashboardContext): vo
     const attributes: Record<string, unknown> = { kind };
     for (const field of fields) {
       const value = (form.get(field) ?? '').trim();
-      if (value !== '') attributes[field] = spec?.settings[field]?.type === 'flag' ? value === 'true' : value;
+      if (value !== '') attributes[field] = spec?.settings[field]?.flag === true ? value === 'true' : value;
     }
     try {
       const edge = await edges.add(attributes);

@@ -80,7 +80,7 @@ function kindForm(kind: (typeof OFFERED_KINDS)[number], view: EdgesView): SafeHt
     ${field(form, 'name', { label: 'Name', required: true, hint: 'Lowercase letters, digits, "-", "_", ".".' })}
     ${spec.addressed ? field(form, 'url', { label: 'Purge address', required: true, hint: 'http://HOST:PORT' }) : ''}
     ${Object.entries(spec.settings).map(([name, rule]) =>
-      rule.type === 'flag' ? checkbox(form, name, rule) : field(form, name, { required: rule.required, hint: rule.about }),
+      rule.flag === true ? checkbox(form, name, rule) : field(form, name, { required: rule.required, hint: rule.about }),
     )}
     ${Object.entries(spec.secrets).map(([name, rule]) =>
       field(form, name, { secret: true, required: rule.required, hint: `${rule.about}. Stored encrypted; never shown again.` }),

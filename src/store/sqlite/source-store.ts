@@ -232,7 +232,8 @@ function resealEdges(db: Db, box: SecretBox): number {
   let count = 0;
   for (const edge of edgesWithSecrets(db)) {
     const resealed = resealEdgeSecrets(edge.name, edge.secrets, box);
-    if (resealed !== undefined) count += db.prepare('UPDATE edges SET secrets = ? WHERE name = ? AND secrets = ?').run(resealed, edge.name, edge.secrets).changes;
+    if (resealed === undefined) continue;
+    count += db.prepare('UPDATE edges SET secrets = ? WHERE name = ? AND secrets = ?').run(resealed, edge.name, edge.secrets).changes;
   }
   return count;
 }
