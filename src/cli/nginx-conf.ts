@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { isPictorError } from '../errors.ts';
-import { renderNginxConf } from '../edges/nginx-conf.ts';
 import { collect } from './flags.ts';
 
 interface NginxConfFlags {
@@ -24,7 +23,8 @@ export function registerNginxConfCommand(program: Command): void {
     .option('--purge-listen <[host:]port>', "where purges go: the edge's --url (default 127.0.0.1:8081)")
     .option('--cache-path <dir>', 'the cache folder (default /var/cache/nginx/pictor)')
     .option('--max-size <size>', 'the cache size on disk, e.g. 10g (default 10g)')
-    .action((flags: NginxConfFlags) => {
+    .action(async (flags: NginxConfFlags) => {
+      const { renderNginxConf } = await import('../edges/nginx-conf.ts');
       try {
         process.stdout.write(renderNginxConf({ ...flags, backends: flags.backend, purgers: flags.purger }));
       } catch (error) {
