@@ -6,7 +6,9 @@
  *    purged asset cached on each edge, client- and server-side;
  * 2. distinct purges accepted per second by one node of the cluster (PostgreSQL) against a single node on
  *    SQLite, interleaved in the same run;
- * 3. one cached derivative through a Varnish edge (hit) against straight from a node (hit).
+ * 3. one cached derivative through a Varnish edge (hit) against straight from a node (hit);
+ * 4. a video's first playable through an edge in front of the three nodes (sharing an S3 video store) against
+ *    one node alone, and the encodes per video across the cluster (bench/cluster-video.ts).
  *
  * It prints a markdown section and writes it into BENCHMARKS.md (the `cluster` block, kept when `npm run
  * bench` regenerates the file). BENCH_QUICK=1 shortens every part to check the instrument and writes nothing.
@@ -18,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { postgresBinDir } from '../test/helpers/postgres.ts';
 import { startCluster, type TestCluster } from '../test/helpers/cluster.ts';
+import { S3RVER_KEY, startBucket, type TestBucket } from '../test/helpers/s3-bucket.ts';
 import { varnishAvailable } from '../test/helpers/varnish.ts';
 import { canPin, cpuWindow, LOAD_CPU, SERVER_CPU, treeCpuSeconds } from './lib/cpu.ts';
 import { getOk, pool, request } from './lib/http.ts';
@@ -28,6 +31,7 @@ import { machine, measuredOn, writeSeparateRun, type Figures } from './lib/repor
 import { table } from './lib/scenario.ts';
 import { fmt, fmtMs, fmtRatio, median, percentile, ratios, spread } from './lib/stats.ts';
 import { wrk } from './lib/wrk.ts';
+import { videoFirstPlayable } from './cluster-video.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const NODES = 3;
@@ -46,6 +50,7 @@ const PURGE_ROUNDS = 2;
 const HIT_SECONDS = QUICK ? 2 : 5;
 const HIT_ROUNDS = 3;
 const CONNECTIONS = 64;
+const VIDEO_ROUNDS = QUICK ? 1 : 3;
 const HIT_PATH = '/photo.jpg?w=800&fm=webp&q=75';
 const REPORT = join(REPO, 'BENCHMARKS.md');
 
@@ -54,7 +59,8 @@ const variant = (k: number): string => `w=${1 + (k % 100)}&q=${1 + (Math.floor(k
 
 /** Each node runs the built server (`node dist/cli/index.js serve …`), as the single-node bench does. */
 const fromDist = (argv: string[]): string[] => {
-  const script = argv.indexOf('src/cli/index.ts');
+  // The launcher names the entry by its absolute path.
+  const script = argv.findIndex((arg) => arg.endsWith('src/cli/index.ts'));
   return [argv[0]!, join(REPO, 'dist/cli/index.js'), ...argv.slice(script + 1)];
 };
 
@@ -76,6 +82,7 @@ interface Checked {
 }
 
 let cluster: TestCluster | undefined;
+let bucket: TestBucket | undefined;
 let tmp: string | undefined;
 
 async function main(): Promise<void> {
@@ -100,7 +107,16 @@ async function main(): Promise<void> {
   await tinyPng(tiny);
   log('starting PostgreSQL, three nodes and two Varnish edges…');
   // Edge storage: room for every derivative of a large sample (about 1 KB each in Varnish) with a wide margin.
-  cluster = await startCluster({ nodes: NODES, edges: EDGES, lease: 10, command: fromDist, edgeStorage: 'malloc,256m' });
+  bucket = await startBucket('videos');
+  cluster = await startCluster({
+    nodes: NODES,
+    edges: EDGES,
+    lease: 10,
+    command: fromDist,
+    edgeStorage: 'malloc,256m',
+    extraArgs: ['--video-store', 's3://videos/bench', '--video-store-endpoint', bucket.endpoint],
+    env: { PICTOR_VIDEO_STORE_ACCESS_KEY_ID: S3RVER_KEY, PICTOR_VIDEO_STORE_SECRET_ACCESS_KEY: S3RVER_KEY },
+  });
   const c = cluster;
   const roots = (): number[] => [...c.nodes.map((node) => node.process!.child.pid!), ...c.edges.map((edge) => edge.managerPid), ...postmaster(c.pg.port)];
   const sections: string[] = [];
@@ -121,9 +137,14 @@ async function main(): Promise<void> {
   const hits = await cacheHits(c);
   sections.push(...hits.render(part3Window.end().otherShare));
 
+  log('part 4: video first playable, edge → 3 nodes vs one node…');
+  const part4Window = cpuWindow(roots);
+  const video = await videoFirstPlayable(c, tmp, VIDEO_ROUNDS, log);
+  sections.push(...video.render(part4Window.end().otherShare));
+
   const whole = window.end();
   const seconds = (performance.now() - started) / 1000;
-  const verdicts = [...latency.verdicts, ...throughput.verdicts, ...hits.verdicts];
+  const verdicts = [...latency.verdicts, ...throughput.verdicts, ...hits.verdicts, ...video.verdicts];
   const report = [
     `**One run of \`npm run bench:cluster\`** (\`bench/cluster.ts\`), Pictor from \`dist/\`; ${(seconds / 60).toFixed(1)} min. ` +
       `On this one machine (2 cores, load average before ${loadBefore}), against 127.0.0.1: a PostgreSQL (initdb in a temporary directory, durable: fsync on), ${NODES} \`pictor serve --database … --node-lease 10\` nodes and ${EDGES} Varnish edges (\`pictor vcl\`, xkey, \`-s malloc,256m\`), started by the cluster tests' launcher (\`test/helpers/cluster.ts\`). ` +
@@ -526,6 +547,7 @@ await runToTheEnd(
       throw error;
     } finally {
       await cluster?.stop();
+      await bucket?.stop();
       if (tmp) rmSync(tmp, { recursive: true, force: true });
     }
   },

@@ -40,7 +40,7 @@ export class AssetService {
     private readonly options: AssetServiceOptions,
   ) {}
 
-  /** Adds a listener run (in order, awaited) at the end of every refresh, uploads included. */
+  /** Adds a listener run (in order, awaited) at the end of every refresh, uploads included, and of one that found the file gone. */
   onRefresh(listener: RefreshListener): void {
     this.refreshListeners.push(listener);
   }
@@ -122,6 +122,8 @@ export class AssetService {
     const { master } = await this.originCache.get(source.record, source.origin, path, { told: false });
     if (master.meta.kind !== 'found') {
       await this.store.remove(sourceId, path, this.options.outbox?.removed);
+      // Told too: what else keeps outputs of the file (the Video API) deletes them.
+      for (const listener of this.refreshListeners) await listener(sourceId, path);
       throw new PictorError('ASSET_NOT_FOUND', `${path} is no longer at the origin: every cached output of it was purged, and it was removed from the Asset Manager.`);
     }
     const record = await this.index(sourceId, path, masterFile(master), this.options.outbox?.refreshed);

@@ -1,3 +1,5 @@
+import type { FailureCount } from '../store/sign-in-failures.ts';
+
 export interface BackoffPolicy {
   /** Failures in a row that cost nothing. */
   freeFailures: number;
@@ -6,56 +8,31 @@ export interface BackoffPolicy {
   maxDelayMs: number;
   /** A key with no failure for this long starts again from zero. */
   forgetAfterMs: number;
-  /** The most keys remembered; past it, the key whose last failure is oldest is forgotten. */
-  maxKeys: number;
-}
-
-interface Failures {
-  count: number;
-  lastAt: number;
 }
 
 /**
- * Exponential backoff on failures, per key (an address, an account, a device). Only failures are remembered:
- * a key that never failed costs no memory, and `reset` (a success) forgets a key. The map is kept in order
- * of last failure, so bounding it drops the key that has been quiet longest.
+ * Exponential backoff on failures, per key (an address, an account, a device), as pure rules over a key's
+ * count: where the counts are kept (the store, shared by a cluster's nodes) is the caller's business. Only
+ * failures are counted; a success forgets the key.
  */
 export class FailureBackoff {
-  private readonly keys = new Map<string, Failures>();
-
   constructor(private readonly policy: BackoffPolicy) {}
 
-  /** Milliseconds before `key` may try again; 0 when it may now. */
-  waitMs(key: string, now: number): number {
-    const failures = this.current(key, now);
-    if (!failures || failures.count < this.policy.freeFailures) return 0;
+  /** Milliseconds before a key with these failures may try again; 0 when it may now. */
+  waitMs(failures: FailureCount | undefined, now: number): number {
+    const current = this.current(failures, now);
+    if (!current || current.count < this.policy.freeFailures) return 0;
     // 2 ** n is Infinity for a huge n, and Math.min then gives the cap: no overflow to guard.
-    const delay = Math.min(this.policy.maxDelayMs, this.policy.firstDelayMs * 2 ** (failures.count - this.policy.freeFailures));
-    return Math.max(0, failures.lastAt + delay - now);
+    const delay = Math.min(this.policy.maxDelayMs, this.policy.firstDelayMs * 2 ** (current.count - this.policy.freeFailures));
+    return Math.max(0, current.lastAt + delay - now);
   }
 
-  fail(key: string, now: number): void {
-    const count = (this.current(key, now)?.count ?? 0) + 1;
-    this.keys.delete(key);
-    this.keys.set(key, { count, lastAt: now });
-    if (this.keys.size > this.policy.maxKeys) this.keys.delete(this.keys.keys().next().value!);
+  /** The count after one more failure at `now`. */
+  fail(failures: FailureCount | undefined, now: number): FailureCount {
+    return { count: (this.current(failures, now)?.count ?? 0) + 1, lastAt: now };
   }
 
-  reset(key: string): void {
-    this.keys.delete(key);
-  }
-
-  /** How many keys are remembered. */
-  get size(): number {
-    return this.keys.size;
-  }
-
-  private current(key: string, now: number): Failures | undefined {
-    const failures = this.keys.get(key);
-    if (failures && now - failures.lastAt >= this.policy.forgetAfterMs) {
-      this.keys.delete(key);
-      return undefined;
-    }
-    return failures;
+  private current(failures: FailureCount | undefined, now: number): FailureCount | undefined {
+    return failures && now - failures.lastAt < this.policy.forgetAfterMs ? failures : undefined;
   }
 }

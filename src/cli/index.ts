@@ -1,6 +1,7 @@
 import './threadpool.ts';
 import '../node-support.ts';
 import { Command } from 'commander';
+import { SchemaTooNewError } from '../store/schema-version.ts';
 import { storeFault } from '../store/store-errors.ts';
 import { VERSION } from '../version.ts';
 import { registerAdminCommands } from './admin.ts';
@@ -37,7 +38,10 @@ registerBackupCommand(program);
 // A store that cannot write (a full disk, a lock held too long) is said as such: nothing was recorded, and the
 // command exits non-zero without printing its result.
 program.parseAsync(process.argv).catch((error: unknown) => {
-  const message = storeFault(error)?.message ?? (error instanceof Error ? error.message : String(error));
+  const message =
+    error instanceof SchemaTooNewError
+      ? `the store cannot be used by Pictor ${VERSION}: ${error.message}`
+      : (storeFault(error)?.message ?? (error instanceof Error ? error.message : String(error)));
   process.stderr.write(`pictor: ${message}\n`);
-  process.exit(error instanceof NoStoreError ? error.exitCode : 1);
+  process.exit(error instanceof NoStoreError || error instanceof SchemaTooNewError ? 2 : 1);
 });

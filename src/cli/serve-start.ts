@@ -1,8 +1,10 @@
 import { Pictor, type StartedPictor as Started } from '../app.ts';
 import type { PictorOptions } from '../config/options.ts';
+import { SchemaTooNewError } from '../store/schema-version.ts';
 import { SecretKeyError } from '../store/secret-box.ts';
 import { storeLocation } from '../store/open-stores.ts';
 import { storeFaultReason } from '../store/store-errors.ts';
+import { VERSION } from '../version.ts';
 import { ListenError } from '../wiring/listeners.ts';
 import { banner } from './banner.ts';
 
@@ -22,6 +24,10 @@ async function startOrExit(pictor: Pictor, options: PictorOptions): Promise<Star
   } catch (error) {
     if (error instanceof SecretKeyError || error instanceof ListenError) {
       process.stderr.write(`pictor: cannot start: ${error.message}\n`);
+      process.exit(2);
+    }
+    if (error instanceof SchemaTooNewError) {
+      process.stderr.write(`pictor: cannot start: ${storeLocation(options)} cannot be used by Pictor ${VERSION}: ${error.message}\n`);
       process.exit(2);
     }
     const fault = storeFaultReason(error);

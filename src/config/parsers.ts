@@ -190,3 +190,19 @@ export function existingDirectories(entries: readonly string[]): string[] {
   }
   return real;
 }
+
+/** Where the Video API keeps its outputs: a directory, or an S3-compatible bucket with an optional key prefix. */
+export type VideoStoreLocation = { kind: 'directory'; path: string } | { kind: 's3'; bucket: string; prefix: string };
+
+/** `s3://bucket[/prefix]`, or a directory path (made absolute). */
+export const videoStoreLocation: Parse<VideoStoreLocation> = (raw) => {
+  const value = raw.trim();
+  if (!/^s3:\/\//i.test(value)) return { kind: 'directory', path: path.resolve(value) };
+  const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/i.exec(value);
+  if (!match) throw new InvalidValue(`must be a directory or s3://BUCKET/PREFIX with a valid bucket name, got "${raw}"`);
+  const prefix = (match[2] ?? '').replace(/^\/+|\/+$/g, '');
+  if (prefix.split('/').some((part) => part === '..' || part === '.')) {
+    throw new InvalidValue(`the key prefix must not hold . or .. parts, got "${raw}"`);
+  }
+  return { kind: 's3', bucket: match[1]!, prefix };
+};

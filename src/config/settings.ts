@@ -24,6 +24,7 @@ import {
   oneOf,
   secretKeys,
   text,
+  videoStoreLocation,
   type Parse,
 } from './parsers.ts';
 
@@ -320,6 +321,35 @@ export const SETTINGS = {
     meaning:
       'a processed video is revalidated at its origin at least this often (at most `48h`): removed there → every output deleted ' +
       'and requests answer `404`; changed → encoded again (see [Timed removal](video.md#timed-removal))',
+  },
+  videoStore: {
+    flag: '--video-store', env: 'PICTOR_VIDEO_STORE', placeholder: '<dir|s3://bucket/prefix>', parse: videoStoreLocation,
+    shownDefault: '`<data>/video/assets`',
+    help: 'where video outputs are kept: a directory, or s3://BUCKET/PREFIX; every node of a cluster must name the same one',
+    meaning:
+      'where the Video API keeps encoded outputs: a directory (default: under the data directory), or `s3://BUCKET/PREFIX` on an ' +
+      'S3-compatible store. Every node of a cluster names the same one: a video is encoded once, and every node serves it ' +
+      '(see [Video on a cluster](video.md#video-on-a-cluster))',
+  },
+  videoStoreEndpoint: {
+    flag: '--video-store-endpoint', env: 'PICTOR_VIDEO_STORE_ENDPOINT', placeholder: '<url>', parse: httpUrlText, shownDefault: 'AWS',
+    help: 'S3-compatible endpoint of an s3:// video store (MinIO, Ceph…)',
+    meaning: 'endpoint URL of an `s3://` video store (MinIO, Ceph, SeaweedFS…; path-style addressing); AWS S3 when absent',
+  },
+  videoStoreRegion: {
+    flag: '--video-store-region', env: 'PICTOR_VIDEO_STORE_REGION', placeholder: '<region>', default: 'us-east-1', parse: text,
+    help: 'region of an s3:// video store',
+    meaning: 'region of an `s3://` video store',
+  },
+  videoStoreAccessKeyId: {
+    env: 'PICTOR_VIDEO_STORE_ACCESS_KEY_ID', parse: text, shownDefault: '— (none)',
+    help: 'access key of an s3:// video store',
+    meaning: 'access key ID of an `s3://` video store (environment only, like the secret)',
+  },
+  videoStoreSecretAccessKey: {
+    env: 'PICTOR_VIDEO_STORE_SECRET_ACCESS_KEY', parse: text, shownDefault: '— (none)',
+    help: 'secret key of an s3:// video store',
+    meaning: 'secret access key of an `s3://` video store (environment only: never on a command line, where `ps` shows it)',
   },
 } satisfies Record<string, Setting>;
 

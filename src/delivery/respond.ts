@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { Derivative, DerivativeMeta, Tier } from '../cache/derivative-cache.ts';
 import { edgeKeyHeaders } from '../edges/edge-keys.ts';
 import { contentRange, parseRange } from './ranges.ts';
@@ -10,8 +11,14 @@ export interface DeliveryResponse {
   body: Buffer;
   /** For metrics and logs: whether Pictor's derivative cache answered ('none': not a cached kind of answer). */
   cache: 'hit' | 'miss' | 'none';
-  /** A stored file (a video output) to send from `start` to `end` inclusive instead of `body`. */
-  file?: { path: string; start: number; end: number };
+  /** A stored file (a video output): bytes `start` to `end` inclusive, opened as the headers go out, instead of `body`. */
+  file?: StoredBytes;
+}
+
+export interface StoredBytes {
+  start: number;
+  end: number;
+  open: () => Promise<Readable>;
 }
 
 export interface ResponseContext {

@@ -1,9 +1,8 @@
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HintHeaders } from '../delivery/client-hints.ts';
 import type { DeliveryRequest, DeliveryService } from '../delivery/delivery-service.ts';
-import type { DeliveryResponse } from '../delivery/respond.ts';
+import type { DeliveryResponse, StoredBytes } from '../delivery/respond.ts';
 import { RENDER_SECURITY_HEADERS } from '../delivery/security-headers.ts';
 import type { Health } from '../observability/health.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -240,17 +239,22 @@ function sendFile(
   method: string | undefined,
   status: number,
   headers: string[],
-  file: { path: string; start: number; end: number },
+  file: StoredBytes,
   streaming: Set<http.ServerResponse>,
 ): void {
   response.writeHead(status, headers);
   if (method === 'HEAD' || file.end < file.start) return void response.end();
   streaming.add(response);
   response.on('close', () => streaming.delete(response));
-  const stream = fs.createReadStream(file.path, { start: file.start, end: file.end });
   // A file deleted between the answer's headers and its bytes (a new version replaced it): the connection is cut.
-  stream.on('error', () => response.destroy());
-  stream.pipe(response);
+  file.open().then(
+    (stream) => {
+      stream.on('error', () => response.destroy());
+      response.on('close', () => stream.destroy());
+      stream.pipe(response);
+    },
+    () => response.destroy(),
+  );
 }
 
 function sendText(response: http.ServerResponse, method: string | undefined, status: number, message: string, headers: string[]): void {

@@ -37,6 +37,9 @@ export class PurgeLedger {
   };
   /** Of a shared log: the newest sequence number up to which this node has applied every entry, in log order. */
   private followed: number;
+  /** Purges this node appended that following has not passed yet: their `matched` was counted at accept. */
+  private readonly appended = new Set<number>();
+  private matchCounter: { nodeId: string; count: (sourceId: string, path: string) => number } | undefined;
 
   private constructor(
     private readonly log: PurgeLog,
@@ -72,6 +75,7 @@ export class PurgeLedger {
       throw storeFault(error) ?? error;
     }
     const logged: LoggedPurge = { ...record, seq, scopes: [...scopes], generation: seq };
+    if (this.matchCounter) this.appended.add(seq);
     this.apply([logged]);
     for (const listener of this.listeners.logged) listener(logged);
     return logged;
@@ -85,6 +89,15 @@ export class PurgeLedger {
   /** Told of the purges other nodes logged, once this node has applied them by following the shared log. */
   onFollowed(listener: (entries: readonly LogEntry[]) => void): void {
     this.listeners.followed.push(listener);
+  }
+
+  /**
+   * Of a shared log: counts, as this node follows the log, the cached entries each exact purge of another node
+   * matched here, and records them before the node acknowledges it; the purge's `matched` then covers every
+   * node that applied it by its completion.
+   */
+  countMatches(nodeId: string, count: (sourceId: string, path: string) => number): void {
+    this.matchCounter = { nodeId, count };
   }
 
   /** Told of each purge this node completes, once its completion is recorded. */
@@ -118,8 +131,12 @@ export class PurgeLedger {
       if (entries.length > 0 && entries[0]!.seq > this.followed + 1) await this.resync();
       const unseen = entries.filter((entry) => entry.seq > this.followed);
       this.apply(unseen);
+      // Counted after applying and before the space is freed (`followed` listeners free it a moment later).
+      const matches = this.countMatched(unseen);
       if (unseen.length > 0) for (const listener of this.listeners.followed) listener(unseen);
       this.followed = unseen.at(-1)?.seq ?? this.followed;
+      // A count that cannot be written leaves `matched` short; it never holds the purge back.
+      if (matches.length > 0) await this.sharedLog().recordMatches(this.matchCounter!.nodeId, matches).catch(() => {});
       if (entries.length < FOLLOW_BATCH) return this.followed;
     }
   }
@@ -195,6 +212,19 @@ export class PurgeLedger {
   }
 
   /** Applies purges to the freshness state: one map write per scope, whatever is cached. */
+  /** This node's count of each exact purge in `entries` that another node appended (non-zero ones only). */
+  private countMatched(entries: readonly LogEntry[]): { seq: number; matched: number }[] {
+    const counter = this.matchCounter;
+    if (!counter) return [];
+    const counts: { seq: number; matched: number }[] = [];
+    for (const entry of entries) {
+      if (this.appended.delete(entry.seq) || entry.match !== 'exact') continue;
+      const matched = counter.count(entry.sourceId, entry.path);
+      if (matched > 0) counts.push({ seq: entry.seq, matched });
+    }
+    return counts;
+  }
+
   private apply(entries: readonly LogEntry[]): void {
     for (const entry of entries) this.freshness.applyAt(entry.scopes, entry.seq);
   }

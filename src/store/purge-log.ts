@@ -106,6 +106,11 @@ export interface SharedLog {
   listen(listener: LogListener): Promise<{ close(): Promise<void> }>;
   /** Entries after `seq`, in order. */
   after(seq: number, limit: number): Promise<LogEntry[]>;
+  /**
+   * Records how many cached entries each of these exact purges matched on node `nodeId`, which applied them by
+   * following the log: a purge's `matched` is the count of the node that accepted it plus these (once per node).
+   */
+  recordMatches(nodeId: string, counts: readonly { seq: number; matched: number }[]): Promise<void>;
 }
 
 export interface PurgeLog {

@@ -5,6 +5,7 @@ import type { EdgePurgeStore } from './edge-purge-store.ts';
 import type { EdgeStore } from './edge-store.ts';
 import type { NodeStates } from './node-states.ts';
 import type { PurgeLog } from './purge-log.ts';
+import type { SignInFailureStore } from './sign-in-failures.ts';
 import type { TakedownStore } from './takedown-store.ts';
 import type { VideoStore } from './video-store.ts';
 import type { WebhookStore } from './webhook-store.ts';
@@ -190,6 +191,8 @@ export interface Stores {
   firstStart: FirstStartStore;
   sessions: SessionStore;
   devices: DeviceStore;
+  /** The dashboard's failed sign-ins, counted for every node together. */
+  signInFailures: SignInFailureStore;
   /** The Asset Manager's index. */
   assets: AssetStore;
   /** The edges registry: Varnish and nginx in front of Pictor, CDNs purged through their APIs. */

@@ -28,6 +28,10 @@ export interface VideoRecord {
   updatedAt: number;
   /** Last time the origin was asked about this video (processing, refresh or recheck). */
   checkedAt: number;
+  /** The process encoding the current version and when its claim lapses (ms), or null when none holds it. */
+  claim: { node: string; expiresAt: number } | null;
+  /** Encodes started for this video, over every version and node (each claim taken counts one). */
+  encodes: number;
 }
 
 /**
@@ -41,6 +45,28 @@ export interface VideoStore {
    * `processing` state with these origin validators and probe. Returns the record as written.
    */
   startVersion(sourceId: string, path: string, origin: VideoOrigin, probe: unknown, at: number): Promise<VideoRecord>;
+  /**
+   * startVersion as a compare-and-set: only if the record is still at version `after` (null: there is no
+   * record yet). Undefined when another process moved it first: of nodes that find the same new bytes at once,
+   * exactly one starts the version.
+   */
+  startVersionAfter(
+    sourceId: string,
+    path: string,
+    after: number | null,
+    origin: VideoOrigin,
+    probe: unknown,
+    at: number,
+  ): Promise<VideoRecord | undefined>;
+  /**
+   * Claims the encode of `version` for `node` until `at + leaseMs`, if the version is current and `processing`
+   * and no other node holds an unexpired claim on it (a node may claim again what it holds). Counts one encode.
+   * True when the claim is `node`'s: then, and only then, may it encode. A claim ends with the version's
+   * processing (processed, error, a newer version) or when it expires: a crashed encoder's work moves on.
+   */
+  claimEncode(sourceId: string, path: string, version: number, node: string, leaseMs: number, at: number): Promise<boolean>;
+  /** Extends `node`'s claim on `version` to `at + leaseMs`; false when it no longer holds it (expired and taken, or ended). */
+  renewClaim(sourceId: string, path: string, version: number, node: string, leaseMs: number, at: number): Promise<boolean>;
   /** `processing` → `processed`, if `version` is still the current one; false otherwise. */
   markProcessed(sourceId: string, path: string, version: number, at: number): Promise<boolean>;
   /** → `error` with its code and reason, if `version` is still the current one; false otherwise. */
@@ -67,6 +93,9 @@ export interface VideoRow {
   created_at: number | string;
   updated_at: number | string;
   checked_at: number | string;
+  claim_node: string | null;
+  claim_expires: number | string | null;
+  encodes: number | string;
 }
 
 
@@ -84,5 +113,7 @@ export function toVideoRecord(row: VideoRow): VideoRecord {
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
     checkedAt: Number(row.checked_at),
+    claim: row.claim_node === null || row.claim_expires === null ? null : { node: row.claim_node, expiresAt: Number(row.claim_expires) },
+    encodes: Number(row.encodes),
   };
 }

@@ -14,6 +14,11 @@ export function reportingStates(store: VideoStore, report: (sourceId: string, pa
       report(args[0], args[1], 'processing');
       return record;
     },
+    async startVersionAfter(...args: Parameters<VideoStore['startVersionAfter']>) {
+      const record = await store.startVersionAfter(...args);
+      if (record) report(args[0], args[1], 'processing');
+      return record;
+    },
     async markProcessed(...args: Parameters<VideoStore['markProcessed']>) {
       const changed = await store.markProcessed(...args);
       if (changed) report(args[0], args[1], 'processed');

@@ -1,4 +1,3 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { sign } from '../auth/url-signing.ts';
 import { attachment } from '../delivery/content-disposition.ts';
@@ -19,6 +18,7 @@ import { masterPlaylist, rungForResolution, segmentFile, variantPlaylist } from 
 import type { VideoProbe } from './probe.ts';
 import { checkGifLength, GIF_DEFAULT_SECONDS, isVideoRequest, parseVideoQuery, type VideoQuery } from './video-params.ts';
 import { storyboardLayout, type VideoOutputs } from './video-outputs.ts';
+import { readAll, type VideoStorage } from './video-storage.ts';
 import { processing, type ReadyVideo, type VideoService } from './video-service.ts';
 
 /**
@@ -31,6 +31,7 @@ import { processing, type ReadyVideo, type VideoService } from './video-service.
 export class VideoDelivery implements VideoHandler {
   constructor(
     private readonly service: VideoService,
+    private readonly storage: VideoStorage,
     private readonly outputs: VideoOutputs | undefined,
     private readonly renderer: Renderer,
   ) {}
@@ -72,18 +73,18 @@ export class VideoDelivery implements VideoHandler {
       case 'master':
         return text(masterPlaylist(video.ladder, (rung) => links.url(['fm', 'hls'], ['rendition', rung.name], ['version', String(video.record.version)])), PLAYLIST, PLAYLIST_MAX_AGE);
       case 'variant': {
-        const playlist = await readRendition(video, output.rendition, output.version, 'index.m3u8');
+        const playlist = await readRendition(this.storage, video, output.rendition, output.version, 'index.m3u8');
         const body = variantPlaylist(playlist, (segment) =>
           links.url(['fm', 'hls'], ['rendition', output.rendition], ['version', String(output.version)], ['segment', String(segment)]),
         );
         return text(body, PLAYLIST, IMMUTABLE);
       }
       case 'segment': {
-        const file = renditionFile(video, output.rendition, output.version, segmentFile(output.segment));
+        const file = renditionKey(video, output.rendition, output.version, segmentFile(output.segment));
         return this.file(file, 'video/mp2t', IMMUTABLE, request, query, video);
       }
       case 'mp4': {
-        const file = await this.requireOutputs().mp4(video.dir, rungForResolution(video.ladder.rungs, output.res));
+        const file = await this.requireOutputs().mp4(video.prefix, rungForResolution(video.ladder.rungs, output.res));
         return this.file(file, 'video/mp4', OUTPUT_MAX_AGE, request, query, video);
       }
       case 'probe':
@@ -95,12 +96,12 @@ export class VideoDelivery implements VideoHandler {
         if (output.start >= duration) throw new PictorError('INVALID_PARAMETER', `video-gif-time-start must be before the end of the video (${duration} s), got ${output.start}.`, { pointer: 'video-gif-time-start' });
         const end = Math.min(output.end ?? output.start + GIF_DEFAULT_SECONDS, duration);
         checkGifLength(output.start, end);
-        const file = await this.requireOutputs().gif(video.dir, video.ladder, output.start, end, output.fps);
+        const file = await this.requireOutputs().gif(video.prefix, video.ladder, output.start, end, output.fps);
         return this.file(file, 'image/gif', OUTPUT_MAX_AGE, request, query, video);
       }
       case 'storyboard': {
         if (output.format === 'jpg' || output.format === 'png') {
-          const file = await this.requireOutputs().storyboard(video.dir, video.ladder, output.format);
+          const file = await this.requireOutputs().storyboard(video.prefix, video.ladder, output.format);
           return this.file(file, output.format === 'jpg' ? 'image/jpeg' : 'image/png', OUTPUT_MAX_AGE, request, query, video);
         }
         const layout = storyboardLayout(video.ladder);
@@ -125,34 +126,40 @@ export class VideoDelivery implements VideoHandler {
 
   /** A frame at the time asked (the middle by default), then every image parameter through the image pipeline. */
   private async thumbnail(video: ReadyVideo, time: number | undefined, imageQuery: string, request: DeliveryRequest, query: VideoQuery, assetPath: string): Promise<DeliveryResponse> {
-    const frame = await this.requireOutputs().frame(video.dir, video.ladder, time ?? video.ladder.durationSeconds / 2);
+    const frame = await this.requireOutputs().frame(video.prefix, video.ladder, time ?? video.ladder.durationSeconds / 2);
     const { params } = parseParams(/(^|&)fm=/.test(imageQuery) ? imageQuery : `${imageQuery}${imageQuery ? '&' : ''}fm=jpg`);
-    const rendered = await this.renderer.render(await fs.readFile(frame), params, { acceptClass: acceptClass(params, request.accept) });
+    const rendered = await this.renderer.render(await readAll(this.storage, frame), params, { acceptClass: acceptClass(params, request.accept) });
     const headers = [...COMMON, 'content-type', rendered.contentType, 'cache-control', `public, max-age=${OUTPUT_MAX_AGE}`, 'content-length', String(rendered.body.length)];
     addDownload(headers, query, assetPath, extensionOf(rendered.contentType));
     return { status: 200, headers, body: rendered.body, cache: 'miss' };
   }
 
-  /** A stored output: ETag and Last-Modified from the file, `If-None-Match`, one byte range. */
-  private async file(file: string, contentType: string, maxAge: number | 'immutable', request: DeliveryRequest, query: VideoQuery, video: ReadyVideo): Promise<DeliveryResponse> {
-    let stat;
-    try {
-      stat = await fs.stat(file);
-    } catch {
+  /** A stored output, streamed from the video store: ETag and Last-Modified from the stored file, `If-None-Match`, one byte range. */
+  private async file(
+    key: string,
+    contentType: string,
+    maxAge: number | 'immutable',
+    request: DeliveryRequest,
+    query: VideoQuery,
+    video: ReadyVideo,
+  ): Promise<DeliveryResponse> {
+    const stat = await this.storage.stat(key);
+    if (!stat) {
       // Its version was replaced after the record was read.
-      if (!(await exists(video.dir))) throw processing();
+      if (!(await this.storage.stat(`${video.prefix}/ladder.json`))) throw processing();
       throw new PictorError('ASSET_NOT_FOUND', 'No such output of this video.');
     }
-    const etag = `"${video.record.version.toString(16)}-${stat.size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}"`;
+    const modified = new Date(Math.floor(stat.modifiedMs / 1000) * 1000);
+    const etag = `"${video.record.version.toString(16)}-${stat.size.toString(16)}-${Math.floor(stat.modifiedMs / 1000).toString(16)}"`;
     const headers = [
       ...COMMON,
       'content-type', contentType,
       'cache-control', cacheControl(maxAge),
       'etag', etag,
-      'last-modified', stat.mtime.toUTCString(),
+      'last-modified', modified.toUTCString(),
       'accept-ranges', 'bytes',
     ];
-    addDownload(headers, query, video.record.path, path.extname(file).slice(1));
+    addDownload(headers, query, video.record.path, path.posix.extname(key).slice(1));
     if (request.ifNoneMatch !== undefined && request.ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag)) {
       return { status: 304, headers, body: EMPTY, cache: 'hit' };
     }
@@ -166,7 +173,7 @@ export class VideoDelivery implements VideoHandler {
       status: range === undefined ? 200 : 206,
       headers: [...headers, ...partial, 'content-length', String(end - start + 1)],
       body: EMPTY,
-      file: { path: file, start, end },
+      file: { start, end, open: () => this.storage.read(key, start, end) },
       cache: 'hit',
     };
   }
@@ -229,29 +236,20 @@ function extensionOf(contentType: string): string {
   return subtype === 'jpeg' ? 'jpg' : subtype;
 }
 
-function renditionFile(video: ReadyVideo, rendition: string, version: number, name: string): string {
+function renditionKey(video: ReadyVideo, rendition: string, version: number, name: string): string {
   if (version !== video.record.version) {
     throw new PictorError('ASSET_NOT_FOUND', 'This rendition belongs to an older version of the video; load the master playlist again.');
   }
   if (!video.ladder.rungs.some((rung) => rung.name === rendition)) throw new PictorError('ASSET_NOT_FOUND', `This video has no ${rendition} rendition.`);
-  return path.join(video.dir, rendition, name);
+  return `${video.prefix}/${rendition}/${name}`;
 }
 
-async function readRendition(video: ReadyVideo, rendition: string, version: number, name: string): Promise<string> {
-  const file = renditionFile(video, rendition, version, name);
+async function readRendition(storage: VideoStorage, video: ReadyVideo, rendition: string, version: number, name: string): Promise<string> {
+  const key = renditionKey(video, rendition, version, name);
   try {
-    return await fs.readFile(file, 'utf8');
+    return (await readAll(storage, key)).toString('utf8');
   } catch {
     throw processing();
-  }
-}
-
-async function exists(dir: string): Promise<boolean> {
-  try {
-    await fs.access(dir);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -3,14 +3,13 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 
 /**
- * Where the Video API keeps its files, under `<data>/video/`:
+ * Where the Video API keeps its files. Outputs live in the video store (video-storage.ts), under keys
  *
- *   assets/<hash of Source and path>/v<version>/   one version's outputs: ladder.json, <rendition>/index.m3u8
- *                                                  and seg_NNN.ts, and outputs made on request (mp4, frames…)
- *   tmp/                                           inputs and outputs being written; emptied at start
+ *   <hash of Source and path>/v<version>/   one version's outputs: ladder.json, <rendition>/index.m3u8 and
+ *                                           seg_NNN.ts, and outputs made on request (out/…)
  *
- * Everything is written under tmp/ and renamed into place, so a reader (or a restart after kill -9) sees a
- * whole version directory or none, and a whole output file or none.
+ * which the default store, a directory, keeps as `<data>/video/assets/<key>`. Inputs and outputs being made
+ * are written on this node's disk, under `<data>/video/tmp/` (emptied at start), and stored once whole.
  */
 export class VideoFiles {
   readonly root: string;
@@ -21,15 +20,29 @@ export class VideoFiles {
     this.tmp = path.join(this.root, 'tmp');
   }
 
+  /** The directory of the default video store. */
+  get defaultStore(): string {
+    return path.join(this.root, 'assets');
+  }
+
   /** Empties tmp/: what a killed process was writing there is never used. */
   async init(): Promise<void> {
     await fs.rm(this.tmp, { recursive: true, force: true });
     await fs.mkdir(this.tmp, { recursive: true });
   }
 
+  /** The key prefix of every version of a video. */
+  assetKey(sourceId: string, assetPath: string): string {
+    return createHash('sha256').update(`${sourceId}\n${assetPath}`).digest('hex').slice(0, 40);
+  }
+
+  versionKey(sourceId: string, assetPath: string, version: number): string {
+    return `${this.assetKey(sourceId, assetPath)}/v${version}`;
+  }
+
+  /** A video's directory in the default store. */
   assetDir(sourceId: string, assetPath: string): string {
-    const hash = createHash('sha256').update(`${sourceId}\n${assetPath}`).digest('hex').slice(0, 40);
-    return path.join(this.root, 'assets', hash);
+    return path.join(this.defaultStore, this.assetKey(sourceId, assetPath));
   }
 
   versionDir(sourceId: string, assetPath: string, version: number): string {
@@ -41,36 +54,14 @@ export class VideoFiles {
     return path.join(this.tmp, `${randomUUID()}${suffix}`);
   }
 
-  /** Moves a finished temporary directory into place as `dir` (replacing one left by an earlier attempt). */
-  async publishDir(temp: string, dir: string): Promise<void> {
-    await fs.rm(dir, { recursive: true, force: true });
-    await fs.mkdir(path.dirname(dir), { recursive: true });
-    await fs.rename(temp, dir);
-  }
-
-  /** Deletes every version of a video but `keep` (all of them without it). */
-  async removeVersions(sourceId: string, assetPath: string, keep?: number): Promise<void> {
-    const dir = this.assetDir(sourceId, assetPath);
-    let entries: string[];
-    try {
-      entries = await fs.readdir(dir);
-    } catch {
-      return;
-    }
-    await Promise.all(entries.filter((entry) => entry !== `v${keep}`).map((entry) => fs.rm(path.join(dir, entry), { recursive: true, force: true })));
-    if (keep === undefined) await fs.rm(dir, { recursive: true, force: true });
-  }
-
   async remove(file: string): Promise<void> {
     await fs.rm(file, { recursive: true, force: true });
   }
 }
 
-export async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.access(file);
-    return true;
-  } catch {
-    return false;
-  }
+/** Every file under `dir`, as paths relative to it with `/` separators. */
+export async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true });
+  const relative = (entry: (typeof entries)[number]) => path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join('/');
+  return entries.filter((entry) => entry.isFile()).map(relative);
 }

@@ -10,7 +10,8 @@ import { describeLadder, ladderArgs, ladderFor, type LadderInfo } from './ladder
 import { demuxerOfProbe, probeVideo, type VideoProbe } from './probe.ts';
 import { JobQueue } from './queue.ts';
 import { failureLine, runTool, ToolError } from './run.ts';
-import type { VideoFiles } from './video-files.ts';
+import { filesUnder, type VideoFiles } from './video-files.ts';
+import { readAll, type VideoStorage } from './video-storage.ts';
 
 export interface VideoServiceOptions {
   /** Videos encoded at once (`--video-concurrency`). */
@@ -28,13 +29,17 @@ export interface VideoServiceOptions {
    * served while its content is taken down.
    */
   checkContent?: (content: readonly ContentId[]) => void;
+  /** This process's name in encode claims (store/video-store.ts `claimEncode`). */
+  nodeId: string;
+  /** How long a claim lasts without renewal: a crashed encoder's video is taken over after it. */
+  claimLeaseMs: number;
   now?: () => number;
 }
 
-/** A processed video, ready to serve: its record, the directory of its version and its ladder. */
+/** A processed video, ready to serve: its record, the key prefix of its version in the video store, and its ladder. */
 export interface ReadyVideo {
   record: VideoRecord;
-  dir: string;
+  prefix: string;
   ladder: LadderInfo;
 }
 
@@ -60,28 +65,33 @@ const DECODED_TOLERANCE_SECONDS = 0.5;
 const RECHECK_BATCH = 100;
 
 /**
- * The Video API's state machine. A video is encoded once: the first request fetches it, reads it with
- * ffprobe (limits and corrupt files are answered at once), records it as `processing` at a new version and
- * queues the encode; the encode writes a whole version directory and renames it into place, then flips the
- * record to `processed`. Outputs are served only from the record's current version, so a new version (a
- * refresh with new bytes) hides the old outputs at once. After kill -9, `processing` records are queued
- * again at start (a new version; whatever the killed encode wrote is in tmp/, which is emptied).
+ * The Video API's state machine, shared by every node of a cluster through the video store (states) and
+ * the video storage (outputs). A video is encoded once per cluster: the first request fetches it, reads it
+ * with ffprobe (limits and corrupt files are answered at once) and starts a new version in `processing` —
+ * a compare-and-set, so of nodes asked at once exactly one starts it — then claims its encode with a lease
+ * and renews it while encoding. The encode writes the whole ladder on this node's disk, stores every file,
+ * and only then flips the record to `processed`: a node that reads `processed` finds every output stored,
+ * so a master playlist answered 200 anywhere is followed by variants and segments answered 200 everywhere.
+ * A node asked for a video in `processing` whose claim expired (its encoder crashed, or this node is back
+ * after kill -9) takes the claim over and encodes it; at start, each node does so for what it finds.
  *
  * For the Assets API and the removal sweep: `state`, `refresh` (revalidate, reprocess only new bytes),
- * `remove` (every output) and `recheckOlderThan`.
+ * `remove` (every output, once for the whole cluster) and `recheckOlderThan`.
  */
 export class VideoService {
   private readonly queue: JobQueue;
   /** First requests for a video being fetched and probed now: others wait for the same answer. */
   private readonly admitting = new Map<string, Promise<VideoRecord | undefined>>();
+  /** Claim renewals of the videos this node encodes or has queued, by video. */
+  private readonly renewals = new Map<string, NodeJS.Timeout>();
   private readonly stopping = new AbortController();
   private readonly now: () => number;
-  private startedAt = 0;
 
   constructor(
     private readonly store: VideoStore,
     private readonly sources: SourceRegistry,
     private readonly files: VideoFiles,
+    private readonly storage: VideoStorage,
     readonly tools: ToolsCheck,
     private readonly options: VideoServiceOptions,
   ) {
@@ -94,9 +104,8 @@ export class VideoService {
     return this.queue.depth;
   }
 
-  /** Empties tmp/ and queues again every video a previous run left `processing` (in the background). */
+  /** Empties tmp/ and takes over every video left `processing` whose claim is free (in the background). */
   async start(): Promise<void> {
-    this.startedAt = this.now();
     try {
       await this.files.init();
     } catch (error) {
@@ -110,6 +119,8 @@ export class VideoService {
     this.stopping.abort();
     await this.queue.stop();
     await Promise.allSettled(this.admitting.values());
+    for (const timer of this.renewals.values()) clearInterval(timer);
+    this.renewals.clear();
   }
 
   /** The stop signal: outputs made on request end with it too. */
@@ -132,21 +143,21 @@ export class VideoService {
     if (record.state === 'processed') record = await this.recheckContainer(record);
     if (record.state === 'error') throw new PictorError(errorCode(record.errorCode), record.reason ?? 'The video could not be processed.');
     if (record.state === 'processing') {
-      // Left by a run that ended before finishing it (and not resumed yet): queue it again.
-      if (!this.queue.has(key) && !this.admitting.has(key) && record.updatedAt < this.startedAt) this.readmit(source, assetPath, tools);
+      this.takeOver(source, record, tools);
       throw processing();
     }
-    const dir = this.files.versionDir(source.record.id, assetPath, record.version);
-    const ladder = await this.ladder(dir);
+    const prefix = this.files.versionKey(source.record.id, assetPath, record.version);
+    const ladder = await this.ladder(prefix);
     if (!ladder) {
-      // Processed, but its files are not on this node's disk (deleted, or another node of a cluster encoded
-      // it): encode the same version here; the record, shared with the other nodes, is left as it is.
+      // Processed, but its outputs are gone from the video store: encoded again, once, as a new version.
       if (!this.queue.has(key) && !this.admitting.has(key)) {
-        void this.admitOnce(key, () => this.encodeHere(source, record, tools)).catch((error: unknown) => this.options.onError(error, `processing ${key} on this node`));
+        const lost = record;
+        const again = this.admitOnce(key, () => this.admit(source, assetPath, tools, lost.version));
+        void again.catch((error: unknown) => this.options.onError(error, `processing ${key} again`));
       }
       throw processing();
     }
-    return { record, dir, ladder };
+    return { record, prefix, ladder };
   }
 
   /** The stored state of a video, or undefined when it was never requested. */
@@ -170,11 +181,11 @@ export class VideoService {
     return this.revalidate(source, assetPath, previous);
   }
 
-  /** Deletes a video's record and every output it has; false when it had none. */
+  /** Deletes a video's record and every output it has in the video store; false when it had none. */
   async remove(sourceId: string, assetPath: string): Promise<boolean> {
     this.queue.cancel(keyOf(sourceId, assetPath));
     const removed = await this.store.remove(sourceId, assetPath);
-    await this.files.removeVersions(sourceId, assetPath);
+    await this.storage.deletePrefix(this.files.assetKey(sourceId, assetPath));
     return removed;
   }
 
@@ -216,7 +227,7 @@ export class VideoService {
       return record;
     } catch (error) {
       if (!isPictorError(error)) throw error;
-      await this.files.removeVersions(record.sourceId, record.path);
+      await this.storage.deletePrefix(this.files.assetKey(record.sourceId, record.path));
       await this.store.markError(record.sourceId, record.path, record.version, { code: error.code, reason: error.message }, this.now());
       return { ...record, state: 'error', errorCode: error.code, reason: error.message };
     }
@@ -230,14 +241,36 @@ export class VideoService {
         await this.store.markError(record.sourceId, record.path, record.version, { code: 'ASSET_NOT_FOUND', reason: 'Its Source no longer exists.' }, this.now());
         continue;
       }
-      await this.admitOnce(keyOf(record.sourceId, record.path), () => this.admit(source, record.path, tools));
+      this.takeOver(source, record, tools);
     }
   }
 
-  private readmit(source: ResolvedSource, assetPath: string, tools: VideoTools): void {
-    void this.admitOnce(keyOf(source.record.id, assetPath), () => this.admit(source, assetPath, tools)).catch((error: unknown) =>
-      this.options.onError(error, `processing ${keyOf(source.record.id, assetPath)} again`),
-    );
+  /**
+   * Encodes a video left in `processing` here, when no other node holds an unexpired claim on it (its encoder
+   * crashed, or never started) and this node is not already at it. In the background: the request is answered 423.
+   */
+  private takeOver(source: ResolvedSource, record: VideoRecord, tools: VideoTools): void {
+    const key = keyOf(record.sourceId, record.path);
+    if (this.queue.has(key) || this.admitting.has(key)) return;
+    const { claim } = record;
+    if (claim && claim.node !== this.options.nodeId && claim.expiresAt > this.now()) return;
+    const taken = this.admitOnce(key, () => this.encodeClaimed(source, record, tools));
+    void taken.catch((error: unknown) => this.options.onError(error, `taking over ${key}`));
+  }
+
+  /** Claims a version in `processing` and queues its encode from the origin's bytes (revalidated if they changed). */
+  private async encodeClaimed(source: ResolvedSource, record: VideoRecord, tools: VideoTools): Promise<VideoRecord | undefined> {
+    if (!(await this.claim(record))) return record;
+    const fetched = await source.origin.fetch(record.path);
+    if (fetched.kind !== 'found' || sha256(fetched.body) !== record.origin.sha256) {
+      this.release(keyOf(record.sourceId, record.path));
+      // Already the video's admission: the new bytes are processed here, not through admitOnce (which would wait on itself).
+      return (await this.revalidate(source, record.path, record, false)).record;
+    }
+    const input = this.files.tempPath(path.extname(record.path));
+    await fs.writeFile(input, fetched.body);
+    this.enqueue(record, input, record.probe as VideoProbe, tools);
+    return record;
   }
 
   private admitOnce(key: string, admit: () => Promise<VideoRecord | undefined>): Promise<VideoRecord | undefined> {
@@ -249,8 +282,11 @@ export class VideoService {
     return pending;
   }
 
-  /** Asks the origin whether `previous`'s bytes are still there (conditionally), and acts on the answer. */
-  private async revalidate(source: ResolvedSource, assetPath: string, previous: VideoRecord): Promise<RefreshResult> {
+  /**
+   * Asks the origin whether `previous`'s bytes are still there (conditionally), and acts on the answer. New
+   * bytes are processed once per node (`admitOnce`), unless the caller already is that admission (`once` false).
+   */
+  private async revalidate(source: ResolvedSource, assetPath: string, previous: VideoRecord, once = true): Promise<RefreshResult> {
     const { id } = source.record;
     const fetched = await source.origin.fetch(assetPath, validatorsOf(previous.origin));
     if (fetched.kind === 'missing') {
@@ -268,41 +304,38 @@ export class VideoService {
       return { outcome: 'unchanged', record: await this.store.get(id, assetPath) };
     }
     const tools = this.requireTools();
-    const record = await this.admitOnce(keyOf(id, assetPath), () => this.startProcessing(source, assetPath, fetched.body, origin, tools));
+    const start = () => this.startProcessing(source, assetPath, previous.version, fetched.body, origin, tools);
+    const record = once ? await this.admitOnce(keyOf(id, assetPath), start) : await start();
     return { outcome: record?.state === 'error' ? 'error' : 'reprocessing', record };
   }
 
-  /** Fetches a video from its origin and starts processing it; undefined when the origin has no such file. */
-  private async admit(source: ResolvedSource, assetPath: string, tools: VideoTools): Promise<VideoRecord | undefined> {
+  /**
+   * Fetches a video from its origin and starts processing it as the version after `after` (null: its first);
+   * undefined when the origin has no such file.
+   */
+  private async admit(source: ResolvedSource, assetPath: string, tools: VideoTools, after: number | null = null): Promise<VideoRecord | undefined> {
     const fetched = await source.origin.fetch(assetPath);
     if (fetched.kind !== 'found') return undefined;
     const origin = { ...originValidators(fetched.validators), size: fetched.body.length, sha256: sha256(fetched.body), object: fetched.object };
-    return this.startProcessing(source, assetPath, fetched.body, origin, tools);
-  }
-
-  /** Encodes a processed version again for this node's disk, if the origin still has its bytes (else revalidates). */
-  private async encodeHere(source: ResolvedSource, record: VideoRecord, tools: VideoTools): Promise<VideoRecord | undefined> {
-    const fetched = await source.origin.fetch(record.path);
-    if (fetched.kind !== 'found' || sha256(fetched.body) !== record.origin.sha256) return (await this.revalidate(source, record.path, record)).record;
-    const input = this.files.tempPath(path.extname(record.path));
-    await fs.writeFile(input, fetched.body);
-    if (!this.queue.enqueue(keyOf(record.sourceId, record.path), (signal) => this.encode(record, input, record.probe as VideoProbe, tools, signal))) {
-      await this.files.remove(input);
-      throw new PictorError('VIDEO_QUEUE_FULL', 'Too many videos are waiting to be processed; try again later.', { headers: { 'retry-after': '60' } });
-    }
-    return record;
+    return this.startProcessing(source, assetPath, after, fetched.body, origin, tools);
   }
 
   /**
-   * Probes the bytes (an unreadable file or one over a limit ends in the error state at once), records a new
-   * version in `processing`, deletes the older versions' outputs and queues the encode.
+   * Probes the bytes (an unreadable file or one over a limit ends in the error state at once), starts the
+   * version after `after` in `processing`, deletes the older versions' outputs, claims the encode and queues
+   * it. When another node started that version first, its record is returned and nothing else is done here.
    */
-  private async startProcessing(source: ResolvedSource, assetPath: string, body: Buffer, origin: VideoOrigin, tools: VideoTools): Promise<VideoRecord> {
+  private async startProcessing(
+    source: ResolvedSource,
+    assetPath: string,
+    after: number | null,
+    body: Buffer,
+    origin: VideoOrigin,
+    tools: VideoTools,
+  ): Promise<VideoRecord | undefined> {
     const { id } = source.record;
     const key = keyOf(id, assetPath);
-    if (!this.queue.has(key) && this.queue.depth >= this.options.queueLimit + this.options.concurrency) {
-      throw new PictorError('VIDEO_QUEUE_FULL', 'Too many videos are waiting to be processed; try again later.', { headers: { 'retry-after': '60' } });
-    }
+    if (!this.queue.has(key) && this.queue.depth >= this.options.queueLimit + this.options.concurrency) throw queueFull();
     const input = this.files.tempPath(path.extname(assetPath));
     await fs.writeFile(input, body);
     let probe: VideoProbe;
@@ -311,40 +344,93 @@ export class VideoService {
     } catch (error) {
       await this.files.remove(input);
       if (!isPictorError(error)) throw error;
-      const record = await this.store.startVersion(id, assetPath, origin, null, this.now());
+      const record = await this.store.startVersionAfter(id, assetPath, after, origin, null, this.now());
+      if (!record) return this.store.get(id, assetPath);
       await this.store.markError(id, assetPath, record.version, { code: error.code, reason: error.message }, this.now());
-      await this.files.removeVersions(id, assetPath);
+      await this.storage.deletePrefix(this.files.assetKey(id, assetPath));
       return { ...record, state: 'error', errorCode: error.code, reason: error.message };
     }
-    const record = await this.store.startVersion(id, assetPath, origin, probe, this.now());
-    await this.files.removeVersions(id, assetPath, record.version);
-    const queued = this.queue.enqueue(key, (signal) => this.encode(record, input, probe, tools, signal));
-    if (!queued) {
+    const record = await this.store.startVersionAfter(id, assetPath, after, origin, probe, this.now());
+    if (!record || !(await this.claim(record))) {
       await this.files.remove(input);
-      throw new PictorError('VIDEO_QUEUE_FULL', 'Too many videos are waiting to be processed; try again later.', { headers: { 'retry-after': '60' } });
+      return record ?? this.store.get(id, assetPath);
     }
+    await this.storage.deletePrefix(this.files.assetKey(id, assetPath), `v${record.version}`);
+    this.enqueue(record, input, probe, tools);
     return record;
   }
 
-  /** One ffmpeg pass for the whole ladder into tmp/, renamed into place, then the record flips to processed. */
+  /** Claims the encode of `record`'s version for this node and renews the claim until released; false when another node holds it. */
+  private async claim(record: VideoRecord): Promise<boolean> {
+    const { sourceId, path: assetPath, version } = record;
+    const { nodeId, claimLeaseMs } = this.options;
+    if (!(await this.store.claimEncode(sourceId, assetPath, version, nodeId, claimLeaseMs, this.now()))) return false;
+    const key = keyOf(sourceId, assetPath);
+    this.release(key);
+    const timer = setInterval(() => {
+      this.store.renewClaim(sourceId, assetPath, version, nodeId, claimLeaseMs, this.now()).then(
+        (held) => {
+          // Lost (another node took it after a pause here, or the version ended): the encode here stops.
+          if (!held && this.renewals.get(key) === timer) this.queue.cancel(key);
+        },
+        (error: unknown) => this.options.onError(error, `renewing the encode claim of ${key}`),
+      );
+    }, Math.max(100, Math.floor(claimLeaseMs / 3)));
+    timer.unref();
+    this.renewals.set(key, timer);
+    return true;
+  }
+
+  private release(key: string): void {
+    clearInterval(this.renewals.get(key));
+    this.renewals.delete(key);
+  }
+
+  /** Queues the encode of a claimed version; the claim is released when it ends. */
+  private enqueue(record: VideoRecord, input: string, probe: VideoProbe, tools: VideoTools): void {
+    const key = keyOf(record.sourceId, record.path);
+    const queued = this.queue.enqueue(key, async (signal) => {
+      try {
+        await this.encode(record, input, probe, tools, signal);
+      } finally {
+        this.release(key);
+      }
+    });
+    if (!queued) {
+      this.release(key);
+      void this.files.remove(input);
+      throw queueFull();
+    }
+  }
+
+  /**
+   * One ffmpeg pass for the whole ladder on this node's disk; every file is stored, the ladder last, and only
+   * then does the record flip to processed (never a half-stored ladder behind a `processed` record).
+   */
   private async encode(record: VideoRecord, input: string, probe: VideoProbe, tools: VideoTools, signal: AbortSignal): Promise<void> {
     const { sourceId, path: assetPath, version } = record;
     const temp = this.files.tempPath();
     const aborted = AbortSignal.any([signal, this.stopping.signal]);
     try {
       const ladder = await this.encodeLadder(input, temp, probe, tools, aborted);
-      await fs.writeFile(path.join(temp, 'ladder.json'), JSON.stringify(ladder));
       if (aborted.aborted) return;
-      const dir = this.files.versionDir(sourceId, assetPath, version);
-      await this.files.publishDir(temp, dir);
-      // Superseded or removed meanwhile: this version is nobody's. (Already processed: encoded again for this node.)
+      const prefix = this.files.versionKey(sourceId, assetPath, version);
+      for (const file of await filesUnder(temp)) {
+        if (aborted.aborted) return;
+        await this.storage.put(`${prefix}/${file}`, path.join(temp, file));
+      }
+      const ladderFile = path.join(temp, 'ladder.json');
+      await fs.writeFile(ladderFile, JSON.stringify(ladder));
+      if (aborted.aborted) return;
+      await this.storage.put(`${prefix}/ladder.json`, ladderFile);
+      // Superseded or removed meanwhile: this version is nobody's.
       if (!(await this.store.markProcessed(sourceId, assetPath, version, this.now()))) {
         const current = await this.store.get(sourceId, assetPath);
-        if (current?.version !== version || current.state !== 'processed') await this.files.remove(dir);
+        if (current?.version !== version || current.state !== 'processed') await this.storage.deletePrefix(prefix);
       }
     } catch (error) {
-      // Aborted: a newer version replaced this one, or the server is stopping (the record stays `processing`
-      // and is queued again at the next start). Neither is the video's fault.
+      // Aborted: a newer version replaced this one, another node took the claim over, or the server is
+      // stopping (the record stays `processing`, and is taken over once its claim expires). None is the video's fault.
       if (aborted.aborted) return;
       const failure = videoFailure(error, input);
       if (failure === undefined) this.options.onError(error, `encoding ${keyOf(sourceId, assetPath)}`);
@@ -376,19 +462,23 @@ export class VideoService {
     return ladder;
   }
 
-  /** The ladder of a version on this node's disk, or undefined when its directory is not (or no longer) there. */
-  private async ladder(dir: string): Promise<LadderInfo | undefined> {
-    try {
-      return JSON.parse(await fs.readFile(path.join(dir, 'ladder.json'), 'utf8')) as LadderInfo;
-    } catch {
-      return undefined;
-    }
+  /**
+   * The ladder of a stored version, or undefined when it is not (or no longer) in the video store. Read on
+   * every request, not kept: outputs deleted from the store are then noticed (and encoded again) at once.
+   */
+  private async ladder(prefix: string): Promise<LadderInfo | undefined> {
+    if (!(await this.storage.stat(`${prefix}/ladder.json`))) return undefined;
+    return JSON.parse((await readAll(this.storage, `${prefix}/ladder.json`)).toString('utf8')) as LadderInfo;
   }
 }
 
 /** The answer while a video is queued or encoding: 423 with Retry-After (imgix answers 423 too). */
 export function processing(): PictorError {
   return new PictorError('VIDEO_PROCESSING', 'This video is being processed; try again in a few seconds.', { headers: { 'retry-after': String(RETRY_AFTER_SECONDS) } });
+}
+
+function queueFull(): PictorError {
+  return new PictorError('VIDEO_QUEUE_FULL', 'Too many videos are waiting to be processed; try again later.', { headers: { 'retry-after': '60' } });
 }
 
 function keyOf(sourceId: string, assetPath: string): string {

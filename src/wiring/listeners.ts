@@ -93,7 +93,7 @@ function adminServices(node: NodeContext, parts: AdminParts): AdminServices {
     publicUrl: options.publicUrl,
     renderUrl: () => parts.renderUrl,
     devices: new TrustedDevices(stores.devices),
-    signInLimiter: hooks.signInLimiter ?? new SignInLimiter(),
+    signInLimiter: hooks.signInLimiter?.(stores.signInFailures) ?? new SignInLimiter(stores.signInFailures),
   };
   const refreshLimiter = stores.rateLimiter('asset-refresh', ASSET_REFRESHES_PER_MINUTE / 60, ASSET_REFRESHES_PER_MINUTE);
   return {

@@ -4,11 +4,12 @@ import type { Health } from '../observability/health.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { RegistryOptions } from '../sources/registry.ts';
+import type { SignInFailureStore } from '../store/sign-in-failures.ts';
 
 export interface PictorHooks {
   originInterceptor?: RegistryOptions['originInterceptor'];
-  /** The dashboard's sign-in limiter (tests pass one whose clock they move). */
-  signInLimiter?: SignInLimiter;
+  /** Makes the dashboard's sign-in limiter on the store's counts (tests make one whose clock they move). */
+  signInLimiter?: (failures: SignInFailureStore) => SignInLimiter;
 }
 
 /**

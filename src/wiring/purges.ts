@@ -60,6 +60,7 @@ export async function startPurges(node: NodeContext, parts: PurgeParts): Promise
   // Stale entries are never served: freeing their space waits until the purge is complete, here or elsewhere.
   ledger.onCompleted((purge) => caches.purgedSpace.free(purge));
   ledger.onFollowed((entries) => caches.purgedSpace.followed(entries));
+  if (ledger.shared) ledger.countMatches(parts.nodeId, (sourceId, path) => caches.purgedSpace.matched(sourceId, path));
   const purges = coordinator(node, parts, edgePhase);
   node.onStop('purges', () => purges.stop());
   node.onStop('purges', () => membership.stop());

@@ -365,7 +365,7 @@ describe('dashboard over HTTP: sessions, CSRF, rate limit, headers', () => {
 
   it('after 5 failed sign-ins from an address, answers 429 with Retry-After and a clear message', async () => {
     // A Pictor of its own, so the attempts above do not count; its limiter's clock stands still.
-    const own = await startPictor({ hooks: { signInLimiter: new SignInLimiter(() => 0) } });
+    const own = await startPictor({ hooks: { signInLimiter: (failures) => new SignInLimiter(failures, () => 0) } });
     try {
       const client = new DashboardClient(own.adminUrl);
       const statuses: number[] = [];

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AdminAccounts } from '../../src/dashboard/accounts.ts';
@@ -14,9 +15,9 @@ const WRONG = 'not the password at all';
 /** A real Pictor whose sign-in limiter runs on a clock the test moves (the limiter never reads the real time). */
 async function startWithClock(): Promise<{ t: TestPictor; limiter: SignInLimiter; advance: (seconds: number) => void }> {
   let now = Date.parse('2030-01-01T00:00:00Z');
-  const limiter = new SignInLimiter(() => now);
-  const t = await startPictor({ hooks: { signInLimiter: limiter } });
-  return { t, limiter, advance: (seconds) => (now += seconds * 1000) };
+  let limiter: SignInLimiter | undefined;
+  const t = await startPictor({ hooks: { signInLimiter: (failures) => (limiter = new SignInLimiter(failures, () => now)) } });
+  return { t, limiter: limiter!, advance: (seconds) => (now += seconds * 1000) };
 }
 
 /** One sign-in post from a client's current form. */
@@ -217,28 +218,51 @@ describe('dashboard sign-in limit: what counts as a trusted device', () => {
   });
 });
 
-describe('dashboard sign-in limit: memory', () => {
-  it('stays bounded under 100,000 distinct user names; unknown names cannot push out an account’s failures', () => {
-    const limiter = new SignInLimiter(() => 0);
-    const from = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-    for (let i = 0; i < 20; i++) assert.equal(limiter.admit({ address: from(i), account: 'admin', device: undefined }), undefined);
-    const admin = { address: '192.0.2.1', account: 'admin', device: undefined };
-    assert.equal(limiter.admit(admin)?.limit, 'account');
-    for (let i = 0; i < 100_000; i++) limiter.admit({ address: '198.51.100.1', account: undefined, device: undefined });
-    assert.deepEqual(limiter.sizes(), { address: 21, account: 2, device: 0 });
-    assert.equal(limiter.admit(admin)?.limit, 'account', 'the account’s failures are still there');
+/** A limiter on the counts of a store of its own (SQLite in a temporary data directory), on a clock the test moves. */
+async function storedLimiter(): Promise<{ limiter: SignInLimiter; advance: (ms: number) => void; close: () => Promise<void> }> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-sign-in-'));
+  const stores = await openStores({ dataDir: dir, secrets: 'when-used' });
+  let now = 0;
+  const limiter = new SignInLimiter(stores.signInFailures, () => now);
+  const close = async (): Promise<void> => {
+    await stores.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  };
+  return { limiter, advance: (ms) => (now += ms), close };
+}
+
+describe('dashboard sign-in limit: stored counts', () => {
+  it('unknown names add no rows and cannot push out an account’s failures', async () => {
+    const { limiter, close } = await storedLimiter();
+    try {
+      const from = (i: number) => `10.0.${(i >> 8) & 255}.${i & 255}`;
+      for (let i = 0; i < 20; i++) assert.equal(await limiter.admit({ address: from(i), account: 'admin', device: undefined }), undefined);
+      const admin = { address: '192.0.2.1', account: 'admin', device: undefined };
+      assert.equal((await limiter.admit(admin))?.limit, 'account');
+      for (let i = 0; i < 1_000; i++) await limiter.admit({ address: '198.51.100.1', account: undefined, device: undefined });
+      assert.deepEqual(await limiter.sizes(), { address: 21, account: 2, device: 0 });
+      assert.equal((await limiter.admit(admin))?.limit, 'account', 'the account’s failures are still there');
+    } finally {
+      await close();
+    }
   });
 
-  it('stays bounded under 100,000 distinct addresses, forgetting the one quiet longest', () => {
-    let now = 0;
-    const limiter = new SignInLimiter(() => now);
-    const from = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-    for (let i = 0; i < 100_000; i++) {
-      // Time enough between attempts that the shared count of unknown names refuses none: every address is counted.
-      now += 16 * 60 * 1000;
-      assert.equal(limiter.admit({ address: from(i), account: undefined, device: undefined }), undefined);
+  it('drops the rows of keys that have not failed for a day', async () => {
+    const { limiter, advance, close } = await storedLimiter();
+    try {
+      const from = (i: number) => `10.0.${(i >> 8) & 255}.${i & 255}`;
+      for (let i = 0; i < 60; i++) {
+        // Time enough between attempts that the shared count of unknown names refuses none: every address is counted.
+        advance(16 * 60 * 1000);
+        assert.equal(await limiter.admit({ address: from(i), account: undefined, device: undefined }), undefined);
+      }
+      assert.deepEqual(await limiter.sizes(), { address: 60, account: 1, device: 0 });
+      advance(24 * 60 * 60 * 1000);
+      await limiter.admit({ address: '192.0.2.9', account: undefined, device: undefined });
+      assert.deepEqual(await limiter.sizes(), { address: 1, account: 1, device: 0 });
+    } finally {
+      await close();
     }
-    assert.deepEqual(limiter.sizes(), { address: 10_000, account: 1, device: 0 });
   });
 
   it('over HTTP, every unknown user name shares one count', async () => {
@@ -249,23 +273,26 @@ describe('dashboard sign-in limit: memory', () => {
         assert.equal((await attempt(client, WRONG, `nobody-${i}`)).status, 401);
         advance(16 * 60);
       }
-      assert.deepEqual(limiter.sizes(), { address: 1, account: 1, device: 0 });
+      assert.deepEqual(await limiter.sizes(), { address: 1, account: 1, device: 0 });
     } finally {
       await t.stop();
     }
   });
 
-  it('forgets an address that has not failed for a day', () => {
-    let now = 0;
-    const limiter = new SignInLimiter(() => now);
-    const attempt = { address: '192.0.2.1', account: undefined, device: undefined };
-    for (let i = 0; i < 5; i++) assert.equal(limiter.admit(attempt), undefined);
-    assert.deepEqual(limiter.admit(attempt), { limit: 'address', retryAfterSeconds: 1 });
-    now += 24 * 60 * 60 * 1000 - 1;
-    assert.equal(limiter.admit(attempt), undefined, 'the wait is over, but the failures are remembered');
-    assert.equal(limiter.admit(attempt)?.retryAfterSeconds, 2);
-    now += 24 * 60 * 60 * 1000;
-    for (let i = 0; i < 5; i++) assert.equal(limiter.admit(attempt), undefined, 'free again');
+  it('forgets an address that has not failed for a day', async () => {
+    const { limiter, advance, close } = await storedLimiter();
+    try {
+      const attempt = { address: '192.0.2.1', account: undefined, device: undefined };
+      for (let i = 0; i < 5; i++) assert.equal(await limiter.admit(attempt), undefined);
+      assert.deepEqual(await limiter.admit(attempt), { limit: 'address', retryAfterSeconds: 1 });
+      advance(24 * 60 * 60 * 1000 - 1);
+      assert.equal(await limiter.admit(attempt), undefined, 'the wait is over, but the failures are remembered');
+      assert.equal((await limiter.admit(attempt))?.retryAfterSeconds, 2);
+      advance(24 * 60 * 60 * 1000);
+      for (let i = 0; i < 5; i++) assert.equal(await limiter.admit(attempt), undefined, 'free again');
+    } finally {
+      await close();
+    }
   });
 
   it('counts IPv6 clients by their /64, and IPv4-mapped addresses as IPv4', () => {

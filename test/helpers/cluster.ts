@@ -34,7 +34,8 @@ export interface TestCluster {
   waitCompleted(id: string, timeoutMs?: number, node?: number): Promise<Record<string, unknown>>;
   /** Admin API call with the cluster's key. */
   api(method: string, urlPath: string, body?: unknown, node?: number): Promise<{ status: number; body: unknown }>;
-  startNode(index: number): Promise<void>;
+  /** Starts node `index` (again), with `command` in place of the setup's (e.g. another build of Pictor). */
+  startNode(index: number, command?: (argv: string[]) => string[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -54,8 +55,12 @@ export interface ClusterSetup {
   lease?: number;
   assets?: Record<string, Buffer | string>;
   extraArgs?: string[];
+  /** Environment of every node, beside the shared secret key. */
+  env?: Record<string, string>;
   /** Wraps each node's command line (see spawnServer), e.g. to run the built `dist/` rather than `src/`. */
   command?: (argv: string[]) => string[];
+  /** How many of the nodes start with the cluster (the first ones); the others wait for `startNode`. Default: all. */
+  startedNodes?: number;
   /** Each edge's cache storage (`varnishd -s`); startVarnish's default when not given. */
   edgeStorage?: string;
 }
@@ -93,7 +98,7 @@ export async function startCluster(setup: ClusterSetup): Promise<TestCluster> {
   let apiKey = '';
   let adminPassword = '';
 
-  const startNode = async (index: number): Promise<void> => {
+  const startNode = async (index: number, command = setup.command): Promise<void> => {
     const node = nodes[index]!;
     node.process = await spawnServer(
       [
@@ -107,8 +112,8 @@ export async function startCluster(setup: ClusterSetup): Promise<TestCluster> {
         '--purge-rate-limit', '100000',
         ...(setup.extraArgs ?? []),
       ],
-      { PICTOR_SECRET_KEY: secretKey },
-      setup.command,
+      { ...setup.env, PICTOR_SECRET_KEY: secretKey },
+      command,
     );
     if (node.process.apiKey) apiKey = node.process.apiKey;
     if (node.process.adminPassword) adminPassword = node.process.adminPassword;
@@ -162,7 +167,7 @@ export async function startCluster(setup: ClusterSetup): Promise<TestCluster> {
 
   try {
     // All nodes start at once on the empty database: the bootstrap must make one default Source and one key.
-    await Promise.all(nodes.map((_, index) => startNode(index)));
+    await Promise.all(nodes.slice(0, setup.startedNodes ?? nodes.length).map((_, index) => startNode(index)));
     if (!apiKey) throw new Error('no node printed the first admin key');
     const vcl = renderVcl({ backends: nodes.map((node) => `127.0.0.1:${node.renderPort}`) });
     for (let i = 0; i < setup.edges; i++) {

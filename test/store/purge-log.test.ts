@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import pg from 'pg';
 import Database from 'better-sqlite3';
 import type { PurgeLog, PurgeRecord } from '../../src/store/purge-log.ts';
 import { MIGRATIONS } from '../../src/store/sqlite/db.ts';
@@ -42,6 +43,18 @@ async function append(log: PurgeLog, pathName: string, fields: Partial<PurgeReco
 }
 
 const [SQLITE, POSTGRES] = storeBackends('purge-log');
+
+
+/** Rows of a statement run on a PostgreSQL store's database behind the stores' back (the last statement's). */
+async function pgRows(databaseUrl: string, statement: string): Promise<Record<string, unknown>[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return [await client.query(statement)].flat().at(-1)?.rows ?? [];
+  } finally {
+    await client.end();
+  }
+}
 
 for (const backend of [SQLITE, POSTGRES]) {
   const open = async (): Promise<PurgeLog> => (await (await backend.fresh()).open()).purgeLog;
@@ -214,6 +227,19 @@ describe('PurgeLog on PostgreSQL: shared by the nodes of a cluster', () => {
     } finally {
       await listening.close();
     }
+  });
+});
+
+describe('PurgeLog on PostgreSQL: the Purges search', () => {
+  it('finds URLs containing a text through the pg_trgm index of URLs, not by reading every row', async () => {
+    const fresh = await POSTGRES.fresh();
+    const log = (await fresh.open()).purgeLog;
+    for (let i = 0; i < 30; i++) await append(log, `/photos/photo-${i}.jpg`);
+    const found = await log.list({ urlContains: 'PHOTO-17.JPG', limit: 10, offset: 0 });
+    assert.deepEqual(found.records.map((record) => record.path), ['/photos/photo-17.jpg']);
+    // The plan with sequential scans ruled out: without a usable index on url, PostgreSQL still has to scan.
+    const plan = await pgRows(fresh.databaseUrl!, `SET enable_seqscan = off; EXPLAIN SELECT * FROM purge_log WHERE url ILIKE '%photo-17.jpg%'`);
+    assert.match(plan.map((row) => String(row['QUERY PLAN'])).join('\n'), /Bitmap Index Scan on purge_log_url/);
   });
 });
 

@@ -48,12 +48,13 @@ const RENAMED: Record<string, string> = {
 
 /** Tables one dialect only has, and why. */
 const ONLY_SQLITE: Record<string, string> = {
-  purges_url: 'the Purges search: an FTS5 trigram index of purge URLs (PostgreSQL matches URLs with ILIKE)',
+  purges_url: 'the Purges search: an FTS5 trigram index of purge URLs (PostgreSQL: a pg_trgm GIN index on purge_log.url)',
 };
 const ONLY_POSTGRES: Record<string, string> = {
   schema_version: "the migration counter (SQLite keeps it in PRAGMA user_version)",
   nodes: 'cluster membership: each node, its lease, fencing and last applied purge',
   rate_limits: 'the purge rate limit shared by the nodes of a cluster (one process keeps it in memory)',
+  purge_node_matches: "what an exact purge matched on each node that followed it (one node's count is the purge's own)",
 };
 
 /** Columns one dialect only has, by table (SQLite's table name), and why. */
@@ -90,7 +91,6 @@ const INDEXES_ONLY_SQLITE: Record<string, Record<string, string>> = {
     '(status, created_at)': "the dashboard's purge list filtered by status (PostgreSQL filters along its created_at index)",
   },
   sources: {
-    '(name, created_at)': 'the Sources list by name (PostgreSQL sorts names in the source store: its collation is not the order)',
     '(name_rank, created_at)': 'the Sources list by name, through the SQLite-only name_rank',
     '(name_rank DESC, created_at)': 'the same, descending',
     '(type, created_at)': "the Sources list by type (PostgreSQL's (type, enabled, created_at) serves type filters)",
@@ -100,7 +100,10 @@ const INDEXES_ONLY_SQLITE: Record<string, Record<string, string>> = {
   },
 };
 const INDEXES_ONLY_POSTGRES: Record<string, Record<string, string>> = {
-  purges: { "(seq) WHERE status = 'pending'": 'the pending purges in seq order, which nodes claim from (SQLite keys its own by status)' },
+  purges: {
+    "(seq) WHERE status = 'pending'": 'the pending purges in seq order, which nodes claim from (SQLite keys its own by status)',
+    '(url)': "the Purges search: a pg_trgm GIN index of URLs (SQLite's is the FTS5 table purges_url)",
+  },
 };
 
 interface Column {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import pg from 'pg';
 import Database from 'better-sqlite3';
 import { compareSourceNames, DEFAULT_DEPLOYMENT, type SourceRecord } from '../../src/store/source-record.ts';
 import { SourceService } from '../../src/sources/source-service.ts';
@@ -26,6 +27,18 @@ function record(name: string, deployment: Partial<SourceRecord['deployment']> = 
 /** The names in the order the old listing gave: a stable sort of creation order by the name collation. */
 function expectedByName(names: string[], descending = false): string[] {
   return [...names].sort((a, b) => (descending ? -1 : 1) * compareSourceNames(a, b));
+}
+
+
+/** Rows of a statement run on a PostgreSQL store's database behind the stores' back (the last statement's). */
+async function pgRows(databaseUrl: string, statement: string): Promise<Record<string, unknown>[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return [await client.query(statement)].flat().at(-1)?.rows ?? [];
+  } finally {
+    await client.end();
+  }
 }
 
 for (const backend of [SQLITE, POSTGRES]) {
@@ -128,5 +141,16 @@ describe('SourceStore on SQLite: upgrading a database with Sources', () => {
     // Once the first owner lets the domain go, the other one still holds it.
     await service.update(shop.id, { deployment: { custom_domains: ['shop.example.org'] } });
     await assert.rejects(create({ custom_domains: ['cdn.example.org'] }), /Source "late"/);
+  });
+});
+
+describe('SourceStore on PostgreSQL: name order in SQL', () => {
+  it('PostgreSQL itself orders names as compareSourceNames does (the source_names collation), ties left to creation order', async () => {
+    const fresh = await POSTGRES.fresh();
+    const store = (await fresh.open()).sources;
+    const names = ['Source 10', 'beta', 'alpha', 'Source 9', '~tilde', 'Zeta', 'Alpha', '_under', 'Éclair', 'eclair 2', '10 lives', 'ÁLPHA', '2 lives', 'ørsted', 'Ωmega'];
+    for (const name of names) await store.upsert(record(name));
+    const rows = await pgRows(fresh.databaseUrl!, 'SELECT name FROM sources ORDER BY name COLLATE source_names, created_at, created_seq');
+    assert.deepEqual(rows.map((row) => row.name).filter((name) => name !== 'Default'), expectedByName(names));
   });
 });

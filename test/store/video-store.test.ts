@@ -68,6 +68,55 @@ function videoStoreContract(open: () => Promise<VideoStore>): void {
     assert.equal((await store.listCheckedBefore(2000, 1)).length, 1);
   });
 
+  it('starts a version only from the version expected: of two that start from the same one, one wins', async () => {
+    const store = await open();
+    const first = await store.startVersionAfter('src', '/a.mp4', null, ORIGIN_A, PROBE, 1000);
+    assert.equal(first?.version, 1);
+    assert.equal(await store.startVersionAfter('src', '/a.mp4', null, ORIGIN_B, PROBE, 1001), undefined);
+    assert.deepEqual((await store.get('src', '/a.mp4'))?.origin, ORIGIN_A);
+    const next = await store.startVersionAfter('src', '/a.mp4', 1, ORIGIN_B, null, 1100);
+    assert.equal(next?.version, 2);
+    assert.deepEqual(next?.origin, ORIGIN_B);
+    assert.equal(await store.startVersionAfter('src', '/a.mp4', 1, ORIGIN_A, PROBE, 1101), undefined);
+    assert.equal((await store.get('src', '/a.mp4'))?.version, 2);
+  });
+
+  it('lets one node claim an encode until its lease expires, then another takes it', async () => {
+    const store = await open();
+    await store.startVersionAfter('src', '/a.mp4', null, ORIGIN_A, PROBE, 1000);
+    assert.equal(await store.claimEncode('src', '/a.mp4', 1, 'node-1', 500, 1000), true);
+    assert.equal(await store.claimEncode('src', '/a.mp4', 1, 'node-2', 500, 1200), false);
+    assert.deepEqual((await store.get('src', '/a.mp4'))?.claim, { node: 'node-1', expiresAt: 1500 });
+    // Renewed while it encodes: still its own past the first expiry.
+    assert.equal(await store.renewClaim('src', '/a.mp4', 1, 'node-1', 500, 1400), true);
+    assert.equal(await store.claimEncode('src', '/a.mp4', 1, 'node-2', 500, 1600), false);
+    assert.equal(await store.renewClaim('src', '/a.mp4', 1, 'node-2', 500, 1600), false);
+    // Not renewed (the encoder died): at expiry another node takes it, and the first can no longer renew.
+    assert.equal(await store.claimEncode('src', '/a.mp4', 1, 'node-2', 500, 1900), true);
+    assert.equal(await store.renewClaim('src', '/a.mp4', 1, 'node-1', 500, 1950), false);
+    const taken = await store.get('src', '/a.mp4');
+    assert.deepEqual(taken?.claim, { node: 'node-2', expiresAt: 2400 });
+    assert.equal(taken?.encodes, 2);
+  });
+
+  it('claims only the current version while it is processing; finishing or a new version ends the claim', async () => {
+    const store = await open();
+    await store.startVersionAfter('src', '/a.mp4', null, ORIGIN_A, PROBE, 1000);
+    assert.equal(await store.claimEncode('src', '/a.mp4', 2, 'node-1', 500, 1000), false);
+    assert.equal(await store.claimEncode('other', '/a.mp4', 1, 'node-1', 500, 1000), false);
+    assert.equal(await store.claimEncode('src', '/a.mp4', 1, 'node-1', 500, 1000), true);
+    await store.startVersionAfter('src', '/a.mp4', 1, ORIGIN_B, PROBE, 1100);
+    const next = await store.get('src', '/a.mp4');
+    assert.equal(next?.claim, null);
+    assert.equal(await store.renewClaim('src', '/a.mp4', 1, 'node-1', 500, 1100), false);
+    assert.equal(await store.claimEncode('src', '/a.mp4', 2, 'node-2', 500, 1100), true);
+    assert.equal(await store.markProcessed('src', '/a.mp4', 2, 1200), true);
+    const processed = await store.get('src', '/a.mp4');
+    assert.equal(processed?.claim, null);
+    assert.equal(processed?.encodes, 2);
+    assert.equal(await store.claimEncode('src', '/a.mp4', 2, 'node-3', 500, 1300), false);
+  });
+
   it('removes a video', async () => {
     const store = await open();
     await store.startVersion('src', '/a.mp4', ORIGIN_A, PROBE, 1000);

@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
+import { VideoFiles } from '../../src/video/video-files.ts';
 import { solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
 import { makeClip, probe, untilProcessed } from '../helpers/video.ts';
 
@@ -328,15 +329,17 @@ describe('Video API', { timeout: 600_000 }, () => {
     assert.equal(await video.remove(t.defaultSourceId, '/removed.mp4'), false);
   });
 
-  it('a processed video whose files are not on this node is encoded here again, at the same version', async () => {
+  it('a processed video whose outputs are gone from the video store is encoded again, once, as its next version', async () => {
     await t.put('lost.mp4', await makeClip({ width: 320, height: 180, seconds: 2 }));
     await untilProcessed(`${t.renderUrl}/lost.mp4?fm=hls`);
     const video = t.pictor.video!;
-    await fs.rm(path.join(t.dataDir, 'video', 'assets'), { recursive: true, force: true });
+    await fs.rm(new VideoFiles(t.dataDir).assetDir(t.defaultSourceId, '/lost.mp4'), { recursive: true, force: true });
     assert.equal((await fetch(`${t.renderUrl}/lost.mp4?fm=hls`)).status, 423);
     const master = await (await untilProcessed(`${t.renderUrl}/lost.mp4?fm=hls`)).text();
-    assert.match(master, /version=1/);
-    assert.equal((await video.state(t.defaultSourceId, '/lost.mp4'))?.version, 1);
+    assert.match(master, /version=2/);
+    const record = await video.state(t.defaultSourceId, '/lost.mp4');
+    assert.equal(record?.version, 2);
+    assert.equal(record?.encodes, 2);
     assert.equal((await fetch(new URL(variants(master)[0]!.uri, `${t.renderUrl}/lost.mp4`))).status, 200);
   });
 

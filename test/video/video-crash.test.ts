@@ -24,6 +24,7 @@ describe('kill -9 during processing', { timeout: 600_000 }, () => {
   const servers: ServerProcess[] = [];
   const orphans: number[] = [];
   let root = '';
+  let changedRoot = '';
   after(async () => {
     for (const server of servers) if (server.child.exitCode === null) server.child.kill('SIGKILL');
     for (const pid of orphans) {
@@ -34,6 +35,7 @@ describe('kill -9 during processing', { timeout: 600_000 }, () => {
       }
     }
     if (root) await fs.rm(root, { recursive: true, force: true });
+    if (changedRoot) await fs.rm(changedRoot, { recursive: true, force: true });
   });
 
   it('restarts the processing, and never serves a half-written ladder', async () => {
@@ -77,7 +79,8 @@ describe('kill -9 during processing', { timeout: 600_000 }, () => {
     assert.equal(master.status, 200);
     const text = await master.text();
     assert.match(text, /RESOLUTION=1280x720/);
-    assert.match(text, /version=2/, 'the resumed processing is a new version');
+    // Its claim is this node's own: taken back at start, and the same version encoded again from the origin.
+    assert.match(text, /version=1/, 'the resumed processing finishes the same version');
     // Every segment of every rendition is there and whole.
     for (const uri of text.split('\n').filter((line) => line.startsWith('./'))) {
       const variantUrl = new URL(uri, `${second.renderUrl}/long.mp4`);
@@ -91,6 +94,35 @@ describe('kill -9 during processing', { timeout: 600_000 }, () => {
         assert.ok((await answer.arrayBuffer()).byteLength > 1000);
       }
     }
+    second.child.kill('SIGTERM');
+    assert.equal(await second.exited, 0);
+  });
+
+  it('a video whose file changed while its encoder was down is processed from the new bytes, as the next version', async () => {
+    changedRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-video-changed-'));
+    const data = path.join(changedRoot, 'data');
+    const assets = path.join(changedRoot, 'assets');
+    await fs.mkdir(assets);
+    await fs.writeFile(path.join(assets, 'changed.mp4'), await makeClip({ width: 640, height: 360, seconds: 6 }));
+    const first = await spawnServer(['--data', data, '--assets', assets]);
+    servers.push(first);
+    assert.equal((await fetch(`${first.renderUrl}/changed.mp4?fm=hls`)).status, 423);
+    const deadline = Date.now() + 60_000; // only a bound on a wait for ffmpeg to start
+    while (childrenOf(first.child.pid!).length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    const encoders = childrenOf(first.child.pid!);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    orphans.push(...encoders);
+    for (const pid of encoders) process.kill(pid, 'SIGKILL');
+
+    await fs.writeFile(path.join(assets, 'changed.mp4'), await makeClip({ width: 320, height: 180, seconds: 2 }));
+    const second = await spawnServer(['--data', data, '--assets', assets]);
+    servers.push(second);
+    const master = await untilProcessed(`${second.renderUrl}/changed.mp4?fm=hls`, {}, 120_000);
+    assert.equal(master.status, 200);
+    const text = await master.text();
+    assert.match(text, /RESOLUTION=320x180/, 'made from the new bytes');
+    assert.match(text, /version=2/);
     second.child.kill('SIGTERM');
     assert.equal(await second.exited, 0);
   });

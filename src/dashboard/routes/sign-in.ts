@@ -63,7 +63,7 @@ export function signInRoutes(app: FastifyInstance, context: DashboardContext): v
     const account = username !== '' && (await accounts.exists(username)) ? username : undefined;
     const device = account === undefined ? undefined : await devices.find(parseCookies(request.headers.cookie).get(DEVICE_COOKIE), account);
     const attempt = { address: request.ip, account, device };
-    const refusal = signInLimiter.admit(attempt);
+    const refusal = await signInLimiter.admit(attempt);
     if (refusal) {
       request.log.warn({ ip: request.ip, limit: refusal.limit, retryAfter: refusal.retryAfterSeconds }, 'dashboard sign-in refused: too many failures');
       reply.header('retry-after', String(refusal.retryAfterSeconds));
@@ -74,7 +74,7 @@ export function signInRoutes(app: FastifyInstance, context: DashboardContext): v
       request.log.warn({ ip: request.ip, username }, 'dashboard sign-in failed');
       return showForm(request, reply, { status: 401, username, next, error: 'The user name or the password is wrong.' });
     }
-    signInLimiter.succeeded(attempt);
+    await signInLimiter.succeeded(attempt);
     if (request.dashboardSession) await sessions.destroy(request.dashboardSession);
     const { id } = await sessions.create(username);
     const deviceId = await devices.issue(username, device);

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { checkSchemaVersion } from '../schema-version.ts';
 
 /**
  * PostgreSQL, the shared store of a cluster: every node connects to the same database. Each node keeps a
@@ -275,12 +276,45 @@ export const PG_MIGRATIONS: readonly string[] = [
    ALTER TABLE purge_log ADD COLUMN assets INTEGER;`,
   // Deliveries that ended, oldest first, for retention, as SQLite holds them (sqlite/db.ts).
   `CREATE INDEX webhook_deliveries_ended ON webhook_deliveries (next_attempt_at) WHERE state <> 'pending';`,
+  // The dashboard's failed sign-ins in a row, per address, account or trusted device (dashboard/sign-in-limiter.ts):
+  // in the store, so that every node of a cluster counts them together.
+  `CREATE TABLE sign_in_failures (
+     key TEXT PRIMARY KEY,
+     count INTEGER NOT NULL,
+     last_at BIGINT NOT NULL
+   );
+   CREATE INDEX sign_in_failures_last ON sign_in_failures (last_at);`,
+  // Sources sorted by name in SQL, in the order of compareSourceNames (source-record.ts): ICU's collation of
+  // Intl.Collator('en', { sensitivity: 'base', numeric: true }) — level 1 (case and accents ignored, so such
+  // names tie and go by creation order) and numbers by value. SQLite keeps ranks for this (sqlite/name-ranks.ts).
+  `CREATE COLLATION source_names (provider = icu, locale = 'en-u-ks-level1-kn-true', deterministic = false);
+   CREATE INDEX sources_name ON sources ((name COLLATE source_names), created_at, created_seq);`,
+  // The Purges search (URL contains): a trigram index serves ILIKE '%…%' as SQLite's FTS5 trigram index does.
+  // pg_trgm ships with PostgreSQL and is a trusted extension (the database's owner may create it); where it
+  // cannot be created, the search still answers by scanning, and the start says so in the server's log.
+  `DO $$ BEGIN
+     CREATE EXTENSION IF NOT EXISTS pg_trgm;
+     CREATE INDEX purge_log_url ON purge_log USING gin (url gin_trgm_ops);
+   EXCEPTION WHEN insufficient_privilege OR undefined_file OR feature_not_supported THEN
+     RAISE NOTICE 'pg_trgm cannot be created (%): the Purges search scans the purge log', SQLERRM;
+   END $$;`,
+  // How many cached entries an exact purge matched on each node that applied it by following the log (the
+  // accepting node's own count is purge_log.matched): the status document sums them (postgres/purge-log.ts).
+  `CREATE TABLE purge_node_matches (
+     seq BIGINT NOT NULL REFERENCES purge_log (seq) ON DELETE CASCADE,
+     node_id TEXT NOT NULL,
+     matched INTEGER NOT NULL,
+     PRIMARY KEY (seq, node_id)
+   );`,
+  // The encode claim of a video's current version and the count of encodes started, as SQLite holds them (db.ts).
+  `ALTER TABLE videos ADD COLUMN claim_node TEXT;
+   ALTER TABLE videos ADD COLUMN claim_expires BIGINT;
+   ALTER TABLE videos ADD COLUMN encodes INTEGER NOT NULL DEFAULT 0;`,
   // Edges of every kind, each purge's state at each edge and the cache keys an nginx edge may hold, as SQLite
-  // holds them (db.ts).
+  // holds them (db.ts): a CDN edge's url is '' there too.
   `ALTER TABLE edges ADD COLUMN kind TEXT NOT NULL DEFAULT 'varnish',
      ADD COLUMN settings JSONB NOT NULL DEFAULT '{}',
-     ADD COLUMN secrets JSONB NOT NULL DEFAULT '{}',
-     ALTER COLUMN url DROP NOT NULL;
+     ADD COLUMN secrets JSONB NOT NULL DEFAULT '{}';
    CREATE TABLE edge_purges (
      purge_id TEXT NOT NULL,
      edge TEXT NOT NULL,
@@ -320,6 +354,7 @@ export async function migrate(pool: PgPool, migrations: readonly string[] = PG_M
     await client.query('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
     const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_version');
     let version = rows[0]?.version ?? 0;
+    checkSchemaVersion(version, migrations.length);
     if (rows.length === 0) await client.query('INSERT INTO schema_version (version) VALUES (0)');
     for (; version < migrations.length; version++) await client.query(migrations[version]!);
     await client.query('UPDATE schema_version SET version = $1', [version]);

@@ -3,6 +3,9 @@ import { openEdgeSecrets, sealEdgeSecrets } from '../edge-secrets.ts';
 import type { SecretBox } from '../secret-box.ts';
 import type { PgPool } from './database.ts';
 
+/** The url of an edge that has none (a CDN purged through its API): the column is NOT NULL (db.ts). */
+const NO_URL = '';
+
 interface EdgeRow {
   name: string;
   kind: string;
@@ -39,7 +42,7 @@ export class PgEdgeStore implements EdgeStore {
     const { rows } = await this.pool.query<EdgeRow>(
       `INSERT INTO edges (name, kind, url, settings, secrets, in_rotation, changed_at, created_at) VALUES ($1, $2, $3, $4, $5, true, $6, $6)
        ON CONFLICT (name) DO NOTHING RETURNING *`,
-      [edge.name, edge.kind ?? 'varnish', edge.url, JSON.stringify(edge.settings ?? {}), secrets, now],
+      [edge.name, edge.kind ?? 'varnish', edge.url ?? NO_URL, JSON.stringify(edge.settings ?? {}), secrets, now],
     );
     return rows[0] && this.toRecord(rows[0]);
   }
@@ -62,7 +65,7 @@ export class PgEdgeStore implements EdgeStore {
     return {
       name: row.name,
       kind: row.kind,
-      url: row.url,
+      url: row.url === NO_URL ? null : row.url,
       settings: row.settings,
       secrets: Object.keys(row.secrets).length === 0 ? {} : openEdgeSecrets(row.name, row.secrets, await this.secrets()),
       inRotation: row.in_rotation,

@@ -50,6 +50,8 @@ interface LogRow {
   matched: number | null;
   tag: string | null;
   assets: number | null;
+  /** The sum of the other nodes' counts (OTHERS_MATCHED); absent where the row is read without it. */
+  others_matched?: string | null;
   error: string | null;
   report: PurgeReport | null;
   requested_by: string | null;
@@ -76,6 +78,7 @@ export class PgPurgeLog implements PurgeLog {
       id: () => clusterId(pool),
       listen: (listener) => listenToLog(url, listener),
       after: (seq, limit) => this.after(seq, limit),
+      recordMatches: (nodeId, counts) => this.recordMatches(nodeId, counts),
     };
   }
 
@@ -152,6 +155,17 @@ export class PgPurgeLog implements PurgeLog {
     });
   }
 
+  private async recordMatches(nodeId: string, counts: readonly { seq: number; matched: number }[]): Promise<void> {
+    if (counts.length === 0) return;
+    // Only purges still in the log: one that retention deleted meanwhile has no count left to add to.
+    await this.pool.query(
+      `INSERT INTO purge_node_matches (seq, node_id, matched)
+       SELECT c.seq, $1, c.matched FROM unnest($2::bigint[], $3::int[]) AS c (seq, matched) WHERE EXISTS (SELECT 1 FROM purge_log p WHERE p.seq = c.seq)
+       ON CONFLICT (seq, node_id) DO NOTHING`,
+      [nodeId, counts.map((count) => count.seq), counts.map((count) => count.matched)],
+    );
+  }
+
   /** Entries after `seq`, in order. */
   private async after(seq: number, limit: number): Promise<LogEntry[]> {
     const { rows } = await this.pool.query<Pick<LogRow, 'seq' | 'id' | 'scopes' | 'match' | 'source_id' | 'path'>>(
@@ -187,7 +201,7 @@ export class PgPurgeLog implements PurgeLog {
 
   async get(id: string): Promise<LoggedPurge | undefined> {
     if (!UUID.test(id)) return undefined;
-    const { rows } = await this.pool.query<LogRow>('SELECT * FROM purge_log WHERE id = $1', [id]);
+    const { rows } = await this.pool.query<LogRow>(`SELECT ${WITH_MATCHES} FROM purge_log WHERE id = $1`, [id]);
     return rows[0] && toRecord(rows[0]);
   }
 
@@ -256,7 +270,7 @@ export class PgPurgeLog implements PurgeLog {
     return rowCount ?? 0;
   }
 
-  /** URL searches scan with ILIKE, in a table retention keeps bounded: there is no index to fill. */
+  /** URL searches are served by the pg_trgm index of `url`, which PostgreSQL keeps as rows are written: nothing to fill. */
   async indexForSearch(): Promise<number> {
     return 0;
   }
@@ -276,12 +290,16 @@ export class PgPurgeLog implements PurgeLog {
     const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
     const total = await this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM purge_log ${where}`, params);
     const { rows } = await this.pool.query<LogRow>(
-      `SELECT ${LISTED} FROM purge_log ${where} ORDER BY created_at DESC, seq DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+      `SELECT ${LISTED}, ${OTHERS_MATCHED} FROM purge_log ${where} ORDER BY created_at DESC, seq DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
       [...params, query.limit, query.offset],
     );
     return { records: rows.map(toRecord), total: Number(total.rows[0]!.n) };
   }
 }
+
+/** A purge's row with what the other nodes matched (`recordMatches`): `matched` counts the whole cluster's caches. */
+const OTHERS_MATCHED = '(SELECT sum(m.matched) FROM purge_node_matches m WHERE m.seq = purge_log.seq) AS others_matched';
+const WITH_MATCHES = `*, ${OTHERS_MATCHED}`;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -299,7 +317,7 @@ function toRecord(row: LogRow): LoggedPurge {
     status: row.status as PurgeRecord['status'],
     origin: (row.origin ?? undefined) as PurgeRecord['origin'],
     originError: row.origin_error ?? undefined,
-    matched: row.matched ?? undefined,
+    matched: row.matched === null ? undefined : row.matched + Number(row.others_matched ?? 0),
     tag: row.tag ?? undefined,
     assets: row.assets ?? undefined,
     generation: Number(row.seq),

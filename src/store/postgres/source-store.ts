@@ -1,5 +1,5 @@
 import { listen } from './listener.ts';
-import { compareSourceNames, normalizeHost, type SortKey, type SourceRecord } from '../source-record.ts';
+import { normalizeHost, type SortKey, type SourceRecord } from '../source-record.ts';
 import { filterCondition } from '../source-filters.ts';
 import { edgeSealingKeyIds, openEdgeSecrets, resealEdgeSecrets } from '../edge-secrets.ts';
 import type { SecretBox } from '../secret-box.ts';
@@ -24,7 +24,8 @@ interface SourceRow {
 }
 
 const COLUMNS = 'id, name, type, enabled, deployment::text AS deployment, secure_url_token, date_deployed, created_at, created_seq';
-const SORT_COLUMNS: Record<Exclude<SortKey['field'], 'name'>, string> = { date_deployed: 'date_deployed', enabled: 'enabled' };
+/** Names sort by the collation of `compareSourceNames` (the migration that creates `source_names` says how). */
+const SORT_COLUMNS: Record<SortKey['field'], string> = { name: 'name COLLATE source_names', date_deployed: 'date_deployed', enabled: 'enabled' };
 
 type Queryable = Pick<PgPool, 'query'> | PgClient;
 
@@ -33,9 +34,6 @@ type Queryable = Pick<PgPool, 'query'> | PgClient;
  * domain check and the write it guards are never interleaved with another node's, and sends NOTIFY
  * `pictor_sources` with the Source's id in the same transaction: every node's registry reloads it once it
  * is committed. Secrets are sealed and opened here as in SQLite (source-secrets.ts).
- *
- * Name order is the collation of `compareSourceNames`, which PostgreSQL does not have: a page sorted by name
- * sorts the matching Sources' names here, then reads the page's rows.
  */
 export class PgSourceStore implements SourceStore {
   constructor(
@@ -90,8 +88,7 @@ export class PgSourceStore implements SourceStore {
     });
     const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
     const { page } = listing;
-    if (listing.sort.some((key) => key.field === 'name')) return this.listByName(listing, where, params);
-    const order = [...listing.sort.map(({ field, descending }) => `${SORT_COLUMNS[field as keyof typeof SORT_COLUMNS]} ${descending ? 'DESC' : 'ASC'}`), 'created_at', 'created_seq'].join(', ');
+    const order = [...listing.sort.map(({ field, descending }) => `${SORT_COLUMNS[field]} ${descending ? 'DESC' : 'ASC'}`), 'created_at', 'created_seq'].join(', ');
     const select = `SELECT ${COLUMNS} FROM sources ${where} ORDER BY ${order}`;
     const { rows } = page
       ? await this.pool.query<SourceRow>(`${select} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`, [...params, page.limit, page.offset])
@@ -99,27 +96,6 @@ export class PgSourceStore implements SourceStore {
     const total = page ? Number((await this.pool.query<{ total: string }>(`SELECT COUNT(*) AS total FROM sources ${where}`, params)).rows[0]!.total) : rows.length;
     const box = await this.secrets();
     return { records: rows.map((row) => toRecord(row, box)), total };
-  }
-
-  /** Sorts the matching Sources' keys here (names by `compareSourceNames`), then reads only the page's rows. */
-  private async listByName(listing: SourceListing, where: string, params: unknown[]): Promise<{ records: SourceRecord[]; total: number }> {
-    type Key = { id: string; name: string; enabled: boolean; date_deployed: string; created_at: string; created_seq: string };
-    const { rows: keys } = await this.pool.query<Key>(`SELECT id, name, enabled, date_deployed, created_at, created_seq FROM sources ${where}`, params);
-    const compare = (a: Key, b: Key): number => {
-      for (const { field, descending } of listing.sort) {
-        const order =
-          field === 'name' ? compareSourceNames(a.name, b.name) : field === 'enabled' ? Number(a.enabled) - Number(b.enabled) : Number(a.date_deployed) - Number(b.date_deployed);
-        if (order !== 0) return descending ? -order : order;
-      }
-      return Number(a.created_at) - Number(b.created_at) || Number(a.created_seq) - Number(b.created_seq);
-    };
-    keys.sort(compare);
-    const { page } = listing;
-    const ids = (page ? keys.slice(page.offset, page.offset + page.limit) : keys).map((key) => key.id);
-    const { rows } = await this.pool.query<SourceRow>(`SELECT ${COLUMNS} FROM sources WHERE id = ANY($1::text[])`, [ids]);
-    const byId = new Map(rows.map((row) => [row.id, row]));
-    const box = await this.secrets();
-    return { records: ids.flatMap((id) => (byId.has(id) ? [toRecord(byId.get(id)!, box)] : [])), total: keys.length };
   }
 
   async sealAll(): Promise<{ sealed: number; resealed: number }> {

@@ -13,6 +13,7 @@ import { PgFirstStartStore } from './first-start-store.ts';
 import { PgNodeStates } from './node-states.ts';
 import { PgPurgeLog } from './purge-log.ts';
 import { columnKeyIds } from './sealed-columns.ts';
+import { PgSignInFailures } from './sign-in-failures.ts';
 import { edgeKeyIds, PgSourceStore, storedSecretRows } from './source-store.ts';
 import { PgTakedownStore } from './takedown-store.ts';
 import { PgVideoStore } from './video-store.ts';
@@ -50,6 +51,7 @@ export async function openPostgresStores(url: string, settings: Omit<StoreSettin
       firstStart: new PgFirstStartStore(pool),
       sessions: new PgSessionStore(pool),
       devices: new PgDeviceStore(pool),
+      signInFailures: new PgSignInFailures(pool),
       assets: new PgAssetStore(pool, outbox),
       edges: new PgEdgeStore(pool, secrets),
       edgePurges: new PgEdgePurgeStore(pool),

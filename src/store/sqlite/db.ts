@@ -1,6 +1,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ensureDataDir, restrictDatabaseFiles } from '../data-dir.ts';
+import { checkSchemaVersion } from '../schema-version.ts';
 
 export type Db = Database.Database;
 
@@ -18,7 +19,12 @@ export function openDatabase(dataDir: string): Db {
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
-  migrate(db);
+  try {
+    migrate(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   return db;
 }
 
@@ -288,25 +294,27 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE purges ADD COLUMN assets INTEGER;`,
   // Deliveries that ended (delivered, failed), oldest first, for retention (webhooks/retention.ts).
   `CREATE INDEX webhook_deliveries_ended ON webhook_deliveries (next_attempt_at) WHERE state <> 'pending';`,
-  // Edges of every kind (edges/kinds.ts): a CDN reached through its API has no url, so the table is rebuilt
-  // with url nullable; its settings (JSON) and its secrets (JSON of sealed values, store/edge-secrets.ts).
-  // Each purge's state at each edge (store/edge-purge-store.ts), and the cache keys an nginx edge may hold
-  // (store/edge-cache-keys.ts), filed under the edge keys of the responses.
-  `CREATE TABLE edges_with_kinds (
-     name TEXT PRIMARY KEY,
-     kind TEXT NOT NULL DEFAULT 'varnish',
-     url TEXT,
-     settings TEXT NOT NULL DEFAULT '{}',
-     secrets TEXT NOT NULL DEFAULT '{}',
-     in_rotation INTEGER NOT NULL DEFAULT 1,
-     reason TEXT,
-     changed_at INTEGER NOT NULL,
-     created_at INTEGER NOT NULL
+  // The dashboard's failed sign-ins in a row, per address, account or trusted device (dashboard/sign-in-limiter.ts):
+  // in the store, so that every node of a cluster counts them together.
+  `CREATE TABLE sign_in_failures (
+     key TEXT PRIMARY KEY,
+     count INTEGER NOT NULL,
+     last_at INTEGER NOT NULL
    );
-   INSERT INTO edges_with_kinds (name, url, in_rotation, reason, changed_at, created_at)
-     SELECT name, url, in_rotation, reason, changed_at, created_at FROM edges;
-   DROP TABLE edges;
-   ALTER TABLE edges_with_kinds RENAME TO edges;
+   CREATE INDEX sign_in_failures_last ON sign_in_failures (last_at);`,
+  // Which process encodes a video's current version and until when (store/video-store.ts `claimEncode`), and
+  // how many encodes were started for the video in all.
+  `ALTER TABLE videos ADD COLUMN claim_node TEXT;
+   ALTER TABLE videos ADD COLUMN claim_expires INTEGER;
+   ALTER TABLE videos ADD COLUMN encodes INTEGER NOT NULL DEFAULT 0;`,
+  // Edges of every kind (edges/kinds.ts): their settings (JSON) and secrets (JSON of sealed values,
+  // store/edge-secrets.ts). `url` stays NOT NULL, as steps only add: a CDN reached through its API has none and
+  // is stored with '' (edge-store.ts reads it as null). Each purge's state at each edge
+  // (store/edge-purge-store.ts), and the cache keys an nginx edge may hold (store/edge-cache-keys.ts), filed
+  // under the edge keys of the responses.
+  `ALTER TABLE edges ADD COLUMN kind TEXT NOT NULL DEFAULT 'varnish';
+   ALTER TABLE edges ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
+   ALTER TABLE edges ADD COLUMN secrets TEXT NOT NULL DEFAULT '{}';
    CREATE TABLE edge_purges (
      purge_id TEXT NOT NULL,
      edge TEXT NOT NULL,
@@ -345,9 +353,12 @@ export const MIGRATIONS: readonly string[] = [
  * them applies it and the others see it done.
  */
 function migrate(db: Db): void {
-  if ((db.pragma('user_version', { simple: true }) as number) >= MIGRATIONS.length) return;
+  const found = db.pragma('user_version', { simple: true }) as number;
+  checkSchemaVersion(found, MIGRATIONS.length);
+  if (found >= MIGRATIONS.length) return;
   const step = db.transaction((): boolean => {
     const version = db.pragma('user_version', { simple: true }) as number;
+    checkSchemaVersion(version, MIGRATIONS.length);
     if (version >= MIGRATIONS.length) return false;
     db.exec(MIGRATIONS[version]!);
     db.pragma(`user_version = ${version + 1}`);

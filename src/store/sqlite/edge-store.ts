@@ -3,6 +3,9 @@ import { openEdgeSecrets, sealEdgeSecrets } from '../edge-secrets.ts';
 import type { SecretBox } from '../secret-box.ts';
 import { writeReturning, type Db } from './db.ts';
 
+/** The url of an edge that has none (a CDN purged through its API): the column is NOT NULL (db.ts). */
+const NO_URL = '';
+
 interface EdgeRow {
   name: string;
   kind: string;
@@ -38,7 +41,8 @@ export class SqliteEdgeStore implements EdgeStore {
       `INSERT INTO edges (name, kind, url, settings, secrets, in_rotation, changed_at, created_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)
        ON CONFLICT (name) DO NOTHING RETURNING *`,
     );
-    const row = writeReturning<EdgeRow>(insert, edge.name, edge.kind ?? 'varnish', edge.url, JSON.stringify(edge.settings ?? {}), secrets, now, now);
+    const settings = JSON.stringify(edge.settings ?? {});
+    const row = writeReturning<EdgeRow>(insert, edge.name, edge.kind ?? 'varnish', edge.url ?? NO_URL, settings, secrets, now, now);
     return row && this.toRecord(row);
   }
 
@@ -61,7 +65,7 @@ export class SqliteEdgeStore implements EdgeStore {
     return {
       name: row.name,
       kind: row.kind,
-      url: row.url,
+      url: row.url === NO_URL ? null : row.url,
       settings: JSON.parse(row.settings) as EdgeRecord['settings'],
       secrets: row.secrets === '{}' ? {} : openEdgeSecrets(row.name, row.secrets, this.box()),
       inRotation: row.in_rotation === 1,

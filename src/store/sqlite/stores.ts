@@ -15,6 +15,7 @@ import { SqliteEdgeStore } from './edge-store.ts';
 import { GroupCommit } from './group-commit.ts';
 import { SqliteNodeStates } from './node-states.ts';
 import { SqlitePurgeLog } from './purge-log.ts';
+import { SqliteSignInFailures } from './sign-in-failures.ts';
 import { SqliteSourceStore, storedKeyIds } from './source-store.ts';
 import { SqliteTakedownStore } from './takedown-store.ts';
 import { RateLimiter } from './token-bucket.ts';
@@ -50,6 +51,7 @@ export function openSqliteStores(settings: Omit<StoreSettings, 'databaseUrl'>): 
       firstStart: new SqliteFirstStartStore(db),
       sessions: new SqliteSessionStore(db),
       devices: new SqliteDeviceStore(db),
+      signInFailures: new SqliteSignInFailures(db),
       assets: new SqliteAssetStore(db, outbox),
       edges: new SqliteEdgeStore(db, secrets),
       edgePurges: new SqliteEdgePurgeStore(db),

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startCluster, type TestCluster } from '../helpers/cluster.ts';
+import { solidImage } from '../helpers/pictor.ts';
+
+/** `matched` of an exact purge in a cluster: the cached entries of the asset on every node that applied it. */
+describe('matched of an exact purge in a cluster', { timeout: 120_000 }, () => {
+  let cluster: TestCluster;
+  before(async () => {
+    const image = await solidImage(64, 48, [220, 30, 30]);
+    cluster = await startCluster({ nodes: 2, edges: 0, assets: { 'cat.jpg': image, 'dog.jpg': image, 'owl.jpg': image } });
+  });
+  after(() => cluster?.stop());
+
+  /** Renders derivatives of an asset on one node, so that its cache holds them. */
+  async function warm(node: number, asset: string, widths: number[]): Promise<void> {
+    for (const width of widths) {
+      const response = await fetch(`${cluster.nodes[node]!.renderUrl}/${asset}?w=${width}`);
+      assert.equal(response.status, 200);
+      await response.arrayBuffer();
+    }
+  }
+
+  /** Purges an asset through node 1, waits for completion, and reads `matched` back from the store through node 2. */
+  async function purgedMatched(asset: string): Promise<unknown> {
+    const { status, body } = await cluster.purge(`${cluster.nodes[0]!.renderUrl}/${asset}`, 0);
+    assert.equal(status, 200, JSON.stringify(body));
+    const done = await cluster.waitCompleted(body.data!.id, 60_000, 0);
+    assert.equal(done.status, 'completed');
+    return (await cluster.status(body.data!.id, 1)).matched;
+  }
+
+  it('counts what another node had cached when the accepting node had nothing', async () => {
+    await warm(1, 'cat.jpg', [10, 20, 30]);
+    const matched = await purgedMatched('cat.jpg');
+    assert.equal(typeof matched, 'number');
+    assert.ok((matched as number) >= 3, `matched ${String(matched)}: the three derivatives cached on node 2`);
+  });
+
+  it('adds the counts of every node: the same derivatives cached on both nodes count twice', async () => {
+    await warm(1, 'dog.jpg', [11, 21]);
+    const onOne = await purgedMatched('dog.jpg');
+    assert.ok((onOne as number) > 0);
+    await warm(0, 'owl.jpg', [11, 21]);
+    await warm(1, 'owl.jpg', [11, 21]);
+    const onBoth = await purgedMatched('owl.jpg');
+    assert.equal(onBoth, 2 * (onOne as number));
+  });
+});
