@@ -97,7 +97,7 @@ export class Pictor {
       onError: (error, during) => this.logger.warn({ err: error }, `cluster: failed ${during}; trying again`),
     });
     const unavailable = (): string | undefined => membership.unavailableReason();
-    const render = await listenRender(node, delivery, unavailable);
+    const render = await listenRender(node, delivery, unavailable, stores);
     const purging = await startPurges(node, { stores, sources, ledger, caches, membership, nodeId: render.nodeId });
     const services = startServices(node, { stores, sources, caches, purging, gate, video });
     const webhooks = await startWebhooks(node, stores, render.nodeId);

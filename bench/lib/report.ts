@@ -175,6 +175,7 @@ const SEPARATE_RUNS = [
   { id: 'cluster', title: 'A cluster: three nodes on PostgreSQL behind two Varnish edges', command: 'npm run bench:cluster' },
   { id: 'video', title: 'Video: time to first playable HLS, and image renders while a video encodes', command: 'npm run bench:video' },
   { id: 'rendering', title: 'Rendering families', command: 'npm run bench:rendering' },
+  { id: 'edges', title: 'Purges through a Varnish and an nginx edge', command: 'npm run bench:edges' },
 ];
 
 /**

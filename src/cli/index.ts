@@ -15,6 +15,7 @@ import { registerServeCommand } from './serve.ts';
 import { registerSourcesCommands } from './sources.ts';
 import { registerStatusCommand } from './status.ts';
 import { NoStoreError } from './stores.ts';
+import { registerNginxConfCommand } from './nginx-conf.ts';
 import { registerVclCommand } from './vcl.ts';
 
 const program = new Command()
@@ -30,6 +31,7 @@ registerSourcesCommands(program);
 registerAdminCommands(program);
 registerSecretsCommands(program);
 registerVclCommand(program);
+registerNginxConfCommand(program);
 registerEdgesCommands(program);
 registerWebhooksCommands(program);
 registerBackupCommand(program);

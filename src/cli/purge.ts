@@ -34,6 +34,8 @@ interface Outcome {
   warning?: string;
   ms?: number;
   error?: string;
+  /** Each edge's state once the purge ended: `name:state`. */
+  edges?: string;
 }
 
 /** `pictor purge URL…`: purges through the API (so it works against any Pictor, local or not). */
@@ -130,16 +132,18 @@ class PurgeClient {
     const started = Date.now();
     for (let delay = 20; Date.now() - started < timeoutMs; delay = Math.min(delay * 2, 1000)) {
       const response = await this.fetch(`${this.base}/api/v1/purges/${id}`, { headers: { authorization: `Bearer ${this.key}` } });
-      const body = (await response.json()) as {
-        data?: { attributes: Record<string, string | null> & { matched?: number | null; assets?: number | null } };
-        meta?: { pictor?: { warning?: string } };
+      type Attributes = Record<string, string | null> & {
+        matched?: number | null; assets?: number | null; edge_states?: { name: string; state: string }[];
       };
+      const body = (await response.json()) as { data?: { attributes: Attributes }; meta?: { pictor?: { warning?: string } } };
       const attributes = body.data?.attributes;
       if (attributes && attributes.status !== 'pending') {
         const ms = Date.parse(attributes.completed_at ?? '') - Date.parse(attributes.created_at ?? '');
         const warning = body.meta?.pictor?.warning;
         const error = attributes.error ?? attributes.origin_error ?? undefined;
-        const outcome = { status: attributes.status ?? 'unknown', origin: attributes.origin, matched: attributes.matched, assets: attributes.assets, ms, error };
+        const edges = (attributes.edge_states ?? []).map((edge) => `${edge.name}:${edge.state}`).join(',') || undefined;
+        const { origin, matched, assets } = attributes;
+        const outcome = { status: attributes.status ?? 'unknown', origin, matched, assets, ms, error, edges };
         return warning ? { ...outcome, warning } : outcome;
       }
       await sleep(delay);
@@ -188,6 +192,7 @@ function formatOutcome(outcome: Outcome): string {
   if (outcome.origin) parts.push(`origin=${outcome.origin}`);
   if (typeof outcome.matched === 'number') parts.push(`matched=${outcome.matched}`);
   if (outcome.ms !== undefined && Number.isFinite(outcome.ms)) parts.push(`${outcome.ms}ms`);
+  if (outcome.edges) parts.push(`edges=${outcome.edges}`);
   if (outcome.origin === 'unchanged') parts.push('(the origin still has the same file: change or remove it at the origin first)');
   if (outcome.origin === 'unknown') parts.push(`(the origin could not be asked: ${outcome.error}; the purge took effect all the same)`);
   else if (outcome.error) parts.push(`error: ${outcome.error}`);

@@ -16,9 +16,9 @@ export interface NodeStatus {
 
 export interface EdgeStatus {
   name: string;
-  url: string;
-  /** The edge's kind, where the registry records one. */
-  kind: string | null;
+  /** Where its purges go (Varnish, nginx); null for a CDN purged through its API. */
+  url: string | null;
+  kind: string;
   in_rotation: boolean;
   /** Why it is out of rotation; null while in. */
   reason: string | null;
@@ -68,7 +68,7 @@ export async function readClusterStatus(sources: StatusSources, now = Date.now()
     edges: edges.map((edge) => ({
       name: edge.name,
       url: edge.url,
-      kind: (edge as EdgeRecord & { kind?: string }).kind ?? null,
+      kind: edge.kind,
       in_rotation: edge.inRotation,
       reason: edge.inRotation ? null : edge.reason,
       since: new Date(edge.changedAt).toISOString(),
@@ -91,7 +91,7 @@ export function formatClusterStatus(status: ClusterStatus): string {
   );
   const edges = table(
     ['EDGE', 'URL', 'KIND', 'STATE', 'SINCE'],
-    status.edges.map((edge) => [edge.name, edge.url, edge.kind ?? '-', edgeState(edge), edge.since]),
+    status.edges.map((edge) => [edge.name, edge.url ?? '-', edge.kind, edgeState(edge), edge.since]),
   );
   const log = status.purge_log;
   const oldest = log.oldest_pending_at === null ? '' : `, the oldest since ${log.oldest_pending_at} (${log.oldest_pending_age_seconds} s)`;

@@ -223,6 +223,20 @@ export const SETTINGS = {
     help: 'how long purges are kept after they ended, e.g. 7d, 12h',
     meaning: 'how long purges (and the freshness marks they applied) are kept after they ended: seconds, or `90m`, `12h`, `30d`',
   },
+  edgeRetrySeconds: {
+    flag: '--edge-retry', env: 'PICTOR_EDGE_RETRY', placeholder: '<duration>', default: '1h', parse: duration(10, 7 * 24 * 3600),
+    help: 'how long a CDN that fails a purge is tried again before the purge is reported failed, e.g. 1h',
+    meaning:
+      'how long a CDN edge (Cloudflare, Fastly, CloudFront) that fails a purge, or has not finished it, is tried again with backoff ' +
+      'before its part of the purge is reported `failed` with the last error: seconds, or `30m`, `1h`',
+  },
+  nginxKeysMax: {
+    flag: '--nginx-keys-max', env: 'PICTOR_NGINX_KEYS_MAX', placeholder: '<count>', default: '200000', parse: integer(100, 100_000_000),
+    help: 'cache keys recorded per nginx edge; past it, new responses through that edge are not cached there',
+    meaning:
+      'how many cache keys Pictor records per nginx edge (see [CDN edges](cdn-edges.md#nginx)); a response through an edge at the bound ' +
+      'is sent with `X-Accel-Expires: 0`, so the edge does not cache what Pictor could not purge, until recorded keys expire',
+  },
   webhookRetrySeconds: {
     flag: '--webhook-retry', env: 'PICTOR_WEBHOOK_RETRY', placeholder: '<duration>', default: '24h', parse: duration(60, 30 * 24 * 3600),
     help: 'how long a webhook delivery is retried before it fails, e.g. 24h',

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKeys } from '../auth/api-keys.ts';
 import type { AssetService } from '../assets/asset-service.ts';
 import type { ClusterStatus } from '../cluster/cluster-status.ts';
+import type { EdgeService } from '../edges/edge-service.ts';
 import type { Purges } from '../purge/purges.ts';
 import type { SourceService } from '../sources/source-service.ts';
 import type { Takedowns } from '../takedown/takedowns.ts';
@@ -23,6 +24,8 @@ declare module 'fastify' {
 export interface DashboardServices {
   keys: ApiKeys;
   purges: Purges;
+  /** The edges registry (the Edges page). */
+  edges: EdgeService;
   takedowns: Takedowns;
   sources: SourceService;
   /** The Asset Manager (the Assets page); absent: no Assets page. */

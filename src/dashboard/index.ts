@@ -7,6 +7,7 @@ import { html } from './html.ts';
 import { directRenderOrigin } from './preview-url.ts';
 import { assetsRoutes } from './routes/assets.ts';
 import { clusterRoutes } from './routes/cluster.ts';
+import { edgesRoutes } from './routes/edges.ts';
 import { keysRoutes } from './routes/keys.ts';
 import { previewRoutes } from './routes/preview.ts';
 import { purgesRoutes } from './routes/purges.ts';
@@ -106,6 +107,7 @@ export function registerDashboard(app: FastifyInstance, services: DashboardServi
       toolsRoutes(dashboard, context);
       purgesRoutes(dashboard, context);
       keysRoutes(dashboard, context);
+      edgesRoutes(dashboard, context);
       sourcesRoutes(dashboard, context);
       assetsRoutes(dashboard, context);
       previewRoutes(dashboard, context);

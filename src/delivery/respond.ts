@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Derivative, DerivativeMeta, Tier } from '../cache/derivative-cache.ts';
-import { edgeKeysFor } from '../edges/edge-keys.ts';
+import { edgeKeyHeaders } from '../edges/edge-keys.ts';
 import { contentRange, parseRange } from './ranges.ts';
 import { RENDER_SECURITY_HEADERS } from './security-headers.ts';
 
@@ -68,7 +68,7 @@ function build(derivative: Derivative, context: ResponseContext, cacheStatus: st
 }
 
 /**
- * Cache-Control, ETag, Vary, Cache-Status, the edge keys (`xkey`, see edges/edge-keys.ts) and the render
+ * Cache-Control, ETag, Vary, Cache-Status, the edge keys (`xkey`, `Cache-Tag`, `Surrogate-Key`, see edges/edge-keys.ts) and the render
  * listener's security headers (security-headers.ts); Content-Length unless the response has no body (304).
  */
 function headerBlock(meta: DerivativeMeta, maxAge: number, cacheStatus: string, contentLength: number | undefined, fresh: boolean): string[] {
@@ -77,7 +77,7 @@ function headerBlock(meta: DerivativeMeta, maxAge: number, cacheStatus: string, 
     'cache-control', !fresh ? 'no-store' : maxAge > 0 ? `public, max-age=${maxAge}` : 'no-cache',
     'etag', meta.etag,
     'cache-status', cacheStatus,
-    'xkey', xkeyOf(meta),
+    ...edgeHeadersOf(meta),
     ...RENDER_SECURITY_HEADERS,
   ];
   if (contentLength !== undefined) headers.push('content-length', String(contentLength));
@@ -105,12 +105,12 @@ export function respondRange(response: DeliveryResponse, rangeHeader: string): D
   return { ...response, status: 206, headers: [...headers, 'content-length', String(range.end - range.start + 1)], body: response.body.subarray(range.start, range.end + 1) };
 }
 
-/** The edge keys of a derivative, space-separated; kept per derivative, as responses other than hits rebuild their headers. */
-const xkeys = new WeakMap<DerivativeMeta, string>();
+/** The edge-key headers of a derivative (edges/edge-keys.ts); kept per derivative, as responses other than hits rebuild their headers. */
+const edgeHeaders = new WeakMap<DerivativeMeta, string[]>();
 
-function xkeyOf(meta: DerivativeMeta): string {
-  let value = xkeys.get(meta);
-  if (value === undefined) xkeys.set(meta, (value = edgeKeysFor(meta.deps, meta.content).join(' ')));
+function edgeHeadersOf(meta: DerivativeMeta): string[] {
+  let value = edgeHeaders.get(meta);
+  if (value === undefined) edgeHeaders.set(meta, (value = edgeKeyHeaders(meta.deps, meta.content)));
   return value;
 }
 

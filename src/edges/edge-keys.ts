@@ -34,12 +34,58 @@ export function edgeKey(scope: string): string {
 
 /** The keys a response built from these deps and this content is tagged with: every covering scope's key and every content key, once each. */
 export function edgeKeysFor(deps: readonly AssetRef[], content: readonly ContentId[] = []): string[] {
-  const keys = new Set<string>();
+  return [...keyDepths(deps, content).keys()];
+}
+
+/**
+ * The longest `Cache-Tag` (Cloudflare: 16 KiB in all) and `Surrogate-Key` (Fastly: 16,384 bytes; each key at
+ * most 1,024, which edge keys are far below) a response carries: beyond them the vendor ignores keys.
+ */
+export const VENDOR_KEYS_MAX_BYTES = 16_384;
+
+/**
+ * The edge-key headers of a response: `xkey` (Varnish, and nginx through edges/nginx-recorder.ts) with every
+ * key; `Cache-Tag` (comma-separated) and `Surrogate-Key` (space-separated) within the vendors' limits.
+ *
+ * A response under very deep folders can have more keys than fit: the most specific folder keys are dropped
+ * first (the asset, Source and content keys, and the shallow folders, stay). A prefix purge of a dropped folder
+ * could not reach such a response at those CDNs, so it is marked uncacheable there (`CDN-Cache-Control:
+ * no-store` for Cloudflare, `Surrogate-Control: no-store` for Fastly): a CDN never holds what a purge misses.
+ */
+export function edgeKeyHeaders(deps: readonly AssetRef[], content: readonly ContentId[] = []): string[] {
+  const depths = keyDepths(deps, content);
+  const all = [...depths.keys()];
+  const kept = fitKeys(all, depths, VENDOR_KEYS_MAX_BYTES);
+  const headers = ['xkey', all.join(' '), 'cache-tag', kept.join(','), 'surrogate-key', kept.join(' ')];
+  if (kept.length < all.length) headers.push('cdn-cache-control', 'no-store', 'surrogate-control', 'no-store');
+  return headers;
+}
+
+/** Each key once, with the depth of its folder (a `p-` key) or -1 (the asset, its Source, content): what is dropped first. */
+function keyDepths(deps: readonly AssetRef[], content: readonly ContentId[]): Map<string, number> {
+  const keys = new Map<string, number>();
   for (const dep of deps) {
-    for (const scope of scopesCovering(dep)) keys.add(edgeKey(scope));
+    for (const scope of scopesCovering(dep)) {
+      const key = edgeKey(scope);
+      const depth = scope[0] === 'P' ? scope.split('/').length : -1;
+      keys.set(key, Math.min(keys.get(key) ?? depth, depth));
+    }
   }
-  for (const key of contentEdgeKeys(content)) keys.add(key);
-  return [...keys];
+  for (const key of contentEdgeKeys(content)) keys.set(key, -1);
+  return keys;
+}
+
+/** The keys whose separated list fits `maxBytes`, dropping the deepest folder keys first; in their first order. */
+function fitKeys(keys: string[], depths: Map<string, number>, maxBytes: number): string[] {
+  let bytes = keys.reduce((sum, key) => sum + key.length, 0) + Math.max(0, keys.length - 1);
+  if (bytes <= maxBytes) return keys;
+  const dropped = new Set<string>();
+  for (const key of [...keys].sort((a, b) => depths.get(b)! - depths.get(a)!)) {
+    if (bytes <= maxBytes) break;
+    dropped.add(key);
+    bytes -= key.length + 1;
+  }
+  return keys.filter((key) => !dropped.has(key));
 }
 
 /** The edge keys of content ids: what a takedown purges, and what every response built from the content carries. */

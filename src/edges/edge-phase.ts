@@ -1,36 +1,54 @@
-import type { EdgesPhase } from '../purge/coordinator.ts';
-import { edgeKeysForPurge } from './edge-keys.ts';
-import type { PurgeReport } from '../store/purge-log.ts';
-
-export interface Edge {
-  name: string;
-  url: string;
-  inRotation: boolean;
-}
+import { randomUUID } from 'node:crypto';
+import type { EdgesPhase, EdgeStep } from '../purge/coordinator.ts';
+import type { EdgePurgeState, EdgePurgeStore, EdgePurgeUpdate } from '../store/edge-purge-store.ts';
+import type { EdgeRecord } from '../store/edge-store.ts';
+import type { LoggedPurge } from '../store/purge-log.ts';
+import type { EdgeOrder, EdgeOutcome } from './edge-driver.ts';
+import { edgeOrder } from './edge-order.ts';
+import { edgeKind, type KindContext } from './kinds.ts';
 
 /** The edges registry, as the edge phase needs it (edge-service.ts). */
 export interface EdgeDirectory {
-  list(): Promise<Edge[]>;
+  list(): Promise<EdgeRecord[]>;
   /** Takes an edge out of rotation; it comes back only after a full flush (`pictor edges readmit`). */
   takeOut(name: string, reason: string): Promise<unknown>;
 }
 
-/** Sends PURGE requests to edges (edge-purger.ts). */
-export interface EdgeSender {
-  purge(edges: readonly { name: string; url: string }[], keys: readonly string[]): Promise<{ purged: string[]; failed: { name: string; reason: string }[] }>;
+export interface EdgePhaseOptions {
+  /** Each host a Source is served on (for edges that purge by URL). */
+  hostsOf: (sourceId: string) => string[];
+  /** How long a failing CDN is tried again before its part of a purge is `failed`. */
+  retryWindowMs: number;
+  onError?: (error: unknown) => void;
 }
 
-/** How long after a purge its keys are sent to the edges a second time (see `EdgePhase`). */
+/** How long after a purge its keys are sent to the edges in front of Pictor a second time. */
 const SECOND_PURGE_MS = 1000;
+/** How long one node holds an edge's try: longer than any driver's request takes, so no one else tries meanwhile. */
+const HOLD_MS = 30_000;
+/** First wait before a CDN is tried (or polled) again; it doubles up to BACKOFF_MAX_MS. */
+const BACKOFF_MS = 1000;
+const BACKOFF_MAX_MS = 5 * 60_000;
+/** The shortest wait before a purge with pending edges is looked at again. */
+const WAKE_MIN_MS = 250;
 
 /**
- * The last step of a purge (purge/coordinator.ts): every in-rotation edge drops what carries the purged
- * scopes' keys (edge-keys.ts). An edge that does not confirm in time is taken out of rotation and named in the
- * report: it may still hold the old bytes, so whatever routes clients must stop sending them there, and it is
- * re-admitted only after a flush.
+ * The last step of a purge (purge/coordinator.ts): every edge drops what the purge made stale, each through
+ * its kind's driver (kinds.ts), each edge's state stored (store/edge-purge-store.ts) so that a purge re-driven
+ * after a crash or by another node goes on where it was.
  *
- * A response whose bytes were already on their way from a node when the purge was applied (built before
- * it, sent after the node's check) could still land in an edge just after its PURGE; a second PURGE a moment
+ * - An edge in front of Pictor (Varnish, nginx) confirms at once or is taken out of rotation: it may still
+ *   hold the old bytes, so whatever routes clients must stop sending them there until it is flushed.
+ * - A CDN purged through its API that fails transiently is tried again with backoff (sooner never than the
+ *   vendor asks); one that answers `pending` is polled by the id it gave; a refusal is final. Past the retry
+ *   window its part is `failed` with the last error. One edge's trouble never holds up another's purge.
+ *
+ * Race-freedom: a try is made only by the node that took the edge's state (`take`, a conditional update), so
+ * a vendor is asked once per try however many nodes drive the purge; the order's id (`<purge>:<edge>`) is the
+ * vendor's idempotency key, so a try repeated after a crash does not start a second purge there.
+ *
+ * A response already on its way from a node when the purge was applied (built before it, sent after the
+ * node's check) could still land in an edge in front of Pictor just after its purge; a second purge a moment
  * later removes it. It does not hold the purge's completion back, and its failure is only logged.
  */
 export class EdgePhase implements EdgesPhase {
@@ -38,24 +56,42 @@ export class EdgePhase implements EdgesPhase {
 
   constructor(
     private readonly directory: EdgeDirectory,
-    private readonly sender: EdgeSender,
-    private readonly onError: (error: unknown) => void = () => {},
+    private readonly states: EdgePurgeStore,
+    private readonly context: KindContext,
+    private readonly options: EdgePhaseOptions,
   ) {}
 
-  propagate(scopes: readonly string[]): Promise<PurgeReport['edges']> {
-    return this.purgeKeys(scopes.flatMap(edgeKeysForPurge));
+  async propagate(purge: LoggedPurge): Promise<EdgeStep> {
+    const edges = new Map((await this.directory.list()).map((edge) => [edge.name, edge]));
+    // Drivers of edges removed meanwhile, here or on another node, are closed.
+    await this.context.vendors.retain(edges.keys());
+    const begun = await this.states.begin(purge.id, [...edges.values()].map(initialState), Date.now());
+    const pending = begun.filter((state) => state.state === 'pending');
+    const purgedNow = await Promise.all(pending.map((state) => this.advance(purge, state, edges.get(state.edge))));
+    const again = pending.filter((_, i) => purgedNow[i]).map((state) => edges.get(state.edge)!);
+    if (again.length > 0) this.again(purge, again);
+    return summary(await this.states.list(purge.id));
   }
 
-  /** The same for edge keys named directly (a takedown's content keys, edge-keys.ts). */
-  async purgeKeys(keys: readonly string[]): Promise<PurgeReport['edges']> {
-    const edges = await this.directory.list();
-    if (edges.length === 0 || keys.length === 0) return { purged: [], out_of_rotation: [] };
-    const targets = edges.filter((edge) => edge.inRotation);
-    const { purged, failed } = await this.sender.purge(targets, keys);
-    for (const { name, reason } of failed) await this.directory.takeOut(name, reason);
-    this.again(keys);
-    const out = edges.filter((edge) => !edge.inRotation).map((edge) => edge.name);
-    return { purged, out_of_rotation: [...out, ...failed.map((edge) => edge.name)].sort() };
+  /** Each edge's state of a purge (the status document). */
+  statesOf(purgeId: string): Promise<EdgePurgeState[]> {
+    return this.states.list(purgeId);
+  }
+
+  /** A takedown's content keys (edge-keys.ts), sent once to every edge: its own URL's purge is the durable part. */
+  async purgeKeys(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    const order: EdgeOrder = { id: randomUUID(), keys: [...keys], urls: [] };
+    await Promise.all(
+      (await this.directory.list())
+        .filter((edge) => edge.inRotation)
+        .map(async (edge) => {
+          const outcome = await this.tryDriver(edge, order, null);
+          if (outcome.state === 'purged' || outcome.state === 'pending') return;
+          if (edgeKind(edge.kind)?.addressed) await this.directory.takeOut(edge.name, outcome.error);
+          else this.options.onError?.(new Error(`edge ${edge.name} did not purge the content keys: ${outcome.error}`));
+        }),
+    );
   }
 
   /** Cancels the pending second purges (at stop). */
@@ -64,15 +100,83 @@ export class EdgePhase implements EdgesPhase {
     this.timers.clear();
   }
 
-  private again(keys: readonly string[]): void {
+  /** One try at one edge, when due and not held by another node; true when an edge in front of Pictor purged. */
+  private async advance(purge: LoggedPurge, pending: EdgePurgeState, edge: EdgeRecord | undefined): Promise<boolean> {
+    const now = Date.now();
+    const state = await this.states.take(purge.id, pending.edge, now, HOLD_MS);
+    if (state === undefined) return false;
+    const base = { purgeId: purge.id, edge: state.edge, vendorId: state.vendorId, attempts: state.attempts + 1, nextAttemptAt: now, lastError: null };
+    if (edge === undefined) {
+      await this.states.settle({ ...base, state: 'out_of_rotation', lastError: 'removed from the registry before it purged' }, Date.now());
+      return false;
+    }
+    const outcome = await this.tryDriver(edge, edgeOrder(purge, edge.name, this.options.hostsOf), state.vendorId);
+    const update = await this.next(edge, state, outcome, base);
+    await this.states.settle(update, Date.now());
+    return update.state === 'purged' && edgeKind(edge.kind)?.addressed === true;
+  }
+
+  /** The state an outcome leads to: backoff for a retry or a purge in progress, out of rotation or failed for a refusal. */
+  private async next(edge: EdgeRecord, state: EdgePurgeState, outcome: EdgeOutcome, base: Omit<EdgePurgeUpdate, 'state'>): Promise<EdgePurgeUpdate> {
+    if (outcome.state === 'purged') return { ...base, state: 'purged' };
+    if (outcome.state === 'failed') {
+      if (!edgeKind(edge.kind)?.addressed) return { ...base, state: 'failed', lastError: outcome.error };
+      await this.directory.takeOut(edge.name, outcome.error);
+      return { ...base, state: 'out_of_rotation', lastError: outcome.error };
+    }
+    const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_MS * 2 ** state.attempts);
+    const wait = outcome.state === 'retry' ? Math.max(backoff, outcome.afterMs ?? 0) : backoff;
+    const vendorId = outcome.state === 'pending' ? outcome.vendorId : state.vendorId;
+    const lastError = outcome.state === 'retry' ? outcome.error : null;
+    const nextAttemptAt = Date.now() + wait;
+    if (nextAttemptAt > state.createdAt + this.options.retryWindowMs) {
+      const why = lastError ?? `the purge ${vendorId ?? ''} had not completed`;
+      return { ...base, vendorId, state: 'failed', lastError: `gave up after ${base.attempts} tries: ${why}` };
+    }
+    return { ...base, state: 'pending', vendorId, nextAttemptAt, lastError };
+  }
+
+  /** The driver's answer; a driver that throws has failed this try only. */
+  private async tryDriver(edge: EdgeRecord, order: EdgeOrder, vendorId: string | null): Promise<EdgeOutcome> {
+    const kind = edgeKind(edge.kind);
+    if (kind === undefined) return { state: 'failed', error: `this version of Pictor does not know the edge kind "${edge.kind}"` };
+    try {
+      const driver = kind.driver(edge, this.context);
+      return vendorId !== null && driver.poll ? await driver.poll(vendorId) : await driver.purge(order);
+    } catch (error) {
+      return { state: 'retry', error: (error as Error).message ?? String(error) };
+    }
+  }
+
+  private again(purge: LoggedPurge, edges: readonly EdgeRecord[]): void {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      this.directory
-        .list()
-        .then((edges) => this.sender.purge(edges.filter((edge) => edge.inRotation), keys))
-        .catch(this.onError);
+      for (const edge of edges) {
+        this.tryDriver(edge, edgeOrder(purge, edge.name, this.options.hostsOf), null)
+          .then((outcome) => outcome.state === 'failed' && this.options.onError?.(new Error(`second purge of ${edge.name}: ${outcome.error}`)))
+          .catch(this.options.onError);
+      }
     }, SECOND_PURGE_MS);
     timer.unref();
     this.timers.add(timer);
   }
+}
+
+function initialState(edge: EdgeRecord): { edge: string; kind: string; state: 'pending' | 'out_of_rotation'; lastError?: string } {
+  if (edge.inRotation) return { edge: edge.name, kind: edge.kind, state: 'pending' };
+  return { edge: edge.name, kind: edge.kind, state: 'out_of_rotation', lastError: edge.reason ?? 'out of rotation' };
+}
+
+/** Settled once no edge is pending; the report every version gave (`purged`, `out_of_rotation`) beside each edge's state. */
+function summary(states: EdgePurgeState[]): EdgeStep {
+  const pending = states.filter((state) => state.state === 'pending');
+  const named = (name: EdgePurgeState['state']): string[] => states.filter((state) => state.state === name).map((state) => state.edge);
+  return {
+    settled: pending.length === 0,
+    failed: states.some((state) => state.state === 'failed'),
+    // Not sooner than WAKE_MIN_MS: a state another node holds is due already, and is settled by that node.
+    wakeAt: Math.max(Date.now() + WAKE_MIN_MS, Math.min(...pending.map((state) => state.nextAttemptAt), Date.now() + HOLD_MS)),
+    report: { purged: named('purged'), out_of_rotation: named('out_of_rotation') },
+    states,
+  };
 }

@@ -1,18 +1,32 @@
 import { PictorError } from '../errors.ts';
 import type { EdgeRecord, EdgeStore } from '../store/edge-store.ts';
+import { parseEdge } from './edge-attributes.ts';
 import type { EdgePurger } from './edge-purger.ts';
-
-const NAME = /^[a-z0-9][a-z0-9\-_.]{0,62}$/;
+import { edgeKind } from './kinds.ts';
+import type { NginxPurger } from './nginx-purger.ts';
+import type { VendorDrivers } from './vendor-drivers.ts';
 
 /**
- * The edges registry's rules, shared by the API and the CLI: names and URLs checked once, here. An edge out
- * of rotation may have missed purges, so it goes back only once flushed (`readmit`). Whatever routes clients
- * (a load balancer, DNS) reads `in_rotation` from the registry; the purge report names edges taken out.
+ * What re-admission flushes with: Varnish bans everything, nginx removes every key recorded for it; and the
+ * drivers of CDN edges, closed when their edge is removed (absent where no purge runs: the CLI).
+ */
+export interface EdgeFlushers {
+  varnish: Pick<EdgePurger, 'flush'>;
+  nginx: Pick<NginxPurger, 'flush'>;
+  vendors?: Pick<VendorDrivers, 'forget'>;
+}
+
+/**
+ * The edges registry's rules, shared by the API, the CLI and the dashboard: attributes checked once
+ * (edge-attributes.ts). An edge in front of Pictor that missed a purge is out of rotation and goes back only
+ * once flushed (`readmit`). Whatever routes clients (a load balancer, DNS) reads `in_rotation` from the
+ * registry; the purge report names edges taken out. A CDN purged through its API is never out of rotation: a
+ * purge it refused is reported as failed instead.
  */
 export class EdgeService {
   constructor(
     private readonly store: EdgeStore,
-    private readonly purger: EdgePurger,
+    private readonly flushers: EdgeFlushers,
   ) {}
 
   list(): Promise<EdgeRecord[]> {
@@ -26,23 +40,27 @@ export class EdgeService {
   }
 
   async add(attributes: unknown): Promise<EdgeRecord> {
-    const fields = (typeof attributes === 'object' && attributes !== null ? attributes : {}) as Record<string, unknown>;
-    const name = checkName(fields.name);
-    const url = checkUrl(fields.url);
-    const added = await this.store.add({ name, url });
-    if (!added) throw new PictorError('CONFLICT', `An edge named ${JSON.stringify(name)} already exists.`, { pointer: '/data/attributes/name' });
+    const edge = parseEdge(attributes);
+    const added = await this.store.add(edge);
+    if (!added) throw new PictorError('CONFLICT', `An edge named ${JSON.stringify(edge.name)} already exists.`, { pointer: '/data/attributes/name' });
     return added;
   }
 
   async remove(name: string): Promise<void> {
     if (!(await this.store.remove(name))) throw new PictorError('NOT_FOUND', `There is no edge named ${JSON.stringify(name)}.`);
+    await this.flushers.vendors?.forget(name);
   }
 
   /** Flushes the edge, then puts it back in rotation; returns once both are done. A failed flush leaves it out. */
   async readmit(name: string): Promise<EdgeRecord> {
     const edge = await this.require(name);
+    if (edge.url === null || !edgeKind(edge.kind)?.addressed) {
+      const why = `A ${edge.kind} edge is purged through its API and is never out of rotation: there is nothing to readmit.`;
+      throw new PictorError('BAD_REQUEST', why);
+    }
     try {
-      await this.purger.flush(edge);
+      const flusher = edge.kind === 'nginx' ? this.flushers.nginx : this.flushers.varnish;
+      await flusher.flush({ name: edge.name, url: edge.url });
     } catch (error) {
       const state = edge.inRotation ? 'It was left as it was.' : 'It stays out of rotation.';
       throw new PictorError('EDGE_UNAVAILABLE', `${(error as Error).message}. ${state}`, { cause: error });
@@ -55,33 +73,4 @@ export class EdgeService {
     if (!(await this.store.setInRotation(name, false, reason))) throw new PictorError('NOT_FOUND', `There is no edge named ${JSON.stringify(name)}.`);
     return this.require(name);
   }
-}
-
-function checkName(value: unknown): string {
-  if (typeof value !== 'string' || !NAME.test(value)) {
-    throw new PictorError(
-      'BAD_REQUEST',
-      '"name" must be 1 to 63 lowercase letters, digits, "-", "_" or ".", starting with a letter or digit (e.g. "edge-1").',
-      { pointer: '/data/attributes/name' },
-    );
-  }
-  return value;
-}
-
-/** `http(s)://host:port`, the port written out; kept as `scheme://host:port`. */
-function checkUrl(value: unknown): string {
-  const problem = (): PictorError =>
-    new PictorError('BAD_REQUEST', `"url" must be the edge's address as http://HOST:PORT (or https://), got ${JSON.stringify(value)}.`, {
-      pointer: '/data/attributes/url',
-    });
-  if (typeof value !== 'string' || !/^https?:\/\/[^/?#@\s]+:\d{1,5}\/?$/i.test(value)) throw problem();
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw problem();
-  }
-  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-  if (Number(port) < 1 || Number(port) > 65535) throw problem();
-  return `${url.protocol}//${url.hostname}:${port}`;
 }

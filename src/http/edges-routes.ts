@@ -8,22 +8,38 @@ import { pathParams, requestDocument, resource, responses, secured, successDocum
 
 const EDGE = resource('edges', {
   name: { type: 'string' },
-  url: { type: 'string' },
+  kind: { type: 'string', enum: ['varnish', 'nginx', 'cloudflare', 'fastly', 'cloudfront'] },
+  url: { type: ['string', 'null'], description: 'Varnish and nginx: where purges go.' },
+  zone_id: { type: 'string', description: 'Cloudflare.' },
+  service_id: { type: 'string', description: 'Fastly.' },
+  soft_purge: { type: 'boolean', description: 'Fastly.' },
+  distribution_id: { type: 'string', description: 'CloudFront.' },
+  access_key_id: { type: 'string', description: 'CloudFront.' },
+  endpoint: { type: 'string', description: "A CDN's API, when not the vendor's own." },
+  secrets_set: { type: 'array', items: { type: 'string' }, description: 'Which secrets are set; their values are never returned.' },
   in_rotation: { type: 'boolean' },
   reason: { type: ['string', 'null'], description: 'Why the edge is out of rotation.' },
   changed_at: { type: 'integer', description: 'Unix seconds.' },
   created_at: { type: 'integer', description: 'Unix seconds.' },
 });
 
-/** The names and URLs themselves are checked by the edge service. */
-const EDGE_BODY = requestDocument('edges', '{"data": {"type": "edges", "attributes": {"name": …, "url": …}}}', {
+/** Which attributes a kind takes, and their shapes, are checked by the edge service (edges/edge-attributes.ts). */
+const EDGE_BODY = requestDocument('edges', '{"data": {"type": "edges", "attributes": {"name": …, "kind": …, …}}}', {
   requireAttributes: true,
   attributes: {
     type: 'object',
-    required: ['name', 'url'],
     properties: {
       name: { type: 'string', description: 'A lowercase name for the edge (letters, digits, hyphens).' },
-      url: { type: 'string', description: 'The edge\'s address for purges, http://HOST:PORT.' },
+      kind: { type: 'string', description: '`varnish` (when absent), `nginx`, `cloudflare`, `fastly` or `cloudfront`.' },
+      url: { type: 'string', description: 'Varnish and nginx: the edge\'s address for purges, http://HOST:PORT.' },
+      zone_id: { type: 'string', description: 'Cloudflare: the zone id.' },
+      service_id: { type: 'string', description: 'Fastly: the service id.' },
+      soft_purge: { type: 'boolean', description: 'Fastly: mark stale instead of removing.' },
+      distribution_id: { type: 'string', description: 'CloudFront: the distribution id.' },
+      access_key_id: { type: 'string', description: 'CloudFront: the AWS access key id.' },
+      api_token: { type: 'string', description: 'Cloudflare, Fastly: an API token allowed to purge. Write-only.' },
+      secret_access_key: { type: 'string', description: 'CloudFront: the secret of the access key. Write-only.' },
+      endpoint: { type: 'string', description: "Cloudflare, Fastly, CloudFront: the API's base URL, when not the vendor's own (https)." },
     },
   },
 });
@@ -31,7 +47,7 @@ const EDGE_BODY = requestDocument('edges', '{"data": {"type": "edges", "attribut
 const NAME = pathParams({ name: 'The edge\'s name.' });
 
 /**
- * The Varnish edges registry: `GET|POST /api/v1/edges`, `DELETE /api/v1/edges/:name` and
+ * The edges registry (Varnish, nginx, Cloudflare, Fastly, CloudFront): `GET|POST /api/v1/edges`, `DELETE /api/v1/edges/:name` and
  * `POST /api/v1/edges/:name/readmit` (flush, then back in rotation), all needing the `admin` permission.
  */
 export function edgesRoutes(app: FastifyInstance, edges: EdgeService, keys: ApiKeys): void {
@@ -63,13 +79,17 @@ export function edgesRoutes(app: FastifyInstance, edges: EdgeService, keys: ApiK
   app.route({ method: ['GET', 'PUT', 'PATCH', 'POST'], url: '/api/v1/edges/:name', ...methodNotAllowed('DELETE', 'An edge is removed with DELETE; list edges with GET /api/v1/edges.') });
 }
 
+/** An edge as the API shows it: its settings beside its name, which secrets are set, never their values. */
 export function edgeResource(edge: EdgeRecord): Record<string, unknown> {
   return {
     type: 'edges',
     id: edge.name,
     attributes: {
       name: edge.name,
+      kind: edge.kind,
       url: edge.url,
+      ...edge.settings,
+      secrets_set: Object.keys(edge.secrets).sort(),
       in_rotation: edge.inRotation,
       reason: edge.reason,
       changed_at: Math.floor(edge.changedAt / 1000),

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { ASSET_LIMITS } from '../assets/asset-document.ts';
 import type { ApiKey, ApiKeys } from '../auth/api-keys.ts';
 import { PictorError } from '../errors.ts';
+import type { EdgePurgeState } from '../store/edge-purge-store.ts';
 import type { PurgeRecord } from '../store/purge-log.ts';
 import { MAX_PURGE_URL_LENGTH } from '../purge/purge-request.ts';
 import { purgeWarning } from '../purge/purge-warning.ts';
@@ -72,7 +73,17 @@ const PURGE_STATUS = successDocument(
     created_at: { type: 'string', format: 'date-time' },
     completed_at: { type: ['string', 'null'], format: 'date-time' },
     nodes: { type: ['array', 'null'], description: 'The cluster\'s nodes and where the purge took effect.' },
-    edges: { type: ['array', 'null'], description: 'The Varnish edges and whether each was purged.' },
+    edges: {
+      type: ['object', 'null'],
+      description: 'Once the purge ended: the edges that purged (`purged`) and those out of rotation (`out_of_rotation`).',
+    },
+    edge_states: {
+      type: 'array',
+      description:
+        'Each edge\'s part of the purge, also while it is pending: `name`, `kind`, `state` (`pending`, `purged`, `failed`, ' +
+        '`out_of_rotation`), `vendor_id` (a CDN\'s id of a purge in progress), `error` (the last one), `attempts`, `next_attempt_at`.',
+      items: { type: 'object' },
+    },
   }),
   { meta: { pictor: { type: 'object', properties: { video: { type: 'object' }, warning: { type: 'string' } } } } },
 );
@@ -125,11 +136,25 @@ export function purgeRoutes(
     const video = videoPurgeNotice(record);
     const warning = purgeWarning(record);
     const pictor = { ...(video ? { video } : {}), ...(warning ? { warning } : {}) };
-    return document(purgeResource(record), request.apiKey, Object.keys(pictor).length > 0 ? { pictor } : {});
+    const edgeStates = await purges.edgeStates(record.id);
+    return document(purgeResource(record, edgeStates), request.apiKey, Object.keys(pictor).length > 0 ? { pictor } : {});
   });
 }
 
-export function purgeResource(record: PurgeRecord): Record<string, unknown> {
+/** Each edge's part of a purge, as the status document shows it. */
+export function edgeStateAttributes(states: readonly EdgePurgeState[]): Record<string, unknown>[] {
+  return states.map((state) => ({
+    name: state.edge,
+    kind: state.kind,
+    state: state.state,
+    vendor_id: state.vendorId,
+    error: state.lastError,
+    attempts: state.attempts,
+    next_attempt_at: state.state === 'pending' ? new Date(state.nextAttemptAt).toISOString() : null,
+  }));
+}
+
+export function purgeResource(record: PurgeRecord, edgeStates: readonly EdgePurgeState[] = []): Record<string, unknown> {
   return {
     id: record.id,
     type: 'purges',
@@ -153,6 +178,7 @@ export function purgeResource(record: PurgeRecord): Record<string, unknown> {
       // Where it took effect: the cluster's nodes (applied, or fenced once their lease ran out), then the edges.
       nodes: record.report?.nodes ?? null,
       edges: record.report?.edges ?? null,
+      edge_states: edgeStateAttributes(edgeStates),
     },
   };
 }

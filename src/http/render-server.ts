@@ -22,6 +22,17 @@ export interface RenderListener {
   close(): Promise<void>;
 }
 
+/**
+ * What a response to a request through an nginx edge needs before it leaves (edges/nginx-recorder.ts): its
+ * cache key recorded, or a header that keeps the edge from caching it.
+ */
+export interface EdgeRecording {
+  /** Undefined when the request names no edge; else the response to send, once recorded. */
+  record(rawHeaders: readonly string[], response: DeliveryResponse): Promise<DeliveryResponse> | undefined;
+  /** Headers for an error answer (no edge key can purge it): the edge must not keep it. */
+  errorHeaders(rawHeaders: readonly string[]): readonly string[];
+}
+
 /** Error responses are cached briefly by clients and CDNs, like imgix's `cache_ttl_error` (300 s). */
 const ERROR_MAX_AGE = 300;
 
@@ -36,6 +47,7 @@ export function createRenderServer(
   logger: Logger,
   health: Health,
   unavailable: () => string | undefined = () => undefined,
+  edges?: EdgeRecording,
 ): RenderListener {
   const log = logger.child({ listener: 'render' });
   const nextId = requestIdGenerator();
@@ -62,6 +74,14 @@ export function createRenderServer(
     finish(request, id, started, 503, 'none');
   };
   const reply = (request: http.IncomingMessage, response: http.ServerResponse, id: string, started: number, result: DeliveryResponse): void => {
+    const recording = edges?.record(request.rawHeaders, result);
+    if (recording !== undefined) {
+      void recording.then((recorded) => write(request, response, id, started, recorded));
+      return;
+    }
+    write(request, response, id, started, result);
+  };
+  const write = (request: http.IncomingMessage, response: http.ServerResponse, id: string, started: number, result: DeliveryResponse): void => {
     const reason = unavailable();
     if (reason !== undefined) return refuse(request, response, id, started, reason);
     if (result.file) sendFile(response, request.method, result.status, withRequestHeaders(result.headers, id, closing), result.file, streaming);
@@ -74,7 +94,8 @@ export function createRenderServer(
     if (level) log[level]({ reqId: id, err: error, url: request.url }, 'render failed');
     // A takedown's 451 lasts only until it is lifted: no cache may keep it.
     const cacheControl = pictorError.status >= 500 || pictorError.code === 'TAKEN_DOWN' ? 'no-store' : `public, max-age=${ERROR_MAX_AGE}`;
-    const headers = ['cache-control', cacheControl, ...Object.entries(pictorError.headers ?? {}).flat()];
+    const edgeHeaders = edges?.errorHeaders(request.rawHeaders) ?? [];
+    const headers = ['cache-control', cacheControl, ...Object.entries(pictorError.headers ?? {}).flat(), ...edgeHeaders];
     sendText(response, request.method, pictorError.status, pictorError.message, withRequestHeaders(headers, id, closing));
     finish(request, id, started, pictorError.status, 'none');
   };

@@ -1,4 +1,5 @@
 import type { SourceRegistry } from '../sources/registry.ts';
+import type { EdgePurgeState } from '../store/edge-purge-store.ts';
 import type { LoggedPurge, PurgeListQuery, PurgeRecord, PurgeReport } from '../store/purge-log.ts';
 import type { Outbox } from '../store/webhook-store.ts';
 import type { PurgeLedger } from './ledger.ts';
@@ -22,9 +23,25 @@ export interface NodesPhase {
   applied(seq: number): Promise<PurgeReport['nodes']>;
 }
 
-/** The edges step: every in-rotation edge has dropped the purged scopes, or was taken out (edges/edge-phase.ts). */
+/** Where the edges step stands after a try at every edge that was due. */
+export interface EdgeStep {
+  /** No edge is pending: each purged, failed or is out of rotation. */
+  settled: boolean;
+  /** An edge ended `failed`. */
+  failed: boolean;
+  /** While not settled: when an edge is due again. */
+  wakeAt: number;
+  report: PurgeReport['edges'];
+  states: EdgePurgeState[];
+}
+
+/**
+ * The edges step: every edge has dropped the purged scopes, was taken out of rotation, or failed for good
+ * (edges/edge-phase.ts). Idempotent: each edge's state is stored, and a try repeats only what is still pending.
+ */
 export interface EdgesPhase {
-  propagate(scopes: readonly string[]): Promise<PurgeReport['edges']>;
+  propagate(purge: LoggedPurge): Promise<EdgeStep>;
+  statesOf(purgeId: string): Promise<EdgePurgeState[]>;
 }
 
 export interface CoordinatorPhases {
@@ -60,9 +77,11 @@ export interface CoordinatorOptions {
  * 2. **log**: appended to the purge log and applied on this node (PurgeLedger) — durable and in effect
  *    before the API answers 200;
  * 3. **nodes**: every node applying the log has applied it, or was fenced once its lease ran out;
- * 4. **edges**: every in-rotation edge has purged it — after the nodes, so an edge refetching at once
- *    cannot get the old bytes from a node;
- * 5. **completed**, with the origin's verdict, asked meanwhile (verdict.ts; informational).
+ * 4. **edges**: every edge has purged it, was taken out of rotation, or failed for good — after the nodes,
+ *    so an edge refetching at once cannot get the old bytes from a node; a CDN tried again later keeps the
+ *    purge pending meanwhile (edges/edge-phase.ts);
+ * 5. **completed**, with the origin's verdict, asked meanwhile (verdict.ts; informational); or **failed** when
+ *    an edge failed: Pictor's own tiers are purged then, and the status document says which edge failed and why.
  *
  * Each step after the log is idempotent: a purge whose coordinator stopped or died is driven again, from
  * the nodes step, by whichever node claims it (`sweep`), this one after a restart included.
@@ -106,6 +125,10 @@ export class PurgeCoordinator implements Purges {
 
   get(id: string): Promise<PurgeRecord | undefined> {
     return this.ledger.get(id);
+  }
+
+  edgeStates(id: string): Promise<EdgePurgeState[]> {
+    return this.phases.edges.statesOf(id);
   }
 
   list(query: PurgeListQuery): Promise<{ records: PurgeRecord[]; total: number }> {
@@ -178,8 +201,10 @@ export class PurgeCoordinator implements Purges {
     const verdict = this.phases.verdict.verdict(purge);
     for (let attempt = 0; ; attempt++) {
       try {
-        const report = { nodes: await this.phases.nodes.applied(purge.seq), edges: await this.phases.edges.propagate(edgeScopes(purge.scopes)) };
-        const completed = completedRecord(purge, await verdict, report);
+        const nodes = await this.phases.nodes.applied(purge.seq);
+        const edges = await this.settleEdges(purge);
+        if (edges === undefined) return; // stopping: pending in the log, driven again after a restart or by another node
+        const completed = completedRecord(purge, await verdict, { nodes, edges: edges.report }, edges);
         if (this.stopped) return;
         await this.ledger.complete(completed, this.options.outbox);
         this.options.onCompleted?.(completed);
@@ -189,6 +214,19 @@ export class PurgeCoordinator implements Purges {
         if (this.stopping) return; // pending in the log: completed after a restart, or by another node
         await this.pauses.wait(Math.min(RETRY_MAX_MS, RETRY_MS * 2 ** attempt));
       }
+    }
+  }
+
+  /** Tries the edges until none is pending, waiting between tries as they ask; undefined once stopping. */
+  private async settleEdges(purge: LoggedPurge): Promise<EdgeStep | undefined> {
+    // A tag purge's own scope marks no response: the edges get its assets' scopes only.
+    const forEdges = { ...purge, scopes: [...edgeScopes(purge.scopes)] };
+    for (;;) {
+      const step = await this.phases.edges.propagate(forEdges);
+      if (step.settled) return step;
+      if (this.stopping) return undefined;
+      await this.pauses.wait(Math.max(0, step.wakeAt - Date.now()));
+      if (this.stopping) return undefined;
     }
   }
 
@@ -212,8 +250,12 @@ export class PurgeCoordinator implements Purges {
   }
 }
 
-function completedRecord(purge: LoggedPurge, verdict: Verdict, report: PurgeReport): LoggedPurge {
-  return { ...purge, status: 'completed', origin: verdict.origin, originError: verdict.originError, report, completedAt: Date.now() };
+function completedRecord(purge: LoggedPurge, verdict: Verdict, report: PurgeReport, edges: EdgeStep): LoggedPurge {
+  const failed = edges.states.filter((state) => state.state === 'failed');
+  const reasons = failed.map((state) => `edge ${state.edge} (${state.kind}) failed: ${state.lastError ?? 'no reason given'}`);
+  const error = failed.length === 0 ? undefined : `Pictor's nodes and caches are purged; ${reasons.join('; ')}`;
+  const status = failed.length === 0 ? 'completed' : 'failed';
+  return { ...purge, status, error, origin: verdict.origin, originError: verdict.originError, report, completedAt: Date.now() };
 }
 
 function dedupeKey(record: PurgeRecord): string {

@@ -1,3 +1,4 @@
+import type { EdgePurgeState } from '../store/edge-purge-store.ts';
 import type { PurgeListQuery, PurgeRecord } from '../store/purge-log.ts';
 
 export interface PurgeRequest {
@@ -43,6 +44,8 @@ export interface Purges {
   purgeSource(sourceId: string, requestedBy: string | undefined): Promise<AcceptedPurge>;
   /** A purge's current state (ahead of the log while its completion is being written). */
   get(id: string): Promise<PurgeRecord | undefined>;
+  /** Each edge's state of a purge: pending, purged, failed or out of rotation, with the vendor's id, the tries and the last error. */
+  edgeStates(id: string): Promise<EdgePurgeState[]>;
   /** A page of purges, newest first (the dashboard's listing). */
   list(query: PurgeListQuery): Promise<{ records: PurgeRecord[]; total: number }>;
   /** Purges accepted and not completed yet, on this node. */

@@ -1,14 +1,35 @@
-/** A Varnish edge in the registry. */
+/** Values of an edge's settings (edges/kinds.ts says which a kind takes). */
+export type EdgeSettings = Record<string, string | boolean>;
+
+/** An edge in the registry: a cache in front of Pictor (Varnish, nginx) or a CDN purged through its API. */
 export interface EdgeRecord {
   name: string;
-  /** Where PURGE requests go: `http://host:port`. */
-  url: string;
+  /** `varnish`, `nginx`, `cloudflare`, `fastly`, `cloudfront` (edges/kinds.ts). */
+  kind: string;
+  /** Where PURGE requests go, `http://host:port` (Varnish, nginx); null for a CDN reached through its API. */
+  url: string | null;
+  /** What is not secret: zone and service ids, the API endpoint, … */
+  settings: EdgeSettings;
+  /**
+   * API tokens and secret keys, opened. Sealed at rest (edge-secrets.ts); they are never written out by the API,
+   * the CLI or the dashboard, which show only which are set (`secretNames`).
+   */
+  secrets: Record<string, string>;
   /** Whether clients may be routed to it: false once it missed a purge, until it is flushed and re-admitted. */
   inRotation: boolean;
   /** Why it was taken out of rotation (null while in rotation). */
   reason: string | null;
   changedAt: number;
   createdAt: number;
+}
+
+/** What `EdgeStore.add` writes; a kind left out is `varnish`, as every edge was before kinds. */
+export interface NewEdge {
+  name: string;
+  kind?: string;
+  url: string | null;
+  settings?: EdgeSettings;
+  secrets?: Record<string, string>;
 }
 
 /**
@@ -20,7 +41,7 @@ export interface EdgeStore {
   list(): Promise<EdgeRecord[]>;
   get(name: string): Promise<EdgeRecord | undefined>;
   /** Adds an edge in rotation; undefined when the name is taken (nothing is changed then). */
-  add(edge: { name: string; url: string }): Promise<EdgeRecord | undefined>;
+  add(edge: NewEdge): Promise<EdgeRecord | undefined>;
   /** False when there was no such edge. */
   remove(name: string): Promise<boolean>;
   /** Puts the edge in or out of rotation (the reason is kept only while out); false when there is no such edge. */

@@ -3,12 +3,14 @@ import { webhookSecretContext } from './webhook-store.ts';
 
 /**
  * Secrets stored one to a column, sealed with the same keys as Source secrets (secret-box.ts). Source secrets
- * live inside `deployment` and have their own code (source-secrets.ts); every other sealed column is listed here.
+ * live inside `deployment` and have their own code (source-secrets.ts), and so do edge secrets, a JSON object of
+ * sealed values per edge (edge-secrets.ts); every other sealed column is listed here.
  *
  * Security invariant: a sealed column is on this list. Rotation (`SourceStore.sealAll`), the start-up key check
  * (the same `sealAll`, which opens every value) and the key ids a missing key file is checked against all go
- * through it: a sealed column left off would keep an old key after a rotation and stop opening once that key
- * is removed, with nothing refusing the start that removed it.
+ * through it (edge secrets through their own code beside it, in each backend's source-store.ts): a sealed
+ * column left off would keep an old key after a rotation and stop opening once that key is removed, with
+ * nothing refusing the start that removed it.
  */
 export interface SealedColumn {
   table: string;

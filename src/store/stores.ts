@@ -1,5 +1,7 @@
 import type { SortKey, SourceFilter, SourceRecord } from './source-record.ts';
 import type { AssetStore } from './asset-store.ts';
+import type { EdgeCacheKeyStore } from './edge-cache-keys.ts';
+import type { EdgePurgeStore } from './edge-purge-store.ts';
 import type { EdgeStore } from './edge-store.ts';
 import type { NodeStates } from './node-states.ts';
 import type { PurgeLog } from './purge-log.ts';
@@ -193,8 +195,12 @@ export interface Stores {
   signInFailures: SignInFailureStore;
   /** The Asset Manager's index. */
   assets: AssetStore;
-  /** The Varnish edges registry. */
+  /** The edges registry: Varnish and nginx in front of Pictor, CDNs purged through their APIs. */
   edges: EdgeStore;
+  /** Each purge's state at each edge. */
+  edgePurges: EdgePurgeStore;
+  /** The cache keys nginx edges may hold. */
+  edgeCacheKeys: EdgeCacheKeyStore;
   takedowns: TakedownStore;
   /** The Video API's state of each video. */
   videos: VideoStore;

@@ -10,7 +10,7 @@ import { requireSignature } from '../delivery/signature.ts';
 import { isPictorError, PictorError } from '../errors.ts';
 import { acceptClass } from '../render/negotiate.ts';
 import { parseParams } from '../render/params.ts';
-import { contentEdgeKeys } from '../edges/edge-keys.ts';
+import { edgeKeyHeaders } from '../edges/edge-keys.ts';
 import { canonicalPath } from '../sources/asset-path.ts';
 import { contentIds } from '../sources/origin.ts';
 import type { ResolvedSource } from '../sources/registry.ts';
@@ -61,7 +61,10 @@ export class VideoDelivery implements VideoHandler {
     if (!source.record.enabled) throw new PictorError('SOURCE_DISABLED', 'This Source is disabled.');
     const video = await this.service.ready(source, assetPath);
     const response = await this.output(video, new Links(source, rawPath, query.expires), request, query, assetPath);
-    return { ...response, headers: [...response.headers, 'xkey', contentKeys(video)] };
+    // The edge keys of the video's content (edges/edge-keys.ts), so a takedown of its content purges every
+    // output an edge holds, under whatever Source's URL.
+    const keys = edgeKeyHeaders([], contentIds(video.record.origin.object, video.record.origin.sha256));
+    return { ...response, headers: [...response.headers, ...keys] };
   }
 
   private async output(video: ReadyVideo, links: Links, request: DeliveryRequest, query: VideoQuery, assetPath: string): Promise<DeliveryResponse> {
@@ -205,14 +208,6 @@ function text(body: string, contentType: string, maxAge: number | 'immutable', q
   const headers = [...COMMON, 'content-type', contentType, 'cache-control', cacheControl(maxAge), 'content-length', String(bytes.length)];
   if (query && assetPath) addDownload(headers, query, assetPath, contentType.startsWith('application/json') ? 'json' : 'vtt');
   return { status: 200, headers, body: bytes, cache: 'hit' };
-}
-
-/**
- * The edge keys of the video's content (edges/edge-keys.ts), so a takedown of its content purges every
- * output an edge holds, under whatever Source's URL.
- */
-function contentKeys(video: ReadyVideo): string {
-  return contentEdgeKeys(contentIds(video.record.origin.object, video.record.origin.sha256)).join(' ');
 }
 
 /**

@@ -9,6 +9,7 @@ import { Sessions } from '../dashboard/session.ts';
 import { SignInLimiter } from '../dashboard/sign-in-limiter.ts';
 import type { DeliveryService } from '../delivery/delivery-service.ts';
 import { createAdminServer, type AdminServices } from '../http/admin-server.ts';
+import { NginxRecorder } from '../edges/nginx-recorder.ts';
 import { createRenderServer } from '../http/render-server.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Bootstrapped } from '../bootstrap.ts';
@@ -25,9 +26,21 @@ const ASSET_REFRESHES_PER_MINUTE = 10;
 export type Unavailable = () => string | undefined;
 
 /** Opens the render listener; its port names the node (`--node-id`, else `<hostname>:<render port>`). */
-export async function listenRender(node: NodeContext, delivery: DeliveryService, unavailable: Unavailable): Promise<{ url: string; nodeId: string }> {
+export async function listenRender(
+  node: NodeContext,
+  delivery: DeliveryService,
+  unavailable: Unavailable,
+  stores: Stores,
+): Promise<{ url: string; nodeId: string }> {
   const { options, logger, metrics, health } = node;
-  const render = createRenderServer(delivery, metrics, logger, health, unavailable);
+  // Responses through an nginx edge: their cache keys recorded first, so purges reach them (edges/nginx-purger.ts).
+  const recorder = new NginxRecorder(stores.edgeCacheKeys, {
+    edges: async () => (await stores.edges.list()).filter((edge) => edge.kind === 'nginx').map((edge) => edge.name),
+    limit: options.nginxKeysMax,
+    onError: (error) =>
+      logger.warn({ err: error }, 'the cache key of a response through an nginx edge could not be recorded; the edge will not cache it'),
+  });
+  const render = createRenderServer(delivery, metrics, logger, health, unavailable, recorder);
   node.onStop('listeners', () => render.close());
   const address = await listenOrExplain('render', options.host, options.port, () => render.listen(options.host, options.port));
   logListening(logger, 'render', address);
@@ -71,6 +84,7 @@ function adminServices(node: NodeContext, parts: AdminParts): AdminServices {
   const dashboard = {
     keys,
     purges: purging.purges,
+    edges: purging.edges,
     takedowns: services.takedowns,
     sources: services.sources,
     assets: services.assets,

@@ -4,11 +4,15 @@ import type { Membership } from '../cluster/membership.ts';
 import { EdgePhase } from '../edges/edge-phase.ts';
 import { EdgePurger } from '../edges/edge-purger.ts';
 import { EdgeService } from '../edges/edge-service.ts';
+import type { KindContext } from '../edges/kinds.ts';
+import { NginxPurger } from '../edges/nginx-purger.ts';
+import { VendorDrivers } from '../edges/vendor-drivers.ts';
 import { PurgeCoordinator } from '../purge/coordinator.ts';
 import type { PurgeLedger } from '../purge/ledger.ts';
 import { PurgeRetention } from '../purge/retention.ts';
 import { PurgeSearchIndex } from '../purge/search-index.ts';
 import { VerdictStep } from '../purge/verdict.ts';
+import { routingHosts } from '../sources/domains.ts';
 import type { SourceRegistry } from '../sources/registry.ts';
 import type { PurgeRecord } from '../store/purge-log.ts';
 import { storeFault } from '../store/store-errors.ts';
@@ -19,6 +23,11 @@ import { purgeEvents } from '../webhooks/events.ts';
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 /** How often new purges are added to the Purges search index (see purge/search-index.ts). */
 const SEARCH_INDEX_INTERVAL_MS = 1000;
+/** How often expired nginx cache keys and old edge states are forgotten, and how many per statement. */
+const EDGE_UPKEEP_INTERVAL_MS = 60_000;
+const EDGE_UPKEEP_BATCH = 2000;
+/** Per request to a CDN's API (edges/kinds.ts): a vendor that does not answer by then has failed that try. */
+const VENDOR_TIMEOUT_MS = 10_000;
 /** Waits between the tries of an origin verdict that fails (purge/verdict.ts). */
 const VERDICT_RETRY_DELAYS_MS = [200, 1000, 3000];
 
@@ -47,7 +56,7 @@ export interface NodePurges {
  */
 export async function startPurges(node: NodeContext, parts: PurgeParts): Promise<NodePurges> {
   const { ledger, caches, membership } = parts;
-  const { edges, edgePhase } = startEdges(node, parts.stores);
+  const { edges, edgePhase } = startEdges(node, parts);
   // Stale entries are never served: freeing their space waits until the purge is complete, here or elsewhere.
   ledger.onCompleted((purge) => caches.purgedSpace.free(purge));
   ledger.onFollowed((entries) => caches.purgedSpace.followed(entries));
@@ -60,16 +69,32 @@ export async function startPurges(node: NodeContext, parts: PurgeParts): Promise
   const recovered = await purges.start();
   if (recovered > 0) node.logger.info({ purges: recovered }, 'recovered acknowledged purges; their assets are already invalidated');
   node.metrics.probes.purgeQueueDepth = () => purges.depth;
+  startEdgeUpkeep(node, parts.stores);
   return { purges, edges, edgePhase, retention: startPurgeUpkeep(node, ledger), recovered };
 }
 
 /** The edges registry, and the last step of every purge (edges/edge-phase.ts). */
-function startEdges(node: NodeContext, stores: Stores): { edges: EdgeService; edgePhase: EdgePhase } {
-  const purger = new EdgePurger();
-  const edges = new EdgeService(stores.edges, purger);
-  const edgePhase = new EdgePhase(edges, purger, (error) => node.logger.debug({ err: error }, 'the second purge of the edges failed'));
+function startEdges(node: NodeContext, parts: PurgeParts): { edges: EdgeService; edgePhase: EdgePhase } {
+  const { stores, sources } = parts;
+  const { options, logger } = node;
+  const context: KindContext = {
+    varnish: new EdgePurger(),
+    nginx: new NginxPurger(stores.edgeCacheKeys),
+    vendors: new VendorDrivers({ outboundAllow: options.outboundAllow, timeoutMs: VENDOR_TIMEOUT_MS }),
+  };
+  const edges = new EdgeService(stores.edges, context);
+  const edgePhase = new EdgePhase(edges, stores.edgePurges, context, {
+    hostsOf: (sourceId) => {
+      const source = sources.get(sourceId);
+      return source ? routingHosts(source.record.deployment, options.baseDomain) : [];
+    },
+    retryWindowMs: options.edgeRetrySeconds * 1000,
+    onError: (error) => logger.debug({ err: error }, 'an edge did not take a purge of edge keys'),
+  });
   node.onStop('parts', () => edgePhase.stop());
-  node.onStop('parts', () => purger.close());
+  node.onStop('parts', () => context.varnish.close());
+  node.onStop('parts', () => context.nginx.close());
+  node.onStop('parts', () => context.vendors.close());
   return { edges, edgePhase };
 }
 
@@ -100,6 +125,24 @@ function coordinator(node: NodeContext, parts: PurgeParts, edgePhase: EdgePhase)
     // A store that cannot write is reported once, as the `store` health condition; other failures each time.
     onError: (error: unknown, record: PurgeRecord) => logger[storeFault(error) ? 'debug' : 'warn']({ err: error, purge: record.id }, 'purge could not be applied'),
   });
+}
+
+/**
+ * Forgets nginx cache keys past their time (and those of removed edges), and each edge's state of purges older
+ * than the purge retention, in the background.
+ */
+function startEdgeUpkeep(node: NodeContext, stores: Stores): void {
+  const { logger, options } = node;
+  const turn = (): Promise<unknown> => new Promise((resolve) => setImmediate(resolve));
+  const upkeep = async (): Promise<void> => {
+    while ((await stores.edgeCacheKeys.expire(Date.now(), EDGE_UPKEEP_BATCH)) === EDGE_UPKEEP_BATCH) await turn();
+    const cutoff = Date.now() - options.purgeRetentionSeconds * 1000;
+    while ((await stores.edgePurges.deleteBefore(cutoff, EDGE_UPKEEP_BATCH)) === EDGE_UPKEEP_BATCH) await turn();
+  };
+  const failed = (error: unknown): void => logger.debug({ err: error }, 'edge upkeep failed; trying again later');
+  const timer = setInterval(() => void upkeep().catch(failed), EDGE_UPKEEP_INTERVAL_MS);
+  timer.unref();
+  node.onStop('background', () => clearInterval(timer));
 }
 
 /** Keeps the purge history bounded (purge/retention.ts) and its search index caught up, in the background. */

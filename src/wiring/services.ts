@@ -68,7 +68,7 @@ export function startServices(node: NodeContext, parts: ServiceParts): Services 
   // A takedown removes its content from the edges, under every URL it was cached at (its own URL's purge
   // does not reach the others, nor Video API outputs), and deletes every Video API output of the asset (the
   // 451 gate already blocks them).
-  takedowns.onTakedown.push(async ({ originObject, sha256 }) => void (await edgePhase.purgeKeys(contentEdgeKeys(contentIds(originObject, sha256)))));
+  takedowns.onTakedown.push(({ originObject, sha256 }) => edgePhase.purgeKeys(contentEdgeKeys(contentIds(originObject, sha256))));
   takedowns.onTakedown.push(async ({ sourceId, path }) => void (await video.video.service.remove(sourceId, path)));
   return { takedowns, sources: sourceService, assets };
 }

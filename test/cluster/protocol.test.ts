@@ -61,7 +61,10 @@ describe('cluster purge protocol', () => {
       tagged: async () => [],
       verdict: new VerdictStep(async () => undefined, []),
       nodes: node.nodes,
-      edges: { propagate: async () => ({ purged: [], out_of_rotation: [] }) },
+      edges: {
+        propagate: async () => ({ settled: true, failed: false, wakeAt: 0, report: { purged: [], out_of_rotation: [] }, states: [] }),
+        statesOf: async () => [],
+      },
     };
     const coordinator = new PurgeCoordinator(ledger, sources, phases, { nodeId: () => id, claimMs, stopGraceMs: LEASE * 1000 + 1500, maxTagAssets: 10 });
     await node.join(id);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { assetScope, prefixScope, sourceScope } from '../../src/cache/freshness.ts';
 import { scopesCovering } from '../../src/cache/freshness.ts';
-import { edgeKey, edgeKeysFor, edgeKeysForPurge } from '../../src/edges/edge-keys.ts';
+import { edgeKey, edgeKeyHeaders, edgeKeysFor, edgeKeysForPurge, VENDOR_KEYS_MAX_BYTES } from '../../src/edges/edge-keys.ts';
 
 describe('edge keys', () => {
   it('a key is the scope kind and 20 hex digits, whatever the path holds or how long it is', () => {
@@ -45,5 +45,35 @@ describe('edge keys', () => {
     for (const scope of [prefixScope('src', '/photo'), prefixScope('src', '/videos/'), assetScope('src', '/photos/2024/dog.jpg'), sourceScope('other')]) {
       assert.ok(!tagged.includes(edgeKeysForPurge(scope)[0]!), `${scope} must not reach it`);
     }
+  });
+
+  it('Cache-Tag and Surrogate-Key carry the same keys as xkey, comma- and space-separated, when they fit', () => {
+    const headers = edgeKeyHeaders(['src:/photos/2024/cat.jpg'], ['sha256:ab']);
+    const value = (name: string): string | undefined => headers[headers.indexOf(name) + 1];
+    const keys = edgeKeysFor(['src:/photos/2024/cat.jpg'], ['sha256:ab']);
+    assert.equal(value('xkey'), keys.join(' '));
+    assert.equal(value('cache-tag'), keys.join(','));
+    assert.equal(value('surrogate-key'), keys.join(' '));
+    assert.ok(!headers.includes('cdn-cache-control') && !headers.includes('surrogate-control'));
+  });
+
+  it('beyond the vendors\' limits, drops the deepest folder keys first and keeps those CDNs from caching the response', () => {
+    const deep = `src:/${'d/'.repeat(1000)}cat.jpg`;
+    const headers = edgeKeyHeaders([deep, 'src:/logo.png'], ['sha256:ab']);
+    const value = (name: string): string => headers[headers.indexOf(name) + 1]!;
+    const all = edgeKeysFor([deep, 'src:/logo.png'], ['sha256:ab']);
+    assert.equal(value('xkey').split(' ').length, all.length, 'Varnish and nginx get every key');
+    const tags = value('cache-tag');
+    assert.ok(Buffer.byteLength(tags) <= VENDOR_KEYS_MAX_BYTES && Buffer.byteLength(value('surrogate-key')) <= VENDOR_KEYS_MAX_BYTES);
+    assert.ok(Buffer.byteLength(tags) > VENDOR_KEYS_MAX_BYTES - 30, 'as many keys as fit');
+    assert.equal(tags.split(',').join(' '), value('surrogate-key'));
+    const kept = new Set(tags.split(','));
+    const folder = (depth: number): string => edgeKey(prefixScope('src', `/${'d/'.repeat(depth)}`));
+    for (const scope of [sourceScope('src'), assetScope('src', deep.slice(4)), assetScope('src', '/logo.png'), prefixScope('src', '/')]) {
+      assert.ok(kept.has(edgeKey(scope)), `${scope} is kept`);
+    }
+    assert.ok(kept.has(folder(1)) && kept.has(folder(100)), 'shallow folders are kept');
+    assert.ok(!kept.has(folder(1000)) && !kept.has(folder(900)), 'the deepest folders are dropped');
+    assert.deepEqual([value('cdn-cache-control'), value('surrogate-control')], ['no-store', 'no-store']);
   });
 });

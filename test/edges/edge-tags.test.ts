@@ -30,6 +30,14 @@ describe('Edge keys on render responses', () => {
   });
   after(() => t.stop());
 
+  it('a render response carries its keys for Cloudflare (Cache-Tag) and Fastly (Surrogate-Key) too', async () => {
+    const response = await rawGet(t.renderPort, '/photos/cat.jpg?w=21');
+    const keys = keysOf(response.headers.xkey);
+    assert.deepEqual(String(response.headers['cache-tag']).split(','), keys);
+    assert.deepEqual(keysOf(response.headers['surrogate-key']), keys);
+    assert.equal(response.headers['cdn-cache-control'], undefined);
+  });
+
   it('a miss, a hit and a 304 carry the keys of the asset, its folders and its Source, and of its content', async () => {
     const src = t.defaultSourceId;
     const scopes = [sourceScope(src), assetScope(src, '/photos/cat.jpg'), prefixScope(src, '/'), prefixScope(src, '/photos/')].map(edgeKey);

@@ -122,9 +122,11 @@ describe('Edges API and CLI', { skip: skipWithout('varnish') }, () => {
   it('pictor edges: add, list, readmit and remove on the data directory of a running server', async () => {
     const data = ['--data', t.dataDir];
     assert.match((await cli(['edges', 'add', '--name', 'edge-c', '--url', edge.url, ...data])).stdout, /Added edge edge-c/);
-    assert.deepEqual(JSON.parse((await cli(['edges', 'list', '--json', ...data])).stdout), [{ name: 'edge-c', url: edge.url, in_rotation: true }]);
+    const listed = JSON.parse((await cli(['edges', 'list', '--json', ...data])).stdout);
+    assert.deepEqual(listed, [{ name: 'edge-c', kind: 'varnish', url: edge.url, in_rotation: true }]);
     assert.deepEqual((await api('GET', '/api/v1/edges')).body.data.map((resource: any) => resource.id), ['edge-c'], 'the server sees it');
-    assert.match((await cli(['edges', 'list', ...data])).stdout, /^NAME\tURL\tSTATUS\nedge-c\thttp:\/\/127\.0\.0\.1:\d+\tin rotation\n$/);
+    const table = (await cli(['edges', 'list', ...data])).stdout;
+    assert.match(table, /^NAME\tKIND\tWHERE\tSTATUS\nedge-c\tvarnish\thttp:\/\/127\.0\.0\.1:\d+\tin rotation\n$/);
     assert.match(await cliError(['edges', 'add', '--name', 'edge-c', '--url', edge.url, ...data]), /already exists/);
     assert.match(await cliError(['edges', 'add', '--name', 'edge-d', '--url', 'localhost', ...data]), /http:\/\/HOST:PORT.*\(--url\)/);
     assert.match((await cli(['edges', 'readmit', 'edge-c', ...data])).stdout, /flushed and is back in rotation/);
@@ -150,7 +152,8 @@ describe('pictor edges --database (PostgreSQL)', () => {
   it('keeps the registry in PostgreSQL', async () => {
     const database = ['--database', await server.createDatabase('edges_cli')];
     await cli(['edges', 'add', '--name', 'edge-pg', '--url', 'http://127.0.0.1:6081', ...database]);
-    assert.deepEqual(JSON.parse((await cli(['edges', 'list', '--json', ...database])).stdout), [{ name: 'edge-pg', url: 'http://127.0.0.1:6081', in_rotation: true }]);
+    const listed = JSON.parse((await cli(['edges', 'list', '--json', ...database])).stdout);
+    assert.deepEqual(listed, [{ name: 'edge-pg', kind: 'varnish', url: 'http://127.0.0.1:6081', in_rotation: true }]);
     await cli(['edges', 'remove', 'edge-pg', ...database]);
     assert.deepEqual(JSON.parse((await cli(['edges', 'list', '--json', ...database])).stdout), []);
   });

@@ -62,4 +62,15 @@ describe('a purge by tag at a Varnish edge', { skip: skipWithout('varnish') }, (
       assert.match(cacheStatus, /edge-1; hit/);
     }
   });
+
+  it('completes a purge of a tag no asset carries, the edge told nothing of the tag itself', async () => {
+    const accepted = await fetch(`${t.adminUrl}/api/v1/purge`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.apiKey}`, 'content-type': 'application/vnd.api+json' },
+      body: JSON.stringify({ data: { type: 'purges', attributes: { tag: 'nobody-has-it', source_id: t.defaultSourceId } } }),
+    });
+    assert.equal(accepted.status, 200);
+    const done = await t.waitForPurge(((await accepted.json()) as { data: { id: string } }).data.id);
+    assert.deepEqual([done.status, done.assets, done.edges], ['completed', 0, { purged: ['edge-1'], out_of_rotation: [] }]);
+  });
 });

@@ -26,15 +26,16 @@ export function nginxDir(): string {
 
 /**
  * Starts nginx with `http` (server blocks, upstreams, …) included in the `http` block of a main configuration
- * of its own, and waits until every port in `ports` accepts connections on 127.0.0.1.
+ * of its own (`main`: lines before it, such as `load_module`), and waits until every port in `ports` accepts connections on 127.0.0.1.
  */
-export async function startNginx(options: { dir: string; http: string; ports: number[] }): Promise<TestNginx> {
+export async function startNginx(options: { dir: string; http: string; ports: number[]; main?: string[] }): Promise<TestNginx> {
   const { dir } = options;
   fs.writeFileSync(path.join(dir, 'site.conf'), options.http);
   const temp = (name: string) => path.join(dir, 'temp', name);
   fs.writeFileSync(
     path.join(dir, 'nginx.conf'),
     [
+      ...(options.main ?? []),
       'worker_processes 1;',
       `pid ${path.join(dir, 'nginx.pid')};`,
       'error_log stderr warn;',
@@ -127,3 +128,6 @@ function signal(pid: number, name: NodeJS.Signals): void {
     // already gone
   }
 }
+
+/** Debian's ngx_cache_purge (libnginx-mod-http-cache-purge), loaded by a test's main configuration. */
+export const CACHE_PURGE_MODULE = 'load_module /usr/lib/nginx/modules/ngx_http_cache_purge_module.so;';

@@ -40,7 +40,10 @@ describe('PurgeCoordinator on one node', () => {
       tagged: async () => [],
       verdict: new VerdictStep(async () => undefined, []),
       nodes: membership.nodes,
-      edges: { propagate: async () => ({ purged: [], out_of_rotation: [] }) },
+      edges: {
+        propagate: async () => ({ settled: true, failed: false, wakeAt: 0, report: { purged: [], out_of_rotation: [] }, states: [] }),
+        statesOf: async () => [],
+      },
     };
     purges = new PurgeCoordinator(ledger, sources, phases, { nodeId: () => 'solo', claimMs: 13_000, stopGraceMs: 11_500, maxTagAssets: 10 });
     await membership.join('solo');

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { EdgeStore } from '../../src/store/edge-store.ts';
-import { storeBackends } from '../helpers/store-backends.ts';
+import { newSecretKey, SecretKeyError } from '../../src/store/secret-box.ts';
+import { storeBackends, type FreshStore } from '../helpers/store-backends.ts';
 
 /** The contract both implementations keep; `open` gives a store on an empty database. */
-function edgeStoreContract(open: () => Promise<EdgeStore>): void {
+function edgeStoreContract(open: () => Promise<EdgeStore>, fresh?: () => Promise<FreshStore>): void {
   it('adds, gets and lists edges by name, in rotation', async () => {
     const store = await open();
     assert.deepEqual(await store.list(), []);
@@ -40,6 +41,54 @@ function edgeStoreContract(open: () => Promise<EdgeStore>): void {
     assert.equal(await store.setInRotation('nope', false, 'x'), false);
   });
 
+  it('an edge added without a kind is a varnish edge with no settings or secrets', async () => {
+    const store = await open();
+    const added = await store.add({ name: 'edge-a', url: 'http://127.0.0.1:1' });
+    assert.equal(added?.kind, 'varnish');
+    assert.deepEqual(added?.settings, {});
+    assert.deepEqual(added?.secrets, {});
+  });
+
+  it('keeps a CDN edge with its kind, settings and secrets, and no url', async () => {
+    const store = await open();
+    const settings = { service_id: 'SU1Z0isxPaozGVKXdv0eY', soft_purge: true };
+    const edge = { name: 'cdn', kind: 'fastly', url: null, settings, secrets: { api_token: 'tok-123' } };
+    const added = await store.add(edge);
+    assert.deepEqual({ ...added, changedAt: 0, createdAt: 0 }, { ...edge, inRotation: true, reason: null, changedAt: 0, createdAt: 0 });
+    assert.deepEqual(await store.get('cdn'), added);
+  });
+
+  if (fresh !== undefined) {
+    it('seals the secrets at rest, each bound to its edge', async () => {
+      const { open: openStores, sql } = await fresh();
+      const { edges, meta } = await openStores();
+      const secrets = { api_token: 'very-secret-token' };
+      await edges.add({ name: 'cdn-a', kind: 'cloudflare', url: null, settings: { zone_id: 'a'.repeat(32) }, secrets });
+      await edges.add({ name: 'cdn-b', kind: 'cloudflare', url: null, settings: { zone_id: 'b'.repeat(32) }, secrets: { api_token: 'other-token' } });
+      await sql("INSERT INTO meta (key, value) SELECT 'raw', CAST(secrets AS TEXT) FROM edges WHERE name = 'cdn-a'");
+      const raw = (await meta.get('raw'))!;
+      assert.doesNotMatch(raw, /very-secret-token/);
+      assert.match(raw, /"api_token": ?"enc:v1:/);
+      // A sealed token copied into another edge's row does not open there.
+      await sql("UPDATE edges SET secrets = (SELECT secrets FROM edges WHERE name = 'cdn-a') WHERE name = 'cdn-b'");
+      await assert.rejects(edges.get('cdn-b'), SecretKeyError);
+      assert.equal((await edges.get('cdn-a'))?.secrets.api_token, 'very-secret-token');
+    });
+
+    it('a key rotation seals the edge secrets again with the new key, so the old key can go', async () => {
+      const { open: openStores } = await fresh();
+      const [first, second] = [newSecretKey(), newSecretKey()];
+      const before = await openStores([first]);
+      await before.sources.sealAll();
+      await before.edges.add({ name: 'cdn', kind: 'fastly', url: null, settings: { service_id: 's' }, secrets: { api_token: 'rotated-token' } });
+      const rotating = await openStores([second, first]);
+      assert.deepEqual(await rotating.sources.sealAll(), { sealed: 0, resealed: 1 });
+      assert.deepEqual(await rotating.sources.sealAll(), { sealed: 0, resealed: 0 });
+      const after = await openStores([second]);
+      assert.equal((await after.edges.get('cdn'))?.secrets.api_token, 'rotated-token');
+    });
+  }
+
   it('removes an edge', async () => {
     const store = await open();
     await store.add({ name: 'edge-a', url: 'http://127.0.0.1:1' });
@@ -50,5 +99,5 @@ function edgeStoreContract(open: () => Promise<EdgeStore>): void {
 }
 
 for (const backend of storeBackends('edges')) {
-  describe(`EdgeStore on ${backend.name}`, () => edgeStoreContract(async () => (await (await backend.fresh()).open()).edges));
+  describe(`EdgeStore on ${backend.name}`, () => edgeStoreContract(async () => (await (await backend.fresh()).open()).edges, () => backend.fresh()));
 }

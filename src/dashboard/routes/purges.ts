@@ -37,6 +37,6 @@ export function purgesRoutes(app: FastifyInstance, context: DashboardContext): v
   app.get<{ Params: { id: string } }>('/purges/:id/status', async (request, reply) => {
     const record = await purges.get(request.params.id);
     if (!record) return reply.status(404).send({ error: `No purge has the id "${request.params.id}".` });
-    return reply.send(summarizePurge(record, await sourceName(record.sourceId)));
+    return reply.send(summarizePurge(record, await sourceName(record.sourceId), await purges.edgeStates(record.id)));
   });
 }

@@ -51,7 +51,7 @@ export function toolsRoutes(app: FastifyInstance, context: DashboardContext): vo
     const extra: Partial<ToolsView> = {};
     if (typeof purgeId === 'string' && purgeId !== '') {
       const record = await purges.get(purgeId);
-      if (record) extra.purge = summarizePurge(record, await sourceName(record.sourceId));
+      if (record) extra.purge = summarizePurge(record, await sourceName(record.sourceId), await purges.edgeStates(record.id));
       else extra.purgeMissing = `No purge has the id "${purgeId}".`;
     }
     return sendPage(context, request, reply, {

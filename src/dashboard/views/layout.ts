@@ -8,12 +8,13 @@ export interface AssetUrls {
   icon: string;
 }
 
-export type NavItem = 'tools' | 'purges' | 'keys' | 'sources' | 'assets' | 'preview' | 'webhooks' | 'cluster';
+export type NavItem = 'tools' | 'purges' | 'keys' | 'edges' | 'sources' | 'assets' | 'preview' | 'webhooks' | 'cluster';
 
 const NAV: readonly { item: NavItem; href: string; label: string }[] = [
   { item: 'tools', href: '/dashboard/tools', label: 'Tools' },
   { item: 'purges', href: '/dashboard/purges', label: 'Purges' },
   { item: 'keys', href: '/dashboard/keys', label: 'API keys' },
+  { item: 'edges', href: '/dashboard/edges', label: 'Edges' },
   { item: 'sources', href: '/dashboard/sources', label: 'Sources' },
   { item: 'assets', href: '/dashboard/asset-manager', label: 'Assets' },
   { item: 'preview', href: '/dashboard/preview', label: 'Preview' },

@@ -1,3 +1,4 @@
+import type { EdgePurgeState } from '../../store/edge-purge-store.ts';
 import type { PurgeRecord } from '../../store/purge-log.ts';
 import { purgeWarning } from '../../purge/purge-warning.ts';
 import { videoPurgeNotice } from '../../video/purge-notice.ts';
@@ -29,6 +30,8 @@ export interface PurgeSummary {
   advice: string;
   error: string;
   requestedBy: string;
+  /** Each edge's part: name, kind, state, the CDN's purge id, the last error and the tries, in words. */
+  edgesLabel: string;
   /** A purge of a video: what it did not clear, and the asset to refresh (see video/purge-notice.ts). */
   video: { notice: string; sourceId: string; path: string } | null;
 }
@@ -60,7 +63,7 @@ export function purgeTarget(record: PurgeRecord, sourceName: string | undefined)
   return record.url;
 }
 
-export function summarizePurge(record: PurgeRecord, sourceName?: string): PurgeSummary {
+export function summarizePurge(record: PurgeRecord, sourceName?: string, edgeStates: readonly EdgePurgeState[] = []): PurgeSummary {
   const done = record.status !== 'pending';
   const notice = videoPurgeNotice(record);
   const durationMs = record.completedAt === undefined ? null : record.completedAt - record.createdAt;
@@ -97,8 +100,25 @@ export function summarizePurge(record: PurgeRecord, sourceName?: string): PurgeS
     advice: record.origin === 'unchanged' ? UNCHANGED_ADVICE : (purgeWarning(record) ?? ''),
     error: record.error ?? '',
     requestedBy: record.requestedBy ?? '—',
+    edgesLabel: edgesLabel(edgeStates),
     video: notice ? { notice: notice.message, sourceId: record.sourceId, path: record.path } : null,
   };
+}
+
+/** `edge-1 (varnish): purged; cdn (cloudfront): pending, invalidation I2J0, 2 tries, last error: answered 503`. */
+function edgesLabel(states: readonly EdgePurgeState[]): string {
+  if (states.length === 0) return 'none registered';
+  return states
+    .map((state) => {
+      const details = [
+        state.state.replaceAll('_', ' '),
+        ...(state.vendorId ? [`purge ${state.vendorId}`] : []),
+        ...(state.attempts > 1 ? [`${state.attempts} tries`] : []),
+        ...(state.lastError ? [`last error: ${state.lastError}`] : []),
+      ];
+      return `${state.edge} (${state.kind}): ${details.join(', ')}`;
+    })
+    .join('; ');
 }
 
 /**
@@ -117,6 +137,7 @@ export function purgeStatusPanel(summary: PurgeSummary, csrfToken: string): Safe
     <dt>Took</dt><dd data-field="durationLabel">${summary.durationLabel}</dd>
     <dt>Origin</dt><dd data-field="originLabel">${summary.originLabel}</dd>
     <dt>Removed</dt><dd data-field="matchedLabel">${summary.matchedLabel}</dd>
+    <dt>Edges</dt><dd data-field="edgesLabel">${summary.edgesLabel}</dd>
   </dl>
   <p class="alert warning" data-field="advice"${summary.advice ? '' : html` hidden`}>${summary.advice}</p>
   <p class="alert error" data-field="error"${summary.error ? '' : html` hidden`}>${summary.error}</p>

@@ -310,6 +310,41 @@ export const PG_MIGRATIONS: readonly string[] = [
   `ALTER TABLE videos ADD COLUMN claim_node TEXT;
    ALTER TABLE videos ADD COLUMN claim_expires BIGINT;
    ALTER TABLE videos ADD COLUMN encodes INTEGER NOT NULL DEFAULT 0;`,
+  // Edges of every kind, each purge's state at each edge and the cache keys an nginx edge may hold, as SQLite
+  // holds them (db.ts): a CDN edge's url is '' there too.
+  `ALTER TABLE edges ADD COLUMN kind TEXT NOT NULL DEFAULT 'varnish',
+     ADD COLUMN settings JSONB NOT NULL DEFAULT '{}',
+     ADD COLUMN secrets JSONB NOT NULL DEFAULT '{}';
+   CREATE TABLE edge_purges (
+     purge_id TEXT NOT NULL,
+     edge TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('pending', 'purged', 'failed', 'out_of_rotation')),
+     vendor_id TEXT,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_attempt_at BIGINT NOT NULL,
+     held_until BIGINT NOT NULL DEFAULT 0,
+     last_error TEXT,
+     created_at BIGINT NOT NULL,
+     updated_at BIGINT NOT NULL,
+     PRIMARY KEY (purge_id, edge)
+   );
+   CREATE INDEX edge_purges_created ON edge_purges (created_at);
+   CREATE TABLE edge_cache_keys (
+     edge TEXT NOT NULL,
+     cache_key TEXT NOT NULL,
+     recorded_at BIGINT NOT NULL,
+     expires_at BIGINT NOT NULL,
+     PRIMARY KEY (edge, cache_key)
+   );
+   CREATE INDEX edge_cache_keys_expiry ON edge_cache_keys (expires_at);
+   CREATE TABLE edge_cache_key_tags (
+     edge TEXT NOT NULL,
+     edge_key TEXT NOT NULL,
+     cache_key TEXT NOT NULL,
+     PRIMARY KEY (edge, edge_key, cache_key)
+   );
+   CREATE INDEX edge_cache_key_tags_cache_key ON edge_cache_key_tags (edge, cache_key);`,
 ];
 
 /** Applies the migrations not applied yet; safe when several nodes start at once. */

@@ -1,9 +1,17 @@
-import type { EdgeRecord, EdgeStore } from '../edge-store.ts';
+import type { EdgeRecord, EdgeStore, NewEdge } from '../edge-store.ts';
+import { openEdgeSecrets, sealEdgeSecrets } from '../edge-secrets.ts';
+import type { SecretBox } from '../secret-box.ts';
 import type { PgPool } from './database.ts';
+
+/** The url of an edge that has none (a CDN purged through its API): the column is NOT NULL (db.ts). */
+const NO_URL = '';
 
 interface EdgeRow {
   name: string;
-  url: string;
+  kind: string;
+  url: string | null;
+  settings: EdgeRecord['settings'];
+  secrets: Record<string, string>;
   in_rotation: boolean;
   reason: string | null;
   /** BIGINT: pg returns it as a string. */
@@ -11,27 +19,32 @@ interface EdgeRow {
   created_at: string;
 }
 
-/** The edges registry in PostgreSQL (the `edges` table of PG_MIGRATIONS step 0), shared by every node. */
+/** The edges registry in PostgreSQL, shared by every node; secrets sealed as in SQLite (edge-secrets.ts). */
 export class PgEdgeStore implements EdgeStore {
-  constructor(private readonly pool: PgPool) {}
+  constructor(
+    private readonly pool: PgPool,
+    private readonly secrets: () => Promise<SecretBox>,
+  ) {}
 
   async list(): Promise<EdgeRecord[]> {
     const { rows } = await this.pool.query<EdgeRow>('SELECT * FROM edges ORDER BY name');
-    return rows.map(toRecord);
+    return Promise.all(rows.map((row) => this.toRecord(row)));
   }
 
   async get(name: string): Promise<EdgeRecord | undefined> {
     const { rows } = await this.pool.query<EdgeRow>('SELECT * FROM edges WHERE name = $1', [name]);
-    return rows[0] && toRecord(rows[0]);
+    return rows[0] && this.toRecord(rows[0]);
   }
 
-  async add(edge: { name: string; url: string }): Promise<EdgeRecord | undefined> {
+  async add(edge: NewEdge): Promise<EdgeRecord | undefined> {
     const now = Date.now();
+    const secrets = edge.secrets && Object.keys(edge.secrets).length > 0 ? sealEdgeSecrets(edge.name, edge.secrets, await this.secrets()) : '{}';
     const { rows } = await this.pool.query<EdgeRow>(
-      'INSERT INTO edges (name, url, in_rotation, changed_at, created_at) VALUES ($1, $2, true, $3, $3) ON CONFLICT (name) DO NOTHING RETURNING *',
-      [edge.name, edge.url, now],
+      `INSERT INTO edges (name, kind, url, settings, secrets, in_rotation, changed_at, created_at) VALUES ($1, $2, $3, $4, $5, true, $6, $6)
+       ON CONFLICT (name) DO NOTHING RETURNING *`,
+      [edge.name, edge.kind ?? 'varnish', edge.url ?? NO_URL, JSON.stringify(edge.settings ?? {}), secrets, now],
     );
-    return rows[0] && toRecord(rows[0]);
+    return rows[0] && this.toRecord(rows[0]);
   }
 
   async remove(name: string): Promise<boolean> {
@@ -47,15 +60,18 @@ export class PgEdgeStore implements EdgeStore {
     ]);
     return (result.rowCount ?? 0) === 1;
   }
-}
 
-function toRecord(row: EdgeRow): EdgeRecord {
-  return {
-    name: row.name,
-    url: row.url,
-    inRotation: row.in_rotation,
-    reason: row.reason,
-    changedAt: Number(row.changed_at),
-    createdAt: Number(row.created_at),
-  };
+  private async toRecord(row: EdgeRow): Promise<EdgeRecord> {
+    return {
+      name: row.name,
+      kind: row.kind,
+      url: row.url === NO_URL ? null : row.url,
+      settings: row.settings,
+      secrets: Object.keys(row.secrets).length === 0 ? {} : openEdgeSecrets(row.name, row.secrets, await this.secrets()),
+      inRotation: row.in_rotation,
+      reason: row.reason,
+      changedAt: Number(row.changed_at),
+      createdAt: Number(row.created_at),
+    };
+  }
 }

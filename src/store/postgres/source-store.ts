@@ -1,6 +1,7 @@
 import { listen } from './listener.ts';
 import { normalizeHost, type SortKey, type SourceRecord } from '../source-record.ts';
 import { filterCondition } from '../source-filters.ts';
+import { edgeSealingKeyIds, openEdgeSecrets, resealEdgeSecrets } from '../edge-secrets.ts';
 import type { SecretBox } from '../secret-box.ts';
 import { openSource, refuseOtherSealingKey, SEALING_KEY_META, sealSource, staleSecrets, type StoredSource } from '../source-secrets.ts';
 import type { DomainOwner, SourceChangeListener, SourceListing, SourceStore, SourceWrite } from '../stores.ts';
@@ -44,7 +45,9 @@ export class PgSourceStore implements SourceStore {
 
   async checkKeys(): Promise<void> {
     await this.all();
-    await openColumns(this.pool, await this.secrets());
+    const box = await this.secrets();
+    await openColumns(this.pool, box);
+    for (const edge of await edgesWithSecrets(this.pool)) openEdgeSecrets(edge.name, edge.secrets, box);
   }
 
   async all(): Promise<SourceRecord[]> {
@@ -109,6 +112,7 @@ export class PgSourceStore implements SourceStore {
         if (stale.sealed + stale.resealed > 0) await this.write(client, record);
       }
       counts.resealed += await resealColumns(client, box);
+      counts.resealed += await resealEdges(client, box);
       const recorded = await client.query<{ value: string }>('SELECT value FROM meta WHERE key = $1', [SEALING_KEY_META]);
       refuseOtherSealingKey(recorded.rows[0]?.value, box, true);
       await client.query(
@@ -187,4 +191,32 @@ async function owner(db: Queryable, claim: { label?: string | undefined; host?: 
 /** The sealed values' rows, for the key ids in use (secret-keys.ts), without opening them. */
 export async function storedSecretRows(pool: PgPool): Promise<Pick<StoredSource, 'deployment' | 'secure_url_token'>[]> {
   return (await pool.query<{ deployment: string; secure_url_token: string | null }>('SELECT deployment::text AS deployment, secure_url_token FROM sources')).rows;
+}
+
+/** The ids of the keys that sealed the edges' secrets (store/edge-secrets.ts). */
+export async function edgeKeyIds(pool: PgPool): Promise<Set<string>> {
+  return edgeSealingKeyIds((await pool.query<{ secrets: Record<string, string> }>('SELECT secrets FROM edges')).rows.map((row) => row.secrets));
+}
+
+interface EdgeSecretsRow {
+  name: string;
+  secrets: Record<string, string>;
+}
+
+async function edgesWithSecrets(db: Pick<PgPool, 'query'> | PgClient, lock = ''): Promise<EdgeSecretsRow[]> {
+  return (await db.query<EdgeSecretsRow>(`SELECT name, secrets FROM edges WHERE secrets != '{}' ${lock}`)).rows;
+}
+
+/**
+ * Edge secrets (store/edge-secrets.ts) are sealed with the same keys as the Sources' and the sealed columns':
+ * opened (proving the keys) and sealed again with the current key, inside the caller's transaction. How many edges.
+ */
+async function resealEdges(client: PgClient, box: SecretBox): Promise<number> {
+  let count = 0;
+  for (const edge of await edgesWithSecrets(client, 'FOR UPDATE')) {
+    const resealed = resealEdgeSecrets(edge.name, edge.secrets, box);
+    if (resealed === undefined) continue;
+    count += (await client.query('UPDATE edges SET secrets = $1 WHERE name = $2', [resealed, edge.name])).rowCount ?? 0;
+  }
+  return count;
 }

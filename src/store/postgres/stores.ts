@@ -6,13 +6,15 @@ import type { AccountStore, ApiKeyRow, ApiKeyStore, DeviceRow, DeviceStore, Meta
 import { describeUrl } from './describe-url.ts';
 import { createPool, LOCKS, migrate, PG_MIGRATIONS, withTransaction, type PgPool } from './database.ts';
 import { PgAssetStore } from './asset-store.ts';
+import { PgEdgeCacheKeys } from './edge-cache-keys.ts';
+import { PgEdgePurgeStore } from './edge-purge-store.ts';
 import { PgEdgeStore } from './edge-store.ts';
 import { PgFirstStartStore } from './first-start-store.ts';
 import { PgNodeStates } from './node-states.ts';
 import { PgPurgeLog } from './purge-log.ts';
 import { columnKeyIds } from './sealed-columns.ts';
 import { PgSignInFailures } from './sign-in-failures.ts';
-import { PgSourceStore, storedSecretRows } from './source-store.ts';
+import { edgeKeyIds, PgSourceStore, storedSecretRows } from './source-store.ts';
 import { PgTakedownStore } from './takedown-store.ts';
 import { PgVideoStore } from './video-store.ts';
 import { PgWebhookStore } from './webhook-store.ts';
@@ -31,7 +33,7 @@ export async function openPostgresStores(url: string, settings: Omit<StoreSettin
     const meta = new PgMetaStore(pool);
     const keys = async (): Promise<SecretBox> => {
       const recorded = await meta.get(SEALING_KEY_META);
-      const inUse = [...(await columnKeyIds(pool, sealingKeyIds(await storedSecretRows(pool))))];
+      const inUse = [...(await columnKeyIds(pool, sealingKeyIds(await storedSecretRows(pool)))), ...(await edgeKeyIds(pool))];
       const box = secretBoxFor(dataDir, secretKeys, () => ({ inUse, recorded }), true);
       checkSameKeys(recorded, box, true);
       return box;
@@ -51,7 +53,9 @@ export async function openPostgresStores(url: string, settings: Omit<StoreSettin
       devices: new PgDeviceStore(pool),
       signInFailures: new PgSignInFailures(pool),
       assets: new PgAssetStore(pool, outbox),
-      edges: new PgEdgeStore(pool),
+      edges: new PgEdgeStore(pool, secrets),
+      edgePurges: new PgEdgePurgeStore(pool),
+      edgeCacheKeys: new PgEdgeCacheKeys(pool),
       takedowns: new PgTakedownStore(pool, url, outbox),
       videos: new PgVideoStore(pool),
       webhooks: new PgWebhookStore(pool, url, secrets, outbox),

@@ -307,6 +307,44 @@ export const MIGRATIONS: readonly string[] = [
   `ALTER TABLE videos ADD COLUMN claim_node TEXT;
    ALTER TABLE videos ADD COLUMN claim_expires INTEGER;
    ALTER TABLE videos ADD COLUMN encodes INTEGER NOT NULL DEFAULT 0;`,
+  // Edges of every kind (edges/kinds.ts): their settings (JSON) and secrets (JSON of sealed values,
+  // store/edge-secrets.ts). `url` stays NOT NULL, as steps only add: a CDN reached through its API has none and
+  // is stored with '' (edge-store.ts reads it as null). Each purge's state at each edge
+  // (store/edge-purge-store.ts), and the cache keys an nginx edge may hold (store/edge-cache-keys.ts), filed
+  // under the edge keys of the responses.
+  `ALTER TABLE edges ADD COLUMN kind TEXT NOT NULL DEFAULT 'varnish';
+   ALTER TABLE edges ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
+   ALTER TABLE edges ADD COLUMN secrets TEXT NOT NULL DEFAULT '{}';
+   CREATE TABLE edge_purges (
+     purge_id TEXT NOT NULL,
+     edge TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('pending', 'purged', 'failed', 'out_of_rotation')),
+     vendor_id TEXT,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_attempt_at INTEGER NOT NULL,
+     held_until INTEGER NOT NULL DEFAULT 0,
+     last_error TEXT,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (purge_id, edge)
+   ) WITHOUT ROWID;
+   CREATE INDEX edge_purges_created ON edge_purges (created_at);
+   CREATE TABLE edge_cache_keys (
+     edge TEXT NOT NULL,
+     cache_key TEXT NOT NULL,
+     recorded_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     PRIMARY KEY (edge, cache_key)
+   ) WITHOUT ROWID;
+   CREATE INDEX edge_cache_keys_expiry ON edge_cache_keys (expires_at);
+   CREATE TABLE edge_cache_key_tags (
+     edge TEXT NOT NULL,
+     edge_key TEXT NOT NULL,
+     cache_key TEXT NOT NULL,
+     PRIMARY KEY (edge, edge_key, cache_key)
+   ) WITHOUT ROWID;
+   CREATE INDEX edge_cache_key_tags_cache_key ON edge_cache_key_tags (edge, cache_key);`,
 ];
 
 /**

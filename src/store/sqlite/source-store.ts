@@ -1,6 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import { getMeta, setMeta, type Db } from './db.ts';
 import { NameRanks } from './name-ranks.ts';
+import { edgeSealingKeyIds, openEdgeSecrets, resealEdgeSecrets } from '../edge-secrets.ts';
 import { columnKeyIds, openColumns, resealColumns } from './sealed-columns.ts';
 import type { SecretBox } from '../secret-box.ts';
 import { openSource, refuseOtherSealingKey, SEALING_KEY_META, sealingKeyIds, sealSource, staleSecrets } from '../source-secrets.ts';
@@ -65,6 +66,7 @@ export class SqliteSourceStore implements SourceStore {
   async checkKeys(): Promise<void> {
     await this.all();
     openColumns(this.db, this.secrets);
+    openEdges(this.db, this.secrets);
   }
 
   async all(): Promise<SourceRecord[]> {
@@ -171,6 +173,7 @@ export class SqliteSourceStore implements SourceStore {
           if (stale.sealed + stale.resealed > 0) this.write(record);
         }
         counts.resealed += resealColumns(this.db, this.secrets);
+        counts.resealed += resealEdges(this.db, this.secrets);
         refuseOtherSealingKey(getMeta(this.db, SEALING_KEY_META), this.secrets, false);
         setMeta(this.db, SEALING_KEY_META, this.secrets.currentKeyId);
       }).immediate();
@@ -207,5 +210,35 @@ export class SqliteSourceStore implements SourceStore {
 
 /** The ids of the keys that sealed the secrets stored, of Sources and of the sealed columns (without opening them). */
 export function storedKeyIds(db: Db): Set<string> {
-  return columnKeyIds(db, sealingKeyIds(db.prepare('SELECT deployment, secure_url_token FROM sources').all() as SourceRow[]));
+  const sources = sealingKeyIds(db.prepare('SELECT deployment, secure_url_token FROM sources').all() as SourceRow[]);
+  const edges = edgeSealingKeyIds((db.prepare('SELECT secrets FROM edges').all() as EdgeSecretsRow[]).map((row) => row.secrets));
+  return columnKeyIds(db, new Set([...sources, ...edges]));
+}
+
+interface EdgeSecretsRow {
+  name: string;
+  secrets: string;
+}
+
+function edgesWithSecrets(db: Db): EdgeSecretsRow[] {
+  return db.prepare("SELECT name, secrets FROM edges WHERE secrets != '{}'").all() as EdgeSecretsRow[];
+}
+
+/**
+ * Edge secrets (store/edge-secrets.ts) are sealed with the same keys as the Sources' and the sealed columns':
+ * opened (proving the keys) and sealed again with the current key, inside the caller's transaction. How many edges.
+ */
+function resealEdges(db: Db, box: SecretBox): number {
+  let count = 0;
+  for (const edge of edgesWithSecrets(db)) {
+    const resealed = resealEdgeSecrets(edge.name, edge.secrets, box);
+    if (resealed === undefined) continue;
+    count += db.prepare('UPDATE edges SET secrets = ? WHERE name = ? AND secrets = ?').run(resealed, edge.name, edge.secrets).changes;
+  }
+  return count;
+}
+
+/** Opens every edge secret: a SecretKeyError when the keys cannot. */
+function openEdges(db: Db, box: SecretBox): void {
+  for (const edge of edgesWithSecrets(db)) openEdgeSecrets(edge.name, edge.secrets, box);
 }

@@ -8,6 +8,8 @@ import { SqliteApiKeyStore } from './api-key-store.ts';
 import { SqliteAssetStore } from './asset-store.ts';
 import { getMeta, openDatabase, setMeta, type Db } from './db.ts';
 import { forgetDevices, SqliteDeviceStore } from './device-store.ts';
+import { SqliteEdgeCacheKeys } from './edge-cache-keys.ts';
+import { SqliteEdgePurgeStore } from './edge-purge-store.ts';
 import { SqliteFirstStartStore } from './first-start-store.ts';
 import { SqliteEdgeStore } from './edge-store.ts';
 import { GroupCommit } from './group-commit.ts';
@@ -51,7 +53,9 @@ export function openSqliteStores(settings: Omit<StoreSettings, 'databaseUrl'>): 
       devices: new SqliteDeviceStore(db),
       signInFailures: new SqliteSignInFailures(db),
       assets: new SqliteAssetStore(db, outbox),
-      edges: new SqliteEdgeStore(db),
+      edges: new SqliteEdgeStore(db, secrets),
+      edgePurges: new SqliteEdgePurgeStore(db),
+      edgeCacheKeys: new SqliteEdgeCacheKeys(db),
       takedowns: new SqliteTakedownStore(db, outbox),
       videos: new SqliteVideoStore(db),
       webhooks: new SqliteWebhookStore(db, secrets, outbox),
