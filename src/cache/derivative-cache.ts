@@ -1,7 +1,7 @@
 import type { ContentId } from '../sources/origin.ts';
 import type { DiskStore } from './disk-store.ts';
-import { bufferBytes, compact } from './footprint.ts';
-import type { AssetRef, FreshnessView } from './freshness.ts';
+import { bufferBytes, compact, stringBytes } from './footprint.ts';
+import { scopesCovering, type AssetRef, type FreshnessView } from './freshness.ts';
 import { entryName } from './layout.ts';
 import type { MemoryLru } from './memory-lru.ts';
 
@@ -95,6 +95,20 @@ export class DerivativeCache {
   }
 }
 
+/** One edge key and its separator in a header value (edges/edge-keys.ts: a kind prefix and 20 hex digits). */
+const EDGE_KEY_CHARS = 23;
+/** The array that holds a derivative's edge-key headers and its entry in the table that keeps it. */
+const EDGE_HEADER_OBJECT_BYTES = 256;
+
 function derivativeBytes(derivative: Derivative): number {
-  return bufferBytes(derivative.body) + DERIVATIVE_OBJECT_BYTES;
+  return bufferBytes(derivative.body) + DERIVATIVE_OBJECT_BYTES + edgeHeaderBytes(derivative.meta);
+}
+
+/**
+ * The edge-key headers its responses carry (`xkey`, `Cache-Tag`, `Surrogate-Key`: delivery/respond.ts), each
+ * listing every key once: one per scope covering a dependency (folders included) and one per content id.
+ */
+function edgeHeaderBytes(meta: DerivativeMeta): number {
+  const keys = meta.deps.reduce((count, dep) => count + scopesCovering(dep).length, 0) + (meta.content?.length ?? 0);
+  return 3 * stringBytes('') + 3 * keys * EDGE_KEY_CHARS + EDGE_HEADER_OBJECT_BYTES;
 }

@@ -11,10 +11,12 @@ import { banner } from './banner.ts';
 /** Starts a node with these settings, prints the banner, and stops it on SIGTERM or SIGINT. */
 export async function serve(options: PictorOptions): Promise<void> {
   const pictor = new Pictor(options);
-  const started = await startOrExit(pictor, options);
+  // Before the start: a signal that arrives while the node starts stops it once it has started.
+  const starting = startOrExit(pictor, options);
+  stopOnSignals(pictor, starting);
+  const started = await starting;
   // On stderr: standard output carries only the JSON log lines, so a log collector never meets the banner.
   process.stderr.write(`${banner(options, started).join('\n')}\n\n`);
-  stopOnSignals(pictor);
 }
 
 /** Starts, or exits with status 2 saying what to fix when the keys, a listener's address or the store stop the start. */
@@ -38,13 +40,13 @@ async function startOrExit(pictor: Pictor, options: PictorOptions): Promise<Star
 }
 
 /** SIGTERM and SIGINT stop gracefully, once however many arrive. */
-function stopOnSignals(pictor: Pictor): void {
+function stopOnSignals(pictor: Pictor, starting: Promise<unknown>): void {
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     pictor.logger.info({ signal }, 'stopping: finishing in-flight requests and purges');
-    pictor.stop().then(
+    starting.then(() => pictor.stop()).then(
       () => {
         pictor.logger.info({ signal }, 'stopped');
         pictor.logger.flush(() => process.exit(0));
