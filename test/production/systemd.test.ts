@@ -97,7 +97,8 @@ mount -t tmpfs -o mode=0755 pictor-assets-parent "$(dirname "$(dirname "$assets_
 mkdir -p "$assets_at" && mount --bind "$assets" "$assets_at"
 mount -t tmpfs -o mode=1777 pictor-private-tmp /tmp
 for mp in $(awk '{print $5}' /proc/self/mountinfo); do
-  case "$mp" in /dev|/dev/*|/proc|/proc/*|/sys|/sys/*|/tmp|/mnt/*|*\\\\*|"$data_at") continue ;; esac
+  # Mounts under the old /tmp (other tests' small file systems) are hidden by the fresh one.
+  case "$mp" in /dev|/dev/*|/proc|/proc/*|/sys|/sys/*|/tmp|/tmp/*|/mnt/*|*\\\\*|"$data_at") continue ;; esac
   mount -o remount,bind,ro "$mp"
 done
 exec setpriv --reuid="$uid" --regid="$uid" --clear-groups --no-new-privs --bounding-set=-all --inh-caps=-all -- "$@"`;
