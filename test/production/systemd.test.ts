@@ -82,7 +82,9 @@ const sandboxMissing =
       ? 'unshare --mount does not work here'
       : spawnSync('setpriv', ['--version']).status !== 0
         ? 'setpriv is not installed (util-linux)'
-        : false;
+        : path.resolve(process.cwd()).startsWith(`${path.resolve(os.tmpdir())}/`)
+          ? 'this checkout lies under /tmp, which the unit\'s private /tmp hides from Pictor'
+          : false;
 
 /**
  * The sandbox: `data` and `assets` appear at the unit's paths (PICTOR_DATA_DIR, PICTOR_ASSETS_DIR), /tmp is a
