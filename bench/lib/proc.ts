@@ -4,7 +4,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 
 export interface Child {
   process: ChildProcess;
@@ -78,17 +77,7 @@ export async function run(command: string, args: string[], options: { cwd?: stri
   }
 }
 
-/** A port that was free a moment ago on 127.0.0.1 (for nginx, which cannot report a port 0 choice). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+export { freePort } from '../../test/helpers/ports.ts';
 
 /** Reads a field of /proc/<pid>/status in MiB (VmHWM: peak resident set; VmRSS: current). */
 export function procMemoryMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {

@@ -46,6 +46,17 @@ export function compileVcl(vcl: string): void {
 }
 
 export async function startVarnish(options: { vcl: string; name: string; storage?: string }): Promise<TestVarnish> {
+  // A port checked free can still be taken before varnishd binds it: then it starts again on others.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launchVarnish(options);
+    } catch (error) {
+      if (attempt >= 3 || !String(error).includes('Address already in use')) throw error;
+    }
+  }
+}
+
+async function launchVarnish(options: { vcl: string; name: string; storage?: string }): Promise<TestVarnish> {
   assertTool('varnish');
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pictor-varnish-'));
   fs.chmodSync(work, 0o755); // as root, varnishd's cache process runs as its own user and reads from here
