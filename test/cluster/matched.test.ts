@@ -3,12 +3,15 @@ import { after, before, describe, it } from 'node:test';
 import { startCluster, type TestCluster } from '../helpers/cluster.ts';
 import { solidImage } from '../helpers/pictor.ts';
 
-/** `matched` of an exact purge in a cluster: the cached entries of the asset on every node that applied it. */
+/**
+ * `matched` of an exact purge in a cluster: the cached entries of the asset on every node that applied it,
+ * with a Varnish edge in front that spreads requests over the nodes round-robin, as in production.
+ */
 describe('matched of an exact purge in a cluster', { timeout: 120_000 }, () => {
   let cluster: TestCluster;
   before(async () => {
     const image = await solidImage(64, 48, [220, 30, 30]);
-    cluster = await startCluster({ nodes: 2, edges: 0, assets: { 'cat.jpg': image, 'dog.jpg': image, 'owl.jpg': image } });
+    cluster = await startCluster({ nodes: 2, edges: 1, assets: { 'cat.jpg': image, 'dog.jpg': image, 'owl.jpg': image, 'elk.jpg': image, 'emu.jpg': image } });
   });
   after(() => cluster?.stop());
 
@@ -16,6 +19,15 @@ describe('matched of an exact purge in a cluster', { timeout: 120_000 }, () => {
   async function warm(node: number, asset: string, widths: number[]): Promise<void> {
     for (const width of widths) {
       const response = await fetch(`${cluster.nodes[node]!.renderUrl}/${asset}?w=${width}`);
+      assert.equal(response.status, 200);
+      await response.arrayBuffer();
+    }
+  }
+
+  /** Requests derivatives through the edge, which sends each miss to the next node in turn. */
+  async function warmThroughEdge(asset: string, widths: number[]): Promise<void> {
+    for (const width of widths) {
+      const response = await fetch(`${cluster.edges[0]!.url}/${asset}?w=${width}`);
       assert.equal(response.status, 200);
       await response.arrayBuffer();
     }
@@ -45,5 +57,20 @@ describe('matched of an exact purge in a cluster', { timeout: 120_000 }, () => {
     await warm(1, 'owl.jpg', [11, 21]);
     const onBoth = await purgedMatched('owl.jpg');
     assert.equal(onBoth, 2 * (onOne as number));
+  });
+
+  it('counts every node a Varnish edge spread the renders over, and the edge forgets them too', async () => {
+    const widths = [12, 22, 32, 42];
+    await warm(0, 'elk.jpg', widths);
+    const onOneNode = await purgedMatched('elk.jpg');
+    await warmThroughEdge('emu.jpg', widths);
+    // The edge sent about half of the misses to each node: counted on the accepting node alone, it would be
+    // about half of what node 1 held when it rendered them all; counted across nodes, it is at least as much
+    // (each node that rendered also holds the original once).
+    const matched = await purgedMatched('emu.jpg');
+    assert.ok((matched as number) >= (onOneNode as number), `matched ${String(matched)} against ${String(onOneNode)} on one node`);
+    const after = await fetch(`${cluster.edges[0]!.url}/emu.jpg?w=12`);
+    await after.arrayBuffer();
+    assert.doesNotMatch(String(after.headers.get('cache-status')).split(',').at(-1)!, /hit/, 'the edge was purged as well');
   });
 });
