@@ -48,7 +48,8 @@ export async function startPictor(root: string, name: string, assets: string, op
   const entry = options.entry ?? 'dist/cli/index.js';
   const args = [entry, 'serve', '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--data', data, '--assets', assets, '--log-level', 'warn', ...(options.args ?? [])];
   if (!args.includes('--purge-rate-limit')) args.push('--purge-rate-limit', '1000000');
-  const child = start(process.execPath, args, { cwd: REPO });
+  // With the C allocator's setting that `pictor serve` gives itself when started as users start it (bin/allocator.js).
+  const child = start(process.execPath, args, { cwd: REPO, env: { ...process.env, MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '1048576' } });
   try {
     await waitForOutput(child, /API key:\s+ak_[0-9a-f]{64}/, 'pictor');
   } catch (error) {
