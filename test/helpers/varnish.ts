@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './ports.ts';
 import { assertTool, toolAvailable } from './tools.ts';
+import { childrenOf, signal } from './pids.ts';
 
 /**
  * A real Varnish edge for tests: `varnishd -F` (in the foreground, so the spawned process is the manager)
@@ -140,31 +141,6 @@ export function edgeStatus(port: number, path: string): Promise<string> {
       })
       .on('error', reject);
   });
-}
-
-/** The PIDs whose parent is `pid` (from /proc). */
-function childrenOf(pid: number): number[] {
-  const children: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // pid (comm) state ppid …; comm may hold spaces and parentheses, so read after the last ')'.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) children.push(Number(entry));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return children;
-}
-
-function signal(pid: number, name: NodeJS.Signals): void {
-  try {
-    process.kill(pid, name);
-  } catch {
-    // already gone
-  }
 }
 
 /** Whether something answers HTTP on the port (any status: the backends may not be healthy yet). */

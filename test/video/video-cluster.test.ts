@@ -5,7 +5,6 @@
  * and a killed encoder's video is taken over by another node once its claim's lease has run out.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -16,6 +15,7 @@ import { VideoFiles } from '../../src/video/video-files.ts';
 import { startCluster, type TestCluster } from '../helpers/cluster.ts';
 import { S3RVER_KEY, startBucket, type TestBucket } from '../helpers/s3-bucket.ts';
 import { makeClip } from '../helpers/video.ts';
+import { childrenOf } from '../helpers/pids.ts';
 
 interface VideoRow {
   state: string;
@@ -27,17 +27,6 @@ interface VideoRow {
 /** The URIs of a playlist (its lines that are not tags). */
 function uris(playlist: string): string[] {
   return playlist.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
-}
-
-function childrenOf(pid: number): number[] {
-  try {
-    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
-      .split('\n')
-      .map((line) => Number(line.trim()))
-      .filter((child) => child > 0);
-  } catch {
-    return [];
-  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

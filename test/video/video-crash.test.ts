@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,18 +6,7 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { spawnServer, type ServerProcess } from '../helpers/process.ts';
 import { makeClip, untilProcessed } from '../helpers/video.ts';
-
-/** The processes a server started (ffmpeg), by pid: a killed server leaves its children running. */
-function childrenOf(pid: number): number[] {
-  try {
-    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
-      .split('\n')
-      .map((line) => Number(line.trim()))
-      .filter((child) => child > 0);
-  } catch {
-    return [];
-  }
-}
+import { childrenOf } from '../helpers/pids.ts';
 
 describe('kill -9 during processing', { timeout: 600_000 }, () => {
   const servers: ServerProcess[] = [];
