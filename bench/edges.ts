@@ -7,7 +7,7 @@
  * variant is fetched through both edges and must be a miss. Writes the `edges` block of BENCHMARKS.md
  * (BENCH_QUICK=1: fewer samples, printed only).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderNginxConf } from '../src/edges/nginx-conf.ts';
@@ -17,8 +17,9 @@ import { startVarnish, type TestVarnish } from '../test/helpers/varnish.ts';
 import { request } from './lib/http.ts';
 import { photoJpeg } from './lib/images.ts';
 import { REPO, startPictor, type Pictor } from './lib/pictor.ts';
-import { freePort, run, sleep } from './lib/proc.ts';
+import { freePort, sleep } from './lib/proc.ts';
 import { measuredOn, writeSeparateRun } from './lib/report.ts';
+import { startBench } from './lib/standalone.ts';
 import { fmt, median, percentile } from './lib/stats.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -31,18 +32,8 @@ const REPORT = join(REPO, 'BENCHMARKS.md');
 type Setup = 'edges' | 'none';
 
 async function main(): Promise<void> {
-  const started = performance.now();
-  const seconds = (): string => ((performance.now() - started) / 1000).toFixed(0).padStart(3);
-  const log = (line: string): void => void process.stderr.write(`[bench:edges ${seconds()} s] ${line}\n`);
-  setTimeout(() => {
-    process.stderr.write('bench:edges: over its time limit, stopping everything\n');
-    process.kill(process.pid, 'SIGTERM');
-  }, 600_000).unref();
   const measured = measuredOn();
-  log('npm run build…');
-  const build = await run('npm', ['run', 'build'], { cwd: REPO, timeoutMs: 300_000 });
-  if (build.code !== 0) throw new Error(`npm run build failed:\n${build.output}`);
-  const loadBefore = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' / ');
+  const { log, loadBefore } = await startBench('bench:edges', 600);
   const tmp = mkdtempSync(join(tmpdir(), 'pictor-bench-edges-'));
   const assets = join(tmp, 'assets');
   mkdirSync(assets, { recursive: true });

@@ -16,6 +16,7 @@ import { photoJpeg, tinyPng } from './lib/images.ts';
 import { REPO, startPictor, type Pictor } from './lib/pictor.ts';
 import { descendantPids, killAll, procMemoryMb, rssMbOr0, run, runToTheEnd, sleep } from './lib/proc.ts';
 import { table } from './lib/scenario.ts';
+import { startBench } from './lib/standalone.ts';
 import { median } from './lib/stats.ts';
 
 const MAX_MINUTES = 10;
@@ -104,19 +105,8 @@ function renderPath(n: number): string {
 
 async function main(): Promise<void> {
   const minutes = parseMinutes(process.argv.slice(2));
-  // Whatever happens (a server that stops answering, say), the run ends: traffic, the purge grace period
-  // and the build fit well within this.
-  setTimeout(() => {
-    process.stderr.write('soak: over its time limit, stopping everything\n');
-    process.kill(process.pid, 'SIGTERM');
-  }, (minutes * 60 + 300) * 1000).unref();
-  const started = performance.now();
-  const elapsed = (): number => (performance.now() - started) / 1000;
-  const log = (line: string): void => void process.stderr.write(`[soak ${elapsed().toFixed(0).padStart(3)} s] ${line}\n`);
-
-  log('npm run build…');
-  const build = await run('npm', ['run', 'build'], { cwd: REPO, timeoutMs: 300_000 });
-  if (build.code !== 0) throw new Error(`npm run build failed:\n${build.output}`);
+  // Traffic, the purge grace period and the build fit well within the limit.
+  const { log } = await startBench('soak', minutes * 60 + 300);
   const tmp = mkdtempSync(join(tmpdir(), 'pictor-soak-'));
   tmpDir = tmp;
   log(`generating assets in ${tmp}…`);

@@ -22,8 +22,9 @@ import { getOk, request } from './lib/http.ts';
 import { photoJpeg } from './lib/images.ts';
 import { coldJobs, pictorPath } from './lib/jobs.ts';
 import { REPO, startPictor, type Pictor } from './lib/pictor.ts';
-import { descendantPids, run, runToTheEnd, sleep } from './lib/proc.ts';
+import { descendantPids, runToTheEnd, sleep } from './lib/proc.ts';
 import { measuredOn, writeSeparateRun } from './lib/report.ts';
+import { startBench } from './lib/standalone.ts';
 import { table } from './lib/scenario.ts';
 import { fmt, fmtRatio, median, ratios, spread } from './lib/stats.ts';
 
@@ -52,17 +53,8 @@ let tmp: string | undefined;
 
 async function main(): Promise<void> {
   const started = performance.now();
-  const log = (line: string): void => void process.stderr.write(`[bench:video ${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
-  // Whatever happens (a server that stops answering, say), the run ends.
-  setTimeout(() => {
-    process.stderr.write('bench:video: over its time limit, stopping everything\n');
-    process.kill(process.pid, 'SIGTERM');
-  }, 600_000).unref();
   const measured = measuredOn();
-  log('npm run build…');
-  const build = await run('npm', ['run', 'build'], { cwd: REPO, timeoutMs: 300_000 });
-  if (build.code !== 0) throw new Error(`npm run build failed:\n${build.output}`);
-  const loadBefore = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' / ');
+  const { log, loadBefore } = await startBench('bench:video', 600);
 
   tmp = mkdtempSync(join(tmpdir(), 'pictor-bench-video-'));
   const assets = join(tmp, 'assets');
