@@ -94,6 +94,25 @@ export const naiveCommand = (master: string, jobs: string, seconds: number, conc
   '--import', 'tsx', 'bench/peers/naive-loop.ts', master, jobs, String(seconds), String(concurrency), String(effort),
 ];
 
+export interface EncoderFloor {
+  encodes: number;
+  /** Mean CPU ms of one encode over the jobs (the pool's mix of formats and widths). */
+  meanMs: number;
+  perFormat: Record<string, number>;
+}
+
+export function encoderFloorCommand(master: string, jobsFile: string, count: number, avifEffort: number): string[] {
+  return ['--import', 'tsx', 'bench/peers/encoder-floor.ts', master, jobsFile, String(count), String(avifEffort)];
+}
+
+/** The encoders' own CPU for the first `count` outputs of a job list (bench/peers/encoder-floor.ts). */
+export async function runEncoderFloor(master: string, jobsFile: string, count: number, avifEffort: number): Promise<EncoderFloor> {
+  const { code, output } = await run(process.execPath, encoderFloorCommand(master, jobsFile, count, avifEffort), { cwd: REPO, timeoutMs: 300_000 });
+  const line = output.split('\n').find((l) => l.startsWith('{'));
+  if (code !== 0 || !line) throw new Error(`encoder floor failed (${code}):\n${output}`);
+  return JSON.parse(line) as EncoderFloor;
+}
+
 export async function runNaive(master: string, jobsFile: string, seconds: number, concurrency: number, avifEffort: number): Promise<NaiveResult> {
   const { code, output } = await run(process.execPath, naiveCommand(master, jobsFile, seconds, concurrency, avifEffort), { cwd: REPO, timeoutMs: (seconds + 60) * 1000 });
   const line = output.split('\n').find((l) => l.startsWith('{'));

@@ -4,13 +4,15 @@ import { cpuWindow, groupCpuSeconds, waitIdle } from '../lib/cpu.ts';
 import { getOk } from '../lib/http.ts';
 import { coldJobs, ipxPath, pictorPath, writeLines, type Job } from '../lib/jobs.ts';
 import { PARITY_AVIF_EFFORT } from '../lib/parity.ts';
-import { naiveCommand, runNaive, startIpx, type Server } from '../lib/peers.ts';
+import { encoderFloorCommand, naiveCommand, runEncoderFloor, runNaive, startIpx, type Server } from '../lib/peers.ts';
 import { startPictor } from '../lib/pictor.ts';
 import { table, type Context, type Scenario } from '../lib/scenario.ts';
 import { fmt, fmtRatio, fmtSpread, interleave, median, ratios, spread } from '../lib/stats.ts';
 import { pathsReport, wrk } from '../lib/wrk.ts';
 
 const FORMATS = ['jpg', 'webp', 'avif'] as const;
+/** How many outputs the encoders' floor is measured on (a multiple of the formats: equal shares). */
+const FLOOR_OUTPUTS = 60;
 const CONTENDERS = ['pictor', 'ipx', 'naive'] as const;
 type Contender = (typeof CONTENDERS)[number];
 const LABELS: Record<Contender, string> = {
@@ -128,6 +130,12 @@ export const s1: Scenario = {
       }
       const avifShippedFactor = avifMs[2]! / avifMs[1]!;
 
+      // The floor: the encoders' own CPU for the first outputs of a round's pool (its mix of widths and formats).
+      const floorJobs = writeLines(join(context.tmp, 's1-floor.json'), [JSON.stringify(roundJobs(70).map((j) => ({ ...j, fm: j.fm === 'jpg' ? 'jpeg' : j.fm })))]);
+      const floorCount = context.quick ? 12 : FLOOR_OUTPUTS;
+      const floor = await runEncoderFloor(master, floorJobs, floorCount, PARITY_AVIF_EFFORT);
+      const floorCommand = `node ${encoderFloorCommand(master, floorJobs, floorCount, PARITY_AVIF_EFFORT).join(' ')}`;
+
       const vsIpx = spread(ratios(values.pictor, values.ipx));
       const vsNaive = spread(ratios(values.pictor, values.naive));
       const problems = CONTENDERS.flatMap((who) => runs[who].flatMap((r) => r.problems));
@@ -146,6 +154,8 @@ export const s1: Scenario = {
       const cpuPictor = cpuPerRenderMs(runs.pictor);
       const cpuIpx = cpuPerRenderMs(runs.ipx);
       const cpuNaive = cpuPerRenderMs(runs.naive);
+      const overFloor = cpuPictor / floor.meanMs;
+      const floorPass = overFloor <= 1.1;
       const busyPictor = median(runs.pictor.map((r) => r.busyShare));
       const busyIpx = median(runs.ipx.map((r) => r.busyShare));
       const maxOther = Math.max(...CONTENDERS.flatMap((who) => runs[who].map((r) => r.otherShare)));
@@ -155,6 +165,7 @@ export const s1: Scenario = {
         verdicts: [
           { label: 'Pictor / ipx (renders/s, encoder parity)', value: fmtRatio(vsIpx), target: '≥ 1.3×', pass: ipxPass },
           { label: 'Pictor / naive loop (renders/s, encoder parity)', value: fmtRatio(vsNaive), target: '≥ 1.0×', pass: naivePass },
+          { label: "Pictor's CPU per render / the encoders' own CPU for the same outputs", value: `${fmt(overFloor, 2)}×`, target: '≤ 1.1× (or ≥ 1.3× ipx)', pass: floorPass || ipxPass },
           { label: 'Pictor / ipx, renders per CPU-second (cross-check, robust to other load)', value: fmtRatio(spread(efficiency(runs.pictor, runs.ipx))), target: 'informational', pass: undefined },
           { label: 'Pictor / naive loop, renders per CPU-second', value: fmtRatio(spread(efficiency(runs.pictor, runs.naive))), target: 'informational', pass: undefined },
         ],
@@ -163,6 +174,7 @@ export const s1: Scenario = {
           table(['Contender', 'renders/s, median (min–max)', 'per round', 'CPU ms per render', 'machine busy, per round', 'other work, per round', 'p99 ms', 'drain s, per round'], rows),
           'Encoder check after the rounds: `w=1000`, `q=75` (not used in the rounds, so a render everywhere), one request per format and server, one at a time; bytes and time (a single request, so a rough cost only):',
           table(['format', 'Pictor', 'ipx, encoder parity', 'ipx as shipped (AVIF effort 4)'], parityRows),
+          `The encoders' floor: the first ${floor.encodes} outputs of round 1's pool (the same mix of widths and formats), each output's pixels made first and only its encode timed, with Pictor's settings (own process, one at a time): ${fmt(floor.meanMs, 0)} ms of CPU per encode on average (${Object.entries(floor.perFormat).map(([fm, ms]) => `${fm} ${fmt(ms, 0)} ms`).join(', ')}), against Pictor's ${fmt(cpuPictor, 0)} ms per render: ${fmt(overFloor, 2)}×.`,
           `Pictor's own count of renders (metrics delta) per round: ${pictorRenders.join('; ')} (renders ≥ responses: requests still running at the end are rendered but not counted). ${problems.length ? `**Problems:** ${problems.join('; ')}.` : 'No cache hit, no error, no URL pool exhausted.'}`,
         ],
         reading:
@@ -174,6 +186,7 @@ export const s1: Scenario = {
             : cpuPictor < cpuIpx * 0.95
               ? `Pictor needs ${fmt((1 - cpuPictor / cpuIpx) * 100, 0)} % less CPU per render than ipx, and that is where its lead comes from. `
               : 'Pictor spends about the same CPU per render as ipx. ') +
+          `Against the floor, the encoders' own CPU for the same outputs (${fmt(floor.meanMs, 0)} ms), a render costs ${fmt(overFloor, 2)}× (target ≤ 1.1×: ${floorPass ? 'met' : 'missed'}): the rest is decoding and resizing the master, and Pictor's own work. ` +
           (busyPictor < busyIpx - 0.05 ? 'It also leaves cores idle (machine busy column): its render concurrency or queueing holds it back. ' : '') +
           (ipxPass
             ? ''
@@ -186,7 +199,7 @@ export const s1: Scenario = {
             : '') +
           `Sanity check: at the naive loop's ${fmt(cpuPerRenderMs(runs.naive), 0)} ms of CPU per render, two cores cannot exceed ${fmt(2000 / cpuPerRenderMs(runs.naive), 0)} renders/s; calibration figures of about 53/s for ipx and 62–69/s for the naive loop would need ≤ 35 ms per render, i.e. a much cheaper image or format mix than this photographic one with a third of the outputs in AVIF. ` +
           `The comparison is at encoder parity on purpose: ipx as shipped encodes AVIF at sharp's effort 4, which in the encoder check took ${fmt(avifShippedFactor, 1)}× as long for an AVIF (and gave a smaller file) — a difference of settings, not of servers, which would make any ratio against ipx as shipped meaningless for Pictor's design.`,
-        commands: [pictor.command, ipx.command, ...CONTENDERS.map((who) => runs[who][0]!.command), ipxDefaults.command],
+        commands: [pictor.command, ipx.command, ...CONTENDERS.map((who) => runs[who][0]!.command), ipxDefaults.command, floorCommand],
       };
     } finally {
       await Promise.all([pictor.stop(), ...servers.map((s) => s.stop())]);
