@@ -92,4 +92,15 @@ describe('NodeStates on SQLite: the one node of a data directory', () => {
     assert.equal(await stores.nodes.fence('a', head), false);
     assert.deepEqual(await stores.nodes.states(), [{ id: 'a', lastApplied: 0, expired: false, fenced: false }]);
   });
+
+  it('another opening of the data directory (pictor status) lists the node that last served it, at the log\'s head', async () => {
+    const fresh = await SQLITE.fresh();
+    const server = await fresh.open();
+    assert.deepEqual(await (await fresh.open()).nodes.states(), [], 'no node has served it yet');
+    await server.nodes.register('old-id');
+    await server.nodes.register('host:8080');
+    const head = await logPurge(server);
+    await server.nodes.ack('host:8080', head);
+    assert.deepEqual(await (await fresh.open()).nodes.states(), [{ id: 'host:8080', lastApplied: head, expired: false, fenced: false }]);
+  });
 });

@@ -6,6 +6,7 @@ import pg from 'pg';
 import Database from 'better-sqlite3';
 import type { PurgeLog, PurgeRecord } from '../../src/store/purge-log.ts';
 import { MIGRATIONS } from '../../src/store/sqlite/db.ts';
+import { containsPattern, UrlSearch } from '../../src/store/postgres/url-search.ts';
 import { eventually } from '../helpers/pictor.ts';
 import { storeBackends } from '../helpers/store-backends.ts';
 
@@ -250,6 +251,67 @@ describe('PurgeLog on PostgreSQL: the Purges search', () => {
     // The plan with sequential scans ruled out: without a usable index on url, PostgreSQL still has to scan.
     const plan = await pgRows(fresh.databaseUrl!, `SET enable_seqscan = off; EXPLAIN SELECT * FROM purge_log WHERE url ILIKE '%photo-17.jpg%'`);
     assert.match(plan.map((row) => String(row['QUERY PLAN'])).join('\n'), /Bitmap Index Scan on purge_log_url/);
+  });
+});
+
+/** The URL of the i-th purge `fillLog` writes: like a real log's, they share most of their trigrams. */
+const filledUrl = (i: number): string => `https://images.example.com/photos/${i % 97}/photo-${i}.jpg`;
+
+/** Writes `count` completed purges in SQL (the newest last), then VACUUM ANALYZE: the index merged, the sample taken. */
+async function fillLog(databaseUrl: string, count: number): Promise<void> {
+  await pgRows(
+    databaseUrl,
+    `INSERT INTO purge_log (id, url, source_id, path, match, scopes, status, matched, created_at, completed_at)
+     SELECT gen_random_uuid(), 'https://images.example.com/photos/' || (i % 97) || '/photo-' || i || '.jpg', 'src', '/p', 'exact',
+            ARRAY['a:src/p'], 'completed', 1, 1700000000000 + i, 1700000000000 + i
+     FROM generate_series(0, ${count - 1}) AS i`,
+  );
+  await pgRows(databaseUrl, 'VACUUM ANALYZE purge_log');
+}
+
+describe('PurgeLog on PostgreSQL: the Purges search in a large log', () => {
+  it('finds exactly what ILIKE on the whole text finds, whichever piece of the text the index is asked for', async () => {
+    const fresh = await POSTGRES.fresh();
+    const log = (await fresh.open()).purgeLog;
+    const count = 5_000;
+    await fillLog(fresh.databaseUrl!, count);
+    const newestFirst = Array.from({ length: count }, (_, i) => filledUrl(count - 1 - i));
+    const texts = ['photo-1234.jpg', 'PHOTOS/17/PHOTO-', '/3/photo-3', 'photo-99999.jpg', '.jpg', 'photo', 's/5/', '4.j', 'photo_1', '%', 'example.com/photos/96/'];
+    for (const text of texts) {
+      const expected = newestFirst.filter((url) => url.toLowerCase().includes(text.toLowerCase()));
+      const found = await log.list({ urlContains: text, limit: 5, offset: 0 });
+      assert.deepEqual([found.records.map((record) => record.url), found.total], [expected.slice(0, 5), expected.length], text);
+    }
+  });
+
+  it('asks the trigram index for the rarest piece of the text only, reading a fraction of the pages the whole text costs', async () => {
+    const fresh = await POSTGRES.fresh();
+    await fresh.open();
+    await fillLog(fresh.databaseUrl!, 50_000);
+    const pool = new pg.Pool({ connectionString: fresh.databaseUrl!, max: 1 });
+    try {
+      const pagesRead = async (where: string, params: unknown[]): Promise<number> => {
+        const client = await pool.connect();
+        try {
+          await client.query('SET enable_seqscan = off'); // both through the index, as a large log's are
+          const { rows } = await client.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT count(*) FROM purge_log WHERE ${where}`, params);
+          const plan = (rows[0]['QUERY PLAN'] as { Plan: Record<string, number> }[])[0]!.Plan;
+          return plan['Shared Hit Blocks']! + plan['Shared Read Blocks']!;
+        } finally {
+          await client.query('RESET enable_seqscan');
+          client.release();
+        }
+      };
+      const text = 'photo-12345.jpg';
+      const params: unknown[] = [];
+      const conditions = await new UrlSearch(pool).conditions(text, params);
+      assert.deepEqual(params, ['%photo-12345.jpg%', '%-12345.%'], 'the index is asked for the number, the rarest piece');
+      const rare = await pagesRead(conditions.join(' AND '), params);
+      const whole = await pagesRead('url ILIKE $1', [containsPattern(text)]);
+      assert.ok(rare * 4 < whole, `${rare} pages read for the rarest piece, ${whole} for the whole text`);
+    } finally {
+      await pool.end();
+    }
   });
 });
 

@@ -16,6 +16,7 @@ import { clusterId, LOCKS, withTransaction, type PgPool } from './database.ts';
 import { listen } from './listener.ts';
 import type { Outbox, OutboxSignal } from '../webhook-store.ts';
 import { writeOutbox } from './webhook-store.ts';
+import { UrlSearch } from './url-search.ts';
 
 /** NOTIFY channels: a purge was appended (payload: its sequence number); a node applied purges. */
 export const PURGE_CHANNEL = 'pictor_purge';
@@ -79,12 +80,14 @@ interface LogRow {
  */
 export class PgPurgeLog implements PurgeLog {
   readonly shared: SharedLog;
+  private readonly urlSearch: UrlSearch;
 
   constructor(
     private readonly pool: PgPool,
     url: string,
     private readonly outbox: OutboxSignal,
   ) {
+    this.urlSearch = new UrlSearch(pool);
     this.shared = {
       id: () => clusterId(pool),
       listen: (listener) => listenToLog(url, listener),
@@ -292,7 +295,7 @@ export class PgPurgeLog implements PurgeLog {
     return rowCount ?? 0;
   }
 
-  /** URL searches are served by the pg_trgm index of `url`, which PostgreSQL keeps as rows are written: nothing to fill. */
+  /** URL searches are served by the pg_trgm index of `url` (url-search.ts), which PostgreSQL keeps as rows are written: nothing to fill. */
   async indexForSearch(): Promise<number> {
     return 0;
   }
@@ -305,10 +308,7 @@ export class PgPurgeLog implements PurgeLog {
       conditions.push(`status = $${params.length}`);
     }
     const text = query.urlContains ?? '';
-    if (text !== '') {
-      params.push(`%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`);
-      conditions.push(`url ILIKE $${params.length}`);
-    }
+    if (text !== '') conditions.push(...(await this.urlSearch.conditions(text, params)));
     const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
     const total = await this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM purge_log ${where}`, params);
     const { rows } = await this.pool.query<LogRow>(

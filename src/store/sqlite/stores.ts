@@ -60,7 +60,7 @@ export function openSqliteStores(settings: Omit<StoreSettings, 'databaseUrl'>): 
       videos: new SqliteVideoStore(db),
       webhooks: new SqliteWebhookStore(db, secrets, outbox),
       purgeLog,
-      nodes: new SqliteNodeStates(purgeLog),
+      nodes: new SqliteNodeStates(db, purgeLog),
       rateLimiter: (_name, ratePerSecond, burst) => new MemoryRateLimit(ratePerSecond, burst),
       exclusive: (fn) => exclusive(db, fn),
       close: async () => {
