@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { containsPattern, pieces, rarestPiece } from '../../../src/store/postgres/url-search.ts';
+import { containsPattern, pieces, rarestPiece } from '../../src/store/postgres/url-search.ts';
 
 const SAMPLE = Array.from({ length: 100 }, (_, i) => `https://images.example.com/photos/${i % 10}/photo-${i * 7919}.jpg`);
 
