@@ -345,6 +345,12 @@ export const PG_MIGRATIONS: readonly string[] = [
      PRIMARY KEY (edge, edge_key, cache_key)
    );
    CREATE INDEX edge_cache_key_tags_cache_key ON edge_cache_key_tags (edge, cache_key);`,
+  // When and by whom an edge was last re-admitted, its last error, and an index for each edge's last purge, as
+  // SQLite holds them (db.ts).
+  `ALTER TABLE edges ADD COLUMN readmitted_at BIGINT,
+     ADD COLUMN readmitted_by TEXT,
+     ADD COLUMN last_error TEXT;
+   CREATE INDEX edge_purges_edge_state ON edge_purges (edge, state, updated_at);`,
 ];
 
 /** Applies the migrations not applied yet; safe when several nodes start at once. */
