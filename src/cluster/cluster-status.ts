@@ -1,4 +1,5 @@
-import type { EdgeRecord } from '../store/edge-store.ts';
+import type { EdgePurgeStore } from '../store/edge-purge-store.ts';
+import type { EdgeRecord, ReadmittedBy } from '../store/edge-store.ts';
 import type { NodeStates } from '../store/node-states.ts';
 import type { PurgeLog } from '../store/purge-log.ts';
 
@@ -24,6 +25,13 @@ export interface EdgeStatus {
   reason: string | null;
   /** ISO time of the last change of rotation. */
   since: string;
+  /** ISO time it was last put back in rotation after a flush, and by whom; null until it first was. */
+  readmitted_at: string | null;
+  readmitted_by: ReadmittedBy | null;
+  /** ISO time it last confirmed a purge (among the purges kept); null when none. */
+  last_purge_at: string | null;
+  /** The last error seen for it: a purge it missed, or a flush that failed since; kept once it is back. */
+  last_error: string | null;
 }
 
 /** The cluster as `pictor status`, `GET /api/v1/status`, the Cluster page and `/metrics` show it. */
@@ -46,16 +54,18 @@ export interface StatusSources {
   purgeLog: Pick<PurgeLog, 'depth'>;
   /** The edges registry's list (EdgeService.list, or the store's). */
   edges: () => Promise<EdgeRecord[]>;
+  edgePurges: Pick<EdgePurgeStore, 'lastPurged'>;
 }
 
 /**
- * Reads the cluster's state: three small reads (the nodes, the edges, the log's depth), each bounded by the
- * number of nodes and edges or by the store's cap on counting pending purges, so it is cheap enough for every
- * scrape of `/metrics`.
+ * Reads the cluster's state: four small reads (the nodes, the edges, each edge's last purge, the log's depth),
+ * each bounded by the number of nodes and edges or by the store's cap on counting pending purges, so it is
+ * cheap enough for every scrape of `/metrics`.
  */
 export async function readClusterStatus(sources: StatusSources, now = Date.now()): Promise<ClusterStatus> {
   const [states, edges, depth] = await Promise.all([sources.nodes.states(), sources.edges(), sources.purgeLog.depth()]);
-  const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
+  const lastPurged = await sources.edgePurges.lastPurged(edges.map((edge) => edge.name));
+  const iso = (ms: number | null | undefined): string | null => (ms === undefined || ms === null ? null : new Date(ms).toISOString());
   return {
     nodes: states.map((node) => ({
       id: node.id,
@@ -72,6 +82,10 @@ export async function readClusterStatus(sources: StatusSources, now = Date.now()
       in_rotation: edge.inRotation,
       reason: edge.inRotation ? null : edge.reason,
       since: new Date(edge.changedAt).toISOString(),
+      readmitted_at: iso(edge.readmittedAt),
+      readmitted_by: edge.readmittedBy,
+      last_purge_at: iso(lastPurged.get(edge.name)),
+      last_error: edge.lastError,
     })),
     purge_log: {
       head: depth.head,
@@ -90,8 +104,11 @@ export function formatClusterStatus(status: ClusterStatus): string {
     status.nodes.map((node) => [node.id, node.lease_until ?? '-', String(node.last_applied), String(node.lag), nodeState(node)]),
   );
   const edges = table(
-    ['EDGE', 'URL', 'KIND', 'STATE', 'SINCE'],
-    status.edges.map((edge) => [edge.name, edge.url ?? '-', edge.kind, edgeState(edge), edge.since]),
+    ['EDGE', 'URL', 'KIND', 'STATE', 'SINCE', 'LAST PURGE', 'LAST ERROR'],
+    status.edges.map((edge) => {
+      const [lastPurge, lastError] = [edge.last_purge_at ?? '-', edge.last_error ?? '-'];
+      return [edge.name, edge.url ?? '-', edge.kind, edgeState(edge), edge.since, lastPurge, lastError];
+    }),
   );
   const log = status.purge_log;
   const oldest = log.oldest_pending_at === null ? '' : `, the oldest since ${log.oldest_pending_at} (${log.oldest_pending_age_seconds} s)`;
@@ -107,8 +124,12 @@ export function formatClusterStatus(status: ClusterStatus): string {
   ].join('\n');
 }
 
-function edgeState(edge: EdgeStatus): string {
-  return edge.in_rotation ? 'in rotation' : `out: ${edge.reason ?? 'no reason given'}`;
+/** In or out (with why); an edge whose last change was a re-admission says by whom. */
+export function edgeState(edge: EdgeStatus): string {
+  if (!edge.in_rotation) return `out: ${edge.reason ?? 'no reason given'}`;
+  const back = edge.readmitted_at !== null && edge.readmitted_at === edge.since;
+  if (!back) return 'in rotation';
+  return edge.readmitted_by === 'automatic' ? 'in rotation (re-admitted after a flush)' : 'in rotation (re-admitted by an operator)';
 }
 
 /** One word for a node: fenced (must catch up and rejoin), lease over, lagging, or serving. */

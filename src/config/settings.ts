@@ -230,6 +230,14 @@ export const SETTINGS = {
       'how long a CDN edge (Cloudflare, Fastly, CloudFront) that fails a purge, or has not finished it, is tried again with backoff ' +
       'before its part of the purge is reported `failed` with the last error: seconds, or `30m`, `1h`',
   },
+  edgeHealIntervalSeconds: {
+    flag: '--edge-heal-interval', env: 'PICTOR_EDGE_HEAL_INTERVAL', placeholder: '<seconds>', default: '5', parse: duration(0, 3600),
+    help: 'seconds between tries to flush and re-admit edges out of rotation; 0: only by hand',
+    meaning:
+      'how often an edge in front of Pictor (Varnish, nginx) that is out of rotation is flushed whole and, once the flush succeeded, put ' +
+      'back in rotation (see [Edges heal](edges-and-cluster.md#edges-heal)); an edge whose flush fails waits twice as long each time, up ' +
+      'to a minute. `0` turns it off: edges then come back only by `pictor edges readmit`',
+  },
   nginxKeysMax: {
     flag: '--nginx-keys-max', env: 'PICTOR_NGINX_KEYS_MAX', placeholder: '<count>', default: '200000', parse: integer(100, 100_000_000),
     help: 'cache keys recorded per nginx edge; past it, new responses through that edge are not cached there',

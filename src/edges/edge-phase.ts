@@ -10,7 +10,7 @@ import { edgeKind, type KindContext } from './kinds.ts';
 /** The edges registry, as the edge phase needs it (edge-service.ts). */
 export interface EdgeDirectory {
   list(): Promise<EdgeRecord[]>;
-  /** Takes an edge out of rotation; it comes back only after a full flush (`pictor edges readmit`). */
+  /** Takes an edge out of rotation; it comes back only after a full flush (edge-healer.ts, `pictor edges readmit`). */
   takeOut(name: string, reason: string): Promise<unknown>;
 }
 

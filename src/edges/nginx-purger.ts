@@ -5,6 +5,8 @@ import type { EdgeTarget } from './edge-purger.ts';
 /** Where an nginx edge answers purges (edges/nginx-conf.ts), and the header naming the cache key to remove. */
 export const NGINX_PURGE_PATH = '/pictor-purge';
 export const NGINX_PURGE_KEY_HEADER = 'x-pictor-purge-key';
+/** The cache key a flush asks the edge to remove first, to learn that it answers: no request is filed under it. */
+const FLUSH_PROBE_KEY = 'pictor-flush-probe';
 /** Purge requests in flight per edge at once. */
 const CONCURRENCY = 16;
 
@@ -27,9 +29,13 @@ export class NginxPurger {
     return this.remove(edge, edgeKeys);
   }
 
-  /** Removes every key recorded for the edge (before it is re-admitted). Throws with the reason when it cannot. */
+  /**
+   * Removes every key recorded for the edge (before it is re-admitted). Throws with the reason when it cannot.
+   * The edge is asked once whatever is recorded (a key no response has: 404): an edge with no key recorded
+   * must still answer to count as flushed, or one that is down would be re-admitted.
+   */
   async flush(edge: EdgeTarget): Promise<void> {
-    const reason = await this.remove(edge, 'all');
+    const reason = (await this.send(edge, FLUSH_PROBE_KEY)) ?? (await this.remove(edge, 'all'));
     if (reason !== undefined) throw new Error(`edge ${edge.name} could not be flushed: ${reason}`);
   }
 

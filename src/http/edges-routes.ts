@@ -21,6 +21,9 @@ const EDGE = resource('edges', {
   reason: { type: ['string', 'null'], description: 'Why the edge is out of rotation.' },
   changed_at: { type: 'integer', description: 'Unix seconds.' },
   created_at: { type: 'integer', description: 'Unix seconds.' },
+  readmitted_at: { type: ['integer', 'null'], description: 'Unix seconds: when it was last put back in rotation after a flush.' },
+  readmitted_by: { type: ['string', 'null'], enum: ['automatic', 'operator', null], description: 'Who put it back: the edge healing, or `readmit`.' },
+  last_error: { type: ['string', 'null'], description: 'The last error seen for it: a purge it missed, or a flush that failed since.' },
 });
 
 /** Which attributes a kind takes, and their shapes, are checked by the edge service (edges/edge-attributes.ts). */
@@ -94,6 +97,9 @@ export function edgeResource(edge: EdgeRecord): Record<string, unknown> {
       reason: edge.reason,
       changed_at: Math.floor(edge.changedAt / 1000),
       created_at: Math.floor(edge.createdAt / 1000),
+      readmitted_at: edge.readmittedAt === null ? null : Math.floor(edge.readmittedAt / 1000),
+      readmitted_by: edge.readmittedBy,
+      last_error: edge.lastError,
     },
   };
 }

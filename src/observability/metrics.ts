@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ClusterStatus } from '../cluster/cluster-status.ts';
+import type { ClusterStatus, EdgeStatus } from '../cluster/cluster-status.ts';
 
 const CACHE_RESULTS = ['hit', 'miss', 'none'] as const;
 
@@ -114,12 +114,12 @@ export function createMetrics() {
 export type Metrics = ReturnType<typeof createMetrics>;
 
 /**
- * `pictor_node_lag`, `pictor_edge_state` and `pictor_purges_pending`, from one read of the store per scrape
+ * `pictor_node_lag`, `pictor_edge_state` (and each edge's times) and `pictor_purges_pending`, from one read of the store per scrape
  * (bounded: see readClusterStatus). Every node of a cluster exports the same values, so alerts may use any
  * node's, or max() over them. Nodes and edges that are gone drop out: the gauges are reset before each read.
  */
 function clusterGauges(registry: Registry, read: () => Promise<ClusterStatus | undefined>): void {
-  // One read serves the three gauges of a scrape (prom-client collects them together). A store that cannot be
+  // One read serves the gauges of a scrape (prom-client collects them together). A store that cannot be
   // read leaves them out of this scrape rather than failing every other metric or exporting a false 0.
   let pending: Promise<ClusterStatus | undefined> | undefined;
   const status = (): Promise<ClusterStatus | undefined> => {
@@ -153,6 +153,28 @@ function clusterGauges(registry: Registry, read: () => Promise<ClusterStatus | u
       }
     },
   });
+  // Times of each edge, as Unix seconds; an edge without one (never re-admitted, no purge kept) is left out.
+  const edgeTimes = (name: string, help: string, at: (edge: EdgeStatus) => string | null, by = false): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: by ? ['edge', 'by'] : ['edge'],
+      registers: [registry],
+      async collect() {
+        const read = await status();
+        this.reset();
+        for (const edge of read?.edges ?? []) {
+          const when = at(edge);
+          const labels = by ? { edge: edge.name, by: edge.readmitted_by ?? 'operator' } : { edge: edge.name };
+          if (when !== null) this.set(labels, Date.parse(when) / 1000);
+        }
+      },
+    });
+  };
+  edgeTimes('pictor_edge_changed_timestamp_seconds', 'When each edge last went in or out of rotation (Unix seconds).', (edge) => edge.since);
+  const readmitted = 'When each edge was last put back in rotation after a flush (Unix seconds), by automatic (it healed) or operator (readmit).';
+  edgeTimes('pictor_edge_readmitted_timestamp_seconds', readmitted, (edge) => edge.readmitted_at, true);
+  edgeTimes('pictor_edge_last_purge_timestamp_seconds', 'When each edge last confirmed a purge (Unix seconds).', (edge) => edge.last_purge_at);
   new Gauge({
     name: 'pictor_purges_pending',
     help: 'Purges in the log not completed yet, across the cluster (counted up to 10,000).',

@@ -56,6 +56,11 @@ export interface EdgePurgeStore {
   take(purgeId: string, edge: string, now: number, leaseMs: number): Promise<EdgePurgeState | undefined>;
   /** Records a try's outcome and lets go of the state; a state that is final already is left as it is. */
   settle(update: EdgePurgeUpdate, at: number): Promise<void>;
+  /**
+   * When each named edge last confirmed a purge (milliseconds since the epoch), within the purges kept; edges
+   * with none are left out. One indexed lookup per edge: cheap enough for every status read.
+   */
+  lastPurged(edges: readonly string[]): Promise<Map<string, number>>;
   /** Forgets up to `limit` states of purges created before `cutoff` (retention); how many. */
   deleteBefore(cutoff: number, limit: number): Promise<number>;
 }

@@ -19,9 +19,18 @@ export interface EdgeRecord {
   inRotation: boolean;
   /** Why it was taken out of rotation (null while in rotation). */
   reason: string | null;
+  /** When it last went in or out of rotation; every change moves it forward (the guard of `readmitIfUnchanged`). */
   changedAt: number;
   createdAt: number;
+  /** When it was last put back in rotation after a flush, and by whom; null until it first was. */
+  readmittedAt: number | null;
+  readmittedBy: ReadmittedBy | null;
+  /** The last error seen for it: the purge it missed, or a flush that failed since; kept after it is back. */
+  lastError: string | null;
 }
+
+/** Who put an edge back in rotation: the healer (edges/edge-healer.ts) or an operator (`pictor edges readmit`). */
+export type ReadmittedBy = 'automatic' | 'operator';
 
 /** What `EdgeStore.add` writes; a kind left out is `varnish`, as every edge was before kinds. */
 export interface NewEdge {
@@ -44,6 +53,19 @@ export interface EdgeStore {
   add(edge: NewEdge): Promise<EdgeRecord | undefined>;
   /** False when there was no such edge. */
   remove(name: string): Promise<boolean>;
-  /** Puts the edge in or out of rotation (the reason is kept only while out); false when there is no such edge. */
+  /**
+   * Puts the edge in or out of rotation (the reason is kept only while out, and is its last error); false when
+   * there is no such edge. `changedAt` moves forward on every call, even within one millisecond.
+   */
   setInRotation(name: string, inRotation: boolean, reason?: string): Promise<boolean>;
+  /**
+   * Puts an edge that was flushed back in rotation, only if it is still out and unchanged since `changedAt` (as
+   * read before the flush began): a take-out in between wins. False when nothing was changed.
+   */
+  readmitIfUnchanged(name: string, changedAt: number, by: ReadmittedBy): Promise<boolean>;
+  /**
+   * Records an edge's last error while it is still out and unchanged since `changedAt`; writes nothing when the
+   * error is the one recorded already. False when nothing was changed.
+   */
+  noteError(name: string, changedAt: number, error: string): Promise<boolean>;
 }

@@ -79,7 +79,8 @@ function adminServices(node: NodeContext, parts: AdminParts): AdminServices {
   const { options, hooks, metrics, health, logger } = node;
   const { stores, services, purging } = parts;
   const keys = new ApiKeys(stores.apiKeys);
-  const clusterStatus = () => readClusterStatus({ nodes: stores.nodes, purgeLog: stores.purgeLog, edges: () => purging.edges.list() });
+  const clusterStatus = () =>
+    readClusterStatus({ nodes: stores.nodes, purgeLog: stores.purgeLog, edges: () => purging.edges.list(), edgePurges: stores.edgePurges });
   metrics.probes.clusterStatus = clusterStatus;
   const dashboard = {
     keys,

@@ -1,6 +1,7 @@
 import type { Caches } from './caches.ts';
 import type { NodeContext } from './node.ts';
 import type { Membership } from '../cluster/membership.ts';
+import { EdgeHealer } from '../edges/edge-healer.ts';
 import { EdgePhase } from '../edges/edge-phase.ts';
 import { EdgePurger } from '../edges/edge-purger.ts';
 import { EdgeService } from '../edges/edge-service.ts';
@@ -73,7 +74,7 @@ export async function startPurges(node: NodeContext, parts: PurgeParts): Promise
   return { purges, edges, edgePhase, retention: startPurgeUpkeep(node, ledger), recovered };
 }
 
-/** The edges registry, and the last step of every purge (edges/edge-phase.ts). */
+/** The edges registry, the last step of every purge (edges/edge-phase.ts), and edges healing (edges/edge-healer.ts). */
 function startEdges(node: NodeContext, parts: PurgeParts): { edges: EdgeService; edgePhase: EdgePhase } {
   const { stores, sources } = parts;
   const { options, logger } = node;
@@ -91,6 +92,13 @@ function startEdges(node: NodeContext, parts: PurgeParts): { edges: EdgeService;
     retryWindowMs: options.edgeRetrySeconds * 1000,
     onError: (error) => logger.debug({ err: error }, 'an edge did not take a purge of edge keys'),
   });
+  const healer = new EdgeHealer(edges, {
+    intervalMs: options.edgeHealIntervalSeconds * 1000,
+    onReadmitted: (edge) => logger.info({ edge: edge.name, was: edge.reason }, 'edge flushed and back in rotation'),
+    onError: (error) => logger.debug({ err: error }, 'edges out of rotation could not be looked at; trying again later'),
+  });
+  healer.start();
+  node.onStop('background', () => healer.stop());
   node.onStop('parts', () => edgePhase.stop());
   node.onStop('parts', () => context.varnish.close());
   node.onStop('parts', () => context.nginx.close());

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { cli } from '../helpers/cli.ts';
 import { startCluster, type TestCluster } from '../helpers/cluster.ts';
+import { eventually } from '../helpers/pictor.ts';
 import { freePort } from '../helpers/ports.ts';
 import { DashboardClient } from '../dashboard/http-client.ts';
 import type { ClusterStatus } from '../../src/cluster/cluster-status.ts';
@@ -33,6 +34,8 @@ describe('seeing the cluster: pictor status, GET /api/v1/status, the Cluster pag
     assert.equal(added.status, 201);
     const purged = await cluster.purge(`${cluster.nodes[0]!.renderUrl}/a.txt`);
     await cluster.waitCompleted(purged.body.data!.id as string);
+    // The nodes try to flush it to re-admit it: the failure is its last error, written once, then left as it is.
+    await eventually(async () => /could not be flushed/.test((await apiStatus(cluster)).edges[0]?.last_error ?? ''), 60_000);
   });
   after(() => cluster?.stop());
 
@@ -48,6 +51,8 @@ describe('seeing the cluster: pictor status, GET /api/v1/status, the Cluster pag
     const [edge] = status.edges;
     assert.deepEqual([edge?.name, edge?.in_rotation], ['edge-gone', false]);
     assert.match(edge!.reason ?? '', /\S/, 'a reason is given');
+    assert.deepEqual([edge?.readmitted_at, edge?.readmitted_by, edge?.last_purge_at], [null, null, null]);
+    assert.match(edge!.last_error ?? '', /^edge edge-gone could not be flushed: connection refused/);
   });
 
   it('the CLI --json reads the same document from the database as the API answers', async () => {

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { renderNginxConf } from '../../src/edges/nginx-conf.ts';
 import { runCli } from '../helpers/cli.ts';
-import { meanColour, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
+import { openStores } from '../../src/store/open-stores.ts';
+import { eventually, meanColour, solidImage, startPictor, type TestPictor } from '../helpers/pictor.ts';
 import { CACHE_PURGE_MODULE, nginxDir, startNginx, type TestNginx } from '../helpers/nginx.ts';
 import { freePort } from '../helpers/ports.ts';
 import { purgeAndWait, requestPurge, waitForPurge, type PurgeApi } from '../helpers/purges.ts';
@@ -137,6 +138,34 @@ describe('an nginx edge', { skip: skipWithout('nginx') }, () => {
     assert.equal(response.headers.get('x-accel-expires'), '0');
     const throughEdge = await fetch(`http://127.0.0.1:${edgePort}/photos/a/cat.jpg?w=3`);
     assert.equal(throughEdge.headers.get('x-accel-expires'), null, 'nginx does not pass it on');
+  });
+
+  it('out of rotation, it is flushed and back by itself; one that does not answer stays out, even with no key recorded', async () => {
+    await cached(['/photos/a/dog.jpg']);
+    const down = { name: 'ngx-down', kind: 'nginx', url: `http://127.0.0.1:${await freePort()}` };
+    const headers = { authorization: `Bearer ${api.apiKey}` };
+    const body = JSON.stringify({ data: { type: 'edges', attributes: down } });
+    const add = { method: 'POST', headers: { ...headers, 'content-type': 'application/vnd.api+json' }, body };
+    assert.equal((await fetch(`${t.adminUrl}/api/v1/edges`, add)).status, 201);
+    const stores = await openStores({ dataDir });
+    try {
+      for (const name of ['ngx', 'ngx-down']) await stores.edges.setInRotation(name, false, 'no answer within 500 ms');
+    } finally {
+      await stores.close();
+    }
+    type Attributes = { in_rotation: boolean; readmitted_by: string | null; last_error: string | null };
+    const edges = async (): Promise<Record<string, Attributes>> => {
+      const listed = (await (await fetch(`${t.adminUrl}/api/v1/edges`, { headers })).json()) as { data: { id: string; attributes: Attributes }[] };
+      return Object.fromEntries(listed.data.map((entry) => [entry.id, entry.attributes]));
+    };
+    await eventually(async () => {
+      const now = await edges();
+      return now.ngx!.in_rotation && /could not be flushed/.test(now['ngx-down']!.last_error ?? '');
+    }, 60_000);
+    const now = await edges();
+    assert.deepEqual([now.ngx!.readmitted_by, now['ngx-down']!.in_rotation], ['automatic', false]);
+    assert.match((await viaEdge('/photos/a/dog.jpg')).status, /ngx; MISS/, 'flushed before it came back');
+    assert.equal((await fetch(`${t.adminUrl}/api/v1/edges/ngx-down`, { method: 'DELETE', headers })).status, 204);
   });
 
   it('pictor nginx-conf prints this configuration, and refuses a bad backend or name', async () => {

@@ -6,6 +6,7 @@ import type { EdgeRecord } from '../../src/store/edge-store.ts';
 
 const edge = (name: string, settings: Record<string, string>, secrets: Record<string, string> = { api_token: 't' }): EdgeRecord => ({
   name, kind: 'cloudflare', url: null, settings, secrets, inRotation: true, reason: null, changedAt: 0, createdAt: 0,
+  readmittedAt: null, readmittedBy: null, lastError: null,
 });
 
 /** Drivers made here count how often they are closed. */

@@ -51,6 +51,22 @@ function edgePurgeStoreContract(open: () => Promise<[EdgePurgeStore, EdgePurgeSt
     assert.deepEqual([cdn?.state, cdn?.attempts, cdn?.lastError, cdn?.updatedAt], ['failed', 3, 'answered 403', 2000]);
   });
 
+  it("answers each edge's last confirmed purge, leaving out edges that confirmed none", async () => {
+    const [store] = await open();
+    const purged = (purgeId: string, edge: string, at: number): Promise<void> =>
+      store.settle({ purgeId, edge, state: 'purged', vendorId: null, attempts: 1, nextAttemptAt: at, lastError: null }, at);
+    await store.begin('p1', edges, 1000);
+    await purged('p1', 'cdn', 2000);
+    await store.begin('p2', [edges[0]!, { edge: 'v1', kind: 'varnish', state: 'pending' as const }], 3000);
+    await purged('p2', 'v1', 3500);
+    await store.begin('p3', edges, 4000);
+    const refused = { purgeId: 'p3', edge: 'cdn', state: 'failed' as const, vendorId: null, attempts: 9, nextAttemptAt: 4000, lastError: 'answered 403' };
+    await store.settle(refused, 5000);
+    const last = await store.lastPurged(['cdn', 'v1', 'v2']);
+    assert.deepEqual([...last].sort(), [['cdn', 2000], ['v1', 3500]]);
+    assert.deepEqual([...(await store.lastPurged([]))], []);
+  });
+
   it('forgets the states of purges created before a cutoff, a batch at a time', async () => {
     const [store] = await open();
     await store.begin('old', edges, 1000);

@@ -41,6 +41,58 @@ function edgeStoreContract(open: () => Promise<EdgeStore>, fresh?: () => Promise
     assert.equal(await store.setInRotation('nope', false, 'x'), false);
   });
 
+  it('every change of rotation moves changedAt forward, even within one millisecond; the reason is kept as the last error', async () => {
+    const store = await open();
+    const added = (await store.add({ name: 'edge-a', url: 'http://127.0.0.1:1' }))!;
+    let last = added.changedAt;
+    for (const [inRotation, reason] of [[false, 'first'], [false, 'second'], [true, undefined], [false, 'third']] as const) {
+      await store.setInRotation('edge-a', inRotation, reason);
+      const edge = (await store.get('edge-a'))!;
+      assert.ok(edge.changedAt > last, `${edge.changedAt} > ${last}`);
+      last = edge.changedAt;
+    }
+    assert.equal((await store.get('edge-a'))?.lastError, 'third');
+  });
+
+  it('readmits an edge only while it is out and unchanged since it was read; a take-out in between wins', async () => {
+    const store = await open();
+    await store.add({ name: 'edge-a', url: 'http://127.0.0.1:1' });
+    await store.setInRotation('edge-a', false, 'no answer within 500 ms');
+    const read = (await store.get('edge-a'))!;
+    // Taken out again (another purge it missed) while the flush that began after `read` was under way.
+    await store.setInRotation('edge-a', false, 'connection refused (ECONNREFUSED)');
+    assert.equal(await store.readmitIfUnchanged('edge-a', read.changedAt, 'automatic'), false);
+    const still = (await store.get('edge-a'))!;
+    assert.deepEqual([still.inRotation, still.reason, still.readmittedAt], [false, 'connection refused (ECONNREFUSED)', null]);
+
+    assert.equal(await store.readmitIfUnchanged('edge-a', still.changedAt, 'automatic'), true);
+    const back = (await store.get('edge-a'))!;
+    assert.deepEqual([back.inRotation, back.reason, back.readmittedBy], [true, null, 'automatic']);
+    assert.ok(back.changedAt > still.changedAt);
+    assert.equal(back.readmittedAt, back.changedAt, 'its last change is the re-admission');
+    assert.equal(back.lastError, 'connection refused (ECONNREFUSED)', 'the last error is kept once it is back');
+    // A second node that flushed it too finds it changed, and writes nothing.
+    assert.equal(await store.readmitIfUnchanged('edge-a', still.changedAt, 'automatic'), false);
+    assert.equal(await store.readmitIfUnchanged('edge-a', back.changedAt, 'operator'), false, 'an edge in rotation is not readmitted');
+    assert.deepEqual(await store.get('edge-a'), back);
+    assert.equal(await store.readmitIfUnchanged('nope', 0, 'operator'), false);
+  });
+
+  it('notes an error only while the edge is out and unchanged, and only when it is a new one', async () => {
+    const store = await open();
+    await store.add({ name: 'edge-a', url: 'http://127.0.0.1:1' });
+    await store.setInRotation('edge-a', false, 'no answer within 500 ms');
+    const out = (await store.get('edge-a'))!;
+    assert.equal(await store.noteError('edge-a', out.changedAt, 'edge edge-a could not be flushed: answered 403'), true);
+    assert.equal(await store.noteError('edge-a', out.changedAt, 'edge edge-a could not be flushed: answered 403'), false, 'the same error: no write');
+    const noted = (await store.get('edge-a'))!;
+    assert.deepEqual([noted.inRotation, noted.reason, noted.changedAt], [false, 'no answer within 500 ms', out.changedAt]);
+    assert.equal(noted.lastError, 'edge edge-a could not be flushed: answered 403');
+    await store.setInRotation('edge-a', false, 'taken out again');
+    assert.equal(await store.noteError('edge-a', out.changedAt, 'an older flush failed'), false, 'a newer take-out wins');
+    assert.equal((await store.get('edge-a'))?.lastError, 'taken out again');
+  });
+
   it('an edge added without a kind is a varnish edge with no settings or secrets', async () => {
     const store = await open();
     const added = await store.add({ name: 'edge-a', url: 'http://127.0.0.1:1' });
@@ -54,7 +106,8 @@ function edgeStoreContract(open: () => Promise<EdgeStore>, fresh?: () => Promise
     const settings = { service_id: 'SU1Z0isxPaozGVKXdv0eY', soft_purge: true };
     const edge = { name: 'cdn', kind: 'fastly', url: null, settings, secrets: { api_token: 'tok-123' } };
     const added = await store.add(edge);
-    assert.deepEqual({ ...added, changedAt: 0, createdAt: 0 }, { ...edge, inRotation: true, reason: null, changedAt: 0, createdAt: 0 });
+    const never = { readmittedAt: null, readmittedBy: null, lastError: null };
+    assert.deepEqual({ ...added, changedAt: 0, createdAt: 0 }, { ...edge, inRotation: true, reason: null, changedAt: 0, createdAt: 0, ...never });
     assert.deepEqual(await store.get('cdn'), added);
   });
 

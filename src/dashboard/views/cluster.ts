@@ -1,4 +1,4 @@
-import { nodeState, type ClusterStatus } from '../../cluster/cluster-status.ts';
+import { edgeState, nodeState, type ClusterStatus } from '../../cluster/cluster-status.ts';
 import { html, type SafeHtml } from '../html.ts';
 
 const th = (label: string): SafeHtml => html`<th scope="col" role="columnheader">${label}</th>`;
@@ -38,12 +38,12 @@ export function clusterView(status: ClusterStatus): SafeHtml {
       ? html`<p class="muted">No edge is registered.</p>`
       : html`<div class="table-wrap" tabindex="0" role="region" aria-labelledby="edges-title">
   <table class="edges stack" role="table">
-    <thead role="rowgroup"><tr role="row">${th('Edge')}${th('URL')}${th('State')}${th('Since')}</tr></thead>
+    <thead role="rowgroup"><tr role="row">${th('Edge')}${th('URL')}${th('State')}${th('Since')}${th('Last purge')}${th('Last error')}</tr></thead>
     <tbody role="rowgroup">
     ${status.edges.map(
       (edge) => html`<tr role="row" data-edge="${edge.name}">${td('Edge', edge.name)}${td('URL', html`<code>${edge.url}</code>`)}
-        ${td('State', edge.in_rotation ? 'in rotation' : `out of rotation: ${edge.reason ?? 'no reason given'}`)}
-        ${td('Since', time(edge.since))}</tr>`,
+        ${td('State', edge.in_rotation ? edgeState(edge) : `out of rotation: ${edge.reason ?? 'no reason given'}`)}
+        ${td('Since', time(edge.since))}${td('Last purge', time(edge.last_purge_at))}${td('Last error', edge.last_error ?? '—')}</tr>`,
     )}
     </tbody>
   </table></div>`

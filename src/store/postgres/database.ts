@@ -349,6 +349,12 @@ export const PG_MIGRATIONS: readonly string[] = [
   // planner weighs it: at the default 4 MB it outweighs a rare text's few index pages and makes a small log's
   // search a scan. A short list is merged more often, in smaller steps, by the appends that fill it.
   'ALTER INDEX IF EXISTS purge_log_url SET (gin_pending_list_limit = 128);',
+  // When and by whom an edge was last re-admitted, its last error, and an index for each edge's last purge, as
+  // SQLite holds them (db.ts).
+  `ALTER TABLE edges ADD COLUMN readmitted_at BIGINT,
+     ADD COLUMN readmitted_by TEXT,
+     ADD COLUMN last_error TEXT;
+   CREATE INDEX edge_purges_edge_state ON edge_purges (edge, state, updated_at);`,
 ];
 
 /** Applies the migrations not applied yet; safe when several nodes start at once. */

@@ -48,6 +48,15 @@ export class PgEdgePurgeStore implements EdgePurgeStore {
     );
   }
 
+  async lastPurged(edges: readonly string[]): Promise<Map<string, number>> {
+    const { rows } = await this.pool.query<{ edge: string; at: string | null }>(
+      `SELECT e.edge, (SELECT MAX(updated_at) FROM edge_purges p WHERE p.edge = e.edge AND p.state = 'purged') AS at
+       FROM unnest($1::text[]) AS e(edge)`,
+      [edges],
+    );
+    return new Map(rows.flatMap((row) => (row.at === null ? [] : [[row.edge, Number(row.at)] as const])));
+  }
+
   async deleteBefore(cutoff: number, limit: number): Promise<number> {
     const result = await this.pool.query(
       'DELETE FROM edge_purges WHERE (purge_id, edge) IN (SELECT purge_id, edge FROM edge_purges WHERE created_at < $1 LIMIT $2)',

@@ -1,4 +1,4 @@
-import type { EdgeRecord, EdgeStore, NewEdge } from '../edge-store.ts';
+import type { EdgeRecord, EdgeStore, NewEdge, ReadmittedBy } from '../edge-store.ts';
 import { openEdgeSecrets, sealEdgeSecrets } from '../edge-secrets.ts';
 import type { SecretBox } from '../secret-box.ts';
 import type { PgPool } from './database.ts';
@@ -17,6 +17,9 @@ interface EdgeRow {
   /** BIGINT: pg returns it as a string. */
   changed_at: string;
   created_at: string;
+  readmitted_at: string | null;
+  readmitted_by: ReadmittedBy | null;
+  last_error: string | null;
 }
 
 /** The edges registry in PostgreSQL, shared by every node; secrets sealed as in SQLite (edge-secrets.ts). */
@@ -52,12 +55,29 @@ export class PgEdgeStore implements EdgeStore {
   }
 
   async setInRotation(name: string, inRotation: boolean, reason?: string): Promise<boolean> {
-    const result = await this.pool.query('UPDATE edges SET in_rotation = $1, reason = $2, changed_at = $3 WHERE name = $4', [
-      inRotation,
-      inRotation ? null : (reason ?? null),
-      Date.now(),
-      name,
-    ]);
+    const result = await this.pool.query(
+      `UPDATE edges SET in_rotation = $1, reason = $2::text, last_error = COALESCE($2::text, last_error), changed_at = GREATEST($3, changed_at + 1)
+       WHERE name = $4`,
+      [inRotation, inRotation ? null : (reason ?? null), Date.now(), name],
+    );
+    return (result.rowCount ?? 0) === 1;
+  }
+
+  async readmitIfUnchanged(name: string, changedAt: number, by: ReadmittedBy): Promise<boolean> {
+    const result = await this.pool.query(
+      `UPDATE edges SET in_rotation = true, reason = NULL, changed_at = GREATEST($1, changed_at + 1),
+       readmitted_at = GREATEST($1, changed_at + 1), readmitted_by = $2
+       WHERE name = $3 AND NOT in_rotation AND changed_at = $4`,
+      [Date.now(), by, name, changedAt],
+    );
+    return (result.rowCount ?? 0) === 1;
+  }
+
+  async noteError(name: string, changedAt: number, error: string): Promise<boolean> {
+    const result = await this.pool.query(
+      'UPDATE edges SET last_error = $1 WHERE name = $2 AND NOT in_rotation AND changed_at = $3 AND last_error IS DISTINCT FROM $1',
+      [error, name, changedAt],
+    );
     return (result.rowCount ?? 0) === 1;
   }
 
@@ -72,6 +92,9 @@ export class PgEdgeStore implements EdgeStore {
       reason: row.reason,
       changedAt: Number(row.changed_at),
       createdAt: Number(row.created_at),
+      readmittedAt: row.readmitted_at === null ? null : Number(row.readmitted_at),
+      readmittedBy: row.readmitted_by,
+      lastError: row.last_error,
     };
   }
 }

@@ -345,6 +345,12 @@ export const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (edge, edge_key, cache_key)
    ) WITHOUT ROWID;
    CREATE INDEX edge_cache_key_tags_cache_key ON edge_cache_key_tags (edge, cache_key);`,
+  // When and by whom (`automatic`, `operator`) an edge was last put back in rotation after a flush, and the last
+  // error seen for it (a missed purge, a flush that failed); and each edge's last purge, for the status document.
+  `ALTER TABLE edges ADD COLUMN readmitted_at INTEGER;
+   ALTER TABLE edges ADD COLUMN readmitted_by TEXT;
+   ALTER TABLE edges ADD COLUMN last_error TEXT;
+   CREATE INDEX edge_purges_edge_state ON edge_purges (edge, state, updated_at);`,
 ];
 
 /**

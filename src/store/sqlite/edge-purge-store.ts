@@ -51,6 +51,16 @@ export class SqliteEdgePurgeStore implements EdgePurgeStore {
       .run(update.state, update.vendorId, update.attempts, update.nextAttemptAt, update.lastError, at, update.purgeId, update.edge);
   }
 
+  async lastPurged(edges: readonly string[]): Promise<Map<string, number>> {
+    const last = this.db.prepare("SELECT MAX(updated_at) AS at FROM edge_purges WHERE edge = ? AND state = 'purged'");
+    const found = new Map<string, number>();
+    for (const edge of edges) {
+      const { at } = last.get(edge) as { at: number | null };
+      if (at !== null) found.set(edge, at);
+    }
+    return found;
+  }
+
   async deleteBefore(cutoff: number, limit: number): Promise<number> {
     return this.db
       .prepare('DELETE FROM edge_purges WHERE (purge_id, edge) IN (SELECT purge_id, edge FROM edge_purges WHERE created_at < ? LIMIT ?)')

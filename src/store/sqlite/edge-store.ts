@@ -1,4 +1,4 @@
-import type { EdgeRecord, EdgeStore, NewEdge } from '../edge-store.ts';
+import type { EdgeRecord, EdgeStore, NewEdge, ReadmittedBy } from '../edge-store.ts';
 import { openEdgeSecrets, sealEdgeSecrets } from '../edge-secrets.ts';
 import type { SecretBox } from '../secret-box.ts';
 import { writeReturning, type Db } from './db.ts';
@@ -16,6 +16,9 @@ interface EdgeRow {
   reason: string | null;
   changed_at: number;
   created_at: number;
+  readmitted_at: number | null;
+  readmitted_by: ReadmittedBy | null;
+  last_error: string | null;
 }
 
 export class SqliteEdgeStore implements EdgeStore {
@@ -51,9 +54,31 @@ export class SqliteEdgeStore implements EdgeStore {
   }
 
   async setInRotation(name: string, inRotation: boolean, reason?: string): Promise<boolean> {
+    const out = inRotation ? null : (reason ?? null);
     const result = this.db
-      .prepare('UPDATE edges SET in_rotation = ?, reason = ?, changed_at = ? WHERE name = ?')
-      .run(inRotation ? 1 : 0, inRotation ? null : (reason ?? null), Date.now(), name);
+      .prepare(
+        `UPDATE edges SET in_rotation = ?, reason = ?, last_error = COALESCE(?, last_error), changed_at = MAX(?, changed_at + 1)
+         WHERE name = ?`,
+      )
+      .run(inRotation ? 1 : 0, out, out, Date.now(), name);
+    return result.changes === 1;
+  }
+
+  async readmitIfUnchanged(name: string, changedAt: number, by: ReadmittedBy): Promise<boolean> {
+    const now = Date.now();
+    const result = this.db
+      .prepare(
+        `UPDATE edges SET in_rotation = 1, reason = NULL, changed_at = MAX(@now, changed_at + 1), readmitted_at = MAX(@now, changed_at + 1),
+         readmitted_by = @by WHERE name = @name AND in_rotation = 0 AND changed_at = @changedAt`,
+      )
+      .run({ now, by, name, changedAt });
+    return result.changes === 1;
+  }
+
+  async noteError(name: string, changedAt: number, error: string): Promise<boolean> {
+    const result = this.db
+      .prepare('UPDATE edges SET last_error = ? WHERE name = ? AND in_rotation = 0 AND changed_at = ? AND last_error IS NOT ?')
+      .run(error, name, changedAt, error);
     return result.changes === 1;
   }
 
@@ -72,6 +97,9 @@ export class SqliteEdgeStore implements EdgeStore {
       reason: row.reason,
       changedAt: row.changed_at,
       createdAt: row.created_at,
+      readmittedAt: row.readmitted_at,
+      readmittedBy: row.readmitted_by,
+      lastError: row.last_error,
     };
   }
 }
