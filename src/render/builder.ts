@@ -72,6 +72,8 @@ export class PipelineBuilder {
   hasAlpha: boolean;
   /** How many sharp pipelines ran or are queued (1 for the common case); useful in tests and metrics. */
   pipelines = 1;
+  /** Whether `transformPixels` may be used: not for an animation's frames, which are never materialised one by one. */
+  readonly pixelAccess: boolean = true;
 
   private image: Sharp;
   private readonly slots = new Set<Slot>();

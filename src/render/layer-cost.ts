@@ -115,8 +115,9 @@ export function layersCost(base: Size, params: RenderParams, layers: LayersInfo)
 }
 
 /**
- * How many times the layers materialise the image (PipelineBuilder): each per-pixel pass does, and a
- * composite when the pipeline already holds one or has just had an alpha band joined.
+ * How many times the layers materialise the image (PipelineBuilder): each per-pixel pass does (a single mark
+ * and the text are one each), and a composite when the pipeline already holds one or has just had an alpha
+ * band joined.
  */
 function materialisations(params: RenderParams, layers: LayersInfo): number {
   let count = 0;
@@ -137,8 +138,16 @@ function materialisations(params: RenderParams, layers: LayersInfo): number {
       compositeTaken = false;
     }
   }
-  if (params.mark !== undefined && layers.mark) composite();
-  if (layers.text) composite();
+  // A tiled mark is one composite; a single mark and the text are drawn over the materialised image (drawOver).
+  const drawn = () => {
+    count++;
+    compositeTaken = false;
+  };
+  if (params.mark !== undefined && layers.mark) {
+    if (params['mark-tile'] === 'grid') composite();
+    else drawn();
+  }
+  if (layers.text) drawn();
   return count;
 }
 

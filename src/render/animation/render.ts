@@ -173,6 +173,8 @@ class NotPageSafe extends Error {}
  * pixel work starts.
  */
 class PageSafeBuilder extends PipelineBuilder {
+  override readonly pixelAccess = false;
+
   constructor(init: BuilderInit) {
     super(init);
   }

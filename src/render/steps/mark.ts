@@ -18,7 +18,7 @@ import type { RenderParams } from '../render-params.ts';
 import type { RawRgba } from '../blend-modes.ts';
 import type { RenderContext } from './context.ts';
 import {
-  clipToBase, compositeLayer, cropRaw, loadOverlay, loadPlacedOverlay, placeOverlay, planBox, scaleAlpha, shrinkToFit, sideOf, type OverlayResize,
+  clipToBase, compositeLayer, cropRaw, drawOver, loadOverlay, loadPlacedOverlay, placeOverlay, planBox, scaleAlpha, shrinkToFit, sideOf, type OverlayResize,
   type PlacedOverlay,
 } from './overlay.ts';
 
@@ -62,7 +62,7 @@ export async function markStep(ctx: RenderContext): Promise<void> {
 }
 
 async function compositeMark(ctx: RenderContext, { image, left, top }: PlacedOverlay): Promise<void> {
-  await compositeLayer(ctx, { input: image.data, raw: { width: image.width, height: image.height, channels: 4 }, left, top, blend: 'over' });
+  await drawOver(ctx, image, left, top);
 }
 
 /**

@@ -314,6 +314,21 @@ export async function blendOnto(ctx: RenderContext, source: BlendSource, mode: B
   await compositeLayer(ctx, layer);
 }
 
+/**
+ * A raw RGBA layer drawn "over" the image at (left, top). libvips composites every pixel of the image (in
+ * float) however small the layer is, which costs more than the resize before it; drawn on the pixels the layer
+ * covers only, once the image is materialised (8-bit sRGB, as every later step sees it), the same "over"
+ * (blend-modes.ts, `normal`) costs a fraction. An animation's frames keep libvips' composite, in one pipeline.
+ */
+export async function drawOver(ctx: RenderContext, image: RawRgba, left: number, top: number): Promise<void> {
+  const { builder } = ctx;
+  if (!builder.pixelAccess) {
+    await compositeLayer(ctx, { input: image.data, raw: { width: image.width, height: image.height, channels: 4 }, left, top, blend: 'over' });
+    return;
+  }
+  await builder.transformPixels((data, info) => blendPixels(data, info.width, info.height, info.channels, { kind: 'image', image, left, top }, 'normal'));
+}
+
 /** One composite in the builder's `composite` slot; sharp adds an alpha band to composite, dropped again for opaque bases. */
 export async function compositeLayer(ctx: RenderContext, layer: OverlayOptions): Promise<void> {
   const { builder } = ctx;

@@ -19,7 +19,7 @@ import { TEXT_DEFAULTS } from '../text-params.ts';
 import type { RenderParams } from '../render-params.ts';
 import type { RenderContext } from './context.ts';
 import type { Size } from '../geometry.ts';
-import { compositeLayer, placeOverlay, visiblePart } from './overlay.ts';
+import { drawOver, placeOverlay, visiblePart } from './overlay.ts';
 
 const WHITE = { r: 255, g: 255, b: 255, a: 255 };
 
@@ -40,13 +40,7 @@ export async function textStep(ctx: RenderContext): Promise<void> {
   if (!visible) return;
   const window = { ...visible, left: visible.left - (left - margin), top: visible.top - (top - margin) };
   const { image } = await paintText(mask, plan.look, exec, window);
-  await compositeLayer(ctx, {
-    input: image.data,
-    raw: { width: image.width, height: image.height, channels: 4 },
-    left: visible.left,
-    top: visible.top,
-    blend: 'over',
-  });
+  await drawOver(ctx, image, visible.left, visible.top);
 }
 
 /** What the text step draws, before anything is drawn: the text, its style and box, the padding and the look. */
