@@ -21,6 +21,11 @@ export interface PgOptions {
   max?: number;
   /** Give up connecting after this long: a request then fails with STORE_UNAVAILABLE instead of waiting. */
   connectTimeoutMs?: number;
+  /**
+   * Commit without waiting for the flush (`synchronous_commit` off on every connection): only for writes that a
+   * crash of PostgreSQL may lose, because what they record is done again when it is lost.
+   */
+  lazyCommit?: boolean;
 }
 
 export function createPool(options: PgOptions): PgPool {
@@ -32,6 +37,7 @@ export function createPool(options: PgOptions): PgPool {
     // Bounded statements: a query stuck behind a lock or a stalled server fails instead of hanging a request.
     statement_timeout: 10_000,
     application_name: 'pictor',
+    ...(options.lazyCommit ? { options: '-c synchronous_commit=off' } : {}),
   });
   // A pooled connection that dies (a server restart) is dropped from the pool and reported on the next
   // query; without a listener here, the error would crash the process.

@@ -29,6 +29,11 @@ import { OutboxSignal } from '../webhook-store.ts';
 export async function openPostgresStores(url: string, settings: Omit<StoreSettings, 'databaseUrl'>): Promise<Stores> {
   const { dataDir, secretKeys } = settings;
   const pool = createPool({ url });
+  // Each edge's state of a purge is recorded as the purge is driven; a state a crash of PostgreSQL loses is
+  // tried again (an edge purged twice: every step is idempotent), and the purge cannot be completed without
+  // it, since its completion is written after it (the WAL keeps that order). So those writes do not wait for
+  // the flush the durable writes (a purge's append above all) wait for.
+  const lazy = createPool({ url, max: 4, lazyCommit: true });
   try {
     await migrate(pool, PG_MIGRATIONS);
     const meta = new PgMetaStore(pool);
@@ -55,7 +60,7 @@ export async function openPostgresStores(url: string, settings: Omit<StoreSettin
       signInFailures: new PgSignInFailures(pool),
       assets: new PgAssetStore(pool, outbox),
       edges: new PgEdgeStore(pool, secrets),
-      edgePurges: new PgEdgePurgeStore(pool),
+      edgePurges: new PgEdgePurgeStore(lazy),
       edgeCacheKeys: new PgEdgeCacheKeys(pool),
       takedowns: new PgTakedownStore(pool, url, outbox),
       videos: new PgVideoStore(pool),
@@ -64,10 +69,10 @@ export async function openPostgresStores(url: string, settings: Omit<StoreSettin
       nodes: new PgNodeStates(pool),
       rateLimiter: (name, ratePerSecond, burst) => new PgRateLimit(pool, name, ratePerSecond, burst),
       exclusive: (fn) => exclusive(pool, LOCKS.bootstrap, fn),
-      close: () => pool.end(),
+      close: async () => void (await Promise.all([pool.end(), lazy.end()])),
     };
   } catch (error) {
-    await pool.end().catch(() => {});
+    await Promise.all([pool.end().catch(() => {}), lazy.end().catch(() => {})]);
     throw error;
   }
 }
