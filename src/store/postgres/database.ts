@@ -3,7 +3,8 @@ import { checkSchemaVersion } from '../schema-version.ts';
 
 /**
  * PostgreSQL, the shared store of a cluster: every node connects to the same database. Each node keeps a
- * small pool for queries and one dedicated connection for LISTEN (listener.ts).
+ * small pool for queries, a smaller one for the writes that need not wait for the flush (stores.ts), and one
+ * dedicated connection for LISTEN (listener.ts).
  *
  * Migrations run at start inside one transaction holding an advisory lock, so nodes starting at once on an
  * empty database apply each step exactly once; `schema_version` counts the steps applied.
