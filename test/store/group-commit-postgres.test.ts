@@ -112,7 +112,12 @@ describe('group commit on PostgreSQL', () => {
     const { fresh, log } = await openLog();
     const records = Array.from({ length: 200 }, (_, i) => purge(`/done/${i}.jpg`));
     await Promise.all(records.map((record) => log.append(record, [scope(record.path)], CLAIM)));
-    const completed = (record: PurgeRecord, origin: PurgeRecord['origin']): PurgeRecord => ({ ...record, status: 'completed', origin, completedAt: Date.now() });
+    const completed = (record: PurgeRecord, origin: PurgeRecord['origin']): PurgeRecord => ({
+      ...record,
+      status: 'completed',
+      origin,
+      completedAt: Date.now(),
+    });
     const transactions = await writeTransactions(fresh, async () => {
       // The first purge completes twice, in one batch: `removed` first.
       await Promise.all([...records.map((record) => log.complete(completed(record, 'removed'))), log.complete(completed(records[0]!, 'unchanged'))]);

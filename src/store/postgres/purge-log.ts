@@ -254,9 +254,10 @@ export class PgPurgeLog implements PurgeLog {
     return withTransaction(this.pool, async (client) => {
       await client.query('SET LOCAL synchronous_commit TO OFF');
       const { rows: completed } = await client.query<{ id: string }>(
-        `UPDATE purge_log p SET status = r.status, origin = r.origin, origin_error = r.origin_error, matched = coalesce(r.matched, p.matched), error = r.error,
-                report = r.report, completed_at = r.completed_at
-         FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, status text, origin text, origin_error text, matched integer, error text, report jsonb, completed_at bigint)
+        `UPDATE purge_log p SET status = r.status, origin = r.origin, origin_error = r.origin_error, matched = coalesce(r.matched, p.matched),
+                error = r.error, report = r.report, completed_at = r.completed_at
+         FROM jsonb_to_recordset($1::jsonb)
+              AS r(id uuid, status text, origin text, origin_error text, matched integer, error text, report jsonb, completed_at bigint)
          WHERE p.id = r.id AND p.status = 'pending'
          RETURNING p.id`,
         [JSON.stringify(rows)],

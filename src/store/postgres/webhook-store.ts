@@ -32,7 +32,8 @@ export async function writeOutbox(client: PgClient, events: readonly OutboxEvent
   if (events.length === 0) return 0;
   const inserted = await client.query(
     `INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, body, state, created_at, window_start, next_attempt_at)
-     SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), webhooks.id, e.id, e.type, e.body, 'pending', e.created_at, e.created_at, e.created_at
+     SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), webhooks.id, e.id, e.type, e.body, 'pending',
+            e.created_at, e.created_at, e.created_at
      FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS e(id, type, body, created_at, n)
      JOIN webhooks ON webhooks.events ? e.type
      ORDER BY e.n, webhooks.id
