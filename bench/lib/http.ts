@@ -16,7 +16,17 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
-export function request(url: string, options: RequestOptions = {}): Promise<Reply> {
+export async function request(url: string, options: RequestOptions = {}): Promise<Reply> {
+  try {
+    return await send(url, options);
+  } catch (error) {
+    // A kept-alive socket the server closed as the request went out (its idle timeout): a GET is sent again.
+    if ((options.method ?? 'GET') !== 'GET' || !(error as { reusedSocket?: boolean }).reusedSocket) throw error;
+    return send(url, options);
+  }
+}
+
+function send(url: string, options: RequestOptions): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: options.method ?? 'GET', headers: options.headers, agent }, (res) => {
       const chunks: Buffer[] = [];
@@ -25,7 +35,7 @@ export function request(url: string, options: RequestOptions = {}): Promise<Repl
       res.on('error', reject);
     });
     req.setTimeout(options.timeoutMs ?? 60_000, () => req.destroy(new Error(`timeout: ${options.method ?? 'GET'} ${url}`)));
-    req.on('error', reject);
+    req.on('error', (error: Error) => reject(Object.assign(error, { reusedSocket: req.reusedSocket && (error as NodeJS.ErrnoException).code === 'ECONNRESET' })));
     req.end(options.body);
   });
 }

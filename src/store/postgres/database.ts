@@ -3,7 +3,8 @@ import { checkSchemaVersion } from '../schema-version.ts';
 
 /**
  * PostgreSQL, the shared store of a cluster: every node connects to the same database. Each node keeps a
- * small pool for queries and one dedicated connection for LISTEN (listener.ts).
+ * small pool for queries, a smaller one for the writes that need not wait for the flush (stores.ts), and one
+ * dedicated connection for LISTEN (listener.ts).
  *
  * Migrations run at start inside one transaction holding an advisory lock, so nodes starting at once on an
  * empty database apply each step exactly once; `schema_version` counts the steps applied.
@@ -21,6 +22,11 @@ export interface PgOptions {
   max?: number;
   /** Give up connecting after this long: a request then fails with STORE_UNAVAILABLE instead of waiting. */
   connectTimeoutMs?: number;
+  /**
+   * Commit without waiting for the flush (`synchronous_commit` off on every connection): only for writes that a
+   * crash of PostgreSQL may lose, because what they record is done again when it is lost.
+   */
+  lazyCommit?: boolean;
 }
 
 export function createPool(options: PgOptions): PgPool {
@@ -32,6 +38,7 @@ export function createPool(options: PgOptions): PgPool {
     // Bounded statements: a query stuck behind a lock or a stalled server fails instead of hanging a request.
     statement_timeout: 10_000,
     application_name: 'pictor',
+    ...(options.lazyCommit ? { options: '-c synchronous_commit=off' } : {}),
   });
   // A pooled connection that dies (a server restart) is dropped from the pool and reported on the next
   // query; without a listener here, the error would crash the process.

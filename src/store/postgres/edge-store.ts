@@ -1,6 +1,7 @@
 import type { EdgeRecord, EdgeStore, NewEdge, ReadmittedBy } from '../edge-store.ts';
 import { openEdgeSecrets, sealEdgeSecrets } from '../edge-secrets.ts';
 import type { SecretBox } from '../secret-box.ts';
+import { Batcher } from './batcher.ts';
 import type { PgPool } from './database.ts';
 
 /** The url of an edge that has none (a CDN purged through its API): the column is NOT NULL (db.ts). */
@@ -29,10 +30,16 @@ export class PgEdgeStore implements EdgeStore {
     private readonly secrets: () => Promise<SecretBox>,
   ) {}
 
-  async list(): Promise<EdgeRecord[]> {
-    const { rows } = await this.pool.query<EdgeRow>('SELECT * FROM edges ORDER BY name');
-    return Promise.all(rows.map((row) => this.toRecord(row)));
+  /** Every purge driven reads the edges: reads that arrive while one is in flight share the next (batcher.ts). */
+  list(): Promise<EdgeRecord[]> {
+    return this.lists.add();
   }
+
+  private readonly lists = new Batcher<void, EdgeRecord[]>(async (calls) => {
+    const { rows } = await this.pool.query<EdgeRow>('SELECT * FROM edges ORDER BY name');
+    // Each caller gets records of its own.
+    return Promise.all(calls.map(() => Promise.all(rows.map((row) => this.toRecord(row)))));
+  }, Infinity);
 
   async get(name: string): Promise<EdgeRecord | undefined> {
     const { rows } = await this.pool.query<EdgeRow>('SELECT * FROM edges WHERE name = $1', [name]);

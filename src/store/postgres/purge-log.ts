@@ -13,6 +13,7 @@ import {
   type SharedLog,
 } from '../purge-log.ts';
 import { clusterId, LOCKS, withTransaction, type PgPool } from './database.ts';
+import { Batcher } from './batcher.ts';
 import { listen } from './listener.ts';
 import type { Outbox, OutboxSignal } from '../webhook-store.ts';
 import { writeOutbox } from './webhook-store.ts';
@@ -38,8 +39,6 @@ interface PendingAppend {
   record: PurgeRecord;
   scopes: readonly string[];
   claim: PurgeClaim;
-  resolve: (seq: number) => void;
-  reject: (error: unknown) => void;
 }
 
 /** A purge's columns but its scopes: a tag purge's list of them is long, and a listing has no use for it. */
@@ -98,37 +97,17 @@ export class PgPurgeLog implements PurgeLog {
 
   /**
    * Appends a purge; resolves with its sequence number once committed. Purges that arrive while an append
-   * is committing share the next transaction (group commit): one lock, one statement and one fsync for the
+   * is committing share the next transaction (batcher.ts): one lock, one statement and one flush for the
    * whole batch, so the log's throughput is not one transaction's latency per purge.
    */
   append(record: PurgeRecord, scopes: readonly string[], claim: PurgeClaim): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ record, scopes, claim, resolve, reject });
-      if (!this.appending) void this.appendWaiting();
-    });
+    return this.appends.add({ record, scopes, claim });
   }
 
-  private readonly waiting: PendingAppend[] = [];
-  private appending = false;
+  private readonly appends = new Batcher<PendingAppend, number>((batch) => this.appendBatch(batch), MAX_BATCH);
 
-  private async appendWaiting(): Promise<void> {
-    this.appending = true;
-    try {
-      while (this.waiting.length > 0) {
-        const batch = this.waiting.splice(0, MAX_BATCH);
-        try {
-          const seqs = await this.appendBatch(batch);
-          for (const item of batch) item.resolve(seqs.get(item.record.id)!);
-        } catch (error) {
-          for (const item of batch) item.reject(error);
-        }
-      }
-    } finally {
-      this.appending = false;
-    }
-  }
-
-  private appendBatch(batch: readonly PendingAppend[]): Promise<Map<string, number>> {
+  /** The batch's sequence numbers, in its order. */
+  private async appendBatch(batch: readonly PendingAppend[]): Promise<number[]> {
     const rows = batch.map(({ record, scopes, claim }) => ({
       id: record.id,
       url: record.url,
@@ -146,7 +125,7 @@ export class PgPurgeLog implements PurgeLog {
       tag: record.tag ?? null,
       assets: record.assets ?? null,
     }));
-    return withTransaction(this.pool, async (client) => {
+    const seqs = await withTransaction(this.pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1)', [LOCKS.purgeLog]);
       // One statement: the rows, the marks (the newest sequence number per scope) and the notification.
       const { rows: inserted } = await client.query<{ id: string; seq: string }>(
@@ -167,6 +146,7 @@ export class PgPurgeLog implements PurgeLog {
       );
       return new Map(inserted.map((row) => [row.id, Number(row.seq)]));
     });
+    return batch.map((item) => seqs.get(item.record.id)!);
   }
 
   private async recordMatches(nodeId: string, counts: readonly { seq: number; matched: number }[]): Promise<void> {
@@ -244,30 +224,54 @@ export class PgPurgeLog implements PurgeLog {
     return rows.map(toRecord).sort((a, b) => a.seq - b.seq);
   }
 
-  /** Records the outcome; only the first completion of a purge counts (driving it twice is harmless). */
+  /**
+   * Records the outcome; only the first completion of a purge counts (driving it twice is harmless).
+   * Completions that arrive while one is being written share the next transaction (batcher.ts).
+   */
   async complete(record: PurgeRecord, outbox?: Outbox<PurgeRecord>): Promise<void> {
+    if ((await this.completions.add({ record, outbox })) > 0) this.outbox.written();
+  }
+
+  private readonly completions = new Batcher<{ record: PurgeRecord; outbox: Outbox<PurgeRecord> | undefined }, number>(
+    (batch) => this.completeBatch(batch),
+    MAX_BATCH,
+  );
+
+  /** One statement completes the batch's purges still pending; the events of those it completed follow. */
+  private async completeBatch(batch: readonly { record: PurgeRecord; outbox: Outbox<PurgeRecord> | undefined }[]): Promise<number[]> {
+    // A purge completed twice in one batch: its first completion is the one written.
+    const firsts = [...new Map(batch.map(({ record }) => [record.id, record] as const).reverse()).values()];
+    const rows = firsts.map((record) => ({
+      id: record.id,
+      status: record.status,
+      origin: record.origin ?? null,
+      origin_error: record.originError ?? null,
+      matched: record.matched ?? null,
+      error: record.error ?? null,
+      report: record.report ?? null,
+      completed_at: record.completedAt ?? Date.now(),
+    }));
     // Committed without waiting for the flush: should a crash of PostgreSQL lose it, the purge is pending
     // again and is driven to completion again (every step is idempotent), its events with it. Only the
     // append must be durable.
-    const written = await withTransaction(this.pool, async (client) => {
+    return withTransaction(this.pool, async (client) => {
       await client.query('SET LOCAL synchronous_commit TO OFF');
-      const completed = await client.query(
-        `UPDATE purge_log SET status = $2, origin = $3, origin_error = $4, matched = coalesce($5, matched), error = $6, report = $7, completed_at = $8
-         WHERE id = $1 AND status = 'pending'`,
-        [
-          record.id,
-          record.status,
-          record.origin ?? null,
-          record.originError ?? null,
-          record.matched ?? null,
-          record.error ?? null,
-          record.report ?? null,
-          record.completedAt ?? Date.now(),
-        ],
+      const { rows: completed } = await client.query<{ id: string }>(
+        `UPDATE purge_log p SET status = r.status, origin = r.origin, origin_error = r.origin_error, matched = coalesce(r.matched, p.matched),
+                error = r.error, report = r.report, completed_at = r.completed_at
+         FROM jsonb_to_recordset($1::jsonb)
+              AS r(id uuid, status text, origin text, origin_error text, matched integer, error text, report jsonb, completed_at bigint)
+         WHERE p.id = r.id AND p.status = 'pending'
+         RETURNING p.id`,
+        [JSON.stringify(rows)],
       );
-      return completed.rowCount === 1 && outbox ? writeOutbox(client, outbox(record)) : 0;
+      // The first completion of each purge in the batch is the one that counts, and writes its events.
+      const done = new Set(completed.map((row) => row.id));
+      const counted = batch.map(({ record }) => done.delete(record.id));
+      const events = batch.flatMap(({ record, outbox }, i) => (counted[i] && outbox ? outbox(record) : []));
+      const written = await writeOutbox(client, events);
+      return counted.map((first) => (first && written > 0 ? written : 0));
     });
-    if (written > 0) this.outbox.written();
   }
 
   /** The floor, in `meta`, only ever rises. */

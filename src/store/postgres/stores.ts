@@ -10,6 +10,7 @@ import { PgEdgeCacheKeys } from './edge-cache-keys.ts';
 import { PgEdgePurgeStore } from './edge-purge-store.ts';
 import { PgEdgeStore } from './edge-store.ts';
 import { PgFirstStartStore } from './first-start-store.ts';
+import { Batcher } from './batcher.ts';
 import { PgNodeStates } from './node-states.ts';
 import { PgPurgeLog } from './purge-log.ts';
 import { columnKeyIds } from './sealed-columns.ts';
@@ -28,6 +29,11 @@ import { OutboxSignal } from '../webhook-store.ts';
 export async function openPostgresStores(url: string, settings: Omit<StoreSettings, 'databaseUrl'>): Promise<Stores> {
   const { dataDir, secretKeys } = settings;
   const pool = createPool({ url });
+  // Each edge's state of a purge is recorded as the purge is driven; a state a crash of PostgreSQL loses is
+  // tried again (an edge purged twice: every step is idempotent), and the purge cannot be completed without
+  // it, since its completion is written after it (the WAL keeps that order). So those writes do not wait for
+  // the flush the durable writes (a purge's append above all) wait for.
+  const lazy = createPool({ url, max: 4, lazyCommit: true });
   try {
     await migrate(pool, PG_MIGRATIONS);
     const meta = new PgMetaStore(pool);
@@ -54,7 +60,7 @@ export async function openPostgresStores(url: string, settings: Omit<StoreSettin
       signInFailures: new PgSignInFailures(pool),
       assets: new PgAssetStore(pool, outbox),
       edges: new PgEdgeStore(pool, secrets),
-      edgePurges: new PgEdgePurgeStore(pool),
+      edgePurges: new PgEdgePurgeStore(lazy),
       edgeCacheKeys: new PgEdgeCacheKeys(pool),
       takedowns: new PgTakedownStore(pool, url, outbox),
       videos: new PgVideoStore(pool),
@@ -63,10 +69,10 @@ export async function openPostgresStores(url: string, settings: Omit<StoreSettin
       nodes: new PgNodeStates(pool),
       rateLimiter: (name, ratePerSecond, burst) => new PgRateLimit(pool, name, ratePerSecond, burst),
       exclusive: (fn) => exclusive(pool, LOCKS.bootstrap, fn),
-      close: () => pool.end(),
+      close: async () => void (await Promise.all([pool.end(), lazy.end()])),
     };
   } catch (error) {
-    await pool.end().catch(() => {});
+    await Promise.all([pool.end().catch(() => {}), lazy.end().catch(() => {})]);
     throw error;
   }
 }
@@ -111,8 +117,32 @@ class PgMetaStore implements MetaStore {
 
 const KEY_TIMES = ['created_at', 'last_used_at', 'revoked_at'] as const;
 
+/**
+ * API keys. Every API request looks its key up: lookups of one key that arrive while one is in flight share
+ * the next query (batcher.ts), so a burst of requests with one key costs a query per round trip, not per
+ * request; each is still answered by a read that started after it arrived, so a revoked key is refused as
+ * soon as the revocation is committed.
+ */
 class PgApiKeyStore implements ApiKeyStore {
+  private readonly lookups = new Map<string, Batcher<void, ApiKeyRow | undefined>>();
+
   constructor(private readonly pool: PgPool) {}
+
+  async findActiveByHash(keyHash: string): Promise<ApiKeyRow | undefined> {
+    let calls = this.lookups.get(keyHash);
+    if (!calls) this.lookups.set(keyHash, (calls = new Batcher((batch) => this.find(keyHash).then((row) => batch.map(() => row)), Infinity)));
+    try {
+      return await calls.add();
+    } finally {
+      // Only keys being looked up are kept: unknown keys cannot grow the map without bound.
+      if (calls.idle && this.lookups.get(keyHash) === calls) this.lookups.delete(keyHash);
+    }
+  }
+
+  private async find(keyHash: string): Promise<ApiKeyRow | undefined> {
+    const row = (await this.pool.query<ApiKeyRow>('SELECT * FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL', [keyHash])).rows[0];
+    return row && numbers(row, KEY_TIMES);
+  }
 
   async insert(row: Omit<ApiKeyRow, 'last_used_at' | 'revoked_at'>): Promise<void> {
     await this.pool.query('INSERT INTO api_keys (id, name, key_hash, permissions, created_at) VALUES ($1, $2, $3, $4, $5)', [
@@ -122,11 +152,6 @@ class PgApiKeyStore implements ApiKeyStore {
       row.permissions,
       row.created_at,
     ]);
-  }
-
-  async findActiveByHash(keyHash: string): Promise<ApiKeyRow | undefined> {
-    const row = (await this.pool.query<ApiKeyRow>('SELECT * FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL', [keyHash])).rows[0];
-    return row && numbers(row, KEY_TIMES);
   }
 
   async list(): Promise<ApiKeyRow[]> {
@@ -236,26 +261,38 @@ class PgDeviceStore implements DeviceStore {
 }
 
 /**
- * A token bucket per caller in `rate_limits`, taken in one statement: the UPDATE takes a token only if the
- * bucket, refilled to now, holds one (PostgreSQL re-checks that condition against a row another node just
- * updated, so two nodes never spend the same token); a caller's first call inserts a bucket less one token.
+ * A token bucket per caller in `rate_limits`, from which `$4` calls take a token each, in one statement: the
+ * row is locked (FOR UPDATE: a row another node just updated is read as it now is, so two nodes never spend
+ * the same token), refilled to now, and as many of the calls as it holds tokens for take one; a caller's
+ * first calls insert a full bucket less theirs. `remaining` is what is left for the calls that got none.
  * Time is the database's clock, the same for every node.
  */
 const TAKE = `
-  WITH prior AS (SELECT tokens, updated_at FROM rate_limits WHERE caller = $1),
+  WITH locked AS (
+    SELECT LEAST($2, tokens + GREATEST(0, extract(epoch FROM now()) - updated_at) * $3) AS refilled FROM rate_limits WHERE caller = $1 FOR UPDATE),
+  granted AS (SELECT refilled, LEAST($4, floor(refilled))::int AS n FROM locked),
   taken AS (
-    UPDATE rate_limits SET tokens = LEAST($2, tokens + GREATEST(0, extract(epoch FROM now()) - updated_at) * $3) - 1,
-                           updated_at = GREATEST(updated_at, extract(epoch FROM now()))
-    WHERE caller = $1 AND LEAST($2, tokens + GREATEST(0, extract(epoch FROM now()) - updated_at) * $3) >= 1
-    RETURNING 1),
+    UPDATE rate_limits SET tokens = g.refilled - g.n, updated_at = GREATEST(updated_at, extract(epoch FROM now()))
+    FROM granted g WHERE caller = $1 AND g.n > 0
+    RETURNING g.n),
   created AS (
-    INSERT INTO rate_limits (caller, tokens, updated_at) SELECT $1, $2 - 1, extract(epoch FROM now()) WHERE NOT EXISTS (SELECT 1 FROM prior)
-    ON CONFLICT (caller) DO NOTHING RETURNING 1)
-  SELECT (SELECT count(*) FROM taken) + (SELECT count(*) FROM created) AS taken,
-         (SELECT LEAST($2, tokens + GREATEST(0, extract(epoch FROM now()) - updated_at) * $3) FROM prior) AS available`;
+    INSERT INTO rate_limits (caller, tokens, updated_at)
+    SELECT $1, $2 - LEAST($4, floor($2)), extract(epoch FROM now()) WHERE NOT EXISTS (SELECT 1 FROM locked)
+    ON CONFLICT (caller) DO NOTHING RETURNING LEAST($4, floor($2))::int AS n, tokens)
+  SELECT coalesce((SELECT n FROM taken), (SELECT n FROM created), 0) AS taken,
+         coalesce((SELECT refilled - n FROM granted), (SELECT tokens FROM created)) AS remaining`;
 
+/** Calls of one caller taken from its bucket in one statement at most. */
+const MAX_TAKES = 500;
+
+/**
+ * Calls of one caller that arrive while its bucket is being written take their tokens together, in the next
+ * statement (batcher.ts): the same tokens as one call after another, without queueing on the row's lock
+ * for one transaction each.
+ */
 class PgRateLimit implements RateLimitStore {
   private readonly burst: number;
+  private readonly callers = new Map<string, Batcher<void, number>>();
 
   constructor(
     private readonly pool: PgPool,
@@ -267,18 +304,29 @@ class PgRateLimit implements RateLimitStore {
   }
 
   async take(caller: string): Promise<number> {
+    let calls = this.callers.get(caller);
+    if (!calls) this.callers.set(caller, (calls = new Batcher((batch) => this.takeSome(caller, batch.length), MAX_TAKES)));
+    try {
+      return await calls.add();
+    } finally {
+      // Only callers with calls in flight are kept: varying callers cannot grow the map without bound.
+      if (calls.idle && this.callers.get(caller) === calls) this.callers.delete(caller);
+    }
+  }
+
+  /** The wait of each of `count` calls, in order: 0 for those that took a token. */
+  private async takeSome(caller: string, count: number): Promise<number[]> {
     for (let attempt = 0; ; attempt++) {
-      // Committed without waiting for the flush: a bucket a crash rolls back only gives a few tokens back, and
-      // callers of one key take turns on its row, so waiting for each flush would cap a key's request rate.
+      // Committed without waiting for the flush: a bucket a crash rolls back only gives a few tokens back.
       const { rows } = await withTransaction(this.pool, async (client) => {
         await client.query('SET LOCAL synchronous_commit TO OFF');
-        return client.query<{ taken: string; available: number | null }>(TAKE, [`${this.name}:${caller}`, this.burst, this.ratePerSecond]);
+        return client.query<{ taken: number; remaining: number | null }>(TAKE, [`${this.name}:${caller}`, this.burst, this.ratePerSecond, count]);
       });
-      const { taken, available } = rows[0]!;
-      if (Number(taken) > 0) return 0;
+      const { taken, remaining } = rows[0]!;
       // Another node created this caller's bucket at the same moment: take from it now that it exists.
-      if (available === null && attempt === 0) continue;
-      return Math.max(1, Math.ceil((1 - (available ?? 0)) / this.ratePerSecond));
+      if (remaining === null && attempt === 0) continue;
+      const wait = Math.max(1, Math.ceil((1 - (remaining ?? 0)) / this.ratePerSecond));
+      return Array.from({ length: count }, (_, i) => (i < taken ? 0 : wait));
     }
   }
 }

@@ -25,20 +25,22 @@ export const WEBHOOKS_CHANNEL = 'pictor_webhooks';
 
 /**
  * The outbox write, inside the caller's transaction: one delivery per event and webhook subscribed to its
- * type, due at once, and a NOTIFY that every node hears once the transaction commits. Answers how many.
+ * type, due at once, in one statement for all the events, and a NOTIFY that every node hears once the
+ * transaction commits. Answers how many.
  */
 export async function writeOutbox(client: PgClient, events: readonly OutboxEvent[]): Promise<number> {
-  let written = 0;
-  for (const event of events) {
-    const inserted = await client.query(
-      `INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, body, state, created_at, window_start, next_attempt_at)
-       SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), webhooks.id, $1, $2, $3, 'pending', $4, $4, $4
-       FROM webhooks WHERE webhooks.events ? $2
-       ON CONFLICT (webhook_id, event_id) DO NOTHING`,
-      [event.id, event.type, event.body, event.createdAt],
-    );
-    written += inserted.rowCount ?? 0;
-  }
+  if (events.length === 0) return 0;
+  const inserted = await client.query(
+    `INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, body, state, created_at, window_start, next_attempt_at)
+     SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), webhooks.id, e.id, e.type, e.body, 'pending',
+            e.created_at, e.created_at, e.created_at
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS e(id, type, body, created_at, n)
+     JOIN webhooks ON webhooks.events ? e.type
+     ORDER BY e.n, webhooks.id
+     ON CONFLICT (webhook_id, event_id) DO NOTHING`,
+    [events.map((event) => event.id), events.map((event) => event.type), events.map((event) => event.body), events.map((event) => event.createdAt)],
+  );
+  const written = inserted.rowCount ?? 0;
   if (written > 0) await client.query(`NOTIFY ${WEBHOOKS_CHANNEL}`);
   return written;
 }
