@@ -2,16 +2,18 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startCluster, type TestCluster } from '../helpers/cluster.ts';
 import { solidImage } from '../helpers/pictor.ts';
+import { skipWithout } from '../helpers/tools.ts';
 
 /**
  * `matched` of an exact purge in a cluster: the cached entries of the asset on every node that applied it,
- * with a Varnish edge in front that spreads requests over the nodes round-robin, as in production.
+ * with a Varnish edge in front that spreads requests over the nodes round-robin, as in production (where
+ * Varnish is installed; the tests without it run without the edge).
  */
 describe('matched of an exact purge in a cluster', { timeout: 120_000 }, () => {
   let cluster: TestCluster;
   before(async () => {
     const image = await solidImage(64, 48, [220, 30, 30]);
-    cluster = await startCluster({ nodes: 2, edges: 1, assets: { 'cat.jpg': image, 'dog.jpg': image, 'owl.jpg': image, 'elk.jpg': image, 'emu.jpg': image } });
+    cluster = await startCluster({ nodes: 2, edges: skipWithout('varnish') ? 0 : 1, assets: { 'cat.jpg': image, 'dog.jpg': image, 'owl.jpg': image, 'emu.jpg': image } });
   });
   after(() => cluster?.stop());
 
@@ -59,16 +61,13 @@ describe('matched of an exact purge in a cluster', { timeout: 120_000 }, () => {
     assert.equal(onBoth, 2 * (onOne as number));
   });
 
-  it('counts every node a Varnish edge spread the renders over, and the edge forgets them too', async () => {
+  it('counts every node a Varnish edge spread the renders over, and the edge forgets them too', { skip: skipWithout('varnish') }, async () => {
     const widths = [12, 22, 32, 42];
-    await warm(0, 'elk.jpg', widths);
-    const onOneNode = await purgedMatched('elk.jpg');
     await warmThroughEdge('emu.jpg', widths);
-    // The edge sent about half of the misses to each node: counted on the accepting node alone, it would be
-    // about half of what node 1 held when it rendered them all; counted across nodes, it is at least as much
-    // (each node that rendered also holds the original once).
+    // The edge sent about half of the misses to each node: counted on the accepting node alone, `matched` would
+    // miss the derivatives the other node rendered; counted across nodes, every one of them is in it.
     const matched = await purgedMatched('emu.jpg');
-    assert.ok((matched as number) >= (onOneNode as number), `matched ${String(matched)} against ${String(onOneNode)} on one node`);
+    assert.ok((matched as number) >= widths.length, `matched ${String(matched)} for ${widths.length} derivatives rendered through the edge`);
     const after = await fetch(`${cluster.edges[0]!.url}/emu.jpg?w=12`);
     await after.arrayBuffer();
     assert.doesNotMatch(String(after.headers.get('cache-status')).split(',').at(-1)!, /hit/, 'the edge was purged as well');
