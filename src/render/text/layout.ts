@@ -123,8 +123,25 @@ export async function maskBound(
   return { width: Math.min(box.width, grown(ink.width)), height: grown(ink.height), cut: grown(ink.width) > box.width };
 }
 
+/**
+ * Measurements already made, by the markup drawn: a render measures its text for its cost estimate and again to
+ * draw it, and a fit or a clip measures many cuts of it; the same text at the same style measures the same
+ * with the same fonts (bundled, loaded once per process). Bounded, oldest first out.
+ */
+const measured = new Map<string, Size | undefined>();
+const MEASURED_MAX = 512;
+
 /** The ink size of `text` at `style.size`, measured at a small size and scaled (exact up to MEASURE_SIZE). */
 export async function inkSize(text: string, style: TextStyle, exec: Exec): Promise<Size | undefined> {
+  const key = `${FAMILIES[style.font.family]}\n${markup(text, style)}`;
+  if (measured.has(key)) return measured.get(key);
+  const size = await measureInk(text, style, exec);
+  if (measured.size >= MEASURED_MAX) measured.delete(measured.keys().next().value!);
+  measured.set(key, size);
+  return size;
+}
+
+async function measureInk(text: string, style: TextStyle, exec: Exec): Promise<Size | undefined> {
   const count = [...graphemes.segment(text)].length;
   // A generous bound of the measured width: 1.5 em per character plus the spacing.
   const perChar = 1.5 * style.size + Math.abs(style.track);
