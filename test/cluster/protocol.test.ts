@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +16,7 @@ import type { LoggedPurge, PurgeRecord } from '../../src/store/purge-log.ts';
 import type { Stores } from '../../src/store/stores.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { TEST_SECRET } from '../helpers/store-backends.ts';
+import { pendingPurge } from '../helpers/purge-records.ts';
 
 /**
  * The purge protocol of a cluster against a real PostgreSQL: log, LISTEN/NOTIFY, acknowledgements, leases,
@@ -85,25 +85,7 @@ describe('cluster purge protocol', () => {
     };
   }
 
-  function record(sourceId: string, pathName: string): PurgeRecord {
-    return {
-      id: randomUUID(),
-      url: `http://x${pathName}`,
-      sourceId,
-      path: pathName,
-      match: 'exact',
-      subImage: false,
-      parentSourceId: undefined,
-      status: 'pending',
-      origin: undefined,
-      matched: undefined,
-      generation: undefined,
-      error: undefined,
-      requestedBy: 'test',
-      createdAt: Date.now(),
-      completedAt: undefined,
-    };
-  }
+  const record = (sourceId: string, pathName: string): PurgeRecord => pendingPurge(sourceId, pathName, { url: `http://x${pathName}`, requestedBy: 'test' });
 
   /** Appends a purge to the shared log through `node`'s store, as any node's coordinator does, without applying it there. */
   async function append(node: TestNode, pathName: string, coordinator: string, claimMs = 3000): Promise<LoggedPurge> {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import pg from 'pg';
 import type { PurgeLog, PurgeRecord } from '../../src/store/purge-log.ts';
 import { eventually } from '../helpers/pictor.ts';
 import { storeBackends, type FreshStore } from '../helpers/store-backends.ts';
+import { pendingPurge } from '../helpers/purge-records.ts';
 
 /**
  * Group commit on PostgreSQL (src/store/postgres/batcher.ts), observed in the server itself: every transaction
@@ -17,25 +17,7 @@ const SOURCE = 'b'.repeat(24);
 const CLAIM = { coordinator: 'node-a', claimMs: 60_000 };
 const BURST = 500;
 
-function purge(pathName: string): PurgeRecord {
-  return {
-    id: randomUUID(),
-    url: `https://img.example${pathName}`,
-    sourceId: SOURCE,
-    path: pathName,
-    match: 'exact',
-    subImage: false,
-    parentSourceId: undefined,
-    status: 'pending',
-    origin: undefined,
-    matched: undefined,
-    generation: undefined,
-    error: undefined,
-    requestedBy: 'key:test',
-    createdAt: Date.now(),
-    completedAt: undefined,
-  };
-}
+const purge = (pathName: string): PurgeRecord => pendingPurge(SOURCE, pathName);
 
 const scope = (pathName: string): string => `A:${SOURCE}:${pathName}`;
 

@@ -9,31 +9,13 @@ import { MIGRATIONS } from '../../src/store/sqlite/db.ts';
 import { containsPattern, UrlSearch } from '../../src/store/postgres/url-search.ts';
 import { eventually } from '../helpers/pictor.ts';
 import { storeBackends } from '../helpers/store-backends.ts';
+import { pendingPurge } from '../helpers/purge-records.ts';
 
 const SOURCE = 'a'.repeat(24);
 const DAY = 24 * 3600 * 1000;
 const CLAIM = { coordinator: 'node-a', claimMs: 60_000 };
 
-function purge(pathName: string, fields: Partial<PurgeRecord> = {}): PurgeRecord {
-  return {
-    id: randomUUID(),
-    url: `https://img.example${pathName}`,
-    sourceId: SOURCE,
-    path: pathName,
-    match: 'exact',
-    subImage: false,
-    parentSourceId: undefined,
-    status: 'pending',
-    origin: undefined,
-    matched: undefined,
-    generation: undefined,
-    error: undefined,
-    requestedBy: 'key:test',
-    createdAt: Date.now(),
-    completedAt: undefined,
-    ...fields,
-  };
-}
+const purge = (pathName: string, fields: Partial<PurgeRecord> = {}): PurgeRecord => pendingPurge(SOURCE, pathName, fields);
 
 const scope = (pathName: string): string => `A:${SOURCE}:${pathName}`;
 

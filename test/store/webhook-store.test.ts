@@ -8,6 +8,7 @@ import type { NewWebhook, OutboxEvent, WebhookEventType } from '../../src/store/
 import { purgeEvents, webhookEvent } from '../../src/webhooks/events.ts';
 import { eventually } from '../helpers/pictor.ts';
 import { storeBackends } from '../helpers/store-backends.ts';
+import { pendingPurge } from '../helpers/purge-records.ts';
 
 const BACKENDS = storeBackends('webhooks');
 const SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
@@ -16,26 +17,7 @@ function webhook(events: WebhookEventType[], url = 'https://hooks.example.com/pi
   return { id: `wh_${randomUUID().replaceAll('-', '')}`, url, events, secret: SECRET, createdAt: Date.now() };
 }
 
-function purge(fields: Partial<PurgeRecord> = {}): PurgeRecord {
-  return {
-    id: randomUUID(),
-    url: 'https://img.example/a.jpg',
-    sourceId: 'a'.repeat(24),
-    path: '/a.jpg',
-    match: 'exact',
-    subImage: false,
-    parentSourceId: undefined,
-    status: 'pending',
-    origin: undefined,
-    matched: undefined,
-    generation: undefined,
-    error: undefined,
-    requestedBy: 'key:test',
-    createdAt: Date.now(),
-    completedAt: undefined,
-    ...fields,
-  };
-}
+const purge = (fields: Partial<PurgeRecord> = {}): PurgeRecord => pendingPurge('a'.repeat(24), '/a.jpg', fields);
 
 const claim = (node: string, now = Date.now(), leaseMs = 60_000) => ({ node, now, leaseMs, limit: 100 });
 
