@@ -39,6 +39,8 @@ export class PurgeLedger {
   private followed: number;
   /** Purges this node appended that following has not passed yet: their `matched` was counted at accept. */
   private readonly appended = new Set<number>();
+  /** This node's appends not answered yet. */
+  private readonly appending = new Set<Promise<number>>();
   private matchCounter: { nodeId: string; count: (sourceId: string, path: string) => number } | undefined;
 
   private constructor(
@@ -68,14 +70,22 @@ export class PurgeLedger {
    * known to be): the purge must not be acknowledged then.
    */
   async append(record: PurgeRecord, scopes: readonly string[], claim: PurgeClaim): Promise<LoggedPurge> {
+    // Marked as this node's own as soon as its number is known: following may read the entry back (its NOTIFY
+    // comes with the commit) before this call resumes, and waits for the appends in flight (see `follow`).
+    const appending = this.log.append(record, scopes, claim).then((seq) => {
+      if (this.matchCounter) this.appended.add(seq);
+      return seq;
+    });
+    this.appending.add(appending);
     let seq: number;
     try {
-      seq = await this.log.append(record, scopes, claim);
+      seq = await appending;
     } catch (error) {
       throw storeFault(error) ?? error;
+    } finally {
+      this.appending.delete(appending);
     }
     const logged: LoggedPurge = { ...record, seq, scopes: [...scopes], generation: seq };
-    if (this.matchCounter) this.appended.add(seq);
     this.apply([logged]);
     for (const listener of this.listeners.logged) listener(logged);
     return logged;
@@ -130,6 +140,9 @@ export class PurgeLedger {
       const entries = await this.sharedLog().after(this.followed, FOLLOW_BATCH);
       if (entries.length > 0 && entries[0]!.seq > this.followed + 1) await this.resync();
       const unseen = entries.filter((entry) => entry.seq > this.followed);
+      // An entry this node appended may be read here before its append was answered: once the appends in
+      // flight are, `appended` names every one of them, and this node's count is not added a second time.
+      if (this.appending.size > 0 && unseen.length > 0) await Promise.allSettled([...this.appending]);
       this.apply(unseen);
       // Counted after applying and before the space is freed (`followed` listeners free it a moment later).
       const matches = this.countMatched(unseen);
