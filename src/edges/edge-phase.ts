@@ -67,6 +67,8 @@ export class EdgePhase implements EdgesPhase {
     await this.context.vendors.retain(edges.keys());
     const begun = await this.states.begin(purge.id, [...edges.values()].map(initialState), Date.now());
     const pending = begun.filter((state) => state.state === 'pending');
+    // Only pending states change: with none, the states just read are the answer (no edge, or a purge re-driven).
+    if (pending.length === 0) return summary(begun);
     const purgedNow = await Promise.all(pending.map((state) => this.advance(purge, state, edges.get(state.edge))));
     const again = pending.filter((_, i) => purgedNow[i]).map((state) => edges.get(state.edge)!);
     if (again.length > 0) this.again(purge, again);

@@ -4,6 +4,7 @@ import type { LoggedPurge, PurgeListQuery, PurgeRecord, PurgeReport } from '../s
 import type { Outbox } from '../store/webhook-store.ts';
 import type { PurgeLedger } from './ledger.ts';
 import { Pauses } from './pauses.ts';
+import { Slots } from './slots.ts';
 import { assetPurgeRecord, purgeRecord, scopeOf, sourcePurgeRecord } from './purge-request.ts';
 import type { AcceptedPurge, PurgeRequest, Purges, TagPurgeRequest } from './purges.ts';
 import { edgeScopes, tagPurge, type TaggedAssets } from './tag-purge.ts';
@@ -16,6 +17,13 @@ const SWEEP_BATCH = 100;
 /** First wait before a purge's next try after a failed step (the store, the nodes); it doubles up to RETRY_MAX_MS. */
 const RETRY_MS = 500;
 const RETRY_MAX_MS = 8000;
+/**
+ * Edge steps run at once by this node; the others wait their turn. Each step reads and writes its edges'
+ * states in the store and sends each edge a request: a burst of thousands of accepted purges would otherwise
+ * queue all of those at once, and the API's own reads (a purge's status) would wait behind them for a store
+ * connection. The waits between an edge's tries hold no slot.
+ */
+const EDGE_STEPS_AT_ONCE = 32;
 
 /** The nodes step: every node applying the log has applied the purge, or been fenced (cluster/node-progress.ts). */
 export interface NodesPhase {
@@ -91,6 +99,7 @@ export class PurgeCoordinator implements Purges {
   private readonly logging = new Map<string, Promise<LoggedPurge>>();
   private readonly driving = new Set<string>();
   private readonly pauses = new Pauses();
+  private readonly edgeSteps = new Slots(EDGE_STEPS_AT_ONCE);
   private idleWaiters: (() => void)[] = [];
   private sweeper: NodeJS.Timeout | undefined;
   /** Stopping: no more waits between tries. Stopped: nothing more is written. */
@@ -222,7 +231,7 @@ export class PurgeCoordinator implements Purges {
     // A tag purge's own scope marks no response: the edges get its assets' scopes only.
     const forEdges = { ...purge, scopes: [...edgeScopes(purge.scopes)] };
     for (;;) {
-      const step = await this.phases.edges.propagate(forEdges);
+      const step = await this.edgeSteps.run(() => this.phases.edges.propagate(forEdges));
       if (step.settled) return step;
       if (this.stopping) return undefined;
       await this.pauses.wait(Math.max(0, step.wakeAt - Date.now()));

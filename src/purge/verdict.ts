@@ -1,6 +1,7 @@
 import { isPictorError } from '../errors.ts';
 import type { PurgeRecord } from '../store/purge-log.ts';
 import { Pauses } from './pauses.ts';
+import { Slots } from './slots.ts';
 
 /** Origin verdicts asked at once; more wait their turn, so a burst of purges is not a burst at the origin. */
 const CONCURRENCY = 32;
@@ -18,8 +19,7 @@ export type Verdict = Pick<PurgeRecord, 'origin' | 'originError'>;
  * fails the verdict is `unknown`, with the reason.
  */
 export class VerdictStep {
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly asking = new Slots(CONCURRENCY);
   private readonly pauses = new Pauses();
   private stopping = false;
 
@@ -35,16 +35,14 @@ export class VerdictStep {
   /** Never rejects. Only exact purges name one asset to ask about; the others have no verdict. */
   async verdict(record: PurgeRecord): Promise<Verdict> {
     if (record.match !== 'exact') return { origin: undefined };
-    await this.turn();
-    try {
-      const ask = await this.asker(record);
-      return ask ? await this.withRetries(ask) : { origin: undefined };
-    } catch (error) {
-      return unknown(error);
-    } finally {
-      this.running--;
-      this.waiting.shift()?.();
-    }
+    return this.asking.run(async () => {
+      try {
+        const ask = await this.asker(record);
+        return ask ? await this.withRetries(ask) : { origin: undefined };
+      } catch (error) {
+        return unknown(error);
+      }
+    });
   }
 
   /** Ends the waits between tries (at stop): a verdict waiting to ask again asks one last time now. */
@@ -68,18 +66,6 @@ export class VerdictStep {
     }
   }
 
-  private turn(): Promise<void> {
-    if (this.running < CONCURRENCY) {
-      this.running++;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      this.waiting.push(() => {
-        this.running++;
-        resolve();
-      });
-    });
-  }
 }
 
 function unknown(error: unknown): Verdict {

@@ -26,7 +26,8 @@ const FAULTS: [RegExp, string][] = [
 /** pg's own errors carry no code: a pooled connection lost, or none free in time. */
 const PG_MESSAGES: [RegExp, string][] = [
   [/^Connection terminated/, 'the connection to its server was lost'],
-  [/^timeout exceeded when trying to connect/, 'its server cannot be reached'],
+  // Also what pg-pool says when every connection of the pool stayed busy for the connection timeout.
+  [/^timeout exceeded when trying to connect/, 'its server cannot be reached, or all its connections are busy'],
   [/^Client has encountered a connection error/, 'the connection to its server was lost'],
   [/not queryable/, 'the connection to its server was lost'],
 ];

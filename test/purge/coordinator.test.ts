@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { bootstrap } from '../../src/bootstrap.ts';
 import { assetRef } from '../../src/cache/freshness.ts';
 import { nodeMembership, type Membership } from '../../src/cluster/membership.ts';
-import { PurgeCoordinator } from '../../src/purge/coordinator.ts';
+import { PurgeCoordinator, type CoordinatorPhases, type EdgeStep } from '../../src/purge/coordinator.ts';
 import { PurgeLedger } from '../../src/purge/ledger.ts';
 import { VerdictStep } from '../../src/purge/verdict.ts';
 import { SourceRegistry } from '../../src/sources/registry.ts';
@@ -26,6 +26,7 @@ describe('PurgeCoordinator on one node', () => {
   let membership: Membership;
   let purges: PurgeCoordinator;
   let sourceId: string;
+  let phases: CoordinatorPhases;
 
   before(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pictor-coordinator-'));
@@ -35,7 +36,7 @@ describe('PurgeCoordinator on one node', () => {
     sources = await SourceRegistry.open(stores.sources, registry, sourceId);
     ledger = await PurgeLedger.open(stores.purgeLog);
     membership = nodeMembership(stores.nodes, ledger, { leaseSeconds: 10, serveWhenIsolated: false });
-    const phases = {
+    phases = {
       matched: () => 0,
       tagged: async () => [],
       verdict: new VerdictStep(async () => undefined, []),
@@ -73,5 +74,33 @@ describe('PurgeCoordinator on one node', () => {
     await eventually(async () => (await purges.get(record.id))?.status === 'completed');
     assert.deepEqual((await purges.get(record.id))?.report, { nodes: { applied: ['solo'], fenced: [] }, edges: { purged: [], out_of_rotation: [] } });
     await eventually(() => purges.depth === 0);
+  });
+
+  it('a burst of purges runs its edge steps 32 at a time, every purge acknowledged at once and completed in the end', async () => {
+    let driving = 0;
+    let most = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const edges = {
+      propagate: async (): Promise<EdgeStep> => {
+        most = Math.max(most, ++driving);
+        await gate;
+        driving--;
+        return { settled: true, failed: false, wakeAt: 0, report: { purged: [], out_of_rotation: [] }, states: [] };
+      },
+      statesOf: async () => [],
+    };
+    const held = new PurgeCoordinator(ledger, sources, { ...phases, edges }, { nodeId: () => 'solo', claimMs: 13_000, stopGraceMs: 11_500, maxTagAssets: 10 });
+    const builtAt = ledger.current();
+    const accepted = await Promise.all(Array.from({ length: 100 }, (_, i) => held.purgeAsset(sourceId, `/burst/${i}.jpg`, 'test')));
+    assert.equal(ledger.view.isFresh([assetRef(sourceId, '/burst/99.jpg')], builtAt), false, 'in effect when acknowledged, driven or not');
+    await eventually(() => driving === 32);
+    assert.equal(held.depth, 100);
+    release();
+    await eventually(() => held.depth === 0);
+    assert.equal(most, 32);
+    const statuses = await Promise.all(accepted.map(({ record }) => held.get(record.id)));
+    assert.deepEqual(new Set(statuses.map((record) => record?.status)), new Set(['completed']));
+    await held.stop();
   });
 });

@@ -1,5 +1,6 @@
 import type { EdgePurgeState, EdgePurgeStore, EdgePurgeUpdate } from '../edge-purge-store.ts';
 import { edgePurgeState } from '../sqlite/edge-purge-store.ts';
+import { Batcher } from './batcher.ts';
 import type { PgPool } from './database.ts';
 
 /** Each purge's state at each edge, shared by the nodes: `take` is one conditional UPDATE, so one node tries at a time. */
@@ -26,10 +27,17 @@ export class PgEdgePurgeStore implements EdgePurgeStore {
     return this.list(purgeId);
   }
 
-  async list(purgeId: string): Promise<EdgePurgeState[]> {
-    const { rows } = await this.pool.query('SELECT * FROM edge_purges WHERE purge_id = $1 ORDER BY edge COLLATE "C"', [purgeId]);
-    return rows.map(edgePurgeState);
+  /** Every purge driven reads its states: reads that arrive while one is in flight share the next (batcher.ts). */
+  list(purgeId: string): Promise<EdgePurgeState[]> {
+    return this.lists.add(purgeId);
   }
+
+  private readonly lists = new Batcher<string, EdgePurgeState[]>(async (purgeIds) => {
+    const { rows } = await this.pool.query('SELECT * FROM edge_purges WHERE purge_id = ANY($1::text[]) ORDER BY edge COLLATE "C"', [[...new Set(purgeIds)]]);
+    const byPurge = new Map<string, EdgePurgeState[]>();
+    for (const state of rows.map(edgePurgeState)) byPurge.set(state.purgeId, [...(byPurge.get(state.purgeId) ?? []), state]);
+    return purgeIds.map((id) => byPurge.get(id) ?? []);
+  }, 256);
 
   async take(purgeId: string, edge: string, now: number, leaseMs: number): Promise<EdgePurgeState | undefined> {
     const { rows } = await this.pool.query(
