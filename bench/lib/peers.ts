@@ -33,8 +33,8 @@ export function startIpx(dir: string, mode: IpxMode): Promise<Server> {
 }
 
 /** A bare Node http server serving one file's bytes from memory (bench/peers/static-node.ts). */
-export function startStaticNode(file: string, type: string): Promise<Server> {
-  return startNodeScript('static-node.ts', [file, type], /Node URL: (\S+?)\/?\n/);
+export function startStaticNode(file: string, type: string, headersFile?: string): Promise<Server> {
+  return startNodeScript('static-node.ts', headersFile ? [file, type, headersFile] : [file, type], /Node URL: (\S+?)\/?\n/);
 }
 
 /** nginx from Debian, one worker, no access log, serving `root` as static files; config in a temp dir. */

@@ -29,7 +29,8 @@ export interface Pictor {
   metric(name: string, labelFilter?: string): Promise<number>;
   /** POSTs a purge of the asset at `url`; returns the purge id. */
   purge(url: string): Promise<string>;
-  purgeStatus(id: string): Promise<PurgeStatus>;
+  /** The purge's status; with `waitSeconds`, once it is no longer pending (or when that time has passed). */
+  purgeStatus(id: string, waitSeconds?: number): Promise<PurgeStatus>;
   stop(): Promise<void>;
 }
 
@@ -89,8 +90,8 @@ export async function startPictor(root: string, name: string, assets: string, op
       if (reply.status !== 200) throw new Error(`purge ${url}: ${reply.status} ${reply.body.toString().slice(0, 300)}`);
       return (JSON.parse(reply.body.toString()) as { data: { id: string } }).data.id;
     },
-    async purgeStatus(id) {
-      const reply = await request(`${adminUrl}/api/v1/purges/${id}`, { headers: auth });
+    async purgeStatus(id, waitSeconds) {
+      const reply = await request(`${adminUrl}/api/v1/purges/${id}${waitSeconds ? `?wait=${waitSeconds}` : ''}`, { headers: auth });
       if (reply.status !== 200) throw new Error(`purge status ${id}: ${reply.status}`);
       return (JSON.parse(reply.body.toString()) as { data: { attributes: PurgeStatus } }).data.attributes;
     },

@@ -96,6 +96,9 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/** The longest wait one status request asks of the server (which allows 30 s). */
+const MAX_WAIT_SECONDS = 10;
+
 class PurgeClient {
   constructor(
     private readonly base: string,
@@ -131,7 +134,10 @@ class PurgeClient {
   async waitFor(id: string, timeoutMs: number): Promise<Partial<Outcome>> {
     const started = Date.now();
     for (let delay = 20; Date.now() - started < timeoutMs; delay = Math.min(delay * 2, 1000)) {
-      const response = await this.fetch(`${this.base}/api/v1/purges/${id}`, { headers: { authorization: `Bearer ${this.key}` } });
+      // The server answers as soon as the purge completes, or after `wait` seconds.
+      const wait = Math.min(MAX_WAIT_SECONDS, Math.max(0, (timeoutMs - (Date.now() - started)) / 1000));
+      const asked = Date.now();
+      const response = await this.fetch(`${this.base}/api/v1/purges/${id}?wait=${wait.toFixed(1)}`, { headers: { authorization: `Bearer ${this.key}` } });
       type Attributes = Record<string, string | null> & {
         matched?: number | null; assets?: number | null; edge_states?: { name: string; state: string }[];
       };
@@ -146,7 +152,8 @@ class PurgeClient {
         const outcome = { status: attributes.status ?? 'unknown', origin, matched, assets, ms, error, edges };
         return warning ? { ...outcome, warning } : outcome;
       }
-      await sleep(delay);
+      // A server that does not wait (an older version) answered pending at once: ask again after a pause.
+      if (Date.now() - asked < (wait * 1000) / 2) await sleep(delay);
     }
     return { status: 'timeout' };
   }

@@ -11,7 +11,7 @@ import type { RateLimitStore } from '../store/stores.ts';
 import { videoPurgeNotice } from '../video/purge-notice.ts';
 import { requireKey } from './api-auth.ts';
 import { document } from './jsonapi.ts';
-import { pathParams, requestDocument, resource, responses, secured, successDocument } from './openapi.ts';
+import { pathParams, queryParams, requestDocument, resource, responses, secured, successDocument } from './openapi.ts';
 import { MUST } from './schema-errors.ts';
 
 const SOURCE_ID = { type: 'string', pattern: '^[0-9a-f]{24}$', [MUST]: 'a Source id (24 hexadecimal digits)' };
@@ -129,9 +129,17 @@ export function purgeRoutes(
     return accepted(await purges.purgeSource(request.params.id, request.apiKey?.name), request.apiKey);
   });
 
-  const status = { tags: ['Purges'], summary: 'A purge\'s status', ...purge, params: pathParams({ id: 'The purge\'s id.' }), response: responses({ 200: PURGE_STATUS }) };
-  app.get<{ Params: { id: string } }>('/api/v1/purges/:id', { onRequest: requireKey(keys, 'purge'), schema: status }, async (request) => {
-    const record = await purges.get(request.params.id);
+  const status = {
+    tags: ['Purges'],
+    summary: 'A purge\'s status',
+    ...purge,
+    params: pathParams({ id: 'The purge\'s id.' }),
+    querystring: queryParams({ wait: `Seconds (0 to ${MAX_WAIT_SECONDS}) to wait for a pending purge to complete before answering (Pictor extension); answered as soon as it does.` }),
+    response: responses({ 200: PURGE_STATUS }),
+  };
+  app.get<{ Params: { id: string }; Querystring: { wait?: string } }>('/api/v1/purges/:id', { onRequest: requireKey(keys, 'purge'), schema: status }, async (request) => {
+    const wait = waitSeconds(request.query.wait);
+    const record = wait > 0 ? await purges.settled(request.params.id, wait * 1000) : await purges.get(request.params.id);
     if (!record) throw new PictorError('NOT_FOUND', `No purge has the id "${request.params.id}".`);
     const video = videoPurgeNotice(record);
     const warning = purgeWarning(record);
@@ -139,6 +147,18 @@ export function purgeRoutes(
     const edgeStates = await purges.edgeStates(record.id);
     return document(purgeResource(record, edgeStates), request.apiKey, Object.keys(pictor).length > 0 ? { pictor } : {});
   });
+}
+
+/** The longest a status request may wait for its purge: within any proxy's or client's usual timeout. */
+const MAX_WAIT_SECONDS = 30;
+
+function waitSeconds(value: string | undefined): number {
+  if (value === undefined) return 0;
+  const seconds = Number(value);
+  if (value.trim() === '' || !Number.isFinite(seconds) || seconds < 0 || seconds > MAX_WAIT_SECONDS) {
+    throw new PictorError('BAD_REQUEST', `The query parameter "wait" must be a number of seconds from 0 to ${MAX_WAIT_SECONDS}; it was ${JSON.stringify(value)}.`);
+  }
+  return seconds;
 }
 
 /** Each edge's part of a purge, as the status document shows it. */

@@ -136,6 +136,10 @@ export class PurgeCoordinator implements Purges {
     return this.ledger.get(id);
   }
 
+  settled(id: string, ms: number): Promise<PurgeRecord | undefined> {
+    return this.ledger.settled(id, ms);
+  }
+
   edgeStates(id: string): Promise<EdgePurgeState[]> {
     return this.phases.edges.statesOf(id);
   }

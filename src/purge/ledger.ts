@@ -14,6 +14,9 @@ export interface CompactionResult {
   marksDeleted: number;
 }
 
+/** How often a request waiting for a purge to settle reads the log again (another node may complete it). */
+const SETTLED_RECHECK_MS = 250;
+
 /**
  * The one owner of a node's purge state: the sequence, the marks and the floor (the freshness state every
  * purge is applied to, cache/freshness.ts), the log (store/purge-log.ts) and each purge's status. The
@@ -30,6 +33,8 @@ export class PurgeLedger {
   /** Completions not durable yet: read from here at once, while the log catches up. */
   private readonly completing = new Map<string, PurgeRecord>();
   private readonly writes = new Set<Promise<void>>();
+  /** Requests waiting for a purge to settle (`settled`), woken when this node completes it. */
+  private readonly settling = new Map<string, Set<() => void>>();
   private readonly listeners = {
     logged: [] as ((purge: LoggedPurge) => void)[],
     followed: [] as ((entries: readonly LogEntry[]) => void)[],
@@ -173,6 +178,38 @@ export class PurgeLedger {
     return this.completing.get(id) ?? (await this.read(() => this.log.get(id)));
   }
 
+  /**
+   * A purge's status once it is no longer pending, or as it stands after `ms`. Completed by this node, it is
+   * answered as the completion is recorded; completed by another node of a cluster, at the next read of the
+   * log (every SETTLED_RECHECK_MS).
+   */
+  async settled(id: string, ms: number): Promise<PurgeRecord | undefined> {
+    const deadline = performance.now() + ms;
+    for (;;) {
+      const record = await this.get(id);
+      const left = deadline - performance.now();
+      if (record?.status !== 'pending' || left <= 0) return record;
+      await this.completionOf(id, Math.min(left, SETTLED_RECHECK_MS));
+    }
+  }
+
+  /** Resolves when this node completes the purge, or after `ms`. */
+  private completionOf(id: string, ms: number): Promise<void> {
+    if (this.completing.has(id)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiters = this.settling.get(id) ?? new Set<() => void>();
+      this.settling.set(id, waiters);
+      const wake = (): void => {
+        clearTimeout(timer);
+        waiters.delete(wake);
+        if (waiters.size === 0) this.settling.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      waiters.add(wake);
+    });
+  }
+
   async list(query: PurgeListQuery): Promise<{ records: PurgeRecord[]; total: number }> {
     const { records, total } = await this.read(() => this.log.list(query));
     return { records: records.map((stored) => (stored.status === 'pending' ? (this.completing.get(stored.id) ?? stored) : stored)), total };
@@ -190,6 +227,7 @@ export class PurgeLedger {
    */
   async complete(record: LoggedPurge, outbox?: Outbox<PurgeRecord>): Promise<void> {
     this.completing.set(record.id, record);
+    for (const wake of [...(this.settling.get(record.id) ?? [])]) wake();
     const write = this.log.complete(record, outbox);
     this.writes.add(write);
     try {

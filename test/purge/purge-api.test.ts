@@ -175,12 +175,37 @@ describe('Repeated purges', () => {
   const origin = heldOrigin();
   before(async () => {
     t = await startPictor({
-      assets: { 'a.jpg': await solidImage(20, 20, [1, 2, 3]) },
+      assets: { 'a.jpg': await solidImage(20, 20, [1, 2, 3]), 'wait.jpg': await solidImage(20, 20, [3, 2, 1]) },
       options: { purgeRateLimit: '1000' },
       hooks: { originInterceptor: origin.interceptor },
     });
   });
   after(() => t.stop());
+
+  it('GET /api/v1/purges/:id?wait=N answers once the purge completes, or pending when N seconds pass first', async () => {
+    const held = origin.holdNext();
+    const status = (id: string, wait: string) => fetch(`${t.adminUrl}/api/v1/purges/${id}?wait=${wait}`, { headers: { authorization: `Bearer ${t.apiKey}` } });
+    try {
+      const id = (await t.purge(`${t.renderUrl}/wait.jpg`)).body.data!.id;
+      await eventually(() => held.waiting() > 0);
+      const early = await status(id, '0.2');
+      assert.equal(early.status, 200);
+      assert.equal(((await early.json()) as any).data.attributes.status, 'pending', 'the origin holds it: still pending when the wait ends');
+      const waiting = status(id, '20');
+      held.open();
+      const settled = await waiting;
+      assert.equal(((await settled.json()) as any).data.attributes.status, 'completed');
+      for (const bad of ['-1', '31', 'soon', '']) {
+        const refused = await status(id, bad);
+        assert.equal(refused.status, 400, `wait=${bad}`);
+        assert.match(((await refused.json()) as any).errors[0].detail, /"wait" must be a number of seconds from 0 to 30/);
+      }
+      assert.equal((await status('00000000-0000-4000-8000-000000000000', '1')).status, 404);
+    } finally {
+      origin.disarm();
+      held.open();
+    }
+  });
 
   it('a repeat while the first purge is still asking its origin is a purge of its own: the first took effect when acknowledged', async () => {
     const held = origin.holdNext();
