@@ -46,7 +46,6 @@ const ROUNDS = QUICK ? 2 : 5;
 const SMALL_PER_ROUND = QUICK ? 4 : 12;
 /** Derivatives of each large asset checked on every edge: a hit before the purge, a miss after. */
 const CHECKED = QUICK ? 5 : 25;
-const POLL_MS = 2;
 const SEED_CONCURRENCY = 32;
 const PURGE_SECONDS = QUICK ? 2 : 5;
 const PURGE_ROUNDS = 2;
@@ -200,7 +199,8 @@ async function purgeLatency(c: TestCluster, tiny: string, log: (line: string) =>
     const id = (JSON.parse(reply.body.toString()) as { data: { id: string } }).data.id;
     let polls = 0;
     for (;;) {
-      const status = await request(`${admin}/api/v1/purges/${id}`, { headers: auth });
+      // Answered as the purge completes (or after 10 s still pending).
+      const status = await request(`${admin}/api/v1/purges/${id}?wait=10`, { headers: auth });
       polls++;
       const attributes = (JSON.parse(status.body.toString()) as { data: { attributes: Record<string, unknown> } }).data.attributes;
       if (attributes.status === 'completed') {
@@ -213,7 +213,6 @@ async function purgeLatency(c: TestCluster, tiny: string, log: (line: string) =>
       }
       if (attributes.status !== 'pending') throw new Error(`purge ${asset}: ${String(attributes.status)} ${String(attributes.error)}`);
       if (performance.now() - t0 > 30_000) throw new Error(`purge ${asset} still pending after 30 s`);
-      await sleep(POLL_MS);
     }
   }
 
@@ -317,15 +316,15 @@ async function purgeLatency(c: TestCluster, tiny: string, log: (line: string) =>
     render: (otherShare) => [
       '### 1. Purge POST → completed across 3 nodes and 2 edges',
       '',
-      `Each sample purges a fresh 8×8 PNG through one node's admin API (the nodes take turns), after its derivatives were fetched through both edges: **1** derivative (\`?w=4\`, a hit on each edge before, checked) or **${bigLabel}** (\`w\` 1–100 × \`q\` 1–100, \`fm=jpg\`, each fetched through both edges, ${SEED_CONCURRENCY} at a time). Client: from sending the POST to first reading \`completed\`, polling \`GET /api/v1/purges/:id\` on the same node every ~${POLL_MS} ms; server: \`completed_at − created_at\` (whole ms). Every completed purge named all ${NODES} nodes as applied and both edges as purged. ${ROUNDS} rounds of ${SMALL_PER_ROUND} one-derivative samples around one ${bigLabel} sample; the ratio is taken per round against that round's median one-derivative sample. Before each sample the bench waits until the cluster's processes (nodes, edges, PostgreSQL) are idle, below 10 % of a core over 250 ms (at most ${fmt(settledMax, 1)} s, median ${fmt(median(settled), 2)} s): otherwise the tail of a seeding (cache files still being written) or of the previous purge would be timed too. Processes the bench did not start used ${fmt(otherShare * 100, 0)} % of the machine meanwhile.`,
+      `Each sample purges a fresh 8×8 PNG through one node's admin API (the nodes take turns), after its derivatives were fetched through both edges: **1** derivative (\`?w=4\`, a hit on each edge before, checked) or **${bigLabel}** (\`w\` 1–100 × \`q\` 1–100, \`fm=jpg\`, each fetched through both edges, ${SEED_CONCURRENCY} at a time). Client: from sending the POST to first reading \`completed\`, with \`GET /api/v1/purges/:id?wait=10\` on the same node, which answers as the purge completes; server: \`completed_at − created_at\` (whole ms). Every completed purge named all ${NODES} nodes as applied and both edges as purged. ${ROUNDS} rounds of ${SMALL_PER_ROUND} one-derivative samples around one ${bigLabel} sample; the ratio is taken per round against that round's median one-derivative sample. Before each sample the bench waits until the cluster's processes (nodes, edges, PostgreSQL) are idle, below 10 % of a core over 250 ms (at most ${fmt(settledMax, 1)} s, median ${fmt(median(settled), 2)} s): otherwise the tail of a seeding (cache files still being written) or of the previous purge would be timed too. Processes the bench did not start used ${fmt(otherShare * 100, 0)} % of the machine meanwhile.`,
       '',
-      table(['cached per edge', 'samples', 'POST ack ms (median)', 'client ms p50 / p95 / p99 / max', 'server ms p50 / p95 / p99 / max', 'status polls (median)'], [row('1', ones), row(bigLabel, bigs), row('all', samples)]),
+      table(['cached per edge', 'samples', 'POST ack ms (median)', 'client ms p50 / p95 / p99 / max', 'server ms p50 / p95 / p99 / max', 'status requests (median)'], [row('1', ones), row(bigLabel, bigs), row('all', samples)]),
       '',
       `${bigLabel}-derivative samples, per round: client ${bigs.map((s) => fmt(s.clientMs, 1)).join(', ')} ms; server ${bigs.map((s) => s.serverMs).join(', ')} ms; ratio to the round's one-derivative median, client ${perRound.map((r) => fmt(r, 2)).join(', ')}, server ${perRoundServer.map((r) => fmt(r, 2)).join(', ')}. Seeding took ${checks.map((ch) => fmt(ch.seedSeconds, 0)).join(', ')} s. ` +
         `Checked each time: objects the purge removed from each edge (\`varnishstat\` \`MAIN.n_object\` before − after) ${objectsPurged.map((edges) => edges.join(' + ')).join(', ')}; ${CHECKED} derivatives per edge were hits before the purge and misses after it (\`Cache-Status\`), ${checks.reduce((n, ch) => n + ch.missesAfter, 0)} of ${checks.length * CHECKED * EDGES}. The one-derivative samples were checked the same way (hit before, miss after) on both edges.`,
       '',
       `**Reading.** Across the cluster a purge completed in a median ${fmt(median(allClient), 1)} ms as the client saw it, p99 ${fmt(p99, 1)} ms (target 50 ms: ${p99Pass ? 'met' : 'missed'}; one-derivative samples alone: p99 ${fmt(onesP99, 1)} ms). ` +
-        `The server's own time (\`created_at\` → \`completed_at\`: the durable insert in PostgreSQL, NOTIFY, every node applying and acknowledging, then both edges' PURGE) was a median ${fmt(serverMedianOne, 0)} ms with one derivative; the client sees about ${fmt(pollShare, 1)} ms more: the POST's round trip (median ${fmt(median(ones.map((s) => s.ackMs)), 1)} ms, a committed PostgreSQL transaction) and the polling interval. ` +
+        `The server's own time (\`created_at\` → \`completed_at\`: the durable insert in PostgreSQL, NOTIFY, every node applying and acknowledging, then both edges' PURGE) was a median ${fmt(serverMedianOne, 0)} ms with one derivative; the client sees about ${fmt(pollShare, 1)} ms more: the POST's round trip (median ${fmt(median(ones.map((s) => s.ackMs)), 1)} ms, a committed PostgreSQL transaction) and the status request's round trip. ` +
         `With ${bigLabel} tagged derivatives per edge a purge took ${fmt(ratio.median, 2)}× as long as with one (target 2×: ${ratioPass ? 'met' : 'missed'}): the nodes' side is one sequence bump whatever the count, so the work that grows with the count is each edge's \`xkey.purge\`, which removes the ${bigLabel} objects inside the PURGE request Pictor waits for, and on the nodes the removal of the asset's cached files (about ${fmt((BIG * EDGES) / NODES, 0)} per node at most), which runs in the background but shares the 2 cores with the nodes' event loops that answer the status polls (median POST ack ${fmt(median(bigs.map((s) => s.ackMs)), 1)} ms here against ${fmt(median(ones.map((s) => s.ackMs)), 1)} ms with one derivative; client ${fmt(median(bigs.map((s) => s.clientMs)), 0)} ms against server ${fmt(median(bigs.map((s) => s.serverMs)), 0)} ms).`,
       '',
     ],
