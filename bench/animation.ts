@@ -69,7 +69,9 @@ export async function largeGifMemory(): Promise<LargeGifMemory> {
     writeFileSync(file, bytes);
     const peakRssMb: Record<string, number> = {};
     for (const query of LARGE_GIF_QUERIES) {
-      const run = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', file, query], { encoding: 'utf8', timeout: 300_000 });
+      // With the C allocator's setting that Pictor's render processes run with (bin/allocator.js).
+      const env = { ...process.env, MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '1048576' };
+      const run = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', file, query], { encoding: 'utf8', timeout: 300_000, env });
       if (run.status !== 0) throw new Error(`animation bench child failed (${query}):\n${run.stderr}`);
       const { idle, peak } = JSON.parse(run.stdout) as { idle: number; peak: number };
       peakRssMb.idle = Math.round(idle);
