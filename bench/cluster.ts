@@ -47,6 +47,8 @@ const SMALL_PER_ROUND = QUICK ? 4 : 12;
 /** Derivatives of each large asset checked on every edge: a hit before the purge, a miss after. */
 const CHECKED = QUICK ? 5 : 25;
 const SEED_CONCURRENCY = 32;
+/** The longest the bench waits for the cluster to go idle before a sample (a seeding leaves files being written). */
+const SETTLE_MAX_MS = 10_000;
 const PURGE_SECONDS = QUICK ? 2 : 5;
 const PURGE_ROUNDS = 2;
 const HIT_SECONDS = QUICK ? 2 : 5;
@@ -73,6 +75,8 @@ interface Sample {
   clientMs: number;
   serverMs: number;
   polls: number;
+  /** How long the bench waited for the cluster to go idle before this sample. */
+  settledSeconds: number;
 }
 
 interface Checked {
@@ -188,7 +192,8 @@ async function purgeLatency(c: TestCluster, tiny: string, log: (line: string) =>
   async function measure(asset: string, size: number): Promise<Sample> {
     // Start from a quiet cluster: what a seeding or the previous purge left to do (cache files still being
     // written or deleted) would otherwise land in this sample.
-    settled.push(await settle());
+    const settledSeconds = await settle();
+    settled.push(settledSeconds);
     const node = index++ % NODES; // each node coordinates a share of the purges
     const admin = c.nodes[node]!.adminUrl;
     const body = JSON.stringify({ data: { type: 'purges', attributes: { url: `${c.nodes[0]!.renderUrl}/${asset}` } } });
@@ -209,7 +214,7 @@ async function purgeLatency(c: TestCluster, tiny: string, log: (line: string) =>
         const nodes = attributes.nodes as { applied: string[]; fenced: string[] };
         if (edges.purged.length !== EDGES || nodes.applied.length !== NODES) throw new Error(`purge ${asset} completed without every node and edge: ${JSON.stringify({ nodes, edges })}`);
         const serverMs = Date.parse(String(attributes.completed_at)) - Date.parse(String(attributes.created_at));
-        return { size, node, ackMs, clientMs, serverMs, polls };
+        return { size, node, ackMs, clientMs, serverMs, polls, settledSeconds };
       }
       if (attributes.status !== 'pending') throw new Error(`purge ${asset}: ${String(attributes.status)} ${String(attributes.error)}`);
       if (performance.now() - t0 > 30_000) throw new Error(`purge ${asset} still pending after 30 s`);
@@ -273,7 +278,7 @@ async function purgeLatency(c: TestCluster, tiny: string, log: (line: string) =>
         const { sample, checked } = await large(round);
         big = sample;
         checks.push(checked);
-        log(`  round ${round + 1}: ${BIG.toLocaleString('en-US')} derivatives per edge seeded in ${fmt(checked.seedSeconds, 1)} s, purged in ${fmt(sample.clientMs, 1)} ms (client), ${sample.serverMs} ms (server)`);
+        log(`  round ${round + 1}: ${BIG.toLocaleString('en-US')} derivatives per edge seeded in ${fmt(checked.seedSeconds, 1)} s, purged in ${fmt(sample.clientMs, 1)} ms (client), ${sample.serverMs} ms (server), after waiting ${fmt(sample.settledSeconds, 1)} s for the cluster to go idle`);
       }
     }
     samples.push(...inRound, big!);
@@ -316,7 +321,7 @@ async function purgeLatency(c: TestCluster, tiny: string, log: (line: string) =>
     render: (otherShare) => [
       '### 1. Purge POST → completed across 3 nodes and 2 edges',
       '',
-      `Each sample purges a fresh 8×8 PNG through one node's admin API (the nodes take turns), after its derivatives were fetched through both edges: **1** derivative (\`?w=4\`, a hit on each edge before, checked) or **${bigLabel}** (\`w\` 1–100 × \`q\` 1–100, \`fm=jpg\`, each fetched through both edges, ${SEED_CONCURRENCY} at a time). Client: from sending the POST to first reading \`completed\`, with \`GET /api/v1/purges/:id?wait=10\` on the same node, which answers as the purge completes; server: \`completed_at − created_at\` (whole ms). Every completed purge named all ${NODES} nodes as applied and both edges as purged. ${ROUNDS} rounds of ${SMALL_PER_ROUND} one-derivative samples around one ${bigLabel} sample; the ratio is taken per round against that round's median one-derivative sample. Before each sample the bench waits until the cluster's processes (nodes, edges, PostgreSQL) are idle, below 10 % of a core over 250 ms (at most ${fmt(settledMax, 1)} s, median ${fmt(median(settled), 2)} s): otherwise the tail of a seeding (cache files still being written) or of the previous purge would be timed too. Processes the bench did not start used ${fmt(otherShare * 100, 0)} % of the machine meanwhile.`,
+      `Each sample purges a fresh 8×8 PNG through one node's admin API (the nodes take turns), after its derivatives were fetched through both edges: **1** derivative (\`?w=4\`, a hit on each edge before, checked) or **${bigLabel}** (\`w\` 1–100 × \`q\` 1–100, \`fm=jpg\`, each fetched through both edges, ${SEED_CONCURRENCY} at a time). Client: from sending the POST to first reading \`completed\`, with \`GET /api/v1/purges/:id?wait=10\` on the same node, which answers as the purge completes; server: \`completed_at − created_at\` (whole ms). Every completed purge named all ${NODES} nodes as applied and both edges as purged. ${ROUNDS} rounds of ${SMALL_PER_ROUND} one-derivative samples around one ${bigLabel} sample; the ratio is taken per round against that round's median one-derivative sample. Before each sample the bench waits until the cluster's processes (nodes, edges, PostgreSQL) are idle, below 10 % of a core over 250 ms (waits of at most ${SETTLE_MAX_MS / 1000} s; this run: at most ${fmt(settledMax, 1)} s, median ${fmt(median(settled), 2)} s; before each ${bigLabel} sample ${bigs.map((s) => `${fmt(s.settledSeconds, 1)} s`).join(', ')}): otherwise the tail of a seeding (cache files still being written) or of the previous purge would be timed too. Processes the bench did not start used ${fmt(otherShare * 100, 0)} % of the machine meanwhile.`,
       '',
       table(['cached per edge', 'samples', 'POST ack ms (median)', 'client ms p50 / p95 / p99 / max', 'server ms p50 / p95 / p99 / max', 'status requests (median)'], [row('1', ones), row(bigLabel, bigs), row('all', samples)]),
       '',
@@ -519,7 +524,7 @@ function pinPid(pid: number, core: number): void {
 /** Waits (at most 3 s) until these process trees use below 10 % of a core over 250 ms; returns the seconds waited. */
 async function settle(pids: number[]): Promise<number> {
   const t0 = performance.now();
-  while (performance.now() - t0 < 3_000) {
+  while (performance.now() - t0 < SETTLE_MAX_MS) {
     const before = treeCpuSeconds(pids);
     await sleep(250);
     if (treeCpuSeconds(pids) - before < 0.025) break;

@@ -137,6 +137,11 @@ export function purgeRoutes(
     querystring: queryParams({ wait: `Seconds (0 to ${MAX_WAIT_SECONDS}) to wait for a pending purge to complete before answering (Pictor extension); answered as soon as it does.` }),
     response: responses({ 200: PURGE_STATUS }),
   };
+  // A request waiting for its purge would hold the listener's close for up to MAX_WAIT_SECONDS: it is answered now.
+  app.addHook('preClose', (done) => {
+    purges.endWaits();
+    done();
+  });
   app.get<{ Params: { id: string }; Querystring: { wait?: string } }>('/api/v1/purges/:id', { onRequest: requireKey(keys, 'purge'), schema: status }, async (request) => {
     const wait = waitSeconds(request.query.wait);
     const record = wait > 0 ? await purges.settled(request.params.id, wait * 1000) : await purges.get(request.params.id);

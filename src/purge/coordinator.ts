@@ -140,6 +140,10 @@ export class PurgeCoordinator implements Purges {
     return this.ledger.settled(id, ms);
   }
 
+  endWaits(): void {
+    this.ledger.endWaits();
+  }
+
   edgeStates(id: string): Promise<EdgePurgeState[]> {
     return this.phases.edges.statesOf(id);
   }

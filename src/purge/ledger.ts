@@ -35,6 +35,8 @@ export class PurgeLedger {
   private readonly writes = new Set<Promise<void>>();
   /** Requests waiting for a purge to settle (`settled`), woken when this node completes it. */
   private readonly settling = new Map<string, Set<() => void>>();
+  /** Set once the API closes: waiting requests are answered at once (`endWaits`). */
+  private waitsEnded = false;
   private readonly listeners = {
     logged: [] as ((purge: LoggedPurge) => void)[],
     followed: [] as ((entries: readonly LogEntry[]) => void)[],
@@ -188,9 +190,15 @@ export class PurgeLedger {
     for (;;) {
       const record = await this.get(id);
       const left = deadline - performance.now();
-      if (record?.status !== 'pending' || left <= 0) return record;
+      if (record?.status !== 'pending' || left <= 0 || this.waitsEnded) return record;
       await this.completionOf(id, Math.min(left, SETTLED_RECHECK_MS));
     }
+  }
+
+  /** Answers every request waiting in `settled` now, and any later one at once: the API is closing. */
+  endWaits(): void {
+    this.waitsEnded = true;
+    for (const waiters of [...this.settling.values()]) for (const wake of [...waiters]) wake();
   }
 
   /** Resolves when this node completes the purge, or after `ms`. */

@@ -46,6 +46,8 @@ export interface Purges {
   get(id: string): Promise<PurgeRecord | undefined>;
   /** The purge's state once it is no longer pending, or as it stands after `ms` (the status API's `wait`). */
   settled(id: string, ms: number): Promise<PurgeRecord | undefined>;
+  /** Answers the status requests waiting in `settled` at once, and any later one (the API is closing). */
+  endWaits(): void;
   /** Each edge's state of a purge: pending, purged, failed or out of rotation, with the vendor's id, the tries and the last error. */
   edgeStates(id: string): Promise<EdgePurgeState[]>;
   /** A page of purges, newest first (the dashboard's listing). */

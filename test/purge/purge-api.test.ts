@@ -237,3 +237,26 @@ describe('Repeated purges', () => {
     for (const result of results) assert.equal(result.status, 200);
   });
 });
+
+describe('A status request waiting for its purge when the server stops', () => {
+  it('is answered at once with the purge as it stands, and the stop does not wait for it', { timeout: 20_000 }, async () => {
+    const origin = heldOrigin();
+    const t = await startPictor({ assets: { 'a.jpg': await solidImage(20, 20, [1, 2, 3]) }, hooks: { originInterceptor: origin.interceptor } });
+    const held = origin.holdNext();
+    let stopping: Promise<void> | undefined;
+    try {
+      const id = (await t.purge(`${t.renderUrl}/a.jpg`)).body.data!.id;
+      await eventually(() => held.waiting() > 0);
+      const waiting = fetch(`${t.adminUrl}/api/v1/purges/${id}?wait=30`, { headers: { authorization: `Bearer ${t.apiKey}` } });
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the request is in and waiting
+      stopping = t.stop();
+      const answer = await waiting;
+      assert.equal(answer.status, 200);
+      assert.equal(((await answer.json()) as any).data.attributes.status, 'pending');
+    } finally {
+      origin.disarm();
+      held.open();
+      await (stopping ?? t.stop());
+    }
+  });
+});
