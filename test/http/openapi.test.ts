@@ -50,7 +50,7 @@ describe('OpenAPI document', () => {
     const inert = {} as never;
     const services: AdminServices = {
       keys: { verify: async () => undefined } as never,
-      purges: inert,
+      purges: { endWaits: () => {} } as never,
       purgeLimiter: inert,
       sources: inert,
       edges: inert,
