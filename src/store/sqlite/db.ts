@@ -15,7 +15,7 @@ export function openDatabase(dataDir: string): Db {
   const file = path.join(dataDir, 'pictor.db');
   restrictDatabaseFiles(file);
   const db = new Database(file);
-  db.pragma('journal_mode = WAL');
+  useWal(db);
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
@@ -26,6 +26,27 @@ export function openDatabase(dataDir: string): Db {
     throw error;
   }
   return db;
+}
+
+/** How often, and how far apart, opening tries again to switch a new database to WAL. */
+const WAL_TRIES = 100;
+const WAL_RETRY_MS = 20;
+
+/**
+ * Switching a new database to WAL takes the file for a moment; a process opening the same new data directory
+ * at that moment gets SQLITE_BUSY at once (SQLite does not wait there: it could deadlock), so it tries again.
+ * The mode is kept in the file: later opens find it set.
+ */
+function useWal(db: Db): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || attempt >= WAL_TRIES) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, WAL_RETRY_MS); // a synchronous pause: opening is synchronous
+    }
+  }
 }
 
 /** The schema, one step per entry; `user_version` counts the steps applied. */
