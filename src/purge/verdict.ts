@@ -65,7 +65,6 @@ export class VerdictStep {
       }
     }
   }
-
 }
 
 function unknown(error: unknown): Verdict {

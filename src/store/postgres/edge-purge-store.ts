@@ -35,7 +35,12 @@ export class PgEdgePurgeStore implements EdgePurgeStore {
   private readonly lists = new Batcher<string, EdgePurgeState[]>(async (purgeIds) => {
     const { rows } = await this.pool.query('SELECT * FROM edge_purges WHERE purge_id = ANY($1::text[]) ORDER BY edge COLLATE "C"', [[...new Set(purgeIds)]]);
     const byPurge = new Map<string, EdgePurgeState[]>();
-    for (const state of rows.map(edgePurgeState)) byPurge.set(state.purgeId, [...(byPurge.get(state.purgeId) ?? []), state]);
+    for (const row of rows) {
+      const state = edgePurgeState(row);
+      const states = byPurge.get(state.purgeId) ?? [];
+      if (states.length === 0) byPurge.set(state.purgeId, states);
+      states.push(state);
+    }
     return purgeIds.map((id) => byPurge.get(id) ?? []);
   }, 256);
 
