@@ -1,3 +1,4 @@
+import './warm-up.ts';
 import './threadpool.ts';
 import '../node-support.ts';
 import { Command } from 'commander';
