@@ -17,6 +17,7 @@ import { parseParams } from '../src/render/params.ts';
 import { render } from '../src/render/pipeline.ts';
 import { configureSharp } from '../src/render/runtime.ts';
 import { RENDER_OPTIONS, rendersPerSecond } from './lib/renders.ts';
+import { SERVE_NODE_OPTIONS, serveEnvironment } from './lib/pictor.ts';
 
 /** The 20-frame GIF of the renders-per-second figure, and the query rendered on it. */
 export const SMALL_GIF = { frames: 20, width: 320, height: 240, query: 'w=160' };
@@ -69,9 +70,8 @@ export async function largeGifMemory(): Promise<LargeGifMemory> {
     writeFileSync(file, bytes);
     const peakRssMb: Record<string, number> = {};
     for (const query of LARGE_GIF_QUERIES) {
-      // With the C allocator's setting that Pictor's render processes run with (bin/allocator.js).
-      const env = { ...process.env, MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '1048576' };
-      const run = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', file, query], { encoding: 'utf8', timeout: 300_000, env });
+      // With the allocators' settings that Pictor's render processes run with (bin/allocator.js).
+      const run = spawnSync(process.execPath, [...SERVE_NODE_OPTIONS, '--import', 'tsx', fileURLToPath(import.meta.url), '--child', file, query], { encoding: 'utf8', timeout: 300_000, env: serveEnvironment() });
       if (run.status !== 0) throw new Error(`animation bench child failed (${query}):\n${run.stderr}`);
       const { idle, peak } = JSON.parse(run.stdout) as { idle: number; peak: number };
       peakRssMb.idle = Math.round(idle);

@@ -222,7 +222,7 @@ async function main(): Promise<void> {
     '',
     `### 3. Memory of a large animated GIF`,
     '',
-    `A ${LARGE_GIF.frames}-frame ${LARGE_GIF.width}×${LARGE_GIF.height} GIF (${fmt(memory.largeGif.bytes / 1e6, 1)} MB, every frame different), rendered once in a fresh process for each query: a plain resize (one native pipeline for every frame) and a resize with a watermark and a WebP output (every frame through the steps, a batch at a time), with the C allocator setting Pictor's render processes run with (\`MALLOC_MMAP_THRESHOLD_=1048576\`, bin/allocator.js). VmHWM from \`/proc/self/status\`; ${memory.peakRssMb.idle} MB before rendering.`,
+    `A ${LARGE_GIF.frames}-frame ${LARGE_GIF.width}×${LARGE_GIF.height} GIF (${fmt(memory.largeGif.bytes / 1e6, 1)} MB, every frame different), rendered once in a fresh process for each query: a plain resize (one native pipeline for every frame) and a resize with a watermark and a WebP output (every frame through the steps, a batch at a time), with the allocators' settings Pictor's render processes run with (\`MALLOC_MMAP_THRESHOLD_=1048576\`, \`--max-semi-space-size=8\`, bin/allocator.js). VmHWM from \`/proc/self/status\`; ${memory.peakRssMb.idle} MB before rendering.`,
     '',
     table(['Query', 'peak RSS (VmHWM), MB', `≤ ${MEMORY_LIMIT_MB} MB`], LARGE_GIF_QUERIES.map((query, i) => [`\`${query}\``, String(peaks[i]), verdict(peaks[i]! <= MEMORY_LIMIT_MB)])),
   ].join('\n');

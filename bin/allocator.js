@@ -1,32 +1,45 @@
 /**
- * The C allocator's setting for `pictor serve` on glibc (most Linux distributions).
+ * The allocators' settings for `pictor serve`: the C allocator's on glibc (most Linux distributions), and the
+ * size of V8's young generation everywhere.
  *
  * glibc's malloc raises its mmap threshold to the size of the largest block freed so far (up to 32 MiB).
  * After a few large images, every image buffer below that size comes from the threads' heap arenas
  * instead of its own mapping, and stays in the arena when freed: the process keeps hundreds of MB it no
  * longer uses. A fixed threshold keeps large buffers in their own mappings, returned to the system when freed.
  *
- * glibc reads the setting once, when the process starts, so `pictor serve` started without it starts again
- * with it: in place where Node can replace the running program (process.execve), else as a child process
- * that this one waits for and passes signals to. Nothing changes on other C libraries, for other commands,
- * or when the environment already sets the threshold or any glibc malloc tunable (the operator's choice).
+ * V8 grows its young generation (two semi-spaces) up to 16 MiB each under a burst of allocation, such as a
+ * server's start-up, and keeps them resident. A request's own JavaScript objects are small (image bytes live
+ * outside the JavaScript heap), so 8 MiB each serve as well: the server's resident memory, idle and at its
+ * peak, is lower by about the difference (BENCHMARKS.md, scenario 7), at no measured cost to cache hits.
+ * Render processes run with the server's setting (render/isolated-renderer.ts).
+ *
+ * Both are read once, when the process starts, so `pictor serve` started without them starts again with
+ * them: in place where Node can replace the running program (process.execve), else as a child process that
+ * this one waits for and passes signals to. Nothing changes for other commands, and a setting the operator
+ * gives is kept: the threshold or any glibc malloc tunable in the environment, the semi-space size among
+ * Node's options or in NODE_OPTIONS. The threshold is left alone on other C libraries.
  */
 import { spawn } from 'node:child_process';
 
 const SETTING = 'MALLOC_MMAP_THRESHOLD_';
 const THRESHOLD = String(1024 * 1024);
+const SEMI_SPACE_OPTION = '--max-semi-space-size';
+const SEMI_SPACE_MIB = 8;
 /** Marks the child started below (and only it), whose IPC channel is the launcher's. */
 const LAUNCHED = 'PICTOR_LAUNCHED_BY';
 
 /**
- * Restarts `pictor serve` with the allocator setting when it is missing. Returns true when this process must
+ * Restarts `pictor serve` with the allocators' settings when one is missing. Returns true when this process must
  * not run the command itself (a child runs it; this process exits with it).
  */
-export function restartWithAllocatorSetting() {
+export function restartWithAllocatorSettings() {
   watchSupervisor();
-  if (process.argv[2] !== 'serve' || !needsSetting()) return false;
-  const env = { ...process.env, [SETTING]: THRESHOLD };
-  const argv = [...process.execArgv, ...process.argv.slice(1)];
+  if (process.argv[2] !== 'serve') return false;
+  const threshold = needsThreshold();
+  const semiSpace = needsSemiSpace();
+  if (!threshold && !semiSpace) return false;
+  const env = threshold ? { ...process.env, [SETTING]: THRESHOLD } : { ...process.env };
+  const argv = [...process.execArgv, ...(semiSpace ? [`${SEMI_SPACE_OPTION}=${SEMI_SPACE_MIB}`] : []), ...process.argv.slice(1)];
   if (typeof process.execve === 'function') {
     try {
       process.execve(process.execPath, [process.execPath, ...argv], env); // does not return
@@ -48,7 +61,12 @@ export function restartWithAllocatorSetting() {
   return true;
 }
 
-function needsSetting() {
+function needsSemiSpace() {
+  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  return !given.some((option) => option.startsWith(SEMI_SPACE_OPTION) || option.startsWith('--max_semi_space_size'));
+}
+
+function needsThreshold() {
   if (process.platform !== 'linux' || process.env[SETTING] !== undefined) return false;
   if (process.env.GLIBC_TUNABLES?.includes('glibc.malloc.')) return false;
   return Boolean(process.report?.getReport().header.glibcVersionRuntime);

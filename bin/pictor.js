@@ -2,10 +2,10 @@
 // Runs the compiled CLI (built by `npm install` / `npm run build`). In a checkout whose sources changed after
 // the build, or that has no build, it runs the TypeScript sources through tsx (a development dependency)
 // instead, so an edit is never silently ignored. `serve` may first start itself again with the allocator
-// setting it needs (see allocator.js).
+// settings it needs (see allocator.js).
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { restartWithAllocatorSetting } from './allocator.js';
+import { restartWithAllocatorSettings } from './allocator.js';
 
 /** The newest modification time of a `.ts` file under `dir`. */
 function newestSource(dir) {
@@ -25,7 +25,7 @@ function buildIsCurrent(built, sources) {
   return statSync(built).mtimeMs >= newestSource(sources);
 }
 
-if (!restartWithAllocatorSetting()) {
+if (!restartWithAllocatorSettings()) {
   const built = new URL('../dist/cli/index.js', import.meta.url);
   const sources = fileURLToPath(new URL('../src', import.meta.url));
   if (buildIsCurrent(fileURLToPath(built), sources)) {

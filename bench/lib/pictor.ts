@@ -36,6 +36,13 @@ export interface Pictor {
 
 export const REPO = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
 
+/**
+ * What bin/allocator.js gives `pictor serve` (and its render processes) when users start it: the bench starts
+ * `dist/cli/index.js` itself, so it gives the same — V8's young generation and glibc's mmap threshold.
+ */
+export const SERVE_NODE_OPTIONS = ['--max-semi-space-size=8'];
+export const serveEnvironment = (): NodeJS.ProcessEnv => ({ ...process.env, MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '1048576' });
+
 export interface StartOptions {
   /** More `serve` flags; a flag given here again replaces the default above (the last one wins). No purge rate limit unless given. */
   args?: string[];
@@ -47,10 +54,9 @@ export async function startPictor(root: string, name: string, assets: string, op
   const data = join(root, `pictor-${name}`);
   mkdirSync(data, { recursive: true });
   const entry = options.entry ?? 'dist/cli/index.js';
-  const args = [entry, 'serve', '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--data', data, '--assets', assets, '--log-level', 'warn', ...(options.args ?? [])];
+  const args = [...(entry === 'bin/pictor.js' ? [] : SERVE_NODE_OPTIONS), entry, 'serve', '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--data', data, '--assets', assets, '--log-level', 'warn', ...(options.args ?? [])];
   if (!args.includes('--purge-rate-limit')) args.push('--purge-rate-limit', '1000000');
-  // With the C allocator's setting that `pictor serve` gives itself when started as users start it (bin/allocator.js).
-  const child = start(process.execPath, args, { cwd: REPO, env: { ...process.env, MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '1048576' } });
+  const child = start(process.execPath, args, { cwd: REPO, env: serveEnvironment() });
   try {
     await waitForOutput(child, /API key:\s+ak_[0-9a-f]{64}/, 'pictor');
   } catch (error) {

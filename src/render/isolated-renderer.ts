@@ -218,7 +218,16 @@ function entryPoint(): { file: string; execArgv: string[] } {
   const here = fileURLToPath(import.meta.url);
   const extension = path.extname(here);
   const file = path.join(path.dirname(here), `render-process${extension}`);
-  return { file, execArgv: extension === '.ts' ? ['--import', import.meta.resolve('tsx')] : [] };
+  return { file, execArgv: renderProcessOptions(process.execArgv, extension === '.ts') };
+}
+
+/**
+ * Node's options for a render process: the server's young-generation size when it runs with one (set by
+ * bin/allocator.js), and, from the sources, tsx. Other options of the server (an inspector's) are not passed on.
+ */
+export function renderProcessOptions(serverOptions: readonly string[], fromSources: boolean): string[] {
+  const heap = serverOptions.filter((option) => option.startsWith('--max-semi-space-size'));
+  return fromSources ? [...heap, '--import', import.meta.resolve('tsx')] : heap;
 }
 
 function toError(error: Extract<RenderReply, { ok: false }>['error']): Error {

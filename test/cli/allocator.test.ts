@@ -1,6 +1,7 @@
 /**
- * `pictor serve` through bin/pictor.js (what `npm start` runs) gets glibc's fixed mmap threshold: started
- * again with it when the environment lacks it, stopped by the same signals, never left running alone.
+ * `pictor serve` through bin/pictor.js (what `npm start` runs) gets glibc's fixed mmap threshold and V8's
+ * smaller young generation: started again with them when they are missing, stopped by the same signals,
+ * never left running alone; settings the operator gives are kept.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -65,7 +66,12 @@ function withoutAllocatorSettings(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, PICTOR_LOG_LEVEL: 'warn' };
   delete env.MALLOC_MMAP_THRESHOLD_;
   delete env.GLIBC_TUNABLES;
+  delete env.NODE_OPTIONS;
   return env;
+}
+
+function optionsOf(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
 }
 
 describe('pictor serve and the allocator', { skip: !glibc && 'glibc only' }, () => {
@@ -73,6 +79,7 @@ describe('pictor serve and the allocator', { skip: !glibc && 'glibc only' }, () 
     const started = await startThroughBin(withoutAllocatorSettings());
     try {
       assert.equal(environmentOf(started.server).get('MALLOC_MMAP_THRESHOLD_'), '1048576');
+      assert.ok(optionsOf(started.server).includes('--max-semi-space-size=8'), optionsOf(started.server).join(' '));
       assert.equal((await fetch(`${started.adminUrl}/healthz`)).status, 200);
       started.launcher.kill('SIGTERM');
       assert.deepEqual(await started.exited, { code: 0, signal: null });
@@ -82,11 +89,24 @@ describe('pictor serve and the allocator', { skip: !glibc && 'glibc only' }, () 
     }
   });
 
-  it('keeps a threshold the environment already sets, without starting again', async () => {
-    const started = await startThroughBin({ ...withoutAllocatorSettings(), MALLOC_MMAP_THRESHOLD_: '4194304' });
+  it('keeps both settings when the environment already gives them, without starting again', async () => {
+    const started = await startThroughBin({ ...withoutAllocatorSettings(), MALLOC_MMAP_THRESHOLD_: '4194304', NODE_OPTIONS: '--max-semi-space-size=16' });
     try {
       assert.equal(started.server, started.launcher.pid, 'no second process');
       assert.equal(environmentOf(started.server).get('MALLOC_MMAP_THRESHOLD_'), '4194304');
+      assert.ok(!optionsOf(started.server).some((option) => option.startsWith('--max-semi-space-size')));
+    } finally {
+      started.launcher.kill('SIGTERM');
+      await started.exited;
+    }
+  });
+
+  it('with the threshold given but not the young generation, starts again with it and keeps the threshold', async () => {
+    const started = await startThroughBin({ ...withoutAllocatorSettings(), MALLOC_MMAP_THRESHOLD_: '4194304' });
+    try {
+      assert.equal(environmentOf(started.server).get('MALLOC_MMAP_THRESHOLD_'), '4194304');
+      assert.ok(optionsOf(started.server).includes('--max-semi-space-size=8'), optionsOf(started.server).join(' '));
+      assert.equal((await fetch(`${started.adminUrl}/healthz`)).status, 200);
     } finally {
       started.launcher.kill('SIGTERM');
       await started.exited;

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { isPictorError } from '../../src/errors.ts';
 import { RENDER_PROCESS_BYTES } from '../../src/render/cost.ts';
-import { DEFAULT_RETIRE_ABOVE_BYTES, IsolatedRenderer } from '../../src/render/isolated-renderer.ts';
+import { DEFAULT_RETIRE_ABOVE_BYTES, IsolatedRenderer, renderProcessOptions } from '../../src/render/isolated-renderer.ts';
 import { parseParams } from '../../src/render/params.ts';
 import { prepareRender } from '../../src/render/pipeline.ts';
 import { eventually, solidImage } from '../helpers/pictor.ts';
@@ -109,5 +109,15 @@ describe('Render processes and memory', { skip: process.platform !== 'linux' && 
     } finally {
       await renderer.close();
     }
+  });
+});
+
+describe('Render process options', () => {
+  it("take the server's young-generation size and nothing else of its options; tsx only from the sources", () => {
+    assert.deepEqual(renderProcessOptions(['--max-semi-space-size=8', '--inspect=0', '--enable-source-maps'], false), ['--max-semi-space-size=8']);
+    assert.deepEqual(renderProcessOptions(['--inspect=0'], false), []);
+    const fromSources = renderProcessOptions(['--max-semi-space-size=8'], true);
+    assert.deepEqual(fromSources.slice(0, 2), ['--max-semi-space-size=8', '--import']);
+    assert.match(fromSources[2]!, /tsx/);
   });
 });
