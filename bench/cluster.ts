@@ -25,7 +25,7 @@ import { varnishAvailable } from '../test/helpers/varnish.ts';
 import { canPin, cpuWindow, LOAD_CPU, SERVER_CPU, treeCpuSeconds } from './lib/cpu.ts';
 import { getOk, pool, request } from './lib/http.ts';
 import { photoJpeg, tinyPng } from './lib/images.ts';
-import { REPO, startPictor, type Pictor } from './lib/pictor.ts';
+import { REPO, SERVE_NODE_OPTIONS, serveEnvironment, startPictor, type Pictor } from './lib/pictor.ts';
 import { descendantPids, run, runToTheEnd, sleep } from './lib/proc.ts';
 import { machine, measuredOn, writeSeparateRun, type Figures } from './lib/report.ts';
 import { table } from './lib/scenario.ts';
@@ -61,11 +61,14 @@ const REPORT = join(REPO, 'BENCHMARKS.md');
 /** Derivative k of a tiny asset: 100 widths × 100 qualities, as JPEG, so that each is a distinct render. */
 const variant = (k: number): string => `w=${1 + (k % 100)}&q=${1 + (Math.floor(k / 100) % 100)}&fm=jpg`;
 
-/** Each node runs the built server (`node dist/cli/index.js serve …`), as the single-node bench does. */
+/**
+ * Each node runs the built server (`node dist/cli/index.js serve …`) with the allocators' settings users'
+ * servers get (bench/lib/pictor.ts), as the single-node bench does.
+ */
 const fromDist = (argv: string[]): string[] => {
   // The launcher names the entry by its absolute path.
   const script = argv.findIndex((arg) => arg.endsWith('src/cli/index.ts'));
-  return [argv[0]!, join(REPO, 'dist/cli/index.js'), ...argv.slice(script + 1)];
+  return [argv[0]!, ...SERVE_NODE_OPTIONS, join(REPO, 'dist/cli/index.js'), ...argv.slice(script + 1)];
 };
 
 interface Sample {
@@ -121,7 +124,7 @@ async function main(): Promise<void> {
     command: fromDist,
     edgeStorage: 'malloc,256m',
     extraArgs: ['--video-store', 's3://videos/bench', '--video-store-endpoint', bucket.endpoint],
-    env: { PICTOR_VIDEO_STORE_ACCESS_KEY_ID: S3RVER_KEY, PICTOR_VIDEO_STORE_SECRET_ACCESS_KEY: S3RVER_KEY },
+    env: { PICTOR_VIDEO_STORE_ACCESS_KEY_ID: S3RVER_KEY, PICTOR_VIDEO_STORE_SECRET_ACCESS_KEY: S3RVER_KEY, MALLOC_MMAP_THRESHOLD_: serveEnvironment().MALLOC_MMAP_THRESHOLD_! },
   });
   const c = cluster;
   const roots = (): number[] => [...c.nodes.map((node) => node.process!.child.pid!), ...c.edges.map((edge) => edge.managerPid), ...postmaster(c.pg.port)];
