@@ -25,6 +25,8 @@ const SETTING = 'MALLOC_MMAP_THRESHOLD_';
 const THRESHOLD = String(1024 * 1024);
 const SEMI_SPACE_OPTION = '--max-semi-space-size';
 const SEMI_SPACE_MIB = 8;
+/** Node accepts V8's options with dashes or underscores. */
+const SEMI_SPACE_GIVEN = /^--max[-_]semi[-_]space[-_]size/;
 /** Marks the child started below (and only it), whose IPC channel is the launcher's. */
 const LAUNCHED = 'PICTOR_LAUNCHED_BY';
 
@@ -63,7 +65,7 @@ export function restartWithAllocatorSettings() {
 
 function needsSemiSpace() {
   const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
-  return !given.some((option) => option.startsWith(SEMI_SPACE_OPTION) || option.startsWith('--max_semi_space_size'));
+  return !given.some((option) => SEMI_SPACE_GIVEN.test(option));
 }
 
 function needsThreshold() {

@@ -226,7 +226,7 @@ function entryPoint(): { file: string; execArgv: string[] } {
  * bin/allocator.js), and, from the sources, tsx. Other options of the server (an inspector's) are not passed on.
  */
 export function renderProcessOptions(serverOptions: readonly string[], fromSources: boolean): string[] {
-  const heap = serverOptions.filter((option) => option.startsWith('--max-semi-space-size'));
+  const heap = serverOptions.filter((option) => /^--max[-_]semi[-_]space[-_]size/.test(option));
   return fromSources ? [...heap, '--import', import.meta.resolve('tsx')] : heap;
 }
 
