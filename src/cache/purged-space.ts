@@ -32,9 +32,11 @@ export class PurgedSpace {
   }
 
   /**
-   * Frees what purges completed by other nodes made stale, a moment after this node applied them: deleting
-   * thousands of files for a popular asset is event-loop work, kept out of the time those nodes wait for this
-   * one, and out of the way of the purge's origin verdict (which compares with the master cached before it).
+   * Frees what the purges of a cluster's log made stale (every node's, this one's included), a moment after
+   * this node applied them: deleting thousands of files for a popular asset is event-loop and disk work, kept
+   * out of the time the coordinating node waits for this one, out of the answers to the requests waiting for
+   * the purge's completion, and out of the way of its origin verdict (which compares with the master cached
+   * before it).
    */
   followed(purges: readonly AppliedPurge[]): void {
     const timer = setTimeout(() => {
@@ -52,8 +54,8 @@ export class PurgedSpace {
   }
 
   /**
-   * Frees what a purge this node completed made stale, now: it is complete, its verdict is in, nobody waits.
-   * A master fetched since the purge is kept.
+   * Frees what a purge made stale, now (a single node, at the purge's completion: its verdict is in). A
+   * master fetched since the purge is kept.
    */
   free(purge: AppliedPurge): void {
     if (purge.match === 'exact') this.originCache.dropAsset(purge.sourceId, purge.path, purge.seq);

@@ -43,8 +43,8 @@ const WAKE_MIN_MS = 250;
  *   vendor asks); one that answers `pending` is polled by the id it gave; a refusal is final. Past the retry
  *   window its part is `failed` with the last error. One edge's trouble never holds up another's purge.
  *
- * Race-freedom: a try is made only by the node that took the edge's state (`take`, a conditional update), so
- * a vendor is asked once per try however many nodes drive the purge; the order's id (`<purge>:<edge>`) is the
+ * Race-freedom: a try is made only by the node that took the edge's state (`take`, a conditional update, or
+ * `begin`, which adds it taken), so a vendor is asked once per try however many nodes drive the purge; the order's id (`<purge>:<edge>`) is the
  * vendor's idempotency key, so a try repeated after a crash does not start a second purge there.
  *
  * A response already on its way from a node when the purge was applied (built before it, sent after the
@@ -65,13 +65,15 @@ export class EdgePhase implements EdgesPhase {
     const edges = new Map((await this.directory.list()).map((edge) => [edge.name, edge]));
     // Drivers of edges removed meanwhile, here or on another node, are closed.
     await this.context.vendors.retain(edges.keys());
-    const begun = await this.states.begin(purge.id, [...edges.values()].map(initialState), Date.now());
+    const { states: begun, taken } = await this.states.begin(purge.id, [...edges.values()].map(initialState), Date.now(), HOLD_MS);
     const pending = begun.filter((state) => state.state === 'pending');
     // Only pending states change: with none, the states just read are the answer (no edge, or a purge re-driven).
     if (pending.length === 0) return summary(begun);
-    const purgedNow = await Promise.all(pending.map((state) => this.advance(purge, state, edges.get(state.edge))));
-    const again = pending.filter((_, i) => purgedNow[i]).map((state) => edges.get(state.edge)!);
+    const tried = await Promise.all(pending.map((state) => this.advance(purge, state, edges.get(state.edge), taken.has(state.edge))));
+    const again = tried.flatMap((step) => (step?.edge && step.update.state === 'purged' && edgeKind(step.edge.kind)?.addressed ? [step.edge] : []));
     if (again.length > 0) this.again(purge, again);
+    // Every pending state was this node's to try, and recorded as tried: the states are known without reading them again.
+    if (tried.every((step) => step?.recorded)) return summary(begun.map((state) => settledState(state, tried.find((step) => step?.update.edge === state.edge))));
     return summary(await this.states.list(purge.id));
   }
 
@@ -102,20 +104,24 @@ export class EdgePhase implements EdgesPhase {
     this.timers.clear();
   }
 
-  /** One try at one edge, when due and not held by another node; true when an edge in front of Pictor purged. */
-  private async advance(purge: LoggedPurge, pending: EdgePurgeState, edge: EdgeRecord | undefined): Promise<boolean> {
+  /**
+   * One try at one edge, when due and not held by another node (`taken`: this node holds it already); what
+   * it recorded, or undefined when it was not this node's to try.
+   */
+  private async advance(purge: LoggedPurge, pending: EdgePurgeState, edge: EdgeRecord | undefined, taken: boolean): Promise<Try | undefined> {
     const now = Date.now();
-    const state = await this.states.take(purge.id, pending.edge, now, HOLD_MS);
-    if (state === undefined) return false;
+    const state = taken ? pending : await this.states.take(purge.id, pending.edge, now, HOLD_MS);
+    if (state === undefined) return undefined;
     const base = { purgeId: purge.id, edge: state.edge, vendorId: state.vendorId, attempts: state.attempts + 1, nextAttemptAt: now, lastError: null };
     if (edge === undefined) {
-      await this.states.settle({ ...base, state: 'out_of_rotation', lastError: 'removed from the registry before it purged' }, Date.now());
-      return false;
+      const update: EdgePurgeUpdate = { ...base, state: 'out_of_rotation', lastError: 'removed from the registry before it purged' };
+      const at = Date.now();
+      return { update, at, recorded: await this.states.settle(update, at) };
     }
     const outcome = await this.tryDriver(edge, edgeOrder(purge, edge.name, this.options.hostsOf), state.vendorId);
     const update = await this.next(edge, state, outcome, base);
-    await this.states.settle(update, Date.now());
-    return update.state === 'purged' && edgeKind(edge.kind)?.addressed === true;
+    const at = Date.now();
+    return { update, at, edge, recorded: await this.states.settle(update, at) };
   }
 
   /** The state an outcome leads to: backoff for a retry or a purge in progress, out of rotation or failed for a refusal. */
@@ -162,6 +168,21 @@ export class EdgePhase implements EdgesPhase {
     timer.unref();
     this.timers.add(timer);
   }
+}
+
+/** A try at one edge: the outcome recorded (or not: the state was final already) at `at`. */
+interface Try {
+  update: EdgePurgeUpdate;
+  at: number;
+  edge?: EdgeRecord;
+  recorded: boolean;
+}
+
+/** A state after the try recorded on it, as the store now has it (`settle`). */
+function settledState(state: EdgePurgeState, step: Try | undefined): EdgePurgeState {
+  if (step === undefined) return state;
+  const { update, at } = step;
+  return { ...state, state: update.state, vendorId: update.vendorId, attempts: update.attempts, nextAttemptAt: update.nextAttemptAt, lastError: update.lastError, updatedAt: at };
 }
 
 function initialState(edge: EdgeRecord): { edge: string; kind: string; state: 'pending' | 'out_of_rotation'; lastError?: string } {

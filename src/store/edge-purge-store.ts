@@ -44,9 +44,11 @@ export interface NewEdgePurgeState {
 export interface EdgePurgeStore {
   /**
    * Adds a state for each edge that has none for this purge yet (a re-driven purge keeps what it has, and an
-   * edge added since is not asked); resolves with every state of the purge, by edge name.
+   * edge added since is not asked); resolves with every state of the purge, by edge name. The pending states
+   * it adds are taken by the caller for `leaseMs` at once, as `take` would (no one else can have them yet):
+   * `taken` names their edges.
    */
-  begin(purgeId: string, edges: readonly NewEdgePurgeState[], at: number): Promise<EdgePurgeState[]>;
+  begin(purgeId: string, edges: readonly NewEdgePurgeState[], at: number, leaseMs: number): Promise<{ states: EdgePurgeState[]; taken: Set<string> }>;
   /** Every state of a purge, by edge name. */
   list(purgeId: string): Promise<EdgePurgeState[]>;
   /**
@@ -54,8 +56,11 @@ export interface EdgePurgeStore {
    * not due, held by another node, or final. Only the taker tries it, so a vendor is asked once per try.
    */
   take(purgeId: string, edge: string, now: number, leaseMs: number): Promise<EdgePurgeState | undefined>;
-  /** Records a try's outcome and lets go of the state; a state that is final already is left as it is. */
-  settle(update: EdgePurgeUpdate, at: number): Promise<void>;
+  /**
+   * Records a try's outcome and lets go of the state; a state that is final already is left as it is. True
+   * when it recorded it.
+   */
+  settle(update: EdgePurgeUpdate, at: number): Promise<boolean>;
   /**
    * When each named edge last confirmed a purge (milliseconds since the epoch), within the purges kept; edges
    * with none are left out. One indexed lookup per edge: cheap enough for every status read.

@@ -59,7 +59,10 @@ export async function startPurges(node: NodeContext, parts: PurgeParts): Promise
   const { ledger, caches, membership } = parts;
   const { edges, edgePhase } = startEdges(node, parts);
   // Stale entries are never served: freeing their space waits until the purge is complete, here or elsewhere.
-  ledger.onCompleted((purge) => caches.purgedSpace.free(purge));
+  // In a cluster every node follows the log, this one's own purges included, and frees a moment after
+  // applying (PurgedSpace.followed): the same moment for the node that completed the purge, whose deletions
+  // would otherwise compete with the answers to the requests waiting for that completion.
+  if (!ledger.shared) ledger.onCompleted((purge) => caches.purgedSpace.free(purge));
   ledger.onFollowed((entries) => caches.purgedSpace.followed(entries));
   if (ledger.shared) ledger.countMatches(parts.nodeId, (sourceId, path) => caches.purgedSpace.matched(sourceId, path));
   const purges = coordinator(node, parts, edgePhase);

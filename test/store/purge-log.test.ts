@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import pg from 'pg';
 import Database from 'better-sqlite3';
 import type { PurgeLog, PurgeRecord } from '../../src/store/purge-log.ts';
+import type { OutboxEvent } from '../../src/store/webhook-store.ts';
 import { MIGRATIONS } from '../../src/store/sqlite/db.ts';
 import { containsPattern, UrlSearch } from '../../src/store/postgres/url-search.ts';
 import { eventually } from '../helpers/pictor.ts';
@@ -104,6 +105,23 @@ for (const backend of [SQLITE, POSTGRES]) {
         [read?.status, read?.origin, read?.originError, read?.report, read?.completedAt, read?.matched],
         ['completed', 'unknown', 'The origin did not answer.', report, logged.createdAt + 5, 2],
       );
+    });
+
+    it("complete writes the events of a purge's first completion with it, for the webhooks subscribed to them, and none for a later one", async () => {
+      const stores = await (await backend.fresh()).open();
+      const log = stores.purgeLog;
+      const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+      const subscribed = await stores.webhooks.add({ id: 'wh_completed', url: 'https://hooks.example/a', events: ['purge.completed'], secret, createdAt: 1 });
+      const other = await stores.webhooks.add({ id: 'wh_takedowns', url: 'https://hooks.example/b', events: ['takedown.created'], secret, createdAt: 2 });
+      const outbox = (record: PurgeRecord): OutboxEvent[] => [{ id: `msg_${record.id}_${record.completedAt}`, type: 'purge.completed', body: JSON.stringify({ id: record.id }), createdAt: record.completedAt ?? 0 }];
+      const [a, b] = await Promise.all([append(log, '/a.jpg'), append(log, '/b.jpg')]);
+      const done = (record: PurgeRecord, at: number): PurgeRecord => ({ ...record, status: 'completed', completedAt: at });
+      // Written at once (one batch where the store batches them): `a` twice, then again later.
+      await Promise.all([log.complete(done(a, 10), outbox), log.complete(done(a, 11), outbox), log.complete(done(b, 12), outbox)]);
+      await log.complete(done(a, 13), outbox);
+      const events = (await stores.webhooks.deliveries(subscribed.id, 10)).map((delivery) => delivery.eventId).sort();
+      assert.deepEqual(events, [`msg_${a.id}_10`, `msg_${b.id}_12`].sort());
+      assert.deepEqual(await stores.webhooks.deliveries(other.id, 10), []);
     });
 
     it('depth: the head, how many purges are pending and since when the oldest of them waits', async () => {

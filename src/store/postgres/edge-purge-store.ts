@@ -7,24 +7,38 @@ import type { PgPool } from './database.ts';
 export class PgEdgePurgeStore implements EdgePurgeStore {
   constructor(private readonly pool: PgPool) {}
 
-  async begin(purgeId: string, edges: Parameters<EdgePurgeStore['begin']>[1], at: number): Promise<EdgePurgeState[]> {
-    if (edges.length > 0) {
-      await this.pool.query(
-        `INSERT INTO edge_purges (purge_id, edge, kind, state, last_error, next_attempt_at, created_at, updated_at)
-         SELECT $1, e.edge, e.kind, e.state, e.last_error, $2, $2, $2
-         FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) AS e(edge, kind, state, last_error)
-         ON CONFLICT (purge_id, edge) DO NOTHING`,
-        [
-          purgeId,
-          at,
-          edges.map((edge) => edge.edge),
-          edges.map((edge) => edge.kind),
-          edges.map((edge) => edge.state),
-          edges.map((edge) => edge.lastError ?? null),
-        ],
-      );
-    }
-    return this.list(purgeId);
+  /**
+   * One statement: the rows it adds (taken at once when pending) and the rows there were. Should another
+   * node add some of the purge's rows meanwhile, this statement's snapshot cannot see them: then the states
+   * are read again.
+   */
+  async begin(purgeId: string, edges: Parameters<EdgePurgeStore['begin']>[1], at: number, leaseMs: number): Promise<{ states: EdgePurgeState[]; taken: Set<string> }> {
+    if (edges.length === 0) return { states: await this.list(purgeId), taken: new Set() };
+    const { rows } = await this.pool.query(
+      `WITH added AS (
+         INSERT INTO edge_purges (purge_id, edge, kind, state, last_error, next_attempt_at, created_at, updated_at, held_until)
+         SELECT $1, e.edge, e.kind, e.state, e.last_error, $2, $2, $2, CASE WHEN e.state = 'pending' THEN $2::bigint + $3 ELSE 0 END
+         FROM unnest($4::text[], $5::text[], $6::text[], $7::text[]) AS e(edge, kind, state, last_error)
+         ON CONFLICT (purge_id, edge) DO NOTHING
+         RETURNING *
+       )
+       SELECT * FROM (SELECT *, true AS added FROM added UNION ALL SELECT *, false AS added FROM edge_purges WHERE purge_id = $1) AS states
+       ORDER BY edge COLLATE "C"`,
+      [
+        purgeId,
+        at,
+        leaseMs,
+        edges.map((edge) => edge.edge),
+        edges.map((edge) => edge.kind),
+        edges.map((edge) => edge.state),
+        edges.map((edge) => edge.lastError ?? null),
+      ],
+    );
+    const added = rows as { edge: string; state: string; added: boolean }[];
+    const taken = new Set(added.filter((row) => row.added && row.state === 'pending').map((row) => row.edge));
+    const seen = new Set(added.map((row) => row.edge));
+    const states = edges.every((edge) => seen.has(edge.edge)) ? rows.map(edgePurgeState) : await this.list(purgeId);
+    return { states, taken };
   }
 
   /** Every purge driven reads its states: reads that arrive while one is in flight share the next (batcher.ts). */
@@ -53,12 +67,13 @@ export class PgEdgePurgeStore implements EdgePurgeStore {
     return rows[0] && edgePurgeState(rows[0]);
   }
 
-  async settle(update: EdgePurgeUpdate, at: number): Promise<void> {
-    await this.pool.query(
+  async settle(update: EdgePurgeUpdate, at: number): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
       `UPDATE edge_purges SET state = $1, vendor_id = $2, attempts = $3, next_attempt_at = $4, last_error = $5, held_until = 0, updated_at = $6
        WHERE purge_id = $7 AND edge = $8 AND state = 'pending'`,
       [update.state, update.vendorId, update.attempts, update.nextAttemptAt, update.lastError, at, update.purgeId, update.edge],
     );
+    return rowCount === 1;
   }
 
   async lastPurged(edges: readonly string[]): Promise<Map<string, number>> {

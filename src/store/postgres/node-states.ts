@@ -1,5 +1,5 @@
 import type { NodeState, NodeStates } from '../node-states.ts';
-import { withTransaction, type PgPool } from './database.ts';
+import type { PgPool } from './database.ts';
 import { ACK_CHANNEL, LOG_HEAD as HEAD } from './purge-log.ts';
 
 /**
@@ -9,7 +9,14 @@ import { ACK_CHANNEL, LOG_HEAD as HEAD } from './purge-log.ts';
  * node cannot extend its lease, and rejoins only once it has caught up (`rejoin`).
  */
 export class PgNodeStates implements NodeStates {
-  constructor(private readonly pool: PgPool) {}
+  /**
+   * @param lazy the pool whose connections commit without waiting for the flush (stores.ts), for the
+   *   acknowledgements alone.
+   */
+  constructor(
+    private readonly pool: PgPool,
+    private readonly lazy: PgPool,
+  ) {}
 
   /** Registers a node (or finds it again after a restart); it stays fenced if it was. */
   async register(id: string): Promise<void> {
@@ -27,16 +34,14 @@ export class PgNodeStates implements NodeStates {
    * Committed without waiting for the flush, and it does not touch the lease, which only `renew` (durable)
    * extends: an acknowledgement lost in a crash of PostgreSQL only makes the node look behind, and it
    * acknowledges again (`last_applied` only rises), while a lease end the node relies on is never lost.
+   * One statement, one round trip: every purge's completion waits for the slowest node's acknowledgement.
    */
   async ack(id: string, seq: number): Promise<{ fenced: boolean }> {
-    const { rows } = await withTransaction(this.pool, async (client) => {
-      await client.query('SET LOCAL synchronous_commit TO OFF');
-      return client.query<{ fenced: boolean }>(
-        `WITH updated AS (UPDATE nodes SET last_applied = GREATEST(last_applied, $2) WHERE id = $1 RETURNING fenced)
-         SELECT fenced, pg_notify($3, $1) FROM updated`,
-        [id, seq, ACK_CHANNEL],
-      );
-    });
+    const { rows } = await this.lazy.query<{ fenced: boolean }>(
+      `WITH updated AS (UPDATE nodes SET last_applied = GREATEST(last_applied, $2) WHERE id = $1 RETURNING fenced)
+       SELECT fenced, pg_notify($3, $1) FROM updated`,
+      [id, seq, ACK_CHANNEL],
+    );
     return { fenced: rows[0]?.fenced ?? true };
   }
 

@@ -16,7 +16,7 @@ import { clusterId, LOCKS, withTransaction, type PgPool } from './database.ts';
 import { Batcher } from './batcher.ts';
 import { listen } from './listener.ts';
 import type { Outbox, OutboxSignal } from '../webhook-store.ts';
-import { writeOutbox } from './webhook-store.ts';
+import { outboxParams, outboxStep, type SubjectEvent } from './webhook-store.ts';
 import { UrlSearch } from './url-search.ts';
 
 /** NOTIFY channels: a purge was appended (payload: its sequence number); a node applied purges. */
@@ -81,8 +81,13 @@ export class PgPurgeLog implements PurgeLog {
   readonly shared: SharedLog;
   private readonly urlSearch: UrlSearch;
 
+  /**
+   * @param lazy the pool whose connections commit without waiting for the flush (stores.ts): completions,
+   *   and the nodes' counts of what they held.
+   */
   constructor(
     private readonly pool: PgPool,
+    private readonly lazy: PgPool,
     url: string,
     private readonly outbox: OutboxSignal,
   ) {
@@ -152,7 +157,10 @@ export class PgPurgeLog implements PurgeLog {
   private async recordMatches(nodeId: string, counts: readonly { seq: number; matched: number }[]): Promise<void> {
     if (counts.length === 0) return;
     // Only purges still in the log: one that retention deleted meanwhile has no count left to add to.
-    await this.pool.query(
+    // Committed without waiting for the flush (the lazy pool): the node acknowledges the purges after this,
+    // and every purge's completion waits for the slowest acknowledgement. A count a crash of PostgreSQL
+    // loses leaves `matched` short, as one that cannot be written does; the purge itself is not affected.
+    await this.lazy.query(
       `INSERT INTO purge_node_matches (seq, node_id, matched)
        SELECT c.seq, $1, c.matched FROM unnest($2::bigint[], $3::int[]) AS c (seq, matched) WHERE EXISTS (SELECT 1 FROM purge_log p WHERE p.seq = c.seq)
        ON CONFLICT (seq, node_id) DO NOTHING`,
@@ -237,11 +245,13 @@ export class PgPurgeLog implements PurgeLog {
     MAX_BATCH,
   );
 
-  /** One statement completes the batch's purges still pending; the events of those it completed follow. */
+  /** One statement completes the batch's purges still pending, and writes the events of those it completed. */
   private async completeBatch(batch: readonly { record: PurgeRecord; outbox: Outbox<PurgeRecord> | undefined }[]): Promise<number[]> {
-    // A purge completed twice in one batch: its first completion is the one written.
-    const firsts = [...new Map(batch.map(({ record }) => [record.id, record] as const).reverse()).values()];
-    const rows = firsts.map((record) => ({
+    // A purge completed twice in one batch: its first completion is the one written, with its events.
+    const firstOf = new Map<string, number>();
+    batch.forEach(({ record }, i) => firstOf.has(record.id) || firstOf.set(record.id, i));
+    const firsts = [...firstOf.values()].map((i) => batch[i]!);
+    const rows = firsts.map(({ record }) => ({
       id: record.id,
       status: record.status,
       origin: record.origin ?? null,
@@ -251,27 +261,26 @@ export class PgPurgeLog implements PurgeLog {
       report: record.report ?? null,
       completed_at: record.completedAt ?? Date.now(),
     }));
-    // Committed without waiting for the flush: should a crash of PostgreSQL lose it, the purge is pending
-    // again and is driven to completion again (every step is idempotent), its events with it. Only the
-    // append must be durable.
-    return withTransaction(this.pool, async (client) => {
-      await client.query('SET LOCAL synchronous_commit TO OFF');
-      const { rows: completed } = await client.query<{ id: string }>(
-        `UPDATE purge_log p SET status = r.status, origin = r.origin, origin_error = r.origin_error, matched = coalesce(r.matched, p.matched),
+    const events: SubjectEvent[] = firsts.flatMap(({ record, outbox }) => (outbox ? outbox(record).map((event) => ({ subject: record.id, event })) : []));
+    // Committed without waiting for the flush (the lazy pool): should a crash of PostgreSQL lose it, the
+    // purge is pending again and is driven to completion again (every step is idempotent), its events with
+    // it. Only the append must be durable.
+    const { rows: [result] } = await this.lazy.query<{ completed: string[] | null; written: number }>(
+      `WITH completed AS (
+         UPDATE purge_log p SET status = r.status, origin = r.origin, origin_error = r.origin_error, matched = coalesce(r.matched, p.matched),
                 error = r.error, report = r.report, completed_at = r.completed_at
          FROM jsonb_to_recordset($1::jsonb)
               AS r(id uuid, status text, origin text, origin_error text, matched integer, error text, report jsonb, completed_at bigint)
          WHERE p.id = r.id AND p.status = 'pending'
-         RETURNING p.id`,
-        [JSON.stringify(rows)],
-      );
-      // The first completion of each purge in the batch is the one that counts, and writes its events.
-      const done = new Set(completed.map((row) => row.id));
-      const counted = batch.map(({ record }) => done.delete(record.id));
-      const events = batch.flatMap(({ record, outbox }, i) => (counted[i] && outbox ? outbox(record) : []));
-      const written = await writeOutbox(client, events);
-      return counted.map((first) => (first && written > 0 ? written : 0));
-    });
+         RETURNING p.id::text AS id
+       ),
+       ${outboxStep(2, 'SELECT id FROM completed')}
+       SELECT (SELECT array_agg(id) FROM completed) AS completed, (SELECT count(*)::int FROM written) AS written, (SELECT count(*) FROM signalled) AS signalled`,
+      [JSON.stringify(rows), ...outboxParams(events)],
+    );
+    const done = new Set(result?.completed ?? []);
+    const written = result?.written ?? 0;
+    return batch.map(({ record }, i) => (firstOf.get(record.id) === i && done.has(record.id) && written > 0 ? written : 0));
   }
 
   /** The floor, in `meta`, only ever rises. */

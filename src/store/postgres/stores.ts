@@ -29,11 +29,13 @@ import { OutboxSignal } from '../webhook-store.ts';
 export async function openPostgresStores(url: string, settings: Omit<StoreSettings, 'databaseUrl'>): Promise<Stores> {
   const { dataDir, secretKeys } = settings;
   const pool = createPool({ url });
-  // Each edge's state of a purge is recorded as the purge is driven; a state a crash of PostgreSQL loses is
-  // tried again (an edge purged twice: every step is idempotent), and the purge cannot be completed without
-  // it, since its completion is written after it (the WAL keeps that order). So those writes do not wait for
-  // the flush the durable writes (a purge's append above all) wait for.
-  const lazy = createPool({ url, max: 4, lazyCommit: true });
+  // The writes after a purge's durable append (each node's count of what it held and its acknowledgement,
+  // each edge's state, the completion) record steps that are done again when a crash of PostgreSQL loses them: every step is
+  // idempotent, and a purge cannot be completed without them, since its completion is written after them
+  // (the WAL keeps that order). So they do not wait for the flush the durable writes (the append above all)
+  // wait for, and each is one statement: one round trip on the way to a purge's completion. The rate limits'
+  // buckets too (PgRateLimit): every purge request waits for one before it is accepted.
+  const lazy = createPool({ url, max: 8, lazyCommit: true });
   try {
     await migrate(pool, PG_MIGRATIONS);
     const meta = new PgMetaStore(pool);
@@ -65,9 +67,9 @@ export async function openPostgresStores(url: string, settings: Omit<StoreSettin
       takedowns: new PgTakedownStore(pool, url, outbox),
       videos: new PgVideoStore(pool),
       webhooks: new PgWebhookStore(pool, url, secrets, outbox),
-      purgeLog: new PgPurgeLog(pool, url, outbox),
-      nodes: new PgNodeStates(pool),
-      rateLimiter: (name, ratePerSecond, burst) => new PgRateLimit(pool, name, ratePerSecond, burst),
+      purgeLog: new PgPurgeLog(pool, lazy, url, outbox),
+      nodes: new PgNodeStates(pool, lazy),
+      rateLimiter: (name, ratePerSecond, burst) => new PgRateLimit(lazy, name, ratePerSecond, burst),
       exclusive: (fn) => exclusive(pool, LOCKS.bootstrap, fn),
       close: async () => void (await Promise.all([pool.end(), lazy.end()])),
     };
@@ -294,6 +296,7 @@ class PgRateLimit implements RateLimitStore {
   private readonly burst: number;
   private readonly callers = new Map<string, Batcher<void, number>>();
 
+  /** @param pool the lazy pool (connections that commit without waiting for the flush). */
   constructor(
     private readonly pool: PgPool,
     private readonly name: string,
@@ -317,11 +320,9 @@ class PgRateLimit implements RateLimitStore {
   /** The wait of each of `count` calls, in order: 0 for those that took a token. */
   private async takeSome(caller: string, count: number): Promise<number[]> {
     for (let attempt = 0; ; attempt++) {
-      // Committed without waiting for the flush: a bucket a crash rolls back only gives a few tokens back.
-      const { rows } = await withTransaction(this.pool, async (client) => {
-        await client.query('SET LOCAL synchronous_commit TO OFF');
-        return client.query<{ taken: number; remaining: number | null }>(TAKE, [`${this.name}:${caller}`, this.burst, this.ratePerSecond, count]);
-      });
+      // Committed without waiting for the flush (the lazy pool): a bucket a crash rolls back only gives a
+      // few tokens back. One statement: every purge request waits for it.
+      const { rows } = await this.pool.query<{ taken: number; remaining: number | null }>(TAKE, [`${this.name}:${caller}`, this.burst, this.ratePerSecond, count]);
       const { taken, remaining } = rows[0]!;
       // Another node created this caller's bucket at the same moment: take from it now that it exists.
       if (remaining === null && attempt === 0) continue;

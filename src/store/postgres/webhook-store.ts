@@ -30,19 +30,50 @@ export const WEBHOOKS_CHANNEL = 'pictor_webhooks';
  */
 export async function writeOutbox(client: PgClient, events: readonly OutboxEvent[]): Promise<number> {
   if (events.length === 0) return 0;
-  const inserted = await client.query(
-    `INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, body, state, created_at, window_start, next_attempt_at)
-     SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), webhooks.id, e.id, e.type, e.body, 'pending',
-            e.created_at, e.created_at, e.created_at
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS e(id, type, body, created_at, n)
-     JOIN webhooks ON webhooks.events ? e.type
-     ORDER BY e.n, webhooks.id
-     ON CONFLICT (webhook_id, event_id) DO NOTHING`,
-    [events.map((event) => event.id), events.map((event) => event.type), events.map((event) => event.body), events.map((event) => event.createdAt)],
-  );
+  const inserted = await client.query(deliveriesInsert(1, ''), outboxParams(events.map((event) => ({ subject: '', event }))));
   const written = inserted.rowCount ?? 0;
   if (written > 0) await client.query(`NOTIFY ${WEBHOOKS_CHANNEL}`);
   return written;
+}
+
+/** An event, and what it is about (the key of the row it reports on: outboxStep's filter). */
+export interface SubjectEvent {
+  subject: string;
+  event: OutboxEvent;
+}
+
+/** outboxStep's parameters for `events`: five arrays. */
+export function outboxParams(events: readonly SubjectEvent[]): unknown[] {
+  return [
+    events.map(({ event }) => event.id),
+    events.map(({ event }) => event.type),
+    events.map(({ event }) => event.body),
+    events.map(({ event }) => event.createdAt),
+    events.map(({ subject }) => subject),
+  ];
+}
+
+/**
+ * The outbox write as steps of a statement that also makes the change the events report, so that both commit
+ * together in one round trip (purge-log.ts): CTEs named `written` (the deliveries) and `signalled` (the
+ * NOTIFY, when any was written), to put after the change's own CTE. Its parameters start at `$first`
+ * (outboxParams); only the events whose subject is in `subjects` (a query of one text column) are written.
+ */
+export function outboxStep(first: number, subjects: string): string {
+  return `written AS (${deliveriesInsert(first, `WHERE e.subject IN (${subjects})`)} RETURNING 1),
+    signalled AS (SELECT pg_notify('${WEBHOOKS_CHANNEL}', '') WHERE EXISTS (SELECT 1 FROM written))`;
+}
+
+function deliveriesInsert(first: number, filter: string): string {
+  const p = (i: number): string => `$${first + i}`;
+  return `INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, body, state, created_at, window_start, next_attempt_at)
+     SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), webhooks.id, e.id, e.type, e.body, 'pending',
+            e.created_at, e.created_at, e.created_at
+     FROM unnest(${p(0)}::text[], ${p(1)}::text[], ${p(2)}::text[], ${p(3)}::bigint[], ${p(4)}::text[]) WITH ORDINALITY AS e(id, type, body, created_at, subject, n)
+     JOIN webhooks ON webhooks.events ? e.type
+     ${filter}
+     ORDER BY e.n, webhooks.id
+     ON CONFLICT (webhook_id, event_id) DO NOTHING`;
 }
 
 interface ClaimRow extends DeliveryRow {

@@ -17,15 +17,20 @@ interface Row {
 export class SqliteEdgePurgeStore implements EdgePurgeStore {
   constructor(private readonly db: Db) {}
 
-  async begin(purgeId: string, edges: Parameters<EdgePurgeStore['begin']>[1], at: number): Promise<EdgePurgeState[]> {
+  async begin(purgeId: string, edges: Parameters<EdgePurgeStore['begin']>[1], at: number, leaseMs: number): Promise<{ states: EdgePurgeState[]; taken: Set<string> }> {
     const insert = this.db.prepare(
-      `INSERT INTO edge_purges (purge_id, edge, kind, state, last_error, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO edge_purges (purge_id, edge, kind, state, last_error, next_attempt_at, created_at, updated_at, held_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (purge_id, edge) DO NOTHING`,
     );
+    const taken = new Set<string>();
     this.db.transaction(() => {
-      for (const edge of edges) insert.run(purgeId, edge.edge, edge.kind, edge.state, edge.lastError ?? null, at, at, at);
+      for (const edge of edges) {
+        const pending = edge.state === 'pending';
+        const added = insert.run(purgeId, edge.edge, edge.kind, edge.state, edge.lastError ?? null, at, at, at, pending ? at + leaseMs : 0).changes === 1;
+        if (added && pending) taken.add(edge.edge);
+      }
     })();
-    return this.list(purgeId);
+    return { states: await this.list(purgeId), taken };
   }
 
   async list(purgeId: string): Promise<EdgePurgeState[]> {
@@ -42,13 +47,13 @@ export class SqliteEdgePurgeStore implements EdgePurgeStore {
     return rows[0] && toState(rows[0]);
   }
 
-  async settle(update: EdgePurgeUpdate, at: number): Promise<void> {
-    this.db
+  async settle(update: EdgePurgeUpdate, at: number): Promise<boolean> {
+    return this.db
       .prepare(
         `UPDATE edge_purges SET state = ?, vendor_id = ?, attempts = ?, next_attempt_at = ?, last_error = ?, held_until = 0, updated_at = ?
          WHERE purge_id = ? AND edge = ? AND state = 'pending'`,
       )
-      .run(update.state, update.vendorId, update.attempts, update.nextAttemptAt, update.lastError, at, update.purgeId, update.edge);
+      .run(update.state, update.vendorId, update.attempts, update.nextAttemptAt, update.lastError, at, update.purgeId, update.edge).changes === 1;
   }
 
   async lastPurged(edges: readonly string[]): Promise<Map<string, number>> {
