@@ -33,8 +33,7 @@ export async function openPostgresStores(url: string, settings: Omit<StoreSettin
   // each edge's state, the completion) record steps that are done again when a crash of PostgreSQL loses them: every step is
   // idempotent, and a purge cannot be completed without them, since its completion is written after them
   // (the WAL keeps that order). So they do not wait for the flush the durable writes (the append above all)
-  // wait for, and each is one statement: one round trip on the way to a purge's completion. The rate limits'
-  // buckets too (PgRateLimit): every purge request waits for one before it is accepted.
+  // wait for, and each is one statement: one round trip on the way to a purge's completion.
   const lazy = createPool({ url, max: 8, lazyCommit: true });
   try {
     await migrate(pool, PG_MIGRATIONS);
@@ -69,7 +68,7 @@ export async function openPostgresStores(url: string, settings: Omit<StoreSettin
       webhooks: new PgWebhookStore(pool, url, secrets, outbox),
       purgeLog: new PgPurgeLog(pool, lazy, url, outbox),
       nodes: new PgNodeStates(pool, lazy),
-      rateLimiter: (name, ratePerSecond, burst) => new PgRateLimit(lazy, name, ratePerSecond, burst),
+      rateLimiter: (name, ratePerSecond, burst) => new PgRateLimit(pool, name, ratePerSecond, burst),
       exclusive: (fn) => exclusive(pool, LOCKS.bootstrap, fn),
       close: async () => void (await Promise.all([pool.end(), lazy.end()])),
     };
@@ -270,7 +269,8 @@ class PgDeviceStore implements DeviceStore {
  * Time is the database's clock, the same for every node.
  */
 const TAKE = `
-  WITH locked AS (
+  WITH lazy AS (SELECT set_config('synchronous_commit', 'off', true)),
+  locked AS (
     SELECT LEAST($2, tokens + GREATEST(0, extract(epoch FROM now()) - updated_at) * $3) AS refilled FROM rate_limits WHERE caller = $1 FOR UPDATE),
   granted AS (SELECT refilled, LEAST($4, floor(refilled))::int AS n FROM locked),
   taken AS (
@@ -282,7 +282,8 @@ const TAKE = `
     SELECT $1, $2 - LEAST($4, floor($2)), extract(epoch FROM now()) WHERE NOT EXISTS (SELECT 1 FROM locked)
     ON CONFLICT (caller) DO NOTHING RETURNING LEAST($4, floor($2))::int AS n, tokens)
   SELECT coalesce((SELECT n FROM taken), (SELECT n FROM created), 0) AS taken,
-         coalesce((SELECT refilled - n FROM granted), (SELECT tokens FROM created)) AS remaining`;
+         coalesce((SELECT refilled - n FROM granted), (SELECT tokens FROM created)) AS remaining
+  FROM lazy`;
 
 /** Calls of one caller taken from its bucket in one statement at most. */
 const MAX_TAKES = 500;
@@ -296,7 +297,6 @@ class PgRateLimit implements RateLimitStore {
   private readonly burst: number;
   private readonly callers = new Map<string, Batcher<void, number>>();
 
-  /** @param pool the lazy pool (connections that commit without waiting for the flush). */
   constructor(
     private readonly pool: PgPool,
     private readonly name: string,
@@ -320,8 +320,9 @@ class PgRateLimit implements RateLimitStore {
   /** The wait of each of `count` calls, in order: 0 for those that took a token. */
   private async takeSome(caller: string, count: number): Promise<number[]> {
     for (let attempt = 0; ; attempt++) {
-      // Committed without waiting for the flush (the lazy pool): a bucket a crash rolls back only gives a
-      // few tokens back. One statement: every purge request waits for it.
+      // Committed without waiting for the flush (the statement's own setting, TAKE): a bucket a crash rolls
+      // back only gives a few tokens back. One statement, on the pool of the requests: every purge request
+      // waits for it, and the pool of the writes after a purge's append is busy during a burst of them.
       const { rows } = await this.pool.query<{ taken: number; remaining: number | null }>(TAKE, [`${this.name}:${caller}`, this.burst, this.ratePerSecond, count]);
       const { taken, remaining } = rows[0]!;
       // Another node created this caller's bucket at the same moment: take from it now that it exists.
