@@ -58,10 +58,10 @@ export interface NodePurges {
 export async function startPurges(node: NodeContext, parts: PurgeParts): Promise<NodePurges> {
   const { ledger, caches, membership } = parts;
   const { edges, edgePhase } = startEdges(node, parts);
-  // Stale entries are never served: freeing their space waits until the purge is complete, here or elsewhere.
-  // In a cluster every node follows the log, this one's own purges included, and frees a moment after
-  // applying (PurgedSpace.followed): the same moment for the node that completed the purge, whose deletions
-  // would otherwise compete with the answers to the requests waiting for that completion.
+  // Stale entries are never served: freeing their space only gives it back. One node frees it when the purge
+  // is complete (its verdict is in). In a cluster every node, this one included for its own purges, frees it
+  // a moment after applying the log entry (PurgedSpace.followed), so that the deletions stay out of the
+  // answers to the requests waiting for the completion.
   if (!ledger.shared) ledger.onCompleted((purge) => caches.purgedSpace.free(purge));
   ledger.onFollowed((entries) => caches.purgedSpace.followed(entries));
   if (ledger.shared) ledger.countMatches(parts.nodeId, (sourceId, path) => caches.purgedSpace.matched(sourceId, path));

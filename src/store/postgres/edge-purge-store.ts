@@ -34,9 +34,9 @@ export class PgEdgePurgeStore implements EdgePurgeStore {
         edges.map((edge) => edge.lastError ?? null),
       ],
     );
-    const added = rows as { edge: string; state: string; added: boolean }[];
-    const taken = new Set(added.filter((row) => row.added && row.state === 'pending').map((row) => row.edge));
-    const seen = new Set(added.map((row) => row.edge));
+    const found = rows as { edge: string; state: string; added: boolean }[];
+    const taken = new Set(found.filter((row) => row.added && row.state === 'pending').map((row) => row.edge));
+    const seen = new Set(found.map((row) => row.edge));
     const states = edges.every((edge) => seen.has(edge.edge)) ? rows.map(edgePurgeState) : await this.list(purgeId);
     return { states, taken };
   }

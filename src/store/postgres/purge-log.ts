@@ -275,6 +275,7 @@ export class PgPurgeLog implements PurgeLog {
          RETURNING p.id::text AS id
        ),
        ${outboxStep(2, 'SELECT id FROM completed')}
+       -- signalled is read so that its NOTIFY runs (a CTE that only reads runs only when it is read).
        SELECT (SELECT array_agg(id) FROM completed) AS completed, (SELECT count(*)::int FROM written) AS written, (SELECT count(*) FROM signalled) AS signalled`,
       [JSON.stringify(rows), ...outboxParams(events)],
     );

@@ -30,10 +30,12 @@ export async function openPostgresStores(url: string, settings: Omit<StoreSettin
   const { dataDir, secretKeys } = settings;
   const pool = createPool({ url });
   // The writes after a purge's durable append (each node's count of what it held and its acknowledgement,
-  // each edge's state, the completion) record steps that are done again when a crash of PostgreSQL loses them: every step is
-  // idempotent, and a purge cannot be completed without them, since its completion is written after them
-  // (the WAL keeps that order). So they do not wait for the flush the durable writes (the append above all)
-  // wait for, and each is one statement: one round trip on the way to a purge's completion.
+  // each edge's state, the completion) record steps that are done again when a crash of PostgreSQL loses
+  // them: every step is idempotent, and a purge cannot be completed without them, since its completion is
+  // written after them (the WAL keeps that order). So they do not wait for the flush the durable writes (the
+  // append above all) wait for, and each is one statement: one round trip on the way to a purge's
+  // completion. They have a pool of their own so that a burst of them never holds up the requests' queries;
+  // the one such write on a request's path (a rate limit's take, TAKE) sets the same for its own statement.
   const lazy = createPool({ url, max: 8, lazyCommit: true });
   try {
     await migrate(pool, PG_MIGRATIONS);
